@@ -1,0 +1,52 @@
+# segmint: two commands do everything on a fresh machine.
+#   make demo   set up, generate the sample shop, ingest, clean, features, quality report
+#   make test   set up, lint, type-check and run the whole test suite
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PG_BIN := $(firstword $(wildcard /usr/lib/postgresql/*/bin))
+
+.PHONY: help setup system-deps demo test lint typecheck pytest bench clean-outputs
+
+help:
+	@echo "make demo   - set up and run the demo on built-in sample data"
+	@echo "make test   - set up and run lint, type checks and the test suite"
+	@echo "make bench  - run the benchmarks (writes BENCHMARKS.md)"
+
+# The virtual environment, installed from exact pins (constraints.txt) with uv.
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check "uv==0.13.8"
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -c constraints.txt -e ".[dev]"
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+# System packages the tests use for real servers (PostgreSQL for SQL ingest).
+system-deps:
+	@if [ -z "$(PG_BIN)" ] && [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+	  echo "Installing PostgreSQL server for the SQL ingest tests..."; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	fi
+
+demo: setup
+	$(BIN)/segmint demo --workspace segmint-out/demo.duckdb --out segmint-out
+
+lint: setup
+	$(BIN)/ruff check segmint tests bench
+	$(BIN)/ruff format --check segmint tests bench
+
+typecheck: setup
+	$(BIN)/mypy
+
+pytest: setup system-deps
+	$(BIN)/python -m pytest
+
+test: lint typecheck pytest
+
+bench: setup
+	$(BIN)/python bench/run.py
+
+clean-outputs:
+	rm -rf segmint-out

@@ -1,0 +1,206 @@
+"""The Python entry point: a workspace file and the pipeline stages over it.
+
+>>> import segmint
+>>> ws = segmint.Workspace("shop.duckdb")            # doctest: +SKIP
+>>> ws.ingest("orders.csv")                          # doctest: +SKIP
+>>> ws.clean()                                       # doctest: +SKIP
+>>> ws.table("customers").to_pandas()                # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import ibis.expr.types as ir
+
+from segmint.clean import CleanResult, build_report, clean, write_report
+from segmint.exceptions import SegmintError, WorkspaceError
+from segmint.features import BASIC_FEATURES, customer_basics, resolve_as_of
+from segmint.ingest import IngestResult, ReadOptions, ingest
+from segmint.spec.gates import QualityGates
+from segmint.store import CANONICAL, RunRecord, Store
+
+__all__ = ["Workspace"]
+
+
+class Workspace:
+    """A segmint workspace: one DuckDB file holding the canonical tables and every run.
+
+    Parameters
+    ----------
+    path:
+        The workspace file; created on the first import. ``":memory:"`` keeps it in memory.
+    read_only:
+        Open without writing (several readers may share a file).
+    """
+
+    def __init__(self, path: str | os.PathLike[str] = "segmint.duckdb", *,
+                 read_only: bool = False) -> None:
+        self.path = Path(path)
+        self.read_only = read_only
+        self._store: Store | None = None
+        if read_only or self.path.exists():
+            self._store = Store(self.path, read_only=read_only)
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = Store(self.path, read_only=self.read_only)
+        return self._store
+
+    # -- stages ----------------------------------------------------------------------------
+    def ingest(
+        self,
+        source: str | os.PathLike[str],
+        *,
+        into: str | None = None,
+        format: str = "auto",
+        mapping: dict[str, str] | None = None,
+        delimiter: str | None = None,
+        encoding: str | None = None,
+        sheet: str | int | None = None,
+        table: str | None = None,
+        query: str | None = None,
+        timezone: str | None = None,
+        date_format: str | None = None,
+        gates: QualityGates | None = None,
+        replace: bool = False,
+        progress: Any = None,
+    ) -> IngestResult:
+        """Import a file or database table into a canonical table (all rows or none).
+
+        ``into`` names the table (orders, customers, events, feedback, campaigns,
+        campaign_contacts); by default the format or the headers decide. ``mapping`` maps
+        canonical columns to source headers and always wins over detection.
+        """
+        opts = ReadOptions(delimiter=delimiter, encoding=encoding, sheet=sheet, table=table,
+                           query=query)
+        return self._guarded(lambda: ingest(
+            self.store, source, entity=into, fmt=format, mapping=mapping, options=opts,
+            timezone=timezone, date_format=date_format, gates=gates, replace=replace,
+            progress=progress,
+        ))
+
+    def clean(self, *, gates: QualityGates | None = None, default_region: str | None = None,
+              progress: Any = None) -> CleanResult:
+        """Standardize and deduplicate every table in place (see :mod:`segmint.clean`)."""
+        self._require_data()
+        return clean(self.store, gates=gates, default_region=default_region, progress=progress)
+
+    def quality(self, out_dir: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+        """The data quality report as a dict; also written as JSON + HTML when ``out_dir``."""
+        self._require_data()
+        report = build_report(self.store)
+        if out_dir is not None:
+            json_path, html_path = write_report(report, out_dir)
+            report["files"] = {"json": str(json_path), "html": str(html_path)}
+        return report
+
+    def features(self, as_of: str | date | datetime | None = None) -> ir.Table:
+        """Per-customer recency, frequency, monetary and tenure, saved as ``customer_features``.
+
+        ``as_of`` defaults to the time of the last order; it is recorded with the run.
+        """
+        self._require_table("orders")
+        store = self.store
+        orders = store.table("orders")
+        when = resolve_as_of(orders, as_of)
+        expr = customer_basics(orders, when)
+        run = RunRecord(kind="features", spec={"as_of": when.isoformat(),
+                                               "features": list(BASIC_FEATURES)})
+        with store.transaction():
+            store.reserve_run(run)
+            store.db.execute("DROP TABLE IF EXISTS customer_features")
+            store.ibis.create_table("customer_features", expr)
+            run.row_counts = {"customers": store.count("customer_features")}
+            store.record_run(run)
+        return store.table("customer_features")
+
+    # -- reading ---------------------------------------------------------------------------
+    def table(self, name: str) -> ir.Table:
+        """A workspace table as an Ibis table: ``.to_pandas()``, ``.to_polars()``, ``.to_pyarrow()``."""
+        self._require_table(name)
+        return self.store.table(name)
+
+    def tables(self) -> list[str]:
+        if self._store is None and not self.path.exists():
+            return []
+        return self.store.table_names()
+
+    def runs(self) -> list[dict[str, Any]]:
+        if "runs" not in self.tables():
+            return []
+        cur = self.store.db.execute("SELECT * FROM runs ORDER BY seq")
+        names = [d[0] for d in cur.description]
+        out = []
+        for row in cur.fetchall():
+            rec = dict(zip(names, row, strict=True))
+            for k in ("spec", "row_counts"):
+                rec[k] = json.loads(rec[k]) if rec[k] else {}
+            out.append(rec)
+        return out
+
+    def status(self) -> dict[str, Any]:
+        """Tables with row counts, and the runs so far."""
+        tables = {}
+        for name in self.tables():
+            if name in CANONICAL or name == "customer_features":
+                tables[name] = self.store.count(name)
+        return {"workspace": str(self.path), "tables": tables, "runs": self.runs()}
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Workspace({str(self.path)!r})"
+
+    # -- helpers ---------------------------------------------------------------------------
+    def _guarded(self, work: Any) -> Any:
+        """Run ``work``; if it fails on a workspace this call created, leave no file behind."""
+        fresh = not self.path.exists() or (self._store is not None and self._store.created
+                                           and not self._has_runs())
+        try:
+            return work()
+        except BaseException:
+            if fresh and str(self.path) != ":memory:" and not self._has_runs():
+                self.close()
+                for p in (self.path, Path(f"{self.path}.wal")):
+                    p.unlink(missing_ok=True)
+            raise
+
+    def _has_runs(self) -> bool:
+        if self._store is None:
+            return False
+        try:
+            row = self._store.db.execute("SELECT count(*) FROM runs").fetchone()
+        except Exception:
+            return False
+        return bool(row and row[0])
+
+    def _require_data(self) -> None:
+        if not any(t in CANONICAL for t in self.tables()):
+            raise WorkspaceError(
+                f"The workspace '{self.path}' holds no data yet.",
+                fix="import a file first: segmint ingest orders.csv (or ws.ingest(...)).",
+            )
+
+    def _require_table(self, name: str) -> None:
+        if name not in self.tables():
+            have = [t for t in self.tables() if t in CANONICAL or t == "customer_features"]
+            raise SegmintError(
+                f"The workspace '{self.path}' has no table '{name}'"
+                + (f" (it has {', '.join(have)})." if have else " (it holds no data yet)."),
+                fix="import data into it first, e.g. segmint ingest orders.csv --as orders.",
+            )

@@ -1,0 +1,341 @@
+"""Clean the canonical tables in place, in one transaction (M2 basics).
+
+* e-mails trimmed, lower-cased and validated; phones to E.164; countries to ISO alpha-2;
+  values that fail become NULL and are recorded with file, row, value and reason;
+* exact duplicate rows removed (lineage columns ignored) and counted;
+* duplicate customer ids collapsed to the most recently imported row, counted;
+* customers seen only in orders are added to ``customers``;
+* cancellations, refunds, returns and guest lines are counted, never dropped;
+* quality gates stop the run (nothing changes) when a threshold is crossed.
+
+Running clean twice changes nothing the second time.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+
+from segmint.clean.standardize import (
+    EMAIL_SQL,
+    EMAIL_VALID_SQL,
+    standardize_countries,
+    standardize_phones,
+)
+from segmint.exceptions import QualityGateError
+from segmint.spec.gates import CHECK_GATES, QualityGates
+from segmint.store._store import RunRecord, Store, quote
+from segmint.store.schema import CANONICAL, LINEAGE
+
+__all__ = ["CleanResult", "clean"]
+
+ISSUE_SAMPLE = 200
+Progress = Callable[[str], None]
+
+
+@dataclass
+class CleanResult:
+    run_id: str
+    tables: dict[str, dict[str, Any]]
+    checks: list[dict[str, Any]] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def clean(
+    store: Store,
+    *,
+    gates: QualityGates | None = None,
+    default_region: str | None = None,
+    progress: Progress | None = None,
+) -> CleanResult:
+    """Standardize and deduplicate every canonical table; raise QualityGateError on a gate."""
+    t0 = time.perf_counter()
+    say = progress or (lambda _msg: None)
+    gates = gates or QualityGates()
+    db = store.db
+    present = [t for t in CANONICAL if store.has_table(t)]
+    if not present:
+        from segmint.exceptions import WorkspaceError
+
+        raise WorkspaceError(
+            f"The workspace '{store.path}' holds no data yet, so there is nothing to clean.",
+            fix="import a file first: segmint ingest orders.csv",
+        )
+    run = RunRecord(kind="clean", spec={"gates": gates.model_dump(), "region": default_region})
+    tables: dict[str, dict[str, Any]] = {}
+    checks: list[dict[str, Any]] = []
+    issues: list[list[Any]] = []
+    with store.transaction():
+        store.reserve_run(run)
+        ctx = _Ctx(db, run.run_id, checks, issues)
+        if "orders" in present:
+            say("Cleaning orders")
+            tables["orders"] = _clean_orders(ctx)
+        if "orders" in present or "customers" in present:
+            say("Cleaning customers")
+            store.ensure_canonical(CANONICAL["customers"])
+            tables["customers"] = _clean_customers(ctx, default_region, "orders" in present)
+        for name in ("events", "feedback", "campaigns", "campaign_contacts"):
+            if name in present:
+                say(f"Cleaning {name}")
+                tables[name] = _clean_other(ctx, name)
+        _apply_gates(checks, gates, issues)
+        for chk in checks:
+            db.execute(
+                "INSERT INTO quality_counts VALUES (?, ?, ?, ?, ?, ?)",
+                [run.run_id, chk["table"], chk["column"], chk["check"], chk["n_bad"],
+                 chk["n_checked"]],
+            )
+        if issues:
+            db.executemany("INSERT INTO quality_issues VALUES (?, ?, ?, ?, ?, ?, ?)", issues)
+        run.row_counts = tables
+        store.record_run(run)
+    return CleanResult(run.run_id, tables, checks, time.perf_counter() - t0)
+
+
+@dataclass
+class _Ctx:
+    db: duckdb.DuckDBPyConnection
+    run_id: str
+    checks: list[dict[str, Any]]
+    issues: list[list[Any]]
+
+    def one(self, sql: str, params: list[Any] | None = None) -> Any:
+        row = self.db.execute(sql, params or []).fetchone()
+        return row[0] if row else None
+
+    def check(self, table: str, column: str, check: str, bad: int, total: int) -> None:
+        self.checks.append({
+            "table": table, "column": column, "check": check, "n_bad": int(bad),
+            "n_checked": int(total), "share": bad / total if total else 0.0,
+        })
+
+    def sample_issues(self, table: str, column: str, where: str, reason: str,
+                      value: str | None = None) -> None:
+        """Record up to ISSUE_SAMPLE rows matching ``where`` with their source file and row."""
+        val = value or f"CAST(t.{quote(column)} AS VARCHAR)"
+        rows = self.db.execute(
+            f"SELECT coalesce(r.source, t._run_id), t._row, {val} FROM {quote(table)} t "
+            f"LEFT JOIN runs r ON r.run_id = t._run_id WHERE {where} "
+            f"ORDER BY t._run_id, t._row LIMIT {ISSUE_SAMPLE}"
+        ).fetchall()
+        for src, row, v in rows:
+            label = str(src).rsplit("/", 1)[-1] if src else None
+            self.issues.append([self.run_id, table, label, row, column, v, reason])
+
+
+def _data_columns(db: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    lineage = {c.name for c in LINEAGE}
+    rows = db.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = 'main' "
+        "AND table_catalog = current_database() AND table_name = ? ORDER BY ordinal_position",
+        [table],
+    ).fetchall()
+    return [r[0] for r in rows if r[0] not in lineage]
+
+
+def _dedup_exact(ctx: _Ctx, table: str) -> tuple[int, int]:
+    """Remove rows identical in every data column; keep the first imported. Returns (before, removed)."""
+    before = int(ctx.one(f"SELECT count(*) FROM {quote(table)}"))
+    cols = ", ".join(quote(c) for c in _data_columns(ctx.db, table))
+    ctx.db.execute(
+        f"CREATE OR REPLACE TABLE {quote(table)} AS SELECT * FROM {quote(table)} "
+        f"QUALIFY row_number() OVER (PARTITION BY {cols} ORDER BY _run_id, _row) = 1 "
+        "ORDER BY _run_id, _row"
+    )
+    after = int(ctx.one(f"SELECT count(*) FROM {quote(table)}"))
+    ctx.check(table, "*", "duplicate_rows", before - after, before)
+    return before, before - after
+
+
+def _clean_emails(ctx: _Ctx, table: str) -> None:
+    col = quote("email")
+    lowered = EMAIL_SQL.format(col=col)
+    valid = EMAIL_VALID_SQL.format(col=lowered)
+    total = int(ctx.one(f"SELECT count({col}) FROM {quote(table)} WHERE trim({col}) <> ''"))
+    bad = int(ctx.one(f"SELECT count(*) FROM {quote(table)} t WHERE trim({col}) <> '' "
+                      f"AND NOT coalesce({valid}, false)"))
+    if bad:
+        ctx.sample_issues(table, "email", f"trim(t.email) <> '' AND NOT coalesce("
+                          f"{EMAIL_VALID_SQL.format(col=EMAIL_SQL.format(col='t.email'))}, false)",
+                          "not a valid e-mail address (set to empty)")
+    ctx.db.execute(
+        f"UPDATE {quote(table)} SET email = CASE WHEN coalesce({valid}, false) THEN {lowered} END "
+        f"WHERE email IS NOT NULL AND email IS DISTINCT FROM (CASE WHEN coalesce({valid}, false) "
+        f"THEN {lowered} END)"
+    )
+    ctx.check(table, "email", "email", bad, total)
+
+
+def _apply_mapping(ctx: _Ctx, table: str, column: str, mapping: dict[Any, Any], check: str,
+                   key_cols: tuple[str, ...] = ()) -> None:
+    """Replace values of ``column`` through a Python-computed mapping of distinct values."""
+    keys = (column, *key_cols)
+    rows = []
+    for raw, std in mapping.items():
+        raw_t = raw if isinstance(raw, tuple) else (raw,)
+        if raw_t[0] is None:
+            continue
+        rows.append([*raw_t, std.value, std.reason])
+    total = int(ctx.one(f"SELECT count({quote(column)}) FROM {quote(table)}"))
+    if not rows:
+        ctx.check(table, column, check, 0, total)
+        return
+    tmp = f"_segmint_map_{column}"
+    defs = ", ".join(f"k{i} VARCHAR" for i in range(len(keys)))
+    ctx.db.execute(f"CREATE OR REPLACE TEMP TABLE {tmp} ({defs}, value VARCHAR, reason VARCHAR)")
+    ctx.db.executemany(f"INSERT INTO {tmp} VALUES ({', '.join('?' * (len(keys) + 2))})", rows)
+    join = " AND ".join(
+        f"t.{quote(k)} IS NOT DISTINCT FROM m.k{i}" for i, k in enumerate(keys)
+    )
+    bad = int(ctx.one(f"SELECT count(*) FROM {quote(table)} t JOIN {tmp} m ON {join} "
+                      "WHERE m.reason IS NOT NULL"))
+    if bad:
+        for reason in [r[0] for r in ctx.db.execute(
+                f"SELECT DISTINCT reason FROM {tmp} WHERE reason IS NOT NULL ORDER BY 1").fetchall()]:
+            ctx.sample_issues(
+                table, column,
+                f"EXISTS (SELECT 1 FROM {tmp} m WHERE {join} AND m.reason = {_lit(reason)})",
+                reason,
+            )
+    ctx.db.execute(
+        f"UPDATE {quote(table)} t SET {quote(column)} = m.value FROM {tmp} m "
+        f"WHERE {join} AND t.{quote(column)} IS DISTINCT FROM m.value"
+    )
+    ctx.db.execute(f"DROP TABLE {tmp}")
+    ctx.check(table, column, check, bad, total)
+
+
+def _lit(v: str) -> str:
+    return "'" + v.replace("'", "''") + "'"
+
+
+def _clean_countries(ctx: _Ctx, table: str) -> None:
+    values = [r[0] for r in ctx.db.execute(
+        f"SELECT DISTINCT country FROM {quote(table)} WHERE country IS NOT NULL").fetchall()]
+    _apply_mapping(ctx, table, "country", dict(standardize_countries(values)), "country")
+
+
+def _clean_orders(ctx: _Ctx) -> dict[str, Any]:
+    before, dups = _dedup_exact(ctx, "orders")
+    _clean_emails(ctx, "orders")
+    _clean_countries(ctx, "orders")
+    rows = before - dups
+    guests = int(ctx.one("SELECT count(*) FROM orders WHERE customer_id IS NULL"))
+    ctx.check("orders", "customer_id", "missing_customer_id", guests, rows)
+    marked = ctx.db.execute(
+        "SELECT count(*) FILTER (WHERE status = 'cancelled'), "
+        "count(*) FILTER (WHERE status = 'refunded'), count(*) FILTER (WHERE returned), "
+        "count(*) FILTER (WHERE status = 'pending'), count(*) FILTER (WHERE customer_id IS NULL) "
+        "FROM orders"
+    ).fetchone()
+    assert marked is not None
+    return {
+        "rows_before": before, "rows": rows, "duplicates_removed": dups,
+        "marked": {"cancelled": marked[0], "refunded": marked[1], "returned": marked[2],
+                   "pending": marked[3], "guest_lines": marked[4]},
+        "outliers": _outliers(ctx, "orders", ("amount", "quantity", "unit_price")),
+    }
+
+
+def _clean_customers(ctx: _Ctx, default_region: str | None, from_orders: bool) -> dict[str, Any]:
+    db = ctx.db
+    before, dups = _dedup_exact(ctx, "customers")
+    by_id = int(ctx.one("SELECT count(*) - count(DISTINCT customer_id) FROM customers "
+                        "WHERE customer_id IS NOT NULL"))
+    if by_id:
+        db.execute(
+            "CREATE OR REPLACE TABLE customers AS SELECT * FROM customers "
+            "QUALIFY customer_id IS NULL OR row_number() OVER (PARTITION BY customer_id "
+            "ORDER BY _run_id DESC, _row DESC) = 1 ORDER BY _run_id, _row"
+        )
+    _clean_emails(ctx, "customers")
+    _clean_countries(ctx, "customers")
+    pairs = db.execute(
+        "SELECT DISTINCT phone, country FROM customers WHERE phone IS NOT NULL"
+    ).fetchall()
+    mapping = standardize_phones([(p, c) for p, c in pairs], default_region=default_region)
+    _apply_mapping(ctx, "customers", "phone", dict(mapping), "phone", key_cols=("country",))
+    added = 0
+    if from_orders:
+        added = int(ctx.one(
+            "SELECT count(DISTINCT customer_id) FROM orders o WHERE customer_id IS NOT NULL AND "
+            "NOT EXISTS (SELECT 1 FROM customers c WHERE c.customer_id = o.customer_id)"
+        ))
+        if added:
+            db.execute(
+                "INSERT INTO customers (customer_id, email, country, _run_id, _row) "
+                "SELECT customer_id, max(email), mode(country), ?, NULL FROM orders o "
+                "WHERE customer_id IS NOT NULL AND NOT EXISTS "
+                "(SELECT 1 FROM customers c WHERE c.customer_id = o.customer_id) "
+                "GROUP BY customer_id ORDER BY customer_id",
+                [ctx.run_id],
+            )
+    rows = int(ctx.one("SELECT count(*) FROM customers"))
+    return {"rows_before": before, "rows": rows, "duplicates_removed": dups,
+            "duplicate_ids_removed": by_id, "added_from_orders": added}
+
+
+def _clean_other(ctx: _Ctx, table: str) -> dict[str, Any]:
+    before, dups = _dedup_exact(ctx, table)
+    out: dict[str, Any] = {"rows_before": before, "rows": before - dups,
+                           "duplicates_removed": dups}
+    key = CANONICAL[table].key
+    if key:
+        k = ", ".join(quote(c) for c in key)
+        n = int(ctx.one(f"SELECT count(*) - count(DISTINCT ({k})) FROM {quote(table)}"))
+        if n:
+            ctx.db.execute(
+                f"CREATE OR REPLACE TABLE {quote(table)} AS SELECT * FROM {quote(table)} "
+                f"QUALIFY row_number() OVER (PARTITION BY {k} ORDER BY _run_id DESC, _row DESC) = 1"
+            )
+        out["duplicate_ids_removed"] = n
+        out["rows"] = before - dups - n
+    return out
+
+
+def _outliers(ctx: _Ctx, table: str, columns: tuple[str, ...]) -> dict[str, Any]:
+    """Values beyond 3 IQR from the quartiles (reported, never removed)."""
+    out: dict[str, Any] = {}
+    for c in columns:
+        q = ctx.db.execute(
+            f"SELECT quantile_cont({quote(c)}, 0.25), quantile_cont({quote(c)}, 0.75) "
+            f"FROM {quote(table)}"
+        ).fetchone()
+        if not q or q[0] is None:
+            continue
+        iqr = q[1] - q[0]
+        low, high = q[0] - 3 * iqr, q[1] + 3 * iqr
+        n = int(ctx.one(f"SELECT count(*) FROM {quote(table)} WHERE {quote(c)} < ? "
+                        f"OR {quote(c)} > ?", [low, high]))
+        if n:
+            out[c] = {"count": n, "low": round(low, 4), "high": round(high, 4),
+                      "method": "beyond 3 IQR from the quartiles"}
+    return out
+
+
+def _apply_gates(checks: list[dict[str, Any]], gates: QualityGates,
+                 issues: list[list[Any]]) -> None:
+    failed = []
+    for chk in checks:
+        gate = CHECK_GATES.get(chk["check"])
+        if gate is None:
+            continue
+        limit = getattr(gates, gate)
+        if chk["n_bad"] and chk["share"] > limit:
+            failed.append(f"{chk['table']}.{chk['column']}: {chk['n_bad']:,} of "
+                          f"{chk['n_checked']:,} ({chk['share']:.1%}) fail the {chk['check']} "
+                          f"check; {gate} allows {limit:.0%}")
+    if failed:
+        examples = [f"{i[2]} row {i[3]}: {i[5]!r} ({i[6]})" for i in issues[:3]]
+        raise QualityGateError(
+            "Cleaning stopped because data quality is below the gates, so nothing was changed: "
+            + "; ".join(failed)
+            + (f". Examples: {'; '.join(examples)}." if examples else "."),
+            fix="correct the source data and import it again, or relax the gate with "
+            "--max-invalid CHECK=SHARE (or quality: in the spec) if this is expected.",
+        )

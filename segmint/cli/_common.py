@@ -1,0 +1,150 @@
+"""Shared CLI plumbing: the console, user-error handling, progress, option parsing."""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.panel import Panel
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from segmint.exceptions import SegmintError, SpecError
+from segmint.spec.gates import QualityGates
+
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+WORKSPACE_HELP = "The workspace file (a DuckDB database). Created on the first import."
+DEFAULT_WORKSPACE = Path("segmint.duckdb")
+
+_GATE_NAMES = {
+    "date": "max_invalid_dates", "dates": "max_invalid_dates",
+    "number": "max_invalid_numbers", "numbers": "max_invalid_numbers",
+    "value": "max_invalid_values", "boolean": "max_invalid_values", "json": "max_invalid_values",
+    "email": "max_invalid_emails", "emails": "max_invalid_emails",
+    "phone": "max_invalid_phones", "phones": "max_invalid_phones",
+    "country": "max_unknown_countries", "countries": "max_unknown_countries",
+    "missing_customer_id": "max_missing_customer_id",
+    "duplicate_rows": "max_duplicate_rows", "duplicates": "max_duplicate_rows",
+}
+
+
+def user_errors(fn: F) -> F:
+    """Print a SegmintError as one paragraph (no traceback) and exit with code 2."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except SegmintError as exc:
+            show_error(exc)
+            raise typer.Exit(2) from None
+        except KeyboardInterrupt:
+            err_console.print("[yellow]Interrupted.[/] Nothing was committed by the step that "
+                              "was running; the workspace is as it was before it.")
+            raise typer.Exit(130) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def show_error(exc: SegmintError) -> None:
+    body = exc.problem
+    if exc.where:
+        body = f"[bold]{_esc(exc.where)}[/]: {_esc(body)}"
+    else:
+        body = _esc(body)
+    if exc.fix:
+        body += f"\n\n[bold]How to fix:[/] {_esc(exc.fix)}"
+    if isinstance(exc, SpecError) and len(exc.problems) > 1:
+        body += "\n\n" + "\n".join(f"• {_esc(p)}" for p in exc.problems)
+    err_console.print(Panel(body, title=f"[red]{type(exc).__name__}[/]", title_align="left",
+                            border_style="red", expand=False))
+
+
+def _esc(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+def parse_pairs(values: list[str] | None, what: str, example: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in values or []:
+        if "=" not in item:
+            raise SpecError(
+                f"{what} '{item}' is not of the form NAME=VALUE.",
+                fix=f"write it like {example}.",
+            )
+        k, v = item.split("=", 1)
+        out[k.strip()] = v.strip().strip("'\"")
+    return out
+
+
+def parse_gates(values: list[str] | None) -> QualityGates | None:
+    pairs = parse_pairs(values, "--max-invalid", "--max-invalid date=0.2")
+    if not pairs:
+        return None
+    settings: dict[str, float] = {}
+    for k, v in pairs.items():
+        name = _GATE_NAMES.get(k.lower(), k if k.startswith("max_") else "")
+        if name not in QualityGates.model_fields:
+            raise SpecError(
+                f"'{k}' is not a quality check.",
+                fix=f"use one of: {', '.join(sorted(set(_GATE_NAMES) - {'dates', 'numbers'}))}.",
+            )
+        try:
+            share = float(v[:-1]) / 100 if v.endswith("%") else float(v)
+        except ValueError:
+            raise SpecError(f"--max-invalid {k}={v}: '{v}' is not a number.",
+                            fix="give a share like 0.2 or 20%.") from None
+        settings[name] = share
+    try:
+        return QualityGates(**settings)
+    except ValidationError as exc:
+        raise SpecError(
+            "--max-invalid shares must be between 0 and 1 (or 0% and 100%): "
+            + "; ".join(str(e["msg"]) for e in exc.errors()),
+            fix="give a share like 0.2 or 20%.",
+        ) from None
+
+
+@contextmanager
+def progress_display(store_db: Any = None) -> Iterator[Callable[[str], None]]:
+    """A Rich progress line: the step name, plus DuckDB's own progress when a query runs long."""
+    progress = Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn(
+            "{task.percentage:>3.0f}%"), TimeElapsedColumn(), console=err_console,
+        transient=True,
+    )
+    task = progress.add_task("Starting", total=100)
+    stop = threading.Event()
+
+    def poll() -> None:
+        while not stop.wait(0.2):
+            try:
+                pct = store_db.query_progress() if store_db is not None else -1
+            except Exception:
+                pct = -1
+            if pct is not None and pct >= 0:
+                progress.update(task, completed=float(pct))
+
+    def step(message: str) -> None:
+        progress.update(task, description=message, completed=0)
+
+    with progress:
+        thread = threading.Thread(target=poll, daemon=True)
+        thread.start()
+        try:
+            yield step
+        finally:
+            stop.set()
+            thread.join(timeout=1)

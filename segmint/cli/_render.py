@@ -1,0 +1,195 @@
+"""Rich output of the CLI commands: tables and plain-words summaries."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rich.table import Table
+
+from segmint.cli._common import console
+
+
+def _n(x: Any) -> str:
+    return f"{int(x):,}"
+
+
+def ingest_result(result: Any, workspace: Path) -> None:
+    t = Table(title=f"{result.source} → {result.table} ({result.format})", title_justify="left")
+    t.add_column("canonical column")
+    t.add_column("from source column")
+    t.add_column("unreadable", justify="right")
+    bad = {c["column"]: c for c in result.checks}
+    for canon, src in result.mapped.items():
+        c = bad.get(canon)
+        cell = "" if c is None else (f"[red]{_n(c['n_bad'])}[/]" if c["n_bad"] else "0")
+        t.add_row(canon, src, cell)
+    console.print(t)
+    if result.extras:
+        console.print(
+            f"Kept {len(result.extras)} extra column(s) as attributes: "
+            + ", ".join(f"{k} ({v.lower()})" for k, v in result.extras.items())
+        )
+    for note in result.notes:
+        console.print(f"[yellow]Note:[/] {note}")
+    console.print(
+        f"[green]Imported {_n(result.rows)} rows into {result.table}[/] "
+        f"(run {result.run_id}, {result.seconds:.1f} s) in {workspace}."
+    )
+    if result.bad_values:
+        console.print(f"{_n(result.bad_values)} value(s) could not be read and were left empty; "
+                      "`segmint quality` lists them with their rows.")
+    console.print("Next: [bold]segmint clean[/] to standardize and deduplicate.")
+
+
+def clean_result(result: Any, report: dict[str, Any]) -> None:
+    t = Table(title=f"Cleaned (run {result.run_id})", title_justify="left")
+    for col in ("table", "rows before", "rows after", "duplicates removed", "marked"):
+        t.add_column(col, justify="right" if col != "table" and col != "marked" else "left")
+    for name, info in result.tables.items():
+        removed = info.get("duplicates_removed", 0) + info.get("duplicate_ids_removed", 0)
+        marked = ", ".join(f"{k} {_n(v)}" for k, v in info.get("marked", {}).items() if v)
+        if info.get("added_from_orders"):
+            marked = f"added from orders {_n(info['added_from_orders'])}"
+        t.add_row(name, _n(info["rows_before"]), _n(info["rows"]), _n(removed), marked)
+    console.print(t)
+    _checks_table(result.checks)
+    quality_files(report)
+    console.print("Next: [bold]segmint features[/] for recency, frequency, monetary and tenure.")
+
+
+def _checks_table(checks: list[dict[str, Any]]) -> None:
+    shown = [c for c in checks if c["n_bad"]]
+    if not shown:
+        return
+    t = Table(title="Values fixed or flagged", title_justify="left")
+    for col in ("table.column", "check", "bad", "of", "share"):
+        t.add_column(col, justify="left" if col in ("table.column", "check") else "right")
+    for c in shown:
+        t.add_row(f"{c['table']}.{c['column']}", c["check"], _n(c["n_bad"]), _n(c["n_checked"]),
+                  f"{c['share']:.1%}")
+    console.print(t)
+
+
+def quality_files(report: dict[str, Any]) -> None:
+    files = report.get("files")
+    if files:
+        console.print(f"Quality report: [bold]{files['html']}[/] (and {files['json']})")
+
+
+def quality_summary(report: dict[str, Any]) -> None:
+    s = report["summary"]
+    t = Table(title="Data quality", title_justify="left")
+    t.add_column("table")
+    t.add_column("rows", justify="right")
+    t.add_column("most missing column")
+    for name, info in report["tables"].items():
+        cols = info["columns"]
+        worst = max(cols.items(), key=lambda kv: kv[1]["missing_share"]) if cols else None
+        cell = f"{worst[0]} ({worst[1]['missing_share']:.0%})" if worst else ""
+        t.add_row(name, _n(info["rows"]), cell)
+    console.print(t)
+    gates = report.get("gates", [])
+    for g in gates:
+        mark = "[green]passed[/]" if g["passed"] else "[red]FAILED[/]"
+        console.print(f"  gate {g['name']} ≤ {g['threshold']:.0%}: {mark} — {g['detail']}")
+    console.print(f"{_n(s['issues_total'])} value(s) flagged in total; "
+                  f"{report['issues_shown']} listed in the report.")
+    for note in report.get("notes", []):
+        console.print(f"[yellow]Note:[/] {note}")
+    quality_files(report)
+
+
+def export_table(table: Any, out: Path) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix.lower() == ".parquet":
+        table.to_parquet(out)
+    else:
+        table.to_csv(out)
+
+
+def features_summary(table: Any, run: dict[str, Any], out: Path | None) -> None:
+    df = table.select(
+        "recency_days", "frequency", "monetary_total", "avg_order_value", "tenure_days"
+    ).to_pandas()
+    t = Table(title=f"Customer features as of {run['spec']['as_of']} "
+              f"({_n(len(df))} customers)", title_justify="left")
+    t.add_column("feature")
+    for col in ("median", "mean", "p90", "max"):
+        t.add_column(col, justify="right")
+    for name in df.columns:
+        s = df[name].dropna()
+        if s.empty:
+            continue
+        t.add_row(name, f"{s.median():,.1f}", f"{s.mean():,.1f}", f"{s.quantile(0.9):,.1f}",
+                  f"{s.max():,.1f}")
+    console.print(t)
+    console.print("Saved as table [bold]customer_features[/] in the workspace"
+                  + (f" and written to {out}." if out else "."))
+
+
+def status(info: dict[str, Any]) -> None:
+    t = Table(title=f"Workspace {info['workspace']}", title_justify="left")
+    t.add_column("table")
+    t.add_column("rows", justify="right")
+    for name, n in info["tables"].items():
+        t.add_row(name, _n(n))
+    console.print(t)
+    r = Table(title="Runs", title_justify="left")
+    for col in ("run", "finished (UTC)", "source", "result"):
+        r.add_column(col)
+    for run in info["runs"]:
+        src = Path(run["source"]).name if run.get("source") else ""
+        r.add_row(run["run_id"], str(run["finished_at"])[:19], src, _run_result(run))
+    console.print(r)
+    if not info["tables"]:
+        console.print("The workspace is empty: import a file with [bold]segmint ingest FILE[/].")
+
+
+def _run_result(run: dict[str, Any]) -> str:
+    counts = run.get("row_counts") or {}
+    spec = run.get("spec") or {}
+    if run["kind"] == "ingest":
+        return f"{_n(counts.get('written', 0))} rows → {spec.get('table', '')}"
+    if run["kind"] == "clean":
+        return "; ".join(f"{t} {_n(c.get('rows', 0))}" for t, c in counts.items())
+    if run["kind"] == "features":
+        return f"{_n(counts.get('customers', 0))} customers as of {spec.get('as_of', '')[:10]}"
+    return ""
+
+
+def formats() -> None:
+    from segmint.ingest.formats import all_formats
+
+    t = Table(title="Export layouts recognised by --format auto", title_justify="left")
+    t.add_column("--format")
+    t.add_column("--as")
+    t.add_column("what")
+    t.add_column("identified by headers like")
+    for f in all_formats():
+        t.add_row(f.family, f.entity, f.title, ", ".join(f.signature[:5]))
+    console.print(t)
+    console.print("Anything else: --format generic matches common header names; map the rest "
+                  "with --map canonical=Header. Canonical columns: docs/data-model.md.")
+
+
+def files_written(files: dict[str, Path]) -> None:
+    for name, path in files.items():
+        console.print(f"{name:<18} {path}")
+
+
+def demo_summary(ws: Any, result: Any, report: dict[str, Any], table: Any, out: Path,
+                 workspace: Path) -> None:
+    status(ws.status())
+    clean_result(result, report)
+    features_summary(table, ws.runs()[-1], out / "customer_features.csv")
+    console.print()
+    console.print(f"[bold green]Done.[/] Outputs are in [bold]{out}/[/]:")
+    console.print(f"  workspace        {workspace}")
+    console.print(f"  quality report   {report['files']['html']}")
+    console.print(f"  features         {out / 'customer_features.csv'}")
+    console.print(f"  sample data      {out / 'sample-data'}/")
+    console.print("Try next:")
+    console.print(f"  .venv/bin/segmint status --workspace {workspace}")
+    console.print(f"  .venv/bin/segmint ingest YOUR_EXPORT.csv --workspace {workspace}")
+    console.print("  .venv/bin/segmint --help")

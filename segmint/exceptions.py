@@ -1,0 +1,101 @@
+"""The one error tree of segmint.
+
+Every error a *user* can cause (a bad file, a wrong option, a failed quality gate) is a
+:class:`SegmintError`. The CLI prints these as one paragraph and exits with code 2; anything
+else is a bug and keeps its traceback::
+
+    SegmintError                   a problem the user can fix; never a bug
+    ├── InputError                 the input data or file is not what segmint can read
+    │   ├── EmptyInputError        the file/table has no data rows
+    │   ├── UnreadableFileError    binary garbage, wrong encoding, wrong delimiter, bad Excel
+    │   └── MappingError           a required column is missing, or headers are duplicated
+    ├── QualityGateError           data read, but too much of it is invalid (threshold crossed)
+    ├── SpecError                  the YAML spec or an option is invalid (all problems at once)
+    ├── WorkspaceError             the workspace file cannot be opened or written
+    │   └── DiskSpaceError         not enough free disk space for the import
+    └── MissingDependencyError     an optional extra is needed: pip install 'segmint[extra]'
+
+Each error carries ``problem`` (what was expected and what was found), ``where`` (file, row,
+column when known) and ``fix`` (how to fix it); ``str(error)`` joins them into one paragraph.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "DiskSpaceError",
+    "EmptyInputError",
+    "InputError",
+    "MappingError",
+    "MissingDependencyError",
+    "QualityGateError",
+    "SegmintError",
+    "SpecError",
+    "UnreadableFileError",
+    "WorkspaceError",
+]
+
+
+class SegmintError(Exception):
+    """A problem the user can fix. ``str()`` gives one paragraph: where, what, how to fix."""
+
+    def __init__(self, problem: str, *, fix: str | None = None, where: str | None = None) -> None:
+        self.problem = problem.strip()
+        self.fix = fix.strip() if fix else None
+        self.where = where
+        super().__init__(self.paragraph())
+
+    def paragraph(self) -> str:
+        parts = []
+        if self.where:
+            parts.append(f"{self.where}:")
+        parts.append(self.problem)
+        if self.fix:
+            parts.append(f"Fix: {self.fix}")
+        return " ".join(parts)
+
+
+class InputError(SegmintError):
+    """The input data or file is not what segmint can read."""
+
+
+class EmptyInputError(InputError):
+    """The file or table has no data rows."""
+
+
+class UnreadableFileError(InputError):
+    """The file cannot be parsed: binary content, wrong encoding, wrong delimiter, bad workbook."""
+
+
+class MappingError(InputError):
+    """Columns cannot be mapped: a required column is missing, or a header is duplicated."""
+
+
+class QualityGateError(SegmintError):
+    """The data was read, but a quality gate (e.g. at most 5 % invalid dates) was crossed."""
+
+
+class SpecError(SegmintError):
+    """The spec (YAML) or an option is invalid. ``problems`` lists every problem found."""
+
+    def __init__(
+        self,
+        problem: str,
+        *,
+        fix: str | None = None,
+        where: str | None = None,
+        problems: list[str] | None = None,
+    ) -> None:
+        self.problems = problems or [problem]
+        super().__init__(problem, fix=fix, where=where)
+
+
+class WorkspaceError(SegmintError):
+    """The workspace file cannot be opened or written."""
+
+
+class DiskSpaceError(WorkspaceError):
+    """Not enough free disk space where the workspace lives."""
+
+
+class MissingDependencyError(SegmintError):
+    """An optional part of segmint needs an extra installed."""

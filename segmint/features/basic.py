@@ -1,0 +1,78 @@
+"""Per-customer basics computed in the engine: recency, frequency, monetary, tenure.
+
+Definitions (documented in docs/features.md and tested against pandas):
+
+* a *purchase line* has status paid or refunded and a non-negative amount;
+* ``frequency`` = distinct order_id over purchase lines;
+* ``monetary_total`` = sum of amount over lines that are not cancelled, plus every negative line
+  (credit notes of cancellations and refunds net against revenue);
+* ``avg_order_value`` = monetary_total / frequency;
+* ``recency_days`` = calendar days from the last purchase to the as-of date;
+* ``tenure_days`` = calendar days from the first purchase to the as-of date.
+
+Orders after ``as_of`` and lines without a customer are ignored. The default ``as_of`` is the
+time of the last order in the table, so a customer who bought that day has recency 0.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import ibis
+import ibis.expr.types as ir
+
+__all__ = ["BASIC_FEATURES", "customer_basics", "resolve_as_of"]
+
+#: name -> (unit, meaning)
+BASIC_FEATURES: dict[str, tuple[str, str]] = {
+    "recency_days": ("days", "days since the last purchase, at the as-of date"),
+    "frequency": ("orders", "distinct orders with a purchase line"),
+    "monetary_total": ("currency units", "net revenue: lines not cancelled plus all credit lines"),
+    "avg_order_value": ("currency units per order", "monetary_total / frequency"),
+    "tenure_days": ("days", "days since the first purchase, at the as-of date"),
+    "first_order_at": ("UTC timestamp", "first purchase"),
+    "last_order_at": ("UTC timestamp", "last purchase"),
+}
+
+
+def resolve_as_of(orders: ir.Table, as_of: str | date | datetime | None) -> datetime:
+    """The as-of time: the given one, or the last order's time."""
+    if as_of is None:
+        value = orders.ordered_at.max().execute()
+        if value is None:
+            raise ValueError("orders is empty")
+        return value.to_pydatetime() if hasattr(value, "to_pydatetime") else value
+    if isinstance(as_of, datetime):
+        return as_of
+    if isinstance(as_of, date):
+        return datetime(as_of.year, as_of.month, as_of.day, 23, 59, 59)
+    parsed = datetime.fromisoformat(as_of)
+    if len(as_of) <= 10:  # a plain date means the end of that day
+        parsed = parsed.replace(hour=23, minute=59, second=59)
+    return parsed
+
+
+def customer_basics(orders: ir.Table, as_of: datetime) -> ir.Table:
+    """One row per customer with the basic features, as an Ibis expression."""
+    t = orders.filter(orders.customer_id.notnull(), orders.ordered_at <= as_of)
+    purchase = t.status.isin(["paid", "refunded"]) & (t.amount >= 0)
+    revenue = (t.status != "cancelled") | (t.amount < 0)
+    agg = t.group_by("customer_id").aggregate(
+        frequency=t.order_id.nunique(where=purchase),
+        monetary_total=t.amount.sum(where=revenue).fill_null(0.0),
+        first_order_at=t.ordered_at.min(where=purchase),
+        last_order_at=t.ordered_at.max(where=purchase),
+    )
+    as_of_date = ibis.literal(as_of.date())
+    return agg.select(
+        "customer_id",
+        recency_days=as_of_date.delta(agg.last_order_at.date(), unit="day"),
+        frequency=agg.frequency,
+        monetary_total=agg.monetary_total.round(2),
+        avg_order_value=ibis.ifelse(
+            agg.frequency > 0, (agg.monetary_total / agg.frequency).round(2), ibis.null()
+        ),
+        tenure_days=as_of_date.delta(agg.first_order_at.date(), unit="day"),
+        first_order_at=agg.first_order_at,
+        last_order_at=agg.last_order_at,
+    ).order_by("customer_id")

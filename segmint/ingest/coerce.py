@@ -1,0 +1,278 @@
+"""Type coercion as SQL: text → timestamps (UTC), dates, money, numbers, booleans, ids, JSON.
+
+Each builder returns a DuckDB SQL expression over a raw column. A value that cannot be read
+becomes NULL; the pipeline counts and samples those values (file, row, column, value, reason)
+instead of failing. Formats are detected per column from a sample of its distinct values, so
+'12/1/2010 8:26' and '1.234,56 €' are read the way the column as a whole reads them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+
+__all__ = ["Coercion", "coerce", "lit"]
+
+NULL_TOKENS = ("", "na", "n/a", "null", "none", "nan", "nat", "-", "--", "#n/a")
+
+# Candidate strptime formats, most specific first. ISO 8601 (with or without offset) is tried
+# through CAST before these.
+DATETIME_FORMATS = (
+    "%Y-%m-%d %H:%M:%S %z",
+    "%Y-%m-%dT%H:%M:%S%z",
+    "%m/%d/%Y %H:%M",
+    "%m/%d/%Y %H:%M:%S",
+    "%m/%d/%Y %I:%M %p",
+    "%m/%d/%Y",
+    "%d/%m/%Y %H:%M",
+    "%d/%m/%Y %H:%M:%S",
+    "%d/%m/%Y",
+    "%m/%d/%y %H:%M",
+    "%m/%d/%y",
+    "%d/%m/%y %H:%M",
+    "%d/%m/%y",
+    "%d.%m.%Y %H:%M:%S",
+    "%d.%m.%Y %H:%M",
+    "%d.%m.%Y",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y/%m/%d",
+    "%Y%m%d",
+    "%d-%m-%Y",
+    "%m-%d-%Y",
+    "%d %b %Y",
+    "%d %B %Y",
+    "%b %d, %Y",
+    "%B %d, %Y",
+    "%a, %d %b %Y %H:%M:%S %z",
+)
+
+_TRUE = ("true", "t", "yes", "y", "1", "subscribed", "opted in", "opt-in", "x", "on", "checked")
+_FALSE = ("false", "f", "no", "n", "0", "unsubscribed", "opted out", "opt-out", "off",
+          "unchecked", "cleaned", "non-subscribed")
+_MONEY_RE = r"^[\s(+\-]*([A-Za-z]{1,3}\$?|[$€£¥₹])?\s*[+\-]?[0-9][0-9.,' ]*\s*([A-Za-z]{3}|[$€£¥₹])?[\s)]*$"
+
+
+def lit(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+@dataclass
+class Coercion:
+    """How one raw column becomes one typed column."""
+
+    expr: str
+    #: True when a non-empty raw value can fail to convert (then failures are counted).
+    can_fail: bool
+    #: the kind of check, for the quality report and gates: date, number, boolean, json.
+    check: str = ""
+    note: str = ""
+
+
+def blank_to_null(raw: str) -> str:
+    tokens = ", ".join(lit(t) for t in NULL_TOKENS)
+    return f"CASE WHEN lower(trim({raw})) IN ({tokens}) THEN NULL ELSE trim({raw}) END"
+
+
+def coerce(
+    db: duckdb.DuckDBPyConnection,
+    relation: str,
+    raw: str,
+    src_type: str,
+    target: str,
+    *,
+    role: str = "",
+    date_format: str | None = None,
+    timezone: str = "UTC",
+) -> Coercion:
+    """Build the expression turning ``raw`` (of DuckDB type ``src_type``) into ``target``.
+
+    ``role`` refines VARCHAR targets: ``id`` normalizes identifiers ('17850.0' → '17850').
+    """
+    src = src_type.upper()
+    tgt = target.upper()
+    is_text = src == "VARCHAR"
+    if tgt == "VARCHAR":
+        if is_text:
+            expr = f"nullif(trim({raw}), '')"
+            if role == "id":
+                expr = f"regexp_replace({expr}, '^([0-9]+)\\.0+$', '\\1')"
+            return Coercion(expr, False)
+        if role == "id" and (src in ("DOUBLE", "FLOAT", "REAL") or src.startswith("DECIMAL")):
+            return Coercion(
+                f"CASE WHEN {raw} = floor({raw}) THEN CAST(CAST({raw} AS HUGEINT) AS VARCHAR) "
+                f"ELSE CAST({raw} AS VARCHAR) END",
+                False,
+            )
+        if src.startswith(("STRUCT", "MAP")) or src.endswith("[]"):
+            return Coercion(f"CAST(to_json({raw}) AS VARCHAR)", False)
+        return Coercion(f"CAST({raw} AS VARCHAR)", False)
+    if tgt in ("TIMESTAMP", "DATE"):
+        return _coerce_time(db, relation, raw, src, tgt, date_format, timezone)
+    if tgt in ("DOUBLE", "INTEGER", "BIGINT"):
+        return _coerce_number(db, relation, raw, src, tgt)
+    if tgt == "BOOLEAN":
+        if src == "BOOLEAN":
+            return Coercion(raw, False)
+        text = f"lower(trim(CAST({raw} AS VARCHAR)))"
+        t = ", ".join(lit(v) for v in _TRUE)
+        f = ", ".join(lit(v) for v in _FALSE)
+        return Coercion(
+            f"CASE WHEN {text} IN ({t}) THEN true WHEN {text} IN ({f}) THEN false END",
+            True,
+            "boolean",
+        )
+    if tgt == "JSON":
+        if is_text:
+            v = blank_to_null(raw)
+            return Coercion(f"CASE WHEN json_valid({v}) THEN CAST({v} AS JSON) END", True, "json")
+        return Coercion(f"to_json({raw})", False)
+    return Coercion(f"TRY_CAST({raw} AS {tgt})", is_text, "value")
+
+
+def _coerce_time(
+    db: duckdb.DuckDBPyConnection,
+    relation: str,
+    raw: str,
+    src: str,
+    tgt: str,
+    date_format: str | None,
+    timezone: str,
+) -> Coercion:
+    to_utc = _utc_converter(timezone)
+    if src.startswith("TIMESTAMP WITH TIME ZONE"):
+        expr = f"timezone('UTC', {raw})"
+        return Coercion(f"CAST({expr} AS DATE)" if tgt == "DATE" else expr, False)
+    if src.startswith("TIMESTAMP") or src == "DATE":
+        expr = to_utc(f"CAST({raw} AS TIMESTAMP)") if src != "DATE" else f"CAST({raw} AS TIMESTAMP)"
+        return Coercion(f"CAST({expr} AS DATE)" if tgt == "DATE" else expr, False)
+    if src in ("BIGINT", "INTEGER", "DOUBLE", "HUGEINT", "UBIGINT"):
+        return Coercion(_epoch(raw, _epoch_unit(db, relation, raw)), False)
+    v = blank_to_null(raw)
+    note = ""
+    if date_format:
+        fmt: str | None = date_format
+    else:
+        fmt, note = detect_datetime_format(db, relation, v)
+    if fmt == "epoch":
+        expr = _epoch(f"TRY_CAST({v} AS DOUBLE)", _epoch_unit(db, relation, f"TRY_CAST({v} AS DOUBLE)"))
+    elif fmt is None or fmt == "iso":
+        expr = _iso_to_utc(v, timezone)
+    elif "%z" in fmt:
+        expr = f"coalesce(timezone('UTC', try_strptime({v}, {lit(fmt)})), {_iso_to_utc(v, timezone)})"
+    else:
+        expr = f"coalesce({to_utc(f'try_strptime({v}, {lit(fmt)})')}, {_iso_to_utc(v, timezone)})"
+    if tgt == "DATE":
+        expr = f"CAST({expr} AS DATE)"
+    return Coercion(expr, True, "date", note)
+
+
+def _utc_converter(timezone: str):  # type: ignore[no-untyped-def]
+    if timezone.upper() == "UTC":
+        return lambda e: e
+    return lambda e: f"timezone('UTC', timezone({lit(timezone)}, {e}))"
+
+
+def _iso_to_utc(v: str, timezone: str) -> str:
+    if timezone.upper() == "UTC":
+        return f"timezone('UTC', TRY_CAST({v} AS TIMESTAMPTZ))"
+    return (
+        f"CASE WHEN regexp_matches({v}, '(Z|[+-][0-9]{{2}}:?[0-9]{{2}})$') "
+        f"THEN timezone('UTC', TRY_CAST({v} AS TIMESTAMPTZ)) "
+        f"ELSE timezone('UTC', timezone({lit(timezone)}, TRY_CAST({v} AS TIMESTAMP))) END"
+    )
+
+
+def _epoch_unit(db: duckdb.DuckDBPyConnection, relation: str, num: str) -> str:
+    row = db.execute(f"SELECT median(abs({num})) FROM {relation}").fetchone()
+    m = float(row[0]) if row and row[0] is not None else 0.0
+    return "s" if m < 1e11 else "ms" if m < 1e14 else "us"
+
+
+def _epoch(num: str, unit: str) -> str:
+    div = {"s": "1", "ms": "1000.0", "us": "1000000.0"}[unit]
+    return f"timezone('UTC', to_timestamp(CAST({num} AS DOUBLE) / {div}))"
+
+
+def detect_datetime_format(
+    db: duckdb.DuckDBPyConnection, relation: str, value_expr: str
+) -> tuple[str | None, str]:
+    """Pick the format that reads most of a sample of distinct values.
+
+    Returns ``(format, note)``; the format is ``'iso'``, ``'epoch'``, a strptime pattern, or
+    None when the column is empty. The note explains an ambiguous choice (day/month order).
+    """
+    sample = (
+        f"SELECT DISTINCT {value_expr} AS v FROM {relation} "
+        f"WHERE {value_expr} IS NOT NULL LIMIT 5000"
+    )
+    counts = ", ".join(
+        [
+            "count(*)",
+            "count(TRY_CAST(v AS TIMESTAMPTZ))",
+            "count(*) FILTER (WHERE regexp_matches(v, '^[0-9]{9,16}(\\.[0-9]+)?$'))",
+        ]
+        + [f"count(try_strptime(v, {lit(f)}))" for f in DATETIME_FORMATS]
+    )
+    row = db.execute(f"WITH s AS ({sample}) SELECT {counts} FROM s").fetchone()
+    if not row or not row[0]:
+        return None, ""
+    total, iso, epoch, *per_fmt = (int(x) for x in row)
+    if epoch == total:
+        return "epoch", "read as Unix time"
+    best = max(per_fmt) if per_fmt else 0
+    if iso >= best:
+        return "iso", ""
+    winners = [f for f, c in zip(DATETIME_FORMATS, per_fmt, strict=True) if c == best]
+    fmt = winners[0]
+    note = ""
+    if len(winners) > 1 and {"%m/%d/%Y", "%d/%m/%Y"} & {w.split(" ")[0] for w in winners}:
+        note = (
+            f"dates such as 01/02 are ambiguous in this column; read as '{fmt}'. "
+            "Pass --date-format '%d/%m/%Y' (or date_format in the spec) if the day comes first."
+        )
+    return fmt, note
+
+
+def _coerce_number(
+    db: duckdb.DuckDBPyConnection, relation: str, raw: str, src: str, tgt: str
+) -> Coercion:
+    if src != "VARCHAR":
+        if tgt in ("INTEGER", "BIGINT") and src in ("DOUBLE", "FLOAT", "REAL"):
+            return Coercion(
+                f"CASE WHEN {raw} = floor({raw}) THEN CAST({raw} AS BIGINT) END", True, "number"
+            )
+        return Coercion(f"TRY_CAST({raw} AS {tgt})", src not in ("BIGINT", "INTEGER", "DOUBLE",
+                                                                 "SMALLINT", "TINYINT", "FLOAT",
+                                                                 "HUGEINT", "UBIGINT", "UINTEGER")
+                        and not src.startswith("DECIMAL"), "number")
+    v = blank_to_null(raw)
+    comma = _decimal_comma(db, relation, v)
+    s = f"regexp_replace({v}, '[^0-9,.\\-()]', '', 'g')"
+    if comma:
+        digits = f"replace(replace({s}, '.', ''), ',', '.')"
+    else:
+        digits = f"replace({s}, ',', '')"
+    num = (
+        f"CASE WHEN regexp_matches({v}, {lit(_MONEY_RE)}) THEN "
+        f"(CASE WHEN contains({v}, '(') AND contains({v}, ')') THEN -1 ELSE 1 END) * "
+        f"abs(TRY_CAST(replace(replace({digits}, '(', ''), ')', '') AS DOUBLE)) * "
+        f"(CASE WHEN regexp_matches({v}, '^[\\s(]*-|-[\\s)]*$|^[^0-9]*-') THEN -1 ELSE 1 END) END"
+    )
+    expr = f"coalesce(TRY_CAST({v} AS DOUBLE), {num})"
+    if tgt in ("INTEGER", "BIGINT"):
+        expr = f"CASE WHEN ({expr}) = floor({expr}) THEN CAST({expr} AS BIGINT) END"
+    note = "decimal comma (1.234,56)" if comma else ""
+    return Coercion(expr, True, "number", note)
+
+
+def _decimal_comma(db: duckdb.DuckDBPyConnection, relation: str, v: str) -> bool:
+    """True when the column writes decimals with a comma (1.234,56) rather than a dot."""
+    row = db.execute(
+        f"WITH s AS (SELECT DISTINCT {v} AS v FROM {relation} WHERE {v} IS NOT NULL LIMIT 5000) "
+        "SELECT count(*) FILTER (WHERE regexp_matches(v, '[0-9],[0-9]{1,2}([^0-9]|$)') "
+        "  AND NOT regexp_matches(v, '[0-9]\\.[0-9]{1,2}([^0-9]|$)')), "
+        "count(*) FILTER (WHERE regexp_matches(v, '[0-9]\\.[0-9]{1,2}([^0-9]|$)') "
+        "  OR regexp_matches(v, '[0-9],[0-9]{3}([^0-9]|$)')) FROM s"
+    ).fetchone()
+    return bool(row and row[0] > row[1])

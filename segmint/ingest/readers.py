@@ -1,0 +1,356 @@
+"""Readers: put a sniffed source in front of DuckDB as one relation with a ``_row`` column.
+
+Text sources (CSV/TSV, whitespace tables, Excel) arrive as all-VARCHAR so that segmint does the
+type coercion itself and can report every value it could not read. Typed sources (Parquet, JSON,
+SQL) keep their types. Nothing here writes to the workspace: staging lives in TEMP tables of the
+connection (in memory, spilling to DuckDB's temp folder), so large files stream through DuckDB
+without a pandas copy.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs, urlparse, urlunparse
+
+import duckdb
+
+from segmint.exceptions import (
+    EmptyInputError,
+    MappingError,
+    MissingDependencyError,
+    UnreadableFileError,
+)
+from segmint.ingest.sniff import Source
+from segmint.store._store import quote
+
+__all__ = ["ReadOptions", "Staged", "stage"]
+
+STAGE = "_segmint_stage"
+
+
+@dataclass
+class ReadOptions:
+    """How to read a source. Every field is optional; sniffing fills the gaps."""
+
+    delimiter: str | None = None
+    encoding: str | None = None
+    header: bool | None = None
+    sheet: str | int | None = None
+    table: str | None = None
+    query: str | None = None
+
+
+@dataclass
+class Staged:
+    """A source staged for mapping: ``relation`` is SQL usable after FROM."""
+
+    relation: str
+    columns: dict[str, str]
+    rows: int
+    text: bool
+    notes: list[str] = field(default_factory=list)
+
+
+def _lit(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def stage(db: duckdb.DuckDBPyConnection, src: Source, opts: ReadOptions) -> Staged:
+    """Read ``src`` into a temp table (or a direct Parquet scan) and describe it."""
+    db.execute(f"DROP TABLE IF EXISTS {STAGE}")
+    notes: list[str] = []
+    if src.kind == "parquet":
+        relation = (
+            f"(SELECT file_row_number + 1 AS _row, * EXCLUDE (file_row_number) "
+            f"FROM read_parquet({_lit(src.location)}, file_row_number = true))"
+        )
+        try:
+            columns = _describe(db, relation)
+        except duckdb.Error as exc:
+            raise UnreadableFileError(
+                f"The file starts like Parquet but cannot be read as Parquet ({_first_line(exc)}).",
+                where=src.label,
+                fix="the file is probably truncated or damaged; export it again.",
+            ) from None
+        text = False
+    else:
+        text = src.kind in ("csv", "whitespace", "excel")
+        if src.kind == "csv":
+            notes += _stage_csv(db, src, opts)
+        elif src.kind == "whitespace":
+            _stage_whitespace(db, src)
+        elif src.kind == "excel":
+            _stage_excel(db, src, opts)
+        elif src.kind == "json":
+            _stage_json(db, src)
+        elif src.kind in ("sqlite", "postgres"):
+            _stage_sql(db, src, opts)
+        else:  # pragma: no cover - sniff only yields the kinds above
+            raise UnreadableFileError(f"Unknown source kind '{src.kind}'.")
+        relation = f"(SELECT rowid + 1 AS _row, * FROM {STAGE})"
+        columns = _describe(db, relation)
+    columns.pop("_row", None)
+    row = db.execute(f"SELECT count(*) FROM {relation}").fetchone()
+    rows = int(row[0]) if row else 0
+    if rows == 0:
+        raise EmptyInputError(
+            f"The source has column headers ({', '.join(list(columns)[:6])}"
+            f"{', …' if len(columns) > 6 else ''}) but no data rows.",
+            where=src.label,
+            fix="export again including the data, or check you picked the right sheet/table.",
+        )
+    return Staged(relation, columns, rows, text, notes)
+
+
+def _describe(db: duckdb.DuckDBPyConnection, relation: str) -> dict[str, str]:
+    rows = db.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()
+    return {r[0]: r[1] for r in rows}
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _check_header(src: Source, header: list[str]) -> None:
+    seen: dict[str, int] = {}
+    dups = []
+    for i, name in enumerate(header, start=1):
+        key = name.strip()
+        if key in seen:
+            dups.append(f"'{key}' (columns {seen[key]} and {i})")
+        else:
+            seen[key] = i
+    if dups:
+        raise MappingError(
+            f"The header names the same column twice: {', '.join(dups)}. segmint cannot tell "
+            "which one holds the data you mean.",
+            where=src.label,
+            fix="rename or delete one of the duplicated columns in the file, then import again.",
+        )
+
+
+def _stage_csv(db: duckdb.DuckDBPyConnection, src: Source, opts: ReadOptions) -> list[str]:
+    if src.header:
+        _check_header(src, src.header)
+    args = ["all_varchar = true"]
+    delim = opts.delimiter or src.delimiter
+    if delim:
+        args.append(f"delim = {_lit(delim)}")
+    if opts.header is not None:
+        args.append(f"header = {str(opts.header).lower()}")
+    if src.compression:
+        args.append(f"compression = {_lit(src.compression)}")
+    notes: list[str] = []
+    encoding = (opts.encoding or src.encoding or "utf-8").lower().replace("_", "-")
+    if encoding in ("latin1", "iso-8859-1", "cp1252", "windows-1252"):
+        encoding = "latin-1"
+    if encoding in ("utf-8-sig", "utf8"):
+        encoding = "utf-8"
+    sql = "CREATE TEMP TABLE {t} AS SELECT * FROM read_csv({p}, {a}, encoding = {e})"
+    try:
+        db.execute(sql.format(t=STAGE, p=_lit(src.location), a=", ".join(args), e=_lit(encoding)))
+    except duckdb.Error as exc:
+        msg = str(exc)
+        if "Invalid unicode" in msg and encoding == "utf-8" and not opts.encoding:
+            db.execute(sql.format(t=STAGE, p=_lit(src.location), a=", ".join(args), e="'latin-1'"))
+            notes.append(
+                "The file is not valid UTF-8 past its first megabyte; it was read as Latin-1. "
+                "Pass --encoding if another encoding is right."
+            )
+            src.encoding = "latin-1"
+        else:
+            raise _csv_error(src, msg) from None
+    cols = list(_describe(db, STAGE))
+    if len(cols) == 1:
+        name = cols[0]
+        found = [d for d, label in ((";", "';'"), ("\t", "tab"), ("|", "'|'"), (",", "','"))
+                 if d in name and d != delim]
+        if found:
+            shown = {";": "';'", "\t": "'\\t'", "|": "'|'", ",": "','"}[found[0]]
+            raise UnreadableFileError(
+                f"Every row was read as one single column ('{name[:60]}'), which contains "
+                f"{shown}: the file seems to be separated by {shown}, not by "
+                f"{repr(delim) if delim else 'what was detected'}.",
+                where=src.label,
+                fix=f"pass --delimiter {shown} (or options: {{delimiter: {shown}}} in the spec).",
+            )
+    return notes
+
+
+def _csv_error(src: Source, msg: str) -> UnreadableFileError:
+    line = re.search(r"Line: (\d+)", msg)
+    where = f"{src.label}, line {line.group(1)}" if line else src.label
+    detail = msg.splitlines()[0].replace("Invalid Input Error: ", "")
+    return UnreadableFileError(
+        f"The file could not be read as CSV: {detail}",
+        where=where,
+        fix="check that every row has the same number of fields and that quotes are closed; "
+        "pass --delimiter or --encoding if they were detected wrongly.",
+    )
+
+
+def _stage_whitespace(db: duckdb.DuckDBPyConnection, src: Source) -> None:
+    header = src.header or []
+    _check_header(src, header)
+    raw = STAGE + "_lines"
+    db.execute(f"DROP TABLE IF EXISTS {raw}")
+    db.execute(
+        f"CREATE TEMP TABLE {raw} AS SELECT string_split_regex(trim(line), '\\s+') AS f "
+        f"FROM read_csv({_lit(src.location)}, columns = {{'line': 'VARCHAR'}}, header = false, "
+        f"delim = chr(30), quote = '', escape = '', auto_detect = false, "
+        f"encoding = {_lit(src.encoding if src.encoding != 'utf-8-sig' else 'utf-8')}) "
+        f"WHERE trim(line) <> ''"
+    )
+    n = len(header)
+    bad = db.execute(
+        f"SELECT rowid + 1, len(f) FROM {raw} WHERE rowid > 0 AND len(f) <> {n} LIMIT 1"
+    ).fetchone()
+    if bad:
+        raise UnreadableFileError(
+            f"The file looks like a whitespace-separated table with {n} columns "
+            f"({' '.join(header)}), but line {bad[0]} has {bad[1]} fields.",
+            where=src.label,
+            fix="fix that line, or save the data as CSV with a delimiter that does not appear "
+            "inside values.",
+        )
+    cols = ", ".join(f"f[{i + 1}] AS {quote(h)}" for i, h in enumerate(header))
+    db.execute(f"CREATE TEMP TABLE {STAGE} AS SELECT {cols} FROM {raw} WHERE rowid > 0 ORDER BY rowid")
+    db.execute(f"DROP TABLE {raw}")
+
+
+def _stage_excel(db: duckdb.DuckDBPyConnection, src: Source, opts: ReadOptions) -> None:
+    import fastexcel
+
+    try:
+        reader = fastexcel.read_excel(src.location)
+        names = reader.sheet_names
+        sheet: str | int = 0 if opts.sheet is None else opts.sheet
+        if isinstance(sheet, str) and sheet.isdigit():
+            sheet = int(sheet)
+        if isinstance(sheet, str) and sheet not in names:
+            raise UnreadableFileError(
+                f"The workbook has no sheet named '{sheet}'; it has {', '.join(map(repr, names))}.",
+                where=src.label,
+                fix="pass --sheet with one of those names (or its 0-based position).",
+            )
+        first = reader.load_sheet(sheet, header_row=None, n_rows=1, dtypes="string")
+        header = [("" if v is None else str(v)) for v in first.to_arrow().to_pylist()[0].values()] \
+            if first.height else []
+        _check_header(src, header)
+        table = reader.load_sheet(sheet, dtypes="string").to_arrow()
+    except UnreadableFileError:
+        raise
+    except Exception as exc:  # fastexcel raises its own exception types
+        raise UnreadableFileError(
+            f"The file is a zip archive but not a readable .xlsx workbook ({_first_line(exc)}).",
+            where=src.label,
+            fix="open it in Excel or LibreOffice and save it as .xlsx or CSV.",
+        ) from None
+    _stage_arrow(db, table)
+
+
+def _stage_arrow(db: duckdb.DuckDBPyConnection, data: Any) -> None:
+    db.register("_segmint_arrow", data)
+    try:
+        db.execute(f"CREATE TEMP TABLE {STAGE} AS SELECT * FROM _segmint_arrow")
+    finally:
+        db.unregister("_segmint_arrow")
+
+
+def _stage_json(db: duckdb.DuckDBPyConnection, src: Source) -> None:
+    try:
+        db.execute(
+            f"CREATE TEMP TABLE {STAGE} AS SELECT * FROM read_json_auto({_lit(src.location)}, "
+            "format = 'auto', sample_size = 20480, maximum_depth = 3)"
+        )
+    except duckdb.Error as exc:
+        raise UnreadableFileError(
+            f"The file starts like JSON but cannot be read as JSON or NDJSON: {_first_line(exc)}",
+            where=src.label,
+            fix="check that it is one JSON array of objects, or one JSON object per line.",
+        ) from None
+
+
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$")
+
+
+def _stage_sql(db: duckdb.DuckDBPyConnection, src: Source, opts: ReadOptions) -> None:
+    location = src.location
+    parsed = urlparse(location) if "://" in location else None
+    params = parse_qs(parsed.query) if parsed else {}
+    table = opts.table or (params.get("table") or [None])[0]
+    query = opts.query or (params.get("query") or [None])[0]
+    if not table and not query:
+        raise UnreadableFileError(
+            "A database was given but not which table to import.",
+            where=_safe_url(location),
+            fix="add --table NAME (or ?table=NAME to the URL), or --query 'SELECT …'.",
+        )
+    if table and not _IDENT.match(table):
+        raise UnreadableFileError(
+            f"'{table}' is not a plain table name.",
+            where=_safe_url(location),
+            fix="pass a table name like orders or schema.orders, or use --query for anything else.",
+        )
+    sql = query or f"SELECT * FROM {table}"
+    try:
+        if src.kind == "sqlite":
+            import adbc_driver_sqlite.dbapi as driver
+
+            path = location
+            if parsed:
+                path = parsed.path
+                if parsed.netloc:  # sqlite://host/path is not a thing; treat as relative
+                    path = parsed.netloc + parsed.path
+                if path.startswith("//"):
+                    path = path[1:]
+                elif path.startswith("/") and not location.startswith("sqlite:////"):
+                    path = path[1:]
+            conn = driver.connect(path)
+        else:
+            import adbc_driver_postgresql.dbapi as driver  # type: ignore[no-redef]
+
+            assert parsed is not None
+            clean = urlunparse(parsed._replace(scheme="postgresql", query=""))
+            conn = driver.connect(clean)
+    except ImportError:
+        raise MissingDependencyError(
+            "Reading SQL databases needs the ADBC drivers, which are not installed.",
+            fix="pip install 'segmint[sql]'",
+        ) from None
+    except Exception as exc:
+        raise UnreadableFileError(
+            f"Could not connect to the database: {_first_line(exc)}",
+            where=_safe_url(location),
+            fix="check the URL, the server, the user and password.",
+        ) from None
+    try:
+        cur = conn.cursor()
+        cur.execute(sql)
+        reader = cur.fetch_record_batch()
+        _stage_arrow(db, reader)
+        cur.close()
+    except duckdb.Error:
+        raise
+    except Exception as exc:
+        raise UnreadableFileError(
+            f"The database refused the query '{sql}': {_first_line(exc)}",
+            where=_safe_url(location),
+            fix="check the table name (--table) or the query (--query).",
+        ) from None
+    finally:
+        conn.close()
+
+
+def _safe_url(location: str) -> str:
+    """The URL without its password, for messages and logs."""
+    if "://" not in location:
+        return location
+    p = urlparse(location)
+    if p.password:
+        netloc = p.netloc.replace(f":{p.password}@", ":***@")
+        return urlunparse(p._replace(netloc=netloc))
+    return location

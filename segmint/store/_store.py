@@ -1,0 +1,236 @@
+"""The workspace store: one DuckDB file, reached through Ibis, with transactional writes.
+
+Stage code reads tables as Ibis expressions (engine-neutral). Writes that must be atomic
+(an import, a clean) run inside :meth:`Store.transaction`: either every statement lands or the
+file is exactly as it was. Every successful write is recorded as a run in the ``runs`` table.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import ibis
+
+from segmint.exceptions import DiskSpaceError, WorkspaceError
+from segmint.store.schema import CANONICAL, LINEAGE, TableSchema
+
+__all__ = ["RunRecord", "Store", "quote"]
+
+SYSTEM_DDL = (
+    """CREATE TABLE IF NOT EXISTS runs (
+        run_id VARCHAR PRIMARY KEY, seq INTEGER, kind VARCHAR, started_at TIMESTAMP,
+        finished_at TIMESTAMP, status VARCHAR, source VARCHAR, fingerprint VARCHAR,
+        spec JSON, row_counts JSON, message VARCHAR)""",
+    """CREATE TABLE IF NOT EXISTS quality_issues (
+        run_id VARCHAR, table_name VARCHAR, source VARCHAR, "row" BIGINT,
+        column_name VARCHAR, value VARCHAR, reason VARCHAR)""",
+    """CREATE TABLE IF NOT EXISTS quality_counts (
+        run_id VARCHAR, table_name VARCHAR, column_name VARCHAR, check_name VARCHAR,
+        n_bad BIGINT, n_checked BIGINT)""",
+)
+
+
+def quote(name: str) -> str:
+    """Quote an SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+@dataclass
+class RunRecord:
+    """One run (ingest, clean, features, …) as stored in the ``runs`` table."""
+
+    kind: str
+    source: str | None = None
+    fingerprint: str | None = None
+    spec: dict[str, Any] = field(default_factory=dict)
+    row_counts: dict[str, Any] = field(default_factory=dict)
+    message: str | None = None
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC).replace(tzinfo=None))
+    run_id: str = ""
+    seq: int = 0
+
+
+class Store:
+    """A DuckDB workspace file opened through Ibis."""
+
+    def __init__(self, path: str | os.PathLike[str] = "segmint.duckdb", *, read_only: bool = False):
+        self.path = Path(path)
+        self.read_only = read_only
+        if read_only and not self.path.exists():
+            raise WorkspaceError(
+                f"There is no workspace at '{self.path}'.",
+                fix="Import data first (segmint ingest FILE --workspace PATH) or pass the "
+                "--workspace of an existing one.",
+            )
+        self.created = not self.path.exists()
+        if not read_only:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.ibis = ibis.duckdb.connect(str(self.path), read_only=read_only)
+        except duckdb.IOException as exc:
+            raise _workspace_io_error(self.path, exc) from None
+        self.db: duckdb.DuckDBPyConnection = self.ibis.con
+        self.db.execute("SET TimeZone = 'UTC'")
+        if not read_only:
+            for ddl in SYSTEM_DDL:
+                self.db.execute(ddl)
+
+    # -- reading ---------------------------------------------------------------------------
+    def table_names(self) -> list[str]:
+        rows = self.db.execute(
+            "SELECT table_name FROM information_schema.tables "
+            "WHERE table_schema = 'main' AND table_catalog = current_database() ORDER BY 1"
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    def has_table(self, name: str) -> bool:
+        return name in self.table_names()
+
+    def columns(self, name: str) -> dict[str, str]:
+        rows = self.db.execute(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = 'main' AND table_catalog = current_database() "
+            "AND table_name = ? ORDER BY ordinal_position",
+            [name],
+        ).fetchall()
+        return {r[0]: r[1] for r in rows}
+
+    def count(self, name: str) -> int:
+        row = self.db.execute(f"SELECT count(*) FROM {quote(name)}").fetchone()
+        return int(row[0]) if row else 0
+
+    def table(self, name: str) -> ibis.Table:
+        return self.ibis.table(name)
+
+    # -- writing ---------------------------------------------------------------------------
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """All statements inside land together or not at all."""
+        self.db.execute("BEGIN TRANSACTION")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        try:
+            self.db.execute("COMMIT")
+        except duckdb.Error as exc:  # e.g. disk full while writing the WAL
+            try:
+                self.db.execute("ROLLBACK")
+            except duckdb.Error:
+                pass
+            raise _workspace_io_error(self.path, exc) from None
+
+    def ensure_canonical(self, schema: TableSchema) -> None:
+        self.db.execute(schema.ddl())
+
+    def add_columns(self, table: str, new: dict[str, str]) -> None:
+        for name, dtype in new.items():
+            self.db.execute(f"ALTER TABLE {quote(table)} ADD COLUMN {quote(name)} {dtype}")
+
+    def next_seq(self) -> int:
+        row = self.db.execute("SELECT coalesce(max(seq), 0) + 1 FROM runs").fetchone()
+        return int(row[0]) if row else 1
+
+    def record_run(self, run: RunRecord) -> RunRecord:
+        """Insert ``run`` (call inside the write transaction so it lands with the data)."""
+        if not run.run_id:
+            run.seq = self.next_seq()
+            run.run_id = f"{run.seq:04d}-{run.kind}"
+        finished = datetime.now(UTC).replace(tzinfo=None)
+        self.db.execute(
+            "INSERT INTO runs VALUES (?, ?, ?, ?, ?, 'ok', ?, ?, ?, ?, ?)",
+            [
+                run.run_id,
+                run.seq,
+                run.kind,
+                run.started_at,
+                finished,
+                run.source,
+                run.fingerprint,
+                json.dumps(run.spec, default=str),
+                json.dumps(run.row_counts, default=str),
+                run.message,
+            ],
+        )
+        return run
+
+    def reserve_run(self, run: RunRecord) -> RunRecord:
+        """Give ``run`` its id before the data is written (rows carry it in ``_run_id``)."""
+        run.seq = self.next_seq()
+        run.run_id = f"{run.seq:04d}-{run.kind}"
+        return run
+
+    def check_free_space(self, needed_bytes: int, what: str) -> None:
+        """Stop before writing when the workspace's disk cannot hold ``needed_bytes``."""
+        free = shutil.disk_usage(self.path.parent).free
+        if free < needed_bytes:
+            raise DiskSpaceError(
+                f"Importing {what} needs about {_human(needed_bytes)} of free disk space next to "
+                f"the workspace, but only {_human(free)} is free on the disk holding "
+                f"'{self.path.parent}'. Nothing was imported; the workspace is unchanged.",
+                fix="free some space on that disk, or put the workspace on a larger disk "
+                "with --workspace /bigger/disk/shop.duckdb.",
+            )
+
+    def close(self) -> None:
+        try:
+            self.ibis.disconnect()
+        except Exception:  # pragma: no cover - closing twice is harmless
+            pass
+
+    # -- inspection ------------------------------------------------------------------------
+    def fingerprint(self) -> dict[str, Any]:
+        """Row count and an order-independent content hash per table (used by tests/status)."""
+        out: dict[str, Any] = {}
+        for name in self.table_names():
+            row = self.db.execute(
+                f"SELECT count(*), coalesce(sum(hash(t.*)), 0) FROM {quote(name)} t"
+            ).fetchone()
+            out[name] = (int(row[0]), int(row[1])) if row else (0, 0)
+        return out
+
+
+def lineage_names() -> list[str]:
+    return [c.name for c in LINEAGE]
+
+
+def canonical_names() -> list[str]:
+    return list(CANONICAL)
+
+
+def _human(n: float) -> str:
+    for unit in ("bytes", "KB", "MB", "GB", "TB"):
+        if abs(n) < 1024 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TB"  # pragma: no cover
+
+
+def _workspace_io_error(path: Path, exc: duckdb.Error) -> WorkspaceError:
+    text = str(exc)
+    if "lock" in text.lower():
+        return WorkspaceError(
+            f"The workspace '{path}' is open in another process (DuckDB allows one writer).",
+            fix="close the other segmint command, notebook or app using it, then try again.",
+        )
+    if "No space left" in text or "disk" in text.lower():
+        return DiskSpaceError(
+            f"The disk holding the workspace '{path}' ran out of space while writing "
+            "(nothing was committed; the workspace is unchanged).",
+            fix="free some disk space or move the workspace to a larger disk with --workspace.",
+        )
+    return WorkspaceError(
+        f"The workspace '{path}' could not be opened or written: {text.splitlines()[0]}",
+        fix="check that the path is a segmint workspace (a DuckDB file) and that you can write "
+        "to its folder.",
+    )
