@@ -38,8 +38,9 @@ class Workspace:
         Open without writing (several readers may share a file).
     """
 
-    def __init__(self, path: str | os.PathLike[str] = "segmint.duckdb", *,
-                 read_only: bool = False) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str] = "segmint.duckdb", *, read_only: bool = False
+    ) -> None:
         self.path = Path(path)
         self.read_only = read_only
         self._store: Store | None = None
@@ -77,16 +78,32 @@ class Workspace:
         campaign_contacts); by default the format or the headers decide. ``mapping`` maps
         canonical columns to source headers and always wins over detection.
         """
-        opts = ReadOptions(delimiter=delimiter, encoding=encoding, sheet=sheet, table=table,
-                           query=query)
-        return self._guarded(lambda: ingest(
-            self.store, source, entity=into, fmt=format, mapping=mapping, options=opts,
-            timezone=timezone, date_format=date_format, gates=gates, replace=replace,
-            progress=progress,
-        ))
+        opts = ReadOptions(
+            delimiter=delimiter, encoding=encoding, sheet=sheet, table=table, query=query
+        )
+        return self._guarded(
+            lambda: ingest(
+                self.store,
+                source,
+                entity=into,
+                fmt=format,
+                mapping=mapping,
+                options=opts,
+                timezone=timezone,
+                date_format=date_format,
+                gates=gates,
+                replace=replace,
+                progress=progress,
+            )
+        )
 
-    def clean(self, *, gates: QualityGates | None = None, default_region: str | None = None,
-              progress: Any = None) -> CleanResult:
+    def clean(
+        self,
+        *,
+        gates: QualityGates | None = None,
+        default_region: str | None = None,
+        progress: Any = None,
+    ) -> CleanResult:
         """Standardize and deduplicate every table in place (see :mod:`segmint.clean`)."""
         self._require_data()
         return clean(self.store, gates=gates, default_region=default_region, progress=progress)
@@ -96,7 +113,7 @@ class Workspace:
         self._require_data()
         report = build_report(self.store)
         if out_dir is not None:
-            json_path, html_path = write_report(report, out_dir)
+            json_path, html_path = write_report(report, Path(out_dir))
             report["files"] = {"json": str(json_path), "html": str(html_path)}
         return report
 
@@ -110,8 +127,9 @@ class Workspace:
         orders = store.table("orders")
         when = resolve_as_of(orders, as_of)
         expr = customer_basics(orders, when)
-        run = RunRecord(kind="features", spec={"as_of": when.isoformat(),
-                                               "features": list(BASIC_FEATURES)})
+        run = RunRecord(
+            kind="features", spec={"as_of": when.isoformat(), "features": list(BASIC_FEATURES)}
+        )
         with store.transaction():
             store.reserve_run(run)
             store.db.execute("DROP TABLE IF EXISTS customer_features")
@@ -169,8 +187,9 @@ class Workspace:
     # -- helpers ---------------------------------------------------------------------------
     def _guarded(self, work: Any) -> Any:
         """Run ``work``; if it fails on a workspace this call created, leave no file behind."""
-        fresh = not self.path.exists() or (self._store is not None and self._store.created
-                                           and not self._has_runs())
+        fresh = not self.path.exists() or (
+            self._store is not None and self._store.created and not self._has_runs()
+        )
         try:
             return work()
         except BaseException:

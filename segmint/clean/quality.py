@@ -45,16 +45,18 @@ def build_report(store: Store, gates: QualityGates | None = None) -> dict[str, A
     gate_rows = _gates(checks, gates)
     issues_total = sum(int(c["n_bad"]) for c in checks)
     issues = [
-        dict(zip(("run_id", "table", "source", "row", "column", "value", "reason"), r,
-                 strict=True))
+        dict(zip(("run_id", "table", "source", "row", "column", "value", "reason"), r, strict=True))
         for r in db.execute(
             "SELECT i.* FROM quality_issues i JOIN runs r USING (run_id) "
             f"ORDER BY r.seq, i.table_name, i.row LIMIT {ISSUES_SHOWN}"
         ).fetchall()
     ]
-    notes = [r[0] for r in db.execute(
-        "SELECT run_id || ': ' || message FROM runs WHERE message IS NOT NULL ORDER BY seq"
-    ).fetchall()]
+    notes = [
+        r[0]
+        for r in db.execute(
+            "SELECT run_id || ': ' || message FROM runs WHERE message IS NOT NULL ORDER BY seq"
+        ).fetchall()
+    ]
     if not last_clean:
         notes.append("The workspace has not been cleaned yet: run segmint clean.")
     return {
@@ -114,11 +116,18 @@ def _latest_checks(store: Store) -> list[dict[str, Any]]:
     ).fetchall()
     out = []
     for table, column, check, bad, total, source, run_id in rows:
-        out.append({
-            "table": table, "column": column, "check": check, "n_bad": int(bad),
-            "n_checked": int(total), "share": (bad / total) if total else 0.0,
-            "source": str(source).rsplit("/", 1)[-1] if source else None, "run_id": run_id,
-        })
+        out.append(
+            {
+                "table": table,
+                "column": column,
+                "check": check,
+                "n_bad": int(bad),
+                "n_checked": int(total),
+                "share": (bad / total) if total else 0.0,
+                "source": str(source).rsplit("/", 1)[-1] if source else None,
+                "run_id": run_id,
+            }
+        )
     return out
 
 
@@ -129,12 +138,16 @@ def _gates(checks: list[dict[str, Any]], gates: QualityGates) -> list[dict[str, 
         if not relevant:
             continue
         worst = max(relevant, key=lambda c: c["share"])
-        out.append({
-            "name": gate, "threshold": threshold, "observed": worst["share"],
-            "passed": worst["share"] <= threshold,
-            "detail": f"{worst['table']}.{worst['column']}: {worst['share']:.1%} "
-            f"({worst['n_bad']:,} of {worst['n_checked']:,})",
-        })
+        out.append(
+            {
+                "name": gate,
+                "threshold": threshold,
+                "observed": worst["share"],
+                "passed": worst["share"] <= threshold,
+                "detail": f"{worst['table']}.{worst['column']}: {worst['share']:.1%} "
+                f"({worst['n_bad']:,} of {worst['n_checked']:,})",
+            }
+        )
     return out
 
 

@@ -27,14 +27,22 @@ WORKSPACE_HELP = "The workspace file (a DuckDB database). Created on the first i
 DEFAULT_WORKSPACE = Path("segmint.duckdb")
 
 _GATE_NAMES = {
-    "date": "max_invalid_dates", "dates": "max_invalid_dates",
-    "number": "max_invalid_numbers", "numbers": "max_invalid_numbers",
-    "value": "max_invalid_values", "boolean": "max_invalid_values", "json": "max_invalid_values",
-    "email": "max_invalid_emails", "emails": "max_invalid_emails",
-    "phone": "max_invalid_phones", "phones": "max_invalid_phones",
-    "country": "max_unknown_countries", "countries": "max_unknown_countries",
+    "date": "max_invalid_dates",
+    "dates": "max_invalid_dates",
+    "number": "max_invalid_numbers",
+    "numbers": "max_invalid_numbers",
+    "value": "max_invalid_values",
+    "boolean": "max_invalid_values",
+    "json": "max_invalid_values",
+    "email": "max_invalid_emails",
+    "emails": "max_invalid_emails",
+    "phone": "max_invalid_phones",
+    "phones": "max_invalid_phones",
+    "country": "max_unknown_countries",
+    "countries": "max_unknown_countries",
     "missing_customer_id": "max_missing_customer_id",
-    "duplicate_rows": "max_duplicate_rows", "duplicates": "max_duplicate_rows",
+    "duplicate_rows": "max_duplicate_rows",
+    "duplicates": "max_duplicate_rows",
 }
 
 
@@ -49,8 +57,10 @@ def user_errors(fn: F) -> F:
             show_error(exc)
             raise typer.Exit(2) from None
         except KeyboardInterrupt:
-            err_console.print("[yellow]Interrupted.[/] Nothing was committed by the step that "
-                              "was running; the workspace is as it was before it.")
+            err_console.print(
+                "[yellow]Interrupted.[/] Nothing was committed by the step that "
+                "was running; the workspace is as it was before it."
+            )
             raise typer.Exit(130) from None
 
     return wrapper  # type: ignore[return-value]
@@ -58,16 +68,20 @@ def user_errors(fn: F) -> F:
 
 def show_error(exc: SegmintError) -> None:
     body = exc.problem
-    if exc.where:
-        body = f"[bold]{_esc(exc.where)}[/]: {_esc(body)}"
-    else:
-        body = _esc(body)
+    body = f"[bold]{_esc(exc.where)}[/]: {_esc(body)}" if exc.where else _esc(body)
     if exc.fix:
         body += f"\n\n[bold]How to fix:[/] {_esc(exc.fix)}"
     if isinstance(exc, SpecError) and len(exc.problems) > 1:
         body += "\n\n" + "\n".join(f"• {_esc(p)}" for p in exc.problems)
-    err_console.print(Panel(body, title=f"[red]{type(exc).__name__}[/]", title_align="left",
-                            border_style="red", expand=False))
+    err_console.print(
+        Panel(
+            body,
+            title=f"[red]{type(exc).__name__}[/]",
+            title_align="left",
+            border_style="red",
+            expand=False,
+        )
+    )
 
 
 def _esc(text: str) -> str:
@@ -104,8 +118,10 @@ def parse_gates(values: list[str] | None) -> QualityGates | None:
         try:
             share = float(v[:-1]) / 100 if v.endswith("%") else float(v)
         except ValueError:
-            raise SpecError(f"--max-invalid {k}={v}: '{v}' is not a number.",
-                            fix="give a share like 0.2 or 20%.") from None
+            raise SpecError(
+                f"--max-invalid {k}={v}: '{v}' is not a number.",
+                fix="give a share like 0.2 or 20%.",
+            ) from None
         settings[name] = share
     try:
         return QualityGates(**settings)
@@ -121,8 +137,12 @@ def parse_gates(values: list[str] | None) -> QualityGates | None:
 def progress_display(store_db: Any = None) -> Iterator[Callable[[str], None]]:
     """A Rich progress line: the step name, plus DuckDB's own progress when a query runs long."""
     progress = Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn(
-            "{task.percentage:>3.0f}%"), TimeElapsedColumn(), console=err_console,
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(),
+        console=err_console,
         transient=True,
     )
     task = progress.add_task("Starting", total=100)

@@ -37,8 +37,10 @@ def ingest_result(result: Any, workspace: Path) -> None:
         f"(run {result.run_id}, {result.seconds:.1f} s) in {workspace}."
     )
     if result.bad_values:
-        console.print(f"{_n(result.bad_values)} value(s) could not be read and were left empty; "
-                      "`segmint quality` lists them with their rows.")
+        console.print(
+            f"{_n(result.bad_values)} value(s) could not be read and were left empty; "
+            "`segmint quality` lists them with their rows."
+        )
     console.print("Next: [bold]segmint clean[/] to standardize and deduplicate.")
 
 
@@ -66,8 +68,13 @@ def _checks_table(checks: list[dict[str, Any]]) -> None:
     for col in ("table.column", "check", "bad", "of", "share"):
         t.add_column(col, justify="left" if col in ("table.column", "check") else "right")
     for c in shown:
-        t.add_row(f"{c['table']}.{c['column']}", c["check"], _n(c["n_bad"]), _n(c["n_checked"]),
-                  f"{c['share']:.1%}")
+        t.add_row(
+            f"{c['table']}.{c['column']}",
+            c["check"],
+            _n(c["n_bad"]),
+            _n(c["n_checked"]),
+            f"{c['share']:.1%}",
+        )
     console.print(t)
 
 
@@ -93,8 +100,10 @@ def quality_summary(report: dict[str, Any]) -> None:
     for g in gates:
         mark = "[green]passed[/]" if g["passed"] else "[red]FAILED[/]"
         console.print(f"  gate {g['name']} ≤ {g['threshold']:.0%}: {mark} — {g['detail']}")
-    console.print(f"{_n(s['issues_total'])} value(s) flagged in total; "
-                  f"{report['issues_shown']} listed in the report.")
+    console.print(
+        f"{_n(s['issues_total'])} value(s) flagged in total; "
+        f"{report['issues_shown']} listed in the report."
+    )
     for note in report.get("notes", []):
         console.print(f"[yellow]Note:[/] {note}")
     quality_files(report)
@@ -112,8 +121,10 @@ def features_summary(table: Any, run: dict[str, Any], out: Path | None) -> None:
     df = table.select(
         "recency_days", "frequency", "monetary_total", "avg_order_value", "tenure_days"
     ).to_pandas()
-    t = Table(title=f"Customer features as of {run['spec']['as_of']} "
-              f"({_n(len(df))} customers)", title_justify="left")
+    t = Table(
+        title=f"Customer features as of {run['spec']['as_of']} ({_n(len(df))} customers)",
+        title_justify="left",
+    )
     t.add_column("feature")
     for col in ("median", "mean", "p90", "max"):
         t.add_column(col, justify="right")
@@ -121,11 +132,18 @@ def features_summary(table: Any, run: dict[str, Any], out: Path | None) -> None:
         s = df[name].dropna()
         if s.empty:
             continue
-        t.add_row(name, f"{s.median():,.1f}", f"{s.mean():,.1f}", f"{s.quantile(0.9):,.1f}",
-                  f"{s.max():,.1f}")
+        t.add_row(
+            name,
+            f"{s.median():,.1f}",
+            f"{s.mean():,.1f}",
+            f"{s.quantile(0.9):,.1f}",
+            f"{s.max():,.1f}",
+        )
     console.print(t)
-    console.print("Saved as table [bold]customer_features[/] in the workspace"
-                  + (f" and written to {out}." if out else "."))
+    console.print(
+        "Saved as table [bold]customer_features[/] in the workspace"
+        + (f" and written to {out}." if out else ".")
+    )
 
 
 def status(info: dict[str, Any]) -> None:
@@ -169,8 +187,10 @@ def formats() -> None:
     for f in all_formats():
         t.add_row(f.family, f.entity, f.title, ", ".join(f.signature[:5]))
     console.print(t)
-    console.print("Anything else: --format generic matches common header names; map the rest "
-                  "with --map canonical=Header. Canonical columns: docs/data-model.md.")
+    console.print(
+        "Anything else: --format generic matches common header names; map the rest "
+        "with --map canonical=Header. Canonical columns: docs/data-model.md."
+    )
 
 
 def files_written(files: dict[str, Path]) -> None:
@@ -178,8 +198,9 @@ def files_written(files: dict[str, Path]) -> None:
         console.print(f"{name:<18} {path}")
 
 
-def demo_summary(ws: Any, result: Any, report: dict[str, Any], table: Any, out: Path,
-                 workspace: Path) -> None:
+def demo_summary(
+    ws: Any, result: Any, report: dict[str, Any], table: Any, out: Path, workspace: Path
+) -> None:
     status(ws.status())
     clean_result(result, report)
     features_summary(table, ws.runs()[-1], out / "customer_features.csv")

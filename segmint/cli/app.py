@@ -11,7 +11,6 @@ from segmint.cli import _render as render
 from segmint.cli._common import (
     DEFAULT_WORKSPACE,
     WORKSPACE_HELP,
-    console,
     parse_gates,
     parse_pairs,
     progress_display,
@@ -58,29 +57,59 @@ def _open(path: Path, *, read_only: bool = False) -> Any:
 @app.command()
 @user_errors
 def ingest(
-    file: Annotated[str, typer.Argument(help="A file (CSV/TSV, Parquet, .xlsx, JSON/NDJSON) or a "
-                                        "database URL (sqlite:///shop.db, postgresql://…).")],
-    as_: Annotated[str | None, typer.Option(
-        "--as", help="Target table: orders, customers, events, feedback, campaigns or "
-        "campaign_contacts. Default: decided from the format or the headers.")] = None,
-    format: Annotated[str, typer.Option(
-        "--format", "-f", help=f"Export layout: auto, generic, {', '.join(families())}.")] = "auto",
-    map_: Annotated[list[str] | None, typer.Option(
-        "--map", "-m", help="Map a canonical column to a header; wins over detection. "
-        "Repeatable: --map customer_id='Client No' --map ordered_at=Date")] = None,
+    file: Annotated[
+        str,
+        typer.Argument(
+            help="A file (CSV/TSV, Parquet, .xlsx, JSON/NDJSON) or a "
+            "database URL (sqlite:///shop.db, postgresql://…)."
+        ),
+    ],
+    as_: Annotated[
+        str | None,
+        typer.Option(
+            "--as",
+            help="Target table: orders, customers, events, feedback, campaigns or "
+            "campaign_contacts. Default: decided from the format or the headers.",
+        ),
+    ] = None,
+    format: Annotated[
+        str,
+        typer.Option(
+            "--format", "-f", help=f"Export layout: auto, generic, {', '.join(families())}."
+        ),
+    ] = "auto",
+    map_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--map",
+            "-m",
+            help="Map a canonical column to a header; wins over detection. "
+            "Repeatable: --map customer_id='Client No' --map ordered_at=Date",
+        ),
+    ] = None,
     delimiter: Annotated[str | None, typer.Option(help="CSV delimiter (default: sniffed).")] = None,
-    encoding: Annotated[str | None, typer.Option(
-        help="Text encoding: utf-8 or latin-1 (default: detected).")] = None,
+    encoding: Annotated[
+        str | None, typer.Option(help="Text encoding: utf-8 or latin-1 (default: detected).")
+    ] = None,
     sheet: Annotated[str | None, typer.Option(help="Excel sheet name or 0-based index.")] = None,
     table: Annotated[str | None, typer.Option(help="Database table to import.")] = None,
     query: Annotated[str | None, typer.Option(help="Database query to import instead.")] = None,
-    timezone: Annotated[str | None, typer.Option(
-        help="Time zone of times written without one, e.g. Europe/Berlin (default UTC).")] = None,
-    date_format: Annotated[str | None, typer.Option(
-        help="strptime format for dates when detection is ambiguous, e.g. '%d/%m/%Y'.")] = None,
+    timezone: Annotated[
+        str | None,
+        typer.Option(
+            help="Time zone of times written without one, e.g. Europe/Berlin (default UTC)."
+        ),
+    ] = None,
+    date_format: Annotated[
+        str | None,
+        typer.Option(
+            help="strptime format for dates when detection is ambiguous, e.g. '%d/%m/%Y'."
+        ),
+    ] = None,
     max_invalid: MaxInvalid = None,
-    replace: Annotated[bool, typer.Option(
-        "--replace", help="Replace the table's rows instead of adding to them.")] = False,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Replace the table's rows instead of adding to them.")
+    ] = False,
     workspace: Workspace_ = DEFAULT_WORKSPACE,
 ) -> None:
     """Import a file or database table into the workspace: all rows or none.
@@ -100,27 +129,44 @@ def ingest(
     """
     mapping = parse_pairs(map_, "--map", "--map customer_id='Client No'")
     gates = parse_gates(max_invalid)
-    ws = _open(workspace)
-    with progress_display(ws.store.db) as step:
-        result = ws.ingest(
-            file, into=as_, format=format, mapping=mapping or None, delimiter=delimiter,
-            encoding=encoding, sheet=sheet, table=table, query=query, timezone=timezone,
-            date_format=date_format, gates=gates, replace=replace, progress=step,
-        )
-    render.ingest_result(result, workspace)
-    ws.close()
+    with _open(workspace) as ws:
+        with progress_display(ws.store.db) as step:
+            result = ws.ingest(
+                file,
+                into=as_,
+                format=format,
+                mapping=mapping or None,
+                delimiter=delimiter,
+                encoding=encoding,
+                sheet=sheet,
+                table=table,
+                query=query,
+                timezone=timezone,
+                date_format=date_format,
+                gates=gates,
+                replace=replace,
+                progress=step,
+            )
+        render.ingest_result(result, workspace)
 
 
 @app.command()
 @user_errors
 def clean(
-    region: Annotated[str | None, typer.Option(
-        help="Country (ISO alpha-2, e.g. DE) for phone numbers written without +code when the "
-        "customer's country is unknown.")] = None,
+    region: Annotated[
+        str | None,
+        typer.Option(
+            help="Country (ISO alpha-2, e.g. DE) for phone numbers written without +code when the "
+            "customer's country is unknown."
+        ),
+    ] = None,
     max_invalid: MaxInvalid = None,
-    report_dir: Annotated[Path | None, typer.Option(
-        help="Where to write quality.json and quality.html (default: next to the workspace).")]
-    = None,
+    report_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="Where to write quality.json and quality.html (default: next to the workspace)."
+        ),
+    ] = None,
     workspace: Workspace_ = DEFAULT_WORKSPACE,
 ) -> None:
     """Standardize and deduplicate the workspace, then write the data quality report.
@@ -131,20 +177,22 @@ def clean(
     and changes nothing.
     """
     gates = parse_gates(max_invalid)
-    ws = _open(workspace)
-    with progress_display(ws.store.db) as step:
-        result = ws.clean(gates=gates, default_region=region, progress=step)
-        report = ws.quality(report_dir or _report_dir(workspace))
-    render.clean_result(result, report)
-    ws.close()
+    with _open(workspace) as ws:
+        with progress_display(ws.store.db) as step:
+            result = ws.clean(gates=gates, default_region=region, progress=step)
+            report = ws.quality(report_dir or _report_dir(workspace))
+        render.clean_result(result, report)
 
 
 @app.command()
 @user_errors
 def quality(
-    out: Annotated[Path | None, typer.Option(
-        help="Folder for quality.json and quality.html (default: next to the workspace).")]
-    = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Folder for quality.json and quality.html (default: next to the workspace)."
+        ),
+    ] = None,
     workspace: Workspace_ = DEFAULT_WORKSPACE,
 ) -> None:
     """Write the data quality report (JSON + HTML) and print its summary.
@@ -152,19 +200,23 @@ def quality(
     The report names every value that could not be read or was invalid, with file, row,
     column and reason, plus missing shares, duplicates, outliers and quality gates.
     """
-    ws = _open(workspace, read_only=True)
-    report = ws.quality(out or _report_dir(workspace))
-    render.quality_summary(report)
-    ws.close()
+    with _open(workspace, read_only=True) as ws:
+        report = ws.quality(out or _report_dir(workspace))
+        render.quality_summary(report)
 
 
 @app.command()
 @user_errors
 def features(
-    as_of: Annotated[str | None, typer.Option(
-        "--as-of", help="Compute as of this date (YYYY-MM-DD); default: the last order.")] = None,
-    out: Annotated[Path | None, typer.Option(
-        help="Also write the features to a .csv or .parquet file.")] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of", help="Compute as of this date (YYYY-MM-DD); default: the last order."
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Also write the features to a .csv or .parquet file.")
+    ] = None,
     workspace: Workspace_ = DEFAULT_WORKSPACE,
 ) -> None:
     """Compute per-customer recency, frequency, monetary value and tenure.
@@ -172,23 +224,21 @@ def features(
     The result is saved in the workspace as table customer_features. Definitions are in
     docs/features.md; the as-of date is recorded with the run.
     """
-    ws = _open(workspace)
-    with progress_display(ws.store.db) as step:
-        step("Computing customer features")
-        table = ws.features(as_of=as_of)
-    if out is not None:
-        render.export_table(table, out)
-    render.features_summary(table, ws.runs()[-1], out)
-    ws.close()
+    with _open(workspace) as ws:
+        with progress_display(ws.store.db) as step:
+            step("Computing customer features")
+            table = ws.features(as_of=as_of)
+        if out is not None:
+            render.export_table(table, out)
+        render.features_summary(table, ws.runs()[-1], out)
 
 
 @app.command()
 @user_errors
 def status(workspace: Workspace_ = DEFAULT_WORKSPACE) -> None:
     """Show what the workspace holds: tables with row counts and the runs so far."""
-    ws = _open(workspace, read_only=True)
-    render.status(ws.status())
-    ws.close()
+    with _open(workspace, read_only=True) as ws:
+        render.status(ws.status())
 
 
 @app.command()
@@ -218,8 +268,9 @@ def sample(
 @user_errors
 def demo(
     workspace: Workspace_ = Path("segmint-out/demo.duckdb"),
-    out: Annotated[Path, typer.Option(help="Folder for the sample data and reports.")]
-    = Path("segmint-out"),
+    out: Annotated[Path, typer.Option(help="Folder for the sample data and reports.")] = Path(
+        "segmint-out"
+    ),
     customers: Annotated[int, typer.Option(help="Number of sample customers.")] = 2000,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
 ) -> None:
@@ -235,20 +286,19 @@ def demo(
         p.unlink(missing_ok=True)
     data = make_retail(customers, seed=seed)
     files = data.to_files(data_dir, format="csv")
-    ws = _open(workspace)
-    order = ["customers", "orders", "events", "feedback", "campaigns", "campaign_contacts"]
-    with progress_display(ws.store.db) as step:
-        for name in order:
-            if name in files:
-                step(f"Importing {files[name].name}")
-                ws.ingest(files[name], into=name)
-        result = ws.clean(progress=step)
-        report = ws.quality(out / "quality")
-        step("Computing customer features")
-        table = ws.features()
-        render.export_table(table, out / "customer_features.csv")
-    render.demo_summary(ws, result, report, table, out, workspace)
-    ws.close()
+    with _open(workspace) as ws:
+        order = ["customers", "orders", "events", "feedback", "campaigns", "campaign_contacts"]
+        with progress_display(ws.store.db) as step:
+            for name in order:
+                if name in files:
+                    step(f"Importing {files[name].name}")
+                    ws.ingest(files[name], into=name)
+            result = ws.clean(progress=step)
+            report = ws.quality(out / "quality")
+            step("Computing customer features")
+            table = ws.features()
+            render.export_table(table, out / "customer_features.csv")
+        render.demo_summary(ws, result, report, table, out, workspace)
 
 
 def _report_dir(workspace: Path) -> Path:

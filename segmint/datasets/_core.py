@@ -259,7 +259,7 @@ def iter_chunks(
 ) -> Iterator[Chunk]:
     """Customers and their order lines, ``chunk_customers`` at a time.
 
-    Chunk ``k`` draws from ``numpy.random.default_rng([seed, k])``, so the output depends only
+    Chunk ``k`` draws from ``numpy.random.default_rng([seed, 1, k])``, so the output depends only
     on the arguments. ``lines_per_customer`` scales every persona's order frequency.
 
     >>> chunk = next(iter_chunks(100, seed=1, period=Period.parse("2023-01-01", "2024-12-31")))
@@ -277,7 +277,7 @@ def iter_chunks(
     order_width = max(8, len(str(int(60 * n_customers * max(scale, 1.0)))))
     order_offset = 0
     for k, lo in enumerate(range(0, n_customers, chunk_customers)):
-        rng = np.random.default_rng([seed, k])
+        rng = np.random.default_rng([seed, 1, k])
         index = np.arange(lo, min(lo + chunk_customers, n_customers), dtype=np.int64)
         persona = _personas_for(rng, len(index))
         signup, active_from, active_to = _timeline(rng, persona, period)

@@ -76,15 +76,16 @@ def ingest(
     fingerprint = _fingerprint(src)
     if src.size:
         # Staging and the table itself need about the file's size again (DuckDB compresses
-        # well, but temp spill can reach it); keep 64 MB headroom for the WAL.
-        store.check_free_space(int(src.size * 1.5) + (64 << 20), f"'{src.label}'")
+        # well, but temp spill can reach it); keep 16 MB headroom for the WAL.
+        store.check_free_space(int(src.size * 1.5) + (16 << 20), f"'{src.label}'")
     db = store.db
     try:
         say(f"Reading {src.label}")
         staged = stage(db, src, options)
         say("Mapping columns")
-        cmap = resolve(list(staged.columns), entity=entity, fmt_name=fmt, explicit=mapping,
-                       where=src.label)
+        cmap = resolve(
+            list(staged.columns), entity=entity, fmt_name=fmt, explicit=mapping, where=src.label
+        )
         _refuse_repeat(store, cmap.entity, fingerprint, src, replace)
         tz = timezone or cmap.fmt.timezone or "UTC"
         staged = _apply_raw_transforms(db, staged, cmap)
@@ -93,8 +94,9 @@ def ingest(
         checks = _count_failures(db, staged, plan, cmap, src)
         _apply_gates(db, staged, plan, checks, gates, src)
         say(f"Writing {staged.rows:,} rows to {cmap.entity}")
-        result = _write(store, staged, cmap, plan, checks, src, fingerprint, replace, tz,
-                        date_format)
+        result = _write(
+            store, staged, cmap, plan, checks, src, fingerprint, replace, tz, date_format
+        )
     except duckdb.IOException as exc:
         raise WorkspaceError(
             f"Writing to the workspace failed: {str(exc).splitlines()[0]}. Nothing was imported.",
@@ -118,7 +120,10 @@ class _Plan:
 
 
 def _plan(
-    db: duckdb.DuckDBPyConnection, staged: Staged, cmap: ColumnMapping, tz: str,
+    db: duckdb.DuckDBPyConnection,
+    staged: Staged,
+    cmap: ColumnMapping,
+    tz: str,
     date_format: str | None,
 ) -> _Plan:
     schema = CANONICAL[cmap.entity]
@@ -129,8 +134,16 @@ def _plan(
     notes: list[str] = []
     for name, col in cmap.columns.items():
         target = schema.column(name).dtype if name in schema.names else fmt.aux[name].dtype
-        c = coerce(db, rel, quote(col), staged.columns[col], target,
-                   role="id" if name in ID_COLUMNS else "", date_format=date_format, timezone=tz)
+        c = coerce(
+            db,
+            rel,
+            quote(col),
+            staged.columns[col],
+            target,
+            role="id" if name in ID_COLUMNS else "",
+            date_format=date_format,
+            timezone=tz,
+        )
         inner[name] = c.expr
         coercions[name] = (col, c)
         if c.note:
@@ -177,16 +190,16 @@ _STATUS_NORMALIZE = (
 
 
 def _order_id(have: set[str]) -> str:
-    return (
-        "coalesce(customer_id, email, '?') || '|' || "
-        "strftime(ordered_at, '%Y-%m-%dT%H:%M:%S')"
-    )
+    return "coalesce(customer_id, email, '?') || '|' || strftime(ordered_at, '%Y-%m-%dT%H:%M:%S')"
 
 
 _GENERIC_DERIVE: dict[str, dict[str, Callable[[set[str]], str]]] = {
     "orders": {
-        "amount": lambda have: "quantity * unit_price - coalesce(discount, 0)"
-        if "quantity" in have else "unit_price - coalesce(discount, 0)",
+        "amount": lambda have: (
+            "quantity * unit_price - coalesce(discount, 0)"
+            if "quantity" in have
+            else "unit_price - coalesce(discount, 0)"
+        ),
         "order_id": _order_id,
         "customer_id": lambda have: "lower(email)" if "email" in have else "CAST(NULL AS VARCHAR)",
         "status": lambda have: "CASE WHEN amount < 0 THEN 'refunded' ELSE 'paid' END",
@@ -210,12 +223,12 @@ def _apply_raw_transforms(
     if fmt.fill_down and fmt.fill_key in cmap.columns:
         key = quote(cmap.columns[str(fmt.fill_key)])
         for name in fmt.fill_down:
-            col = cmap.columns.get(name)
-            if col is None:
+            fcol = cmap.columns.get(name)
+            if fcol is None:
                 continue
-            e = replaced.get(col, quote(col))
+            e = replaced.get(fcol, quote(fcol))
             v = f"nullif(trim(CAST({e} AS VARCHAR)), '')"
-            replaced[col] = (
+            replaced[fcol] = (
                 f"coalesce({v}, first_value({v} IGNORE NULLS) OVER (PARTITION BY {key} "
                 "ORDER BY _row ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING))"
             )
@@ -225,7 +238,9 @@ def _apply_raw_transforms(
         f"{replaced[c]} AS {quote(c)}" if c in replaced else quote(c) for c in staged.columns
     )
     db.execute(f"DROP TABLE IF EXISTS {STAGE}_t")
-    db.execute(f"CREATE TEMP TABLE {STAGE}_t AS SELECT _row, {cols} FROM {staged.relation} ORDER BY _row")
+    db.execute(
+        f"CREATE TEMP TABLE {STAGE}_t AS SELECT _row, {cols} FROM {staged.relation} ORDER BY _row"
+    )
     columns = {c: ("VARCHAR" if c in replaced else t) for c, t in staged.columns.items()}
     return Staged(f"{STAGE}_t", columns, staged.rows, staged.text, staged.notes)
 
@@ -286,7 +301,7 @@ def _count_failures(
     if not checked:
         return []
     aggs = []
-    for n, col, c in checked:
+    for _n, col, c in checked:
         raw = quote(col)
         aggs.append(f"count(*) FILTER (WHERE {_nonblank(raw)} AND ({c.expr}) IS NULL)")
         aggs.append(f"count(*) FILTER (WHERE {_nonblank(raw)})")
@@ -295,11 +310,18 @@ def _count_failures(
     checks = []
     for i, (n, col, c) in enumerate(checked):
         bad, total = int(row[2 * i]), int(row[2 * i + 1])
-        checks.append({
-            "table": cmap.entity, "column": n, "source_column": col, "check": c.check,
-            "n_bad": bad, "n_checked": total, "share": bad / total if total else 0.0,
-            "source": src.label,
-        })
+        checks.append(
+            {
+                "table": cmap.entity,
+                "column": n,
+                "source_column": col,
+                "check": c.check,
+                "n_bad": bad,
+                "n_checked": total,
+                "share": bad / total if total else 0.0,
+                "source": src.label,
+            }
+        )
     return checks
 
 
@@ -331,8 +353,12 @@ def _reason(c: Coercion, target: str) -> str:
 
 
 def _apply_gates(
-    db: duckdb.DuckDBPyConnection, staged: Staged, plan: _Plan, checks: list[dict[str, Any]],
-    gates: QualityGates, src: Source,
+    db: duckdb.DuckDBPyConnection,
+    staged: Staged,
+    plan: _Plan,
+    checks: list[dict[str, Any]],
+    gates: QualityGates,
+    src: Source,
 ) -> None:
     failed = []
     for chk in checks:
@@ -367,8 +393,16 @@ def _apply_gates(
 
 
 def _write(
-    store: Store, staged: Staged, cmap: ColumnMapping, plan: _Plan, checks: list[dict[str, Any]],
-    src: Source, fingerprint: str, replace: bool, tz: str, date_format: str | None,
+    store: Store,
+    staged: Staged,
+    cmap: ColumnMapping,
+    plan: _Plan,
+    checks: list[dict[str, Any]],
+    src: Source,
+    fingerprint: str,
+    replace: bool,
+    tz: str,
+    date_format: str | None,
 ) -> IngestResult:
     db = store.db
     schema = CANONICAL[cmap.entity]
@@ -378,9 +412,15 @@ def _write(
         source=str(Path(src.location).resolve()) if src.size else _safe(src.location),
         fingerprint=fingerprint,
         spec={
-            "table": table, "format": cmap.fmt.family, "mapping": cmap.columns,
-            "explicit_mapping": cmap.explicit, "timezone": tz, "date_format": date_format,
-            "replace": replace, "kind": src.kind, "encoding": src.encoding,
+            "table": table,
+            "format": cmap.fmt.family,
+            "mapping": cmap.columns,
+            "explicit_mapping": cmap.explicit,
+            "timezone": tz,
+            "date_format": date_format,
+            "replace": replace,
+            "kind": src.kind,
+            "encoding": src.encoding,
         },
     )
     with store.transaction():
@@ -418,21 +458,31 @@ def _write(
             )
             if chk["n_bad"]:
                 _col, c = plan.coercions[chk["column"]]
-                target = schema.column(chk["column"]).dtype if chk["column"] in schema.names \
-                    else "value"
+                target = (
+                    schema.column(chk["column"]).dtype if chk["column"] in schema.names else "value"
+                )
                 reason = _reason(c, target) + f" (column '{chk['source_column']}')"
                 rows = _bad_samples(db, staged, plan, chk["column"], ISSUE_SAMPLE)
                 db.executemany(
                     "INSERT INTO quality_issues VALUES (?, ?, ?, ?, ?, ?, ?)",
                     [[run.run_id, table, src.label, r, chk["column"], v, reason] for r, v in rows],
                 )
-        run.row_counts = {"read": staged.rows, "written": staged.rows,
-                          "bad_values": sum(c["n_bad"] for c in checks)}
+        run.row_counts = {
+            "read": staged.rows,
+            "written": staged.rows,
+            "bad_values": sum(c["n_bad"] for c in checks),
+        }
         run.message = "; ".join(plan.notes + staged.notes) or None
         store.record_run(run)
     return IngestResult(
-        run_id=run.run_id, table=table, source=src.label, format=cmap.fmt.name,
-        rows=staged.rows, mapped=dict(cmap.columns), extras=plan.extra_types, checks=checks,
+        run_id=run.run_id,
+        table=table,
+        source=src.label,
+        format=cmap.fmt.name,
+        rows=staged.rows,
+        mapped=dict(cmap.columns),
+        extras=plan.extra_types,
+        checks=checks,
     )
 
 

@@ -48,9 +48,23 @@ DATETIME_FORMATS = (
 )
 
 _TRUE = ("true", "t", "yes", "y", "1", "subscribed", "opted in", "opt-in", "x", "on", "checked")
-_FALSE = ("false", "f", "no", "n", "0", "unsubscribed", "opted out", "opt-out", "off",
-          "unchecked", "cleaned", "non-subscribed")
-_MONEY_RE = r"^[\s(+\-]*([A-Za-z]{1,3}\$?|[$€£¥₹])?\s*[+\-]?[0-9][0-9.,' ]*\s*([A-Za-z]{3}|[$€£¥₹])?[\s)]*$"
+_FALSE = (
+    "false",
+    "f",
+    "no",
+    "n",
+    "0",
+    "unsubscribed",
+    "opted out",
+    "opt-out",
+    "off",
+    "unchecked",
+    "cleaned",
+    "non-subscribed",
+)
+_MONEY_RE = (
+    r"^[\s(+\-]*([A-Za-z]{1,3}\$?|[$€£¥₹])?\s*[+\-]?[0-9][0-9.,' ]*\s*([A-Za-z]{3}|[$€£¥₹])?[\s)]*$"
+)
 
 
 def lit(value: str) -> str:
@@ -155,11 +169,15 @@ def _coerce_time(
     else:
         fmt, note = detect_datetime_format(db, relation, v)
     if fmt == "epoch":
-        expr = _epoch(f"TRY_CAST({v} AS DOUBLE)", _epoch_unit(db, relation, f"TRY_CAST({v} AS DOUBLE)"))
+        expr = _epoch(
+            f"TRY_CAST({v} AS DOUBLE)", _epoch_unit(db, relation, f"TRY_CAST({v} AS DOUBLE)")
+        )
     elif fmt is None or fmt == "iso":
         expr = _iso_to_utc(v, timezone)
     elif "%z" in fmt:
-        expr = f"coalesce(timezone('UTC', try_strptime({v}, {lit(fmt)})), {_iso_to_utc(v, timezone)})"
+        expr = (
+            f"coalesce(timezone('UTC', try_strptime({v}, {lit(fmt)})), {_iso_to_utc(v, timezone)})"
+        )
     else:
         expr = f"coalesce({to_utc(f'try_strptime({v}, {lit(fmt)})')}, {_iso_to_utc(v, timezone)})"
     if tgt == "DATE":
@@ -242,17 +260,27 @@ def _coerce_number(
             return Coercion(
                 f"CASE WHEN {raw} = floor({raw}) THEN CAST({raw} AS BIGINT) END", True, "number"
             )
-        return Coercion(f"TRY_CAST({raw} AS {tgt})", src not in ("BIGINT", "INTEGER", "DOUBLE",
-                                                                 "SMALLINT", "TINYINT", "FLOAT",
-                                                                 "HUGEINT", "UBIGINT", "UINTEGER")
-                        and not src.startswith("DECIMAL"), "number")
+        return Coercion(
+            f"TRY_CAST({raw} AS {tgt})",
+            src
+            not in (
+                "BIGINT",
+                "INTEGER",
+                "DOUBLE",
+                "SMALLINT",
+                "TINYINT",
+                "FLOAT",
+                "HUGEINT",
+                "UBIGINT",
+                "UINTEGER",
+            )
+            and not src.startswith("DECIMAL"),
+            "number",
+        )
     v = blank_to_null(raw)
     comma = _decimal_comma(db, relation, v)
     s = f"regexp_replace({v}, '[^0-9,.\\-()]', '', 'g')"
-    if comma:
-        digits = f"replace(replace({s}, '.', ''), ',', '.')"
-    else:
-        digits = f"replace({s}, ',', '')"
+    digits = f"replace(replace({s}, '.', ''), ',', '.')" if comma else f"replace({s}, ',', '')"
     num = (
         f"CASE WHEN regexp_matches({v}, {lit(_MONEY_RE)}) THEN "
         f"(CASE WHEN contains({v}, '(') AND contains({v}, ')') THEN -1 ELSE 1 END) * "

@@ -72,10 +72,7 @@ def resolve(
             fix=f"use --as with one of: {', '.join(CANONICAL)}.",
         )
     fmt: SourceFormat | None
-    if fmt_name == "auto":
-        fmt = detect(headers, entity)
-    else:
-        fmt = lookup(fmt_name, entity)
+    fmt = detect(headers, entity) if fmt_name == "auto" else lookup(fmt_name, entity)
     if entity is None:
         entity = fmt.entity if fmt is not None else guess_entity(headers)
     if entity is None:
@@ -113,16 +110,15 @@ def resolve(
         used.add(header)
     generic_aliases = GENERIC_ALIASES[entity]
     targets = list(schema.names) + [a for a in fmt.aux if a not in schema.names]
-    for source in (dict(fmt.aliases) | {k: v.aliases for k, v in fmt.aux.items()},
-                   generic_aliases):
+    for source in (dict(fmt.aliases) | {k: v.aliases for k, v in fmt.aux.items()}, generic_aliases):
         for canon in targets:
             if canon in columns:
                 continue
             for alias in source.get(canon, ()):
-                header = by_norm.get(normalize_header(alias))
-                if header is not None and header not in used:
-                    columns[canon] = header
-                    used.add(header)
+                found = by_norm.get(normalize_header(alias))
+                if found is not None and found not in used:
+                    columns[canon] = found
+                    used.add(found)
                     break
     _check_required(entity, fmt, columns, headers, where)
     taken = set(schema.names) | {c.name for c in LINEAGE} | set(fmt.aux)

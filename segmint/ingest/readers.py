@@ -166,8 +166,11 @@ def _stage_csv(db: duckdb.DuckDBPyConnection, src: Source, opts: ReadOptions) ->
     cols = list(_describe(db, STAGE))
     if len(cols) == 1:
         name = cols[0]
-        found = [d for d, label in ((";", "';'"), ("\t", "tab"), ("|", "'|'"), (",", "','"))
-                 if d in name and d != delim]
+        found = [
+            d
+            for d, label in ((";", "';'"), ("\t", "tab"), ("|", "'|'"), (",", "','"))
+            if d in name and d != delim
+        ]
         if found:
             shown = {";": "';'", "\t": "'\\t'", "|": "'|'", ",": "','"}[found[0]]
             raise UnreadableFileError(
@@ -217,7 +220,9 @@ def _stage_whitespace(db: duckdb.DuckDBPyConnection, src: Source) -> None:
             "inside values.",
         )
     cols = ", ".join(f"f[{i + 1}] AS {quote(h)}" for i, h in enumerate(header))
-    db.execute(f"CREATE TEMP TABLE {STAGE} AS SELECT {cols} FROM {raw} WHERE rowid > 0 ORDER BY rowid")
+    db.execute(
+        f"CREATE TEMP TABLE {STAGE} AS SELECT {cols} FROM {raw} WHERE rowid > 0 ORDER BY rowid"
+    )
     db.execute(f"DROP TABLE {raw}")
 
 
@@ -237,8 +242,11 @@ def _stage_excel(db: duckdb.DuckDBPyConnection, src: Source, opts: ReadOptions) 
                 fix="pass --sheet with one of those names (or its 0-based position).",
             )
         first = reader.load_sheet(sheet, header_row=None, n_rows=1, dtypes="string")
-        header = [("" if v is None else str(v)) for v in first.to_arrow().to_pylist()[0].values()] \
-            if first.height else []
+        header = (
+            [("" if v is None else str(v)) for v in first.to_arrow().to_pylist()[0].values()]
+            if first.height
+            else []
+        )
         _check_header(src, header)
         table = reader.load_sheet(sheet, dtypes="string").to_arrow()
     except UnreadableFileError:
@@ -281,8 +289,8 @@ def _stage_sql(db: duckdb.DuckDBPyConnection, src: Source, opts: ReadOptions) ->
     location = src.location
     parsed = urlparse(location) if "://" in location else None
     params = parse_qs(parsed.query) if parsed else {}
-    table = opts.table or (params.get("table") or [None])[0]
-    query = opts.query or (params.get("query") or [None])[0]
+    table = opts.table or (params.get("table") or [""])[0] or None
+    query = opts.query or (params.get("query") or [""])[0] or None
     if not table and not query:
         raise UnreadableFileError(
             "A database was given but not which table to import.",
@@ -305,9 +313,9 @@ def _stage_sql(db: duckdb.DuckDBPyConnection, src: Source, opts: ReadOptions) ->
                 path = parsed.path
                 if parsed.netloc:  # sqlite://host/path is not a thing; treat as relative
                     path = parsed.netloc + parsed.path
-                if path.startswith("//"):
-                    path = path[1:]
-                elif path.startswith("/") and not location.startswith("sqlite:////"):
+                if path.startswith("//") or (
+                    path.startswith("/") and not location.startswith("sqlite:////")
+                ):
                     path = path[1:]
             conn = driver.connect(path)
         else:

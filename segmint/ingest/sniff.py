@@ -42,11 +42,18 @@ class Source:
 
     @property
     def label(self) -> str:
-        return Path(self.location).name if self.kind not in ("sqlite", "postgres") else self.location
+        return (
+            Path(self.location).name if self.kind not in ("sqlite", "postgres") else self.location
+        )
 
 
-def sniff(location: str, *, kind: str | None = None, encoding: str | None = None,
-          delimiter: str | None = None) -> Source:
+def sniff(
+    location: str,
+    *,
+    kind: str | None = None,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+) -> Source:
     """Classify ``location`` (a path or a database URL) and refuse what cannot be data."""
     scheme = urlparse(location).scheme.lower() if "://" in location else ""
     if scheme:

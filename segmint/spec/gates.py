@@ -21,7 +21,9 @@ class QualityGates(BaseModel):
     max_invalid_emails: float = Field(0.5, ge=0, le=1, description="invalid e-mail addresses")
     max_invalid_phones: float = Field(1.0, ge=0, le=1, description="phones not valid E.164")
     max_unknown_countries: float = Field(0.5, ge=0, le=1, description="unknown country names")
-    max_missing_customer_id: float = Field(1.0, ge=0, le=1, description="order lines without customer")
+    max_missing_customer_id: float = Field(
+        1.0, ge=0, le=1, description="order lines without customer"
+    )
     max_duplicate_rows: float = Field(1.0, ge=0, le=1, description="exact duplicate rows")
 
 

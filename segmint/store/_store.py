@@ -11,7 +11,7 @@ import json
 import os
 import shutil
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -124,10 +124,8 @@ class Store:
         try:
             self.db.execute("COMMIT")
         except duckdb.Error as exc:  # e.g. disk full while writing the WAL
-            try:
+            with suppress(duckdb.Error):
                 self.db.execute("ROLLBACK")
-            except duckdb.Error:
-                pass
             raise _workspace_io_error(self.path, exc) from None
 
     def ensure_canonical(self, schema: TableSchema) -> None:
@@ -183,10 +181,8 @@ class Store:
             )
 
     def close(self) -> None:
-        try:
+        with suppress(Exception):  # closing twice is harmless
             self.ibis.disconnect()
-        except Exception:  # pragma: no cover - closing twice is harmless
-            pass
 
     # -- inspection ------------------------------------------------------------------------
     def fingerprint(self) -> dict[str, Any]:
@@ -194,7 +190,7 @@ class Store:
         out: dict[str, Any] = {}
         for name in self.table_names():
             row = self.db.execute(
-                f"SELECT count(*), coalesce(sum(hash(t.*)), 0) FROM {quote(name)} t"
+                f"SELECT count(*), coalesce(sum(hash(t)), 0) FROM {quote(name)} t"
             ).fetchone()
             out[name] = (int(row[0]), int(row[1])) if row else (0, 0)
         return out

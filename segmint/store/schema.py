@@ -99,7 +99,11 @@ ORDERS = TableSchema(
     "orders",
     "One row per order line. Cancellations, refunds and returns are kept and marked.",
     (
-        Column("order_id", _S, "Order or invoice identifier. Derived as customer_id|ordered_at if absent."),
+        Column(
+            "order_id",
+            _S,
+            "Order or invoice identifier. Derived as customer_id|ordered_at if absent.",
+        ),
         Column("customer_id", _S, "Customer identifier; NULL for guest orders."),
         Column("ordered_at", _TS, "Time of the order (UTC)."),
         Column("product_id", _S, "Product or SKU identifier."),
@@ -107,7 +111,12 @@ ORDERS = TableSchema(
         Column("category", _S, "Product category."),
         Column("quantity", _D, "Units on this line; negative for returns.", "units"),
         Column("unit_price", _D, "Price per unit.", "currency units"),
-        Column("amount", _D, "Line total (quantity × unit_price − discount when not given).", "currency units"),
+        Column(
+            "amount",
+            _D,
+            "Line total (quantity × unit_price − discount when not given).",
+            "currency units",
+        ),
         Column("currency", _S, "ISO 4217 currency code (GBP, EUR, USD)."),
         Column("discount", _D, "Discount on this line.", "currency units"),
         Column("channel", _S, "Sales channel (web, store, app, phone, marketplace)."),
@@ -210,9 +219,7 @@ def render_markdown() -> str:
         if t.derived_note:
             out += [t.derived_note, ""]
         out += ["| column | type | unit | meaning |", "|---|---|---|---|"]
-        out += [
-            f"| `{c.name}` | {c.dtype} | {c.unit or ''} | {c.description} |" for c in t.columns
-        ]
+        out += [f"| `{c.name}` | {c.dtype} | {c.unit or ''} | {c.description} |" for c in t.columns]
         out.append("")
     return "\n".join(out)
 
