@@ -6,6 +6,7 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -70,13 +71,14 @@ def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if bindir is None:
         pytest.skip("PostgreSQL server binaries not found; `make test` installs them "
                     "(apt-get install postgresql) when run as root")
-    data = tmp_path_factory.mktemp("pg") / "data"
-    data.parent.chmod(0o777)
+    # Not under pytest's temp root: that is private to root, and the server runs as postgres.
+    base = Path(tempfile.mkdtemp(prefix="segmint-pg-"))
+    base.chmod(0o777)
+    data = base / "data"
     port = _free_port()
     as_user: list[str] = []
     if os.geteuid() == 0:
         as_user = ["runuser", "-u", "postgres", "--"]
-        data.parent.chmod(0o777)
     env = {**os.environ, "LC_ALL": "C"}
     subprocess.run([*as_user, str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U",
                     "postgres"], check=True, capture_output=True, env=env)
@@ -95,3 +97,4 @@ def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     finally:
         subprocess.run([*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast",
                         "stop"], capture_output=True, env=env)
+        shutil.rmtree(base, ignore_errors=True)

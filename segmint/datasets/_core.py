@@ -34,7 +34,7 @@ DEFAULT_CHUNK = 100_000
 #: average order lines per customer that the persona parameters produce (scale 1.0).
 DEFAULT_LINES_PER_CUSTOMER = 20.0
 #: Dirichlet concentration of each customer's own channel and category mix around the persona's.
-_CONCENTRATION = 12.0
+_CONCENTRATION = 30.0
 #: order status probabilities: paid, refunded, cancelled.
 _STATUS = ("paid", "refunded", "cancelled")
 _STATUS_P = (0.955, 0.03, 0.015)

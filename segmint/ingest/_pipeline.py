@@ -232,17 +232,45 @@ def _apply_raw_transforms(
                 f"coalesce({v}, first_value({v} IGNORE NULLS) OVER (PARTITION BY {key} "
                 "ORDER BY _row ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING))"
             )
-    if not replaced:
+    keep = _row_filter(staged, cmap)
+    if not replaced and not keep:
         return staged
     cols = ", ".join(
         f"{replaced[c]} AS {quote(c)}" if c in replaced else quote(c) for c in staged.columns
     )
     db.execute(f"DROP TABLE IF EXISTS {STAGE}_t")
     db.execute(
-        f"CREATE TEMP TABLE {STAGE}_t AS SELECT _row, {cols} FROM {staged.relation} ORDER BY _row"
+        f"CREATE TEMP TABLE {STAGE}_t AS SELECT _row, {cols} FROM {staged.relation}{keep} "
+        "ORDER BY _row"
     )
     columns = {c: ("VARCHAR" if c in replaced else t) for c, t in staged.columns.items()}
-    return Staged(f"{STAGE}_t", columns, staged.rows, staged.text, staged.notes)
+    rows, notes = staged.rows, staged.notes
+    if keep:
+        row = db.execute(f"SELECT count(*) FROM {STAGE}_t").fetchone()
+        rows = int(row[0]) if row else 0
+        if rows < staged.rows:
+            notes = [
+                *notes,
+                f"{staged.rows - rows:,} of {staged.rows:,} rows skipped: the {fmt.name} format "
+                f"imports only rows where {fmt.row_filter}.",
+            ]
+    return Staged(f"{STAGE}_t", columns, rows, staged.text, notes)
+
+
+def _row_filter(staged: Staged, cmap: ColumnMapping) -> str:
+    """A WHERE clause for the format's row_filter (canonical/aux names bound to raw values)."""
+    fmt = cmap.fmt
+    if not fmt.row_filter:
+        return ""
+    names = [*CANONICAL[cmap.entity].names, *fmt.aux]
+    binds = ", ".join(
+        f"{quote(cmap.columns[n])} AS {quote(n)}" if n in cmap.columns else f"NULL AS {quote(n)}"
+        for n in dict.fromkeys(names)
+    )
+    return (
+        f" WHERE _row IN (SELECT _row FROM (SELECT _row, {binds} FROM {staged.relation}) "
+        f"WHERE {fmt.row_filter})"
+    )
 
 
 def _infer_extra_types(
@@ -266,7 +294,9 @@ def _infer_extra_types(
         v = f"nullif(trim({quote(col)}), '')"
         aggs += [
             f"count({v})",
-            f"count(TRY_CAST({v} AS BIGINT)) FILTER (WHERE NOT regexp_matches({v}, '^[+-]?0[0-9]'))",
+            # TRY_CAST('1.5' AS BIGINT) rounds, so integers must also look like integers
+            f"count(TRY_CAST({v} AS BIGINT)) FILTER (WHERE regexp_matches({v}, '^[+-]?[0-9]+$') "
+            f"AND NOT regexp_matches({v}, '^[+-]?0[0-9]'))",
             f"count(TRY_CAST({v} AS DOUBLE)) FILTER (WHERE NOT regexp_matches({v}, '^[+-]?0[0-9]'))",
             f"count(*) FILTER (WHERE lower({v}) IN ('true', 'false', 'yes', 'no'))",
             f"count(TRY_CAST({v} AS TIMESTAMP)) FILTER (WHERE length({v}) >= 8)",

@@ -164,22 +164,21 @@ def _coerce_time(
         return Coercion(_epoch(raw, _epoch_unit(db, relation, raw)), False)
     v = blank_to_null(raw)
     note = ""
-    if date_format:
-        fmt: str | None = date_format
+    formats = [date_format] if date_format else None
+    if formats is None:
+        formats, note = detect_datetime_format(db, relation, v)
+    if formats == ["epoch"]:
+        num = f"TRY_CAST({v} AS DOUBLE)"
+        expr = _epoch(num, _epoch_unit(db, relation, num))
     else:
-        fmt, note = detect_datetime_format(db, relation, v)
-    if fmt == "epoch":
-        expr = _epoch(
-            f"TRY_CAST({v} AS DOUBLE)", _epoch_unit(db, relation, f"TRY_CAST({v} AS DOUBLE)")
-        )
-    elif fmt is None or fmt == "iso":
-        expr = _iso_to_utc(v, timezone)
-    elif "%z" in fmt:
-        expr = (
-            f"coalesce(timezone('UTC', try_strptime({v}, {lit(fmt)})), {_iso_to_utc(v, timezone)})"
-        )
-    else:
-        expr = f"coalesce({to_utc(f'try_strptime({v}, {lit(fmt)})')}, {_iso_to_utc(v, timezone)})"
+        parts = []
+        for fmt in formats:
+            if fmt == "iso":
+                continue
+            parsed = f"try_strptime({v}, {lit(fmt)})"
+            parts.append(f"timezone('UTC', {parsed})" if "%z" in fmt else to_utc(parsed))
+        parts.append(_iso_to_utc(v, timezone))  # ISO 8601 always reads
+        expr = parts[0] if len(parts) == 1 else f"coalesce({', '.join(parts)})"
     if tgt == "DATE":
         expr = f"CAST({expr} AS DATE)"
     return Coercion(expr, True, "date", note)
@@ -212,13 +211,19 @@ def _epoch(num: str, unit: str) -> str:
     return f"timezone('UTC', to_timestamp(CAST({num} AS DOUBLE) / {div}))"
 
 
+def _swapped(fmt: str) -> str:
+    return fmt.replace("%d", "\0").replace("%m", "%d").replace("\0", "%m")
+
+
 def detect_datetime_format(
     db: duckdb.DuckDBPyConnection, relation: str, value_expr: str
-) -> tuple[str | None, str]:
-    """Pick the format that reads most of a sample of distinct values.
+) -> tuple[list[str], str]:
+    """The formats that read a sample of distinct values, best first.
 
-    Returns ``(format, note)``; the format is ``'iso'``, ``'epoch'``, a strptime pattern, or
-    None when the column is empty. The note explains an ambiguous choice (day/month order).
+    Returns ``(formats, note)``: ``['epoch']`` for Unix times; otherwise strptime patterns that
+    read part of the sample, most successful first (ISO 8601 is always tried last and is
+    ``'iso'`` when it reads best). A format that is the day/month swap of one already chosen is
+    left out, so one column is never read both ways; the note names that ambiguity.
     """
     sample = (
         f"SELECT DISTINCT {value_expr} AS v FROM {relation} "
@@ -234,22 +239,30 @@ def detect_datetime_format(
     )
     row = db.execute(f"WITH s AS ({sample}) SELECT {counts} FROM s").fetchone()
     if not row or not row[0]:
-        return None, ""
+        return ["iso"], ""
     total, iso, epoch, *per_fmt = (int(x) for x in row)
     if epoch == total:
-        return "epoch", "read as Unix time"
-    best = max(per_fmt) if per_fmt else 0
-    if iso >= best:
-        return "iso", ""
-    winners = [f for f, c in zip(DATETIME_FORMATS, per_fmt, strict=True) if c == best]
-    fmt = winners[0]
+        return ["epoch"], "read as Unix time"
+    ranked = sorted(
+        (("iso", iso), *zip(DATETIME_FORMATS, per_fmt, strict=True)),
+        key=lambda fc: -fc[1],  # stable: ties keep the order of DATETIME_FORMATS (ISO first)
+    )
+    chosen: list[str] = []
     note = ""
-    if len(winners) > 1 and {"%m/%d/%Y", "%d/%m/%Y"} & {w.split(" ")[0] for w in winners}:
-        note = (
-            f"dates such as 01/02 are ambiguous in this column; read as '{fmt}'. "
-            "Pass --date-format '%d/%m/%Y' (or date_format in the spec) if the day comes first."
-        )
-    return fmt, note
+    for fmt, count in ranked:
+        if count == 0:
+            break
+        if fmt != "iso" and _swapped(fmt) in chosen:
+            if count == dict(ranked).get(_swapped(fmt)) and not note:
+                first = _swapped(fmt)
+                note = (
+                    f"dates such as 01/02 are ambiguous in this column; read as '{first}'. "
+                    "Pass --date-format '%d/%m/%Y' (or date_format in the spec) if the day "
+                    "comes first."
+                )
+            continue
+        chosen.append(fmt)
+    return chosen or ["iso"], note
 
 
 def _coerce_number(

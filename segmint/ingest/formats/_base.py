@@ -54,6 +54,10 @@ class SourceFormat:
     #: how to read zone-less times of this export (None: the --timezone option, default UTC)
     timezone: str | None = None
     min_score: float = 0.5
+    #: SQL condition over canonical/aux names (bound to their *raw* mapped values, NULL when
+    #: unmapped) that a source row must meet to be imported, e.g. Segment's call type; None
+    #: keeps every row. Skipped rows are counted in the run's notes.
+    row_filter: str | None = None
 
     @property
     def name(self) -> str:
