@@ -19,7 +19,6 @@ Each line is one call: ``{"type", "event", "name", "userId", "anonymousId", "tim
 from __future__ import annotations
 
 from segmint.ingest.formats._base import Aux, SourceFormat
-from segmint.ingest.formats.ga4 import flatten_params
 
 _SIGNATURE = (
     "type",
@@ -86,7 +85,7 @@ EVENTS = SourceFormat(
         # identify-only; read (and dropped) so that events get no all-empty traits column
         "traits": Aux("JSON", ("traits",)),
     },
-    raw={"properties": _object_without_nulls, "event_name": lambda c, t: c},
+    raw={"properties": _object_without_nulls},
     override={
         "event_name": (
             "CASE WHEN lower(call_type) IN ('page', 'screen') "
@@ -94,7 +93,7 @@ EVENTS = SourceFormat(
             "ELSE coalesce(event_name, lower(call_type)) END"
         ),
     },
-    row_filter="type_filter",
+    row_filter="call_type IS NULL OR lower(call_type) IN ('track', 'page', 'screen')",
     timezone="UTC",
     min_score=0.5,
 )
@@ -122,7 +121,11 @@ CUSTOMERS = SourceFormat(
         "age": "TRY_CAST(" + _trait("age") + " AS INTEGER)",
         "birth_date": "CAST(TRY_CAST(" + _trait("birthday") + " AS TIMESTAMPTZ) AS DATE)",
         "occupation": _trait("title"),
-        "company": _trait("company.name", "company"),
+        "company": (
+            "coalesce(json_extract_string(traits, '$.company.name'), CASE WHEN "
+            "json_type(traits, '$.company') = 'VARCHAR' THEN json_extract_string(traits, "
+            "'$.company') END)"
+        ),
         "industry": _trait("company.industry", "industry"),
         "company_size": "TRY_CAST(" + _trait("company.employee_count") + " AS INTEGER)",
         "city": _trait("address.city", "city"),
