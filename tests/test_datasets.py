@@ -178,7 +178,7 @@ def test_planted_structure_is_real(sample: RetailSample) -> None:
     assert med["age"].idxmin() == "Young Professionals"
 
 
-def _kmeans(x: np.ndarray, k: int, rng: np.random.Generator, n_init: int = 3) -> np.ndarray:
+def _kmeans(x: np.ndarray, k: int, rng: np.random.Generator, n_init: int = 6) -> np.ndarray:
     best: tuple[float, np.ndarray] | None = None
     for _ in range(n_init):
         centres = x[[rng.integers(len(x))]]

@@ -34,7 +34,8 @@ def ingest_result(result: Any, workspace: Path) -> None:
         console.print(f"[yellow]Note:[/] {note}")
     console.print(
         f"[green]Imported {_n(result.rows)} rows into {result.table}[/] "
-        f"(run {result.run_id}, {result.seconds:.1f} s) in {workspace}."
+        f"(run {result.run_id}, {result.seconds:.1f} s) in {workspace}.",
+        soft_wrap=True,
     )
     if result.bad_values:
         console.print(
@@ -81,7 +82,9 @@ def _checks_table(checks: list[dict[str, Any]]) -> None:
 def quality_files(report: dict[str, Any]) -> None:
     files = report.get("files")
     if files:
-        console.print(f"Quality report: [bold]{files['html']}[/] (and {files['json']})")
+        # soft_wrap: paths stay whole so they can be copied
+        console.print(f"Quality report: [bold]{files['html']}[/] (and {files['json']})",
+                      soft_wrap=True)
 
 
 def quality_summary(report: dict[str, Any]) -> None:
@@ -206,10 +209,10 @@ def demo_summary(
     features_summary(table, ws.runs()[-1], out / "customer_features.csv")
     console.print()
     console.print(f"[bold green]Done.[/] Outputs are in [bold]{out}/[/]:")
-    console.print(f"  workspace        {workspace}")
-    console.print(f"  quality report   {report['files']['html']}")
-    console.print(f"  features         {out / 'customer_features.csv'}")
-    console.print(f"  sample data      {out / 'sample-data'}/")
+    for label, path in (("workspace", workspace), ("quality report", report["files"]["html"]),
+                        ("features", out / "customer_features.csv"),
+                        ("sample data", f"{out / 'sample-data'}/")):
+        console.print(f"  {label:<16} {path}", soft_wrap=True)
     console.print("Try next:")
     console.print(f"  .venv/bin/segmint status --workspace {workspace}")
     console.print(f"  .venv/bin/segmint ingest YOUR_EXPORT.csv --workspace {workspace}")

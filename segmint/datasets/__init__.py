@@ -1,4 +1,4 @@
-"""Deterministic synthetic shop data with planted customer segments, for demos, tests and benchmarks.
+"""Deterministic synthetic shop data with planted customer segments (demos, tests, benchmarks).
 
 >>> from segmint.datasets import make_retail
 >>> sample = make_retail(300, seed=7)

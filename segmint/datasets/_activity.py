@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from segmint.datasets._catalog import CATALOG
 from segmint.datasets._core import DAY, Period, pick_rows
 from segmint.datasets._people import hex_ids, timestamps
-from segmint.datasets._personas import CATALOG, CATEGORIES, PERSONAS, persona_matrix
+from segmint.datasets._personas import CATEGORIES, PERSONAS, persona_matrix
 
 __all__ = ["make_campaigns", "make_events", "make_feedback"]
 
@@ -129,7 +130,7 @@ def make_feedback(
 def make_campaigns(
     rng: np.random.Generator, customers: pd.DataFrame, persona: np.ndarray, period: Period
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Two campaigns (an e-mail newsletter, an SMS win-back) and who they reached, with A/B/control."""
+    """Two campaigns (e-mail newsletter, SMS win-back) and whom they reached: A, B or control."""
     span = period.span
     days = np.array([int(0.62 * span), int(0.85 * span)]) // DAY
     start = period.start + days * DAY + 9 * 3600

@@ -15,7 +15,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from segmint.datasets._personas import CATALOG, CATEGORIES, CHANNELS, PERSONAS, persona_matrix
+from segmint.datasets._catalog import CATALOG
+from segmint.datasets._personas import CATEGORIES, CHANNELS, PERSONAS, persona_matrix
 
 __all__ = [
     "DAY",
@@ -277,7 +278,7 @@ def iter_chunks(
     order_width = max(8, len(str(int(60 * n_customers * max(scale, 1.0)))))
     order_offset = 0
     for k, lo in enumerate(range(0, n_customers, chunk_customers)):
-        rng = np.random.default_rng([1, k])
+        rng = np.random.default_rng([seed, 1, k])
         index = np.arange(lo, min(lo + chunk_customers, n_customers), dtype=np.int64)
         persona = _personas_for(rng, len(index))
         signup, active_from, active_to = _timeline(rng, persona, period)

@@ -22,7 +22,8 @@ _MALE = ("Lukas", "Max", "Paul", "Jonas", "Felix", "Leon", "James", "Oliver", "J
          "Louis", "Hugo", "Lucas", "Daniel", "Michael", "David", "Noah", "Ben")  # fmt: skip
 _LAST = ("Mueller", "Schmidt", "Schneider", "Fischer", "Weber", "Meyer", "Wagner", "Becker",
          "Smith", "Jones", "Taylor", "Brown", "Williams", "Wilson", "Johnson", "Miller", "Davis",
-         "Martin", "Bernard", "Dubois", "Durand", "Moreau", "Laurent", "Garcia", "Klein")  # fmt: skip
+         "Martin", "Bernard", "Dubois", "Durand", "Moreau", "Laurent", "Garcia",
+         "Klein")  # fmt: skip
 _DOMAINS = ("gmail.com", "yahoo.com", "outlook.com", "web.de", "gmx.de", "icloud.com",
             "hotmail.co.uk", "orange.fr")  # fmt: skip
 _INVALID = ("no-email", "n/a", "none", "unknown@", "noreply(at)example")
@@ -86,9 +87,9 @@ def _phones(rng: np.random.Generator, code: np.ndarray, area: pd.Series) -> pd.S
     d = _digits(rng, n, 8)
     intl = pd.Series(rng.random(n) < 0.5)
     de = np.where(intl, "+49 " + area + " ", "0" + area + " ") + d.str[:7]
-    sub = d.str[: 10 - 3]  # GB: area + subscriber = 10 digits
+    # GB: area code and subscriber number have 10 digits together
     gb_sub = np.where(
-        area.str.len() == 2, d.str[:4] + " " + d.str[4:8], sub.str[:3] + " " + sub.str[3:]
+        area.str.len() == 2, d.str[:4] + " " + d.str[4:8], d.str[:3] + " " + d.str[3:7]
     )
     gb = np.where(intl, "+44 " + area + " ", "0" + area + " ") + gb_sub
     us = np.where(

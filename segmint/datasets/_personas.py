@@ -1,9 +1,9 @@
-"""The five planted customer segments (personas) and the product catalogue they buy from.
+"""The five planted customer segments (personas): every behavioural knob of the generator.
 
-Every behavioural knob of the generator lives here as data, so the segments can be read (and
-tuned) in one place. Each persona differs from the others in several per-customer features at
-once (frequency, order value, discount share, channel mix, category mix, age, income, children,
-recency, tenure), with per-customer noise around the persona's centre.
+The segments live here as data, so they can be read (and tuned) in one place. Each persona
+differs from the others in several per-customer features at once (frequency, order value,
+discount share, channel mix, category mix, age, income, children, recency, tenure), with
+per-customer noise around the persona's centre.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = [
-    "CATALOG",
     "CATEGORIES",
     "CHANNELS",
     "EDUCATION",
@@ -135,7 +134,7 @@ PERSONAS: tuple[Persona, ...] = (
     ),
     Persona(
         name="Young Professionals",
-        description="Aged 22-35 with good incomes; recent sign-ups, app-first, electronics and fashion.",
+        description="Aged 22-35, earning well; recent sign-ups, app-first, electronics, fashion.",
         share=0.20,
         orders=(4, 9.0, 18),
         extra_lines=0.45,
@@ -215,82 +214,6 @@ PERSONAS: tuple[Persona, ...] = (
         likert=(3.2, 3.0, 2.8),
     ),
 )
-
-#: Per category: (name, price) for ten products, cheapest first (Beta draws index into this).
-CATALOG: dict[str, tuple[tuple[str, float], ...]] = {
-    "electronics": (
-        ("USB-C Cable", 9.99),
-        ("Phone Case", 19.99),
-        ("Wireless Mouse", 29.99),
-        ("Bluetooth Speaker", 59.99),
-        ("Wireless Earbuds", 99.99),
-        ("Smart Watch", 199.99),
-        ("Noise-Cancelling Headphones", 299.99),
-        ("Tablet 11in", 449.99),
-        ("Smartphone Pro", 899.99),
-        ("Laptop 14in", 1299.99),
-    ),
-    "home": (
-        ("Dish Sponges 6-pack", 3.49),
-        ("Scented Candle", 9.99),
-        ("Bath Towel", 14.99),
-        ("Cushion Cover", 19.99),
-        ("Table Lamp", 39.99),
-        ("Bed Linen Set", 59.99),
-        ("Cookware Set", 129.99),
-        ("Coffee Machine", 249.99),
-        ("Robot Vacuum", 399.99),
-        ("Armchair", 549.99),
-    ),
-    "fashion": (
-        ("Socks 3-pack", 7.99),
-        ("Basic T-Shirt", 12.99),
-        ("Scarf", 19.99),
-        ("Jeans", 49.99),
-        ("Sneakers", 79.99),
-        ("Dress", 89.99),
-        ("Leather Belt", 59.99),
-        ("Wool Sweater", 119.99),
-        ("Winter Jacket", 199.99),
-        ("Leather Boots", 249.99),
-    ),
-    "beauty": (
-        ("Lip Balm", 3.99),
-        ("Hand Cream", 6.99),
-        ("Shampoo", 8.99),
-        ("Face Mask", 12.99),
-        ("Day Cream", 24.99),
-        ("Serum", 34.99),
-        ("Eau de Toilette", 49.99),
-        ("Hair Dryer", 69.99),
-        ("Perfume 100ml", 89.99),
-        ("Electric Toothbrush", 119.99),
-    ),
-    "kids": (
-        ("Crayons", 3.99),
-        ("Baby Wipes", 4.99),
-        ("Diapers Jumbo Pack", 14.99),
-        ("Picture Book", 12.99),
-        ("Building Blocks", 24.99),
-        ("Kids Raincoat", 29.99),
-        ("Board Game", 34.99),
-        ("School Backpack", 49.99),
-        ("Kids Bike", 149.99),
-        ("Stroller", 349.99),
-    ),
-    "grocery": (
-        ("Bananas 1kg", 1.49),
-        ("Pasta 500g", 1.79),
-        ("Milk 1l", 1.19),
-        ("Bread", 2.49),
-        ("Cheese 200g", 3.29),
-        ("Coffee Beans 500g", 7.99),
-        ("Olive Oil 1l", 8.99),
-        ("Muesli Family Pack", 5.99),
-        ("Organic Veg Box", 24.99),
-        ("Wine Case", 59.99),
-    ),
-}
 
 
 def persona_matrix(attribute: str) -> np.ndarray:

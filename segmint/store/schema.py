@@ -224,5 +224,5 @@ def render_markdown() -> str:
     return "\n".join(out)
 
 
-if __name__ == "__main__":  # pragma: no cover
+if __name__ == "__main__":  # pragma: no cover - python -m segmint.store.schema
     print(render_markdown())
