@@ -171,8 +171,9 @@ def write_orders_parquet(
     Customers are generated ``chunk_customers`` at a time with the same personas and generator
     core as :func:`make_retail`, so memory stays bounded by one chunk. ``lines_per_customer``
     is the approximate average number of order lines per customer: it scales every persona's
-    order frequency (20 is the natural rate, and then the orders equal ``make_retail``'s for
-    the same seed). Chunk generation overlaps with writing the previous chunk.
+    order frequency (20 is the natural rate; then the rows equal ``make_retail``'s orders for
+    the same seed, in the same order up to ``chunk_customers`` customers). Generating a chunk
+    overlaps with writing the previous one.
 
     >>> import tempfile, os
     >>> write_orders_parquet(os.path.join(tempfile.mkdtemp(), "o.parquet"), 100) > 100
