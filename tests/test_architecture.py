@@ -12,8 +12,21 @@ ROOT = Path(__file__).resolve().parents[1]
 PKG = ROOT / "segmint"
 
 # Stages in pipeline order. A stage may import itself and any earlier stage, nothing later.
-ORDER = ["exceptions", "spec", "store", "privacy", "ingest", "clean", "features", "segment",
-         "profile", "activate", "measure", "monitor", "report"]
+ORDER = [
+    "exceptions",
+    "spec",
+    "store",
+    "privacy",
+    "ingest",
+    "clean",
+    "features",
+    "segment",
+    "profile",
+    "activate",
+    "measure",
+    "monitor",
+    "report",
+]
 STANDALONE = {"datasets": {"exceptions"}}  # may import only these
 INTERFACES = {"_workspace", "cli", "api", "web", "__init__"}  # may reach across stages
 
@@ -71,4 +84,5 @@ def test_public_all_is_sorted_and_importable():
 def test_data_model_doc_is_generated_from_the_schema():
     doc = (ROOT / "docs" / "data-model.md").read_text(encoding="utf-8")
     assert doc.strip() == render_markdown().strip(), (
-        "docs/data-model.md is stale: run python -m segmint.store.schema > docs/data-model.md")
+        "docs/data-model.md is stale: run python -m segmint.store.schema > docs/data-model.md"
+    )

@@ -70,7 +70,9 @@ def text_dates(tmp: Path) -> Path:
 
 
 def dup_headers(tmp: Path) -> Path:
-    return _write(tmp / "dup.csv", "order_id,customer_id,ordered_at,amount,amount\nA1,C1,2024-01-02,1,2\n")
+    return _write(
+        tmp / "dup.csv", "order_id,customer_id,ordered_at,amount,amount\nA1,C1,2024-01-02,1,2\n"
+    )
 
 
 CASES: dict[str, tuple[Callable[[Path], Path], list[str], type[SegmintError], list[str]]] = {
@@ -78,16 +80,31 @@ CASES: dict[str, tuple[Callable[[Path], Path], list[str], type[SegmintError], li
     "empty file": (empty, [], EmptyInputError, ["empty (0 bytes)", "export the data again"]),
     "blank file": (blank, [], EmptyInputError, ["only blank space"]),
     "header only": (header_only, [], EmptyInputError, ["no data rows", "order_id"]),
-    "wrong delimiter": (semicolons, ["--delimiter", ","], UnreadableFileError,
-                        ["one single column", "';'", "--delimiter ';'"]),
+    "wrong delimiter": (
+        semicolons,
+        ["--delimiter", ","],
+        UnreadableFileError,
+        ["one single column", "';'", "--delimiter ';'"],
+    ),
     "binary garbage": (garbage, [], UnreadableFileError, ["binary", "CSV/TSV, Parquet"]),
-    "missing required column": (missing_date, ["--as", "orders"], MappingError,
-                                ["'ordered_at'", "time of the order", "--map ordered_at="]),
-    "date column full of text": (text_dates, [], QualityGateError,
-                                 ["'ordered_at'", "50 of 50", "row 1: 'see notes'",
-                                  "--date-format", "nothing was imported"]),
-    "duplicated headers": (dup_headers, [], MappingError,
-                           ["'amount' (columns 4 and 5)", "rename or delete"]),
+    "missing required column": (
+        missing_date,
+        ["--as", "orders"],
+        MappingError,
+        ["'ordered_at'", "time of the order", "--map ordered_at="],
+    ),
+    "date column full of text": (
+        text_dates,
+        [],
+        QualityGateError,
+        ["'ordered_at'", "50 of 50", "row 1: 'see notes'", "--date-format", "nothing was imported"],
+    ),
+    "duplicated headers": (
+        dup_headers,
+        [],
+        MappingError,
+        ["'amount' (columns 4 and 5)", "rename or delete"],
+    ),
 }
 
 API_KWARGS = {"wrong delimiter": {"delimiter": ","}, "missing required column": {"into": "orders"}}
@@ -113,8 +130,9 @@ def test_api_error_and_workspace_untouched(case: str, seeded: Path, tmp_path: Pa
     for phrase in phrases:
         assert phrase in text, f"{phrase!r} not in: {text}"
     assert info.value.fix, "every user error says how to fix it"
-    assert bad.name in text or case == "missing required column" or bad.name in str(
-        info.value.where)
+    assert (
+        bad.name in text or case == "missing required column" or bad.name in str(info.value.where)
+    )
     assert snapshot(seeded) == before
 
 
@@ -144,8 +162,11 @@ def test_failed_first_import_leaves_no_workspace(case: str, tmp_path: Path) -> N
     assert not target.exists()
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to mount a small tmpfs as a nearly "
-                    "full disk (CI and `make test` run as root here)")
+@pytest.mark.skipif(
+    os.geteuid() != 0,
+    reason="needs root to mount a small tmpfs as a nearly "
+    "full disk (CI and `make test` run as root here)",
+)
 def test_two_gigabyte_file_on_nearly_full_disk(tmp_path: Path) -> None:
     disk = tmp_path / "small-disk"
     disk.mkdir()

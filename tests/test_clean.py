@@ -58,8 +58,13 @@ def test_standardizes_dedupes_and_derives(loaded):
     assert result.tables["customers"]["added_from_orders"] == 1
     orders = result.tables["orders"]
     assert orders["duplicates_removed"] == 1 and orders["rows"] == 4
-    assert orders["marked"] == {"cancelled": 1, "refunded": 1, "returned": 1, "pending": 0,
-                                "guest_lines": 1}
+    assert orders["marked"] == {
+        "cancelled": 1,
+        "refunded": 1,
+        "returned": 1,
+        "pending": 0,
+        "guest_lines": 1,
+    }
     checks = {(c["table"], c["column"], c["check"]): c for c in result.checks}
     assert checks[("customers", "phone", "phone")]["n_bad"] == 1
     assert checks[("customers", "country", "country")]["n_bad"] == 1
@@ -70,7 +75,8 @@ def test_issues_name_file_row_value_and_reason(loaded):
     loaded.clean()
     issues = loaded.store.db.execute(
         'SELECT table_name, source, "row", column_name, value, reason FROM quality_issues '
-        "ORDER BY table_name, column_name").fetchall()
+        "ORDER BY table_name, column_name"
+    ).fetchall()
     by_col = {(i[0], i[3]): i for i in issues}
     assert by_col[("customers", "country")][1:5] == ("customers.csv", 6, "country", "Atlantis")
     assert "unknown country" in by_col[("customers", "country")][5]
@@ -79,15 +85,20 @@ def test_issues_name_file_row_value_and_reason(loaded):
 
 def test_clean_is_idempotent(loaded):
     loaded.clean()
-    first = {t: loaded.table(t).to_pandas().drop(columns=["_run_id"]) for t in
-             ("customers", "orders")}
+    first = {
+        t: loaded.table(t).to_pandas().drop(columns=["_run_id"]) for t in ("customers", "orders")
+    }
     again = loaded.clean()
-    assert all(c["n_bad"] == 0 for c in again.checks if c["check"] in ("email", "phone",
-                                                                       "duplicate_rows"))
+    assert all(
+        c["n_bad"] == 0 for c in again.checks if c["check"] in ("email", "phone", "duplicate_rows")
+    )
     for t, before in first.items():
         after = loaded.table(t).to_pandas().drop(columns=["_run_id"])
-        assert after.sort_values(list(after.columns[:2])).reset_index(drop=True).equals(
-            before.sort_values(list(before.columns[:2])).reset_index(drop=True))
+        assert (
+            after.sort_values(list(after.columns[:2]))
+            .reset_index(drop=True)
+            .equals(before.sort_values(list(before.columns[:2])).reset_index(drop=True))
+        )
 
 
 def test_gate_stops_clean_and_changes_nothing(loaded):

@@ -52,8 +52,10 @@ def test_formats_lists_every_family():
 def test_ingest_clean_quality_features_status_flow(tmp_path):
     ws = tmp_path / "shop.duckdb"
     orders = tmp_path / "orders.csv"
-    orders.write_text("Invoice,Customer,Date,Total,Country\n1,C1,2024-01-02,10,UK\n"
-                      "2,C2,2024-01-05,20,EIRE\n3,C1,2024-02-01,5,UK\n3,C1,2024-02-01,5,UK\n")
+    orders.write_text(
+        "Invoice,Customer,Date,Total,Country\n1,C1,2024-01-02,10,UK\n"
+        "2,C2,2024-01-05,20,EIRE\n3,C1,2024-02-01,5,UK\n3,C1,2024-02-01,5,UK\n"
+    )
     r = runner.invoke(app, ["ingest", str(orders), "-w", str(ws), "--map", "customer_id=Customer"])
     assert r.exit_code == 0, r.output
     assert "Imported 4 rows into orders" in flat(r.output)
@@ -66,8 +68,9 @@ def test_ingest_clean_quality_features_status_flow(tmp_path):
     assert data["tables"]["orders"]["duplicates_removed"] == 1
     r = runner.invoke(app, ["quality", "-w", str(ws), "--out", str(tmp_path / "q")])
     assert r.exit_code == 0 and (tmp_path / "q" / "quality.html").exists()
-    r = runner.invoke(app, ["features", "-w", str(ws), "--as-of", "2024-02-01",
-                            "--out", str(tmp_path / "f.csv")])
+    r = runner.invoke(
+        app, ["features", "-w", str(ws), "--as-of", "2024-02-01", "--out", str(tmp_path / "f.csv")]
+    )
     assert r.exit_code == 0, r.output
     lines = (tmp_path / "f.csv").read_text().splitlines()
     assert len(lines) == 3 and lines[0].startswith("customer_id,recency_days,frequency")
@@ -86,11 +89,13 @@ def test_status_of_missing_workspace_explains(tmp_path):
 def test_bad_option_values_are_user_errors(tmp_path):
     f = tmp_path / "o.csv"
     f.write_text("order_id,customer_id,ordered_at,amount\nA,C,2024-01-01,1\n")
-    r = runner.invoke(app, ["ingest", str(f), "-w", str(tmp_path / "w.duckdb"),
-                            "--max-invalid", "dates=lots"])
+    r = runner.invoke(
+        app, ["ingest", str(f), "-w", str(tmp_path / "w.duckdb"), "--max-invalid", "dates=lots"]
+    )
     assert r.exit_code == 2 and "not a number" in flat(r.output)
-    r = runner.invoke(app, ["ingest", str(f), "-w", str(tmp_path / "w.duckdb"), "--format",
-                            "shopifyy"])
+    r = runner.invoke(
+        app, ["ingest", str(f), "-w", str(tmp_path / "w.duckdb"), "--format", "shopifyy"]
+    )
     assert r.exit_code == 2 and "Unknown format 'shopifyy'" in flat(r.output)
     r = runner.invoke(app, ["ingest", str(f), "-w", str(tmp_path / "w.duckdb"), "--as", "order"])
     assert r.exit_code == 2 and "not a table" in flat(r.output)
@@ -98,7 +103,11 @@ def test_bad_option_values_are_user_errors(tmp_path):
 
 def test_console_script_runs_as_a_real_process(tmp_path):
     exe = Path(sys.executable).parent / "segmint"
-    proc = subprocess.run([str(exe), "status", "-w", str(tmp_path / "x.duckdb")],
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [str(exe), "status", "-w", str(tmp_path / "x.duckdb")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and "WorkspaceError" in proc.stderr

@@ -28,16 +28,21 @@ def pandas_basics(orders: pd.DataFrame, as_of: datetime) -> pd.DataFrame:
     day = pd.Timestamp(as_of.date())
     out["recency_days"] = (day - last.dt.normalize()).dt.days
     out["tenure_days"] = (day - first.dt.normalize()).dt.days
-    out["avg_order_value"] = np.where(out.frequency > 0,
-                                      (out.monetary_total / out.frequency.where(out.frequency > 0))
-                                      .round(2), np.nan)
+    out["avg_order_value"] = np.where(
+        out.frequency > 0,
+        (out.monetary_total / out.frequency.where(out.frequency > 0)).round(2),
+        np.nan,
+    )
     return out
 
 
 @pytest.mark.parametrize("dataset", ["online_retail", "cdnow"])
 def test_features_match_pandas(tmp_path, dataset):
-    src = (shared_file("uci_online_retail_head", "Online Retail.xlsx") if dataset ==
-           "online_retail" else shared_file("cdnow", "CDNOW_master.txt"))
+    src = (
+        shared_file("uci_online_retail_head", "Online Retail.xlsx")
+        if dataset == "online_retail"
+        else shared_file("cdnow", "CDNOW_master.txt")
+    )
     ws = segmint.Workspace(tmp_path / "w.duckdb")
     ws.ingest(src)
     as_of = datetime(2011, 1, 15, 23, 59, 59) if dataset == "online_retail" else None
@@ -56,8 +61,10 @@ def test_features_match_pandas(tmp_path, dataset):
 
 def test_as_of_date_excludes_later_orders(tmp_path):
     path = tmp_path / "o.csv"
-    path.write_text("order_id,customer_id,ordered_at,amount\nA,C1,2024-01-01 10:00,10\n"
-                    "B,C1,2024-01-10 10:00,30\nC,C2,2024-02-01 10:00,5\n")
+    path.write_text(
+        "order_id,customer_id,ordered_at,amount\nA,C1,2024-01-01 10:00,10\n"
+        "B,C1,2024-01-10 10:00,30\nC,C2,2024-02-01 10:00,5\n"
+    )
     ws = segmint.Workspace(tmp_path / "w.duckdb")
     ws.ingest(path)
     f = ws.features(as_of="2024-01-10").to_pandas().set_index("customer_id")

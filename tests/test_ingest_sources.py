@@ -21,8 +21,14 @@ ORDERS = [
 ]
 
 
-def _csv(path: Path, rows: list[tuple[str, ...]], header: tuple[str, ...], sep: str = ",",
-         encoding: str = "utf-8", bom: bool = False) -> Path:
+def _csv(
+    path: Path,
+    rows: list[tuple[str, ...]],
+    header: tuple[str, ...],
+    sep: str = ",",
+    encoding: str = "utf-8",
+    bom: bool = False,
+) -> Path:
     text = sep.join(header) + "\n" + "".join(sep.join(r) + "\n" for r in rows)
     data = text.encode(encoding)
     path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + data)
@@ -33,9 +39,15 @@ HEADER = ("order_id", "customer_id", "ordered_at", "amount")
 
 
 def _orders(ws: segmint.Workspace) -> list[tuple]:
-    return [tuple(r) for r in ws.table("orders").select(
-        "order_id", "customer_id", "ordered_at", "amount").order_by("order_id").to_pyarrow()
-        .to_pylist() for r in [r.values()]]
+    return [
+        tuple(r)
+        for r in ws.table("orders")
+        .select("order_id", "customer_id", "ordered_at", "amount")
+        .order_by("order_id")
+        .to_pyarrow()
+        .to_pylist()
+        for r in [r.values()]
+    ]
 
 
 def _expected() -> list[tuple]:
@@ -44,8 +56,13 @@ def _expected() -> list[tuple]:
 
 @pytest.mark.parametrize(
     ("sep", "encoding", "bom"),
-    [(",", "utf-8", False), (",", "utf-8", True), (";", "latin-1", False), ("\t", "utf-8", False),
-     ("|", "utf-8", False)],
+    [
+        (",", "utf-8", False),
+        (",", "utf-8", True),
+        (";", "latin-1", False),
+        ("\t", "utf-8", False),
+        ("|", "utf-8", False),
+    ],
 )
 def test_csv_dialects_and_encodings(tmp_path, sep, encoding, bom):
     rows = [(o, c + ("é" if encoding == "latin-1" else ""), t, a) for o, c, t, a in ORDERS]
@@ -78,14 +95,21 @@ def test_excel_parquet_json_ndjson_sqlite_give_the_same_table(tmp_path):
     ).write_parquet(str(tmp_path / "o.parquet"))
     # SQLite
     con = sqlite3.connect(tmp_path / "shop.db")
-    con.execute("CREATE TABLE orders (order_id TEXT, customer_id TEXT, ordered_at TEXT, "
-                "amount REAL)")
-    con.executemany("INSERT INTO orders VALUES (?, ?, ?, ?)",
-                    [(o, c, t, float(a)) for o, c, t, a in ORDERS])
+    con.execute(
+        "CREATE TABLE orders (order_id TEXT, customer_id TEXT, ordered_at TEXT, amount REAL)"
+    )
+    con.executemany(
+        "INSERT INTO orders VALUES (?, ?, ?, ?)", [(o, c, t, float(a)) for o, c, t, a in ORDERS]
+    )
     con.commit()
     con.close()
-    sources = [tmp_path / "o.xlsx", tmp_path / "o.json", tmp_path / "o.ndjson",
-               tmp_path / "o.parquet", f"sqlite:///{tmp_path / 'shop.db'}?table=orders"]
+    sources = [
+        tmp_path / "o.xlsx",
+        tmp_path / "o.json",
+        tmp_path / "o.ndjson",
+        tmp_path / "o.parquet",
+        f"sqlite:///{tmp_path / 'shop.db'}?table=orders",
+    ]
     for i, src in enumerate(sources):
         ws = segmint.Workspace(tmp_path / f"w{i}.duckdb")
         ws.ingest(src)
@@ -98,8 +122,9 @@ def test_excel_parquet_json_ndjson_sqlite_give_the_same_table(tmp_path):
 def test_sqlite_file_path_with_table_option_and_query(tmp_path):
     con = sqlite3.connect(tmp_path / "shop.db")
     con.execute("CREATE TABLE t (order_id TEXT, customer_id TEXT, ordered_at TEXT, amount REAL)")
-    con.executemany("INSERT INTO t VALUES (?, ?, ?, ?)",
-                    [(o, c, t, float(a)) for o, c, t, a in ORDERS])
+    con.executemany(
+        "INSERT INTO t VALUES (?, ?, ?, ?)", [(o, c, t, float(a)) for o, c, t, a in ORDERS]
+    )
     con.commit()
     con.close()
     ws = segmint.Workspace(tmp_path / "w.duckdb")
@@ -118,8 +143,10 @@ def test_postgresql_by_url(tmp_path, postgres_url):
     with pg.connect(postgres_url) as con:
         cur = con.cursor()
         cur.execute("DROP TABLE IF EXISTS shop_orders")
-        cur.execute("CREATE TABLE shop_orders (order_id text, customer_id text, "
-                    "ordered_at timestamptz, amount numeric(10,2))")
+        cur.execute(
+            "CREATE TABLE shop_orders (order_id text, customer_id text, "
+            "ordered_at timestamptz, amount numeric(10,2))"
+        )
         for o, c, t, a in ORDERS:
             cur.execute(f"INSERT INTO shop_orders VALUES ('{o}', '{c}', '{t}+01:00', {a})")
         con.commit()
@@ -136,13 +163,21 @@ def test_explicit_mapping_wins_and_extras_are_typed(tmp_path):
     path = tmp_path / "export.csv"
     path.write_text(
         "Invoice #,Client No,When,Total,Date,Zip,Loyalty points,VIP,Score,Joined,Note\n"
-        "I1,0007,02/01/2024,\"1,234.50\",1999-01-01,01234,10,yes,1.5,2023-05-01 10:00,hello\n"
+        'I1,0007,02/01/2024,"1,234.50",1999-01-01,01234,10,yes,1.5,2023-05-01 10:00,hello\n'
         "I2,0008,03/01/2024,$99.00,1999-01-01,99999,,no,2,2023-06-01 11:00,\n"
     )
     ws = segmint.Workspace(tmp_path / "w.duckdb")
-    res = ws.ingest(path, into="orders", date_format="%d/%m/%Y",
-                    mapping={"order_id": "Invoice #", "customer_id": "Client No",
-                             "ordered_at": "When", "amount": "Total"})
+    res = ws.ingest(
+        path,
+        into="orders",
+        date_format="%d/%m/%Y",
+        mapping={
+            "order_id": "Invoice #",
+            "customer_id": "Client No",
+            "ordered_at": "When",
+            "amount": "Total",
+        },
+    )
     assert res.mapped["ordered_at"] == "When"  # not the 'Date' column the aliases would pick
     df = ws.table("orders").order_by("order_id").to_pandas()
     assert list(df.customer_id) == ["0007", "0008"]  # leading zeros kept
@@ -164,8 +199,9 @@ def test_money_with_decimal_comma_currency_and_negatives(tmp_path):
     path.write_text(
         "order_id;customer_id;ordered_at;amount\n"
         "A1;C1;15.01.2024;1.234,56 €\nA2;C2;16.01.2024;-12,00 €\nA3;C3;17.01.2024;(3,50)\n"
-        "A4;C4;18.01.2024;abc\n"
-    , encoding="utf-8")
+        "A4;C4;18.01.2024;abc\n",
+        encoding="utf-8",
+    )
     ws = segmint.Workspace(tmp_path / "w.duckdb")
     res = ws.ingest(path, gates=segmint.QualityGates(max_invalid_numbers=0.5))
     df = ws.table("orders").order_by("order_id").to_pandas()
@@ -176,14 +212,17 @@ def test_money_with_decimal_comma_currency_and_negatives(tmp_path):
     (chk,) = [c for c in res.checks if c["column"] == "amount"]
     assert (chk["n_bad"], chk["n_checked"]) == (1, 4)
     issues = ws.store.db.execute(
-        "SELECT source, \"row\", column_name, value, reason FROM quality_issues").fetchall()
+        'SELECT source, "row", column_name, value, reason FROM quality_issues'
+    ).fetchall()
     assert issues == [("o.csv", 4, "amount", "abc", "not a number (column 'amount')")]
 
 
 def test_times_with_offsets_and_source_timezone_become_utc(tmp_path):
     path = tmp_path / "o.csv"
-    path.write_text("order_id,customer_id,ordered_at,amount\n"
-                    "A1,C1,2024-01-15 10:23:45 -0500,1\nA2,C2,2024-07-01T12:00:00Z,1\n")
+    path.write_text(
+        "order_id,customer_id,ordered_at,amount\n"
+        "A1,C1,2024-01-15 10:23:45 -0500,1\nA2,C2,2024-07-01T12:00:00Z,1\n"
+    )
     ws = segmint.Workspace(tmp_path / "w.duckdb")
     ws.ingest(path)
     df = ws.table("orders").order_by("order_id").to_pandas()
@@ -198,8 +237,9 @@ def test_times_with_offsets_and_source_timezone_become_utc(tmp_path):
 
 def test_ambiguous_day_month_is_noted_and_date_format_fixes_it(tmp_path):
     path = tmp_path / "o.csv"
-    path.write_text("order_id,customer_id,ordered_at,amount\nA1,C1,01/02/2024,1\n"
-                    "A2,C2,03/04/2024,1\n")
+    path.write_text(
+        "order_id,customer_id,ordered_at,amount\nA1,C1,01/02/2024,1\nA2,C2,03/04/2024,1\n"
+    )
     ws = segmint.Workspace(tmp_path / "w.duckdb")
     res = ws.ingest(path)
     assert any("ambiguous" in n for n in res.notes)

@@ -83,8 +83,9 @@ def quality_files(report: dict[str, Any]) -> None:
     files = report.get("files")
     if files:
         # soft_wrap: paths stay whole so they can be copied
-        console.print(f"Quality report: [bold]{files['html']}[/] (and {files['json']})",
-                      soft_wrap=True)
+        console.print(
+            f"Quality report: [bold]{files['html']}[/] (and {files['json']})", soft_wrap=True
+        )
 
 
 def quality_summary(report: dict[str, Any]) -> None:
@@ -209,9 +210,12 @@ def demo_summary(
     features_summary(table, ws.runs()[-1], out / "customer_features.csv")
     console.print()
     console.print(f"[bold green]Done.[/] Outputs are in [bold]{out}/[/]:")
-    for label, path in (("workspace", workspace), ("quality report", report["files"]["html"]),
-                        ("features", out / "customer_features.csv"),
-                        ("sample data", f"{out / 'sample-data'}/")):
+    for label, path in (
+        ("workspace", workspace),
+        ("quality report", report["files"]["html"]),
+        ("features", out / "customer_features.csv"),
+        ("sample data", f"{out / 'sample-data'}/"),
+    ):
         console.print(f"  {label:<16} {path}", soft_wrap=True)
     console.print("Try next:")
     console.print(f"  .venv/bin/segmint status --workspace {workspace}")

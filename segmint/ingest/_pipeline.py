@@ -143,6 +143,7 @@ def _plan(
             role="id" if name in ID_COLUMNS else "",
             date_format=date_format,
             timezone=tz,
+            text_source=staged.text,
         )
         inner[name] = c.expr
         coercions[name] = (col, c)
@@ -151,7 +152,7 @@ def _plan(
     extra_types = _infer_extra_types(db, staged, cmap)
     for col, name in cmap.extras.items():
         target = extra_types[name]
-        c = coerce(db, rel, quote(col), staged.columns[col], target)
+        c = coerce(db, rel, quote(col), staged.columns[col], target, text_source=staged.text)
         inner[name] = c.expr
     outer: dict[str, str] = {}
     for column in schema.columns:
@@ -176,7 +177,8 @@ def _plan(
 
 
 _STATUS_NORMALIZE = (
-    "CASE WHEN status IS NULL THEN (CASE WHEN amount < 0 THEN 'refunded' ELSE 'paid' END) "
+    "CASE WHEN status IN ('paid', 'pending', 'refunded', 'cancelled') THEN status "
+    "WHEN status IS NULL THEN (CASE WHEN amount < 0 THEN 'refunded' ELSE 'paid' END) "
     "WHEN lower(status) IN ('paid', 'complete', 'completed', 'succeeded', 'success', "
     "'fulfilled', 'shipped', 'delivered', 'closed', 'captured', 'partially_refunded', "
     "'partially refunded', 'partially_paid') THEN 'paid' "

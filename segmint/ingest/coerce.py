@@ -98,19 +98,25 @@ def coerce(
     role: str = "",
     date_format: str | None = None,
     timezone: str = "UTC",
+    text_source: bool = True,
 ) -> Coercion:
     """Build the expression turning ``raw`` (of DuckDB type ``src_type``) into ``target``.
 
     ``role`` refines VARCHAR targets: ``id`` normalizes identifiers ('17850.0' → '17850').
+    ``text_source`` is False for typed sources (Parquet, SQL, JSON): their strings are taken
+    as stored, without trimming (which costs a copy of every string).
     """
     src = src_type.upper()
     tgt = target.upper()
     is_text = src == "VARCHAR"
     if tgt == "VARCHAR":
         if is_text:
-            expr = f"nullif(trim({raw}), '')"
-            if role == "id":
-                expr = f"regexp_replace({expr}, '^([0-9]+)\\.0+$', '\\1')"
+            expr = f"nullif(trim({raw}), '')" if text_source else f"nullif({raw}, '')"
+            if role == "id":  # '17850.0' (a float-ified id) → '17850'; LIKE first: cheap
+                expr = (
+                    f"CASE WHEN {raw} LIKE '%.0' THEN regexp_replace({expr}, "
+                    f"'^([0-9]+)\\.0+$', '\\1') ELSE {expr} END"
+                )
             return Coercion(expr, False)
         if role == "id" and (src in ("DOUBLE", "FLOAT", "REAL") or src.startswith("DECIMAL")):
             return Coercion(
