@@ -16,6 +16,7 @@ from segmint.cli._common import (
     progress_display,
     user_errors,
 )
+from segmint.exceptions import SpecError
 from segmint.ingest.formats import families
 
 app = typer.Typer(
@@ -259,8 +260,13 @@ def sample(
     """Write generated sample shop data (customers, orders, events, …) to a folder."""
     from segmint.datasets import make_retail
 
+    if file_format not in ("csv", "parquet"):
+        raise SpecError(
+            f"--file-format must be csv or parquet, not '{file_format}'.",
+            fix="pass --file-format csv or --file-format parquet.",
+        )
     data = make_retail(customers, seed=seed)
-    files = data.to_files(directory, format=file_format)
+    files = data.to_files(directory, format="csv" if file_format == "csv" else "parquet")
     render.files_written(files)
 
 

@@ -5,7 +5,8 @@ Each line is one call: ``{"type", "event", "name", "userId", "anonymousId", "tim
 ``rudderId``, ``request_ip``, …). The same file feeds two tables; a row filter on the call
 ``type`` keeps the right calls for each (skipped calls are counted in the run's notes):
 
-* ``--as events`` (the default): track, page and screen calls (and rows without a type).
+* ``--as events`` (the default): track, page and screen calls; identify, group and alias
+  calls are skipped (rows of another or no type are kept).
   ``event_name`` is the track ``event``; page and screen calls become ``page: <name>`` /
   ``screen: <name>`` (just ``page`` / ``screen`` without a name). ``properties`` is the call's
   properties object; ``customer_id`` = userId, ``anonymous_id`` = anonymousId, ``occurred_at``
@@ -93,9 +94,9 @@ EVENTS = SourceFormat(
             "ELSE coalesce(event_name, lower(call_type)) END"
         ),
     },
-    row_filter="call_type IS NULL OR lower(call_type) IN ('track', 'page', 'screen')",
+    row_filter="call_type IS NULL OR lower(call_type) NOT IN ('identify', 'group', 'alias')",
     timezone="UTC",
-    min_score=0.5,
+    min_score=0.6,
 )
 
 CUSTOMERS = SourceFormat(
@@ -136,7 +137,7 @@ CUSTOMERS = SourceFormat(
     },
     row_filter="lower(call_type) = 'identify'",
     timezone="UTC",
-    min_score=0.5,
+    min_score=0.6,
 )
 
 FORMATS = (EVENTS, CUSTOMERS)
