@@ -9,7 +9,7 @@
 from segmint import datasets
 from segmint._workspace import Workspace
 from segmint.exceptions import SegmintError
-from segmint.spec.gates import QualityGates
+from segmint.spec import QualityGates, Spec, load_spec
 
-__all__ = ["QualityGates", "SegmintError", "Workspace", "datasets"]
+__all__ = ["QualityGates", "SegmintError", "Spec", "Workspace", "datasets", "load_spec"]
 __version__ = "0.1.0"

@@ -10,6 +10,7 @@ import json
 import math
 from datetime import datetime
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import duckdb
@@ -32,9 +33,22 @@ def load(ws: Workspace, name: str, **kw: Any) -> tuple[IngestResult, pd.DataFram
     return res, df.reset_index(drop=True)
 
 
-def one(tmp_path: Path, name: str, **kw: Any) -> tuple[IngestResult, pd.DataFrame]:
-    with Workspace(tmp_path / "w.duckdb") as ws:
-        return load(ws, name, **kw)
+Loaded = Callable[..., tuple[IngestResult, pd.DataFrame]]
+
+
+@pytest.fixture(scope="module")
+def one(tmp_path_factory: pytest.TempPathFactory) -> Loaded:
+    """Ingest a fixture into a fresh workspace, once per module (the tests only read it)."""
+    cache: dict[tuple[str, str], tuple[IngestResult, pd.DataFrame]] = {}
+
+    def get(name: str, **kw: Any) -> tuple[IngestResult, pd.DataFrame]:
+        key = (name, repr(sorted(kw.items())))
+        if key not in cache:
+            with Workspace(tmp_path_factory.mktemp("ws") / "w.duckdb") as ws:
+                cache[key] = load(ws, name, **kw)
+        return cache[key]
+
+    return get
 
 
 def null(v: Any) -> bool:
@@ -96,8 +110,8 @@ def test_only_the_right_family_qualifies(name: str, expected: str) -> None:
 
 
 @pytest.mark.parametrize(("name", "expected"), DETECTED)
-def test_auto_detection_on_ingest(tmp_path: Path, name: str, expected: str) -> None:
-    res, _ = one(tmp_path, name)
+def test_auto_detection_on_ingest(one: Loaded, name: str, expected: str) -> None:
+    res, _ = one(name)
     assert res.format == expected
 
 
@@ -115,8 +129,8 @@ def test_plain_headers_are_no_product_export(headers: list[str]) -> None:
     assert detect(headers) is None
 
 
-def test_format_and_table_can_be_named(tmp_path: Path) -> None:
-    res, df = one(tmp_path, "shopify_customers_export.csv", format="shopify", into="customers")
+def test_format_and_table_can_be_named(one: Loaded) -> None:
+    res, df = one("shopify_customers_export.csv", format="shopify", into="customers")
     assert res.format == "shopify:customers"
     assert len(df) == 8
 
@@ -126,8 +140,8 @@ def test_format_and_table_can_be_named(tmp_path: Path) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-def test_shopify_orders_fill_down_amounts_and_statuses(tmp_path: Path) -> None:
-    res, df = one(tmp_path, "shopify_orders_export.csv")
+def test_shopify_orders_fill_down_amounts_and_statuses(one: Loaded) -> None:
+    res, df = one("shopify_orders_export.csv")
     assert res.format == "shopify:orders"
     assert res.rows == len(df) == 15
     assert df["order_id"].tolist() == [
@@ -185,8 +199,8 @@ def test_shopify_orders_fill_down_amounts_and_statuses(tmp_path: Path) -> None:
     assert df.iloc[0]["discount_amount"] == 5.0  # order-level discount stays an extra
 
 
-def test_shopify_customers(tmp_path: Path) -> None:
-    res, df = one(tmp_path, "shopify_customers_export.csv")
+def test_shopify_customers(one: Loaded) -> None:
+    res, df = one("shopify_customers_export.csv")
     assert res.format == "shopify:customers"
     assert df["customer_id"].tolist() == [
         "alice.nguyen@example.com", "bob.smith@example.com", "carol.meyer@example.de",
@@ -206,8 +220,8 @@ def test_shopify_customers(tmp_path: Path) -> None:
     assert "customer_id_2" not in df.columns and res.mapped["shopify_customer_id"] == "Customer ID"
 
 
-def test_shopify_customers_legacy_layout(tmp_path: Path) -> None:
-    res, df = one(tmp_path, "shopify_customers_export_legacy.csv")
+def test_shopify_customers_legacy_layout(one: Loaded) -> None:
+    res, df = one("shopify_customers_export_legacy.csv")
     assert res.mapped["consent_email"] == "Accepts Marketing"
     assert df["customer_id"].tolist() == ["ivy.chen@example.com", "jon@example.no",
                                           "kim.lee@example.com"]  # fmt: skip
@@ -217,10 +231,9 @@ def test_shopify_customers_legacy_layout(tmp_path: Path) -> None:
     assert df["consent_email"].tolist() == [True, False, True]
 
 
-def test_shopify_orders_and_customers_join_on_the_email_key(tmp_path: Path) -> None:
-    with Workspace(tmp_path / "w.duckdb") as ws:
-        _, orders = load(ws, "shopify_orders_export.csv")
-        _, customers = load(ws, "shopify_customers_export.csv")
+def test_shopify_orders_and_customers_join_on_the_email_key(one: Loaded) -> None:
+    _, orders = one("shopify_orders_export.csv")
+    _, customers = one("shopify_customers_export.csv")
     ordering = set(orders["customer_id"].dropna())
     assert ordering == {
         "alice.nguyen@example.com", "bob.smith@example.com", "carol.meyer@example.de",
@@ -234,8 +247,8 @@ def test_shopify_orders_and_customers_join_on_the_email_key(tmp_path: Path) -> N
 # ---------------------------------------------------------------------------------------------
 
 
-def test_stripe_payments(tmp_path: Path) -> None:
-    res, df = one(tmp_path, "stripe_unified_payments.csv")
+def test_stripe_payments(one: Loaded) -> None:
+    res, df = one("stripe_unified_payments.csv")
     assert res.format == "stripe:orders" and len(df) == 12
     assert df.iloc[0]["order_id"] == "ch_3OZa1bLkdIwHu7ix0a1b2c3d"
     # net of refunds: 120 − 20 = 100 (partial refund), 35 − 35 = 0 (full refund)
@@ -271,8 +284,8 @@ def test_stripe_net_amounts_feed_monetary_value(tmp_path: Path) -> None:
     assert feats.loc["cus_PQ3cCarol9Xw3"]["monetary_total"] == 89.9  # 0 (refunded) + 89.90
 
 
-def test_stripe_legacy_payments_csv(tmp_path: Path) -> None:
-    res, df = one(tmp_path, "stripe_payments_legacy.csv")
+def test_stripe_legacy_payments_csv(one: Loaded) -> None:
+    res, df = one("stripe_payments_legacy.csv")
     assert res.mapped["ordered_at"] == "Created (UTC)"
     assert df["status"].tolist() == ["paid", "refunded", "cancelled"]
     assert df["amount"].tolist() == [19.0, 0.0, 54.0]
@@ -285,8 +298,8 @@ def test_stripe_legacy_payments_csv(tmp_path: Path) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-def test_hubspot_contacts(tmp_path: Path) -> None:
-    res, df = one(tmp_path, "hubspot_contacts.csv")
+def test_hubspot_contacts(one: Loaded) -> None:
+    res, df = one("hubspot_contacts.csv")
     assert res.format == "hubspot:customers" and len(df) == 10
     assert df["customer_id"].tolist() == [str(i) for i in range(51, 502, 50)]
     by = df.set_index("customer_id")
@@ -312,8 +325,8 @@ def test_hubspot_contacts(tmp_path: Path) -> None:
     assert "mobile_phone_number" not in df.columns
 
 
-def test_hubspot_dates_follow_the_timezone_option(tmp_path: Path) -> None:
-    _, df = one(tmp_path, "hubspot_contacts.csv", timezone="America/New_York")
+def test_hubspot_dates_follow_the_timezone_option(one: Loaded) -> None:
+    _, df = one("hubspot_contacts.csv", timezone="America/New_York")
     assert df.iloc[0]["signup_at"] == ts("2023-11-02 13:15:00")  # EDT, UTC−4
     assert df.iloc[1]["signup_at"] == ts("2023-12-11 22:40:00")  # EST, UTC−5
 
@@ -371,8 +384,8 @@ PURCHASE_PARAMS = {
 
 
 @pytest.mark.parametrize("name", ["ga4_events.ndjson", "ga4_events.parquet"])
-def test_ga4_events(tmp_path: Path, name: str) -> None:
-    res, df = one(tmp_path, name)
+def test_ga4_events(one: Loaded, name: str) -> None:
+    res, df = one(name)
     assert res.format == "ga4:events" and len(df) == 12
     assert df["event_name"].tolist() == [
         "session_start", "page_view", "view_item", "add_to_cart", "page_view", "begin_checkout",
@@ -449,8 +462,8 @@ def test_ga4_flatten_keeps_unreadable_text_for_the_quality_count() -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-def test_segment_events(tmp_path: Path) -> None:
-    res, df = one(tmp_path, "segment_calls.ndjson")
+def test_segment_events(one: Loaded) -> None:
+    res, df = one("segment_calls.ndjson")
     assert res.format == "segment:events"
     # 16 calls: 4 identify + 1 group are not events
     assert res.rows == len(df) == 11
@@ -515,7 +528,7 @@ def test_row_filter_keeps_source_row_numbers_and_counts(tmp_path: Path) -> None:
     assert run["row_counts"]["read"] == run["row_counts"]["written"] == 4
 
 
-def test_ordered_at_is_naive_utc(tmp_path: Path) -> None:
-    _, df = one(tmp_path, "shopify_orders_export.csv")
+def test_ordered_at_is_naive_utc(one: Loaded) -> None:
+    _, df = one("shopify_orders_export.csv")
     value = df.iloc[0]["ordered_at"]
     assert isinstance(value, datetime) and value.tzinfo is None

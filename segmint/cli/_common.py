@@ -103,10 +103,11 @@ def parse_pairs(values: list[str] | None, what: str, example: str) -> dict[str, 
     return out
 
 
-def parse_gates(values: list[str] | None) -> QualityGates | None:
+def parse_gates(values: list[str] | None, base: QualityGates | None = None) -> QualityGates | None:
+    """--max-invalid settings on top of ``base`` (the spec's quality gates, if any)."""
     pairs = parse_pairs(values, "--max-invalid", "--max-invalid date=0.2")
     if not pairs:
-        return None
+        return base
     settings: dict[str, float] = {}
     for k, v in pairs.items():
         name = _GATE_NAMES.get(k.lower(), k if k.startswith("max_") else "")
@@ -124,7 +125,7 @@ def parse_gates(values: list[str] | None) -> QualityGates | None:
             ) from None
         settings[name] = share
     try:
-        return QualityGates(**settings)
+        return QualityGates(**((base.model_dump() if base else {}) | settings))
     except ValidationError as exc:
         raise SpecError(
             "--max-invalid shares must be between 0 and 1 (or 0% and 100%): "

@@ -18,6 +18,7 @@ from segmint.cli._common import (
 )
 from segmint.exceptions import SpecError
 from segmint.ingest.formats import families
+from segmint.spec.model import SourceSpec, Spec, load_spec
 
 app = typer.Typer(
     name="segmint",
@@ -39,6 +40,10 @@ app = typer.Typer(
 )
 
 Workspace_ = Annotated[Path, typer.Option("--workspace", "-w", help=WORKSPACE_HELP)]
+SpecOption = Annotated[
+    Path | None,
+    typer.Option("--spec", help="A YAML spec with sources (mapping, options) and quality gates."),
+]
 MaxInvalid = Annotated[
     list[str] | None,
     typer.Option(
@@ -59,12 +64,12 @@ def _open(path: Path, *, read_only: bool = False) -> Any:
 @user_errors
 def ingest(
     file: Annotated[
-        str,
+        str | None,
         typer.Argument(
             help="A file (CSV/TSV, Parquet, .xlsx, JSON/NDJSON) or a "
-            "database URL (sqlite:///shop.db, postgresql://…)."
+            "database URL (sqlite:///shop.db, postgresql://…). Optional with --spec."
         ),
-    ],
+    ] = None,
     as_: Annotated[
         str | None,
         typer.Option(
@@ -111,6 +116,7 @@ def ingest(
     replace: Annotated[
         bool, typer.Option("--replace", help="Replace the table's rows instead of adding to them.")
     ] = False,
+    spec: SpecOption = None,
     workspace: Workspace_ = DEFAULT_WORKSPACE,
 ) -> None:
     """Import a file or database table into the workspace: all rows or none.
@@ -127,28 +133,54 @@ def ingest(
       segmint ingest contacts.csv --as customers --map customer_id="Client No"
 
       segmint ingest "sqlite:///shop.db" --table orders
+
+      segmint ingest --spec segmint.yaml      # every source listed in the spec
+
+    With --spec, a source's mapping and options come from the spec (matched by path when FILE
+    is given); options given on the command line win over the spec.
     """
-    mapping = parse_pairs(map_, "--map", "--map customer_id='Client No'")
-    gates = parse_gates(max_invalid)
+    loaded = load_spec(spec) if spec else Spec()
+    sources = _sources(loaded, file)
+    cli_map = parse_pairs(map_, "--map", "--map customer_id='Client No'")
+    gates = parse_gates(max_invalid, loaded.quality)
+    cli = {
+        "delimiter": delimiter,
+        "encoding": encoding,
+        "sheet": sheet,
+        "table": table,
+        "query": query,
+        "timezone": timezone,
+        "date_format": date_format,
+    }
     with _open(workspace) as ws:
-        with progress_display(ws.store.db) as step:
-            result = ws.ingest(
-                file,
-                into=as_,
-                format=format,
-                mapping=mapping or None,
-                delimiter=delimiter,
-                encoding=encoding,
-                sheet=sheet,
-                table=table,
-                query=query,
-                timezone=timezone,
-                date_format=date_format,
-                gates=gates,
-                replace=replace,
-                progress=step,
-            )
-        render.ingest_result(result, workspace)
+        for src in sources:
+            opts = src.options.model_dump() | {k: v for k, v in cli.items() if v is not None}
+            with progress_display(ws.store.db) as step:
+                result = ws.ingest(
+                    loaded.source_path(src),
+                    into=as_ or src.as_,
+                    format=format if format != "auto" else src.format,
+                    mapping=(src.mapping | cli_map) or None,
+                    gates=gates,
+                    replace=replace or src.replace,
+                    progress=step,
+                    **opts,
+                )
+            render.ingest_result(result, workspace)
+
+
+def _sources(spec: Spec, file: str | None) -> list[SourceSpec]:
+    if file is not None:
+        return [
+            spec.source_for(file)
+            or SourceSpec(path=str(Path(file).resolve()) if "://" not in file else file)
+        ]
+    if not spec.sources:
+        raise SpecError(
+            "Nothing to import: give a FILE, or a --spec whose sources: list files.",
+            fix="run segmint ingest orders.csv, or segmint ingest --spec segmint.yaml.",
+        )
+    return spec.sources
 
 
 @app.command()
@@ -162,6 +194,7 @@ def clean(
         ),
     ] = None,
     max_invalid: MaxInvalid = None,
+    spec: SpecOption = None,
     report_dir: Annotated[
         Path | None,
         typer.Option(
@@ -177,7 +210,7 @@ def clean(
     and returns are kept and marked. A quality gate that fails stops the run with the reason
     and changes nothing.
     """
-    gates = parse_gates(max_invalid)
+    gates = parse_gates(max_invalid, load_spec(spec).quality if spec else None)
     with _open(workspace) as ws:
         with progress_display(ws.store.db) as step:
             result = ws.clean(gates=gates, default_region=region, progress=step)
