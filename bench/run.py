@@ -36,7 +36,7 @@ WITH t AS (SELECT * FROM {src} WHERE customer_id IS NOT NULL AND ordered_at <= T
 SELECT customer_id,
   date_diff('day', CAST(max(ordered_at) FILTER (WHERE status IN ('paid','refunded') AND amount >= 0) AS DATE), DATE '{day}') AS recency_days,
   count(DISTINCT order_id) FILTER (WHERE status IN ('paid','refunded') AND amount >= 0) AS frequency,
-  round(coalesce(sum(amount) FILTER (WHERE status <> 'cancelled' OR amount < 0), 0), 2) AS monetary_total,
+  round(coalesce(sum(amount) FILTER (WHERE status = 'paid' OR amount < 0), 0), 2) AS monetary_total,
   date_diff('day', CAST(min(ordered_at) FILTER (WHERE status IN ('paid','refunded') AND amount >= 0) AS DATE), DATE '{day}') AS tenure_days
 FROM t GROUP BY customer_id
 """
@@ -91,7 +91,7 @@ def step_pandas(parquet: str, workdir: str) -> dict[str, float]:
     as_of = df.ordered_at.max()
     o = df[df.customer_id.notna() & (df.ordered_at <= as_of)]
     purchase = o.status.isin(["paid", "refunded"]) & (o.amount >= 0)
-    revenue = (o.status != "cancelled") | (o.amount < 0)
+    revenue = (o.status == "paid") | (o.amount < 0)
     p = o[purchase]
     g = p.groupby("customer_id")
     out = pd.DataFrame(

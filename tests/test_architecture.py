@@ -14,8 +14,8 @@ PKG = ROOT / "segmint"
 # Stages in pipeline order. A stage may import itself and any earlier stage, nothing later.
 ORDER = [
     "exceptions",
-    "spec",
     "store",
+    "spec",
     "privacy",
     "ingest",
     "clean",

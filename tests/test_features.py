@@ -16,7 +16,7 @@ def pandas_basics(orders: pd.DataFrame, as_of: datetime) -> pd.DataFrame:
     """The documented definitions, written independently with pandas."""
     o = orders[orders.customer_id.notna() & (orders.ordered_at <= as_of)].copy()
     o["purchase"] = o.status.isin(["paid", "refunded"]) & (o.amount >= 0)
-    o["revenue"] = (o.status != "cancelled") | (o.amount < 0)
+    o["revenue"] = (o.status == "paid") | (o.amount < 0)
     p = o[o.purchase]
     out = pd.DataFrame(index=pd.Index(sorted(o.customer_id.unique()), name="customer_id"))
     out["frequency"] = p.groupby("customer_id").order_id.nunique()

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from collections.abc import Callable
 from typing import Any
 
 import duckdb
@@ -127,6 +127,12 @@ def test_auto_detection_on_ingest(one: Loaded, name: str, expected: str) -> None
 )
 def test_plain_headers_are_no_product_export(headers: list[str]) -> None:
     assert detect(headers) is None
+
+
+def test_a_query_of_the_core_ga4_columns_is_still_ga4() -> None:
+    headers = ["event_date", "event_timestamp", "event_name", "event_params", "user_pseudo_id"]
+    found = detect([*headers, "user_id"])
+    assert found is not None and found.name == "ga4:events"
 
 
 def test_format_and_table_can_be_named(one: Loaded) -> None:

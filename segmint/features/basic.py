@@ -4,8 +4,9 @@ Definitions (documented in docs/features.md and tested against pandas):
 
 * a *purchase line* has status paid or refunded and a non-negative amount;
 * ``frequency`` = distinct order_id over purchase lines;
-* ``monetary_total`` = sum of amount over lines that are not cancelled, plus every negative line
-  (credit notes of cancellations and refunds net against revenue);
+* ``monetary_total`` = sum of amount over paid lines plus every negative line (credit notes of
+  cancellations and refunds net against revenue; a positive line marked refunded, cancelled
+  or pending brought no money in);
 * ``avg_order_value`` = monetary_total / frequency;
 * ``recency_days`` = calendar days from the last purchase to the as-of date;
 * ``tenure_days`` = calendar days from the first purchase to the as-of date.
@@ -27,7 +28,7 @@ __all__ = ["BASIC_FEATURES", "customer_basics", "resolve_as_of"]
 BASIC_FEATURES: dict[str, tuple[str, str]] = {
     "recency_days": ("days", "days since the last purchase, at the as-of date"),
     "frequency": ("orders", "distinct orders with a purchase line"),
-    "monetary_total": ("currency units", "net revenue: lines not cancelled plus all credit lines"),
+    "monetary_total": ("currency units", "net revenue: paid lines plus all credit lines"),
     "avg_order_value": ("currency units per order", "monetary_total / frequency"),
     "tenure_days": ("days", "days since the first purchase, at the as-of date"),
     "first_order_at": ("UTC timestamp", "first purchase"),
@@ -56,7 +57,7 @@ def customer_basics(orders: ir.Table, as_of: datetime) -> ir.Table:
     """One row per customer with the basic features, as an Ibis expression."""
     t = orders.filter(orders.customer_id.notnull(), orders.ordered_at <= as_of)
     purchase = t.status.isin(["paid", "refunded"]) & (t.amount >= 0)
-    revenue = (t.status != "cancelled") | (t.amount < 0)
+    revenue = (t.status == "paid") | (t.amount < 0)
     agg = t.group_by("customer_id").aggregate(
         frequency=t.order_id.nunique(where=purchase),
         monetary_total=t.amount.sum(where=revenue).fill_null(0.0),
