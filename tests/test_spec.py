@@ -19,7 +19,9 @@ def _files(tmp_path):
     d.mkdir()
     (d / "orders.csv").write_text(
         "Invoice;Client No;Order Date;Date;Total\nI1;K1;02/01/2024;1999-01-01;1,50\n"
-        "I2;K2;03/01/2024;1999-01-01;2,00\n", encoding="latin-1")
+        "I2;K2;03/01/2024;1999-01-01;2,00\n",
+        encoding="latin-1",
+    )
     spec = tmp_path / "segmint.yaml"
     spec.write_text(
         "sources:\n"
@@ -27,7 +29,8 @@ def _files(tmp_path):
         "    as: orders\n"
         "    mapping: {customer_id: Client No, ordered_at: Order Date, order_id: Invoice}\n"
         "    options: {delimiter: ';', date_format: '%d/%m/%Y'}\n"
-        "quality:\n  max_invalid_dates: 0.01\n")
+        "quality:\n  max_invalid_dates: 0.01\n"
+    )
     return spec
 
 
@@ -48,8 +51,10 @@ def test_spec_mapping_and_options_win_over_detection(tmp_path):
 def test_file_argument_picks_its_spec_entry(tmp_path):
     spec = _files(tmp_path)
     ws = tmp_path / "w.duckdb"
-    r = runner.invoke(app, ["ingest", str(tmp_path / "exports" / "orders.csv"), "--spec",
-                            str(spec), "-w", str(ws)])
+    r = runner.invoke(
+        app,
+        ["ingest", str(tmp_path / "exports" / "orders.csv"), "--spec", str(spec), "-w", str(ws)],
+    )
     assert r.exit_code == 0, r.output
     assert "Client No" in r.output
 
@@ -58,7 +63,8 @@ def test_every_problem_is_reported_at_once(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text(
         "sources:\n  - path: a.csv\n    as: order\n    colour: red\n  - as: customers\n"
-        "quality:\n  max_invalid_dates: 3\nsegmentations: []\n")
+        "quality:\n  max_invalid_dates: 3\nsegmentations: []\n"
+    )
     with pytest.raises(SpecError) as info:
         segmint.load_spec(bad)
     problems = info.value.problems
@@ -89,6 +95,7 @@ def test_spec_gates_apply_to_clean_and_cli_overrides(tmp_path):
     assert runner.invoke(app, ["ingest", str(tmp_path / "c.csv"), "-w", str(ws)]).exit_code == 0
     r = runner.invoke(app, ["clean", "--spec", str(spec), "-w", str(ws)])
     assert r.exit_code == 2 and "max_unknown_countries" in r.output
-    r = runner.invoke(app, ["clean", "--spec", str(spec), "-w", str(ws), "--max-invalid",
-                            "country=0.6"])
+    r = runner.invoke(
+        app, ["clean", "--spec", str(spec), "-w", str(ws), "--max-invalid", "country=0.6"]
+    )
     assert r.exit_code == 0, r.output
