@@ -206,3 +206,16 @@ def test_unexpected_bug_still_shows_traceback_not_swallowed(tmp_path: Path) -> N
 
     with pytest.raises(ZeroDivisionError):
         boom()
+
+
+def test_format_that_needs_a_missing_column_explains(tmp_path: Path) -> None:
+    """A Segment file without 'traits' imported as customers: a MappingError, not SQL."""
+    path = tmp_path / "calls.ndjson"
+    path.write_text(
+        '{"type":"identify","userId":"u1","anonymousId":"a1","timestamp":"2024-01-01T00:00:00Z"}\n'
+    )
+    target = tmp_path / "w.duckdb"
+    with pytest.raises(MappingError) as info:
+        segmint.Workspace(target).ingest(path, format="segment", into="customers")
+    assert "needs a column 'traits'" in str(info.value) and "--format generic" in str(info.value)
+    assert not target.exists()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from typing import Any
 
 import duckdb
 
-from segmint.exceptions import QualityGateError, SegmintError, WorkspaceError
+from segmint.exceptions import MappingError, QualityGateError, SegmintError, WorkspaceError
 from segmint.ingest.coerce import Coercion, coerce, lit
 from segmint.ingest.mapping import ColumnMapping, resolve
 from segmint.ingest.readers import STAGE, ReadOptions, Staged, stage
@@ -97,6 +98,17 @@ def ingest(
         result = _write(
             store, staged, cmap, plan, checks, src, fingerprint, replace, tz, date_format
         )
+    except duckdb.BinderException as exc:
+        # A format's derivation refers to a column this file does not have.
+        missing = re.search(r'column "([^"]+)" not found', str(exc))
+        name = missing.group(1) if missing else "a column it expects"
+        raise MappingError(
+            f"The {fmt_label(fmt, entity)} layout needs a column '{name}', which this file "
+            "does not have, so nothing was imported.",
+            where=src.label,
+            fix="check that the file is that export (segmint formats lists what each layout "
+            "expects), or import it with --format generic and --map canonical=Header.",
+        ) from None
     except duckdb.IOException as exc:
         raise WorkspaceError(
             f"Writing to the workspace failed: {str(exc).splitlines()[0]}. Nothing was imported.",
@@ -534,6 +546,10 @@ def _refuse_repeat(store: Store, table: str, fingerprint: str, src: Source, repl
             fix="import a different file, or pass --replace to replace the table's contents "
             "with this file.",
         )
+
+
+def fmt_label(fmt: str, entity: str | None) -> str:
+    return f"{fmt} {entity}" if entity and fmt != "auto" else (fmt if fmt != "auto" else "detected")
 
 
 def _fingerprint(src: Source) -> str:
