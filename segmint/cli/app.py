@@ -40,6 +40,8 @@ app = typer.Typer(
 )
 
 Workspace_ = Annotated[Path, typer.Option("--workspace", "-w", help=WORKSPACE_HELP)]
+_REPORT_HELP = "Folder for quality.json and quality.html (default: next to the workspace)."
+ReportDir = Annotated[Path | None, typer.Option("--report-dir", help=_REPORT_HELP)]
 SpecOption = Annotated[
     Path | None,
     typer.Option("--spec", help="A YAML spec with sources (mapping, options) and quality gates."),
@@ -195,12 +197,7 @@ def clean(
     ] = None,
     max_invalid: MaxInvalid = None,
     spec: SpecOption = None,
-    report_dir: Annotated[
-        Path | None,
-        typer.Option(
-            help="Where to write quality.json and quality.html (default: next to the workspace)."
-        ),
-    ] = None,
+    report_dir: ReportDir = None,
     workspace: Workspace_ = DEFAULT_WORKSPACE,
 ) -> None:
     """Standardize and deduplicate the workspace, then write the data quality report.
@@ -221,12 +218,7 @@ def clean(
 @app.command()
 @user_errors
 def quality(
-    out: Annotated[
-        Path | None,
-        typer.Option(
-            help="Folder for quality.json and quality.html (default: next to the workspace)."
-        ),
-    ] = None,
+    out: Annotated[Path | None, typer.Option("--out", help=_REPORT_HELP)] = None,
     workspace: Workspace_ = DEFAULT_WORKSPACE,
 ) -> None:
     """Write the data quality report (JSON + HTML) and print its summary.

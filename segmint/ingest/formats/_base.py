@@ -13,12 +13,22 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-__all__ = ["Aux", "SourceFormat", "normalize_header"]
+__all__ = ["Aux", "SourceFormat", "as_json", "normalize_header"]
 
 
 def normalize_header(name: str) -> str:
     """'Customer ID' → 'customerid': case, spaces and punctuation do not matter for matching."""
     return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
+def as_json(col: str, dtype: str) -> str:
+    """SQL giving raw column ``col`` (of DuckDB type ``dtype``) as JSON; bad JSON text → NULL."""
+    t = dtype.upper()
+    if t == "VARCHAR":
+        return f"(CASE WHEN json_valid({col}) THEN CAST({col} AS JSON) END)"
+    if t == "JSON":
+        return col
+    return f"to_json({col})"
 
 
 @dataclass(frozen=True)

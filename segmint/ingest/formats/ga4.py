@@ -17,7 +17,7 @@ JSON extra columns.
 
 from __future__ import annotations
 
-from segmint.ingest.formats._base import SourceFormat
+from segmint.ingest.formats._base import SourceFormat, as_json
 
 
 def flatten_params(col: str, dtype: str) -> str:
@@ -27,13 +27,7 @@ def flatten_params(col: str, dtype: str) -> str:
     NDJSON reader infers, on ``JSON``/``JSON[]`` and on JSON text; what is not an array of
     ``{key, value}`` entries is passed on as its JSON.
     """
-    t = dtype.upper()
-    if t == "VARCHAR":
-        j = f"(CASE WHEN json_valid({col}) THEN CAST({col} AS JSON) END)"
-    elif t == "JSON":
-        j = col
-    else:
-        j = f"to_json({col})"
+    j = as_json(col, dtype)
     value = (
         "coalesce("
         "to_json(json_extract_string(e, '$.value.string_value')), "
@@ -47,7 +41,7 @@ def flatten_params(col: str, dtype: str) -> str:
         f"FROM (SELECT unnest(CAST(json_extract({j}, '$[*]') AS JSON[])) AS e) "
         "WHERE json_extract_string(e, '$.key') IS NOT NULL)"
     )
-    text = f"CAST({col} AS VARCHAR)" if t == "VARCHAR" else f"CAST({j} AS VARCHAR)"
+    text = f"CAST({col} AS VARCHAR)" if dtype.upper() == "VARCHAR" else f"CAST({j} AS VARCHAR)"
     return (
         f"CASE WHEN {col} IS NULL THEN NULL "
         f"WHEN {j} IS NULL THEN {text} "

@@ -19,7 +19,7 @@ Each line is one call: ``{"type", "event", "name", "userId", "anonymousId", "tim
 
 from __future__ import annotations
 
-from segmint.ingest.formats._base import Aux, SourceFormat
+from segmint.ingest.formats._base import Aux, SourceFormat, as_json
 
 _SIGNATURE = (
     "type",
@@ -43,19 +43,13 @@ def _object_without_nulls(col: str, dtype: str) -> str:
     DuckDB reads a JSON-lines column as one STRUCT with the union of every call's keys, so each
     call's object would otherwise list the other events' properties as nulls.
     """
-    t = dtype.upper()
-    if t == "VARCHAR":
-        j = f"(CASE WHEN json_valid({col}) THEN CAST({col} AS JSON) END)"
-    elif t == "JSON":
-        j = col
-    else:
-        j = f"to_json({col})"
+    j = as_json(col, dtype)
     kept = (
         "(SELECT CAST(json_group_object(p.key, p.value) AS VARCHAR) "
         f"FROM (SELECT unnest(map_entries(CAST({j} AS MAP(VARCHAR, JSON)))) AS p) "
         "WHERE p.value IS NOT NULL AND CAST(p.value AS VARCHAR) <> 'null')"
     )
-    text = f"CAST({col} AS VARCHAR)" if t == "VARCHAR" else f"CAST({j} AS VARCHAR)"
+    text = f"CAST({col} AS VARCHAR)" if dtype.upper() == "VARCHAR" else f"CAST({j} AS VARCHAR)"
     return (
         f"CASE WHEN {col} IS NULL THEN NULL "
         f"WHEN {j} IS NULL THEN {text} "
