@@ -5,18 +5,21 @@ from __future__ import annotations
 from segmint.ingest.formats._base import SourceFormat
 
 _ID = ("id",)
+_CUSTOMER_ID = (
+    "customer_id",
+    "customer id",
+    "customerid",
+    "cust_id",
+    "client_id",
+    "client id",
+    "user_id",
+    "userid",
+)
 
 GENERIC_ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
     "customers": {
         "customer_id": (
-            "customer_id",
-            "customer id",
-            "customerid",
-            "cust_id",
-            "client_id",
-            "client id",
-            "user_id",
-            "userid",
+            *_CUSTOMER_ID,
             "contact_id",
             "member_id",
             "record id",
@@ -103,14 +106,7 @@ GENERIC_ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
             "receipt number",
         ),
         "customer_id": (
-            "customer_id",
-            "customer id",
-            "customerid",
-            "cust_id",
-            "client_id",
-            "client id",
-            "user_id",
-            "userid",
+            *_CUSTOMER_ID,
             "buyer_id",
             "account_id",
             "customer number",
