@@ -13,6 +13,8 @@ else is a bug and keeps its traceback::
     ├── SpecError                  the YAML spec or an option is invalid (all problems at once)
     ├── WorkspaceError             the workspace file cannot be opened or written
     │   └── DiskSpaceError         not enough free disk space for the import
+    ├── ModelError                 a segmenter or model cannot do what was asked
+    │   └── NotFittedError         predict/transform called before fit (also a ValueError)
     └── MissingDependencyError     an optional extra is needed: pip install 'segmint[extra]'
 
 Each error carries ``problem`` (what was expected and what was found), ``where`` (file, row,
@@ -27,6 +29,8 @@ __all__ = [
     "InputError",
     "MappingError",
     "MissingDependencyError",
+    "ModelError",
+    "NotFittedError",
     "QualityGateError",
     "SegmintError",
     "SpecError",
@@ -99,3 +103,11 @@ class DiskSpaceError(WorkspaceError):
 
 class MissingDependencyError(SegmintError):
     """An optional part of segmint needs an extra installed."""
+
+
+class ModelError(SegmintError):
+    """A segmenter or model cannot do what was asked (bad parameter, degenerate data)."""
+
+
+class NotFittedError(ModelError, ValueError):
+    """``predict`` (or similar) was called before ``fit``."""
