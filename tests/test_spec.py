@@ -63,7 +63,7 @@ def test_every_problem_is_reported_at_once(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text(
         "sources:\n  - path: a.csv\n    as: order\n    colour: red\n  - as: customers\n"
-        "quality:\n  max_invalid_dates: 3\nsegmentations: []\n"
+        "quality:\n  max_invalid_dates: 3\nclusters: []\n"
     )
     with pytest.raises(SpecError) as info:
         segmint.load_spec(bad)
@@ -74,7 +74,7 @@ def test_every_problem_is_reported_at_once(tmp_path):
     assert "sources[0].colour: is not a known key" in text
     assert "sources[1].path" in text
     assert "quality.max_invalid_dates" in text
-    assert "segmentations: is not a known key" in text
+    assert "clusters: is not a known key" in text
     r = runner.invoke(app, ["ingest", "--spec", str(bad), "-w", str(tmp_path / "w.duckdb")])
     assert r.exit_code == 2 and "5 problems" in " ".join(r.output.split())
 
@@ -99,3 +99,31 @@ def test_spec_gates_apply_to_clean_and_cli_overrides(tmp_path):
         app, ["clean", "--spec", str(spec), "-w", str(ws), "--max-invalid", "country=0.6"]
     )
     assert r.exit_code == 0, r.output
+
+
+def test_segmentation_section_validates_every_entry(tmp_path):
+    bad = tmp_path / "seg.yaml"
+    bad.write_text(
+        "segmentations:\n"
+        "  - {name: a, method: kmean}\n"
+        "  - {name: b, method: rules}\n"
+        "  - {name: c, method: kmeans, k: 1}\n"
+        "  - {name: c, method: rfm}\n"
+        "ranking: {weights: {size: 1, luck: 2}}\n"
+    )
+    with pytest.raises(SpecError) as info:
+        segmint.load_spec(bad)
+    text = "\n".join(info.value.problems)
+    assert "segmentations[0].method" in text and "'kmean' is not a method" in text
+    assert "a rules segmentation needs rules" in text
+    assert "segmentations[2].k" in text
+    assert "ranking.weights" in text and "luck" in text
+    good = tmp_path / "good.yaml"
+    good.write_text(
+        "segmentations:\n  - name: lifestyle\n    method: rules\n    rules:\n"
+        "      Young Professionals: age between 22 and 35 and income > 50000\n"
+        "      Families: children > 0\n  - {name: clusters, method: kmeans, k: 4}\n"
+    )
+    spec = segmint.load_spec(good)
+    assert list(spec.segmentations[0].rules or {}) == ["Young Professionals", "Families"]
+    assert spec.segmentations[1].k == 4

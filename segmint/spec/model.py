@@ -13,6 +13,18 @@ sources:
 quality:                              # gates: largest share of bad values allowed
   max_invalid_dates: 0.02
   max_invalid_emails: 0.3
+features: {as_of: 2024-12-31}
+segmentations:
+  - name: lifestyle
+    method: rules                     # rules | rfm | kmeans | kprototypes | gmm | hdbscan
+    rules:
+      Young Professionals: age between 22 and 35 and income > 50000
+      Families: children > 0
+  - {name: rfm, method: rfm}
+  - {name: clusters, method: kmeans, k: auto, features: [recency_days, frequency, monetary_total]}
+ranking: {weights: {size: 0.2, revenue: 0.3, value: 0.2, growth: 0.15, reachability: 0.15}}
+targeting: {clusters: {"1": {goal: retain, channel: email}}}
+names: {clusters: {"1": Loyal big spenders}}
 ```
 """
 
@@ -22,13 +34,31 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from segmint.exceptions import SpecError
 from segmint.spec.gates import QualityGates
 from segmint.store.schema import CANONICAL
 
-__all__ = ["SourceOptions", "SourceSpec", "Spec", "load_spec"]
+__all__ = [
+    "FeatureSpec",
+    "RankingSpec",
+    "SegmentationSpec",
+    "SourceOptions",
+    "SourceSpec",
+    "Spec",
+    "load_spec",
+]
+
+METHODS = ("rules", "rfm", "kmeans", "kprototypes", "gmm", "hdbscan")
+CLUSTER_METHODS = ("kmeans", "kprototypes", "gmm", "hdbscan")
 
 
 class SourceOptions(BaseModel):
@@ -65,13 +95,117 @@ class SourceSpec(BaseModel):
         return v
 
 
+class FeatureSpec(BaseModel):
+    """Which features to compute, as of when."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    as_of: str | None = None
+    families: list[str] | None = None
+
+
+class SegmentationSpec(BaseModel):
+    """One segmentation. ``params`` passes any other estimator keyword (e.g. ``n_init``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    method: str
+    features: list[str] | None = None
+    # rules
+    rules: dict[str, str] | None = None
+    mode: str = "first_match"
+    other: str | None = "Other"
+    # clustering
+    k: int | str = "auto"
+    k_range: tuple[int, int] = (2, 10)
+    min_segment_share: float = Field(0.02, ge=0, lt=0.5)
+    random_state: int = 0
+    # rfm
+    bins: int = Field(5, ge=2, le=10)
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("method")
+    @classmethod
+    def _known_method(cls, v: str) -> str:
+        if v not in METHODS:
+            raise ValueError(f"'{v}' is not a method; use one of {', '.join(METHODS)}")
+        return v
+
+    @field_validator("mode")
+    @classmethod
+    def _known_mode(cls, v: str) -> str:
+        if v not in ("first_match", "overlapping"):
+            raise ValueError("mode must be first_match or overlapping")
+        return v
+
+    @field_validator("k")
+    @classmethod
+    def _k(cls, v: int | str) -> int | str:
+        if isinstance(v, str) and v != "auto":
+            raise ValueError("k must be 'auto' or an integer ≥ 2")
+        if isinstance(v, int) and v < 2:
+            raise ValueError("k must be 'auto' or an integer ≥ 2")
+        return v
+
+    @model_validator(mode="after")
+    def _method_needs(self) -> SegmentationSpec:
+        if self.method == "rules" and not self.rules:
+            raise ValueError("a rules segmentation needs rules: {Name: expression, …}")
+        if self.method != "rules" and self.rules:
+            raise ValueError(f"rules: only applies to method rules, not {self.method}")
+        lo, hi = self.k_range
+        if not 2 <= lo <= hi:
+            raise ValueError("k_range must be [low, high] with 2 ≤ low ≤ high")
+        return self
+
+
+class RankingSpec(BaseModel):
+    """Weights of the importance score (see docs/ranking.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    weights: dict[str, float] | None = None
+
+    @field_validator("weights")
+    @classmethod
+    def _weights(cls, v: dict[str, float] | None) -> dict[str, float] | None:
+        if v is None:
+            return v
+        known = {"size", "revenue", "value", "growth", "reachability"}
+        bad = sorted(set(v) - known)
+        if bad:
+            raise ValueError(f"unknown weight(s) {', '.join(bad)}; use {', '.join(sorted(known))}")
+        if any(w < 0 for w in v.values()) or not sum(v.values()) > 0:
+            raise ValueError("weights must be ≥ 0 and not all 0")
+        return v
+
+
 class Spec(BaseModel):
-    """The whole pipeline spec (sources and quality gates for now)."""
+    """The whole pipeline spec."""
 
     model_config = ConfigDict(extra="forbid")
 
     sources: list[SourceSpec] = Field(default_factory=list)
     quality: QualityGates = Field(default_factory=QualityGates)
+    features: FeatureSpec = Field(default_factory=FeatureSpec)
+    segmentations: list[SegmentationSpec] = Field(default_factory=list)
+    ranking: RankingSpec = Field(default_factory=RankingSpec)
+    #: segmentation name -> segment label -> plan fields (goal, channel, offer, message)
+    targeting: dict[str, dict[str, dict[str, str]]] = Field(default_factory=dict)
+    #: segmentation name -> segment label -> display name
+    names: dict[str, dict[str, str]] = Field(default_factory=dict)
+    report: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Spec:
+        seen: set[str] = set()
+        for s in self.segmentations:
+            if s.name in seen:
+                raise ValueError(f"two segmentations are named '{s.name}'; names must differ")
+            seen.add(s.name)
+        return self
+
     #: folder the spec was loaded from; source paths are relative to it
     base_dir: Path = Path(".")
 
