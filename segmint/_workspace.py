@@ -70,6 +70,7 @@ class Workspace:
         date_format: str | None = None,
         gates: QualityGates | None = None,
         replace: bool = False,
+        if_imported: str = "error",
         progress: Any = None,
     ) -> IngestResult:
         """Import a file or database table into a canonical table (all rows or none).
@@ -93,6 +94,7 @@ class Workspace:
                 date_format=date_format,
                 gates=gates,
                 replace=replace,
+                if_imported=if_imported,
                 progress=progress,
             )
         )

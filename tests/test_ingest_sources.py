@@ -273,3 +273,15 @@ def test_customers_from_email_only_and_entity_guess(tmp_path):
     assert res.table == "customers"
     df = ws.table("customers").to_pandas()
     assert df.customer_id[0] == "ann@example.com"
+
+
+def test_repeat_import_can_be_skipped(tmp_path):
+    path = tmp_path / "o.csv"
+    path.write_text("order_id,customer_id,ordered_at,amount\nA1,C1,2024-01-02,1\n")
+    ws = segmint.Workspace(tmp_path / "w.duckdb")
+    first = ws.ingest(path)
+    again = ws.ingest(path, if_imported="skip")
+    assert again.skipped and again.rows == 0 and again.run_id == first.run_id
+    assert "already imported" in again.notes[0]
+    assert ws.table("orders").count().execute() == 1
+    assert len(ws.runs()) == 1

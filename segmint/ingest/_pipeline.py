@@ -46,6 +46,8 @@ class IngestResult:
     checks: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    #: True when the same file was imported before and ``if_imported="skip"`` left it alone
+    skipped: bool = False
 
     @property
     def bad_values(self) -> int:
@@ -64,9 +66,14 @@ def ingest(
     date_format: str | None = None,
     gates: QualityGates | None = None,
     replace: bool = False,
+    if_imported: str = "error",
     progress: Progress | None = None,
 ) -> IngestResult:
-    """Import ``location`` into the workspace; raises a :class:`SegmintError` on bad input."""
+    """Import ``location`` into the workspace; raises a :class:`SegmintError` on bad input.
+
+    A file imported before (same fingerprint) is refused, or with ``if_imported="skip"``
+    left alone (the result says ``skipped``); ``replace=True`` replaces the table instead.
+    """
     t0 = time.perf_counter()
     say = progress or (lambda _msg: None)
     options = options or ReadOptions()
@@ -79,6 +86,27 @@ def ingest(
         # Staging and the table itself need about the file's size again (DuckDB compresses
         # well, but temp spill can reach it); keep 16 MB headroom for the WAL.
         store.check_free_space(int(src.size * 1.5) + (16 << 20), f"'{src.label}'")
+    previous = None if replace else _previous_import(store, fingerprint, src, entity)
+    if previous is not None:
+        if if_imported == "skip":
+            return IngestResult(
+                run_id=previous[0],
+                table=previous[2],
+                source=src.label,
+                format=previous[3],
+                rows=0,
+                mapped={},
+                extras={},
+                skipped=True,
+                notes=[f"already imported into {previous[2]} by run {previous[0]}; skipped"],
+            )
+        raise SegmintError(
+            f"This file was already imported into {previous[2]} by run {previous[0]} "
+            f"(from {previous[1]}); importing it again would double its rows.",
+            where=src.label,
+            fix="import a different file, or pass --replace to replace the table's contents "
+            "with this file.",
+        )
     db = store.db
     try:
         say(f"Reading {src.label}")
@@ -87,7 +115,6 @@ def ingest(
         cmap = resolve(
             list(staged.columns), entity=entity, fmt_name=fmt, explicit=mapping, where=src.label
         )
-        _refuse_repeat(store, cmap.entity, fingerprint, src, replace)
         tz = timezone or cmap.fmt.timezone or "UTC"
         staged = _apply_raw_transforms(db, staged, cmap)
         say("Checking types")
@@ -530,22 +557,20 @@ def _write(
     )
 
 
-def _refuse_repeat(store: Store, table: str, fingerprint: str, src: Source, replace: bool) -> None:
-    if replace or not src.size:
-        return
+def _previous_import(
+    store: Store, fingerprint: str, src: Source, table: str | None
+) -> tuple[str, str, str, str] | None:
+    """(run_id, source, table, format) of an earlier import of the same file, if any."""
+    if not src.size or src.kind in ("sqlite", "postgres"):  # databases are re-read on purpose
+        return None
     row = store.db.execute(
-        "SELECT run_id, source FROM runs WHERE kind = 'ingest' AND fingerprint = ? "
-        "AND json_extract_string(spec, '$.table') = ? ORDER BY seq DESC LIMIT 1",
-        [fingerprint, table],
+        "SELECT run_id, source, json_extract_string(spec, '$.table'), "
+        "json_extract_string(spec, '$.format') FROM runs WHERE kind = 'ingest' "
+        "AND fingerprint = ? AND (? IS NULL OR json_extract_string(spec, '$.table') = ?) "
+        "ORDER BY seq DESC LIMIT 1",
+        [fingerprint, table, table],
     ).fetchone()
-    if row:
-        raise SegmintError(
-            f"This file was already imported into {table} by run {row[0]} (from {row[1]}); "
-            "importing it again would double its rows.",
-            where=src.label,
-            fix="import a different file, or pass --replace to replace the table's contents "
-            "with this file.",
-        )
+    return (str(row[0]), str(row[1]), str(row[2]), str(row[3])) if row else None
 
 
 def fmt_label(fmt: str, entity: str | None) -> str:
