@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ import ibis.expr.types as ir
 
 from segmint.clean import CleanResult, build_report, clean, write_report
 from segmint.exceptions import SegmintError, WorkspaceError
-from segmint.features import BASIC_FEATURES, customer_basics, resolve_as_of
+from segmint.features import build_features, check_families, resolve_as_of
 from segmint.ingest import IngestResult, ReadOptions, ingest
 from segmint.spec.gates import QualityGates
 from segmint.store import CANONICAL, RunRecord, Store
@@ -119,18 +120,36 @@ class Workspace:
             report["files"] = {"json": str(json_path), "html": str(html_path)}
         return report
 
-    def features(self, as_of: str | date | datetime | None = None) -> ir.Table:
-        """Per-customer recency, frequency, monetary and tenure, saved as ``customer_features``.
+    def features(
+        self,
+        as_of: str | date | datetime | None = None,
+        families: Sequence[str] | None = None,
+        *,
+        top_categories: int = 8,
+    ) -> ir.Table:
+        """Build the wide per-customer feature table and save it as ``customer_features``.
 
-        ``as_of`` defaults to the time of the last order; it is recorded with the run.
+        ``families`` picks from behavioral, demographic, geographic, psychographic and
+        firmographic (default: all whose tables exist); see docs/features.md. ``as_of``
+        defaults to the time of the last order; it is recorded with the run.
+
+        >>> ws.features(as_of="2024-12-31", families=["behavioral"]).to_pandas()  # doctest: +SKIP
         """
-        self._require_table("orders")
+        self._require_data()
         store = self.store
-        orders = store.table("orders")
-        when = resolve_as_of(orders, as_of)
-        expr = customer_basics(orders, when)
+        present = set(self.tables())
+        tables = {name: store.table(name) for name in CANONICAL if name in present}
+        when = resolve_as_of(tables.get("orders"), as_of)
+        expr = build_features(tables, when, families=families, top_categories=top_categories)
+        chosen = check_families(families)
         run = RunRecord(
-            kind="features", spec={"as_of": when.isoformat(), "features": list(BASIC_FEATURES)}
+            kind="features",
+            spec={
+                "as_of": when.isoformat(),
+                "families": chosen,
+                "top_categories": top_categories,
+                "features": [c for c in expr.columns if c != "customer_id"],
+            },
         )
         with store.transaction():
             store.reserve_run(run)

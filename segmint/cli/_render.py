@@ -202,22 +202,67 @@ def files_written(files: dict[str, Path]) -> None:
         console.print(f"{name:<18} {path}")
 
 
-def demo_summary(
-    ws: Any, result: Any, report: dict[str, Any], table: Any, out: Path, workspace: Path
-) -> None:
-    status(ws.status())
-    clean_result(result, report)
-    features_summary(table, ws.runs()[-1], out / "customer_features.csv")
-    console.print()
-    console.print(f"[bold green]Done.[/] Outputs are in [bold]{out}/[/]:")
+def run_summary(output: Any) -> None:
+    """The final ranked table of every segmentation, then where the report is."""
+    for seg in output.report["segmentations"]:
+        profiles = {p["label"]: p for p in seg["profiles"]["segments"]}
+        plans = seg.get("targeting", {})
+        t = Table(
+            title=f"{seg['name']} ({seg['method']}, {len(profiles)} segments, "
+            f"{_n(seg['n_customers'])} customers)",
+            title_justify="left",
+        )
+        for col in ("#", "segment", "customers", "share", "revenue", "score", "goal", "channel"):
+            t.add_column(
+                col,
+                justify="right"
+                if col in ("#", "customers", "share", "revenue", "score")
+                else "left",
+            )
+        ranked = sorted(seg["ranking"]["segments"], key=lambda r: r["rank"])
+        for r in ranked:
+            p = profiles.get(r["label"], {})
+            plan = plans.get(r["label"], {})
+            t.add_row(
+                str(r["rank"]),
+                str(p.get("name", r["label"])),
+                _n(p.get("size", 0)),
+                f"{p.get('share', 0):.0%}",
+                f"{p.get('revenue_share', 0):.0%}",
+                f"{r['score']:.1f}",
+                str(plan.get("goal", "")),
+                str(plan.get("channel", "")),
+            )
+        console.print(t)
+        if seg.get("chosen_k"):
+            console.print(
+                f"  k = {seg['chosen_k']}" + (f" ({seg['k_rule']})" if seg.get("k_rule") else "")
+            )
+        for w in seg.get("warnings", []):
+            console.print(f"  [yellow]Warning:[/] {w}")
+    console.print(
+        f"[bold green]Done[/] in {output.seconds:.1f} s (run {output.run_id}). "
+        f"Report: [bold]{output.files['html']}[/] (numbers: {output.files['json']}); "
+        f"data quality: {output.files['quality']}",
+        soft_wrap=True,
+    )
+
+
+def demo_next_steps(out: Path, workspace: Path, spec: Path, output: Any) -> None:
+    console.print(f"Outputs are in [bold]{out}/[/]:")
     for label, path in (
-        ("workspace", workspace),
-        ("quality report", report["files"]["html"]),
+        ("report", output.files["html"]),
+        ("quality report", output.files["quality"]),
+        ("spec (edit me)", spec),
         ("features", out / "customer_features.csv"),
+        ("workspace", workspace),
         ("sample data", f"{out / 'sample-data'}/"),
     ):
         console.print(f"  {label:<16} {path}", soft_wrap=True)
     console.print("Try next:")
-    console.print(f"  .venv/bin/segmint status --workspace {workspace}")
-    console.print(f"  .venv/bin/segmint ingest YOUR_EXPORT.csv --workspace {workspace}")
+    console.print(
+        f"  .venv/bin/segmint run --spec {spec} --workspace {workspace} --out {out / 'report'}",
+        soft_wrap=True,
+    )
+    console.print(f"  .venv/bin/segmint status --workspace {workspace}", soft_wrap=True)
     console.print("  .venv/bin/segmint --help")

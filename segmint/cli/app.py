@@ -297,6 +297,58 @@ def sample(
 
 @app.command()
 @user_errors
+def run(
+    files: Annotated[
+        list[str] | None,
+        typer.Argument(help="Exports to import first (optional when the spec lists sources)."),
+    ] = None,
+    spec: SpecOption = None,
+    out: Annotated[
+        Path, typer.Option("--out", help="Folder for report.html, report.json and quality/.")
+    ] = Path("segmint-report"),
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Compute features as of this date.")
+    ] = None,
+    workspace: Workspace_ = DEFAULT_WORKSPACE,
+) -> None:
+    """Everything in one go: ingest → clean → features → segments → profiles → ranking → report.
+
+    Without a spec, segmint imports FILES, builds RFM segments and a k-means clustering with
+    automatic k, profiles and ranks the segments, proposes a targeting plan per segment, and
+    writes one self-contained HTML report (plus the same numbers as JSON). With --spec you
+    choose sources, rules ("Young Professionals: age between 22 and 35 and income > 50000"),
+    clustering features and k, ranking weights and plan overrides (docs/spec.md).
+
+    Examples:
+
+      segmint run orders.csv
+
+      segmint run --spec segmint.yaml --out reports/
+    """
+    from segmint._run import check_spec, run_pipeline
+
+    loaded = load_spec(spec) if spec else Spec()
+    check_spec(loaded)
+    extra = [SourceSpec(path=str(Path(f).resolve()) if "://" not in f else f) for f in files or []]
+    loaded = loaded.model_copy(update={"sources": [*loaded.sources, *extra]})
+    if as_of:
+        loaded = loaded.model_copy(
+            update={"features": loaded.features.model_copy(update={"as_of": as_of})}
+        )
+    if not loaded.sources and not workspace.exists():
+        raise SpecError(
+            "Nothing to segment: no files were given, the spec lists no sources, and the "
+            f"workspace '{workspace}' does not exist yet.",
+            fix="run segmint run orders.csv (or list sources: in a spec).",
+        )
+    with _open(workspace) as ws:
+        with progress_display(ws.store.db) as step:
+            output = run_pipeline(ws, loaded, out_dir=out, progress=step)
+        render.run_summary(output)
+
+
+@app.command()
+@user_errors
 def demo(
     workspace: Workspace_ = Path("segmint-out/demo.duckdb"),
     out: Annotated[Path, typer.Option(help="Folder for the sample data and reports.")] = Path(
@@ -305,31 +357,51 @@ def demo(
     customers: Annotated[int, typer.Option(help="Number of sample customers.")] = 2000,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
 ) -> None:
-    """Run the whole pipeline on generated sample data: sample → ingest → clean → features.
+    """The whole pipeline on generated sample data, with a spec you can edit and rerun.
 
-    Writes the sample files, a fresh workspace, the quality report (HTML + JSON) and the
-    features, then prints a summary and what to try next.
+    Writes a sample shop (customers, orders, events, feedback, campaigns) and a spec
+    (demo.yaml: rules, RFM and k-means with automatic k) to the output folder, then runs
+    `segmint run --spec` on a fresh workspace: report, quality report and features.
     """
+    from segmint._run import run_pipeline
     from segmint.datasets import make_retail
 
-    data_dir = out / "sample-data"
     for p in (workspace, Path(f"{workspace}.wal")):
         p.unlink(missing_ok=True)
     data = make_retail(customers, seed=seed)
-    files = data.to_files(data_dir, format="csv")
+    files = data.to_files(out / "sample-data", format="csv")
+    spec_path = out / "demo.yaml"
+    spec_path.write_text(_demo_spec(files), encoding="utf-8")
+    loaded = load_spec(spec_path)
     with _open(workspace) as ws:
-        order = ["customers", "orders", "events", "feedback", "campaigns", "campaign_contacts"]
         with progress_display(ws.store.db) as step:
-            for name in order:
-                if name in files:
-                    step(f"Importing {files[name].name}")
-                    ws.ingest(files[name], into=name)
-            result = ws.clean(progress=step)
-            report = ws.quality(out / "quality")
-            step("Computing customer features")
-            table = ws.features()
-            render.export_table(table, out / "customer_features.csv")
-        render.demo_summary(ws, result, report, table, out, workspace)
+            output = run_pipeline(ws, loaded, out_dir=out / "report", progress=step)
+            step("Writing customer features")
+            render.export_table(ws.table("customer_features"), out / "customer_features.csv")
+        render.run_summary(output)
+        render.demo_next_steps(out, workspace, spec_path, output)
+
+
+def _demo_spec(files: dict[str, Path]) -> str:
+    order = ["customers", "orders", "events", "feedback", "campaigns", "campaign_contacts"]
+    sources = "".join(
+        f"  - {{path: sample-data/{files[n].name}, as: {n}}}\n" for n in order if n in files
+    )
+    return (
+        "# segmint demo spec: edit and rerun with\n"
+        "#   segmint run --spec demo.yaml --workspace demo.duckdb\n"
+        "sources:\n" + sources + "segmentations:\n"
+        "  - name: lifestyle\n"
+        "    method: rules\n"
+        "    rules:\n"
+        "      Young Professionals: age between 22 and 35 and income > 50000\n"
+        "      Families: children > 0\n"
+        "  - name: rfm\n"
+        "    method: rfm\n"
+        "  - name: clusters\n"
+        "    method: kmeans\n"
+        "    k: auto\n"
+    )
 
 
 def _report_dir(workspace: Path) -> Path:

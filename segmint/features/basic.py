@@ -17,10 +17,12 @@ time of the last order in the table, so a customer who bought that day has recen
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 import ibis
 import ibis.expr.types as ir
+
+from segmint.exceptions import SpecError
 
 __all__ = ["BASIC_FEATURES", "customer_basics", "resolve_as_of"]
 
@@ -36,21 +38,34 @@ BASIC_FEATURES: dict[str, tuple[str, str]] = {
 }
 
 
-def resolve_as_of(orders: ir.Table, as_of: str | date | datetime | None) -> datetime:
-    """The as-of time: the given one, or the last order's time."""
+def resolve_as_of(orders: ir.Table | None, as_of: str | date | datetime | None) -> datetime:
+    """The as-of time: the given one, else the last order's time, else now (UTC).
+
+    A plain date means the end of that day; a zone-aware time is converted to naive UTC.
+
+    >>> resolve_as_of(None, "2024-12-31")
+    datetime.datetime(2024, 12, 31, 23, 59, 59)
+    """
     if as_of is None:
-        value = orders.ordered_at.max().execute()
-        if value is None:
-            raise ValueError("orders is empty")
+        value = orders.ordered_at.max().execute() if orders is not None else None
+        if value is None or value != value:  # no orders (None or NaT)
+            return datetime.now(UTC).replace(tzinfo=None)
         return value.to_pydatetime() if hasattr(value, "to_pydatetime") else value
     if isinstance(as_of, datetime):
-        return as_of
+        return as_of.astimezone(UTC).replace(tzinfo=None) if as_of.tzinfo else as_of
     if isinstance(as_of, date):
         return datetime(as_of.year, as_of.month, as_of.day, 23, 59, 59)
-    parsed = datetime.fromisoformat(as_of)
+    try:
+        parsed = datetime.fromisoformat(as_of)
+    except ValueError:
+        raise SpecError(
+            "The as-of date must be an ISO date or time such as 2024-12-31 or "
+            f"2024-12-31T18:00:00. Got {as_of!r}.",
+            fix="pass --as-of YYYY-MM-DD (the end of that day is used).",
+        ) from None
     if len(as_of) <= 10:  # a plain date means the end of that day
         parsed = parsed.replace(hour=23, minute=59, second=59)
-    return parsed
+    return parsed.astimezone(UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
 
 
 def customer_basics(orders: ir.Table, as_of: datetime) -> ir.Table:

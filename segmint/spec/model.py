@@ -31,7 +31,7 @@ names: {clusters: {"1": Loyal big spenders}}
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import (
@@ -114,7 +114,7 @@ class SegmentationSpec(BaseModel):
     features: list[str] | None = None
     # rules
     rules: dict[str, str] | None = None
-    mode: str = "first_match"
+    mode: Literal["first_match", "overlapping"] = "first_match"
     other: str | None = "Other"
     # clustering
     k: int | str = "auto"
@@ -130,13 +130,6 @@ class SegmentationSpec(BaseModel):
     def _known_method(cls, v: str) -> str:
         if v not in METHODS:
             raise ValueError(f"'{v}' is not a method; use one of {', '.join(METHODS)}")
-        return v
-
-    @field_validator("mode")
-    @classmethod
-    def _known_mode(cls, v: str) -> str:
-        if v not in ("first_match", "overlapping"):
-            raise ValueError("mode must be first_match or overlapping")
         return v
 
     @field_validator("k")

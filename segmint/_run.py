@@ -1,0 +1,301 @@
+"""``segmint run``: ingest → clean → features → segmentations → profiles → ranking → report.
+
+This is an interface module: it reaches across the stages and composes them. Each stage keeps
+its own transaction; the segmentation results (assignments per customer, profiles, ranking,
+targeting) are stored in the workspace in one transaction with the run record, so later runs
+can be compared (migration between segments over time).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from segmint._workspace import Workspace
+from segmint.exceptions import SpecError
+from segmint.spec.model import CLUSTER_METHODS, SegmentationSpec, SourceSpec, Spec
+from segmint.store import RunRecord
+
+__all__ = ["RunOutput", "check_spec", "default_segmentations", "run_pipeline"]
+
+Progress = Callable[[str], None]
+
+#: zero-config clustering features, used when present and not constant
+DEFAULT_CLUSTER_FEATURES = (
+    "recency_days",
+    "frequency",
+    "monetary_total",
+    "avg_order_value",
+    "tenure_days",
+    "discount_share",
+    "return_rate",
+)
+_NOT_FEATURES = ("customer_id", "first_order_at", "last_order_at")
+
+
+@dataclass
+class RunOutput:
+    run_id: str
+    report: dict[str, Any]
+    files: dict[str, Path]
+    ingested: list[Any] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def default_segmentations() -> list[SegmentationSpec]:
+    """What `segmint run FILE` does without a spec: RFM segments and k-means with automatic k."""
+    return [
+        SegmentationSpec(name="rfm", method="rfm"),
+        SegmentationSpec(name="clusters", method="kmeans", k="auto"),
+    ]
+
+
+def check_spec(spec: Spec) -> None:
+    """Validate what can be validated before touching data: methods, params, rule syntax."""
+    for s in spec.segmentations or default_segmentations():
+        _estimator(s)
+
+
+def run_pipeline(
+    ws: Workspace,
+    spec: Spec,
+    *,
+    out_dir: str | Path,
+    progress: Progress | None = None,
+) -> RunOutput:
+    """Run the whole pipeline described by ``spec`` on ``ws``; write the report to ``out_dir``."""
+    t0 = time.perf_counter()
+    say = progress or (lambda _m: None)
+    segs = spec.segmentations or default_segmentations()
+    builders = [_estimator(s) for s in segs]  # validate every segmentation before any work
+    ingested = []
+    for src in spec.sources:
+        say(f"Importing {Path(src.path).name}")
+        ingested.append(_ingest(ws, spec, src, say))
+    say("Cleaning")
+    ws.clean(gates=spec.quality, progress=say)
+    quality = ws.quality(Path(out_dir) / "quality")
+    say("Computing features")
+    ws.features(as_of=spec.features.as_of, **_families(spec))
+    run_meta = ws.runs()[-1]
+    as_of = run_meta["spec"]["as_of"]
+    features = _feature_frame(ws)
+    results = []
+    for seg_spec, build in zip(segs, builders, strict=True):
+        say(f"Segmenting: {seg_spec.name} ({seg_spec.method})")
+        results.append(_segment(seg_spec, build, features, spec, as_of, say))
+    report = {
+        "title": "Customer segments",
+        "workspace": str(ws.path),
+        "generated_at": datetime.now(UTC).replace(microsecond=0, tzinfo=None).isoformat(),
+        "as_of": as_of,
+        "quality": {"summary": quality["summary"], "gates": quality["gates"]},
+        "segmentations": [r["report"] for r in results],
+    }
+    say("Saving segments")
+    run_id = _persist(ws, spec, results, as_of)
+    report["run_id"] = run_id
+    say("Writing the report")
+    from segmint.report import write_report
+
+    html, js = write_report(report, out_dir)
+    files = {"html": html, "json": js, "quality": Path(quality["files"]["html"])}
+    return RunOutput(run_id, report, files, ingested, time.perf_counter() - t0)
+
+
+def _families(spec: Spec) -> dict[str, Any]:
+    return {"families": spec.features.families} if spec.features.families else {}
+
+
+def _ingest(ws: Workspace, spec: Spec, src: SourceSpec, say: Progress) -> Any:
+    return ws.ingest(
+        spec.source_path(src),
+        into=src.as_,
+        format=src.format,
+        mapping=src.mapping or None,
+        gates=spec.quality,
+        replace=src.replace,
+        if_imported="skip",
+        progress=say,
+        **src.options.model_dump(),
+    )
+
+
+def _feature_frame(ws: Workspace) -> pd.DataFrame:
+    df = ws.table("customer_features").to_pandas().set_index("customer_id")
+    return df.drop(columns=[c for c in _NOT_FEATURES if c in df.columns])
+
+
+def _estimator(s: SegmentationSpec) -> Callable[[pd.DataFrame, str], Any]:
+    """A factory for the segmentation's estimator; raises SpecError on a bad rule or param."""
+    if s.method == "rules":
+        from segmint.segment.rules import RulesSegmenter, parse_rules
+
+        parse_rules(list((s.rules or {}).items()))  # syntax errors now, before any work
+
+        def rules(_x: pd.DataFrame, as_of: str) -> Any:
+            return RulesSegmenter(
+                rules=s.rules or {},
+                mode=s.mode,
+                other=s.other,
+                as_of=datetime.fromisoformat(as_of),
+                **s.params,
+            )
+
+        return rules
+    if s.method == "rfm":
+        from segmint.segment.rfm import RFMSegmenter
+
+        return lambda _x, _a: RFMSegmenter(bins=s.bins, **s.params)
+    from segmint.segment.cluster import SEGMENTERS
+
+    cls = SEGMENTERS[s.method]
+    known = set(cls._param_names())
+    bad = sorted(set(s.params) - known)
+    if bad:
+        raise SpecError(
+            f"Segmentation '{s.name}': {cls.__name__} has no parameter(s) {', '.join(bad)}.",
+            fix=f"use params from: {', '.join(sorted(known))}.",
+        )
+    base = {
+        "k": s.k,
+        "k_range": tuple(s.k_range),
+        "min_segment_share": s.min_segment_share,
+        "random_state": s.random_state,
+    }
+    kwargs = {k: v for k, v in base.items() if k in known} | s.params
+    return lambda _x, _a: cls(**kwargs)
+
+
+def _columns(s: SegmentationSpec, features: pd.DataFrame) -> list[str]:
+    if s.features:
+        missing = [c for c in s.features if c not in features.columns]
+        if missing:
+            raise SpecError(
+                f"Segmentation '{s.name}' asks for feature(s) {', '.join(missing)}, which the "
+                "feature table does not have.",
+                fix=f"choose from: {', '.join(features.columns)} (see docs/features.md).",
+            )
+        return list(s.features)
+    if s.method in CLUSTER_METHODS:
+        cols = [
+            c
+            for c in DEFAULT_CLUSTER_FEATURES
+            if c in features.columns and features[c].nunique(dropna=True) > 1
+        ]
+        return cols
+    return list(features.columns)
+
+
+def _segment(
+    s: SegmentationSpec,
+    build: Callable[[pd.DataFrame, str], Any],
+    features: pd.DataFrame,
+    spec: Spec,
+    as_of: str,
+    say: Progress,
+) -> dict[str, Any]:
+    from segmint.activate.targeting import plan_targeting
+    from segmint.profile import profile
+    from segmint.profile.rank import rank
+    from segmint.report import pca_projection
+
+    cols = _columns(s, features)
+    X = features[cols]
+    if s.method in CLUSTER_METHODS and s.method != "kprototypes":
+        X = X.select_dtypes("number")
+    est = build(X, as_of)
+    est.fit(X)
+    seg = est.segmentation(s.name)
+    seg.names.update(spec.names.get(s.name, {}))
+    say(f"Profiling: {s.name}")
+    prof = profile(features, seg)
+    ranking = rank(prof, features, weights=spec.ranking.weights)
+    plans = plan_targeting(prof, ranking, overrides=spec.targeting.get(s.name))
+    numeric = features[[c for c in cols if pd.api.types.is_numeric_dtype(features[c])]]
+    if numeric.shape[1] < 2:
+        numeric = features.select_dtypes("number")
+    projection = pca_projection(numeric, seg.labels) if numeric.shape[1] >= 2 else None
+    k_scores = getattr(est, "k_scores_", None)
+    k_curve = (
+        json.loads(k_scores.to_json(orient="records")) if isinstance(k_scores, pd.DataFrame) else []
+    )
+    rules = []
+    if s.method == "rules":
+        matched = seg.labels.value_counts()
+        rules = [
+            {"name": n, "rule": r, "matched": int(matched.get(n, 0))}
+            for n, r in (s.rules or {}).items()
+        ]
+    report = {
+        "name": s.name,
+        "method": s.method,
+        "n_customers": len(seg.labels),
+        "features": cols,
+        "warnings": list(seg.warnings),
+        "profiles": prof.to_dict(),
+        "ranking": ranking.to_dict(),
+        "targeting": {label: p.to_dict() for label, p in plans.items()},
+        "k_curve": k_curve,
+        "chosen_k": getattr(est, "k_", None),
+        "k_rule": seg.details.get("k_rule"),
+        "projection": projection,
+        "rules": rules,
+    }
+    return {"spec": s, "segmentation": seg, "profiles": prof, "report": report}
+
+
+def _persist(ws: Workspace, spec: Spec, results: list[dict[str, Any]], as_of: str) -> str:
+    store = ws.store
+    db = store.db
+    run = RunRecord(
+        kind="segment",
+        spec={"as_of": as_of, "segmentations": [r["spec"].model_dump() for r in results]},
+    )
+    with store.transaction():
+        store.reserve_run(run)
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS segment_assignments (run_id VARCHAR, segmentation "
+            "VARCHAR, customer_id VARCHAR, segment VARCHAR, segment_name VARCHAR)"
+        )
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS segmentations (run_id VARCHAR, name VARCHAR, method "
+            "VARCHAR, spec JSON, result JSON)"
+        )
+        counts = {}
+        for r in results:
+            seg = r["segmentation"]
+            frame = pd.DataFrame(
+                {
+                    "run_id": run.run_id,
+                    "segmentation": seg.name,
+                    "customer_id": seg.labels.index.astype(str),
+                    "segment": seg.labels.astype(str).to_numpy(),
+                }
+            )
+            names = {p["label"]: p["name"] for p in r["report"]["profiles"]["segments"]}
+            frame["segment_name"] = frame["segment"].map(names).fillna(frame["segment"])
+            db.register("_segmint_assign", frame)
+            db.execute("INSERT INTO segment_assignments SELECT * FROM _segmint_assign")
+            db.unregister("_segmint_assign")
+            db.execute(
+                "INSERT INTO segmentations VALUES (?, ?, ?, ?, ?)",
+                [
+                    run.run_id,
+                    seg.name,
+                    seg.method,
+                    json.dumps(r["spec"].model_dump()),
+                    json.dumps(r["report"], default=str),
+                ],
+            )
+            counts[seg.name] = len(frame)
+        run.row_counts = counts
+        store.record_run(run)
+    return run.run_id

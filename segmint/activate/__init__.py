@@ -1,0 +1,10 @@
+"""Activate: targeting plans per segment (M12); audience exporters (M13) come next.
+
+>>> from segmint.activate import GOALS
+>>> GOALS
+('retain', 'grow', 'win back', 'nurture')
+"""
+
+from segmint.activate.targeting import GOALS, TargetingPlan, plan_targeting
+
+__all__ = ["GOALS", "TargetingPlan", "plan_targeting"]

@@ -1,0 +1,109 @@
+"""Shared pieces of the feature families: line predicates, column slugs, top-N values, parts.
+
+>>> slug("Home & Garden")
+'home_garden'
+>>> unique_slugs(["Home", "home", "Other"], reserved={"other"})
+['home', 'home_2', 'other_2']
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import ibis.expr.types as ir
+
+__all__ = [
+    "FeaturePart",
+    "has_columns",
+    "is_purchase",
+    "is_revenue",
+    "naive_utc",
+    "orders_as_of",
+    "slug",
+    "top_values",
+    "unique_slugs",
+]
+
+_NON_WORD = re.compile(r"[^0-9a-z]+")
+
+
+@dataclass(frozen=True)
+class FeaturePart:
+    """Per-customer columns from one source, keyed by ``customer_id``.
+
+    ``fill`` gives the value a customer absent from ``table`` gets (counts are 0, not empty).
+    """
+
+    table: ir.Table
+    fill: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def features(self) -> list[str]:
+        return [c for c in self.table.columns if c != "customer_id"]
+
+
+def naive_utc(when: datetime) -> datetime:
+    """A zone-aware time converted to naive UTC (how the workspace stores times)."""
+    return when.astimezone(UTC).replace(tzinfo=None) if when.tzinfo else when
+
+
+def has_columns(table: ir.Table, *names: str) -> bool:
+    return all(n in table.columns for n in names)
+
+
+def orders_as_of(orders: ir.Table, as_of: datetime) -> ir.Table:
+    """Order lines with a customer, at or before ``as_of``."""
+    return orders.filter(orders.customer_id.notnull(), orders.ordered_at <= as_of)
+
+
+def is_purchase(t: ir.Table) -> ir.BooleanValue:
+    """A purchase line: status paid or refunded and amount ≥ 0 (as in ``basic.py``)."""
+    return (t.status.isin(["paid", "refunded"]) & (t.amount >= 0)).fill_null(False)
+
+
+def is_revenue(t: ir.Table) -> ir.BooleanValue:
+    """A revenue line: paid, or any negative (credit) line."""
+    return ((t.status == "paid") | (t.amount < 0)).fill_null(False)
+
+
+def slug(value: object) -> str:
+    """A lower-case identifier fragment for a category, channel or event name."""
+    text = _NON_WORD.sub("_", str(value).strip().lower()).strip("_")
+    return text or "blank"
+
+
+def unique_slugs(values: Iterable[object], reserved: Iterable[str] = ()) -> list[str]:
+    """Slugs for ``values``, made unique (``_2``, ``_3`` …) and distinct from ``reserved``."""
+    taken = set(reserved)
+    out = []
+    for v in values:
+        base = slug(v)
+        name, i = base, 1
+        while name in taken:
+            i += 1
+            name = f"{base}_{i}"
+        taken.add(name)
+        out.append(name)
+    return out
+
+
+def top_values(rows: list[dict[str, Any]], column: str, weight: str, n: int) -> list[Any]:
+    """The ``n`` non-null values of ``column`` with the largest total ``weight`` (ties: by value).
+
+    ``rows`` is a small, already computed aggregate (e.g. spend per category and channel).
+
+    >>> rows = [{"c": "a", "w": 1.0}, {"c": "b", "w": 3.0}, {"c": "a", "w": 2.5}]
+    >>> rows.append({"c": None, "w": 9.0})
+    >>> top_values(rows, "c", "w", 1)
+    ['a']
+    """
+    totals: dict[Any, float] = {}
+    for row in rows:
+        if row[column] is not None:
+            totals[row[column]] = totals.get(row[column], 0.0) + float(row[weight] or 0.0)
+    ranked = sorted(totals, key=lambda v: (-totals[v], str(v)))
+    return ranked[:n]

@@ -1,0 +1,327 @@
+"""Ranking (M11) against scores computed independently, and targeting rules (M12)."""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+import pandas as pd
+import pytest
+
+import segmint
+from segmint.activate import GOALS, TargetingPlan, plan_targeting
+from segmint.exceptions import SpecError
+from segmint.profile import Profiles, SegmentProfile
+from segmint.profile.rank import DEFAULT_WEIGHTS, Ranking, rank
+from segmint.segment.rfm import RFMSegmenter
+from tests.conftest import shared_file
+
+# ------------------------------------------------------------------ helpers
+
+
+def shop() -> tuple[pd.DataFrame, pd.Series]:
+    """12 customers in 3 segments, with growth and consent columns."""
+    ids = [f"c{i:02d}" for i in range(12)]
+    seg = pd.Series(list("AAAAAABBBBCC"), index=ids)
+    feats = pd.DataFrame(
+        {
+            "customer_id": ids,
+            "monetary_total": [10, 20, 30, 10, 20, 30, 100, 150, 120, 130, 400, 600.0],
+            "revenue_last_90d": [1, 2, 0, 0, 5, None, 30, 10, 0, 20, 0, 50.0],
+            "revenue_prev_90d": [5, 5, 5, 0, 0, 5, 10, 10, 10, 10, 200, 150.0],
+            "consent_email": [
+                True,
+                False,
+                True,
+                None,
+                True,
+                True,
+                False,
+                False,
+                True,
+                False,
+                True,
+                True,
+            ],
+        }
+    )
+    return feats, seg
+
+
+def make_profiles(feats: pd.DataFrame, seg: pd.Series, reasons: bool = True) -> Profiles:
+    """Profiles built directly from the frame (the fields rank() relies on)."""
+    money = feats.set_index("customer_id").monetary_total
+    total = money.sum()
+    segments = []
+    for label in ["A", "B", "C"]:
+        members = seg.index[seg == label]
+        rev = money[members].sum()
+        segments.append(
+            SegmentProfile(
+                label=label,
+                name={"A": "Small", "B": "Mid", "C": "Whales"}[label],
+                size=len(members),
+                share=len(members) / len(seg),
+                revenue=rev,
+                revenue_share=rev / total,
+                avg_value=rev / len(members),
+            )
+        )
+    frame = pd.DataFrame({"customer_id": seg.index, "segment": seg.to_numpy()})
+    return Profiles(
+        segmentation="demo",
+        method="rules",
+        population={"customers": len(seg), "revenue": total},
+        segments=segments,
+        key_variables=[],
+        fidelity=1.0,
+        reasons=frame if reasons else frame.iloc[0:0],
+    )
+
+
+def expected_scores(weights: dict[str, Fraction], comps: dict[str, dict[str, Fraction]]) -> dict:
+    """Exact arithmetic, then half-up rounding to one decimal."""
+    out = {}
+    for label, c in comps.items():
+        x = 1 + 9 * sum(weights[k] * c[k] for k in weights) / sum(weights.values())
+        out[label] = math.floor(x * 10 + Fraction(1, 2)) / 10
+    return out
+
+
+def independent_components(feats: pd.DataFrame, seg: pd.Series) -> dict[str, dict[str, Fraction]]:
+    f = feats.set_index("customer_id")
+    money = {k: Fraction(str(v)) for k, v in f.monetary_total.items()}
+    total = sum(money.values())
+    avg = {}
+    comps: dict[str, dict[str, Fraction]] = {}
+    for label in "ABC":
+        members = list(seg.index[seg == label])
+        avg[label] = sum(money[m] for m in members) / len(members)
+        last = sum(Fraction(str(v)) for v in f.loc[members, "revenue_last_90d"].fillna(0))
+        prev = sum(Fraction(str(v)) for v in f.loc[members, "revenue_prev_90d"].fillna(0))
+        consent = [v is True for v in f.loc[members, "consent_email"]]
+        comps[label] = {
+            "size": Fraction(len(members), len(seg)),
+            "revenue": sum(money[m] for m in members) / total,
+            "growth": last / (last + prev),
+            "reachability": Fraction(sum(consent), len(members)),
+        }
+    best = max(avg.values())
+    for label in "ABC":
+        comps[label]["value"] = avg[label] / best
+    return comps
+
+
+DEFAULT = {k: Fraction(str(v)) for k, v in DEFAULT_WEIGHTS.items()}
+
+# ------------------------------------------------------------------ ranking
+
+
+def test_rank_matches_an_independent_computation():
+    feats, seg = shop()
+    comps = independent_components(feats, seg)
+    r = rank(make_profiles(feats, seg), feats)
+    exp = expected_scores(DEFAULT, comps)
+    assert {s.label: s.score for s in r.segments} == exp
+    for s in r.segments:
+        for k, v in comps[s.label].items():
+            assert s.components[k] == pytest.approx(float(v), abs=1e-12), (s.label, k)
+    assert [s.label for s in r.segments] == sorted(exp, key=lambda k: -exp[k])
+    assert [s.rank for s in r.segments] == [1, 2, 3]
+    assert r.notes == []
+    assert r.formula == (
+        "importance = 1 + 9 × (0.2 × size + 0.3 × revenue + 0.2 × value + 0.15 × growth "
+        "+ 0.15 × reachability) / 1, rounded to 1 decimal"
+    )
+    d = r.to_dict()
+    assert set(d) >= {"formula", "weights", "segments"}
+    assert set(d["segments"][0]) >= {"label", "score", "rank", "components"}
+    assert set(d["segments"][0]["components"]) == {
+        "size",
+        "revenue",
+        "value",
+        "growth",
+        "reachability",
+    }
+    assert all(1 <= s["score"] <= 10 for s in d["segments"])
+
+
+def test_missing_columns_are_left_out_and_weights_renormalized():
+    feats, seg = shop()
+    plain = feats[["customer_id", "monetary_total"]]
+    r = rank(make_profiles(feats, seg), plain)
+    comps = independent_components(feats, seg)
+    weights = {k: DEFAULT[k] for k in ("size", "revenue", "value")}
+    assert {s.label: s.score for s in r.segments} == expected_scores(weights, comps)
+    assert set(r.weights) == {"size", "revenue", "value"}
+    assert r.formula.endswith("/ 0.7, rounded to 1 decimal")
+    assert any("growth left out" in n for n in r.notes)
+    assert any("reachability left out" in n for n in r.notes)
+    assert all(set(s.components) == {"size", "revenue", "value"} for s in r.segments)
+
+
+def test_custom_weights_merge_over_defaults():
+    feats, seg = shop()
+    r = rank(make_profiles(feats, seg), feats, weights={"growth": 0.5, "size": 0})
+    w = dict(DEFAULT, growth=Fraction(1, 2), size=Fraction(0))
+    exp = expected_scores(w, independent_components(feats, seg))
+    assert {s.label: s.score for s in r.segments} == exp
+    assert r.weights["growth"] == 0.5 and r.weights["size"] == 0
+    assert "0.5 × growth" in r.formula and r.formula.endswith("/ 1.15, rounded to 1 decimal")
+
+
+def test_bad_weights_report_every_problem():
+    feats, seg = shop()
+    with pytest.raises(SpecError) as info:
+        rank(make_profiles(feats, seg), feats, weights={"reach": 1, "size": -1, "value": "x"})
+    assert len(info.value.problems) == 3
+    assert "unknown component 'reach'" in str(info.value)
+    with pytest.raises(SpecError, match="sum to 0"):
+        rank(
+            make_profiles(feats, seg),
+            feats[["customer_id"]],
+            weights={"size": 0, "revenue": 0, "value": 0},
+        )
+
+
+def test_ties_are_broken_by_label_whatever_the_input_order():
+    twins = [SegmentProfile(lab, lab, 5, 0.5, 50.0, 0.5, 10.0) for lab in ("Z", "M")]
+    for order in (twins, twins[::-1]):
+        p = Profiles(
+            "t", "rules", {"customers": 10, "revenue": 100.0}, order, [], 1.0, pd.DataFrame()
+        )
+        r = rank(p, pd.DataFrame())
+        assert [(s.label, s.rank) for s in r.segments] == [("M", 1), ("Z", 2)]
+        assert r.segments[0].score == r.segments[1].score == 6.8  # 1 + 9 × 0.45 / 0.7
+
+
+def test_labels_from_names_explicit_labels_and_has_email():
+    feats, seg = shop()
+    feats = feats.drop(columns=["consent_email"]).assign(
+        has_email=["yes", "no"] * 6, revenue_last_90d=0.0, revenue_prev_90d=0.0
+    )
+    profiles = make_profiles(feats, seg, reasons=False)
+    r = rank(profiles, feats, labels=seg.map({"A": "Small", "B": "Mid", "C": "Whales"}))
+    assert r.segment("A").components["reachability"] == 0.5
+    assert r.segment("C").components["growth"] == 0.0  # no revenue in either window
+    assert any("has_email" in n for n in r.notes)
+    # without assignments the per-customer components cannot be grouped: left out, with a note
+    r2 = rank(profiles, feats)
+    assert "reachability" not in r2.weights and any("assignments" in n for n in r2.notes)
+
+
+def test_rank_rfm_segments_of_cdnow(tmp_path):
+    ws = segmint.Workspace(tmp_path / "w.duckdb")
+    ws.ingest(shared_file("cdnow", "CDNOW_master.txt"))
+    feats = ws.features().to_pandas().set_index("customer_id")
+    ws.close()
+    labels = RFMSegmenter().fit(feats).labels_
+    money = feats.monetary_total
+    segs = []
+    for lab, size in labels.value_counts().items():
+        rev = float(money[labels == lab].sum())
+        segs.append(
+            SegmentProfile(
+                lab, lab, int(size), size / len(labels), rev, rev / money.sum(), rev / size
+            )
+        )
+    pop = {"customers": len(labels), "revenue": float(money.sum())}
+    p = Profiles("rfm", "rfm", pop, segs, [], 1.0, pd.DataFrame())
+    r = rank(p, feats)
+    order = [s.label for s in r.segments]
+    assert order[0] == "Champions"
+    assert order.index("Lost") > order.index("Loyal")
+    # independent: the value component is avg value over the best avg value
+    best = max(s.avg_value for s in segs)
+    for s in segs:
+        assert r.segment(s.label).components["value"] == pytest.approx(s.avg_value / best)
+
+
+# ------------------------------------------------------------------ targeting
+
+
+def profiles_of(*segments: SegmentProfile, avg: float = 100.0) -> Profiles:
+    n = sum(s.size for s in segments)
+    return Profiles(
+        "t", "rules", {"customers": n, "revenue": avg * n}, list(segments), [], 1.0, pd.DataFrame()
+    )
+
+
+def seg(label: str, avg: float = 100.0, **kw) -> SegmentProfile:
+    return SegmentProfile(label, label.title(), 10, 0.1, avg * 10, 0.1, avg, **kw)
+
+
+def test_goal_channel_offer_rules():
+    plans = plan_targeting(
+        profiles_of(
+            seg("lapsed", lift={"recency_days": 1.2}),
+            seg("vip", avg=300.0, means={"consent_email": 0.8}),
+            seg("bargain", lift={"discount_share": 1.0}, means={"consent_email": 0.6}),
+            seg("new", lift={"tenure_days": -1.0}, means={"channel_share_app": 0.7}),
+            seg("firsts", lift={"frequency": -0.8, "recency_days": -0.9}),
+            seg(
+                "grocery",
+                over_represented=[
+                    {
+                        "column": "top_category",
+                        "value": "grocery",
+                        "share": 0.6,
+                        "population_share": 0.2,
+                        "lift": 3.0,
+                    }
+                ],
+            ),
+            seg("texters", means={"consent_email": 0.2, "consent_sms": 0.6}),
+            seg("rich", avg=200.0, means={"consent_email": 0.1}),
+            seg("spenders", lift={"monetary_total": 0.7}),
+        ),
+        None,
+    )
+    got = {k: (p.goal, p.channel, p.offer.split(":")[0]) for k, p in plans.items()}
+    assert got == {
+        "lapsed": ("win back", "ads", "win-back"),
+        "vip": ("retain", "email", "VIP"),
+        "bargain": ("grow", "email", "discount-driven"),
+        "new": ("nurture", "app push", "onboarding"),
+        "firsts": ("nurture", "ads", "onboarding"),
+        "grocery": ("grow", "ads", "bundle in grocery"),
+        "texters": ("grow", "sms", "cross-sell"),
+        "rich": ("retain", "direct mail", "VIP"),
+        "spenders": ("retain", "ads", "VIP"),
+    }
+    assert plans["lapsed"].reasons[0].startswith("recency_days lift +1.2 sd")
+    assert "discount_share lift +1.0 sd" in plans["bargain"].reasons[2]
+    assert "average value 3.0×" in plans["vip"].reasons[0]
+    assert "grocery" in plans["grocery"].message and plans["grocery"].message.endswith(".")
+    assert all(p.goal in GOALS and len(p.reasons) == 3 for p in plans.values())
+    assert set(plans["vip"].to_dict()) == {"goal", "channel", "offer", "message", "reasons"}
+
+
+def test_reachability_comes_from_the_ranking():
+    feats, segs = shop()
+    profiles = make_profiles(feats, segs)
+    ranking = rank(profiles, feats)
+    plans = plan_targeting(profiles, ranking)
+    assert isinstance(ranking, Ranking) and list(plans) == ["A", "B", "C"]
+    # C: both consented (100 %) → email; B: 1 of 4 consented → not email
+    assert plans["C"].channel == "email" and "100%" in plans["C"].reasons[1]
+    assert plans["B"].channel != "email"
+
+
+def test_overrides_replace_fields_and_are_checked():
+    p = profiles_of(seg("lapsed", lift={"recency_days": 1.2}), seg("vip", avg=300.0))
+    plans = plan_targeting(
+        p, None, overrides={"lapsed": {"channel": "sms"}, "Vip": {"goal": "grow", "offer": "Gift"}}
+    )
+    assert plans["lapsed"].channel == "sms" and plans["lapsed"].goal == "win back"
+    assert plans["vip"].goal == "grow" and plans["vip"].offer == "Gift"
+    assert "goal set by override" in plans["vip"].reasons
+    assert isinstance(plans["vip"], TargetingPlan)
+    with pytest.raises(SpecError) as info:
+        plan_targeting(
+            p,
+            None,
+            overrides={"nobody": {"goal": "grow"}, "vip": {"goal": "sell", "colour": "red"}},
+        )
+    assert len(info.value.problems) == 3
+    assert "unknown segment 'nobody'" in str(info.value)

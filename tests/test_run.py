@@ -1,0 +1,110 @@
+"""`segmint run` end to end: zero config and with a spec; results stored and reported."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import segmint
+from segmint.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("shop")
+    return segmint.datasets.make_retail(800, seed=3).to_files(d, format="csv")
+
+
+def flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+def test_zero_config_run_on_one_orders_file(shop, tmp_path):
+    ws = tmp_path / "w.duckdb"
+    out = tmp_path / "report"
+    r = runner.invoke(app, ["run", str(shop["orders"]), "-w", str(ws), "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    text = flat(r.output)
+    assert "rfm (rfm" in text and "clusters (kmeans" in text and "report.html" in text
+    data = json.loads((out / "report.json").read_text())
+    names = [s["name"] for s in data["segmentations"]]
+    assert names == ["rfm", "clusters"]
+    clusters = data["segmentations"][1]
+    assert clusters["k_curve"] and clusters["chosen_k"] >= 2
+    sizes = sum(p["size"] for p in clusters["profiles"]["segments"])
+    assert sizes == clusters["n_customers"] == 800
+    html = (out / "report.html").read_text()
+    assert html.count("<html") == 1
+    assert "<script src=" not in html and "<link" not in html  # opens offline
+    with segmint.Workspace(ws) as w:
+        runs = w.runs()
+        assert [r["kind"] for r in runs] == ["ingest", "clean", "features", "segment"]
+        a = w.table("segment_assignments").to_pandas()
+    assert set(a.segmentation) == {"rfm", "clusters"}
+    assert a.groupby("segmentation").customer_id.nunique().to_dict() == {
+        "rfm": 800,
+        "clusters": 800,
+    }
+    # a second run skips the already-imported file and adds a new segment run
+    r = runner.invoke(app, ["run", str(shop["orders"]), "-w", str(ws), "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    with segmint.Workspace(ws) as w:
+        kinds = [r["kind"] for r in w.runs()]
+    assert kinds.count("ingest") == 1 and kinds.count("segment") == 2
+
+
+def test_spec_run_with_rules_and_overrides(shop, tmp_path):
+    spec = tmp_path / "s.yaml"
+    spec.write_text(
+        "sources:\n"
+        f"  - {{path: {shop['customers']}, as: customers}}\n"
+        f"  - {{path: {shop['orders']}, as: orders}}\n"
+        "segmentations:\n"
+        "  - name: lifestyle\n    method: rules\n    rules:\n"
+        "      Young Professionals: age between 22 and 35 and income > 50000\n"
+        "      Families: children > 0\n"
+        "names:\n  lifestyle: {Families: Parents}\n"
+        "targeting:\n  lifestyle: {Families: {goal: grow, channel: sms}}\n"
+    )
+    out = tmp_path / "r"
+    r = runner.invoke(
+        app, ["run", "--spec", str(spec), "-w", str(tmp_path / "w.duckdb"), "--out", str(out)]
+    )
+    assert r.exit_code == 0, r.output
+    seg = json.loads((out / "report.json").read_text())["segmentations"][0]
+    labels = {p["label"]: p for p in seg["profiles"]["segments"]}
+    assert set(labels) == {"Young Professionals", "Families", "Other"}
+    assert labels["Families"]["name"] == "Parents"
+    assert seg["targeting"]["Families"]["goal"] == "grow"
+    assert seg["targeting"]["Families"]["channel"] == "sms"
+    assert [x["name"] for x in seg["rules"]] == ["Young Professionals", "Families"]
+
+
+def test_bad_rule_stops_before_any_work(shop, tmp_path):
+    spec = tmp_path / "s.yaml"
+    spec.write_text(
+        f"sources:\n  - {{path: {shop['orders']}, as: orders}}\n"
+        "segmentations:\n  - name: x\n    method: rules\n    rules:\n      A: age between and 3\n"
+    )
+    ws = tmp_path / "w.duckdb"
+    r = runner.invoke(app, ["run", "--spec", str(spec), "-w", str(ws)])
+    assert r.exit_code == 2, r.output
+    assert "^" in r.output and "Traceback" not in r.output
+    assert not ws.exists()
+
+
+def test_demo_command(tmp_path):
+    out = tmp_path / "demo"
+    r = runner.invoke(
+        app, ["demo", "--out", str(out), "-w", str(out / "demo.duckdb"), "--customers", "600"]
+    )
+    assert r.exit_code == 0, r.output
+    assert (out / "report" / "report.html").exists()
+    assert (out / "demo.yaml").exists() and (out / "customer_features.csv").exists()
+    data = json.loads((out / "report" / "report.json").read_text())
+    assert [s["name"] for s in data["segmentations"]] == ["lifestyle", "rfm", "clusters"]
