@@ -214,6 +214,8 @@ def _segment(
     est = build(X, as_of)
     est.fit(X)
     seg = est.segmentation(s.name)
+    if s.method in ("rules", "rfm"):  # labels are names already (the user's or RFM's)
+        seg.names.update({label: label for label in seg.segments})
     seg.names.update(spec.names.get(s.name, {}))
     say(f"Profiling: {s.name}")
     prof = profile(features, seg)

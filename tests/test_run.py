@@ -79,7 +79,8 @@ def test_spec_run_with_rules_and_overrides(shop, tmp_path):
     seg = json.loads((out / "report.json").read_text())["segmentations"][0]
     labels = {p["label"]: p for p in seg["profiles"]["segments"]}
     assert set(labels) == {"Young Professionals", "Families", "Other"}
-    assert labels["Families"]["name"] == "Parents"
+    assert labels["Families"]["name"] == "Parents"  # the spec's name wins
+    assert labels["Young Professionals"]["name"] == "Young Professionals"  # rule names stay
     assert seg["targeting"]["Families"]["goal"] == "grow"
     assert seg["targeting"]["Families"]["channel"] == "sms"
     assert [x["name"] for x in seg["rules"]] == ["Young Professionals", "Families"]
