@@ -24,12 +24,14 @@ app = typer.Typer(
     name="segmint",
     help=(
         "Customer segmentation from your shop's exports.\n\n"
-        "A workspace (one DuckDB file, default ./segmint.duckdb) holds your data and every run. "
-        "A typical session:\n\n"
+        "A workspace (one DuckDB file, default ./segmint.duckdb) holds your data and every run.\n\n"
+        "  segmint run orders.csv             # all in one go: named, ranked segments + report\n\n"
+        "Or step by step:\n\n"
         "  segmint ingest orders.csv          # import an export (format detected)\n\n"
         "  segmint ingest customers.xlsx --as customers\n\n"
         "  segmint clean                      # standardize, dedupe, write the quality report\n\n"
-        "  segmint features                   # recency, frequency, monetary, tenure\n\n"
+        "  segmint features                   # the per-customer feature table\n\n"
+        "  segmint run --spec segmint.yaml    # rules, RFM, clusters, ranking, report\n\n"
         "  segmint status                     # what the workspace holds\n\n"
         "New here? Run `segmint demo` to do all of it on generated sample data."
     ),
@@ -245,10 +247,13 @@ def features(
     ] = None,
     workspace: Workspace_ = DEFAULT_WORKSPACE,
 ) -> None:
-    """Compute per-customer recency, frequency, monetary value and tenure.
+    """Compute the per-customer feature table (one row per customer).
 
-    The result is saved in the workspace as table customer_features. Definitions are in
-    docs/features.md; the as-of date is recorded with the run.
+    Behavioural (recency, frequency, monetary value, tenure, inter-purchase time, category and
+    channel mix, discounts, returns, web events), demographic, geographic, psychographic
+    (survey answers) and firmographic features, computed in the engine. The result is saved in
+    the workspace as table customer_features; every feature and its unit is listed in
+    docs/features.md. The as-of date is recorded with the run.
     """
     with _open(workspace) as ws:
         with progress_display(ws.store.db) as step:
