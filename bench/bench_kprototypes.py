@@ -181,6 +181,27 @@ def main() -> None:
         write_markdown(results, " ".join(sys.argv[1:]), load)
 
 
+def verdicts(results: list[tuple[str, int, dict[str, float | str]]]) -> list[str]:
+    """The targets of PRODUCT.md, checked against this run's numbers."""
+    out = []
+    by = {(name, rows): r for name, rows, r in results}
+    for (name, rows), r in by.items():
+        if name == "kmodes" and ("segmint", rows) in by:
+            ours = by[("segmint", rows)]
+            speed = float(r["fit_s"]) / float(ours["fit_s"])
+            lower = float(ours["cost"]) <= float(r["cost"]) * (1 + 1e-9)
+            met = "met" if speed >= 100 and lower else "NOT met"
+            out.append(
+                f"- Target ≥ 100× faster than kmodes at equal or lower cost ({rows:,} rows): "
+                f"{speed:,.0f}×, cost {float(ours['cost']):,.3f} vs {float(r['cost']):,.3f}: "
+                f"{met}."
+            )
+        if name == "segmint" and rows >= 1_000_000:
+            met = "met" if float(r["fit_s"]) <= 10 else "NOT met"
+            out.append(f"- Target ≤ 10 s on {rows:,} rows: {float(r['fit_s']):.2f} s: {met}.")
+    return out
+
+
 def write_markdown(results: list[tuple[str, int, dict[str, float | str]]], argv: str, load: float):
     start, end = f"<!-- bench:{MARK}:start -->", f"<!-- bench:{MARK}:end -->"
     cmd = ".venv/bin/python bench/bench_kprototypes.py" + (f" {argv}" if argv else "")
@@ -208,11 +229,11 @@ def write_markdown(results: list[tuple[str, int, dict[str, float | str]]], argv:
         ratio = f"{float(base[rows]['fit_s']) / float(r['fit_s']):,.0f}×" if rows in base else "–"
         lines.append(
             f"| {rows:,} | {name} | {float(r['fit_s']):.3f} | {float(r['cpu_s']):.2f} | "
-            f"{float(r['wall_s']):.2f} | {r['n_iter']} | {float(r['cost']):,.2f} | "
-            f"{float(r['own_cost']):,.2f} | {float(r['ari']):.3f} | "
+            f"{float(r['wall_s']):.2f} | {r['n_iter']} | {float(r['cost']):,.3f} | "
+            f"{float(r['own_cost']):,.3f} | {float(r['ari']):.3f} | "
             f"{float(r['peak_rss_mb']):,.0f} | {ratio} |"
         )
-    lines += ["", end]
+    lines += ["", *verdicts(results), "", end]
     block = "\n".join(lines)
     path = HERE.parent / "BENCHMARKS.md"
     text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"

@@ -15,6 +15,7 @@ from segmint.datasets import make_retail
 from segmint.exceptions import InputError, SpecError
 from segmint.features import FAMILIES, FEATURE_CATALOG, build_features, lookup
 from segmint.features.catalog import KINDS, render_markdown
+from tests.conftest import shared_file
 from tests.test_features import pandas_basics
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -296,3 +297,28 @@ def test_customers_only_and_repeated_ids_without_clean(tmp_path):
     got = ws.features().to_pandas().set_index("customer_id")  # no orders: as of now
     assert list(got.index) == ["C1", "C2"] and got.loc["C1", "income_band"] == "50k-75k"
     assert not any(lookup(c).family == "behavioral" for c in got.columns)
+
+
+def test_interpurchase_time_matches_the_published_cdnow_summary(tmp_path):
+    """Fader & Hardie's CDNOW sample summary (weeks, same-day purchases merged) at 1997-09-30:
+    repeat purchases x = frequency − 1, recency = x × mean gap, T = tenure."""
+    raw = pd.read_csv(
+        shared_file("cdnow", "CDNOW_sample.txt"), sep=r"\s+", header=None,
+        names=["master_id", "customer_id", "date", "cds", "amount"], dtype={"date": str},
+    )  # fmt: skip
+    raw["ordered_at"] = pd.to_datetime(raw.date, format="%Y%m%d").dt.strftime("%Y-%m-%d")
+    raw[["customer_id", "ordered_at", "amount"]].to_csv(tmp_path / "o.csv", index=False)
+    ws = segmint.Workspace(tmp_path / "w.duckdb")
+    ws.ingest(tmp_path / "o.csv")
+    got = ws.features(as_of="1997-09-30").to_pandas()
+    got = got.set_index(got.customer_id.astype(int))
+    summary = pd.read_csv(shared_file("cdnow", "cdnow_customers_summary.csv")).set_index("ID")
+    got = got.loc[summary.index]
+    x = got.frequency - 1
+    assert (x == summary.frequency).all()
+    close(got.tenure_days / 7, summary["T"], "T", atol=0.005 + 1e-9)
+    repeat = x > 0
+    assert repeat.sum() == 946  # the published number of repeat buyers
+    close(got.interpurchase_mean_days[repeat] * x[repeat] / 7, summary.recency[repeat], "recency",
+          atol=0.005 + 1e-9)  # fmt: skip
+    assert got.interpurchase_mean_days[~repeat].isna().all()

@@ -49,6 +49,9 @@ is 0.5 unless some column is constant (1.0 when there are no numeric columns).
 >>> new = pd.DataFrame({"spend": [78.0], "channel": ["app"]}, index=["x"])
 >>> model.predict(new).tolist()
 ['2']
+>>> import ibis  # the same assignment as SQL, run by the engine (DuckDB here)
+>>> model.to_ibis(ibis.memtable(new.reset_index(names="customer_id"))).execute().to_dict("list")
+{'customer_id': ['x'], 'spend': [78.0], 'channel': ['app'], 'segment': ['2']}
 """
 
 from __future__ import annotations
