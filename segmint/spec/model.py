@@ -30,6 +30,7 @@ names: {clusters: {"1": Loyal big spenders}}
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -102,6 +103,12 @@ class FeatureSpec(BaseModel):
 
     as_of: str | None = None
     families: list[str] | None = None
+
+    @field_validator("as_of", mode="before")
+    @classmethod
+    def _date_text(cls, v: Any) -> Any:
+        """YAML reads 2024-12-31 as a date; keep it as ISO text."""
+        return v.isoformat() if isinstance(v, date | datetime) else v
 
 
 class SegmentationSpec(BaseModel):
@@ -266,8 +273,8 @@ def load_spec(path: str | Path) -> Spec:
 def _describe(err: Any) -> str:
     loc = ""
     for part in err["loc"]:
-        loc += f"[{part}]" if isinstance(part, int) else (f".{part}" if loc else str(part))
-    loc = loc.replace("as_", "as")
+        name = "as" if part == "as_" else part
+        loc += f"[{name}]" if isinstance(name, int) else (f".{name}" if loc else str(name))
     msg = str(err["msg"]).removeprefix("Value error, ")
     if err["type"] == "extra_forbidden":
         msg = "is not a known key"
