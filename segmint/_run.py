@@ -38,6 +38,8 @@ DEFAULT_CLUSTER_FEATURES = (
     "return_rate",
 )
 _NOT_FEATURES = ("customer_id", "first_order_at", "last_order_at")
+#: value segment of customers with no purchase before the as-of date
+NO_PURCHASES = "No purchases yet"
 
 
 @dataclass
@@ -50,10 +52,13 @@ class RunOutput:
 
 
 def default_segmentations() -> list[SegmentationSpec]:
-    """What `segmint run FILE` does without a spec: RFM segments and k-means with automatic k."""
+    """What `segmint run FILE` does without a spec: RFM segments, k-means with automatic k,
+    and value tiers (CLV); the value step is skipped with a warning when the data cannot
+    support it (e.g. no repeat buyers)."""
     return [
         SegmentationSpec(name="rfm", method="rfm"),
         SegmentationSpec(name="clusters", method="kmeans", k="auto"),
+        SegmentationSpec(name="value", method="value"),
     ]
 
 
@@ -87,10 +92,26 @@ def run_pipeline(
     run_meta = ws.runs()[-1]
     as_of = run_meta["spec"]["as_of"]
     features = _feature_frame(ws)
-    results = []
-    for seg_spec, build in zip(segs, builders, strict=True):
+    done: dict[int, dict[str, Any]] = {}
+    notes: list[str] = []
+    # value segmentations first: their per-customer CLV and P(alive) join the features, so
+    # every later profile and ranking can use them (the ranking's potential term)
+    for i in sorted(range(len(segs)), key=lambda j: segs[j].method != "value"):
+        seg_spec, build = segs[i], builders[i]
         say(f"Segmenting: {seg_spec.name} ({seg_spec.method})")
-        results.append(_segment(seg_spec, build, features, spec, as_of, say))
+        if seg_spec.method == "value":
+            fitted = _value(ws, seg_spec, build, features, as_of, optional=not spec.segmentations)
+            if isinstance(fitted, str):
+                notes.append(f"Value segmentation '{seg_spec.name}' was skipped: {fitted}")
+                say(notes[-1])
+                continue
+            est, extra = fitted
+            new = [c for c in est.values_.columns if c not in features.columns]
+            features = features.join(est.values_[new])
+            done[i] = _segment(seg_spec, _fitted(est), features, spec, as_of, say, extra)
+        else:
+            done[i] = _segment(seg_spec, build, features, spec, as_of, say)
+    results = [done[i] for i in sorted(done)]
     report = {
         "title": "Customer segments",
         "workspace": str(ws.path),
@@ -98,6 +119,7 @@ def run_pipeline(
         "as_of": as_of,
         "quality": {"summary": quality["summary"], "gates": quality["gates"]},
         "segmentations": [r["report"] for r in results],
+        "notes": notes,
     }
     say("Saving segments")
     run_id = _persist(ws, spec, results, as_of)
@@ -108,6 +130,50 @@ def run_pipeline(
     html, js = write_report(report, out_dir)
     files = {"html": html, "json": js, "quality": Path(quality["files"]["html"])}
     return RunOutput(run_id, report, files, ingested, time.perf_counter() - t0)
+
+
+def _value(
+    ws: Workspace,
+    s: SegmentationSpec,
+    build: Callable[[pd.DataFrame, str], Any],
+    features: pd.DataFrame,
+    as_of: str,
+    *,
+    optional: bool,
+) -> tuple[Any, dict[str, Any]] | str:
+    """Fit the value models on the repeat-purchase summary; with ``optional`` (zero-config
+    runs) a ModelError skips the step (its reason is returned) instead of failing the run."""
+    from segmint.exceptions import ModelError
+    from segmint.segment.value.diagnostics import clv_histogram, p_alive_matrix
+    from segmint.segment.value.holdout import holdout_check
+
+    unit = s.params.get("unit") or "weeks"
+    try:
+        summary = ws.value_summary(as_of, unit=unit)
+        est = build(summary, as_of).fit(summary)
+        holdout = None
+        if s.holdout_days:
+            calib = ws.value_summary(as_of, unit=unit, holdout_days=s.holdout_days)
+            holdout = holdout_check(calib, penalizer=est.penalizer).to_dict()
+    except ModelError as exc:
+        if not optional:
+            raise
+        return exc.problem
+    extra = {
+        "value": {
+            "unit": unit,
+            "holdout": holdout,
+            "clv_histogram": clv_histogram(est.values_["clv"]),
+            "p_alive_matrix": p_alive_matrix(est.bgnbd_, summary),
+            "buyers": len(summary),
+            "customers": len(features),
+        }
+    }
+    return est, extra
+
+
+def _fitted(est: Any) -> Callable[[pd.DataFrame, str], Any]:
+    return lambda _x, _a: est
 
 
 def _families(spec: Spec) -> dict[str, Any]:
@@ -154,6 +220,19 @@ def _estimator(s: SegmentationSpec) -> Callable[[pd.DataFrame, str], Any]:
         from segmint.segment.rfm import RFMSegmenter
 
         return lambda _x, _a: RFMSegmenter(bins=s.bins, **s.params)
+    if s.method == "value":
+        from segmint.segment.value import ValueSegmenter
+
+        _check_params(
+            s, ValueSegmenter, {"margin", "churn_p_alive", "churn_value_share", "penalizer", "unit"}
+        )
+        kw = {
+            "horizon_days": s.horizon_days,
+            "discount_rate": s.discount_rate,
+            "tiers": s.tiers,
+        } | s.params
+        ValueSegmenter(**kw)._check_params()  # bad tiers or shares now, before any work
+        return lambda _x, _a: ValueSegmenter(**kw)
     from segmint.segment.cluster import SEGMENTERS
 
     cls = SEGMENTERS[s.method]
@@ -174,6 +253,16 @@ def _estimator(s: SegmentationSpec) -> Callable[[pd.DataFrame, str], Any]:
     return lambda _x, _a: cls(**kwargs)
 
 
+def _check_params(s: SegmentationSpec, cls: type, allowed: set[str]) -> None:
+    bad = sorted(set(s.params) - allowed)
+    if bad:
+        raise SpecError(
+            f"Segmentation '{s.name}': {cls.__name__} has no parameter(s) {', '.join(bad)} "
+            "under params.",
+            fix=f"use params from: {', '.join(sorted(allowed))}.",
+        )
+
+
 def _columns(s: SegmentationSpec, features: pd.DataFrame) -> list[str]:
     if s.features:
         missing = [c for c in s.features if c not in features.columns]
@@ -184,6 +273,10 @@ def _columns(s: SegmentationSpec, features: pd.DataFrame) -> list[str]:
                 fix=f"choose from: {', '.join(features.columns)} (see docs/features.md).",
             )
         return list(s.features)
+    if s.method == "value":
+        from segmint.segment.value import VALUE_COLUMNS
+
+        return list(VALUE_COLUMNS)
     if s.method in CLUSTER_METHODS:
         cols = [
             c
@@ -201,6 +294,7 @@ def _segment(
     spec: Spec,
     as_of: str,
     say: Progress,
+    extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     from segmint.activate.targeting import plan_targeting
     from segmint.profile import profile
@@ -212,9 +306,12 @@ def _segment(
     if s.method in CLUSTER_METHODS and s.method != "kprototypes":
         X = X.select_dtypes("number")
     est = build(X, as_of)
-    est.fit(X)
+    if s.method != "value":  # value models are fitted on the purchase summary (_value)
+        est.fit(X)
     seg = est.segmentation(s.name)
-    if s.method in ("rules", "rfm"):  # labels are names already (the user's or RFM's)
+    if s.method == "value":  # customers without a purchase have no value forecast
+        seg.labels = seg.labels.reindex(features.index).fillna(NO_PURCHASES)
+    if s.method in ("rules", "rfm", "value"):  # labels are names already
         seg.names.update({label: label for label in seg.segments})
     seg.names.update(spec.names.get(s.name, {}))
     say(f"Profiling: {s.name}")
@@ -250,7 +347,10 @@ def _segment(
         "k_rule": seg.details.get("k_rule"),
         "projection": projection,
         "rules": rules,
+        **(extra or {}),
     }
+    if s.method == "value":
+        report["value"]["models"] = seg.details
     return {"spec": s, "segmentation": seg, "profiles": prof, "report": report}
 
 

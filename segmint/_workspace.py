@@ -12,11 +12,12 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import ibis.expr.types as ir
+import pandas as pd
 
 from segmint.clean import CleanResult, build_report, clean, write_report
 from segmint.exceptions import SegmintError, WorkspaceError
@@ -158,6 +159,36 @@ class Workspace:
             run.row_counts = {"customers": store.count("customer_features")}
             store.record_run(run)
         return store.table("customer_features")
+
+    def value_summary(
+        self,
+        as_of: str | date | datetime | None = None,
+        *,
+        unit: str = "weeks",
+        holdout_days: int | None = None,
+    ) -> pd.DataFrame:
+        """The repeat-purchase summary per customer that the value models fit on.
+
+        Columns frequency, recency, T, monetary_value, revenue (``segmint.features.repeat``);
+        index customer_id. With ``holdout_days`` the summary stops that many days before
+        ``as_of`` (the calibration period) and adds frequency_holdout / duration_holdout.
+
+        >>> ws.value_summary(as_of="2024-12-31", holdout_days=90)  # doctest: +SKIP
+        """
+        from segmint.segment.value import summary_from_orders
+
+        self._require_table("orders")
+        orders = self.store.table("orders")
+        when = resolve_as_of(orders, as_of)
+        if holdout_days is None:
+            return summary_from_orders(orders, as_of=when, unit=unit)  # type: ignore[arg-type]
+        start = when - timedelta(days=int(holdout_days))
+        return summary_from_orders(
+            orders,
+            as_of=start,
+            unit=unit,  # type: ignore[arg-type]
+            holdout_end=when,
+        )
 
     # -- reading ---------------------------------------------------------------------------
     def table(self, name: str) -> ir.Table:

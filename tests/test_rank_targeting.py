@@ -20,7 +20,7 @@ from tests.conftest import shared_file
 
 
 def shop() -> tuple[pd.DataFrame, pd.Series]:
-    """12 customers in 3 segments, with growth and consent columns."""
+    """12 customers in 3 segments, with growth, consent and CLV columns."""
     ids = [f"c{i:02d}" for i in range(12)]
     seg = pd.Series(list("AAAAAABBBBCC"), index=ids)
     feats = pd.DataFrame(
@@ -29,6 +29,7 @@ def shop() -> tuple[pd.DataFrame, pd.Series]:
             "monetary_total": [10, 20, 30, 10, 20, 30, 100, 150, 120, 130, 400, 600.0],
             "revenue_last_90d": [1, 2, 0, 0, 5, None, 30, 10, 0, 20, 0, 50.0],
             "revenue_prev_90d": [5, 5, 5, 0, 0, 5, 10, 10, 10, 10, 200, 150.0],
+            "clv": [4, 6, 0, 0, 2, None, 40, 25, 5, 30, 10, 90.0],
             "consent_email": [
                 True,
                 False,
@@ -107,8 +108,13 @@ def independent_components(feats: pd.DataFrame, seg: pd.Series) -> dict[str, dic
             "reachability": Fraction(sum(consent), len(members)),
         }
     best = max(avg.values())
+    clv = {}
     for label in "ABC":
         comps[label]["value"] = avg[label] / best
+        known = [Fraction(str(v)) for v in f.loc[seg.index[seg == label], "clv"].dropna()]
+        clv[label] = sum(known) / len(known)
+    for label in "ABC":
+        comps[label]["potential"] = clv[label] / max(clv.values())
     return comps
 
 
@@ -131,7 +137,7 @@ def test_rank_matches_an_independent_computation():
     assert r.notes == []
     assert r.formula == (
         "importance = 1 + 9 × (0.2 × size + 0.3 × revenue + 0.2 × value + 0.15 × growth "
-        "+ 0.15 × reachability) / 1, rounded to 1 decimal"
+        "+ 0.15 × reachability + 0.2 × potential) / 1.2, rounded to 1 decimal"
     )
     d = r.to_dict()
     assert set(d) >= {"formula", "weights", "segments"}
@@ -142,6 +148,7 @@ def test_rank_matches_an_independent_computation():
         "value",
         "growth",
         "reachability",
+        "potential",
     }
     assert all(1 <= s["score"] <= 10 for s in d["segments"])
 
@@ -157,6 +164,7 @@ def test_missing_columns_are_left_out_and_weights_renormalized():
     assert r.formula.endswith("/ 0.7, rounded to 1 decimal")
     assert any("growth left out" in n for n in r.notes)
     assert any("reachability left out" in n for n in r.notes)
+    assert any("potential left out" in n for n in r.notes)
     assert all(set(s.components) == {"size", "revenue", "value"} for s in r.segments)
 
 
@@ -167,7 +175,7 @@ def test_custom_weights_merge_over_defaults():
     exp = expected_scores(w, independent_components(feats, seg))
     assert {s.label: s.score for s in r.segments} == exp
     assert r.weights["growth"] == 0.5 and r.weights["size"] == 0
-    assert "0.5 × growth" in r.formula and r.formula.endswith("/ 1.15, rounded to 1 decimal")
+    assert "0.5 × growth" in r.formula and r.formula.endswith("/ 1.35, rounded to 1 decimal")
 
 
 def test_bad_weights_report_every_problem():

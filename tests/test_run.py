@@ -33,7 +33,7 @@ def test_zero_config_run_on_one_orders_file(shop, tmp_path):
     assert "rfm (rfm" in text and "clusters (kmeans" in text and "report.html" in text
     data = json.loads((out / "report.json").read_text())
     names = [s["name"] for s in data["segmentations"]]
-    assert names == ["rfm", "clusters"]
+    assert names == ["rfm", "clusters", "value"]
     clusters = data["segmentations"][1]
     assert clusters["k_curve"] and clusters["chosen_k"] >= 2
     sizes = sum(p["size"] for p in clusters["profiles"]["segments"])
@@ -45,10 +45,11 @@ def test_zero_config_run_on_one_orders_file(shop, tmp_path):
         runs = w.runs()
         assert [r["kind"] for r in runs] == ["ingest", "clean", "features", "segment"]
         a = w.table("segment_assignments").to_pandas()
-    assert set(a.segmentation) == {"rfm", "clusters"}
+    assert set(a.segmentation) == {"rfm", "clusters", "value"}
     assert a.groupby("segmentation").customer_id.nunique().to_dict() == {
         "rfm": 800,
         "clusters": 800,
+        "value": 800,
     }
     # a second run skips the already-imported file and adds a new segment run
     r = runner.invoke(app, ["run", str(shop["orders"]), "-w", str(ws), "--out", str(out)])

@@ -7,7 +7,9 @@ Components per segment, each in [0, 1] (definitions in ``docs/ranking.md``):
 * ``value`` — average value per customer / the best segment's (0 when no segment is positive);
 * ``growth`` — L / (L + P) with L, P the segment's revenue in the last 90 days and the 90 days
   before (feature columns ``revenue_last_90d`` / ``revenue_prev_90d``; 0.5 = flat);
-* ``reachability`` — share of customers with ``consent_email`` true (else ``has_email``).
+* ``reachability`` — share of customers with ``consent_email`` true (else ``has_email``);
+* ``potential`` — the segment's mean customer lifetime value (feature column ``clv``, from a
+  value segmentation) / the best segment's (0 when no segment is positive).
 
 ``importance = 1 + 9 × Σ wᵢ·cᵢ / Σ wᵢ`` over the available components, rounded half up to one
 decimal. A component whose columns are absent is left out (weights renormalized, with a note).
@@ -38,14 +40,16 @@ from segmint.profile._types import Profiles, json_ready
 
 __all__ = ["COMPONENTS", "DEFAULT_WEIGHTS", "RankedSegment", "Ranking", "rank"]
 
-COMPONENTS = ("size", "revenue", "value", "growth", "reachability")
+COMPONENTS = ("size", "revenue", "value", "growth", "reachability", "potential")
 DEFAULT_WEIGHTS: dict[str, float] = {
     "size": 0.2,
     "revenue": 0.3,
     "value": 0.2,
     "growth": 0.15,
     "reachability": 0.15,
+    "potential": 0.2,
 }
+POTENTIAL_COLUMN = "clv"
 GROWTH_COLUMNS = ("revenue_last_90d", "revenue_prev_90d")
 REACH_COLUMNS = ("consent_email", "has_email")
 _TRUE = {"true", "t", "yes", "y", "1"}
@@ -131,7 +135,7 @@ def _checked_weights(weights: dict[str, float] | None) -> dict[str, float]:
     if problems:
         raise SpecError(
             "Invalid ranking weights: " + "; ".join(problems) + ".",
-            fix="give weights ≥ 0 for size, revenue, value, growth, reachability "
+            fix="give weights ≥ 0 for size, revenue, value, growth, reachability, potential "
             "(components not named keep their default weight).",
             problems=problems,
         )
@@ -157,12 +161,18 @@ def _truthy(col: pd.Series) -> pd.Series:
 
 def _per_segment(
     features: pd.DataFrame, labels: pd.Series | None, profiles: Profiles, notes: list[str]
-) -> tuple[dict[str, float] | None, dict[str, float] | None]:
-    """Growth and reachability per label, or None (with a note) when they cannot be had."""
+) -> dict[str, dict[str, float] | None]:
+    """Growth, reachability and potential per label; None (with a note) when not to be had."""
     if "customer_id" in features.columns:
         features = features.set_index("customer_id")
     has_growth = all(c in features.columns for c in GROWTH_COLUMNS)
     reach_col = next((c for c in REACH_COLUMNS if c in features.columns), None)
+    has_clv = POTENTIAL_COLUMN in features.columns
+    if not has_clv:
+        notes.append(
+            "potential left out: the features have no clv column (add a value segmentation); "
+            "the other weights are renormalized."
+        )
     if not has_growth:
         notes.append(
             "growth left out: the features have no revenue_last_90d / revenue_prev_90d; "
@@ -173,21 +183,28 @@ def _per_segment(
             "reachability left out: the features have no consent_email or has_email column; "
             "the other weights are renormalized."
         )
-    if not has_growth and reach_col is None:
-        return None, None
+    none: dict[str, dict[str, float] | None] = {"growth": None, "reach": None, "potential": None}
+    if not has_growth and reach_col is None and not has_clv:
+        return none
     if labels is None:
         notes.append(
-            "growth and reachability left out: the profiles carry no customer → segment "
-            "assignments (reasons frame) to group the features by."
+            "growth, reachability and potential left out: the profiles carry no customer → "
+            "segment assignments (reasons frame) to group the features by."
         )
-        return None, None
+        return none
     label_of = {s.name: s.label for s in profiles.segments}
     known = {s.label for s in profiles.segments}
     labels = labels.map(lambda v: v if v in known else label_of.get(v, v))
     y = labels.reindex(features.index)
     keep = y.notna().to_numpy()
     X, y = features.loc[keep], y[keep].astype(str).to_numpy()
-    growth = reach = None
+    growth = reach = potential = None
+    if has_clv:
+        mean_clv = X[POTENTIAL_COLUMN].astype(float).groupby(y).mean().fillna(0.0)
+        best = max(float(mean_clv.max()), 0.0)
+        potential = {
+            str(k): max(float(v), 0.0) / best if best > 0 else 0.0 for k, v in mean_clv.items()
+        }
     if has_growth:
         last = X[GROWTH_COLUMNS[0]].astype(float).fillna(0.0).groupby(y).sum().clip(lower=0)
         prev = X[GROWTH_COLUMNS[1]].astype(float).fillna(0.0).groupby(y).sum().clip(lower=0)
@@ -198,7 +215,7 @@ def _per_segment(
         reach = {str(k): float(v) for k, v in share.items()}
         if reach_col == "has_email":
             notes.append("reachability uses has_email (no consent_email column).")
-    return growth, reach
+    return {"growth": growth, "reach": reach, "potential": potential}
 
 
 def rank(
@@ -217,11 +234,14 @@ def rank(
     """
     w = _checked_weights(weights)
     notes: list[str] = []
-    growth, reach = _per_segment(features, _labels(profiles, labels), profiles, notes)
+    parts = _per_segment(features, _labels(profiles, labels), profiles, notes)
+    growth, reach, potential = parts["growth"], parts["reach"], parts["potential"]
     used = {
         k: v
         for k, v in w.items()
-        if (k != "growth" or growth is not None) and (k != "reachability" or reach is not None)
+        if (k != "growth" or growth is not None)
+        and (k != "reachability" or reach is not None)
+        and (k != "potential" or potential is not None)
     }
     total_w = sum(used.values())
     if total_w <= 0:
@@ -241,6 +261,8 @@ def rank(
             comp["growth"] = growth.get(s.label, 0.0)
         if reach is not None and "reachability" in used:
             comp["reachability"] = reach.get(s.label, 0.0)
+        if potential is not None and "potential" in used:
+            comp["potential"] = potential.get(s.label, 0.0)
         weighted = float(sum(used[k] * comp[k] for k in used) / total_w)
         rows.append((s, comp, weighted))
     rows.sort(key=lambda r: (-round(r[2], 12), r[0].label))

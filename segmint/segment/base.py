@@ -19,13 +19,13 @@ from __future__ import annotations
 import inspect
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 
 import pandas as pd
 
 from segmint.exceptions import NotFittedError
 
-__all__ = ["UNASSIGNED", "BaseSegmenter", "Segmentation"]
+__all__ = ["UNASSIGNED", "BaseEstimator", "BaseSegmenter", "Segmentation"]
 
 #: label of customers a method leaves out (HDBSCAN noise, rules' "Other" is a real segment)
 UNASSIGNED = "Unassigned"
@@ -62,8 +62,12 @@ class Segmentation:
         return self.labels.value_counts().reindex(self.segments)
 
 
-class BaseSegmenter(ABC):
-    """Base class: parameter handling and the fitted check (scikit-learn conventions)."""
+class BaseEstimator:
+    """Parameter handling and the fitted check (scikit-learn conventions).
+
+    Shared by segmenters and the value models (``segment/value``), which are estimators too
+    but predict numbers rather than segments.
+    """
 
     #: attribute whose presence means "fitted"
     _fitted_attr = "labels_"
@@ -80,7 +84,7 @@ class BaseSegmenter(ABC):
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self._param_names()}
 
-    def set_params(self, **params: Any) -> BaseSegmenter:
+    def set_params(self, **params: Any) -> Self:
         valid = self._param_names()
         for key, value in params.items():
             if key not in valid:
@@ -98,6 +102,14 @@ class BaseSegmenter(ABC):
                 fix=f"call {type(self).__name__}(...).fit(features) before predict().",
             )
 
+    def __repr__(self) -> str:
+        params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({params})"
+
+
+class BaseSegmenter(BaseEstimator, ABC):
+    """Base class of every segmenter: fit → labels_, predict, segmentation(name)."""
+
     @abstractmethod
     def fit(self, X: pd.DataFrame, y: Any = None) -> BaseSegmenter:
         """Learn from ``X`` (index customer_id); return ``self``."""
@@ -114,7 +126,3 @@ class BaseSegmenter(ABC):
     @abstractmethod
     def segmentation(self, name: str) -> Segmentation:
         """The fitted result as a :class:`Segmentation` named ``name``."""
-
-    def __repr__(self) -> str:
-        params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
-        return f"{type(self).__name__}({params})"

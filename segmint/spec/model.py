@@ -16,12 +16,18 @@ quality:                              # gates: largest share of bad values allow
 features: {as_of: 2024-12-31}
 segmentations:
   - name: lifestyle
-    method: rules                     # rules | rfm | kmeans | kprototypes | gmm | hdbscan
+    method: rules                     # rules | rfm | kmeans | kprototypes | gmm | hdbscan | value
     rules:
       Young Professionals: age between 22 and 35 and income > 50000
       Families: children > 0
   - {name: rfm, method: rfm}
   - {name: clusters, method: kmeans, k: auto, features: [recency_days, frequency, monetary_total]}
+  - name: value                       # CLV (BG/NBD + Gamma-Gamma), value tiers, churn risk
+    method: value
+    horizon_days: 365
+    discount_rate: 0.1                # annual
+    holdout_days: 90                  # optional calibration/holdout check
+    tiers: {Top 1%: 0.01, Top 10%: 0.1, Middle: 0.5}
 ranking: {weights: {size: 0.2, revenue: 0.3, value: 0.2, growth: 0.15, reachability: 0.15}}
 targeting: {clusters: {"1": {goal: retain, channel: email}}}
 names: {clusters: {"1": Loyal big spenders}}
@@ -58,7 +64,7 @@ __all__ = [
     "load_spec",
 ]
 
-METHODS = ("rules", "rfm", "kmeans", "kprototypes", "gmm", "hdbscan")
+METHODS = ("rules", "rfm", "kmeans", "kprototypes", "gmm", "hdbscan", "value")
 CLUSTER_METHODS = ("kmeans", "kprototypes", "gmm", "hdbscan")
 
 
@@ -130,6 +136,11 @@ class SegmentationSpec(BaseModel):
     random_state: int = 0
     # rfm
     bins: int = Field(5, ge=2, le=10)
+    # value (docs/value.md); margin, penalizer, unit, churn_p_alive, churn_value_share: params
+    horizon_days: float = Field(365.0, gt=0)
+    discount_rate: float = Field(0.10, gt=-1, le=10)
+    holdout_days: int | None = Field(None, gt=0)
+    tiers: dict[str, float] | None = None
     params: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("method")
@@ -154,6 +165,17 @@ class SegmentationSpec(BaseModel):
             raise ValueError("a rules segmentation needs rules: {Name: expression, …}")
         if self.method != "rules" and self.rules:
             raise ValueError(f"rules: only applies to method rules, not {self.method}")
+        if self.method != "value" and (self.tiers is not None or self.holdout_days is not None):
+            raise ValueError(
+                f"tiers and holdout_days only apply to method value, not {self.method}"
+            )
+        if self.tiers is not None:
+            shares = list(self.tiers.values())
+            if not all(0 < v < 1 for v in shares) or shares != sorted(set(shares)):
+                raise ValueError(
+                    "tiers must map names to increasing shares between 0 and 1, best first "
+                    "(e.g. {Top 1%: 0.01, Top 10%: 0.1, Middle: 0.5}); the rest is Low"
+                )
         lo, hi = self.k_range
         if not 2 <= lo <= hi:
             raise ValueError("k_range must be [low, high] with 2 ≤ low ≤ high")
@@ -172,7 +194,7 @@ class RankingSpec(BaseModel):
     def _weights(cls, v: dict[str, float] | None) -> dict[str, float] | None:
         if v is None:
             return v
-        known = {"size", "revenue", "value", "growth", "reachability"}
+        known = {"size", "revenue", "value", "growth", "reachability", "potential"}
         bad = sorted(set(v) - known)
         if bad:
             raise ValueError(f"unknown weight(s) {', '.join(bad)}; use {', '.join(sorted(known))}")

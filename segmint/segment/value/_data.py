@@ -1,0 +1,127 @@
+"""Checks of a repeat-purchase summary and grouping of identical histories.
+
+Customers with the same (frequency, recency, T) contribute the same likelihood term, so the
+models work on the distinct rows with a count each: a million customers with daily or weekly
+data come down to far fewer rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from segmint.exceptions import ModelError
+
+__all__ = ["MIN_CUSTOMERS", "Histories", "check_summary", "histories"]
+
+#: fewer customers than this cannot identify four parameters
+MIN_CUSTOMERS = 10
+
+
+@dataclass(frozen=True)
+class Histories:
+    """Distinct (x, t_x, T) rows, how many customers share each, and each customer's row."""
+
+    x: np.ndarray
+    t_x: np.ndarray
+    T: np.ndarray
+    count: np.ndarray
+    inverse: np.ndarray
+
+
+def _bad(model: str, what: str, where: Any, fix: str) -> ModelError:
+    return ModelError(f"{model}: {what} (first at customer {where!r}).", fix=fix)
+
+
+def check_summary(
+    summary: Any, model: str, columns: tuple[str, ...], *, min_rows: int = MIN_CUSTOMERS
+) -> pd.DataFrame:
+    """The summary as a float frame with ``columns``; raise ModelError on anything unusable."""
+    if not isinstance(summary, pd.DataFrame):
+        raise ModelError(
+            f"{model} needs a pandas DataFrame with columns {', '.join(columns)}. "
+            f"Got {type(summary).__name__}.",
+            fix="build it with segmint.segment.value.summary_from_orders(...) or "
+            "Workspace.value_summary().",
+        )
+    missing = [c for c in columns if c not in summary.columns]
+    if missing:
+        raise ModelError(
+            f"{model} needs the column(s) {', '.join(missing)}; the summary has "
+            f"{', '.join(map(str, summary.columns)) or 'none'}.",
+            fix="build the summary with Workspace.value_summary() (frequency, recency, T, "
+            "monetary_value per customer).",
+        )
+    df = summary[list(columns)].apply(pd.to_numeric, errors="coerce").astype(float)
+    bad = df.isna().any(axis=1) | ~np.isfinite(df).all(axis=1)
+    if bad.any():
+        raise _bad(
+            model,
+            f"{int(bad.sum())} row(s) have a missing or non-numeric value",
+            df.index[bad.to_numpy()][0],
+            "drop or fill those customers before fitting.",
+        )
+    if len(df) < min_rows:
+        raise ModelError(
+            f"{model} needs at least {min_rows} customers to estimate its parameters. "
+            f"Got {len(df)}.",
+            fix="fit on a longer order history or more customers.",
+        )
+    return df
+
+
+def histories(summary: Any, model: str, *, fitting: bool = True) -> Histories:
+    """Checked and grouped (frequency, recency, T); ``fitting`` adds the checks a fit needs."""
+    cols = ("frequency", "recency", "T")
+    df = check_summary(summary, model, cols, min_rows=MIN_CUSTOMERS if fitting else 0)
+    x, t_x, T = (df[c].to_numpy() for c in ("frequency", "recency", "T"))
+    checks = [
+        ((x < 0) | (x != np.round(x)), "frequency must be a whole number ≥ 0"),
+        (t_x < 0, "recency must be ≥ 0"),
+        (
+            t_x > T + 1e-9,
+            "recency (first to last purchase) is larger than T (first purchase to the as-of date)",
+        ),
+        ((x == 0) & (t_x > 0), "a customer without repeat purchases has recency > 0"),
+        (T <= 0, "T must be > 0 (the as-of date must lie after the first purchase)"),
+    ]
+    for mask, what in checks:
+        if mask.any():
+            raise _bad(
+                model,
+                f"{int(mask.sum())} row(s) break the summary's rules: {what}",
+                df.index[mask][0],
+                "rebuild the summary with Workspace.value_summary(as_of=...) so that the "
+                "as-of date lies after every purchase it counts.",
+            )
+    if fitting and not (x > 0).any():
+        raise ModelError(
+            f"{model}: no customer made a repeat purchase ({len(x)} customers, all with one "
+            "purchase day), so the purchase rate and drop-out cannot be told apart.",
+            fix="use a longer order history (repeat buyers are needed), or segment by RFM "
+            "instead of value.",
+        )
+    frame = pd.DataFrame({"x": x, "t_x": t_x, "T": T})
+    grouped = frame.groupby(["x", "t_x", "T"], sort=False)
+    inverse = grouped.ngroup().to_numpy()
+    first = grouped.head(1)
+    count = np.bincount(inverse)
+    if fitting and len(count) == 1:
+        raise ModelError(
+            f"{model}: all {len(x)} customers have the same history "
+            f"(frequency {x[0]:g}, recency {t_x[0]:g}, T {T[0]:g}); the model cannot be "
+            "identified.",
+            fix="check the as-of date and the order dates: the summary should vary across "
+            "customers.",
+        )
+    # with sort=False, group numbers follow first appearance, and so do the first rows
+    return Histories(
+        first["x"].to_numpy(),
+        first["t_x"].to_numpy(),
+        first["T"].to_numpy(),
+        count.astype(float),
+        inverse,
+    )

@@ -1,0 +1,169 @@
+"""``ValueSegmenter``: value tiers by CLV, and churn risk (high past value, low P(alive)).
+
+Fits BG/NBD and Gamma-Gamma on the repeat-purchase summary, computes per customer expected
+purchases over the horizon, P(alive), expected spend and CLV (``values_``), then labels:
+
+* ``Churn risk`` — past revenue in the top ``churn_value_share`` of customers and
+  P(alive) < ``churn_p_alive`` (checked first: these are the customers to win back);
+* otherwise the CLV tier (``Top 1%``, ``Top 10%``, ``Middle``, ``Low`` by default).
+
+>>> from segmint.datasets import make_retail
+>>> from segmint.segment.value import ValueSegmenter, summary_from_orders
+>>> shop = make_retail(n_customers=400, seed=1)
+>>> summary = summary_from_orders(shop.orders, as_of="2024-12-31")
+>>> seg = ValueSegmenter(penalizer=0.001).fit(summary)  # 400 customers: keep p, q, v finite
+>>> sorted(seg.labels_.unique())
+['Churn risk', 'Low', 'Middle', 'Top 1%', 'Top 10%']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from segmint.exceptions import ModelError
+from segmint.segment.base import BaseSegmenter, Segmentation
+from segmint.segment.value.bgnbd import BetaGeoModel
+from segmint.segment.value.clv import (
+    MONTH_DAYS,
+    VALUE_COLUMNS,
+    _checked_tiers,
+    assign_tiers,
+    clv,
+    tier_thresholds,
+)
+from segmint.segment.value.gammagamma import GammaGammaModel
+
+__all__ = ["CHURN_RISK", "ValueSegmenter"]
+
+CHURN_RISK = "Churn risk"
+
+
+class ValueSegmenter(BaseSegmenter):
+    """Value tiers and churn risk from BG/NBD + Gamma-Gamma (scikit-learn conventions).
+
+    ``fit(summary)`` takes the repeat-purchase summary (index customer_id; columns frequency,
+    recency, T, monetary_value and, for churn risk, revenue). Fitted: ``bgnbd_``,
+    ``gamma_gamma_``, ``values_`` (per customer: expected_purchases, p_alive, expected_aov,
+    clv), ``thresholds_`` (lowest CLV of each tier), ``churn_revenue_`` (past revenue above
+    which a customer counts as high value), ``labels_``, ``warnings_``.
+    """
+
+    def __init__(
+        self,
+        horizon_days: float = 365.0,
+        discount_rate: float = 0.10,
+        margin: float = 1.0,
+        tiers: Mapping[str, float] | None = None,
+        churn_p_alive: float = 0.5,
+        churn_value_share: float = 0.2,
+        penalizer: float = 0.0,
+        unit: str | None = None,
+    ) -> None:
+        self.horizon_days = horizon_days
+        self.discount_rate = discount_rate
+        self.margin = margin
+        self.tiers = tiers
+        self.churn_p_alive = churn_p_alive
+        self.churn_value_share = churn_value_share
+        self.penalizer = penalizer
+        self.unit = unit
+
+    def _check_params(self) -> dict[str, float]:
+        tiers = _checked_tiers(self.tiers)
+        for name in ("churn_p_alive", "churn_value_share"):
+            v = getattr(self, name)
+            if not isinstance(v, int | float) or not 0 <= v <= 1:
+                raise ModelError(
+                    f"The {name!r} parameter of ValueSegmenter must be a number in [0, 1]. "
+                    f"Got {v!r}.",
+                    fix="e.g. churn_p_alive=0.5, churn_value_share=0.2 (0 turns churn risk off).",
+                )
+        return tiers
+
+    def fit(self, X: pd.DataFrame, y: Any = None) -> ValueSegmenter:
+        tiers = self._check_params()
+        self.bgnbd_ = BetaGeoModel(penalizer=self.penalizer).fit(X)
+        repeat = X[X["frequency"] > 0]
+        usable = repeat[repeat["monetary_value"] > 0]
+        self.warnings_: list[str] = []
+        if len(usable) < len(repeat):
+            self.warnings_.append(
+                f"{len(repeat) - len(usable)} repeat buyer(s) whose repeat purchases brought "
+                "no money (refunded or free) are left out of the spend model."
+            )
+        self.gamma_gamma_ = GammaGammaModel(penalizer=self.penalizer).fit(usable)
+        self.warnings_ += self.gamma_gamma_.warnings_
+        self.values_ = self._values(X)
+        self.thresholds_ = tier_thresholds(self.values_["clv"], tiers)
+        past = self._past_revenue(X)
+        share = float(self.churn_value_share)
+        self.churn_revenue_ = float(past.quantile(1 - share)) if share > 0 else float("inf")
+        self.labels_ = self._label(X, self.values_)
+        return self
+
+    def _values(self, X: pd.DataFrame) -> pd.DataFrame:
+        return clv(
+            self.bgnbd_,
+            self.gamma_gamma_,
+            X,
+            horizon_days=self.horizon_days,
+            discount_rate=self.discount_rate,
+            margin=self.margin,
+            step_days=MONTH_DAYS,
+            unit=self.unit,
+        )
+
+    @staticmethod
+    def _past_revenue(X: pd.DataFrame) -> pd.Series:
+        if "revenue" in X.columns:
+            return X["revenue"].astype(float)
+        return (X["frequency"] * X["monetary_value"]).astype(float)
+
+    def _label(self, X: pd.DataFrame, values: pd.DataFrame) -> pd.Series:
+        labels = assign_tiers(values["clv"], self.thresholds_)
+        risky = (self._past_revenue(X) >= self.churn_revenue_) & (
+            values["p_alive"] < self.churn_p_alive
+        )
+        labels[risky] = CHURN_RISK
+        labels.name = "segment"
+        return labels
+
+    def predict(self, X: pd.DataFrame) -> pd.Series:
+        """Labels for (new) customers' summaries, with the fitted models and thresholds."""
+        self._check_fitted()
+        return self._label(X, self._values(X))
+
+    def segmentation(self, name: str) -> Segmentation:
+        self._check_fitted()
+        bg, gg = self.bgnbd_, self.gamma_gamma_
+        details = {
+            "bgnbd": {
+                "params": bg.params_,
+                "standard_errors": bg.standard_errors_,
+                "log_likelihood": bg.log_likelihood_,
+                "customers": bg.n_customers_,
+            },
+            "gamma_gamma": {
+                "params": gg.params_,
+                "standard_errors": gg.standard_errors_,
+                "log_likelihood": gg.log_likelihood_,
+                "customers": gg.n_customers_,
+                "independence": gg.independence_,
+            },
+            "horizon_days": self.horizon_days,
+            "discount_rate": self.discount_rate,
+            "margin": self.margin,
+            "thresholds": self.thresholds_,
+            "churn": {"p_alive_below": self.churn_p_alive, "revenue_from": self.churn_revenue_},
+        }
+        return Segmentation(
+            name=name,
+            method="value",
+            labels=self.labels_.copy(),
+            features=list(VALUE_COLUMNS),
+            details=details,
+            warnings=list(self.warnings_),
+        )
