@@ -370,7 +370,7 @@ def test_too_few_customers_is_a_clear_error():
 
 def test_inconsistent_summary_rows_name_the_customer():
     s = summary(frequency=[1] * 12, recency=[3.0] * 11 + [9.0], T=[5.0] * 12)
-    with pytest.raises(ModelError, match="recency .* is larger than T") as e:
+    with pytest.raises(ModelError, match=r"recency .* is larger than T") as e:
         BetaGeoModel().fit(s)
     assert "'c11'" in str(e.value)
 

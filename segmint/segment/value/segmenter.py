@@ -13,7 +13,7 @@ purchases over the horizon, P(alive), expected spend and CLV (``values_``), then
 >>> summary = summary_from_orders(shop.orders, as_of="2024-12-31")
 >>> seg = ValueSegmenter(penalizer=0.001).fit(summary)  # 400 customers: keep p, q, v finite
 >>> sorted(seg.labels_.unique())
-['Churn risk', 'Low', 'Middle', 'Top 1%', 'Top 10%']
+['Low', 'Middle', 'Top 1%', 'Top 10%']
 """
 
 from __future__ import annotations
