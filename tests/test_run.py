@@ -109,4 +109,74 @@ def test_demo_command(tmp_path):
     assert (out / "report" / "report.html").exists()
     assert (out / "demo.yaml").exists() and (out / "customer_features.csv").exists()
     data = json.loads((out / "report" / "report.json").read_text())
-    assert [s["name"] for s in data["segmentations"]] == ["lifestyle", "rfm", "clusters"]
+    assert [s["name"] for s in data["segmentations"]] == ["lifestyle", "rfm", "clusters", "value"]
+    value = data["segmentations"][3]["value"]
+    assert value["holdout"]["buckets"] and value["models"]["bgnbd"]["params"]["r"] > 0
+    # the value step's CLV reaches every other segmentation's ranking (potential term)
+    ranking = data["segmentations"][1]["ranking"]
+    assert "potential" in ranking["weights"]
+    html = (out / "report" / "report.html").read_text()
+    assert "Value model: lifetime value and churn" in html and "Calibration vs holdout" in html
+
+
+def one_purchase_each(tmp_path: Path) -> Path:
+    path = tmp_path / "single.csv"
+    rows = [f"O{i},C{i},2024-0{1 + i % 9}-1{i % 10} 10:00,{10 + i}.00,paid" for i in range(40)]
+    path.write_text("order_id,customer_id,ordered_at,amount,status\n" + "\n".join(rows) + "\n")
+    return path
+
+
+def test_zero_config_run_skips_value_with_a_note_when_no_one_bought_twice(tmp_path):
+    out = tmp_path / "r"
+    orders = one_purchase_each(tmp_path)
+    r = runner.invoke(
+        app, ["run", str(orders), "-w", str(tmp_path / "w.duckdb"), "--out", str(out)]
+    )
+    assert r.exit_code == 0, r.output
+    data = json.loads((out / "report.json").read_text())
+    assert [s["name"] for s in data["segmentations"]] == ["rfm", "clusters"]
+    assert any("skipped" in n and "repeat purchase" in n for n in data["notes"])
+    assert "Notes on this run" in (out / "report.html").read_text()
+
+
+def test_value_in_a_spec_fails_clearly_on_the_same_data(tmp_path):
+    orders = one_purchase_each(tmp_path)
+    spec = tmp_path / "s.yaml"
+    spec.write_text(
+        f"sources:\n  - {{path: {orders}}}\nsegmentations:\n  - {{name: v, method: value}}\n"
+    )
+    r = runner.invoke(
+        app, ["run", "--spec", str(spec), "-w", str(tmp_path / "w.duckdb"), "--out", str(tmp_path)]
+    )
+    assert r.exit_code == 2, r.output
+    assert "no customer made a repeat purchase" in flat(r.output)
+    assert "Traceback" not in r.output
+
+
+def test_value_spec_options_are_validated(tmp_path):
+    spec = tmp_path / "s.yaml"
+    spec.write_text(
+        "segmentations:\n"
+        "  - {name: v, method: value, tiers: {A: 0.5, B: 0.1}, params: {colour: red}}\n"
+        "  - {name: r, method: rfm, holdout_days: 30}\n"
+    )
+    r = runner.invoke(app, ["run", "--spec", str(spec), "-w", str(tmp_path / "w.duckdb")])
+    assert r.exit_code == 2
+    text = flat(r.output)
+    assert "increasing shares" in text and "only apply to method value" in text
+
+
+def test_value_command_prints_models_holdout_and_writes_values(shop, tmp_path):
+    ws = tmp_path / "w.duckdb"
+    assert runner.invoke(app, ["ingest", str(shop["orders"]), "-w", str(ws)]).exit_code == 0
+    out = tmp_path / "clv.csv"
+    r = runner.invoke(app, ["value", "-w", str(ws), "--holdout-days", "90", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    text = flat(r.output)
+    assert "BG/NBD" in text and "Gamma-Gamma" in text and "Holdout check" in text
+    assert "Mean absolute error per customer" in text and "Top 1%" in text
+    import pandas as pd
+
+    frame = pd.read_csv(out)
+    assert {"customer_id", "clv", "p_alive", "expected_purchases", "segment"} <= set(frame.columns)
+    assert len(frame) == frame.customer_id.nunique() > 700

@@ -415,3 +415,13 @@ def test_unfitted_models_raise_not_fitted():
 def test_docstring_examples_run(module: str) -> None:
     result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
     assert result.failed == 0 and result.attempted > 0
+
+
+def test_a_customer_who_first_bought_on_the_as_of_day_is_fine(cdnow):
+    """T = 0 (first purchase on the as-of day) adds log-likelihood 0 and predicts like new."""
+    today = pd.DataFrame({"frequency": [0], "recency": [0.0], "T": [0.0]}, index=["new"])
+    m = BetaGeoModel().fit(pd.concat([cdnow[["frequency", "recency", "T"]], today]))
+    assert m.p_alive(today).iloc[0] == 1.0
+    assert float(m.expected_purchases(39, today).iloc[0]) == pytest.approx(
+        float(m.expected_purchases_new(39)), rel=1e-9
+    )

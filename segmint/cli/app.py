@@ -1,4 +1,4 @@
-"""The segmint command line: ingest, clean, quality, features, status, sample, demo."""
+"""The segmint command line: ingest, clean, quality, features, value, run, status, sample, demo."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from segmint.cli import _render as render
+from segmint.cli import _render_value as render_value
 from segmint.cli._common import (
     DEFAULT_WORKSPACE,
     WORKSPACE_HELP,
@@ -31,6 +32,7 @@ app = typer.Typer(
         "  segmint ingest customers.xlsx --as customers\n\n"
         "  segmint clean                      # standardize, dedupe, write the quality report\n\n"
         "  segmint features                   # the per-customer feature table\n\n"
+        "  segmint value --holdout-days 90    # CLV, P(alive), value tiers; checked on a holdout\n\n"
         "  segmint run --spec segmint.yaml    # rules, RFM, clusters, ranking, report\n\n"
         "  segmint status                     # what the workspace holds\n\n"
         "New here? Run `segmint demo` to do all of it on generated sample data."
@@ -266,6 +268,81 @@ def features(
 
 @app.command()
 @user_errors
+def value(
+    holdout_days: Annotated[
+        int | None,
+        typer.Option(
+            "--holdout-days",
+            min=1,
+            help="Check the model: fit on the history up to N days before the end, predict "
+            "those N days, and compare with what customers really bought.",
+        ),
+    ] = None,
+    horizon_days: Annotated[
+        float, typer.Option("--horizon-days", min=1, help="CLV horizon in days.")
+    ] = 365,
+    discount_rate: Annotated[
+        float, typer.Option("--discount-rate", help="Annual discount rate (0.1 = 10 %).")
+    ] = 0.10,
+    margin: Annotated[
+        float, typer.Option(help="Share of revenue that is profit (1 = CLV in revenue).")
+    ] = 1.0,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="The end of the history (YYYY-MM-DD); default: last order."),
+    ] = None,
+    unit: Annotated[str, typer.Option(help="Model time unit: weeks or days.")] = "weeks",
+    penalizer: Annotated[
+        float, typer.Option(help="Shrinkage for small or odd data (e.g. 0.001); 0 = plain MLE.")
+    ] = 0.0,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Write per-customer values and segments to a .csv or .parquet file."),
+    ] = None,
+    workspace: Workspace_ = DEFAULT_WORKSPACE,
+) -> None:
+    """Customer lifetime value: expected purchases, P(alive), expected spend, CLV and tiers.
+
+    Fits the BG/NBD model (how often customers buy and when they stop) and the Gamma-Gamma
+    model (how much they spend) on the orders in the workspace, then prints the parameters
+    with standard errors and the value segments (Top 1%, Top 10%, Middle, Low, Churn risk).
+    With --holdout-days it first shows how well the model predicted the last N days. See
+    docs/value.md.
+
+      segmint value --holdout-days 90 --horizon-days 365 --out clv.csv
+    """
+    from segmint.segment.value import ValueSegmenter
+    from segmint.segment.value.holdout import holdout_check
+
+    with _open(workspace, read_only=True) as ws:
+        with progress_display(ws.store.db) as step:
+            step("Summarising purchases per customer")
+            summary = ws.value_summary(as_of, unit=unit)
+            step("Fitting BG/NBD and Gamma-Gamma")
+            seg = ValueSegmenter(
+                horizon_days=horizon_days,
+                discount_rate=discount_rate,
+                margin=margin,
+                penalizer=penalizer,
+                unit=unit,
+            ).fit(summary)
+            holdout = None
+            if holdout_days is not None:
+                step(f"Holdout check over the last {holdout_days} days")
+                calib = ws.value_summary(as_of, unit=unit, holdout_days=holdout_days)
+                holdout = holdout_check(calib, penalizer=penalizer)
+        if out is not None:
+            frame = summary.join(seg.values_).assign(segment=seg.labels_).reset_index()
+            out.parent.mkdir(parents=True, exist_ok=True)
+            if out.suffix.lower() == ".parquet":
+                frame.to_parquet(out, index=False)
+            else:
+                frame.to_csv(out, index=False)
+        render_value.value_result(seg, holdout, unit, out)
+
+
+@app.command()
+@user_errors
 def status(workspace: Workspace_ = DEFAULT_WORKSPACE) -> None:
     """Show what the workspace holds: tables with row counts and the runs so far."""
     with _open(workspace, read_only=True) as ws:
@@ -365,7 +442,7 @@ def demo(
     """The whole pipeline on generated sample data, with a spec you can edit and rerun.
 
     Writes a sample shop (customers, orders, events, feedback, campaigns) and a spec
-    (demo.yaml: rules, RFM and k-means with automatic k) to the output folder, then runs
+    (demo.yaml: rules, RFM, k-means with automatic k, value tiers) to the output folder, then runs
     `segmint run --spec` on a fresh workspace: report, quality report and features.
     """
     from segmint._run import run_pipeline
@@ -406,6 +483,10 @@ def _demo_spec(files: dict[str, Path]) -> str:
         "  - name: clusters\n"
         "    method: kmeans\n"
         "    k: auto\n"
+        "  - name: value\n"
+        "    method: value\n"
+        "    horizon_days: 365\n"
+        "    holdout_days: 90\n"
     )
 
 

@@ -15,6 +15,7 @@ from segmint.report import _charts as charts
 from segmint.report import _diagnostics as diag
 from segmint.report import _format as fmt
 from segmint.report._cards import card_view
+from segmint.report._value import value_view
 
 __all__ = ["report_view"]
 
@@ -239,6 +240,7 @@ def segmentation_view(index: int, seg: Mapping[str, Any]) -> dict[str, Any]:
         ),
         "rules": rules,
         "ranking": _ranking(ranking, names),
+        "value": value_view(fmt.mapping(seg.get("value"))),
     }
 
 
@@ -258,6 +260,7 @@ def report_view(data: Mapping[str, Any]) -> dict[str, Any]:
         "title": fmt.text(data.get("title")) or "Segmentation report",
         "meta": meta,
         "quality": quality_view(fmt.mapping(data.get("quality"))),
+        "notes": [fmt.text(n) for n in fmt.items(data.get("notes")) if fmt.text(n)],
         "segmentations": [
             segmentation_view(i, fmt.mapping(s))
             for i, s in enumerate(fmt.items(data.get("segmentations")), start=1)

@@ -86,7 +86,7 @@ def histories(summary: Any, model: str, *, fitting: bool = True) -> Histories:
             "recency (first to last purchase) is larger than T (first purchase to the as-of date)",
         ),
         ((x == 0) & (t_x > 0), "a customer without repeat purchases has recency > 0"),
-        (T <= 0, "T must be > 0 (the as-of date must lie after the first purchase)"),
+        (T < 0, "T must be ≥ 0 (the as-of date must not lie before the first purchase)"),
     ]
     for mask, what in checks:
         if mask.any():

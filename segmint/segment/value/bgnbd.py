@@ -34,20 +34,34 @@ _NAMES = ("r", "alpha", "a", "b")
 
 
 def bgnbd_log_likelihood(
-    params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray
+    params: np.ndarray,
+    x: np.ndarray,
+    t_x: np.ndarray,
+    T: np.ndarray,
+    x_groups: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per-row log-likelihood and its gradient (rows × 4) with respect to (r, α, a, b).
 
     ln L = A1 + A2 + ln(exp(A3) + δ(x>0)·exp(A4)), where A1 = lnΓ(r+x) − lnΓ(r) + r ln α,
     A2 = ln B(a, b+x) − ln B(a, b) (written with lnΓ), A3 = −(r+x) ln(α+T) and
     A4 = ln a − ln(b+x−1) − (r+x) ln(α+t_x) (FHL 2005, eq. 6, in log space).
+    ``x_groups`` = (distinct x values, each row's index into them) lets the gamma-function
+    terms, which depend on x alone, be computed once per distinct x.
     """
     r, alpha, a, b = params
+    xu, inv = x_groups if x_groups is not None else np.unique(x, return_inverse=True)
+    by_x = np.stack(
+        [
+            gammaln(r + xu) + gammaln(b + xu) - gammaln(a + b + xu),
+            digamma(r + xu),
+            digamma(a + b + xu),
+            digamma(b + xu),
+        ]
+    )[:, inv]
     rx = r + x
     log_at = np.log(alpha + T)
     log_atx = np.log(alpha + t_x)
-    a1 = gammaln(rx) - gammaln(r) + r * np.log(alpha)
-    a2 = gammaln(a + b) + gammaln(b + x) - gammaln(b) - gammaln(a + b + x)
+    head = by_x[0] - gammaln(r) + r * np.log(alpha) + gammaln(a + b) - gammaln(b)
     a3 = -rx * log_at
     repeat = x > 0
     bx1 = np.where(repeat, b + x - 1, 1.0)
@@ -55,17 +69,11 @@ def bgnbd_log_likelihood(
     tail = np.logaddexp(a3, a4)
     w = np.exp(a4 - tail)  # share of the drop-out term; 0 without repeats
     grad = np.empty((len(x), 4))
-    grad[:, 0] = digamma(rx) - digamma(r) + np.log(alpha) - (1 - w) * log_at - w * log_atx
+    grad[:, 0] = by_x[1] - digamma(r) + np.log(alpha) - (1 - w) * log_at - w * log_atx
     grad[:, 1] = r / alpha - (1 - w) * rx / (alpha + T) - w * rx / (alpha + t_x)
-    grad[:, 2] = digamma(a + b) - digamma(a + b + x) + w / a
-    grad[:, 3] = (
-        digamma(a + b)
-        + digamma(b + x)
-        - digamma(b)
-        - digamma(a + b + x)
-        - np.where(repeat, w / bx1, 0.0)
-    )
-    return a1 + a2 + tail, grad
+    grad[:, 2] = digamma(a + b) - by_x[2] + w / a
+    grad[:, 3] = digamma(a + b) + by_x[3] - digamma(b) - by_x[2] - np.where(repeat, w / bx1, 0.0)
+    return head + tail, grad
 
 
 class BetaGeoModel(BaseEstimator):
@@ -91,9 +99,10 @@ class BetaGeoModel(BaseEstimator):
                 fix="use penalizer=0.0 (plain maximum likelihood) or a small value like 0.001.",
             )
         h = histories(summary, "BetaGeoModel")
+        groups = np.unique(h.x, return_inverse=True)
 
         def loglik(theta: np.ndarray) -> tuple[float, np.ndarray]:
-            ll, grad = bgnbd_log_likelihood(theta, h.x, h.t_x, h.T)
+            ll, grad = bgnbd_log_likelihood(theta, h.x, h.t_x, h.T, groups)
             return float(h.count @ ll), h.count @ grad
 
         start = np.array([1.0, max(float(np.average(h.T, weights=h.count)), 1e-3), 1.0, 1.0])

@@ -41,23 +41,43 @@ def gamma_gamma_log_likelihood(
 
     ln L = lnΓ(px+q) − lnΓ(px) − lnΓ(q) + q ln v + (px−1) ln m + px ln x − (px+q) ln(xm+v).
     """
-    p, q, v = params
-    px = p * x
-    log_xmv = np.log(x * m + v)
-    ll = (
-        gammaln(px + q)
-        - gammaln(px)
-        - gammaln(q)
-        + q * np.log(v)
-        + (px - 1) * np.log(m)
-        + px * np.log(x)
-        - (px + q) * log_xmv
-    )
-    grad = np.empty((len(x), 3))
-    grad[:, 0] = x * (digamma(px + q) - digamma(px) + np.log(m) + np.log(x) - log_xmv)
-    grad[:, 1] = digamma(px + q) - digamma(q) + np.log(v) - log_xmv
-    grad[:, 2] = q / v - (px + q) / (x * m + v)
-    return ll, grad
+    return _GammaGammaData(x, m).loglik(params)
+
+
+class _GammaGammaData:
+    """What does not change between optimizer steps: logs of the data, distinct x values."""
+
+    def __init__(self, x: np.ndarray, m: np.ndarray) -> None:
+        self.x, self.m = x, m
+        self.log_m, self.log_x, self.xm = np.log(m), np.log(x), x * m
+        self.xu, self.inv = np.unique(x, return_inverse=True)
+
+    def loglik(self, params: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        p, q, v = params
+        x, xu, inv = self.x, self.xu, self.inv
+        pxu = p * xu
+        by_x = np.stack(
+            [
+                gammaln(pxu + q) - gammaln(pxu),
+                digamma(pxu + q) - digamma(pxu),
+                digamma(pxu + q),
+            ]
+        )[:, inv]
+        px = p * x
+        log_xmv = np.log(self.xm + v)
+        ll = (
+            by_x[0]
+            - gammaln(q)
+            + q * np.log(v)
+            + (px - 1) * self.log_m
+            + px * self.log_x
+            - (px + q) * log_xmv
+        )
+        grad = np.empty((len(x), 3))
+        grad[:, 0] = x * (by_x[1] + self.log_m + self.log_x - log_xmv)
+        grad[:, 1] = by_x[2] - digamma(q) + np.log(v) - log_xmv
+        grad[:, 2] = q / v - (px + q) / (self.xm + v)
+        return ll, grad
 
 
 class GammaGammaModel(BaseEstimator):
@@ -101,8 +121,10 @@ class GammaGammaModel(BaseEstimator):
         x = repeat["frequency"].to_numpy()
         m = repeat["monetary_value"].to_numpy()
 
+        data = _GammaGammaData(x, m)
+
         def loglik(theta: np.ndarray) -> tuple[float, np.ndarray]:
-            ll, grad = gamma_gamma_log_likelihood(theta, x, m)
+            ll, grad = data.loglik(theta)
             return float(ll.sum()), grad.sum(axis=0)
 
         start = np.array([1.0, 1.0, max(float(np.mean(m)), 1e-3)])
@@ -131,20 +153,34 @@ class GammaGammaModel(BaseEstimator):
                 f"{INDEPENDENCE_LIMIT}): expected spend and CLV may be biased."
             ]
         )
+        self.fallback_ = float(np.median(m))
+        if self.params_["q"] <= 1:
+            self.warnings_.append(
+                f"The spend model's q is {self.params_['q']:.2f} ≤ 1: spend varies so much "
+                "between customers that the model has no finite average, so customers without "
+                f"a repeat purchase get the median spend of repeat buyers ({self.fallback_:,.2f})."
+            )
         return self
 
     def expected_average_value(self, summary: pd.DataFrame) -> pd.Series:
         """E[spend per transaction | history] = p(v + x·m) / (p·x + q − 1) per customer.
 
-        For customers without repeat purchases (x = 0) this is the population mean p·v/(q−1).
+        For customers without repeat purchases (x = 0) this is the population mean p·v/(q−1);
+        when that does not exist (q ≤ 1: p·x + q − 1 ≤ 0) they get ``fallback_``, the median
+        spend of the repeat buyers the model was fitted on.
         """
         self._check_fitted()
         df = check_summary(summary, "GammaGammaModel", ("frequency", "monetary_value"), min_rows=0)
         p, q, v = (self.params_[k] for k in _NAMES)
         x = df["frequency"].to_numpy()
         m = np.where(x > 0, df["monetary_value"].to_numpy(), 0.0)
-        value = p * (v + x * m) / (p * x + q - 1)
+        denominator = p * x + q - 1
+        safe = np.where(denominator > 0, denominator, 1.0)
+        value = np.where(denominator > 0, p * (v + x * m) / safe, self._fallback())
         return pd.Series(value, index=summary.index, name="expected_aov")
+
+    def _fallback(self) -> float:
+        return float(getattr(self, "fallback_", np.nan))
 
     def predict(self, summary: pd.DataFrame) -> pd.Series:
         """Same as :meth:`expected_average_value`."""
