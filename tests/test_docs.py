@@ -37,4 +37,4 @@ def test_spec_doc_example_is_a_valid_spec(tmp_path):
     path = tmp_path / "spec.yaml"
     path.write_text(yaml.safe_dump(merged))
     spec = segmint.load_spec(path)
-    assert [s.method for s in spec.segmentations] == ["rules", "rfm", "kmeans"]
+    assert [s.method for s in spec.segmentations] == ["rules", "rfm", "kmeans", "value"]

@@ -157,13 +157,13 @@ def test_value_spec_options_are_validated(tmp_path):
     spec = tmp_path / "s.yaml"
     spec.write_text(
         "segmentations:\n"
-        "  - {name: v, method: value, tiers: {A: 0.5, B: 0.1}, params: {colour: red}}\n"
+        "  - {name: v, method: value, tiers: {A: 0.5, B: 1.5}, params: {colour: red}}\n"
         "  - {name: r, method: rfm, holdout_days: 30}\n"
     )
     r = runner.invoke(app, ["run", "--spec", str(spec), "-w", str(tmp_path / "w.duckdb")])
     assert r.exit_code == 2
     text = flat(r.output)
-    assert "increasing shares" in text and "only apply to method value" in text
+    assert "different shares" in text and "only apply to method value" in text
 
 
 def test_value_command_prints_models_holdout_and_writes_values(shop, tmp_path):

@@ -312,8 +312,11 @@ def test_tiers_take_the_best_shares_first():
         "Top 1%": 10,
     }
     assert labels["c0"] == "Top 1%" and labels["c999"] == "Low"
-    with pytest.raises(ModelError, match="increasing shares"):
-        tier_thresholds(values, {"Top": 0.5, "Next": 0.1})
+    # any order: tiers are taken best (smallest share) first
+    swapped = tier_thresholds(values, {"Middle": 0.5, "Top 1%": 0.01, "Top 10%": 0.1})
+    assert list(swapped) == ["Top 1%", "Top 10%", "Middle"] and swapped == thresholds
+    with pytest.raises(ModelError, match="different shares"):
+        tier_thresholds(values, {"Top": 0.5, "Next": 0.5})
 
 
 def test_value_segmenter_contract_and_labels(cdnow):

@@ -171,9 +171,9 @@ class SegmentationSpec(BaseModel):
             )
         if self.tiers is not None:
             shares = list(self.tiers.values())
-            if not all(0 < v < 1 for v in shares) or shares != sorted(set(shares)):
+            if not all(0 < v < 1 for v in shares) or len(set(shares)) != len(shares):
                 raise ValueError(
-                    "tiers must map names to increasing shares between 0 and 1, best first "
+                    "tiers must map names to different shares between 0 and 1 "
                     "(e.g. {Top 1%: 0.01, Top 10%: 0.1, Middle: 0.5}); the rest is Low"
                 )
         lo, hi = self.k_range

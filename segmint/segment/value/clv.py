@@ -104,21 +104,21 @@ def clv(
 
 
 def _checked_tiers(tiers: Mapping[str, float] | None) -> dict[str, float]:
+    """Tiers ordered best first (smallest cumulative share first), whatever the given order."""
     tiers = dict(DEFAULT_TIERS if tiers is None else tiers)
     shares = list(tiers.values())
     ok = (
-        all(isinstance(s, int | float) and 0 < s < 1 for s in shares)
-        and shares == sorted(shares)
+        all(isinstance(s, int | float) and not isinstance(s, bool) and 0 < s < 1 for s in shares)
         and len(set(shares)) == len(shares)
         and LOW not in tiers
     )
     if not ok or not tiers:
         raise ModelError(
-            f"Value tiers must map names to increasing shares between 0 and 1 (best first; "
+            f"Value tiers must map names to different shares between 0 and 1 (cumulative, "
             f"'{LOW}' is the rest). Got {tiers!r}.",
             fix="e.g. tiers={'Top 1%': 0.01, 'Top 10%': 0.1, 'Middle': 0.5}.",
         )
-    return tiers
+    return dict(sorted(tiers.items(), key=lambda kv: kv[1]))
 
 
 def tier_thresholds(
