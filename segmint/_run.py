@@ -109,6 +109,7 @@ def run_pipeline(
             new = [c for c in est.values_.columns if c not in features.columns]
             features = features.join(est.values_[new])
             done[i] = _segment(seg_spec, _fitted(est), features, spec, as_of, say, extra)
+            done[i]["values"] = est.values_
         else:
             done[i] = _segment(seg_spec, build, features, spec, as_of, say)
     results = [done[i] for i in sorted(done)]
@@ -398,6 +399,18 @@ def _persist(ws: Workspace, spec: Spec, results: list[dict[str, Any]], as_of: st
                 ],
             )
             counts[seg.name] = len(frame)
+            if "values" in r:  # per-customer CLV, P(alive), … of a value segmentation
+                values = r["values"].reset_index(names="customer_id")
+                values.insert(0, "segmentation", seg.name)
+                values.insert(0, "run_id", run.run_id)
+                values["customer_id"] = values["customer_id"].astype(str)
+                db.register("_segmint_values", values)
+                db.execute(
+                    "CREATE TABLE IF NOT EXISTS customer_values AS "
+                    "SELECT * FROM _segmint_values LIMIT 0"
+                )
+                db.execute("INSERT INTO customer_values BY NAME SELECT * FROM _segmint_values")
+                db.unregister("_segmint_values")
         run.row_counts = counts
         store.record_run(run)
     return run.run_id

@@ -45,7 +45,10 @@ def test_zero_config_run_on_one_orders_file(shop, tmp_path):
         runs = w.runs()
         assert [r["kind"] for r in runs] == ["ingest", "clean", "features", "segment"]
         a = w.table("segment_assignments").to_pandas()
+        values = w.table("customer_values").to_pandas()
     assert set(a.segmentation) == {"rfm", "clusters", "value"}
+    assert len(values) == values.customer_id.nunique() > 700  # buyers, one row each
+    assert {"run_id", "expected_purchases", "p_alive", "expected_aov", "clv"} <= set(values)
     assert a.groupby("segmentation").customer_id.nunique().to_dict() == {
         "rfm": 800,
         "clusters": 800,
