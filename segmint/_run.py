@@ -352,7 +352,43 @@ def _segment(
     }
     if s.method == "value":
         report["value"]["models"] = seg.details
-    return {"spec": s, "segmentation": seg, "profiles": prof, "report": report}
+    return {"spec": s, "segmentation": seg, "profiles": prof, "report": report, "estimator": est}
+
+
+def _save_model(db: Any, run_id: str, name: str, result: dict[str, Any]) -> None:
+    """Keep the fitted estimator (pickled) so new customers can be scored later (the API's
+    assign endpoint). One that cannot be pickled is stored as NULL: that segmentation cannot
+    score, and says so."""
+    import pickle
+
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS segment_models (run_id VARCHAR, segmentation VARCHAR, "
+        "features JSON, model BLOB)"
+    )
+    try:
+        blob: bytes | None = pickle.dumps(_slim(result.get("estimator")))
+    except Exception:  # e.g. an estimator holding a parser or a connection
+        blob = None
+    db.execute(
+        "INSERT INTO segment_models VALUES (?, ?, ?, ?)",
+        [run_id, name, json.dumps(result["report"]["features"]), blob],
+    )
+
+
+def _slim(est: Any) -> Any:
+    """A copy without its per-customer results (labels_, values_, …: they are stored as
+    tables already); what predict needs (centres, cut points, models) stays."""
+    import copy
+
+    labels = getattr(est, "labels_", None)
+    if labels is None:
+        return est
+    n = len(labels)
+    slim = copy.copy(est)
+    for key, value in vars(est).items():
+        if key.endswith("_") and isinstance(value, pd.Series | pd.DataFrame) and len(value) == n:
+            setattr(slim, key, value.iloc[:0])
+    return slim
 
 
 def _persist(ws: Workspace, spec: Spec, results: list[dict[str, Any]], as_of: str) -> str:
@@ -399,6 +435,7 @@ def _persist(ws: Workspace, spec: Spec, results: list[dict[str, Any]], as_of: st
                 ],
             )
             counts[seg.name] = len(frame)
+            _save_model(db, run.run_id, seg.name, r)
             if "values" in r:  # per-customer CLV, P(alive), … of a value segmentation
                 values = r["values"].reset_index(names="customer_id")
                 values.insert(0, "segmentation", seg.name)

@@ -266,3 +266,23 @@ def demo_next_steps(out: Path, workspace: Path, spec: Path, output: Any) -> None
     )
     console.print(f"  .venv/bin/segmint status --workspace {workspace}", soft_wrap=True)
     console.print("  .venv/bin/segmint --help")
+
+
+def serve_banner(url: str, workspace: Path, token: str | None) -> None:
+    console.print(
+        f"segmint is serving [bold]{workspace}[/] at [bold]{url}[/]  (API docs: {url}/docs)"
+    )
+    if token:
+        console.print(
+            "First start: your admin token (shown once, stored hashed — keep it safe):\n"
+            f"  [bold]{token}[/]\nSign in with it in the browser. Stop the server with Ctrl+C."
+        )
+    else:
+        console.print(
+            "Sign in with your token. Lost it? Create a new one: segmint token NAME --role admin"
+        )
+
+
+def token_created(principal: Any, secret: str) -> None:
+    console.print(f"Token for {principal.name} ({principal.role}), shown once — keep it safe:")
+    console.print(f"  [bold]{secret}[/]")

@@ -343,6 +343,72 @@ def value(
 
 @app.command()
 @user_errors
+def serve(
+    workspace: Workspace_ = DEFAULT_WORKSPACE,
+    host: Annotated[
+        str, typer.Option(help="Address to listen on (127.0.0.1: this machine only).")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--data-dir", help="Folder for uploads and reports (default: next to the workspace)."
+        ),
+    ] = None,
+    max_upload_mb: Annotated[
+        int, typer.Option("--max-upload-mb", min=1, help="Largest upload accepted.")
+    ] = 200,
+) -> None:
+    """Start the web app and the REST API (OpenAPI description at /docs).
+
+    On the first start the terminal shows an admin token: sign in with it in the browser,
+    then create tokens for your team (viewer, analyst, admin) on the Tokens page or with
+    `segmint token NAME --role analyst`. Tokens are stored hashed; a lost one cannot be shown
+    again, only replaced.
+
+      segmint serve --workspace shop.duckdb          # then open http://127.0.0.1:8000
+    """
+    import uvicorn
+
+    from segmint.api import Settings, create_app, first_admin_token
+
+    settings = Settings(
+        workspace=workspace, data_dir=data_dir, max_upload_bytes=max_upload_mb * 1024 * 1024
+    )
+    server = create_app(settings)
+    token = first_admin_token(server)
+    render.serve_banner(f"http://{host}:{port}", workspace, token)
+    uvicorn.run(server, host=host, port=port, log_level="warning")
+
+
+@app.command()
+@user_errors
+def token(
+    name: Annotated[str, typer.Argument(help="Who the token is for, e.g. 'maria'.")],
+    role: Annotated[
+        str, typer.Option(help="viewer (read), analyst (run, rename, export) or admin.")
+    ] = "viewer",
+    workspace: Workspace_ = DEFAULT_WORKSPACE,
+) -> None:
+    """Create an API / web sign-in token and show it once (stored hashed).
+
+    segmint token maria --role analyst --workspace shop.duckdb
+    """
+    from segmint.api.auth import ROLES, TokenStore
+
+    if role not in ROLES:
+        raise SpecError(
+            f"The role must be one of {', '.join(ROLES)}. Got {role!r}.", fix="e.g. --role analyst."
+        )
+    import threading
+
+    with _open(workspace) as ws:
+        principal, secret = TokenStore(ws.store.db, threading.Lock()).create(name, role)
+    render.token_created(principal, secret)
+
+
+@app.command()
+@user_errors
 def status(workspace: Workspace_ = DEFAULT_WORKSPACE) -> None:
     """Show what the workspace holds: tables with row counts and the runs so far."""
     with _open(workspace, read_only=True) as ws:

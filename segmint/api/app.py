@@ -1,0 +1,116 @@
+"""The server: FastAPI with the REST API (``/api/v1``, OpenAPI at ``/docs``) and the web app.
+
+>>> from pathlib import Path
+>>> from segmint.api import Settings, create_app
+>>> app = create_app(Settings(workspace=Path("shop.duckdb")))  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from segmint.api.routes import router
+from segmint.api.services import NotFound
+from segmint.api.state import AppState, Settings
+from segmint.exceptions import SegmintError
+
+__all__ = ["SECURITY_HEADERS", "create_app", "first_admin_token"]
+
+log = logging.getLogger("segmint.api")
+
+#: sent with every response (the downloaded report sets its own Content-Security-Policy)
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data: blob:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+    ),
+}
+
+
+def _error(status: int, exc: SegmintError) -> JSONResponse:
+    return JSONResponse(
+        {
+            "error": type(exc).__name__,
+            "detail": str(exc),
+            "problem": exc.problem,
+            "where": exc.where,
+            "fix": exc.fix,
+        },
+        status_code=status,
+    )
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """A ready server for ``settings.workspace`` (created when new)."""
+    state = AppState(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        state.close()
+
+    app = FastAPI(
+        title="segmint",
+        version="0.1.0",
+        summary="Customer segmentation: upload exports, run segmentations, explore and export.",
+        lifespan=lifespan,
+        docs_url=None,  # FastAPI's Swagger UI loads from a CDN; the web app serves /docs itself
+        redoc_url=None,
+    )
+    app.state.segmint = state
+
+    @app.exception_handler(SegmintError)
+    async def user_error(_request: Request, exc: SegmintError) -> JSONResponse:
+        return _error(404 if isinstance(exc, NotFound) else 400, exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [
+            f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}" for e in exc.errors()
+        ]
+        return JSONResponse(
+            {
+                "error": "ValidationError",
+                "detail": "The request is not valid: " + "; ".join(problems),
+                "problems": problems,
+                "fix": "see the request schema at /docs.",
+            },
+            status_code=422,
+        )
+
+    @app.middleware("http")
+    async def headers(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        for key, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(key, value)
+        if request.url.path.startswith("/api/"):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    app.include_router(router)
+    from segmint.web import pages
+
+    pages.mount(app)
+    return app
+
+
+def first_admin_token(app: FastAPI) -> str | None:
+    """Create the first admin token when the workspace has none (shown once by `serve`)."""
+    state: AppState = app.state.segmint
+    if state.tokens.count_admins():
+        return None
+    _, token = state.tokens.create("admin", "admin")
+    return token

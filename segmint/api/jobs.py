@@ -1,0 +1,164 @@
+"""Background jobs: one worker thread runs imports and segmentations one at a time.
+
+Jobs are rows of the workspace table ``jobs`` (status queued → running → done | failed, the
+current step as ``message``), so their state survives a browser refresh and a restart: a job
+that was queued or running when the server stopped is marked failed on the next start. A job
+that raises is marked failed with its error (a user error's paragraph, or the exception's
+type and text for a bug); every stage writes in its own transaction, so the workspace stays
+consistent. One worker means runs never compete for DuckDB's single writer: two users who
+start runs at once both finish, one after the other.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import duckdb
+
+from segmint.exceptions import SegmintError
+
+__all__ = ["JobRunner"]
+
+log = logging.getLogger("segmint.api")
+
+DDL = """CREATE TABLE IF NOT EXISTS jobs (
+    job_id VARCHAR PRIMARY KEY, kind VARCHAR, status VARCHAR, message VARCHAR,
+    created_by VARCHAR, created_at TIMESTAMP, started_at TIMESTAMP, finished_at TIMESTAMP,
+    error VARCHAR, result JSON)"""
+
+#: a job's work: gets a progress callback, returns a JSON-ready result
+Work = Callable[[Callable[[str], None]], dict[str, Any]]
+KEYS = (
+    "job_id",
+    "kind",
+    "status",
+    "message",
+    "created_by",
+    "created_at",
+    "started_at",
+    "finished_at",
+    "error",
+    "result",
+)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class JobRunner:
+    """Queue work, run it on one thread, keep its status in the workspace."""
+
+    def __init__(self, db: duckdb.DuckDBPyConnection, lock: threading.Lock) -> None:
+        self._db = db
+        self._lock = lock
+        with lock:
+            db.execute(DDL)
+            db.execute(
+                "UPDATE jobs SET status = 'failed', finished_at = ?, error = ? "
+                "WHERE status IN ('queued', 'running')",
+                [_now(), "The server stopped before this job finished; start it again."],
+            )
+        self._queue: queue.Queue[tuple[str, Work] | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._loop, name="segmint-jobs", daemon=True)
+        self._thread.start()
+
+    def _write(self, sql: str, params: list[Any]) -> None:
+        with self._lock:
+            self._db.cursor().execute(sql, params)
+
+    def submit(self, kind: str, user: str, work: Work) -> str:
+        job_id = uuid.uuid4().hex[:16]
+        self._write(
+            "INSERT INTO jobs VALUES (?, ?, 'queued', 'Waiting to start', ?, ?, NULL, NULL, "
+            "NULL, NULL)",
+            [job_id, kind, user, _now()],
+        )
+        self._queue.put((job_id, work))
+        return job_id
+
+    def get(self, job_id: str) -> dict[str, Any] | None:
+        row = self._db.cursor().execute("SELECT * FROM jobs WHERE job_id = ?", [job_id]).fetchone()
+        return _job(row) if row else None
+
+    def list(self, limit: int = 50) -> list[dict[str, Any]]:
+        rows = (
+            self._db.cursor()
+            .execute("SELECT * FROM jobs ORDER BY created_at DESC LIMIT ?", [limit])
+            .fetchall()
+        )
+        return [_job(r) for r in rows]
+
+    def wait(self, job_id: str, timeout: float = 600.0) -> dict[str, Any] | None:
+        """Block until the job is done or failed (tests and the CLI use this)."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            job = self.get(job_id)
+            if job is None or job["status"] in ("done", "failed"):
+                return job
+            time.sleep(0.05)
+        return self.get(job_id)
+
+    def stop(self) -> None:
+        self._queue.put(None)
+        self._thread.join(timeout=5)
+
+    def _loop(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            job_id, work = item
+            self._write(
+                "UPDATE jobs SET status = 'running', started_at = ?, message = 'Starting' "
+                "WHERE job_id = ?",
+                [_now(), job_id],
+            )
+
+            def progress(message: str, job_id: str = job_id) -> None:
+                self._write("UPDATE jobs SET message = ? WHERE job_id = ?", [message, job_id])
+
+            try:
+                result = work(progress)
+            except SegmintError as exc:
+                self._finish(job_id, "failed", error=str(exc))
+            except Exception as exc:  # a bug: keep the server up, say what happened
+                log.exception("job %s failed", job_id)
+                self._finish(job_id, "failed", error=f"Internal error: {type(exc).__name__}: {exc}")
+            else:
+                self._finish(job_id, "done", result=result)
+
+    def _finish(
+        self, job_id: str, status: str, *, error: str | None = None, result: Any = None
+    ) -> None:
+        self._write(
+            "UPDATE jobs SET status = ?, finished_at = ?, error = ?, result = ?, message = ? "
+            "WHERE job_id = ?",
+            [
+                status,
+                _now(),
+                error,
+                json.dumps(result, default=str) if result is not None else None,
+                "Finished" if status == "done" else "Failed",
+                job_id,
+            ],
+        )
+
+
+def _job(row: tuple[Any, ...]) -> dict[str, Any]:
+    job = dict(zip(KEYS, row, strict=True))
+    if isinstance(job["result"], str):
+        job["result"] = json.loads(job["result"])
+    for k in ("created_at", "started_at", "finished_at"):
+        if job[k] is not None:
+            job[k] = job[k].isoformat()
+    return job

@@ -1,0 +1,285 @@
+"""The REST API under ``/api/v1``: every endpoint needs a token (``Authorization: Bearer``).
+
+Roles: viewer reads, analyst also uploads, runs, renames and exports, admin also manages
+tokens. No token or an unknown one → 401; a role too low → 403 saying which role is needed.
+User errors come back as JSON ``{"error", "detail", "problem", "where", "fix"}`` with 400
+(404 for a missing run, segment, job or upload); the OpenAPI description is at ``/docs``.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, File, HTTPException, Query, Request, UploadFile
+from fastapi.responses import FileResponse, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ConfigDict, Field
+
+from segmint.api import services
+from segmint.api.auth import Principal, role_allows
+from segmint.api.state import AppState
+from segmint.spec.model import SegmentationSpec
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api/v1")
+bearer = HTTPBearer(auto_error=False, description="An API token from `segmint serve`.")
+
+Role = Literal["viewer", "analyst", "admin"]
+
+
+def state_of(request: Request) -> AppState:
+    state: AppState = request.app.state.segmint
+    return state
+
+
+def principal(
+    request: Request,
+    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Principal:
+    found = state_of(request).tokens.verify(creds.credentials if creds else None)
+    if found is None:
+        raise HTTPException(
+            401,
+            "A valid API token is needed: send 'Authorization: Bearer <token>'.",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return found
+
+
+def require(role: Role) -> Callable[..., Principal]:
+    def check(who: Annotated[Principal, Depends(principal)]) -> Principal:
+        if not role_allows(who.role, role):
+            raise HTTPException(
+                403, f"This needs the {role} role; the token '{who.name}' is a {who.role}."
+            )
+        return who
+
+    return check
+
+
+Viewer = Annotated[Principal, Depends(require("viewer"))]
+Analyst = Annotated[Principal, Depends(require("analyst"))]
+Admin = Annotated[Principal, Depends(require("admin"))]
+State = Annotated[AppState, Depends(state_of)]
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+# -- models (for validation and the OpenAPI description) -------------------------------------
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RunRequest(Strict):
+    """Segmentations to run (the spec's ``segmentations:`` list); empty = the defaults."""
+
+    segmentations: list[SegmentationSpec] = Field(default_factory=list, max_length=20)
+
+
+class ImportRequest(Strict):
+    table: (
+        Literal["orders", "customers", "events", "feedback", "campaigns", "campaign_contacts"]
+        | None
+    ) = None
+    format: str = Field("auto", max_length=40)
+    mapping: dict[Name, Name] = Field(default_factory=dict, max_length=100)
+
+
+class SegmentEdit(Strict):
+    name: str | None = Field(None, max_length=200)
+    targeting: dict[Literal["goal", "channel", "offer", "message"], str] | None = None
+
+
+class AssignRequest(Strict):
+    customers: list[dict[Name, float | int | str | bool | None]] = Field(
+        min_length=1, max_length=10_000
+    )
+
+
+class TokenRequest(Strict):
+    name: Name
+    role: Role = "viewer"
+
+
+class RulesRequest(Strict):
+    rules: dict[Name, Annotated[str, Field(max_length=2000)]] = Field(min_length=1, max_length=50)
+
+
+class Job(BaseModel):
+    job_id: str
+    kind: str
+    status: str
+    message: str | None = None
+    created_by: str | None = None
+    created_at: str | None = None
+    started_at: str | None = None
+    finished_at: str | None = None
+    error: str | None = None
+    result: dict[str, Any] | None = None
+
+
+# -- endpoints ------------------------------------------------------------------------------------
+
+
+@router.get("/me", summary="Who the token belongs to")
+def me(who: Viewer) -> dict[str, str]:
+    return {"name": who.name, "role": who.role, "token_id": who.token_id}
+
+
+@router.get("/tables", summary="Workspace tables with row counts")
+def tables(_: Viewer, state: State) -> list[dict[str, Any]]:
+    return services.list_tables(state.workspace())
+
+
+@router.get("/runs", summary="Segmentation runs, newest first")
+def runs(_: Viewer, state: State) -> list[dict[str, Any]]:
+    return services.list_segment_runs(state.workspace())
+
+
+@router.post("/runs", status_code=202, summary="Start a segmentation run (a background job)")
+def start_run(body: RunRequest, who: Analyst, state: State) -> Job:
+    job_id = services.start_run(state, who.name, body.segmentations)
+    return Job(**(state.jobs.get(job_id) or {}))
+
+
+@router.get("/runs/{run_id}/segmentations/{name}", summary="Profiles, ranking and plans")
+def segmentation(run_id: str, name: str, _: Viewer, state: State) -> dict[str, Any]:
+    return services.get_segmentation(state.workspace(), run_id, name)
+
+
+@router.patch(
+    "/runs/{run_id}/segmentations/{name}/segments/{label}",
+    summary="Rename a segment or edit its targeting plan",
+)
+def edit_segment(
+    run_id: str, name: str, label: str, body: SegmentEdit, _: Analyst, state: State
+) -> dict[str, Any]:
+    ws = state.workspace()
+    out: dict[str, Any] = {}
+    if body.name is not None:
+        out["segment"] = services.rename_segment(state, ws, run_id, name, label, body.name)
+    if body.targeting is not None:
+        out["targeting"] = services.update_targeting(
+            state, ws, run_id, name, label, {str(k): v for k, v in body.targeting.items()}
+        )
+    return out
+
+
+@router.post(
+    "/runs/{run_id}/segmentations/{name}/assign",
+    summary="Assign one customer or a batch to the fitted segmentation",
+)
+def assign(
+    run_id: str, name: str, body: AssignRequest, _: Viewer, state: State
+) -> list[dict[str, Any]]:
+    return services.score(state, state.workspace(), run_id, name, body.customers)
+
+
+@router.get(
+    "/runs/{run_id}/segmentations/{name}/members.csv",
+    summary="Segment members as CSV (all segments, or one with ?segment=)",
+    response_class=Response,
+)
+def members_csv(
+    run_id: str,
+    name: str,
+    _: Analyst,
+    state: State,
+    segment: Annotated[str | None, Query(max_length=200)] = None,
+) -> Response:
+    frame = services.members(state.workspace(), run_id, name, segment)
+    buf = io.StringIO()
+    frame.to_csv(buf, index=False)
+    label = f"-{services.safe_name(segment)}" if segment else ""
+    filename = f"{services.safe_name(name)}{label}-members.csv"
+    return Response(
+        buf.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@router.get("/runs/{run_id}/report", summary="The run's HTML report", response_class=FileResponse)
+def report(run_id: str, _: Viewer, state: State) -> FileResponse:
+    path = services.report_file(state, run_id)
+    return FileResponse(
+        path,
+        media_type="text/html",
+        filename=f"segmint-report-{run_id}.html",
+        headers={"Content-Security-Policy": services.REPORT_CSP},
+    )
+
+
+@router.get("/compare", summary="Migration of customers between two segmentations")
+def compare(
+    run_a: Annotated[str, Query(max_length=100)],
+    name_a: Annotated[str, Query(max_length=200)],
+    run_b: Annotated[str, Query(max_length=100)],
+    name_b: Annotated[str, Query(max_length=200)],
+    _: Viewer,
+    state: State,
+) -> dict[str, Any]:
+    return services.compare_runs(state.workspace(), run_a, name_a, run_b, name_b)
+
+
+@router.post("/uploads", status_code=201, summary="Upload an export; returns its preview")
+def upload(
+    _: Analyst, state: State, file: Annotated[UploadFile, File(description="CSV, Excel, …")]
+) -> dict[str, Any]:
+    upload_id, path = services.save_upload(state, file.filename or "upload", file.file)
+    return {"upload_id": upload_id, "filename": path.name, **services.preview_upload(path)}
+
+
+@router.post(
+    "/uploads/{upload_id}/import",
+    status_code=202,
+    summary="Import an uploaded file (a background job: import, clean, quality report)",
+)
+def import_upload(upload_id: str, body: ImportRequest, who: Analyst, state: State) -> Job:
+    path = services.upload_path(state, upload_id)
+    job_id = services.start_ingest(
+        state, who.name, path, into=body.table, fmt=body.format, mapping=dict(body.mapping)
+    )
+    return Job(**(state.jobs.get(job_id) or {}))
+
+
+@router.get("/jobs", summary="Recent background jobs")
+def jobs(_: Viewer, state: State) -> list[Job]:
+    return [Job(**j) for j in state.jobs.list()]
+
+
+@router.get("/jobs/{job_id}", summary="One job's status")
+def job(job_id: str, _: Viewer, state: State) -> Job:
+    found = state.jobs.get(job_id)
+    if found is None:
+        raise services.NotFound(f"There is no job '{job_id}'.")
+    return Job(**found)
+
+
+@router.post("/rules/validate", summary="Check rules written in the rule language")
+def validate_rules(body: RulesRequest, _: Viewer) -> dict[str, Any]:
+    return services.validate_rules(dict(body.rules))
+
+
+@router.get("/tokens", summary="API tokens (never their secret)")
+def list_tokens(_: Admin, state: State) -> list[dict[str, Any]]:
+    return state.tokens.list()
+
+
+@router.post("/tokens", status_code=201, summary="Create a token; its secret is shown once")
+def create_token(body: TokenRequest, _: Admin, state: State) -> dict[str, str]:
+    p, token = state.tokens.create(body.name, body.role)
+    return {"token_id": p.token_id, "name": p.name, "role": p.role, "token": token}
+
+
+@router.delete("/tokens/{token_id}", summary="Revoke a token")
+def revoke_token(token_id: str, who: Admin, state: State) -> dict[str, str]:
+    if token_id == who.token_id:
+        raise HTTPException(400, "A token cannot revoke itself; sign in with another admin token.")
+    if not state.tokens.revoke(token_id):
+        raise services.NotFound(f"There is no active token '{token_id}'.")
+    return {"revoked": token_id}

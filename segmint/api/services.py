@@ -1,0 +1,509 @@
+"""What the REST API and the web pages do, as plain functions over a workspace.
+
+Both interfaces call these, so a page and its endpoint can never disagree. Errors a user can
+cause raise :class:`~segmint.exceptions.SegmintError` subclasses (shown as 4xx with the
+paragraph); a missing run or segment raises :class:`NotFound`.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+import re
+import shutil
+import uuid
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from segmint._workspace import Workspace
+from segmint.api.state import AppState
+from segmint.exceptions import InputError, ModelError, SegmintError, UnreadableFileError
+from segmint.spec.model import SegmentationSpec, Spec
+
+__all__ = [
+    "UPLOAD_KINDS",
+    "NotFound",
+    "compare_runs",
+    "get_segmentation",
+    "list_segment_runs",
+    "list_tables",
+    "members",
+    "preview_upload",
+    "rename_segment",
+    "report_file",
+    "save_upload",
+    "score",
+    "start_ingest",
+    "start_run",
+    "update_targeting",
+    "upload_path",
+    "validate_rules",
+]
+
+UPLOAD_KINDS = ("csv", "whitespace", "parquet", "excel", "json")
+#: the downloaded report runs its own inline scripts and loads nothing from the network
+REPORT_CSP = (
+    "default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; style-src 'unsafe-inline'; "
+    "img-src data: blob:; font-src data:"
+)
+PLAN_FIELDS = ("goal", "channel", "offer", "message")
+_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+class NotFound(SegmintError):
+    """The run, segmentation, segment, job or file does not exist."""
+
+
+# -- reading -------------------------------------------------------------------------------
+
+
+def _rows(ws: Workspace, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+    return ws.store.db.cursor().execute(sql, params or []).fetchall()
+
+
+def list_tables(ws: Workspace) -> list[dict[str, Any]]:
+    """Every table with its row count."""
+    return [{"name": t, "rows": ws.store.count(t)} for t in ws.tables()]
+
+
+def list_segment_runs(ws: Workspace) -> list[dict[str, Any]]:
+    """Segmentation runs, newest first, each with its segmentations (name, method, sizes)."""
+    if "segmentations" not in ws.tables():
+        return []
+    rows = _rows(
+        ws,
+        "SELECT s.run_id, s.name, s.method, s.result, r.started_at, r.seq FROM segmentations s "
+        "JOIN runs r USING (run_id) ORDER BY r.seq DESC, s.rowid",
+    )
+    runs: dict[str, dict[str, Any]] = {}
+    for run_id, name, method, result, started, _seq in rows:
+        run = runs.setdefault(
+            run_id, {"run_id": run_id, "started_at": started.isoformat(), "segmentations": []}
+        )
+        data = json.loads(result)
+        segments = data.get("profiles", {}).get("segments", [])
+        run["segmentations"].append(
+            {
+                "name": name,
+                "method": method,
+                "customers": data.get("n_customers"),
+                "segments": len(segments),
+            }
+        )
+    return list(runs.values())
+
+
+def get_segmentation(ws: Workspace, run_id: str, name: str) -> dict[str, Any]:
+    """The stored result of one segmentation (profiles, ranking, targeting, charts' data)."""
+    row = _one_result(ws, run_id, name)
+    return json.loads(row)
+
+
+def _one_result(ws: Workspace, run_id: str, name: str) -> str:
+    if "segmentations" not in ws.tables():
+        raise NotFound(f"There are no segmentation runs yet (asked for run '{run_id}').")
+    found = _rows(
+        ws, "SELECT result FROM segmentations WHERE run_id = ? AND name = ?", [run_id, name]
+    )
+    if not found:
+        raise NotFound(
+            f"Run '{run_id}' has no segmentation named '{name}'.",
+            fix="list runs and their segmentations with GET /api/v1/runs.",
+        )
+    return str(found[0][0])
+
+
+def _segment(result: dict[str, Any], label: str) -> dict[str, Any]:
+    for seg in result.get("profiles", {}).get("segments", []):
+        if str(seg.get("label")) == label:
+            return seg
+    labels = [str(s.get("label")) for s in result.get("profiles", {}).get("segments", [])]
+    raise NotFound(
+        f"There is no segment '{label}' in this segmentation.",
+        fix=f"use one of: {', '.join(labels)}.",
+    )
+
+
+def members(ws: Workspace, run_id: str, name: str, label: str | None = None) -> pd.DataFrame:
+    """Customers of a segmentation (or of one segment) with their segment and name."""
+    result = get_segmentation(ws, run_id, name)
+    if label is not None:
+        _segment(result, label)
+    sql = (
+        "SELECT customer_id, segment, segment_name FROM segment_assignments "
+        "WHERE run_id = ? AND segmentation = ?"
+    )
+    params = [run_id, name]
+    if label is not None:
+        sql += " AND segment = ?"
+        params.append(label)
+    return ws.store.db.cursor().execute(sql + " ORDER BY customer_id", params).df()
+
+
+def compare_runs(ws: Workspace, run_a: str, name_a: str, run_b: str, name_b: str) -> dict[str, Any]:
+    """Migration between two segmentations: customers per (segment in A, segment in B)."""
+    get_segmentation(ws, run_a, name_a)
+    get_segmentation(ws, run_b, name_b)
+    frame = (
+        ws.store.db.cursor()
+        .execute(
+            "SELECT a.segment_name AS a, b.segment_name AS b, count(*) AS n "
+            "FROM segment_assignments a JOIN segment_assignments b USING (customer_id) "
+            "WHERE a.run_id = ? AND a.segmentation = ? AND b.run_id = ? AND b.segmentation = ? "
+            "GROUP BY ALL",
+            [run_a, name_a, run_b, name_b],
+        )
+        .df()
+    )
+    rows = sorted(frame["a"].unique().tolist())
+    cols = sorted(frame["b"].unique().tolist())
+    table = frame.pivot_table(index="a", columns="b", values="n", fill_value=0, aggfunc="sum")
+    table = table.reindex(index=rows, columns=cols, fill_value=0)
+    total = int(frame["n"].sum())
+    same = int(frame.loc[frame["a"] == frame["b"], "n"].sum())
+    return {
+        "a": {"run_id": run_a, "segmentation": name_a},
+        "b": {"run_id": run_b, "segmentation": name_b},
+        "rows": rows,
+        "columns": cols,
+        "counts": table.astype(int).to_numpy().tolist(),
+        "customers": total,
+        "same_name_share": same / total if total else None,
+    }
+
+
+def report_file(state: AppState, run_id: str) -> Path:
+    """The run's HTML report; run ids are checked against the runs table, never joined raw."""
+    ws = state.workspace()
+    known = {r["run_id"] for r in ws.runs() if r.get("kind") == "segment"}
+    if run_id not in known:
+        raise NotFound(f"There is no segmentation run '{run_id}'.")
+    path = (state.reports / run_id / "report.html").resolve()
+    if state.reports.resolve() not in path.parents or not path.exists():
+        raise NotFound(
+            f"The report of run '{run_id}' is not on this server (runs made outside the web "
+            "app write their report where `segmint run --out` pointed)."
+        )
+    return path
+
+
+def safe_name(text: str) -> str:
+    """A file-name-safe version of a segment or segmentation name."""
+    return _SAFE.sub("_", text).strip("._")[:60] or "segment"
+
+
+def validate_rules(rules: dict[str, str]) -> dict[str, Any]:
+    """Parse and check rules; every problem with its rule name and caret message."""
+    from segmint.segment.rules import parse_rules
+
+    errors = []
+    for name, expr in rules.items():
+        try:
+            parse_rules([(name, expr)])
+        except SegmintError as exc:
+            errors.append({"rule": name, "message": exc.problem})
+    return {"ok": not errors, "errors": errors}
+
+
+# -- editing ---------------------------------------------------------------------------------
+
+
+def _store_result(
+    state: AppState, ws: Workspace, run_id: str, name: str, result: dict[str, Any]
+) -> None:
+    with state.write_lock:
+        ws.store.db.cursor().execute(
+            "UPDATE segmentations SET result = ? WHERE run_id = ? AND name = ?",
+            [json.dumps(result, default=str), run_id, name],
+        )
+
+
+def rename_segment(
+    state: AppState, ws: Workspace, run_id: str, name: str, label: str, new_name: str
+) -> dict[str, Any]:
+    """Give a segment a new display name everywhere the run shows it."""
+    new_name = " ".join(str(new_name).split())
+    if not new_name or len(new_name) > 80:
+        raise InputError(
+            f"A segment name must be 1–80 characters. Got {len(new_name)}.",
+            fix="type a short descriptive name, e.g. 'Loyal big spenders'.",
+        )
+    result = get_segmentation(ws, run_id, name)
+    seg = _segment(result, label)
+    taken = {
+        str(s.get("name")) for s in result["profiles"]["segments"] if str(s.get("label")) != label
+    }
+    if new_name in taken:
+        raise InputError(
+            f"Another segment of '{name}' is already called '{new_name}'.",
+            fix="choose a name that no other segment of this segmentation has.",
+        )
+    seg["name"] = new_name
+    for ranked in result.get("ranking", {}).get("segments", []):
+        if str(ranked.get("label")) == label:
+            ranked["name"] = new_name
+    _store_result(state, ws, run_id, name, result)
+    with state.write_lock:
+        ws.store.db.cursor().execute(
+            "UPDATE segment_assignments SET segment_name = ? "
+            "WHERE run_id = ? AND segmentation = ? AND segment = ?",
+            [new_name, run_id, name, label],
+        )
+    return seg
+
+
+def update_targeting(
+    state: AppState, ws: Workspace, run_id: str, name: str, label: str, fields: dict[str, str]
+) -> dict[str, Any]:
+    """Replace fields of a segment's targeting plan (goal, channel, offer, message)."""
+    unknown = sorted(set(fields) - set(PLAN_FIELDS))
+    if unknown:
+        raise InputError(
+            f"Targeting plans have the fields {', '.join(PLAN_FIELDS)}; got {', '.join(unknown)}.",
+            fix="send only goal, channel, offer and message.",
+        )
+    too_long = [k for k, v in fields.items() if len(str(v)) > 500]
+    if too_long:
+        raise InputError(
+            f"Plan field(s) {', '.join(too_long)} are longer than 500 characters.",
+            fix="shorten them.",
+        )
+    result = get_segmentation(ws, run_id, name)
+    _segment(result, label)
+    plan = result.setdefault("targeting", {}).setdefault(label, {})
+    plan.update({k: str(v).strip() for k, v in fields.items()})
+    plan["edited"] = True
+    _store_result(state, ws, run_id, name, result)
+    return dict(plan)
+
+
+# -- scoring ---------------------------------------------------------------------------------
+
+
+def _model(state: AppState, ws: Workspace, run_id: str, name: str) -> tuple[Any, list[str]]:
+    key = (run_id, name)
+    cached = state.models.get(key)
+    if cached is not None:
+        return cached  # type: ignore[return-value]
+    get_segmentation(ws, run_id, name)
+    rows = (
+        _rows(
+            ws,
+            "SELECT model, features FROM segment_models WHERE run_id = ? AND segmentation = ?",
+            [run_id, name],
+        )
+        if "segment_models" in ws.tables()
+        else []
+    )
+    if not rows or rows[0][0] is None:
+        raise ModelError(
+            f"Segmentation '{name}' of run '{run_id}' has no stored model to score new customers.",
+            fix="run the segmentation again with this version of segmint.",
+        )
+    model = pickle.loads(rows[0][0])  # written by this workspace's own runs, not by users
+    entry = (model, json.loads(rows[0][1]))
+    state.models[key] = entry
+    return entry
+
+
+def score(
+    state: AppState, ws: Workspace, run_id: str, name: str, customers: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Assign customers (feature values as dicts) to the fitted segmentation's segments."""
+    if not customers:
+        raise InputError("Send at least one customer.", fix='{"customers": [{"frequency": 3}]}')
+    model, features = _model(state, ws, run_id, name)
+    frame = pd.DataFrame(customers)
+    ids = frame.pop("customer_id") if "customer_id" in frame.columns else None
+    needed = _needed(model, features)
+    missing = [c for c in needed if c not in frame.columns]
+    if missing:
+        raise InputError(
+            f"Scoring with '{name}' needs the feature(s) {', '.join(missing)}.",
+            fix=f"send each customer with: {', '.join(needed)}.",
+        )
+    for col in needed:
+        if frame[col].dtype == object:
+            converted = pd.to_numeric(frame[col], errors="coerce")
+            if converted.notna().sum() == frame[col].notna().sum():
+                frame[col] = converted
+    frame.index = pd.Index(
+        ids.astype(str) if ids is not None else [str(i) for i in range(len(frame))],
+        name="customer_id",
+    )
+    try:
+        labels = model.predict(frame)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InputError(
+            f"These customers could not be scored with '{name}': {exc}.",
+            fix=f"send numbers for: {', '.join(needed)}.",
+        ) from None
+    names = {
+        str(s["label"]): s.get("name")
+        for s in get_segmentation(ws, run_id, name)["profiles"]["segments"]
+    }
+    return [
+        {"customer_id": cid, "segment": str(lab), "name": names.get(str(lab), str(lab))}
+        for cid, lab in zip(frame.index, labels.astype(str), strict=True)
+    ]
+
+
+def _needed(model: Any, features: list[str]) -> list[str]:
+    for attr in ("columns_", "feature_names_in_", "features_"):
+        cols = getattr(model, attr, None)
+        if cols is not None and len(cols):
+            return [str(c) for c in cols]
+    if hasattr(model, "bgnbd_"):
+        return ["frequency", "recency", "T", "monetary_value"]
+    if hasattr(model, "thresholds_") and hasattr(model, "recency"):
+        return [model.recency, model.frequency, model.monetary]
+    return list(features)
+
+
+# -- uploads and jobs --------------------------------------------------------------------------
+
+
+def save_upload(state: AppState, filename: str, data: Any) -> tuple[str, Path]:
+    """Store an uploaded file under the uploads folder (a fresh folder, a cleaned name),
+    refusing files over the size limit and content that is not a data file. Returns the
+    upload id (the folder's name) and the path."""
+    from segmint.ingest.sniff import sniff
+
+    limit = state.settings.max_upload_bytes
+    name = _SAFE.sub("_", Path(filename or "upload").name).strip("._") or "upload"
+    folder = state.uploads / uuid.uuid4().hex
+    folder.mkdir(parents=True)
+    path = folder / name
+    written = 0
+    with path.open("wb") as out:
+        while chunk := data.read(1 << 20):
+            written += len(chunk)
+            if written > limit:
+                out.close()
+                shutil.rmtree(folder, ignore_errors=True)
+                raise InputError(
+                    f"The file is larger than the upload limit ({limit // (1 << 20)} MB).",
+                    where=name,
+                    fix="import it from the command line (segmint ingest FILE) or start the "
+                    "server with a higher --max-upload-mb.",
+                )
+            out.write(chunk)
+    try:
+        src = sniff(str(path))
+    except SegmintError:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    if src.kind not in UPLOAD_KINDS:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise UnreadableFileError(
+            f"This file is a {src.kind} database, not an export file.",
+            where=name,
+            fix="upload a CSV, Excel, Parquet or JSON export (or import the database with "
+            "segmint ingest URL --table NAME).",
+        )
+    return folder.name, path
+
+
+def upload_path(state: AppState, upload_id: str) -> Path:
+    """The stored file of an upload id; ids are hex folder names, so no path can escape."""
+    if not re.fullmatch(r"[0-9a-f]{32}", upload_id or ""):
+        raise NotFound(f"There is no upload '{upload_id}'.", fix="upload the file again.")
+    files = sorted((state.uploads / upload_id).glob("*"))
+    if len(files) != 1 or not files[0].is_file():
+        raise NotFound(f"There is no upload '{upload_id}'.", fix="upload the file again.")
+    return files[0]
+
+
+def preview_upload(path: Path) -> dict[str, Any]:
+    """Headers, detected table and format, and the column mapping (or why there is none)."""
+    from segmint.ingest.mapping import resolve
+    from segmint.ingest.readers import ReadOptions, stage
+    from segmint.ingest.sniff import sniff
+    from segmint.store.schema import CANONICAL
+
+    src = sniff(str(path))
+    db = duckdb.connect(":memory:")
+    try:
+        staged = stage(db, src, ReadOptions())
+    finally:
+        db.close()
+    headers = [c for c in staged.columns if c != "_row"]
+    out: dict[str, Any] = {
+        "headers": headers,
+        "rows": staged.rows,
+        "kind": src.kind,
+        "tables": {name: list(schema.names) for name, schema in CANONICAL.items()},
+    }
+    try:
+        cmap = resolve(headers, entity=None, where=path.name)
+    except SegmintError as exc:
+        out.update(table=None, format=None, mapping={}, problem=str(exc))
+        return out
+    out.update(table=cmap.entity, format=cmap.fmt.family, mapping=dict(cmap.columns), problem=None)
+    return out
+
+
+def start_ingest(
+    state: AppState,
+    user: str,
+    path: Path,
+    *,
+    into: str | None = None,
+    fmt: str = "auto",
+    mapping: dict[str, str] | None = None,
+) -> str:
+    """Queue: import the file, clean every table, write the quality report."""
+    settings = state.settings
+
+    def work(progress: Any) -> dict[str, Any]:
+        ws = Workspace(settings.workspace)
+        progress(f"Importing {path.name}")
+        result = ws.ingest(
+            str(path), into=into, format=fmt, mapping=mapping or None, progress=progress
+        )
+        progress("Cleaning")
+        ws.clean(progress=progress)
+        report = ws.quality(state.reports / "quality")
+        return {
+            "table": result.table,
+            "rows": result.rows,
+            "format": result.format,
+            "run_id": result.run_id,
+            "mapped": result.mapped,
+            "quality": report.get("summary"),
+        }
+
+    return state.jobs.submit("ingest", user, work)
+
+
+def start_run(state: AppState, user: str, segmentations: list[SegmentationSpec]) -> str:
+    """Queue: features, the given segmentations (or the defaults), profiles, report."""
+    from segmint._run import check_spec, run_pipeline
+
+    spec = Spec(segmentations=segmentations)
+    check_spec(spec)  # bad rules or parameters: now, not in the job
+    settings = state.settings
+
+    def work(progress: Any) -> dict[str, Any]:
+        ws = Workspace(settings.workspace)
+        if "orders" not in ws.tables() and "customers" not in ws.tables():
+            raise InputError(
+                "The workspace has no orders or customers yet.", fix="upload an export first."
+            )
+        scratch = state.reports / f"tmp-{uuid.uuid4().hex}"
+        output = run_pipeline(ws, spec, out_dir=scratch, progress=progress)
+        final = state.reports / output.run_id
+        shutil.rmtree(final, ignore_errors=True)
+        scratch.rename(final)
+        state.models.clear()
+        return {
+            "run_id": output.run_id,
+            "segmentations": [s["name"] for s in output.report["segmentations"]],
+            "notes": output.report.get("notes", []),
+            "seconds": round(output.seconds, 2),
+        }
+
+    return state.jobs.submit("run", user, work)

@@ -1,0 +1,74 @@
+"""What the server holds: the workspace path, its data folder, tokens, jobs and connections.
+
+DuckDB lets one process open the same file through several connections that share one
+database: every request thread gets its own :class:`~segmint.Workspace` (thread-local), the job
+worker has its own, and reads proceed while a job writes (each sees the last committed state).
+Small metadata writes (tokens, renames) take ``write_lock``; imports and runs are serialized by
+the single job worker.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from segmint._workspace import Workspace
+from segmint.api.auth import TokenStore
+from segmint.api.jobs import JobRunner
+
+__all__ = ["MAX_UPLOAD_BYTES", "AppState", "Settings"]
+
+MAX_UPLOAD_BYTES = 200 * 1024 * 1024
+
+
+@dataclass
+class Settings:
+    """Server settings (``segmint serve`` options)."""
+
+    workspace: Path
+    data_dir: Path | None = None
+    max_upload_bytes: int = MAX_UPLOAD_BYTES
+    #: secure cookies need HTTPS; off for http://127.0.0.1
+    secure_cookies: bool = False
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def folder(self) -> Path:
+        """Uploads and reports live here (default: next to the workspace)."""
+        return self.data_dir or self.workspace.parent / f"{self.workspace.stem}-server"
+
+
+class AppState:
+    """Shared server state; create one per app."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.write_lock = threading.Lock()
+        self._local = threading.local()
+        self.meta = Workspace(settings.workspace)
+        db = self.meta.store.db  # creates the workspace file when new
+        self.tokens = TokenStore(db, self.write_lock)
+        self.jobs = JobRunner(db, self.write_lock)
+        self.models: dict[tuple[str, str], object] = {}
+        for sub in ("uploads", "reports"):
+            (settings.folder / sub).mkdir(parents=True, exist_ok=True)
+
+    @property
+    def uploads(self) -> Path:
+        return self.settings.folder / "uploads"
+
+    @property
+    def reports(self) -> Path:
+        return self.settings.folder / "reports"
+
+    def workspace(self) -> Workspace:
+        """This thread's connection to the workspace."""
+        ws = getattr(self._local, "ws", None)
+        if ws is None:
+            ws = Workspace(self.settings.workspace)
+            self._local.ws = ws
+        return ws
+
+    def close(self) -> None:
+        self.jobs.stop()
