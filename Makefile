@@ -23,11 +23,13 @@ $(STAMP): pyproject.toml constraints.txt
 
 setup: $(STAMP)
 
-# System packages the tests use for real servers (PostgreSQL for SQL ingest).
+# System packages the tests use for real servers and browsers: PostgreSQL (SQL ingest) and
+# Debian's Chromium (web app tests, driven by Playwright without downloading a browser).
+APT_NEEDS := $(if $(PG_BIN),,postgresql) $(if $(wildcard /usr/bin/chromium),,chromium)
 system-deps:
-	@if [ -z "$(PG_BIN)" ] && [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
-	  echo "Installing PostgreSQL server for the SQL ingest tests..."; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	@if [ -n "$(strip $(APT_NEEDS))" ] && [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+	  echo "Installing $(strip $(APT_NEEDS)) for the tests..."; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_NEEDS) >/dev/null; \
 	fi
 
 demo: setup
