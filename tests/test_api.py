@@ -432,3 +432,8 @@ def test_security_headers_on_every_response(api):
         assert h["x-content-type-options"] == "nosniff" and h["x-frame-options"] == "DENY"
         assert "frame-ancestors 'none'" in h["content-security-policy"]
         assert h["cache-control"] == "no-store"
+
+
+def test_editing_a_missing_segment_is_404_even_with_nothing_to_change(api):
+    seg = f"/api/v1/runs/{api.run_id}/segmentations/clusters/segments/no-such-label"
+    assert api.client.patch(seg, json={}, headers=api.headers("analyst")).status_code == 404

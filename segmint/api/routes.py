@@ -159,6 +159,7 @@ def edit_segment(
     run_id: str, name: str, label: str, body: SegmentEdit, _: Analyst, state: State
 ) -> dict[str, Any]:
     ws = state.workspace()
+    services.check_segment(ws, run_id, name, label)
     out: dict[str, Any] = {}
     if body.name is not None:
         out["segment"] = services.rename_segment(state, ws, run_id, name, label, body.name)

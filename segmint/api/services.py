@@ -26,6 +26,7 @@ from segmint.spec.model import SegmentationSpec, Spec
 __all__ = [
     "UPLOAD_KINDS",
     "NotFound",
+    "check_segment",
     "compare_runs",
     "get_segmentation",
     "list_segment_runs",
@@ -125,6 +126,11 @@ def _segment(result: dict[str, Any], label: str) -> dict[str, Any]:
         f"There is no segment '{label}' in this segmentation.",
         fix=f"use one of: {', '.join(labels)}.",
     )
+
+
+def check_segment(ws: Workspace, run_id: str, name: str, label: str) -> None:
+    """Raise NotFound unless the run has the segmentation and it has the segment."""
+    _segment(get_segmentation(ws, run_id, name), label)
 
 
 def members(ws: Workspace, run_id: str, name: str, label: str | None = None) -> pd.DataFrame:
