@@ -248,6 +248,7 @@ def rename_segment(
             fix="choose a name that no other segment of this segmentation has.",
         )
     seg["name"] = new_name
+    state.models.pop((run_id, name), None)  # scoring answers with the new name
     for ranked in result.get("ranking", {}).get("segments", []):
         if str(ranked.get("label")) == label:
             ranked["name"] = new_name
@@ -289,12 +290,15 @@ def update_targeting(
 # -- scoring ---------------------------------------------------------------------------------
 
 
-def _model(state: AppState, ws: Workspace, run_id: str, name: str) -> tuple[Any, list[str]]:
+def _model(
+    state: AppState, ws: Workspace, run_id: str, name: str
+) -> tuple[Any, list[str], dict[str, str]]:
+    """The fitted model, its features and the segments' display names (cached until a rename)."""
     key = (run_id, name)
     cached = state.models.get(key)
     if cached is not None:
         return cached  # type: ignore[return-value]
-    get_segmentation(ws, run_id, name)
+    result = get_segmentation(ws, run_id, name)
     rows = (
         _rows(
             ws,
@@ -310,7 +314,8 @@ def _model(state: AppState, ws: Workspace, run_id: str, name: str) -> tuple[Any,
             fix="run the segmentation again with this version of segmint.",
         )
     model = pickle.loads(rows[0][0])  # written by this workspace's own runs, not by users
-    entry = (model, json.loads(rows[0][1]))
+    names = {str(s["label"]): str(s.get("name")) for s in result["profiles"]["segments"]}
+    entry = (model, json.loads(rows[0][1]), names)
     state.models[key] = entry
     return entry
 
@@ -321,7 +326,7 @@ def score(
     """Assign customers (feature values as dicts) to the fitted segmentation's segments."""
     if not customers:
         raise InputError("Send at least one customer.", fix='{"customers": [{"frequency": 3}]}')
-    model, features = _model(state, ws, run_id, name)
+    model, features, names = _model(state, ws, run_id, name)
     frame = pd.DataFrame(customers)
     ids = frame.pop("customer_id") if "customer_id" in frame.columns else None
     needed = _needed(model, features)
@@ -347,10 +352,6 @@ def score(
             f"These customers could not be scored with '{name}': {exc}.",
             fix=f"send numbers for: {', '.join(needed)}.",
         ) from None
-    names = {
-        str(s["label"]): s.get("name")
-        for s in get_segmentation(ws, run_id, name)["profiles"]["segments"]
-    }
     return [
         {"customer_id": cid, "segment": str(lab), "name": names.get(str(lab), str(lab))}
         for cid, lab in zip(frame.index, labels.astype(str), strict=True)
