@@ -437,3 +437,63 @@ def test_security_headers_on_every_response(api):
 def test_editing_a_missing_segment_is_404_even_with_nothing_to_change(api):
     seg = f"/api/v1/runs/{api.run_id}/segmentations/clusters/segments/no-such-label"
     assert api.client.patch(seg, json={}, headers=api.headers("analyst")).status_code == 404
+
+
+# ------------------------------------------------------------------ the commands
+
+
+def test_token_command_creates_a_working_token(tmp_path):
+    from typer.testing import CliRunner
+
+    from segmint.api.auth import TokenStore
+    from segmint.cli import app as cli
+
+    ws = tmp_path / "w.duckdb"
+    r = CliRunner().invoke(cli, ["token", "maria", "--role", "analyst", "-w", str(ws)])
+    assert r.exit_code == 0, r.output
+    secret = next(w for w in r.output.split() if w.startswith("sgm_"))
+    with segmint.Workspace(ws) as w:
+        found = TokenStore(w.store.db, threading.Lock()).verify(secret)
+    assert found is not None and (found.name, found.role) == ("maria", "analyst")
+    bad = CliRunner().invoke(cli, ["token", "x", "--role", "boss", "-w", str(ws)])
+    assert bad.exit_code == 2 and "Traceback" not in bad.output
+
+
+def test_serve_starts_the_server_and_prints_the_first_admin_token(tmp_path):
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    exe = Path(sys.executable).parent / "segmint"
+    proc = subprocess.Popen(
+        [str(exe), "serve", "-w", str(tmp_path / "s.duckdb"), "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        token, lines = None, []
+        deadline = time.monotonic() + 60
+        while token is None and time.monotonic() < deadline:
+            line = proc.stdout.readline() if proc.stdout else ""
+            lines.append(line)
+            token = next((w for w in line.split() if w.startswith("sgm_")), None)
+        assert token, "".join(lines)
+        url = f"http://127.0.0.1:{port}/api/v1/me"
+        for _ in range(100):
+            try:
+                resp = httpx.get(url, headers={"Authorization": f"Bearer {token}"})
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        assert resp.json()["role"] == "admin"
+        assert httpx.get(url).status_code == 401
+    finally:
+        proc.terminate()
+        proc.wait(10)
