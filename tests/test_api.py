@@ -497,3 +497,33 @@ def test_serve_starts_the_server_and_prints_the_first_admin_token(tmp_path):
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_a_crashing_job_is_marked_failed_and_the_worker_goes_on(tmp_path):
+    import duckdb
+
+    from segmint.api.jobs import JobRunner
+
+    db = duckdb.connect(str(tmp_path / "jobs.duckdb"))
+    runner = JobRunner(db, threading.Lock())
+
+    def boom(progress: Any) -> dict[str, Any]:
+        progress("Halfway")
+        raise RuntimeError("boom")
+
+    crashed = runner.wait(runner.submit("run", "ana", boom))
+    fine = runner.wait(runner.submit("run", "ana", lambda progress: {"ok": True}))
+    assert (
+        crashed["status"] == "failed" and crashed["error"] == "Internal error: RuntimeError: boom"
+    )
+    assert fine["status"] == "done" and fine["result"] == {"ok": True}
+    # a job still queued when the server stops is failed (with the reason) on the next start
+    gate = threading.Event()
+    runner.submit("run", "ana", lambda progress: gate.wait(5) and {})
+    waiting = runner.submit("run", "ana", lambda progress: {})
+    runner2 = JobRunner(db, threading.Lock())
+    stale = runner2.get(waiting)
+    assert stale["status"] == "failed" and "server stopped" in stale["error"]
+    gate.set()
+    runner.stop()
+    runner2.stop()
