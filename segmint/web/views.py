@@ -1,0 +1,181 @@
+"""Page data for results, segment profiles and comparisons.
+
+The stored results (``segmentations.result``) are the report's segmentation dicts, so the
+pages reuse the report's view model and charts (:func:`segmint.report._view.segmentation_view`);
+only the one-segment lift chart and the migration heat map are drawn here.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import plotly.graph_objects as go
+
+from segmint.report import _format as fmt
+from segmint.report._cards import plan_view
+from segmint.report._charts import (
+    DIVERGING,
+    PALETTE,
+    Chart,
+    as_chart,
+    base_layout,
+    plot_text,
+)
+from segmint.report._view import segmentation_view
+
+__all__ = ["compare_view", "profile_view", "results_view", "run_choices"]
+
+MAX_LIFT_BARS = 15
+
+
+def results_view(result: Mapping[str, Any]) -> dict[str, Any]:
+    """The report's segmentation view (cards ranked, charts as JSON)."""
+    view = segmentation_view(1, result)
+    view["charts"] = any(
+        view.get(c) for c in ("sizes_chart", "lift_chart", "projection_chart", "k_curve")
+    ) or bool(view.get("value"))
+    return view
+
+
+def _lift_chart(seg: Mapping[str, Any]) -> Chart | None:
+    lifts = {
+        str(k): v
+        for k, v in ((k, fmt.number(v)) for k, v in fmt.mapping(seg.get("lift")).items())
+        if v is not None and math.isfinite(v)
+    }
+    top = sorted(lifts, key=lambda f: -abs(lifts[f]))[:MAX_LIFT_BARS][::-1]
+    if not top:
+        return None
+    values = [lifts[f] for f in top]
+    fig = go.Figure(
+        go.Bar(
+            y=[plot_text(f) for f in top],
+            x=values,
+            orientation="h",
+            marker={
+                "color": [PALETTE[5] if v > 0 else PALETTE[0] for v in values],
+                "pattern": {"shape": ["" if v > 0 else "/" for v in values]},
+            },
+            text=[fmt.lift(v) for v in values],
+            textposition="outside",
+            cliponaxis=False,
+            hovertemplate="%{y}: %{text}<extra></extra>",
+        )
+    )
+    base_layout(fig, max(260, 60 + 28 * len(top)), showlegend=False)
+    fig.update_xaxes(title_text="Lift: segment mean − mean of all customers, in sd")
+    strongest = top[-1]
+    name = fmt.text(seg.get("name") or seg.get("label"))
+    return as_chart(
+        fig,
+        f"Bar chart of the {len(top)} largest lifts of {name}: bars to the right (red) are "
+        f"above the average of all customers, to the left (blue, hatched) below; the largest "
+        f"is {strongest} ({fmt.lift(lifts[strongest])}).",
+    )
+
+
+def _means(seg: Mapping[str, Any], population: Mapping[str, Any]) -> list[dict[str, str]]:
+    means, medians = fmt.mapping(seg.get("means")), fmt.mapping(seg.get("medians"))
+    lift = fmt.mapping(seg.get("lift"))
+    pop = fmt.mapping(population.get("means"))
+    rows = sorted(means, key=lambda f: -abs(fmt.number(lift.get(f)) or 0.0))
+    return [
+        {
+            "feature": str(f),
+            "mean": fmt.decimal(means.get(f)),
+            "median": fmt.decimal(medians.get(f)),
+            "population": fmt.decimal(pop.get(f)),
+            "lift": fmt.lift(lift.get(f)),
+        }
+        for f in rows
+    ]
+
+
+def profile_view(result: Mapping[str, Any], label: str) -> dict[str, Any] | None:
+    """One segment: its card, lift chart, means vs all customers, rules, examples, plan."""
+    view = segmentation_view(1, result)
+    card = next((c for c in view["cards"] if c["label"] == label), None)
+    profiles = fmt.mapping(result.get("profiles"))
+    seg = next(
+        (
+            fmt.mapping(s)
+            for s in fmt.items(profiles.get("segments"))
+            if fmt.text(fmt.mapping(s).get("label")) == label
+        ),
+        None,
+    )
+    if card is None or seg is None:
+        return None
+    plan = dict(fmt.mapping(fmt.mapping(result.get("targeting")).get(label)))
+    return {
+        "segmentation": view,
+        "card": card,
+        "lift_chart": _lift_chart(seg),
+        "means": _means(seg, fmt.mapping(profiles.get("population"))),
+        "plan": plan_view(plan),
+        "plan_fields": {k: fmt.text(plan.get(k)) for k in ("goal", "channel", "offer", "message")},
+        "edited": bool(plan.get("edited")),
+    }
+
+
+def run_choices(runs: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """Every (run, segmentation) as a select option; value ``run_id/name``."""
+    return [
+        {
+            "value": f"{run['run_id']}/{s['name']}",
+            "text": f"{run['run_id']} · {s['name']} ({s['segments']} segments)",
+        }
+        for run in runs
+        for s in run["segmentations"]
+    ]
+
+
+def _migration_chart(data: Mapping[str, Any]) -> Chart | None:
+    rows, cols, counts = data["rows"], data["columns"], data["counts"]
+    if not rows or not cols:
+        return None
+    totals = [sum(r) or 1 for r in counts]
+    shares = [[c / t for c in r] for r, t in zip(counts, totals, strict=True)]
+    fig = go.Figure(
+        go.Heatmap(
+            z=shares,
+            x=[plot_text(c) for c in cols],
+            y=[plot_text(r) for r in rows],
+            colorscale=[[0, "#F7F7F7"], [1, DIVERGING[0][1]]],
+            zmin=0,
+            zmax=1,
+            xgap=2,
+            ygap=2,
+            text=[[f"{c:,}" for c in r] for r in counts],
+            texttemplate="%{text}",
+            colorbar={"title": {"text": "Share of row"}, "thickness": 12, "tickformat": ".0%"},
+            hovertemplate="From %{y} to %{x}: %{text} customers (%{z:.0%} of the row)"
+            "<extra></extra>",
+        )
+    )
+    base_layout(fig, max(280, 110 + 34 * len(rows)))
+    fig.update_yaxes(autorange="reversed", title_text="A", gridcolor="rgba(0,0,0,0)")
+    fig.update_xaxes(side="top", title_text="B", gridcolor="rgba(0,0,0,0)")
+    return as_chart(
+        fig,
+        f"Heat map of how {fmt.count(data['customers'])} customers moved from {len(rows)} "
+        f"segments of A (rows) to {len(cols)} segments of B (columns); each cell shows the "
+        "number of customers, shaded by its share of the row.",
+    )
+
+
+def compare_view(data: Mapping[str, Any]) -> dict[str, Any]:
+    counts = data["counts"]
+    return {
+        "columns": data["columns"],
+        "rows": [
+            {"name": name, "cells": [fmt.count(c) for c in row], "total": fmt.count(sum(row))}
+            for name, row in zip(data["rows"], counts, strict=True)
+        ],
+        "totals": [fmt.count(sum(col)) for col in zip(*counts, strict=True)] if counts else [],
+        "customers": fmt.count(data["customers"]),
+        "same_name_share": fmt.share(data["same_name_share"]),
+        "chart": _migration_chart(data),
+    }
