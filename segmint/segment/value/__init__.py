@@ -1,4 +1,4 @@
-"""Value-based segmentation (M8): BG/NBD, Gamma-Gamma, CLV, value tiers and churn risk.
+"""Value-based segmentation (M8): BG/NBD, Pareto/NBD, Gamma-Gamma, CLV, value tiers, churn risk.
 
 >>> from segmint.segment.value import BetaGeoModel, GammaGammaModel, clv, summary_from_orders
 """
@@ -13,6 +13,7 @@ from segmint.segment.value.clv import (
     tier_thresholds,
 )
 from segmint.segment.value.gammagamma import GammaGammaModel
+from segmint.segment.value.paretonbd import ParetoNBDModel
 from segmint.segment.value.segmenter import CHURN_RISK, ValueSegmenter
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "VALUE_COLUMNS",
     "BetaGeoModel",
     "GammaGammaModel",
+    "ParetoNBDModel",
     "ValueSegmenter",
     "assign_tiers",
     "clv",

@@ -2,7 +2,8 @@
 
 CLV is a discounted cash flow: the horizon is cut into steps (a month, 365.25/12 days, by
 default; the last step ends at the horizon); in step i a customer is expected to make
-E[Y(sᵢ)] − E[Y(sᵢ₋₁)] purchases (BG/NBD, conditional on their history), each worth the
+E[Y(sᵢ)] − E[Y(sᵢ₋₁)] purchases (BG/NBD or Pareto/NBD, conditional on their history — any
+:class:`TransactionModel`), each worth the
 Gamma-Gamma expected spend times ``margin``, discounted by (1 + annual rate)^(sᵢ / 365.25)::
 
     CLV = margin · E[spend] · Σᵢ (E[Y(sᵢ)] − E[Y(sᵢ₋₁)]) / (1 + discount_rate)^(sᵢ / 365.25)
@@ -23,17 +24,24 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
 
 from segmint.exceptions import ModelError
 from segmint.features.repeat import UNIT_DAYS
-from segmint.segment.value._data import histories
-from segmint.segment.value.bgnbd import BetaGeoModel
+from segmint.segment.value._data import Histories, histories
 from segmint.segment.value.gammagamma import GammaGammaModel
 
-__all__ = ["DEFAULT_TIERS", "VALUE_COLUMNS", "assign_tiers", "clv", "tier_thresholds"]
+__all__ = [
+    "DEFAULT_TIERS",
+    "VALUE_COLUMNS",
+    "TransactionModel",
+    "assign_tiers",
+    "clv",
+    "tier_thresholds",
+]
 
 #: tier name -> share of customers (cumulative, best first); the rest is "Low"
 DEFAULT_TIERS: dict[str, float] = {"Top 1%": 0.01, "Top 10%": 0.10, "Middle": 0.50}
@@ -42,7 +50,17 @@ VALUE_COLUMNS = ("expected_purchases", "p_alive", "expected_aov", "clv")
 MONTH_DAYS = 365.25 / 12
 
 
-def _unit_days(summary: pd.DataFrame, model: BetaGeoModel, unit: str | None) -> float:
+class TransactionModel(Protocol):
+    """What :func:`clv` needs of a fitted purchase-count model: expected purchases over the
+    next ``t`` time units and P(alive), per distinct history (``BetaGeoModel``,
+    ``ParetoNBDModel``)."""
+
+    def _expected(self, t: float, h: Histories) -> np.ndarray: ...
+
+    def _alive(self, h: Histories) -> np.ndarray: ...
+
+
+def _unit_days(summary: pd.DataFrame, model: TransactionModel, unit: str | None) -> float:
     name = unit or summary.attrs.get("unit") or getattr(model, "unit_", None)
     if name not in UNIT_DAYS:
         raise ModelError(
@@ -55,7 +73,7 @@ def _unit_days(summary: pd.DataFrame, model: BetaGeoModel, unit: str | None) -> 
 
 
 def clv(
-    bgnbd: BetaGeoModel,
+    bgnbd: TransactionModel,
     gamma_gamma: GammaGammaModel,
     summary: pd.DataFrame,
     *,
@@ -66,7 +84,10 @@ def clv(
     unit: str | None = None,
 ) -> pd.DataFrame:
     """Per customer of ``summary``: expected purchases over the horizon, P(alive), expected
-    spend per purchase and CLV (columns :data:`VALUE_COLUMNS`). ``discount_rate`` is annual."""
+    spend per purchase and CLV (columns :data:`VALUE_COLUMNS`). ``discount_rate`` is annual.
+
+    ``bgnbd`` is the fitted purchase-count model: a ``BetaGeoModel`` or a ``ParetoNBDModel``.
+    """
     checks = {
         "horizon_days": horizon_days > 0,
         "discount_rate": discount_rate > -1,
