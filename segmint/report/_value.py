@@ -32,11 +32,21 @@ def _fixed(value: Any, digits: int) -> str:
     return fmt.DASH if n is None else f"{n:,.{digits}f}"
 
 
+def _estimate(value: Any) -> str:
+    """Four significant digits, with thousands separators for large values (1,775,623)."""
+    n = fmt.number(value)
+    if n is None:
+        return fmt.DASH
+    if abs(n) >= 1000:
+        return f"{n:,.0f}"
+    return f"{n:.4g}" if n else "0"
+
+
 def _params(model: Mapping[str, Any]) -> list[dict[str, str]]:
     params = fmt.mapping(model.get("params"))
     errors = fmt.mapping(model.get("standard_errors"))
     return [
-        {"name": fmt.text(k), "estimate": _fixed(v, 4), "se": _fixed(errors.get(k), 4)}
+        {"name": fmt.text(k), "estimate": _estimate(v), "se": _estimate(errors.get(k))}
         for k, v in params.items()
     ]
 
