@@ -10,6 +10,7 @@ from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Resp
 from segmint.api import services
 from segmint.api.state import AppState
 from segmint.report._view import quality_view
+from segmint.store.schema import CANONICAL
 from segmint.web import docs
 from segmint.web.render import page
 from segmint.web.session import (
@@ -27,6 +28,8 @@ from segmint.web.session import (
 __all__ = ["router"]
 
 router = APIRouter()
+#: the server's own bookkeeping, not shown with the shop's data
+SERVER_TABLES = ("api_tokens", "jobs")
 Viewer = Annotated[WebUser, Depends(page_user("viewer"))]
 
 
@@ -103,12 +106,14 @@ def signout(_: Annotated[WebUser, Depends(form_user("viewer"))]) -> Response:
 def dashboard(request: Request, user: Viewer) -> Response:
     state = _state(request)
     ws = state.workspace()
+    tables = [t for t in services.list_tables(ws) if t["name"] not in SERVER_TABLES]
     return page(
         request,
         "dashboard.html.j2",
         user,
         title="Dashboard",
-        tables=services.list_tables(ws),
+        tables=[t for t in tables if t["name"] in CANONICAL],
+        other_tables=[t for t in tables if t["name"] not in CANONICAL],
         jobs=state.jobs.list(limit=10),
         runs=services.list_segment_runs(ws),
     )

@@ -55,12 +55,14 @@ def mapping_view(preview: dict[str, Any], table: str | None) -> dict[str, Any]:
     else:
         mapping = suggest(headers, chosen)
     schema = CANONICAL[chosen]
+    unmet = {a for alts in schema.required if not any(x in mapping for x in alts) for a in alts}
     columns = [
         {
             "name": c.name,
             "description": c.description,
             "required": _requirement(chosen, c.name),
             "selected": mapping.get(c.name, ""),
+            "needed": c.name in unmet,
         }
         for c in schema.columns
     ]

@@ -19,6 +19,7 @@ from segmint.report._charts import (
     DIVERGING,
     PALETTE,
     Chart,
+    _wrap,
     as_chart,
     base_layout,
     plot_text,
@@ -65,7 +66,10 @@ def _lift_chart(seg: Mapping[str, Any]) -> Chart | None:
         )
     )
     base_layout(fig, max(260, 60 + 28 * len(top)), showlegend=False)
-    fig.update_xaxes(title_text="Lift: segment mean − mean of all customers, in sd")
+    bound = max(abs(v) for v in values) * 1.3 + 0.1  # room for the labels on both sides
+    fig.update_xaxes(
+        title_text="Lift: segment mean − mean of all customers, in sd", range=[-bound, bound]
+    )
     strongest = top[-1]
     name = fmt.text(seg.get("name") or seg.get("label"))
     return as_chart(
@@ -141,7 +145,7 @@ def _migration_chart(data: Mapping[str, Any]) -> Chart | None:
     fig = go.Figure(
         go.Heatmap(
             z=shares,
-            x=[plot_text(c) for c in cols],
+            x=[_wrap(plot_text(c), len(cols)) for c in cols],
             y=[plot_text(r) for r in rows],
             colorscale=[[0, "#F7F7F7"], [1, DIVERGING[0][1]]],
             zmin=0,
@@ -155,9 +159,9 @@ def _migration_chart(data: Mapping[str, Any]) -> Chart | None:
             "<extra></extra>",
         )
     )
-    base_layout(fig, max(280, 110 + 34 * len(rows)))
+    base_layout(fig, max(300, 150 + 40 * len(rows)))
     fig.update_yaxes(autorange="reversed", title_text="A", gridcolor="rgba(0,0,0,0)")
-    fig.update_xaxes(side="top", title_text="B", gridcolor="rgba(0,0,0,0)")
+    fig.update_xaxes(side="top", title_text="B", gridcolor="rgba(0,0,0,0)", tickangle=0)
     return as_chart(
         fig,
         f"Heat map of how {fmt.count(data['customers'])} customers moved from {len(rows)} "
