@@ -2,14 +2,18 @@
 sign in, upload the sample export, confirm the mapping, import, run a segmentation, explore the
 results and a profile, rename a segment, download a member CSV and compare two segmentations.
 
-Screenshots of the main pages go to docs/screenshots/ (referenced in the README). The browser is
-never downloaded: ``make test`` installs Debian's chromium, and this module fails (does not
-skip) when it is missing.
+Screenshots of the main pages are taken on every run, into a temporary folder; with
+``SEGMINT_SCREENSHOTS=docs`` they replace docs/screenshots/ (referenced in the README), so a plain
+test run never dirties the tree. The browser is never downloaded: ``make test`` installs Debian's
+chromium, and this module fails (does not skip) when it is missing.
+
+    SEGMINT_SCREENSHOTS=docs .venv/bin/python -m pytest tests/test_browser.py
 """
 
 from __future__ import annotations
 
 import csv
+import os
 import re
 import socket
 import threading
@@ -23,7 +27,7 @@ import pytest
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
 
 CHROMIUM = Path("/usr/bin/chromium")
-SHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
+DOCS_SHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
 ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -89,10 +93,11 @@ def browser() -> Iterator[object]:
         chromium.close()
 
 
-def test_the_whole_flow_in_chromium(server: Server, browser: object) -> None:
+def test_the_whole_flow_in_chromium(server: Server, browser: object, tmp_path: Path) -> None:
     from playwright.sync_api import Browser, expect
 
     assert isinstance(browser, Browser)
+    SHOTS = DOCS_SHOTS if os.environ.get("SEGMINT_SCREENSHOTS") == "docs" else tmp_path
     SHOTS.mkdir(parents=True, exist_ok=True)
     context = browser.new_context(
         viewport={"width": 1280, "height": 900}, accept_downloads=True, base_url=server.url
@@ -219,4 +224,6 @@ def test_the_whole_flow_in_chromium(server: Server, browser: object) -> None:
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Sign in")
     context.close()
+    for name in ("mapping", "results", "profile", "compare", "dashboard"):
+        assert (SHOTS / f"{name}.png").stat().st_size > 10_000, name
     assert not problems, f"browser console errors (CSP violations, script errors): {problems}"
