@@ -437,6 +437,7 @@ def test_docs_lists_every_api_path_with_its_role(site: Site) -> None:
     assert "role: admin" in page and "role: analyst" in page and "role: viewer" in page
     assert 'href="/openapi.json"' in page
     assert "segmentations" in page  # the run request's body fields
+    assert 'id="schema-SegmentationSpec"' in page and "<code>k_range</code>" in page
 
 
 def test_api_errors_stay_json(site: Site) -> None:

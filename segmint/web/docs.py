@@ -128,7 +128,13 @@ def api_view(app: FastAPI) -> dict[str, Any]:
                     "body": body,
                 }
             )
+    schemas = [
+        {"id": f"schema-{name}", **_fields({"$ref": f"#/components/schemas/{name}"}, components)}
+        for name in sorted(components)
+        if components[name].get("properties")
+    ]
     return {
+        "schemas": schemas,
         "title": spec.get("info", {}).get("title", "API"),
         "version": spec.get("info", {}).get("version", ""),
         "summary": spec.get("info", {}).get("summary", ""),

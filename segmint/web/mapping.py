@@ -77,7 +77,7 @@ def mapping_view(preview: dict[str, Any], table: str | None) -> dict[str, Any]:
         "headers": headers,
         "columns": columns,
         "missing": missing,
-        "problem": preview.get("problem") if chosen == detected else None,
+        "problem": preview.get("problem") if table is None or chosen == detected else None,
         "detected_mapping": mapping if chosen == preview.get("table") else {},
     }
 

@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from segmint.api import services
 from segmint.api.state import AppState
@@ -61,7 +62,9 @@ async def start_run(request: Request, user: AnalystPost) -> Response:
     specs, problems = runform.build_specs(values)
     if not problems:
         try:
-            job_id = services.start_run(_state(request), user.principal.name, specs)
+            job_id = await run_in_threadpool(
+                services.start_run, _state(request), user.principal.name, specs
+            )
         except SegmintError as exc:
             problems = [str(exc)]
         else:

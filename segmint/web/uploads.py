@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from segmint.api import services
@@ -56,9 +57,14 @@ async def upload(request: Request, user: AnalystPost) -> Response:
     if not isinstance(file, UploadFile) or not file.filename:
         return _upload_page(request, user, "Choose a file to upload first.", status=400)
     state = _state(request)
-    try:
-        upload_id, path = services.save_upload(state, file.filename, file.file)
+
+    def store() -> str:
+        upload_id, path = services.save_upload(state, str(file.filename), file.file)
         services.preview_upload(path)  # content errors now, on this page
+        return upload_id
+
+    try:
+        upload_id = await run_in_threadpool(store)  # file work off the event loop
     except SegmintError as exc:
         return _upload_page(request, user, str(exc), status=400)
     return RedirectResponse(f"/upload/{upload_id}", status_code=303)
@@ -98,7 +104,7 @@ async def import_upload(request: Request, upload_id: str, user: AnalystPost) -> 
     state = _state(request)
     path = services.upload_path(state, upload_id)
     form = await request.form()
-    preview = services.preview_upload(path)
+    preview = await run_in_threadpool(services.preview_upload, path)
     view = mapping_view(preview, str(form.get("table") or "") or None)
     selected = {c["name"]: str(form.get(f"map-{c['name']}") or "") for c in view["columns"]}
     for column in view["columns"]:  # show the user's choices again if something is wrong
