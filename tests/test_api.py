@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import re
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -463,7 +464,6 @@ def test_serve_starts_the_server_and_prints_the_first_admin_token(tmp_path):
     import socket
     import subprocess
     import sys
-    import time
 
     import httpx
 
@@ -519,8 +519,10 @@ def test_a_crashing_job_is_marked_failed_and_the_worker_goes_on(tmp_path):
     assert fine["status"] == "done" and fine["result"] == {"ok": True}
     # a job still queued when the server stops is failed (with the reason) on the next start
     gate = threading.Event()
-    runner.submit("run", "ana", lambda progress: gate.wait(5) and {})
+    blocking = runner.submit("run", "ana", lambda progress: gate.wait(5) and {})
     waiting = runner.submit("run", "ana", lambda progress: {})
+    while runner.get(blocking)["status"] != "running":
+        time.sleep(0.01)
     runner2 = JobRunner(db, threading.Lock())
     stale = runner2.get(waiting)
     assert stale["status"] == "failed" and "server stopped" in stale["error"]
