@@ -630,3 +630,22 @@ def test_tokens_page_creates_once_and_revokes(site: Site) -> None:
     assert refused.status_code == 400 and "cannot revoke the token you are signed in with" in (
         refused.text
     )
+
+
+def test_a_failed_job_shows_its_error_paragraph(site: Site) -> None:
+    from segmint.exceptions import InputError
+
+    def work(progress: Any) -> dict[str, Any]:
+        progress("Reading")
+        raise InputError("The file has no orders.", fix="upload the orders export.")
+
+    state = site.app.state.segmint
+    job_id = state.jobs.submit("ingest", "tester", work)
+    state.jobs.wait(job_id)
+    client = site.client("viewer")
+    page = client.get(f"/jobs/{job_id}").text
+    assert "failed" in page and "The file has no orders." in page
+    assert "upload the orders export." in page and 'data-finished="yes"' in page
+    status = client.get(f"/web/api/jobs/{job_id}").json()
+    assert status["finished"] and status["link"] is None and "no orders" in status["error"]
+    assert client.get("/jobs/nope").status_code == 404
