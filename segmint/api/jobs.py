@@ -108,9 +108,18 @@ class JobRunner:
             time.sleep(0.05)
         return self.get(job_id)
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 120.0) -> None:
+        """Cancel the jobs still queued (marked failed), let the running one finish, end the
+        worker. Leaving it running into interpreter shutdown would abort inside DuckDB."""
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is not None:
+                self._finish(item[0], "failed", error="The server stopped before this job started.")
         self._queue.put(None)
-        self._thread.join(timeout=5)
+        self._thread.join(timeout=timeout)
 
     def _loop(self) -> None:
         while True:
