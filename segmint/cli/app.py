@@ -358,6 +358,14 @@ def serve(
     max_upload_mb: Annotated[
         int, typer.Option("--max-upload-mb", min=1, help="Largest upload accepted.")
     ] = 200,
+    secure_cookies: Annotated[
+        bool,
+        typer.Option(
+            "--secure-cookies",
+            help="Mark sign-in cookies Secure (use when the app is served over HTTPS, e.g. "
+            "behind a reverse proxy).",
+        ),
+    ] = False,
 ) -> None:
     """Start the web app and the REST API (OpenAPI description at /docs).
 
@@ -373,7 +381,10 @@ def serve(
     from segmint.api import Settings, create_app, first_admin_token
 
     settings = Settings(
-        workspace=workspace, data_dir=data_dir, max_upload_bytes=max_upload_mb * 1024 * 1024
+        workspace=workspace,
+        data_dir=data_dir,
+        max_upload_bytes=max_upload_mb * 1024 * 1024,
+        secure_cookies=secure_cookies,
     )
     server = create_app(settings)
     token = first_admin_token(server)
