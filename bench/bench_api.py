@@ -12,10 +12,9 @@ after another, after 50 warm-up requests):
 
 * ``assign``   POST /api/v1/runs/{run}/segmentations/clusters/assign with one customer,
                ``--requests`` times: p50, p99, max latency (client-side, so it includes HTTP);
-* ``overview`` GET /api/v1/runs/{run}/segmentations/clusters (profiles, ranking, plans: what
-               the segment overview page shows) and, when the web app has it, the overview page
-               itself; server time = the ``Server-Timing`` header when present, else the
-               client-side time.
+* ``overview`` GET /api/v1/runs/{run}/segmentations/clusters (profiles, ranking, plans) and
+               the web app's segment overview page ``/runs/{run}?s=clusters`` (signed in like a
+               browser), median of 5 each, client-side time (an upper bound of server time).
 """
 
 from __future__ import annotations
@@ -83,6 +82,26 @@ def spec_file(work: Path) -> Path:
     return path
 
 
+def page_times(base: str, token: str, run_id: str) -> list[float]:
+    """Sign in to the web app like a browser, then load the segment overview page 5 times
+    (client-side time)."""
+    import re
+
+    import httpx
+
+    web = httpx.Client(base_url=base, timeout=60)
+    form = web.get("/signin").text
+    csrf = re.search(r'name="csrf" value="([^"]+)"', form)
+    assert csrf, "no CSRF field on the sign-in page"
+    web.post("/signin", data={"token": token, "csrf": csrf.group(1), "next": "/"})
+    times = []
+    for _ in range(5):
+        elapsed, resp = timed(web, "GET", f"/runs/{run_id}?s=clusters")
+        times.append(elapsed)
+        assert "Ranked segments" in resp.text, resp.text[:300]  # type: ignore[attr-defined]
+    return times
+
+
 def timed(client: object, method: str, url: str, **kw: object) -> tuple[float, object]:
     t0 = time.perf_counter()
     resp = client.request(method, url, **kw)  # type: ignore[attr-defined]
@@ -132,10 +151,7 @@ def main() -> None:
                 timed(client, "POST", seg_url + "/assign", json=one)[0]
                 for _ in range(args.requests)
             ]
-            page = None
-            resp = client.get(f"/runs/{run_id}", follow_redirects=False)
-            if resp.status_code in (200, 303, 302):
-                page = "web page needs a session; measured the API call it renders from"
+            page = page_times(base, token, run_id)
         finally:
             server.terminate()
             server.wait(10)
@@ -150,7 +166,7 @@ def main() -> None:
         "mean_ms": statistics.mean(lat) * 1000,
         "overview_ms": statistics.median(overview) * 1000,
         "setup_s": setup_s,
-        "page": page,
+        "page_ms": statistics.median(page) * 1000,
     }
     print(json.dumps(result, indent=2))
     table = render(result)
@@ -177,10 +193,11 @@ def render(r: dict) -> str:
             f"| one-customer assign, p99 | {r['p99_ms']:.1f} ms |",
             f"| one-customer assign, max | {r['max_ms']:.1f} ms |",
             f"| segment overview data (GET segmentation, median of 5) | {r['overview_ms']:.1f} ms |",
+            f"| segment overview page (web, signed in, median of 5) | {r['page_ms']:.1f} ms |",
             "",
             f"- Target p99 ≤ 50 ms: {'met' if r['p99_ms'] <= 50 else 'not met'} "
-            f"({r['p99_ms']:.1f} ms). Target overview ≤ 1 s server time: "
-            f"{'met' if r['overview_ms'] <= 1000 else 'not met'} ({r['overview_ms']:.0f} ms "
+            f"({r['p99_ms']:.1f} ms). Target overview page ≤ 1 s server time: "
+            f"{'met' if r['page_ms'] <= 1000 else 'not met'} ({r['page_ms']:.0f} ms "
             "client-side, an upper bound of the server time).",
             "",
         ]
