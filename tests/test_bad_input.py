@@ -219,3 +219,24 @@ def test_format_that_needs_a_missing_column_explains(tmp_path: Path) -> None:
         segmint.Workspace(target).ingest(path, format="segment", into="customers")
     assert "needs a column 'traits'" in str(info.value) and "--format generic" in str(info.value)
     assert not target.exists()
+
+
+def test_memory_limit_is_set_and_a_bad_override_explains(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DuckDB's buffer pool is capped (default 1 GB); SEGMINT_MEMORY_LIMIT overrides it."""
+    from segmint.exceptions import WorkspaceError
+    from segmint.store import Store
+
+    store = Store(tmp_path / "w.duckdb")
+    limit = store.db.execute("SELECT current_setting('memory_limit')").fetchone()
+    store.close()
+    assert limit is not None and limit[0] in ("953.6 MiB", "1.0 GB", "1000.0 MB")
+    monkeypatch.setenv("SEGMINT_MEMORY_LIMIT", "2GB")
+    store = Store(tmp_path / "w.duckdb")
+    assert store.db.execute("SELECT current_setting('memory_limit')").fetchone() != limit
+    store.close()
+    monkeypatch.setenv("SEGMINT_MEMORY_LIMIT", "lots")
+    with pytest.raises(WorkspaceError) as info:
+        Store(tmp_path / "w.duckdb")
+    assert "SEGMINT_MEMORY_LIMIT" in str(info.value) and "'lots'" in str(info.value)

@@ -39,6 +39,14 @@ SYSTEM_DDL = (
 )
 
 
+#: DuckDB's memory cap for a workspace connection; beyond it, joins and aggregates spill to a
+#: temporary file next to the workspace. DuckDB's own default (80 % of RAM) lets its buffer
+#: pool keep gigabytes of already-written table blocks cached, on top of the Python process.
+DEFAULT_MEMORY_LIMIT = "1GB"
+#: environment variable that overrides :data:`DEFAULT_MEMORY_LIMIT` (e.g. ``4GB``)
+MEMORY_LIMIT_ENV = "SEGMINT_MEMORY_LIMIT"
+
+
 def quote(name: str) -> str:
     """Quote an SQL identifier."""
     return '"' + name.replace('"', '""') + '"'
@@ -80,9 +88,23 @@ class Store:
             raise _workspace_io_error(self.path, exc) from None
         self.db: duckdb.DuckDBPyConnection = self.ibis.con
         self.db.execute("SET TimeZone = 'UTC'")
+        self._limit_memory()
         if not read_only:
             for ddl in SYSTEM_DDL:
                 self.db.execute(ddl)
+
+    def _limit_memory(self) -> None:
+        limit = os.environ.get(MEMORY_LIMIT_ENV) or DEFAULT_MEMORY_LIMIT
+        try:
+            self.db.execute(f"SET memory_limit = '{limit.replace(chr(39), '')}'")
+        except duckdb.Error:
+            self.ibis.disconnect()
+            raise WorkspaceError(
+                f"The environment variable {MEMORY_LIMIT_ENV} must be a memory size such as "
+                f"'1GB' or '512MB'. Got {limit!r}.",
+                fix=f"set e.g. {MEMORY_LIMIT_ENV}=2GB, or unset it for the default "
+                f"({DEFAULT_MEMORY_LIMIT}).",
+            ) from None
 
     # -- reading ---------------------------------------------------------------------------
     def table_names(self) -> list[str]:
