@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
 import segmint
@@ -240,3 +241,24 @@ def test_memory_limit_is_set_and_a_bad_override_explains(
     with pytest.raises(WorkspaceError) as info:
         Store(tmp_path / "w.duckdb")
     assert "SEGMINT_MEMORY_LIMIT" in str(info.value) and "'lots'" in str(info.value)
+
+
+def test_engine_out_of_memory_explains_the_limit(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """DuckDB running out of its capped memory is a user error naming SEGMINT_MEMORY_LIMIT."""
+    import duckdb
+
+    from segmint.cli._common import user_errors
+
+    monkeypatch.setenv("SEGMINT_MEMORY_LIMIT", "64MB")
+
+    @user_errors
+    def heavy() -> None:
+        raise duckdb.OutOfMemoryException("Out of Memory Error: failed to allocate 256 MiB")
+
+    with pytest.raises(typer.Exit) as info:
+        heavy()
+    assert info.value.exit_code == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "(64MB)" in err and "SEGMINT_MEMORY_LIMIT=4GB" in err and "Traceback" not in err

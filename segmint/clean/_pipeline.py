@@ -376,14 +376,16 @@ def _clean_other(ctx: _Ctx, table: str) -> dict[str, Any]:
 def _outliers(ctx: _Ctx, table: str, columns: tuple[str, ...]) -> dict[str, Any]:
     """Values beyond 3 IQR from the quartiles (reported, never removed).
 
-    One scan finds the quartiles of every column, a second counts the values beyond.
+    The quartiles take one query per column (each holds its column in memory); one scan then
+    counts the values beyond the fences of every column.
     """
     t = quote(table)
-    quartiles = ", ".join(f"quantile_cont({quote(c)}, [0.25, 0.75])" for c in columns)
-    row = ctx.db.execute(f"SELECT {quartiles} FROM {t}").fetchone()
     fences: dict[str, tuple[float, float]] = {}
-    for c, q in zip(columns, row or (), strict=True):
-        if q is not None and q[0] is not None:
+    for c in columns:
+        q = ctx.db.execute(
+            f"SELECT quantile_cont({quote(c)}, 0.25), quantile_cont({quote(c)}, 0.75) FROM {t}"
+        ).fetchone()
+        if q and q[0] is not None:
             iqr = q[1] - q[0]
             fences[c] = (q[0] - 3 * iqr, q[1] + 3 * iqr)
     if not fences:
