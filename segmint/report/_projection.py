@@ -61,7 +61,12 @@ def _numeric(X: pd.DataFrame) -> pd.DataFrame:
             f"Got columns {list(map(str, X.columns))[:10]} with none numeric.",
             fix="pass the numeric feature frame (e.g. ws.features().to_pandas()).",
         )
-    return numeric.astype("float64")
+    return numeric
+
+
+def _rows(numeric: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
+    """float64 values of the given row positions only (missing → NaN): no copy of every row."""
+    return numeric.iloc[rows].to_numpy(dtype=np.float64, na_value=np.nan)
 
 
 def _scaler(fit: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -131,18 +136,17 @@ def pca_projection(
         )
 
     rng = np.random.default_rng(random_state)
-    values = numeric.to_numpy()
     if n_total > FIT_ROWS:
         fit_rows = np.sort(rng.choice(n_total, size=FIT_ROWS, replace=False))
     else:
         fit_rows = np.arange(n_total)
-    fit = values[fit_rows]
+    fit = _rows(numeric, fit_rows)
     mean, std = _scaler(fit)
     n_components = min(2, fit.shape[1], len(fit_rows))
     pca = PCA(n_components=n_components, svd_solver="full").fit(_standardize(fit, mean, std))
 
     shown = stratified_sample(label_values, max_points, rng)
-    coords = pca.transform(_standardize(values[shown], mean, std))
+    coords = pca.transform(_standardize(_rows(numeric, shown), mean, std))
     ratios = [float(v) for v in np.nan_to_num(pca.explained_variance_ratio_)]
     if n_components < 2:  # one feature: the points lie on a line
         coords = np.column_stack([coords[:, 0], np.zeros(len(shown))])
