@@ -373,19 +373,42 @@ def _clean_other(ctx: _Ctx, table: str) -> dict[str, Any]:
     return out
 
 
+def _quartiles(ctx: _Ctx, table: str, column: str) -> tuple[float, float] | None:
+    """The exact 25 % and 75 % quantiles, as ``quantile_cont`` gives them, in bounded memory.
+
+    ``quantile_cont`` holds every value of the column in memory at once (it ran out of the
+    capped memory on 20M lines). This reads the sorted distinct values with their cumulative
+    counts instead (a grouping and a sort, both of which can spill to disk) and interpolates
+    between the same order statistics at (n − 1)·p as ``quantile_cont`` does (the result can
+    differ from it in the last bit of the floating-point interpolation).
+    """
+    col, t = quote(column), quote(table)
+    row = ctx.db.execute(
+        f"WITH h AS (SELECT {col} AS v, count(*) AS c FROM {t} WHERE {col} IS NOT NULL "
+        "GROUP BY 1), s AS (SELECT v, sum(c) OVER (ORDER BY v ROWS UNBOUNDED PRECEDING) AS upto "
+        "FROM h), n AS (SELECT max(upto) - 1 AS last FROM s), "
+        "k AS (SELECT last * p AS x, floor(last * p) AS lo, ceil(last * p) AS hi, p FROM n, "
+        "(VALUES (0.25), (0.75)) q(p)) "
+        "SELECT k.p, k.x - k.lo, (SELECT min(v) FROM s WHERE upto > k.lo), "
+        "(SELECT min(v) FROM s WHERE upto > k.hi) FROM k ORDER BY k.p"
+    ).fetchall()
+    if len(row) != 2 or row[0][2] is None:
+        return None
+    q1, q3 = (float(lo) + float(d) * (float(hi) - float(lo)) for _p, d, lo, hi in row)
+    return q1, q3
+
+
 def _outliers(ctx: _Ctx, table: str, columns: tuple[str, ...]) -> dict[str, Any]:
     """Values beyond 3 IQR from the quartiles (reported, never removed).
 
-    The quartiles take one query per column (each holds its column in memory); one scan then
-    counts the values beyond the fences of every column.
+    The quartiles are exact (see :func:`_quartiles`); one scan then counts the values beyond
+    the fences of every column.
     """
     t = quote(table)
     fences: dict[str, tuple[float, float]] = {}
     for c in columns:
-        q = ctx.db.execute(
-            f"SELECT quantile_cont({quote(c)}, 0.25), quantile_cont({quote(c)}, 0.75) FROM {t}"
-        ).fetchone()
-        if q and q[0] is not None:
+        q = _quartiles(ctx, table, c)
+        if q is not None:
             iqr = q[1] - q[0]
             fences[c] = (q[0] - 3 * iqr, q[1] + 3 * iqr)
     if not fences:
