@@ -132,17 +132,17 @@ def _ingest(ws: Workspace, spec: Spec, src: SourceSpec, say: Progress) -> Any:
 def _feature_frame(ws: Workspace) -> pd.DataFrame:
     """The feature table as pandas, through Arrow (Ibis' own ``to_pandas`` is 10× slower).
 
-    The frame matches Ibis' conversion: dates become ``datetime64[s]`` and a column without
-    any value holds ``None`` objects (profiles then treat it as an empty category, not as a
-    numeric column of NaN).
+    The frame matches Ibis' conversion: dates become ``datetime64[s]`` and an integer column
+    without any value holds ``None`` objects (profiles then treat it as an empty category, not
+    as a numeric column of NaN).
     """
     table = ws.table("customer_features").to_pyarrow()
     df = table.to_pandas(date_as_object=False)
     for name, col in zip(table.column_names, table.columns, strict=True):
         if pa.types.is_date(col.type):
             df[name] = df[name].astype("datetime64[s]")
-        if len(col) and col.null_count == len(col):
-            df[name] = pd.Series(None, index=df.index, dtype=object)
+        if pa.types.is_integer(col.type) and len(col) and col.null_count == len(col):
+            df[name] = pd.Series([None] * len(df), index=df.index, dtype=object)
     df = df.set_index("customer_id")
     return df.drop(columns=[c for c in _NOT_FEATURES if c in df.columns])
 

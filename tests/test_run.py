@@ -109,3 +109,24 @@ def test_demo_command(tmp_path):
     assert (out / "demo.yaml").exists() and (out / "customer_features.csv").exists()
     data = json.loads((out / "report" / "report.json").read_text())
     assert [s["name"] for s in data["segmentations"]] == ["lifestyle", "rfm", "clusters"]
+
+
+def test_feature_frame_equals_ibis_to_pandas(shop, tmp_path):
+    """The run's fast Arrow fetch gives exactly the frame Ibis' to_pandas gives."""
+    import pandas as pd
+
+    from segmint._run import _feature_frame
+
+    ws = segmint.Workspace(tmp_path / "w.duckdb")
+    for path in shop.values():
+        ws.ingest(path)
+    ws.clean()
+    ws.features()
+    ws.store.db.execute("ALTER TABLE customer_features ADD COLUMN empty_count BIGINT")
+    ws.store.db.execute("ALTER TABLE customer_features ADD COLUMN empty_amount DOUBLE")
+    ws.store.db.execute("ALTER TABLE customer_features ADD COLUMN signup_day DATE")
+    ws.store.db.execute("UPDATE customer_features SET signup_day = DATE '2024-01-02'")
+    slow = ws.table("customer_features").to_pandas().set_index("customer_id")
+    slow = slow.drop(columns=["first_order_at", "last_order_at"])
+    pd.testing.assert_frame_equal(_feature_frame(ws), slow)
+    ws.close()
