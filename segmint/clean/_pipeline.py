@@ -345,12 +345,13 @@ def _customers_from_orders(ctx: _Ctx) -> int:
     ).fetchone() or (True, True)
     email = "max(email)" if has_email else "NULL"
     country = "mode(country)" if has_country else "NULL"
+    # group first, then look each customer up once (not each of their order lines)
     row = ctx.db.execute(
         "INSERT INTO customers (customer_id, email, country, _run_id, _row) "
-        f"SELECT customer_id, {email}, {country}, ?, NULL FROM orders o "
-        "WHERE customer_id IS NOT NULL AND NOT EXISTS "
-        "(SELECT 1 FROM customers c WHERE c.customer_id = o.customer_id) "
-        "GROUP BY customer_id ORDER BY customer_id",
+        "SELECT customer_id, email, country, ?, NULL FROM (SELECT customer_id, "
+        f"{email} AS email, {country} AS country FROM orders WHERE customer_id IS NOT NULL "
+        "GROUP BY customer_id) o WHERE NOT EXISTS "
+        "(SELECT 1 FROM customers c WHERE c.customer_id = o.customer_id) ORDER BY customer_id",
         [ctx.run_id],
     ).fetchone()
     return int(row[0]) if row else 0
