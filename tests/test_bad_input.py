@@ -13,7 +13,9 @@ import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import duckdb
 import pytest
+import typer
 from typer.testing import CliRunner
 
 import segmint
@@ -219,3 +221,58 @@ def test_format_that_needs_a_missing_column_explains(tmp_path: Path) -> None:
         segmint.Workspace(target).ingest(path, format="segment", into="customers")
     assert "needs a column 'traits'" in str(info.value) and "--format generic" in str(info.value)
     assert not target.exists()
+
+
+def test_memory_limit_is_set_and_a_bad_override_explains(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DuckDB's buffer pool is capped (default: 1/8 of RAM, at least 1 GB);
+    SEGMINT_MEMORY_LIMIT overrides it."""
+    from segmint.exceptions import WorkspaceError
+    from segmint.store import Store
+    from segmint.store._store import default_memory_limit
+
+    ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    expected_mb = max(1024, ram // 8 // (1 << 20))
+    assert default_memory_limit() == f"{expected_mb}MB"
+    store = Store(tmp_path / "w.duckdb")
+    limit = store.db.execute("SELECT current_setting('memory_limit')").fetchone()
+    store.close()
+    other = duckdb.connect()
+    other.execute(f"SET memory_limit = '{expected_mb}MB'")
+    assert limit == other.execute("SELECT current_setting('memory_limit')").fetchone()
+    other.close()
+    monkeypatch.setenv("SEGMINT_MEMORY_LIMIT", "1GB")
+    store = Store(tmp_path / "w.duckdb")
+    one_gb = store.db.execute("SELECT current_setting('memory_limit')").fetchone()
+    store.close()
+    assert one_gb is not None and one_gb[0] in ("953.6 MiB", "1.0 GB", "1000.0 MB")
+    monkeypatch.setenv("SEGMINT_MEMORY_LIMIT", "2GB")
+    store = Store(tmp_path / "w.duckdb")
+    assert store.db.execute("SELECT current_setting('memory_limit')").fetchone() != limit
+    store.close()
+    monkeypatch.setenv("SEGMINT_MEMORY_LIMIT", "lots")
+    with pytest.raises(WorkspaceError) as info:
+        Store(tmp_path / "w.duckdb")
+    assert "SEGMINT_MEMORY_LIMIT" in str(info.value) and "'lots'" in str(info.value)
+
+
+def test_engine_out_of_memory_explains_the_limit(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """DuckDB running out of its capped memory is a user error naming SEGMINT_MEMORY_LIMIT."""
+    import duckdb
+
+    from segmint.cli._common import user_errors
+
+    monkeypatch.setenv("SEGMINT_MEMORY_LIMIT", "64MB")
+
+    @user_errors
+    def heavy() -> None:
+        raise duckdb.OutOfMemoryException("Out of Memory Error: failed to allocate 256 MiB")
+
+    with pytest.raises(typer.Exit) as info:
+        heavy()
+    assert info.value.exit_code == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "(64MB)" in err and "SEGMINT_MEMORY_LIMIT=4GB" in err and "Traceback" not in err

@@ -130,3 +130,28 @@ def test_quality_report_json_and_html(loaded, tmp_path):
     assert "Atlantis" in html and "customers.csv" in html
     assert report["summary"]["issues_total"] == data["summary"]["issues_total"] > 0
     assert "http://" not in html and "https://" not in html
+
+
+def test_quartiles_agree_with_quantile_cont() -> None:
+    """The outlier fences' quartiles (bounded memory) match DuckDB's quantile_cont."""
+    import duckdb
+    import numpy as np
+
+    from segmint.clean._pipeline import _Ctx, _quartiles
+
+    rng = np.random.default_rng(7)
+    con = duckdb.connect()
+    ctx = _Ctx(con, "test", [], [])
+    con.execute("CREATE TABLE t (x DOUBLE)")
+    assert _quartiles(ctx, "t", "x") is None
+    con.execute("INSERT INTO t VALUES (NULL)")
+    assert _quartiles(ctx, "t", "x") is None
+    for n in (1, 2, 3, 4, 7, 50, 1001):
+        values = [*np.round(rng.lognormal(3, 1, n), 2).tolist(), None, 5.0, 5.0]
+        con.execute("DELETE FROM t")
+        con.executemany("INSERT INTO t VALUES (?)", [[v] for v in values])
+        expected = con.execute(
+            "SELECT quantile_cont(x, 0.25), quantile_cont(x, 0.75) FROM t"
+        ).fetchone()
+        got = _quartiles(ctx, "t", "x")
+        assert got is not None and np.allclose(got, expected, rtol=1e-12, atol=0)

@@ -71,3 +71,40 @@ def test_as_of_date_excludes_later_orders(tmp_path):
     assert list(f.index) == ["C1"]
     assert f.loc["C1", "frequency"] == 2 and f.loc["C1", "recency_days"] == 0
     assert f.loc["C1", "tenure_days"] == 9 and f.loc["C1", "avg_order_value"] == 20.0
+
+
+@pytest.mark.parametrize("guest_line", [False, True])
+def test_customer_spine_for_undated_customers(guest_line):
+    """Undated customers: kept unless all their lines come later (or are undated).
+
+    The expected spine is computed as SQL's ``NOT IN`` over every order line would (a guest
+    line, whose id is NULL, makes the test unknown, which drops undated customers without
+    orders); the features only scan the lines that are not counted at ``as_of``.
+    """
+    import ibis
+
+    from segmint.features import build_features
+
+    when = datetime(2024, 6, 30)
+    lines = [
+        ("o1", "u3", "2024-01-05"),  # u3: a line before as_of and one after
+        ("o2", "u3", "2024-08-01"),
+        ("o3", "u2", "2024-09-01"),  # u2: only later lines
+        ("o4", "u4", None),  # u4: an undated line only
+        ("o5", "b1", "2024-02-01"),  # b1: a buyer not in customers
+    ] + ([("o6", None, "2024-03-01")] if guest_line else [])
+    orders = pd.DataFrame(lines, columns=["order_id", "customer_id", "ordered_at"])
+    orders["ordered_at"] = pd.to_datetime(orders["ordered_at"])
+    orders["amount"] = 10.0
+    people = pd.DataFrame(
+        {
+            "customer_id": ["u1", "u2", "u3", "u4", "d1", "d2"],
+            "signup_at": pd.to_datetime([None, None, None, None, "2024-01-01", "2024-12-01"]),
+        }
+    )
+    wide = build_features(
+        {"orders": ibis.memtable(orders), "customers": ibis.memtable(people)}, when
+    )
+    got = set(wide.select("customer_id").to_pandas()["customer_id"])
+    expected = {"u3", "b1", "d1"} | (set() if guest_line else {"u1"})
+    assert got == expected

@@ -407,3 +407,19 @@ def test_bad_input_says_what_and_how_to_fix():
         profile(pd.DataFrame({"city": ["A", "B", "C"]}, index=list("abc")), seg)
     partial = Segmentation("s", "rules", pd.Series(list("xyxy"), index=list("abcd")))
     assert any("1 labeled customers" in n for n in profile(X, partial).notes)
+
+
+def test_surrogate_predictions_and_constants_match_the_imputed_matrix(retail):
+    """predict_all and the constant check never build the imputed matrix, but agree with it."""
+    from segmint.profile.explain import fit_surrogate, predict_all
+    from segmint.profile.keyvars import _constant
+
+    features, seg = retail
+    X = features.assign(empty=np.nan, one=1.0, spiky=features["income"].replace(np.nan, np.inf))
+    P = prepare(X, seg.labels)
+    assert np.isnan(P.M).any()
+    surrogate = fit_surrogate(P, max_depth=5)
+    full = P.imputed()
+    assert np.array_equal(predict_all(surrogate.tree, P), surrogate.tree.predict(full))
+    assert np.array_equal(_constant(P), full.max(axis=0) == full.min(axis=0))
+    assert _constant(P)[P.numeric.index("empty")] and _constant(P)[P.numeric.index("one")]

@@ -183,3 +183,24 @@ def test_value_command_prints_models_holdout_and_writes_values(shop, tmp_path):
     frame = pd.read_csv(out)
     assert {"customer_id", "clv", "p_alive", "expected_purchases", "segment"} <= set(frame.columns)
     assert len(frame) == frame.customer_id.nunique() > 700
+
+
+def test_feature_frame_equals_ibis_to_pandas(shop, tmp_path):
+    """The run's fast Arrow fetch gives exactly the frame Ibis' to_pandas gives."""
+    import pandas as pd
+
+    from segmint._run import _feature_frame
+
+    ws = segmint.Workspace(tmp_path / "w.duckdb")
+    for path in shop.values():
+        ws.ingest(path)
+    ws.clean()
+    ws.features()
+    ws.store.db.execute("ALTER TABLE customer_features ADD COLUMN empty_count BIGINT")
+    ws.store.db.execute("ALTER TABLE customer_features ADD COLUMN empty_amount DOUBLE")
+    ws.store.db.execute("ALTER TABLE customer_features ADD COLUMN signup_day DATE")
+    ws.store.db.execute("UPDATE customer_features SET signup_day = DATE '2024-01-02'")
+    slow = ws.table("customer_features").to_pandas().set_index("customer_id")
+    slow = slow.drop(columns=["first_order_at", "last_order_at"])
+    pd.testing.assert_frame_equal(_feature_frame(ws), slow)
+    ws.close()

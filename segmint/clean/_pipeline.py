@@ -323,23 +323,7 @@ def _clean_customers(ctx: _Ctx, default_region: str | None, from_orders: bool) -
     ).fetchall()
     mapping = standardize_phones([(p, c) for p, c in pairs], default_region=default_region)
     _apply_mapping(ctx, "customers", "phone", dict(mapping), "phone", key_cols=("country",))
-    added = 0
-    if from_orders:
-        added = int(
-            ctx.one(
-                "SELECT count(DISTINCT customer_id) FROM orders o WHERE customer_id IS NOT NULL AND "
-                "NOT EXISTS (SELECT 1 FROM customers c WHERE c.customer_id = o.customer_id)"
-            )
-        )
-        if added:
-            db.execute(
-                "INSERT INTO customers (customer_id, email, country, _run_id, _row) "
-                "SELECT customer_id, max(email), mode(country), ?, NULL FROM orders o "
-                "WHERE customer_id IS NOT NULL AND NOT EXISTS "
-                "(SELECT 1 FROM customers c WHERE c.customer_id = o.customer_id) "
-                "GROUP BY customer_id ORDER BY customer_id",
-                [ctx.run_id],
-            )
+    added = _customers_from_orders(ctx) if from_orders else 0
     rows = int(ctx.one("SELECT count(*) FROM customers"))
     return {
         "rows_before": before,
@@ -348,6 +332,29 @@ def _clean_customers(ctx: _Ctx, default_region: str | None, from_orders: bool) -
         "duplicate_ids_removed": by_id,
         "added_from_orders": added,
     }
+
+
+def _customers_from_orders(ctx: _Ctx) -> int:
+    """Add every customer id seen only in orders (e-mail and most frequent country from there).
+
+    Returns how many were added. When orders carry no e-mail or no country at all, that
+    aggregate is skipped (the value would be NULL anyway; ``mode`` over every line is costly).
+    """
+    has_email, has_country = ctx.db.execute(
+        "SELECT count(email) > 0, count(country) > 0 FROM orders"
+    ).fetchone() or (True, True)
+    email = "max(email)" if has_email else "NULL"
+    country = "mode(country)" if has_country else "NULL"
+    # group first, then look each customer up once (not each of their order lines)
+    row = ctx.db.execute(
+        "INSERT INTO customers (customer_id, email, country, _run_id, _row) "
+        "SELECT customer_id, email, country, ?, NULL FROM (SELECT customer_id, "
+        f"{email} AS email, {country} AS country FROM orders WHERE customer_id IS NOT NULL "
+        "GROUP BY customer_id) o WHERE NOT EXISTS "
+        "(SELECT 1 FROM customers c WHERE c.customer_id = o.customer_id) ORDER BY customer_id",
+        [ctx.run_id],
+    ).fetchone()
+    return int(row[0]) if row else 0
 
 
 def _clean_other(ctx: _Ctx, table: str) -> dict[str, Any]:
@@ -367,27 +374,54 @@ def _clean_other(ctx: _Ctx, table: str) -> dict[str, Any]:
     return out
 
 
+def _quartiles(ctx: _Ctx, table: str, column: str) -> tuple[float, float] | None:
+    """The exact 25 % and 75 % quantiles, as ``quantile_cont`` gives them, in bounded memory.
+
+    ``quantile_cont`` holds every value of the column in memory at once (it ran out of the
+    capped memory on 20M lines). This reads the sorted distinct values with their cumulative
+    counts instead (a grouping and a sort, both of which can spill to disk) and interpolates
+    between the same order statistics at (n − 1)·p as ``quantile_cont`` does (the result can
+    differ from it in the last bit of the floating-point interpolation).
+    """
+    col, t = quote(column), quote(table)
+    row = ctx.db.execute(
+        f"WITH h AS (SELECT {col} AS v, count(*) AS c FROM {t} WHERE {col} IS NOT NULL "
+        "GROUP BY 1), s AS (SELECT v, sum(c) OVER (ORDER BY v ROWS UNBOUNDED PRECEDING) AS upto "
+        "FROM h), n AS (SELECT max(upto) - 1 AS last FROM s), "
+        "k AS (SELECT last * p AS x, floor(last * p) AS lo, ceil(last * p) AS hi, p FROM n, "
+        "(VALUES (0.25), (0.75)) q(p)) "
+        "SELECT k.p, k.x - k.lo, (SELECT min(v) FROM s WHERE upto > k.lo), "
+        "(SELECT min(v) FROM s WHERE upto > k.hi) FROM k ORDER BY k.p"
+    ).fetchall()
+    if len(row) != 2 or row[0][2] is None:
+        return None
+    q1, q3 = (float(lo) + float(d) * (float(hi) - float(lo)) for _p, d, lo, hi in row)
+    return q1, q3
+
+
 def _outliers(ctx: _Ctx, table: str, columns: tuple[str, ...]) -> dict[str, Any]:
-    """Values beyond 3 IQR from the quartiles (reported, never removed)."""
-    out: dict[str, Any] = {}
+    """Values beyond 3 IQR from the quartiles (reported, never removed).
+
+    The quartiles are exact (see :func:`_quartiles`); one scan then counts the values beyond
+    the fences of every column.
+    """
+    t = quote(table)
+    fences: dict[str, tuple[float, float]] = {}
     for c in columns:
-        q = ctx.db.execute(
-            f"SELECT quantile_cont({quote(c)}, 0.25), quantile_cont({quote(c)}, 0.75) "
-            f"FROM {quote(table)}"
-        ).fetchone()
-        if not q or q[0] is None:
-            continue
-        iqr = q[1] - q[0]
-        low, high = q[0] - 3 * iqr, q[1] + 3 * iqr
-        n = int(
-            ctx.one(
-                f"SELECT count(*) FROM {quote(table)} WHERE {quote(c)} < ? OR {quote(c)} > ?",
-                [low, high],
-            )
-        )
+        q = _quartiles(ctx, table, c)
+        if q is not None:
+            iqr = q[1] - q[0]
+            fences[c] = (q[0] - 3 * iqr, q[1] + 3 * iqr)
+    if not fences:
+        return {}
+    counts = ", ".join(f"count(*) FILTER (WHERE {quote(c)} < ? OR {quote(c)} > ?)" for c in fences)
+    params = [v for pair in fences.values() for v in pair]
+    found = ctx.db.execute(f"SELECT {counts} FROM {t}", params).fetchone()
+    out: dict[str, Any] = {}
+    for (c, (low, high)), n in zip(fences.items(), found or (), strict=True):
         if n:
             out[c] = {
-                "count": n,
+                "count": int(n),
                 "low": round(low, 4),
                 "high": round(high, 4),
                 "method": "beyond 3 IQR from the quartiles",

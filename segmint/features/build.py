@@ -138,10 +138,21 @@ def _customers(
     existed = c.signup_at <= when
     if stats["undated"]:
         undated = c.signup_at.isnull()
-        if orders is not None:  # costs a scan of orders.customer_id: only when needed
-            undated = undated & ~c.customer_id.isin(orders.customer_id)
+        if orders is not None:  # costs a scan of orders: only when needed
+            undated = undated & ~c.customer_id.isin(_not_counted(orders, when).customer_id)
         existed = existed | undated
     return c, c.filter(existed.fill_null(False)).select("customer_id")
+
+
+def _not_counted(orders: ir.Table, when: datetime) -> ir.Table:
+    """Order lines that do not make their customer a buyer at ``when`` (later or undated).
+
+    Only these matter for an undated customer: one with a line at or before ``when`` is a
+    buyer and joins the spine through the buyers anyway. Guest lines stay in, so that, as for
+    ``isin`` over every line, a guest line in ``orders`` makes the membership test unknown.
+    """
+    t = orders.ordered_at
+    return orders.filter(t.isnull() | (t > when) | orders.customer_id.isnull())
 
 
 def _spine(

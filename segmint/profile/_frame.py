@@ -43,6 +43,7 @@ class Prepared:
     #: labeled customers without a feature row
     left_out: int = 0
     _imputed: np.ndarray | None = field(default=None, repr=False)
+    _medians: np.ndarray | None = field(default=None, repr=False)
     _groups: list[np.ndarray] | None = field(default=None, repr=False)
 
     @property
@@ -63,6 +64,24 @@ class Prepared:
     def labels(self) -> pd.Categorical:
         return pd.Categorical.from_codes(self.codes, categories=self.classes)
 
+    def medians(self) -> np.ndarray:
+        """Median of each numeric column over its known values (0 for an all-missing column)."""
+        if self._medians is None:
+            med = np.zeros(self.M.shape[1])
+            for j in range(self.M.shape[1]):
+                col = self.M[:, j]
+                missing = np.isnan(col)
+                if missing.any():  # only columns with gaps need their median
+                    known = col[~missing]
+                    med[j] = float(np.median(known)) if len(known) else 0.0
+            self._medians = med
+        return self._medians
+
+    def imputed_rows(self, rows: np.ndarray) -> np.ndarray:
+        """``M[rows]`` with NaN replaced by the column median (a new array)."""
+        part = self.M[rows]
+        return np.where(np.isnan(part), self.medians(), part)
+
     def imputed(self) -> np.ndarray:
         """``M`` with NaN replaced by the column median (0 for an all-missing column)."""
         if self._imputed is None:
@@ -70,10 +89,10 @@ class Prepared:
             gaps = np.flatnonzero(np.isnan(M).any(axis=0)) if M.size else np.zeros(0, int)
             if len(gaps):
                 M = M.copy()
+                med = self.medians()
                 for j in gaps:
                     col = M[:, j]
-                    known = col[~np.isnan(col)]
-                    col[np.isnan(col)] = float(np.median(known)) if len(known) else 0.0
+                    col[np.isnan(col)] = med[j]
             self._imputed = M
         return self._imputed
 

@@ -99,20 +99,43 @@ def fit_surrogate(
     P: Prepared, *, max_depth: int = 3, sample: int = SAMPLE_ROWS, random_state: int = 0
 ) -> Surrogate:
     """Fit the surrogate tree on a sample and turn its leaves into rules per segment."""
-    M = P.imputed()
     pos = sample_positions(P.codes, sample, random_state)
-    Xs, ys = M[pos], P.codes[pos]
+    Xs, ys = P.imputed_rows(pos), P.codes[pos]
     tree = DecisionTreeClassifier(
         max_depth=max_depth,
         min_samples_leaf=max(1, len(pos) // 200),
         random_state=random_state,
     )
     tree.fit(Xs, ys)
-    pred = tree.predict(M)
+    pred = predict_all(tree, P)
     fidelity = float(np.mean(pred == P.codes))
     surrogate = Surrogate(tree, list(P.numeric), list(P.classes), fidelity, {}, pos, Xs, ys)
     surrogate.rules = _rules(surrogate, P, random_state)
     return surrogate
+
+
+def predict_all(tree: DecisionTreeClassifier, P: Prepared) -> np.ndarray:
+    """``tree.predict`` on every customer's median-imputed features, without building them.
+
+    Walks the tree level by level, reading only the feature each row's node splits on, and
+    compares as scikit-learn does (the value as float32 against the float64 threshold), so the
+    result equals ``tree.predict(P.imputed())``.
+    """
+    t = tree.tree_
+    node = np.zeros(P.n, dtype=np.intp)
+    medians = P.medians()
+    active = np.arange(P.n)
+    while len(active):
+        at = node[active]
+        inner = t.children_left[at] != -1
+        active, at = active[inner], at[inner]
+        if not len(active):
+            break
+        f = t.feature[at]
+        x = P.M[active, f]
+        x = np.where(np.isnan(x), medians[f], x).astype(np.float32)
+        node[active] = np.where(x <= t.threshold[at], t.children_left[at], t.children_right[at])
+    return np.asarray(tree.classes_[np.argmax(t.value[node, 0], axis=1)])
 
 
 def _leaf_paths(tree: DecisionTreeClassifier) -> list[tuple[int, list[tuple[int, str, float]]]]:

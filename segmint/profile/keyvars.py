@@ -101,8 +101,7 @@ def rank_features(
     p = len(columns)
     if p == 0:
         return []
-    M = P.imputed()
-    constant = (M.max(axis=0) == M.min(axis=0)) if P.n else np.ones(p, dtype=bool)
+    constant = _constant(P) if P.n else np.ones(p, dtype=bool)
     f_map = f_statistics(stats)
     f_stat = np.array([f_map.get(c, math.nan) for c in columns], dtype=np.float64)
     mi = np.zeros(p)
@@ -111,7 +110,8 @@ def rank_features(
         pos = sample_positions(P.codes, MI_SAMPLE_ROWS, random_state)
         live = ~constant
         if live.any():
-            mi[live] = mutual_info_classif(M[pos][:, live], P.codes[pos], random_state=random_state)
+            sample = P.imputed_rows(pos)[:, live]
+            mi[live] = mutual_info_classif(sample, P.codes[pos], random_state=random_state)
         perm = permutation_drops(surrogate, random_state)
     importance = (_scaled(f_stat) + _scaled(mi) + _scaled(perm)) / 3.0
     importance = np.where(constant, 0.0, importance)
@@ -129,6 +129,12 @@ def rank_features(
         }
         for r, j in enumerate(order)
     ]
+
+
+def _constant(P: Prepared) -> np.ndarray:
+    """Columns with one known value or none (what the median-imputed matrix has as constant)."""
+    low, high = np.fmin.reduce(P.M, axis=0), np.fmax.reduce(P.M, axis=0)  # NaN-skipping
+    return np.asarray(np.isnan(low) | (low == high))
 
 
 def _flags(

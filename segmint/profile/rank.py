@@ -194,7 +194,8 @@ def _per_segment(
         return none
     label_of = {s.name: s.label for s in profiles.segments}
     known = {s.label for s in profiles.segments}
-    labels = labels.map(lambda v: v if v in known else label_of.get(v, v))
+    # map each distinct value once (a Python call per customer is slow on millions)
+    labels = labels.map({v: v if v in known else label_of.get(v, v) for v in labels.unique()})
     y = labels.reindex(features.index)
     keep = y.notna().to_numpy()
     X, y = features.loc[keep], y[keep].astype(str).to_numpy()

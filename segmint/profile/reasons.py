@@ -39,7 +39,10 @@ TOP = 3
 def standardize(P: Prepared, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
     """float32 z-scores of the numeric matrix; NaN where missing or the feature is constant."""
     safe = np.where(std > 0, std, np.nan).astype(np.float32)
-    return (P.M.astype(np.float32) - mean.astype(np.float32)) / safe
+    z = P.M.astype(np.float32)  # in place from here: one n × p float32 array, no temporaries
+    z -= mean.astype(np.float32)
+    z /= safe
+    return z
 
 
 def _directions(lift_row: np.ndarray) -> np.ndarray:

@@ -37,7 +37,8 @@ def stratified_sample(labels: np.ndarray, max_points: int, rng: np.random.Genera
     n = len(labels)
     if n <= max_points:
         return np.arange(n)
-    _, inverse, sizes = np.unique(labels, return_inverse=True, return_counts=True)
+    inverse, uniques = pd.factorize(labels, sort=True)  # as np.unique, without its object sort
+    sizes = np.bincount(inverse, minlength=len(uniques))
     exact = sizes * max_points / n
     quota = np.floor(exact).astype(int)
     for i in np.argsort(-(exact - quota), kind="stable")[: max_points - int(quota.sum())]:
@@ -60,18 +61,25 @@ def _numeric(X: pd.DataFrame) -> pd.DataFrame:
             f"Got columns {list(map(str, X.columns))[:10]} with none numeric.",
             fix="pass the numeric feature frame (e.g. ws.features().to_pandas()).",
         )
-    return numeric.astype("float64")
+    return numeric
 
 
-def _standardize(values: np.ndarray, fit_rows: np.ndarray) -> np.ndarray:
-    """(x − mean) / std per column, both from ``fit_rows``; missing → the mean; constant → 0."""
-    fit = values[fit_rows]
+def _rows(numeric: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
+    """float64 values of the given row positions only (missing → NaN): no copy of every row."""
+    return numeric.iloc[rows].to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _scaler(fit: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(mean, std) per column of ``fit``; missing values count as the mean; constant → std 1."""
     known = ~np.isnan(fit)
     mean = np.where(known, fit, 0.0).sum(axis=0) / np.maximum(known.sum(axis=0), 1)
-    filled = np.where(np.isnan(values), mean, values)
-    std = filled[fit_rows].std(axis=0)
-    std = np.where(std > 0, std, 1.0)
-    return (filled - mean) / std
+    std = np.where(known, fit, mean).std(axis=0)
+    return mean, np.where(std > 0, std, 1.0)
+
+
+def _standardize(rows: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+    """(x − mean) / std, missing → the mean (so → 0)."""
+    return (np.where(np.isnan(rows), mean, rows) - mean) / std
 
 
 def pca_projection(
@@ -119,7 +127,7 @@ def pca_projection(
             fix="pass segmentation.labels for the same customers as the feature frame.",
         )
     label_values = aligned.astype(str).to_numpy()
-    n_segments = len(np.unique(label_values))
+    n_segments = len(pd.unique(label_values))
     if max_points < max(1, min(n_segments, n_total)):
         raise ModelError(
             f"The 'max_points' parameter of pca_projection must be ≥ the number of segments "
@@ -128,17 +136,17 @@ def pca_projection(
         )
 
     rng = np.random.default_rng(random_state)
-    values = numeric.to_numpy()
     if n_total > FIT_ROWS:
         fit_rows = np.sort(rng.choice(n_total, size=FIT_ROWS, replace=False))
     else:
         fit_rows = np.arange(n_total)
-    Z = _standardize(values, fit_rows)
-    n_components = min(2, Z.shape[1], len(fit_rows))
-    pca = PCA(n_components=n_components, svd_solver="full").fit(Z[fit_rows])
+    fit = _rows(numeric, fit_rows)
+    mean, std = _scaler(fit)
+    n_components = min(2, fit.shape[1], len(fit_rows))
+    pca = PCA(n_components=n_components, svd_solver="full").fit(_standardize(fit, mean, std))
 
     shown = stratified_sample(label_values, max_points, rng)
-    coords = pca.transform(Z[shown])
+    coords = pca.transform(_standardize(_rows(numeric, shown), mean, std))
     ratios = [float(v) for v in np.nan_to_num(pca.explained_variance_ratio_)]
     if n_components < 2:  # one feature: the points lie on a line
         coords = np.column_stack([coords[:, 0], np.zeros(len(shown))])

@@ -39,6 +39,30 @@ SYSTEM_DDL = (
 )
 
 
+#: environment variable that overrides :func:`default_memory_limit` (e.g. ``4GB``)
+MEMORY_LIMIT_ENV = "SEGMINT_MEMORY_LIMIT"
+
+
+def default_memory_limit() -> str:
+    """DuckDB's memory cap: an eighth of the machine's memory, at least 1 GB.
+
+    Beyond it, joins, aggregates and sorts spill to a temporary file next to the workspace.
+    DuckDB's own default (80 % of RAM) lets its buffer pool keep gigabytes of already-written
+    table blocks cached next to the Python process; a fixed small cap would make inputs that
+    fit in memory fail on a big machine. 24 GB of RAM → 3 GB.
+    """
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return "1GB"
+    return f"{max(1024, total // 8 // (1 << 20))}MB"
+
+
+def memory_limit() -> str:
+    """The cap in force: ``SEGMINT_MEMORY_LIMIT`` when set, else :func:`default_memory_limit`."""
+    return os.environ.get(MEMORY_LIMIT_ENV) or default_memory_limit()
+
+
 def quote(name: str) -> str:
     """Quote an SQL identifier."""
     return '"' + name.replace('"', '""') + '"'
@@ -80,9 +104,23 @@ class Store:
             raise _workspace_io_error(self.path, exc) from None
         self.db: duckdb.DuckDBPyConnection = self.ibis.con
         self.db.execute("SET TimeZone = 'UTC'")
+        self._limit_memory()
         if not read_only:
             for ddl in SYSTEM_DDL:
                 self.db.execute(ddl)
+
+    def _limit_memory(self) -> None:
+        limit = memory_limit()
+        try:
+            self.db.execute(f"SET memory_limit = '{limit.replace(chr(39), '')}'")
+        except duckdb.Error:
+            self.ibis.disconnect()
+            raise WorkspaceError(
+                f"The environment variable {MEMORY_LIMIT_ENV} must be a memory size such as "
+                f"'1GB' or '512MB'. Got {limit!r}.",
+                fix=f"set e.g. {MEMORY_LIMIT_ENV}=2GB, or unset it for the default "
+                f"({default_memory_limit()}).",
+            ) from None
 
     # -- reading ---------------------------------------------------------------------------
     def table_names(self) -> list[str]:
