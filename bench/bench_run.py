@@ -7,8 +7,9 @@ Both contenders start from the same Parquet file of order lines, each in a fresh
 (wall time includes imports; peak RSS is the process's VmHWM):
 
 * ``segmint``  ``segmint run FILE`` zero-config: ingest, clean, the feature table, RFM
-  segments, k-means with automatic k (chosen on a sample, fitted once), profiles with names and
-  explanation rules, ranking, targeting, the HTML + JSON report.
+  segments, k-means with automatic k (chosen on a sample, fitted once), value tiers (BG/NBD +
+  Gamma-Gamma CLV, since issue 4 part of the zero-config run; the reference does no CLV),
+  profiles with names and explanation rules, ranking, targeting, the HTML + JSON report.
 * ``pandas+sklearn``  the same analytical steps by hand: read the Parquet file, drop exact
   duplicate lines, RFM features with groupby, RFM quintile scores, log/robust scaling,
   k chosen by silhouette on a 20,000-customer sample (k = 2…10), one k-means fit on all
