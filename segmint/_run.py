@@ -145,7 +145,7 @@ def _value(
 ) -> tuple[Any, dict[str, Any]] | str:
     """Fit the value models on the repeat-purchase summary; with ``optional`` (zero-config
     runs) a ModelError skips the step (its reason is returned) instead of failing the run."""
-    from segmint.exceptions import ModelError
+    from segmint.exceptions import ModelError, SegmintError
     from segmint.segment.value.diagnostics import clv_histogram, p_alive_matrix
     from segmint.segment.value.holdout import holdout_check
 
@@ -153,14 +153,19 @@ def _value(
     try:
         summary = ws.value_summary(as_of, unit=unit)
         est = build(summary, as_of).fit(summary)
-        holdout = None
-        if s.holdout_days:
-            calib = ws.value_summary(as_of, unit=unit, holdout_days=s.holdout_days)
-            holdout = holdout_check(calib, penalizer=est.penalizer).to_dict()
     except ModelError as exc:
         if not optional:
             raise
         return exc.problem
+    holdout = None
+    if s.holdout_days:  # a diagnostic: when it cannot be done, say so and go on
+        try:
+            calib = ws.value_summary(as_of, unit=unit, holdout_days=s.holdout_days)
+            holdout = holdout_check(calib, penalizer=est.penalizer).to_dict()
+        except SegmintError as exc:
+            est.warnings_.append(
+                f"The {s.holdout_days}-day holdout check could not be done: {exc.problem}"
+            )
     extra = {
         "value": {
             "unit": unit,

@@ -204,3 +204,19 @@ def test_feature_frame_equals_ibis_to_pandas(shop, tmp_path):
     slow = slow.drop(columns=["first_order_at", "last_order_at"])
     pd.testing.assert_frame_equal(_feature_frame(ws), slow)
     ws.close()
+
+
+def test_a_holdout_that_cannot_be_done_is_a_warning_not_a_failure(shop, tmp_path):
+    spec = tmp_path / "s.yaml"
+    spec.write_text(
+        f"sources:\n  - {{path: {shop['orders']}, as: orders}}\n"
+        "segmentations:\n  - {name: v, method: value, holdout_days: 5000}\n"
+    )
+    out = tmp_path / "r"
+    r = runner.invoke(
+        app, ["run", "--spec", str(spec), "-w", str(tmp_path / "w.duckdb"), "--out", str(out)]
+    )
+    assert r.exit_code == 0, r.output
+    seg = json.loads((out / "report.json").read_text())["segmentations"][0]
+    assert seg["value"]["holdout"] is None
+    assert any("5000-day holdout check could not be done" in w for w in seg["warnings"])
