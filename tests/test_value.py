@@ -428,3 +428,22 @@ def test_a_customer_who_first_bought_on_the_as_of_day_is_fine(cdnow):
     assert float(m.expected_purchases(39, today).iloc[0]) == pytest.approx(
         float(m.expected_purchases_new(39)), rel=1e-9
     )
+
+
+def test_value_segmenter_refits_a_model_without_a_finite_mle_with_a_penalizer_and_says_so():
+    rng = np.random.default_rng(0)
+    n = 400
+    x = rng.integers(1, 10, n)
+    T = rng.uniform(30, 60, n)
+    s = summary(
+        frequency=x,
+        recency=T * rng.uniform(0.2, 1.0, n),
+        T=T,
+        monetary_value=np.where(np.arange(n) % 2, 20.0, 300.0),  # no spread within customers
+    )
+    seg = ValueSegmenter().fit(s)
+    assert any("fitted with penalizer=0.001" in w for w in seg.warnings_)
+    assert all(np.isfinite(v) for v in seg.gamma_gamma_.params_.values())
+    assert seg.gamma_gamma_.penalizer == 0.001 and seg.bgnbd_.penalizer == 0.0
+    chosen = ValueSegmenter(penalizer=0.01).fit(s)  # the user's choice: no refit, no warning
+    assert not any("fitted with penalizer" in w for w in chosen.warnings_)

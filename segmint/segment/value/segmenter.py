@@ -11,7 +11,7 @@ purchases over the horizon, P(alive), expected spend and CLV (``values_``), then
 >>> from segmint.segment.value import ValueSegmenter, summary_from_orders
 >>> shop = make_retail(n_customers=400, seed=1)
 >>> summary = summary_from_orders(shop.orders, as_of="2024-12-31")
->>> seg = ValueSegmenter(penalizer=0.001).fit(summary)  # 400 customers: keep p, q, v finite
+>>> seg = ValueSegmenter().fit(summary)
 >>> sorted(seg.labels_.unique())
 ['Low', 'Middle', 'Top 1%', 'Top 10%']
 """
@@ -36,9 +36,11 @@ from segmint.segment.value.clv import (
 )
 from segmint.segment.value.gammagamma import GammaGammaModel
 
-__all__ = ["CHURN_RISK", "ValueSegmenter"]
+__all__ = ["CHURN_RISK", "FALLBACK_PENALIZER", "ValueSegmenter"]
 
 CHURN_RISK = "Churn risk"
+#: penalizer used when a model has no finite MLE and the user chose none (lifetimes' usual)
+FALLBACK_PENALIZER = 0.001
 
 
 class ValueSegmenter(BaseSegmenter):
@@ -49,6 +51,10 @@ class ValueSegmenter(BaseSegmenter):
     ``gamma_gamma_``, ``values_`` (per customer: expected_purchases, p_alive, expected_aov,
     clv), ``thresholds_`` (lowest CLV of each tier), ``churn_revenue_`` (past revenue above
     which a customer counts as high value), ``labels_``, ``warnings_``.
+
+    ``penalizer`` (default 0: plain maximum likelihood) is passed to both models; with 0, a
+    model whose likelihood has no finite maximum is refitted with ``FALLBACK_PENALIZER`` and
+    a warning says so (the models themselves never do this: they raise).
     """
 
     def __init__(
@@ -85,16 +91,16 @@ class ValueSegmenter(BaseSegmenter):
 
     def fit(self, X: pd.DataFrame, y: Any = None) -> ValueSegmenter:
         tiers = self._check_params()
-        self.bgnbd_ = BetaGeoModel(penalizer=self.penalizer).fit(X)
+        self.warnings_: list[str] = []
+        self.bgnbd_ = self._fit(BetaGeoModel, X, "purchase model (BG/NBD)")
         repeat = X[X["frequency"] > 0]
         usable = repeat[repeat["monetary_value"] > 0]
-        self.warnings_: list[str] = []
         if len(usable) < len(repeat):
             self.warnings_.append(
                 f"{len(repeat) - len(usable)} repeat buyer(s) whose repeat purchases brought "
                 "no money (refunded or free) are left out of the spend model."
             )
-        self.gamma_gamma_ = GammaGammaModel(penalizer=self.penalizer).fit(usable)
+        self.gamma_gamma_ = self._fit(GammaGammaModel, usable, "spend model (Gamma-Gamma)")
         self.warnings_ += self.gamma_gamma_.warnings_
         self.values_ = self._values(X)
         self.thresholds_ = tier_thresholds(self.values_["clv"], tiers)
@@ -103,6 +109,22 @@ class ValueSegmenter(BaseSegmenter):
         self.churn_revenue_ = float(past.quantile(1 - share)) if share > 0 else float("inf")
         self.labels_ = self._label(X, self.values_)
         return self
+
+    def _fit(self, model: type[Any], data: pd.DataFrame, what: str) -> Any:
+        """Fit ``model``; without a penalizer of the user's, a fit that does not converge is
+        refitted once with :data:`FALLBACK_PENALIZER`, and the warnings say so."""
+        try:
+            return model(penalizer=self.penalizer).fit(data)
+        except ModelError as exc:
+            if self.penalizer or "did not converge" not in exc.problem:
+                raise
+        fitted = model(penalizer=FALLBACK_PENALIZER).fit(data)
+        self.warnings_.append(
+            f"The {what} has no finite maximum-likelihood estimate on this data (a parameter "
+            f"runs off to 0 or infinity), so it was fitted with penalizer={FALLBACK_PENALIZER}, "
+            "which keeps the parameters finite (set penalizer= in the spec's params to choose)."
+        )
+        return fitted
 
     def _values(self, X: pd.DataFrame) -> pd.DataFrame:
         return clv(
