@@ -17,16 +17,12 @@ per-customer summary (``frequency`` x, ``recency`` t_x, ``T``; see
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
-import pandas as pd
 from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
 
 from segmint.exceptions import ModelError
-from segmint.segment.base import BaseEstimator
-from segmint.segment.value._data import Histories, histories
-from segmint.segment.value._mle import fit_mle
+from segmint.segment.value._data import Histories
+from segmint.segment.value._transaction import LogLik, TransactionModel
 
 __all__ = ["BetaGeoModel", "bgnbd_log_likelihood"]
 
@@ -76,71 +72,31 @@ def bgnbd_log_likelihood(
     return head + tail, grad
 
 
-class BetaGeoModel(BaseEstimator):
+class BetaGeoModel(TransactionModel):
     """BG/NBD by maximum likelihood; scikit-learn conventions (``fit`` returns ``self``).
 
     ``penalizer`` adds ``penalizer · Σθ²`` to the negative log-likelihood (0 = plain MLE), a
     fix for small or degenerate data. Fitted state: ``params_`` (r, alpha, a, b),
     ``standard_errors_``, ``log_likelihood_`` (total, at the estimate), ``n_customers_``,
     ``iterations_``, ``unit_`` (the summary's time unit, when it says).
+    :meth:`expected_purchases` is FHL 2005 eq. 10: (a+b+x−1)/(a−1) · [1 − ((α+T)/(α+T+t))^(r+x)
+    · ₂F₁(r+x, b+x; a+b+x−1; t/(α+T+t))] / (1 + δ(x>0) · a/(b+x−1) · ((α+T)/(α+t_x))^(r+x)).
     """
 
-    _fitted_attr = "params_"
+    names = _NAMES
+    label = "BG/NBD"
 
-    def __init__(self, penalizer: float = 0.0) -> None:
-        self.penalizer = penalizer
-
-    def fit(self, summary: pd.DataFrame, y: Any = None) -> BetaGeoModel:
-        """Estimate (r, α, a, b) from ``summary`` (columns frequency, recency, T)."""
-        if not isinstance(self.penalizer, int | float) or self.penalizer < 0:
-            raise ModelError(
-                f"The 'penalizer' parameter of BetaGeoModel must be a number ≥ 0. "
-                f"Got {self.penalizer!r}.",
-                fix="use penalizer=0.0 (plain maximum likelihood) or a small value like 0.001.",
-            )
-        h = histories(summary, "BetaGeoModel")
+    def _likelihood(self, h: Histories) -> LogLik:
         groups = np.unique(h.x, return_inverse=True)
 
         def loglik(theta: np.ndarray) -> tuple[float, np.ndarray]:
             ll, grad = bgnbd_log_likelihood(theta, h.x, h.t_x, h.T, groups)
             return float(h.count @ ll), h.count @ grad
 
-        start = np.array([1.0, max(float(np.average(h.T, weights=h.count)), 1e-3), 1.0, 1.0])
-        res = fit_mle(
-            loglik,
-            start,
-            n=float(h.count.sum()),
-            names=_NAMES,
-            model="BG/NBD",
-            penalizer=float(self.penalizer),
-        )
-        self.params_ = dict(zip(_NAMES, map(float, res.params), strict=True))
-        self.standard_errors_ = dict(zip(_NAMES, map(float, res.standard_errors), strict=True))
-        self.log_likelihood_ = res.log_likelihood
-        self.iterations_ = res.iterations
-        self.n_customers_ = int(h.count.sum())
-        self.unit_ = summary.attrs.get("unit")
-        return self
+        return loglik
 
-    # -- predictions -------------------------------------------------------------------------
-
-    def _theta(self) -> tuple[float, float, float, float]:
-        self._check_fitted()
-        p = self.params_
-        return p["r"], p["alpha"], p["a"], p["b"]
-
-    def _rows(self, summary: pd.DataFrame) -> Histories:
-        return histories(summary, "BetaGeoModel", fitting=False)
-
-    def expected_purchases(self, t: float, summary: pd.DataFrame) -> pd.Series:
-        """E[purchases in the next ``t`` time units | history], per customer of ``summary``.
-
-        FHL 2005 eq. 10: (a+b+x−1)/(a−1) · [1 − ((α+T)/(α+T+t))^(r+x) · ₂F₁(r+x, b+x;
-        a+b+x−1; t/(α+T+t))] / (1 + δ(x>0) · a/(b+x−1) · ((α+T)/(α+t_x))^(r+x)).
-        """
-        h = self._rows(summary)
-        values = self._expected(float(t), h)[h.inverse]
-        return pd.Series(values, index=summary.index, name="expected_purchases")
+    def _start(self, h: Histories) -> np.ndarray:
+        return np.array([1.0, max(float(np.average(h.T, weights=h.count)), 1e-3), 1.0, 1.0])
 
     def _expected(self, t: float, h: Histories) -> np.ndarray:
         r, alpha, a, b = self._theta()
@@ -161,15 +117,6 @@ class BetaGeoModel(BaseEstimator):
         bx1 = np.where(repeat, b + x - 1, 1.0)
         log_odds = np.log(a) - np.log(bx1) + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x))
         return np.where(repeat, expit(-log_odds), 1.0)
-
-    def p_alive(self, summary: pd.DataFrame) -> pd.Series:
-        """P(still a customer at T | history) per customer (1 without repeat purchases)."""
-        h = self._rows(summary)
-        return pd.Series(self._alive(h)[h.inverse], index=summary.index, name="p_alive")
-
-    def predict(self, summary: pd.DataFrame, t: float = 1.0) -> pd.Series:
-        """Same as :meth:`expected_purchases` over ``t`` time units."""
-        return self.expected_purchases(t, summary)
 
     def expected_purchases_new(self, t: float | np.ndarray) -> np.ndarray:
         """E[X(t)] for a customer who just made their first purchase (FHL 2005 eq. 9)."""
@@ -196,12 +143,3 @@ class BetaGeoModel(BaseEstimator):
             return float(first)
         rest = np.exp(betaln(a + 1, b + n - 1) - betaln(a, b)) * (1 - nbd(np.arange(n)).sum())
         return float(first + rest)
-
-    def summary_table(self) -> pd.DataFrame:
-        """Parameters with standard errors and 95 % intervals."""
-        self._check_fitted()
-        est = pd.Series(self.params_)
-        se = pd.Series(self.standard_errors_)
-        return pd.DataFrame(
-            {"estimate": est, "se": se, "lower_95": est - 1.96 * se, "upper_95": est + 1.96 * se}
-        )

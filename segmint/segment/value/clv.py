@@ -24,14 +24,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Protocol
 
 import numpy as np
 import pandas as pd
 
 from segmint.exceptions import ModelError
 from segmint.features.repeat import UNIT_DAYS
-from segmint.segment.value._data import Histories, histories
+from segmint.segment.value._data import histories
+from segmint.segment.value._transaction import TransactionModel
 from segmint.segment.value.gammagamma import GammaGammaModel
 
 __all__ = [
@@ -48,16 +48,6 @@ DEFAULT_TIERS: dict[str, float] = {"Top 1%": 0.01, "Top 10%": 0.10, "Middle": 0.
 LOW = "Low"
 VALUE_COLUMNS = ("expected_purchases", "p_alive", "expected_aov", "clv")
 MONTH_DAYS = 365.25 / 12
-
-
-class TransactionModel(Protocol):
-    """What :func:`clv` needs of a fitted purchase-count model: expected purchases over the
-    next ``t`` time units and P(alive), per distinct history (``BetaGeoModel``,
-    ``ParetoNBDModel``)."""
-
-    def _expected(self, t: float, h: Histories) -> np.ndarray: ...
-
-    def _alive(self, h: Histories) -> np.ndarray: ...
 
 
 def _unit_days(summary: pd.DataFrame, model: TransactionModel, unit: str | None) -> float:

@@ -20,16 +20,11 @@ related expressions".
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
-import pandas as pd
 from scipy.special import digamma, gammaln
 
-from segmint.exceptions import ModelError
-from segmint.segment.base import BaseEstimator
-from segmint.segment.value._data import Histories, histories
-from segmint.segment.value._mle import fit_mle
+from segmint.segment.value._data import Histories
+from segmint.segment.value._transaction import LogLik, TransactionModel
 
 __all__ = ["ParetoNBDModel", "log_tail_integral", "paretonbd_log_likelihood"]
 
@@ -165,71 +160,30 @@ def _growth(s: float, base: np.ndarray, t: float | np.ndarray) -> np.ndarray:
     return np.asarray(-np.expm1(-(s - 1) * span) / (s - 1))
 
 
-class ParetoNBDModel(BaseEstimator):
+class ParetoNBDModel(TransactionModel):
     """Pareto/NBD by maximum likelihood; scikit-learn conventions (``fit`` returns ``self``).
 
     Same interface as :class:`~segmint.segment.value.BetaGeoModel`, and :func:`clv` accepts
     either. ``penalizer`` adds ``penalizer · Σθ²`` to the negative log-likelihood (0 = plain
     MLE). Fitted state: ``params_`` (r, alpha, s, beta), ``standard_errors_``,
     ``log_likelihood_`` (total, at the estimate), ``n_customers_``, ``iterations_``, ``unit_``
-    (the summary's time unit, when it says).
+    (the summary's time unit, when it says). :meth:`expected_purchases` is FHL note eq. 41:
+    (r+x)(β+T) / ((α+T)(s−1)) · [1 − ((β+T)/(β+T+t))^(s−1)] · P(alive).
     """
 
-    _fitted_attr = "params_"
+    names = _NAMES
+    label = "Pareto/NBD"
 
-    def __init__(self, penalizer: float = 0.0) -> None:
-        self.penalizer = penalizer
-
-    def fit(self, summary: pd.DataFrame, y: Any = None) -> ParetoNBDModel:
-        """Estimate (r, α, s, β) from ``summary`` (columns frequency, recency, T)."""
-        if not isinstance(self.penalizer, int | float) or self.penalizer < 0:
-            raise ModelError(
-                f"The 'penalizer' parameter of ParetoNBDModel must be a number ≥ 0. "
-                f"Got {self.penalizer!r}.",
-                fix="use penalizer=0.0 (plain maximum likelihood) or a small value like 0.001.",
-            )
-        h = histories(summary, "ParetoNBDModel")
-
+    def _likelihood(self, h: Histories) -> LogLik:
         def loglik(theta: np.ndarray) -> tuple[float, np.ndarray]:
             ll, grad = paretonbd_log_likelihood(theta, h.x, h.t_x, h.T)
             return float(h.count @ ll), h.count @ grad
 
+        return loglik
+
+    def _start(self, h: Histories) -> np.ndarray:
         scale = max(float(np.average(h.T, weights=h.count)), 1e-3)
-        start = np.array([1.0, scale, 1.0, scale])
-        res = fit_mle(
-            loglik,
-            start,
-            n=float(h.count.sum()),
-            names=_NAMES,
-            model="Pareto/NBD",
-            penalizer=float(self.penalizer),
-        )
-        self.params_ = dict(zip(_NAMES, map(float, res.params), strict=True))
-        self.standard_errors_ = dict(zip(_NAMES, map(float, res.standard_errors), strict=True))
-        self.log_likelihood_ = res.log_likelihood
-        self.iterations_ = res.iterations
-        self.n_customers_ = int(h.count.sum())
-        self.unit_ = summary.attrs.get("unit")
-        return self
-
-    # -- predictions -------------------------------------------------------------------------
-
-    def _theta(self) -> tuple[float, float, float, float]:
-        self._check_fitted()
-        p = self.params_
-        return p["r"], p["alpha"], p["s"], p["beta"]
-
-    def _rows(self, summary: pd.DataFrame) -> Histories:
-        return histories(summary, "ParetoNBDModel", fitting=False)
-
-    def expected_purchases(self, t: float, summary: pd.DataFrame) -> pd.Series:
-        """E[purchases in the next ``t`` time units | history], per customer of ``summary``.
-
-        FHL note eq. 41: (r+x)(β+T) / ((α+T)(s−1)) · [1 − ((β+T)/(β+T+t))^(s−1)] · P(alive).
-        """
-        h = self._rows(summary)
-        values = self._expected(float(t), h)[h.inverse]
-        return pd.Series(values, index=summary.index, name="expected_purchases")
+        return np.array([1.0, scale, 1.0, scale])
 
     def _expected(self, t: float, h: Histories) -> np.ndarray:
         r, alpha, s, beta = self._theta()
@@ -246,26 +200,8 @@ class ParetoNBDModel(BaseEstimator):
         b1 = -p * np.log(alpha + h.T) - s * np.log(beta + h.T)
         return np.asarray(np.exp(b1 - np.logaddexp(b1, np.log(s) + log_i)))
 
-    def p_alive(self, summary: pd.DataFrame) -> pd.Series:
-        """P(still a customer at T | history) per customer."""
-        h = self._rows(summary)
-        return pd.Series(self._alive(h)[h.inverse], index=summary.index, name="p_alive")
-
-    def predict(self, summary: pd.DataFrame, t: float = 1.0) -> pd.Series:
-        """Same as :meth:`expected_purchases` over ``t`` time units."""
-        return self.expected_purchases(t, summary)
-
     def expected_purchases_new(self, t: float | np.ndarray) -> np.ndarray:
         """E[X(t)] for a customer who just made their first purchase (FHL note eq. 27):
         rβ / (α(s−1)) · [1 − (β/(β+t))^(s−1)]."""
         r, alpha, s, beta = self._theta()
         return np.asarray(r * beta / alpha * _growth(s, np.asarray(beta), t))
-
-    def summary_table(self) -> pd.DataFrame:
-        """Parameters with standard errors and 95 % intervals."""
-        self._check_fitted()
-        est = pd.Series(self.params_)
-        se = pd.Series(self.standard_errors_)
-        return pd.DataFrame(
-            {"estimate": est, "se": se, "lower_95": est - 1.96 * se, "upper_95": est + 1.96 * se}
-        )
