@@ -34,7 +34,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from run import ensure_data  # noqa: E402
+from run import ensure_data, write_section  # noqa: E402
 
 ROOT = HERE.parent
 BIN = Path(sys.executable).parent
@@ -172,7 +172,7 @@ def main() -> None:
     table = render(result)
     print(table)
     if not args.no_write:
-        write(table)
+        write_section("api", table)
 
 
 def render(r: dict) -> str:
@@ -202,19 +202,6 @@ def render(r: dict) -> str:
             "",
         ]
     )
-
-
-def write(table: str) -> None:
-    path = ROOT / "BENCHMARKS.md"
-    text = path.read_text(encoding="utf-8")
-    start, end = "<!-- bench:api:start -->", "<!-- bench:api:end -->"
-    block = f"{start}\n{table}\n{end}"
-    if start in text:
-        head, rest = text.split(start, 1)
-        text = head + block + rest.split(end, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    path.write_text(text, encoding="utf-8")
 
 
 if __name__ == "__main__":

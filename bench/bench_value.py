@@ -35,7 +35,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from run import peak_rss_mb  # noqa: E402
+from run import peak_rss_mb, write_section  # noqa: E402
 
 STEP_WEEKS = 4.345
 
@@ -165,7 +165,7 @@ def main() -> None:
     table = render(args.customers, results, float(np.nanmax(rel)))
     print(table)
     if not args.no_write:
-        write(table)
+        write_section("value", table)
 
 
 def render(n: int, results: dict, max_rel: float) -> str:
@@ -199,19 +199,6 @@ def render(n: int, results: dict, max_rel: float) -> str:
         f"per customer: {max_rel:.2e}.",
     ]
     return "\n".join(lines) + "\n"
-
-
-def write(table: str) -> None:
-    path = HERE.parent / "BENCHMARKS.md"
-    text = path.read_text(encoding="utf-8")
-    start, end = "<!-- bench:value:start -->", "<!-- bench:value:end -->"
-    block = f"{start}\n{table}\n{end}"
-    if start in text:
-        head, rest = text.split(start, 1)
-        text = head + block + rest.split(end, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    path.write_text(text, encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -148,6 +148,21 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def write_section(name: str, table: str) -> None:
+    """Put ``table`` between BENCHMARKS.md's ``<!-- bench:NAME:start/end -->`` markers
+    (appended at the end when the markers are new)."""
+    path = HERE.parent / "BENCHMARKS.md"
+    text = path.read_text(encoding="utf-8")
+    start, end = f"<!-- bench:{name}:start -->", f"<!-- bench:{name}:end -->"
+    block = f"{start}\n{table}\n{end}"
+    if start in text:
+        head, rest = text.split(start, 1)
+        text = head + block + rest.split(end, 1)[1]
+    else:
+        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    path.write_text(text, encoding="utf-8")
+
+
 def ensure_data(lines: int) -> Path:
     from segmint.datasets import write_orders_parquet
 
