@@ -8,7 +8,6 @@ User errors come back as JSON ``{"error", "detail", "problem", "where", "fix"}``
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
@@ -192,13 +191,9 @@ def members_csv(
     state: State,
     segment: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
-    frame = services.members(state.workspace(), run_id, name, segment)
-    buf = io.StringIO()
-    frame.to_csv(buf, index=False)
-    label = f"-{services.safe_name(segment)}" if segment else ""
-    filename = f"{services.safe_name(name)}{label}-members.csv"
+    text, filename = services.members_csv(state.workspace(), run_id, name, segment)
     return Response(
-        buf.getvalue(),
+        text,
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )

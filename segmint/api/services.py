@@ -7,6 +7,7 @@ paragraph); a missing run or segment raises :class:`NotFound`.
 
 from __future__ import annotations
 
+import io
 import json
 import pickle
 import re
@@ -32,6 +33,7 @@ __all__ = [
     "list_segment_runs",
     "list_tables",
     "members",
+    "members_csv",
     "preview_upload",
     "rename_segment",
     "report_file",
@@ -147,6 +149,14 @@ def members(ws: Workspace, run_id: str, name: str, label: str | None = None) -> 
         sql += " AND segment = ?"
         params.append(label)
     return ws.store.db.cursor().execute(sql + " ORDER BY customer_id", params).df()
+
+
+def members_csv(ws: Workspace, run_id: str, name: str, label: str | None = None) -> tuple[str, str]:
+    """Members as CSV text and a file name for the download (``clusters-3-members.csv``)."""
+    buf = io.StringIO()
+    members(ws, run_id, name, label).to_csv(buf, index=False)
+    part = f"-{safe_name(label)}" if label else ""
+    return buf.getvalue(), f"{safe_name(name)}{part}-members.csv"
 
 
 def compare_runs(ws: Workspace, run_a: str, name_a: str, run_b: str, name_b: str) -> dict[str, Any]:

@@ -6,7 +6,6 @@ any text a user gave them works in a URL.
 
 from __future__ import annotations
 
-import io
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -191,13 +190,9 @@ def members_csv(
     s: str,
     label: str | None = None,
 ) -> Response:
-    frame = services.members(_state(request).workspace(), run_id, s, label or None)
-    buf = io.StringIO()
-    frame.to_csv(buf, index=False)
-    part = f"-{services.safe_name(label)}" if label else ""
-    filename = f"{services.safe_name(s)}{part}-members.csv"
+    text, filename = services.members_csv(_state(request).workspace(), run_id, s, label or None)
     return Response(
-        buf.getvalue(),
+        text,
         media_type="text/csv; charset=utf-8",
         headers={
             "Content-Disposition": f'attachment; filename="{filename}"',
