@@ -44,13 +44,19 @@ FROM t GROUP BY customer_id
 
 def step_segmint(parquet: str, workdir: str) -> dict[str, float]:
     import segmint
+    from segmint.features import resolve_as_of
+    from segmint.features.basic import customer_basics
 
     t0 = time.perf_counter()
     ws = segmint.Workspace(Path(workdir) / "bench.duckdb")
     res = ws.ingest(parquet)
     t1 = time.perf_counter()
-    feats = ws.features()
-    n = feats.count().execute()
+    # the same basic features the other contenders compute (ws.features() builds every
+    # family since issue 3: that is the end-to-end benchmark's business)
+    orders = ws.table("orders")
+    expr = customer_basics(orders, resolve_as_of(orders, None))
+    ws.store.ibis.create_table("rfm", expr)
+    n = ws.store.count("rfm")
     t2 = time.perf_counter()
     ws.close()
     return {"rows": res.rows, "customers": int(n), "ingest_s": t1 - t0, "features_s": t2 - t1}
