@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from segmint.api import services
 from segmint.api.auth import Principal, role_allows
-from segmint.api.state import AppState
+from segmint.api.state import AppState, state_of
 from segmint.spec.model import SegmentationSpec
 
 __all__ = ["router"]
@@ -27,11 +27,6 @@ router = APIRouter(prefix="/api/v1")
 bearer = HTTPBearer(auto_error=False, description="An API token from `segmint serve`.")
 
 Role = Literal["viewer", "analyst", "admin"]
-
-
-def state_of(request: Request) -> AppState:
-    state: AppState = request.app.state.segmint
-    return state
 
 
 def principal(

@@ -13,11 +13,13 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from starlette.requests import Request
+
 from segmint._workspace import Workspace
 from segmint.api.auth import TokenStore
 from segmint.api.jobs import JobRunner
 
-__all__ = ["MAX_UPLOAD_BYTES", "AppState", "Settings"]
+__all__ = ["MAX_UPLOAD_BYTES", "AppState", "Settings", "state_of"]
 
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 
@@ -72,3 +74,9 @@ class AppState:
 
     def close(self) -> None:
         self.jobs.stop()
+
+
+def state_of(request: Request) -> AppState:
+    """The server state of the app handling ``request`` (set by ``create_app``)."""
+    state: AppState = request.app.state.segmint
+    return state

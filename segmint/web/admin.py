@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
 from segmint.api.auth import ROLES
-from segmint.api.state import AppState
+from segmint.api.state import state_of
 from segmint.web.render import page
 from segmint.web.session import WebUser, form_user, page_user
 
@@ -17,11 +17,6 @@ __all__ = ["router"]
 router = APIRouter()
 Admin = Annotated[WebUser, Depends(page_user("admin"))]
 AdminPost = Annotated[WebUser, Depends(form_user("admin"))]
-
-
-def _state(request: Request) -> AppState:
-    state: AppState = request.app.state.segmint
-    return state
 
 
 def _tokens_page(
@@ -39,7 +34,7 @@ def _tokens_page(
             "active": t["revoked_at"] is None,
             "yours": t["token_id"] == user.principal.token_id,
         }
-        for t in _state(request).tokens.list()
+        for t in state_of(request).tokens.list()
     ]
     return page(
         request,
@@ -72,7 +67,7 @@ async def create_token(request: Request, user: AdminPost) -> Response:
             f"{', '.join(ROLES)}.",
             status=400,
         )
-    principal, secret = _state(request).tokens.create(name, role)
+    principal, secret = state_of(request).tokens.create(name, role)
     created = {"name": principal.name, "role": principal.role, "token": secret}
     return _tokens_page(request, user, created=created)
 
@@ -87,6 +82,6 @@ async def revoke_token(request: Request, token_id: str, user: AdminPost) -> Resp
             "sign in with another admin token first.",
             status=400,
         )
-    if not _state(request).tokens.revoke(token_id):
+    if not state_of(request).tokens.revoke(token_id):
         return _tokens_page(request, user, error="That token is already revoked.", status=404)
     return RedirectResponse("/tokens", status_code=303)

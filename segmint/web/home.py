@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 
 from segmint.api import services
-from segmint.api.state import AppState
+from segmint.api.state import AppState, state_of
 from segmint.report._view import quality_view
 from segmint.store.schema import CANONICAL
 from segmint.web import docs
@@ -31,11 +31,6 @@ router = APIRouter()
 #: the server's own bookkeeping, not shown with the shop's data
 SERVER_TABLES = ("api_tokens", "jobs")
 Viewer = Annotated[WebUser, Depends(page_user("viewer"))]
-
-
-def _state(request: Request) -> AppState:
-    state: AppState = request.app.state.segmint
-    return state
 
 
 def _safe_next(target: object) -> str:
@@ -81,7 +76,7 @@ async def signin(request: Request) -> Response:
             status=403,
         )
     token = str(form.get("token") or "").strip()
-    principal = _state(request).tokens.verify(token)
+    principal = state_of(request).tokens.verify(token)
     if principal is None:
         return _signin_page(
             request,
@@ -104,7 +99,7 @@ def signout(_: Annotated[WebUser, Depends(form_user("viewer"))]) -> Response:
 
 @router.get("/")
 def dashboard(request: Request, user: Viewer) -> Response:
-    state = _state(request)
+    state = state_of(request)
     ws = state.workspace()
     tables = [t for t in services.list_tables(ws) if t["name"] not in SERVER_TABLES]
     return page(
@@ -128,7 +123,7 @@ def _last_ingest(state: AppState) -> dict[str, Any] | None:
 
 @router.get("/quality")
 def quality(request: Request, user: Viewer) -> Response:
-    state = _state(request)
+    state = state_of(request)
     ws = state.workspace()
     report: dict[str, Any] = {}
     if any(t in ws.tables() for t in ("orders", "customers", "events")):
@@ -148,7 +143,7 @@ def quality(request: Request, user: Viewer) -> Response:
 
 @router.get("/quality/report.html")
 def quality_file(request: Request, _: Viewer) -> Response:
-    path = _state(request).reports / "quality" / "quality.html"
+    path = state_of(request).reports / "quality" / "quality.html"
     if not path.exists():
         raise services.NotFound(
             "No quality report has been written yet.", fix="upload and import an export first."
@@ -178,7 +173,7 @@ def _job_view(job: dict[str, Any]) -> dict[str, Any]:
 
 
 def _job(request: Request, job_id: str) -> dict[str, Any]:
-    job = _state(request).jobs.get(job_id)
+    job = state_of(request).jobs.get(job_id)
     if job is None:
         raise services.NotFound(f"There is no job '{job_id}'.", fix="see the dashboard's jobs.")
     return job

@@ -14,7 +14,7 @@ from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Resp
 from starlette.concurrency import run_in_threadpool
 
 from segmint.api import services
-from segmint.api.state import AppState
+from segmint.api.state import state_of
 from segmint.exceptions import SegmintError
 from segmint.web import runform, views
 from segmint.web.render import anchor, page
@@ -26,11 +26,6 @@ router = APIRouter()
 Viewer = Annotated[WebUser, Depends(page_user("viewer"))]
 Analyst = Annotated[WebUser, Depends(page_user("analyst"))]
 AnalystPost = Annotated[WebUser, Depends(form_user("analyst"))]
-
-
-def _state(request: Request) -> AppState:
-    state: AppState = request.app.state.segmint
-    return state
 
 
 def _run_form(
@@ -45,7 +40,7 @@ def _run_form(
         values=values,
         problems=problems,
         methods=runform.CLUSTER_METHODS,
-        has_data=any(t in _state(request).workspace().tables() for t in ("orders", "customers")),
+        has_data=any(t in state_of(request).workspace().tables() for t in ("orders", "customers")),
     )
 
 
@@ -62,7 +57,7 @@ async def start_run(request: Request, user: AnalystPost) -> Response:
     if not problems:
         try:
             job_id = await run_in_threadpool(
-                services.start_run, _state(request), user.principal.name, specs
+                services.start_run, state_of(request), user.principal.name, specs
             )
         except SegmintError as exc:
             problems = [str(exc)]
@@ -94,11 +89,11 @@ async def validate_rules(
 
 
 def _result(request: Request, run_id: str, name: str) -> dict[str, Any]:
-    return services.get_segmentation(_state(request).workspace(), run_id, name)
+    return services.get_segmentation(state_of(request).workspace(), run_id, name)
 
 
 def _run(request: Request, run_id: str) -> dict[str, Any]:
-    for run in services.list_segment_runs(_state(request).workspace()):
+    for run in services.list_segment_runs(state_of(request).workspace()):
         if run["run_id"] == run_id:
             return run
     raise services.NotFound(
@@ -112,7 +107,7 @@ def results(request: Request, run_id: str, user: Viewer, s: str = "") -> Respons
     names = [x["name"] for x in run["segmentations"]]
     name = s if s in names else names[0]
     view = views.results_view(_result(request, run_id, name))
-    has_report = (_state(request).reports / run_id / "report.html").exists()
+    has_report = (state_of(request).reports / run_id / "report.html").exists()
     return page(
         request,
         "results.html.j2",
@@ -154,7 +149,7 @@ def _back(run_id: str, form: Any) -> str:
 @router.post("/runs/{run_id}/rename")
 async def rename(request: Request, run_id: str, user: AnalystPost) -> Response:
     form = await request.form()
-    state = _state(request)
+    state = state_of(request)
     services.rename_segment(
         state,
         state.workspace(),
@@ -169,7 +164,7 @@ async def rename(request: Request, run_id: str, user: AnalystPost) -> Response:
 @router.post("/runs/{run_id}/plan")
 async def edit_plan(request: Request, run_id: str, user: AnalystPost) -> Response:
     form = await request.form()
-    state = _state(request)
+    state = state_of(request)
     fields = {k: str(form.get(k) or "") for k in services.PLAN_FIELDS}
     services.update_targeting(
         state,
@@ -190,7 +185,7 @@ def members_csv(
     s: str,
     label: str | None = None,
 ) -> Response:
-    text, filename = services.members_csv(_state(request).workspace(), run_id, s, label or None)
+    text, filename = services.members_csv(state_of(request).workspace(), run_id, s, label or None)
     return Response(
         text,
         media_type="text/csv; charset=utf-8",
@@ -203,7 +198,7 @@ def members_csv(
 
 @router.get("/runs/{run_id}/report.html")
 def report(request: Request, run_id: str, _: Viewer) -> Response:
-    path = services.report_file(_state(request), run_id)
+    path = services.report_file(state_of(request), run_id)
     return FileResponse(
         path,
         media_type="text/html",
@@ -219,7 +214,7 @@ def _split(choice: str) -> tuple[str, str]:
 
 @router.get("/compare")
 def compare(request: Request, user: Viewer, a: str = "", b: str = "") -> Response:
-    runs = services.list_segment_runs(_state(request).workspace())
+    runs = services.list_segment_runs(state_of(request).workspace())
     choices = views.run_choices(runs)
     values = [c["value"] for c in choices]
     a = a or (values[0] if values else "")
@@ -227,7 +222,7 @@ def compare(request: Request, user: Viewer, a: str = "", b: str = "") -> Respons
     data = None
     if a and b and "a" in request.query_params:
         data = views.compare_view(
-            services.compare_runs(_state(request).workspace(), *_split(a), *_split(b))
+            services.compare_runs(state_of(request).workspace(), *_split(a), *_split(b))
         )
     return page(
         request,

@@ -28,7 +28,7 @@ from pathlib import Path
 from fastapi import Request, Response
 
 from segmint.api.auth import Principal, role_allows
-from segmint.api.state import AppState
+from segmint.api.state import state_of
 
 __all__ = [
     "COOKIE",
@@ -106,11 +106,6 @@ def _key(request: Request) -> bytes:
     return key
 
 
-def _state(request: Request) -> AppState:
-    state: AppState = request.app.state.segmint
-    return state
-
-
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).decode().rstrip("=")
 
@@ -147,7 +142,7 @@ def issue(request: Request, response: Response, principal: Principal) -> None:
         max_age=MAX_AGE,
         httponly=True,
         samesite="strict",
-        secure=_state(request).settings.secure_cookies,
+        secure=state_of(request).settings.secure_cookies,
         path="/",
     )
     response.delete_cookie(PRE_COOKIE, path="/")
@@ -171,7 +166,7 @@ def read(request: Request) -> WebUser | None:
         return None
     if expires < time.time():
         return None
-    for token in _state(request).tokens.list():
+    for token in state_of(request).tokens.list():
         if token["token_id"] == token_id and token["revoked_at"] is None:
             principal = Principal(token_id, str(token["name"]), str(token["role"]))
             return WebUser(principal, _mac(key, "csrf:" + sid))
@@ -194,7 +189,7 @@ def set_signin_cookie(request: Request, response: Response, nonce: str) -> None:
         max_age=3600,
         httponly=True,
         samesite="strict",
-        secure=_state(request).settings.secure_cookies,
+        secure=state_of(request).settings.secure_cookies,
         path="/",
     )
 

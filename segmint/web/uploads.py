@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from segmint.api import services
-from segmint.api.state import AppState
+from segmint.api.state import state_of
 from segmint.exceptions import SegmintError
 from segmint.ingest.mapping import resolve
 from segmint.web.mapping import changed, mapping_view
@@ -26,13 +26,8 @@ AnalystPost = Annotated[WebUser, Depends(form_user("analyst"))]
 ACCEPT = ".csv,.tsv,.txt,.xlsx,.xls,.parquet,.json,.jsonl,.ndjson"
 
 
-def _state(request: Request) -> AppState:
-    state: AppState = request.app.state.segmint
-    return state
-
-
 def _upload_page(request: Request, user: WebUser, error: str = "", status: int = 200) -> Response:
-    limit = _state(request).settings.max_upload_bytes // (1 << 20)
+    limit = state_of(request).settings.max_upload_bytes // (1 << 20)
     return page(
         request,
         "upload.html.j2",
@@ -56,7 +51,7 @@ async def upload(request: Request, user: AnalystPost) -> Response:
     file = form.get("file")
     if not isinstance(file, UploadFile) or not file.filename:
         return _upload_page(request, user, "Choose a file to upload first.", status=400)
-    state = _state(request)
+    state = state_of(request)
 
     def store() -> str:
         upload_id, path = services.save_upload(state, str(file.filename), file.file)
@@ -94,14 +89,14 @@ def _mapping_page(
 
 @router.get("/upload/{upload_id}")
 def mapping(request: Request, upload_id: str, user: Analyst, table: str = "") -> Response:
-    path = services.upload_path(_state(request), upload_id)
+    path = services.upload_path(state_of(request), upload_id)
     view = mapping_view(services.preview_upload(path), table or None)
     return _mapping_page(request, user, upload_id, path, view)
 
 
 @router.post("/upload/{upload_id}/import")
 async def import_upload(request: Request, upload_id: str, user: AnalystPost) -> Response:
-    state = _state(request)
+    state = state_of(request)
     path = services.upload_path(state, upload_id)
     form = await request.form()
     preview = await run_in_threadpool(services.preview_upload, path)
