@@ -394,13 +394,28 @@ def save_upload(state: AppState, filename: str, data: Any) -> tuple[str, Path]:
     folder = state.uploads / uuid.uuid4().hex
     folder.mkdir(parents=True)
     path = folder / name
+    try:  # anything refused leaves nothing behind
+        _write_limited(data, path, limit, name)
+        src = sniff(str(path))
+        if src.kind not in UPLOAD_KINDS:
+            raise UnreadableFileError(
+                f"This file is a {src.kind} database, not an export file.",
+                where=name,
+                fix="upload a CSV, Excel, Parquet or JSON export (or import the database with "
+                "segmint ingest URL --table NAME).",
+            )
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return folder.name, path
+
+
+def _write_limited(data: Any, path: Path, limit: int, name: str) -> None:
     written = 0
     with path.open("wb") as out:
         while chunk := data.read(1 << 20):
             written += len(chunk)
             if written > limit:
-                out.close()
-                shutil.rmtree(folder, ignore_errors=True)
                 raise InputError(
                     f"The file is larger than the upload limit ({limit // (1 << 20)} MB).",
                     where=name,
@@ -408,20 +423,6 @@ def save_upload(state: AppState, filename: str, data: Any) -> tuple[str, Path]:
                     "server with a higher --max-upload-mb.",
                 )
             out.write(chunk)
-    try:
-        src = sniff(str(path))
-    except SegmintError:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise
-    if src.kind not in UPLOAD_KINDS:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise UnreadableFileError(
-            f"This file is a {src.kind} database, not an export file.",
-            where=name,
-            fix="upload a CSV, Excel, Parquet or JSON export (or import the database with "
-            "segmint ingest URL --table NAME).",
-        )
-    return folder.name, path
 
 
 def upload_path(state: AppState, upload_id: str) -> Path:
