@@ -50,6 +50,8 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "potential": 0.2,
 }
 POTENTIAL_COLUMN = "clv"
+#: components computed per segment from customer features (the rest come from the profiles)
+PER_SEGMENT = ("growth", "reachability", "potential")
 GROWTH_COLUMNS = ("revenue_last_90d", "revenue_prev_90d")
 REACH_COLUMNS = ("consent_email", "has_email")
 _TRUE = {"true", "t", "yes", "y", "1"}
@@ -183,7 +185,7 @@ def _per_segment(
             "reachability left out: the features have no consent_email or has_email column; "
             "the other weights are renormalized."
         )
-    none: dict[str, dict[str, float] | None] = {"growth": None, "reach": None, "potential": None}
+    none: dict[str, dict[str, float] | None] = dict.fromkeys(PER_SEGMENT)
     if not has_growth and reach_col is None and not has_clv:
         return none
     if labels is None:
@@ -216,7 +218,7 @@ def _per_segment(
         reach = {str(k): float(v) for k, v in share.items()}
         if reach_col == "has_email":
             notes.append("reachability uses has_email (no consent_email column).")
-    return {"growth": growth, "reach": reach, "potential": potential}
+    return {"growth": growth, "reachability": reach, "potential": potential}
 
 
 def rank(
@@ -236,14 +238,7 @@ def rank(
     w = _checked_weights(weights)
     notes: list[str] = []
     parts = _per_segment(features, _labels(profiles, labels), profiles, notes)
-    growth, reach, potential = parts["growth"], parts["reach"], parts["potential"]
-    used = {
-        k: v
-        for k, v in w.items()
-        if (k != "growth" or growth is not None)
-        and (k != "reachability" or reach is not None)
-        and (k != "potential" or potential is not None)
-    }
+    used = {k: v for k, v in w.items() if k not in parts or parts[k] is not None}
     total_w = sum(used.values())
     if total_w <= 0:
         raise SpecError(
@@ -258,12 +253,9 @@ def rank(
             "revenue": min(max(float(s.revenue_share), 0.0), 1.0),
             "value": max(float(s.avg_value), 0.0) / best_value if best_value > 0 else 0.0,
         }
-        if growth is not None and "growth" in used:
-            comp["growth"] = growth.get(s.label, 0.0)
-        if reach is not None and "reachability" in used:
-            comp["reachability"] = reach.get(s.label, 0.0)
-        if potential is not None and "potential" in used:
-            comp["potential"] = potential.get(s.label, 0.0)
+        for k, per_label in parts.items():
+            if per_label is not None and k in used:
+                comp[k] = per_label.get(s.label, 0.0)
         weighted = float(sum(used[k] * comp[k] for k in used) / total_w)
         rows.append((s, comp, weighted))
     rows.sort(key=lambda r: (-round(r[2], 12), r[0].label))
