@@ -109,10 +109,11 @@ def run_pipeline(
             est, extra = fitted
             new = [c for c in est.values_.columns if c not in features.columns]
             features = features.join(est.values_[new])
-            done[i] = _segment(seg_spec, _fitted(est), features, spec, as_of, say, extra)
+            # fitted on the purchase summary already (_value)
+            done[i] = _segment(seg_spec, _given(est), features, spec, as_of, say, extra)
             done[i]["values"] = est.values_
         else:
-            done[i] = _segment(seg_spec, build, features, spec, as_of, say)
+            done[i] = _segment(seg_spec, _fit_with(build, as_of), features, spec, as_of, say)
     results = [done[i] for i in sorted(done)]
     report = {
         "title": "Customer segments",
@@ -179,8 +180,14 @@ def _value(
     return est, extra
 
 
-def _fitted(est: Any) -> Callable[[pd.DataFrame, str], Any]:
-    return lambda _x, _a: est
+def _fit_with(build: Callable[[pd.DataFrame, str], Any], as_of: str) -> Callable[..., Any]:
+    """Build the estimator for the feature columns ``X`` and fit it on them."""
+    return lambda X: build(X, as_of).fit(X)
+
+
+def _given(est: Any) -> Callable[..., Any]:
+    """An estimator fitted elsewhere (the value models, on the purchase summary)."""
+    return lambda _X: est
 
 
 def _families(spec: Spec) -> dict[str, Any]:
@@ -309,7 +316,7 @@ def _columns(s: SegmentationSpec, features: pd.DataFrame) -> list[str]:
 
 def _segment(
     s: SegmentationSpec,
-    build: Callable[[pd.DataFrame, str], Any],
+    fit: Callable[[pd.DataFrame], Any],
     features: pd.DataFrame,
     spec: Spec,
     as_of: str,
@@ -325,9 +332,7 @@ def _segment(
     X = features[cols]
     if s.method in CLUSTER_METHODS and s.method != "kprototypes":
         X = X.select_dtypes("number")
-    est = build(X, as_of)
-    if s.method != "value":  # value models are fitted on the purchase summary (_value)
-        est.fit(X)
+    est = fit(X)
     seg = est.segmentation(s.name)
     if s.method == "value":  # customers without a purchase have no value forecast
         seg.labels = seg.labels.reindex(features.index).fillna(NO_PURCHASES)
