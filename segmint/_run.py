@@ -93,6 +93,7 @@ def run_pipeline(
     run_meta = ws.runs()[-1]
     as_of = run_meta["spec"]["as_of"]
     features = _feature_frame(ws)
+    ws.store.release_memory()  # the result's buffers: the pandas stages come next
     done: dict[int, dict[str, Any]] = {}
     notes: list[str] = []
     # value segmentations first: their per-customer CLV and P(alive) join the features, so
@@ -216,12 +217,20 @@ def _feature_frame(ws: Workspace) -> pd.DataFrame:
     as a numeric column of NaN).
     """
     table = ws.table("customer_features").to_pyarrow()
-    df = table.to_pandas(date_as_object=False)
-    for name, col in zip(table.column_names, table.columns, strict=True):
-        if pa.types.is_date(col.type):
-            df[name] = df[name].astype("datetime64[s]")
-        if pa.types.is_integer(col.type) and len(col) and col.null_count == len(col):
-            df[name] = pd.Series([None] * len(df), index=df.index, dtype=object)
+    dates = [f.name for f in table.schema if pa.types.is_date(f.type)]
+    empty_ints = [
+        name
+        for name, col in zip(table.column_names, table.columns, strict=True)
+        if pa.types.is_integer(col.type) and len(col) and col.null_count == len(col)
+    ]
+    # split_blocks + self_destruct: each column is freed as soon as it is converted, so the
+    # Arrow table and the frame do not both stay in memory (the table is unusable after)
+    df = table.to_pandas(date_as_object=False, split_blocks=True, self_destruct=True)
+    del table
+    for name in dates:
+        df[name] = df[name].astype("datetime64[s]")
+    for name in empty_ints:
+        df[name] = pd.Series([None] * len(df), index=df.index, dtype=object)
     df = df.set_index("customer_id")
     return df.drop(columns=[c for c in _NOT_FEATURES if c in df.columns])
 

@@ -110,7 +110,10 @@ class Workspace:
     ) -> CleanResult:
         """Standardize and deduplicate every table in place (see :mod:`segmint.clean`)."""
         self._require_data()
-        return clean(self.store, gates=gates, default_region=default_region, progress=progress)
+        try:
+            return clean(self.store, gates=gates, default_region=default_region, progress=progress)
+        finally:
+            self._release_memory()
 
     def quality(self, out_dir: str | os.PathLike[str] | None = None) -> dict[str, Any]:
         """The data quality report as a dict; also written as JSON + HTML when ``out_dir``."""
@@ -158,6 +161,7 @@ class Workspace:
             store.ibis.create_table("customer_features", expr)
             run.row_counts = {"customers": store.count("customer_features")}
             store.record_run(run)
+        self._release_memory()
         return store.table("customer_features")
 
     def value_summary(
@@ -243,13 +247,20 @@ class Workspace:
             self._store is not None and self._store.created and not self._has_runs()
         )
         try:
-            return work()
+            result = work()
+            self._release_memory()
+            return result
         except BaseException:
             if fresh and str(self.path) != ":memory:" and not self._has_runs():
                 self.close()
                 for p in (self.path, Path(f"{self.path}.wal")):
                     p.unlink(missing_ok=True)
             raise
+
+    def _release_memory(self) -> None:
+        """After a heavy step: DuckDB's cached blocks go back to the system (Store)."""
+        if self._store is not None:
+            self._store.release_memory()
 
     def _has_runs(self) -> bool:
         if self._store is None:

@@ -226,14 +226,14 @@ def test_format_that_needs_a_missing_column_explains(tmp_path: Path) -> None:
 def test_memory_limit_is_set_and_a_bad_override_explains(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """DuckDB's buffer pool is capped (default: 1/8 of RAM, at least 1 GB);
+    """DuckDB's buffer pool is capped (default: 1/16 of RAM, at least 1 GB);
     SEGMINT_MEMORY_LIMIT overrides it."""
     from segmint.exceptions import WorkspaceError
     from segmint.store import Store
     from segmint.store._store import default_memory_limit
 
     ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    expected_mb = max(1024, ram // 8 // (1 << 20))
+    expected_mb = max(1024, ram // 16 // (1 << 20))
     assert default_memory_limit() == f"{expected_mb}MB"
     store = Store(tmp_path / "w.duckdb")
     limit = store.db.execute("SELECT current_setting('memory_limit')").fetchone()
@@ -255,6 +255,32 @@ def test_memory_limit_is_set_and_a_bad_override_explains(
     with pytest.raises(WorkspaceError) as info:
         Store(tmp_path / "w.duckdb")
     assert "SEGMINT_MEMORY_LIMIT" in str(info.value) and "'lots'" in str(info.value)
+
+
+def test_release_memory_evicts_cached_blocks_and_restores_the_cap(tmp_path: Path) -> None:
+    """Between steps DuckDB's cached blocks are handed back; the cap and the data stay."""
+    from segmint.store import Store
+
+    store = Store(tmp_path / "w.duckdb")
+    store.db.execute("CREATE TABLE t AS SELECT range AS i, random() AS r FROM range(16000000)")
+    store.db.execute("CHECKPOINT")
+    before = store.db.execute("SELECT current_setting('memory_limit')").fetchone()
+
+    def cached() -> int:
+        row = store.db.execute("SELECT sum(memory_usage_bytes) FROM duckdb_memory()").fetchone()
+        return int(row[0]) if row and row[0] else 0
+
+    store.db.execute("SELECT sum(r) FROM t").fetchone()
+    held = cached()
+    assert held > 100 << 20, held  # the table's blocks, read by the query, stay cached
+    store.release_memory()
+    assert cached() <= 64 << 20, (held, cached())
+    assert store.db.execute("SELECT current_setting('memory_limit')").fetchone() == before
+    assert store.db.execute("SELECT count(*), sum(i) FROM t").fetchone() == (
+        16000000,
+        127999992000000,
+    )
+    store.close()
 
 
 def test_engine_out_of_memory_explains_the_limit(
