@@ -184,15 +184,18 @@ class Workspace:
         self._require_table("orders")
         orders = self.store.table("orders")
         when = resolve_as_of(orders, as_of)
-        if holdout_days is None:
-            return summary_from_orders(orders, as_of=when, unit=unit)  # type: ignore[arg-type]
-        start = when - timedelta(days=int(holdout_days))
-        return summary_from_orders(
-            orders,
-            as_of=start,
-            unit=unit,  # type: ignore[arg-type]
-            holdout_end=when,
-        )
+        try:
+            if holdout_days is None:
+                return summary_from_orders(orders, as_of=when, unit=unit)  # type: ignore[arg-type]
+            start = when - timedelta(days=int(holdout_days))
+            return summary_from_orders(
+                orders,
+                as_of=start,
+                unit=unit,  # type: ignore[arg-type]
+                holdout_end=when,
+            )
+        finally:
+            self._release_memory()
 
     # -- reading ---------------------------------------------------------------------------
     def table(self, name: str) -> ir.Table:

@@ -136,10 +136,8 @@ class Store:
         """
         if str(self.path) == ":memory:":
             return
-        try:
+        with suppress(duckdb.Error):
             self.db.execute("SET memory_limit = '64MB'")
-        except duckdb.Error:
-            pass
         self._limit_memory()
 
     # -- reading ---------------------------------------------------------------------------
