@@ -278,7 +278,12 @@ class RFMSegmenter(BaseSegmenter):
         """The fitted RFM segments as a :class:`Segmentation` (labels are segment names)."""
         self._check_fitted()
         labels = self.labels_.copy()
-        keys = self.scores_.r.astype(str) + self.scores_.fm.astype(str)
+        codes = self.scores_.r.to_numpy() * 10 + self.scores_.fm.to_numpy()
+        scored = codes[(self.scores_.r.to_numpy() > 0) & (self.scores_.fm.to_numpy() > 0)]
+        values, counts = np.unique(scored, return_counts=True)
+        order = np.lexsort((values, -counts))  # most customers first, as value_counts
+        r_fm_codes = {str(values[i]): int(counts[i]) for i in order}
+        matched = labels.value_counts()
         rules = []
         for pattern, seg in self.segment_map_.items():
             cells = [
@@ -288,7 +293,7 @@ class RFMSegmenter(BaseSegmenter):
                 if re.fullmatch(pattern, f"{r}{fm}")
             ]
             rule = f"R·FM code matches {pattern} ({', '.join(cells) or 'no code'})"
-            rules.append({"name": seg, "rule": rule, "matched": int((labels == seg).sum())})
+            rules.append({"name": seg, "rule": rule, "matched": int(matched.get(seg, 0))})
         details: dict[str, Any] = {
             "bins": self.bins,
             "score_rule": "score = 1 + floor(bins × customers with a strictly worse value / "
@@ -300,7 +305,7 @@ class RFMSegmenter(BaseSegmenter):
             },
             "segment_map": dict(self.segment_map_),
             "rules": rules,
-            "r_fm_codes": keys.where(~keys.str.startswith("0")).value_counts().to_dict(),
+            "r_fm_codes": r_fm_codes,
             "n_scored": self.n_scored_,
             "no_purchase": int((labels == NO_PURCHASE).sum()),
         }
