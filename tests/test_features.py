@@ -77,9 +77,9 @@ def test_as_of_date_excludes_later_orders(tmp_path):
 def test_customer_spine_for_undated_customers(guest_line):
     """Undated customers: kept unless all their lines come later (or are undated).
 
-    The expected spine is computed as SQL's ``NOT IN`` over every order line would (a guest
-    line, whose id is NULL, makes the test unknown, which drops undated customers without
-    orders); the features only scan the lines that are not counted at ``as_of``.
+    docs/features.md: a customer without signup_at and without any order line existed. A
+    guest line (customer id NULL) must not change that (in SQL it would make ``NOT IN``
+    unknown for everyone, which once dropped u1 here).
     """
     import ibis
 
@@ -106,5 +106,5 @@ def test_customer_spine_for_undated_customers(guest_line):
         {"orders": ibis.memtable(orders), "customers": ibis.memtable(people)}, when
     )
     got = set(wide.select("customer_id").to_pandas()["customer_id"])
-    expected = {"u3", "b1", "d1"} | (set() if guest_line else {"u1"})
+    expected = {"u1", "u3", "b1", "d1"}
     assert got == expected

@@ -145,14 +145,16 @@ def _customers(
 
 
 def _not_counted(orders: ir.Table, when: datetime) -> ir.Table:
-    """Order lines that do not make their customer a buyer at ``when`` (later or undated).
+    """Order lines of known customers that do not make them buyers at ``when`` (later or
+    undated).
 
     Only these matter for an undated customer: one with a line at or before ``when`` is a
-    buyer and joins the spine through the buyers anyway. Guest lines stay in, so that, as for
-    ``isin`` over every line, a guest line in ``orders`` makes the membership test unknown.
+    buyer and joins the spine through the buyers anyway. Guest lines (no customer id) are
+    left out: in SQL a NULL in the list makes ``NOT IN`` unknown for everyone, which would
+    drop every undated customer without orders as soon as the shop has one guest checkout.
     """
     t = orders.ordered_at
-    return orders.filter(t.isnull() | (t > when) | orders.customer_id.isnull())
+    return orders.filter(orders.customer_id.notnull(), t.isnull() | (t > when))
 
 
 def _spine(
