@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from segmint.exceptions import ModelError
-from segmint.profile._frame import prepare
+from segmint.profile._frame import Prepared, prepare
 from segmint.profile._types import Profiles, SegmentProfile
 from segmint.profile.explain import fit_surrogate
 from segmint.profile.keyvars import rank_features
 from segmint.profile.naming import name_segments, range_features
 from segmint.profile.reasons import customer_reasons, standardize, typical_customers
-from segmint.profile.stats import segment_stats
+from segmint.profile.stats import SegmentStats, segment_stats
 from segmint.segment.base import Segmentation
 
 __all__ = ["profile"]
@@ -71,7 +72,15 @@ def profile(
             f"profile() needs at least one numeric feature. Got only {list(P.X.columns)}.",
             fix="compute features first (ws.features()) and pass them with the segmentation.",
         )
-    stats = segment_stats(P, value=value, quartiles=range_features(P.numeric))
+    # The surrogate tree needs only P: it is fitted on a second thread while this one computes
+    # the statistics and the per-customer reasons (scikit-learn's tree building and most of
+    # numpy release the GIL; the tree works on a sample, so memory hardly grows). The shared
+    # lazy caches are filled first so that the threads do not both build them.
+    P.medians(), P.groups()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        tree_job = pool.submit(fit_surrogate, P, max_depth=max_depth, random_state=random_state)
+        stats, reasons, typical = _stats_and_reasons(P, value, examples)
+        surrogate = tree_job.result()
     notes = list(stats.notes)
     if P.left_out:
         notes.append(
@@ -79,18 +88,7 @@ def profile(
         )
     if len(stats.segments) < 2:
         notes.append("Only one segment: key variables and rules cannot separate segments.")
-    surrogate = fit_surrogate(P, max_depth=max_depth, random_state=random_state)
     key_vars = rank_features(P, stats, surrogate, random_state=random_state)
-    mean = np.array([stats.population["means"][c] for c in P.numeric])
-    std = np.array([stats.population["stds"][c] for c in P.numeric])
-    lift = np.array(
-        [[stats.segments.get(label, {}).get("lift", {}).get(c, 0.0) for c in P.numeric]
-         for label in P.classes]
-    )  # fmt: skip
-    z = standardize(P, mean, std)
-    reasons = customer_reasons(P, lift, mean, std, z)
-    typical = typical_customers(P, z, lift, reasons, examples)
-    del z
     order = sorted(stats.segments, key=lambda s: (-stats.segments[s]["size"], s))
     segments = [
         SegmentProfile(
@@ -117,3 +115,20 @@ def profile(
         reasons=reasons,
         notes=notes,
     )
+
+
+def _stats_and_reasons(
+    P: Prepared, value: str, examples: int
+) -> tuple[SegmentStats, pd.DataFrame, dict[str, list[dict[str, Any]]]]:
+    """Per-segment statistics, then each customer's top reasons and the typical customers."""
+    stats = segment_stats(P, value=value, quartiles=range_features(P.numeric))
+    mean = np.array([stats.population["means"][c] for c in P.numeric])
+    std = np.array([stats.population["stds"][c] for c in P.numeric])
+    lift = np.array(
+        [[stats.segments.get(label, {}).get("lift", {}).get(c, 0.0) for c in P.numeric]
+         for label in P.classes]
+    )  # fmt: skip
+    z = standardize(P, mean, std)
+    reasons = customer_reasons(P, lift, mean, std, z)
+    typical = typical_customers(P, z, lift, reasons, examples)
+    return stats, reasons, typical
