@@ -28,7 +28,6 @@ are combined exactly into population moments and the ANOVA F statistic.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -85,23 +84,28 @@ def _moments(T: np.ndarray, q_rows: list[int]) -> tuple[np.ndarray, ...]:
     nan = np.full(p, np.nan)
     if m == 0:
         return np.zeros(p), nan, nan, nan, np.full((2, len(q_rows)), np.nan)
-    cnt, mean, var, med = np.full(p, float(m)), nan.copy(), nan.copy(), nan.copy()
+    known = (~np.isnan(T)).sum(axis=1)
+    gaps = known < m
+    cnt, mean, var, med = known.astype(float), nan.copy(), nan.copy(), nan.copy()
     q = np.full((2, len(q_rows)), np.nan)
-    gaps = np.isnan(T).any(axis=1)
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-missing column: NaN is right
+    # Rows with no known value (or one, for the variance) keep NaN: they are left out of the
+    # nan-functions instead of silencing their warnings (warnings.catch_warnings is global
+    # state, which the profile's second thread could restore under it).
+    with np.errstate(all="ignore"):
         for j, qi in enumerate(q_rows):
-            q[:, j] = (
-                np.nanquantile(T[qi], [0.25, 0.75])
-                if gaps[qi]
-                else np.quantile(T[qi], [0.25, 0.75])
-            )
-        if gaps.any():
-            G = T[gaps]
-            cnt[gaps] = (~np.isnan(G)).sum(axis=1)
-            mean[gaps] = np.nanmean(G, axis=1)
-            var[gaps] = np.nanvar(G, axis=1, ddof=1)
-            med[gaps] = np.nanmedian(G, axis=1)
+            if known[qi] == m:
+                q[:, j] = np.quantile(T[qi], [0.25, 0.75])
+            elif known[qi]:
+                q[:, j] = np.nanquantile(T[qi], [0.25, 0.75])
+        some = gaps & (known > 0)
+        if some.any():
+            G = T[some]
+            mean[some] = np.nanmean(G, axis=1)
+            med[some] = np.nanmedian(G, axis=1)
+            two = known[some] > 1
+            if two.any():
+                rows = np.flatnonzero(some)[two]
+                var[rows] = np.nanvar(G[two], axis=1, ddof=1)
         if (~gaps).any():
             C = T[~gaps]
             mean[~gaps] = C.mean(axis=1)
