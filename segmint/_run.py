@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -401,14 +400,10 @@ def _segment(
     numeric = features[[c for c in cols if pd.api.types.is_numeric_dtype(features[c])]]
     if numeric.shape[1] < 2:
         numeric = features.select_dtypes("number")
-    with ThreadPoolExecutor(max_workers=1) as pool:  # the projection (a sample) meanwhile
-        pca_job = (
-            pool.submit(pca_projection, numeric, seg.labels) if numeric.shape[1] >= 2 else None
-        )
-        prof = profile(features, seg)
-        projection = pca_job.result() if pca_job is not None else None
+    prof = profile(features, seg)
     ranking = rank(prof, features, weights=spec.ranking.weights)
     plans = plan_targeting(prof, ranking, overrides=spec.targeting.get(s.name))
+    projection = pca_projection(numeric, seg.labels) if numeric.shape[1] >= 2 else None
     k_scores = getattr(est, "k_scores_", None)
     k_curve = (
         json.loads(k_scores.to_json(orient="records")) if isinstance(k_scores, pd.DataFrame) else []

@@ -75,43 +75,48 @@ def _median_inplace(T: np.ndarray) -> np.ndarray:
     return np.asarray((T[:, kth[0]] + T[:, kth[1]]) / 2.0)
 
 
-def _moments(T: np.ndarray, q_rows: list[int]) -> tuple[np.ndarray, ...]:
-    """count, mean, variance, median per row of ``T`` (features × customers), and quartiles.
+def _moments(
+    MT: np.ndarray, rows: np.ndarray, known: np.ndarray, q_rows: list[int]
+) -> tuple[np.ndarray, ...]:
+    """count, mean, variance, median per feature over the customers ``rows`` of ``MT``
+    (features × customers), and the quartiles of the features ``q_rows``.
 
-    ``T`` is a fresh copy (it is partitioned in place).
+    ``known`` counts each feature's known values among ``rows``. Features with and without
+    gaps are gathered separately (each a fresh copy; the complete ones are partitioned in
+    place for their medians), so the segment's slice is never held twice.
     """
-    p, m = T.shape
+    p, m = MT.shape[0], len(rows)
     nan = np.full(p, np.nan)
     if m == 0:
         return np.zeros(p), nan, nan, nan, np.full((2, len(q_rows)), np.nan)
-    known = (~np.isnan(T)).sum(axis=1)
     gaps = known < m
     cnt, mean, var, med = known.astype(float), nan.copy(), nan.copy(), nan.copy()
     q = np.full((2, len(q_rows)), np.nan)
-    # Rows with no known value (or one, for the variance) keep NaN: they are left out of the
-    # nan-functions instead of silencing their warnings (warnings.catch_warnings is global
+    # Features with no known value (or one, for the variance) keep NaN: they are left out of
+    # the nan-functions instead of silencing their warnings (warnings.catch_warnings is global
     # state, which the profile's second thread could restore under it).
     with np.errstate(all="ignore"):
         for j, qi in enumerate(q_rows):
             if known[qi] == m:
-                q[:, j] = np.quantile(T[qi], [0.25, 0.75])
+                q[:, j] = np.quantile(MT[qi, rows], [0.25, 0.75])
             elif known[qi]:
-                q[:, j] = np.nanquantile(T[qi], [0.25, 0.75])
-        some = gaps & (known > 0)
-        if some.any():
-            G = T[some]
+                q[:, j] = np.nanquantile(MT[qi, rows], [0.25, 0.75])
+        some = np.flatnonzero(gaps & (known > 0))
+        if len(some):
+            G = MT[np.ix_(some, rows)]
             mean[some] = np.nanmean(G, axis=1)
             med[some] = np.nanmedian(G, axis=1)
             two = known[some] > 1
             if two.any():
-                rows = np.flatnonzero(some)[two]
-                var[rows] = np.nanvar(G[two], axis=1, ddof=1)
-        if (~gaps).any():
-            C = T[~gaps]
-            mean[~gaps] = C.mean(axis=1)
+                var[some[two]] = np.nanvar(G[two], axis=1, ddof=1)
+            del G
+        full = np.flatnonzero(~gaps)
+        if len(full):
+            C = MT[np.ix_(full, rows)]
+            mean[full] = C.mean(axis=1)
             if m > 1:
-                var[~gaps] = C.var(axis=1, ddof=1)
-            med[~gaps] = _median_inplace(C)
+                var[full] = C.var(axis=1, ddof=1)
+            med[full] = _median_inplace(C)
     return cnt, mean, var, med, q
 
 
@@ -124,7 +129,11 @@ def segment_stats(
     q_cols = [num.index(c) for c in q_names]
     sizes = P.sizes()
     MT = P.M.T  # features × customers: each segment's slice is gathered row-wise
-    parts = [_moments(MT[:, rows], q_cols) for rows in P.groups()]
+    missing = np.isnan(P.M)
+    parts = [
+        _moments(MT, rows, len(rows) - missing[rows].sum(axis=0), q_cols) for rows in P.groups()
+    ]
+    del missing
     counts = np.array([p[0] for p in parts]).reshape(k, len(num))
     means = np.array([p[1] for p in parts]).reshape(k, len(num))
     variances = np.array([p[2] for p in parts]).reshape(k, len(num))
