@@ -436,7 +436,7 @@ def _segment(
     # only what scoring needs is kept (the per-customer results are in `seg` and `prof`), so
     # the fitted arrays of one segmentation do not sit in memory during the next one's profile
     slim = _slim(est)
-    return {"spec": s, "segmentation": seg, "profiles": prof, "report": report, "estimator": slim}
+    return {"spec": s, "segmentation": seg, "report": report, "estimator": slim}
 
 
 def _save_model(db: Any, run_id: str, name: str, result: dict[str, Any]) -> None:
