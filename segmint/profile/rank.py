@@ -198,9 +198,15 @@ def _per_segment(
     known = {s.label for s in profiles.segments}
     # map each distinct value once (a Python call per customer is slow on millions)
     labels = labels.map({v: v if v in known else label_of.get(v, v) for v in labels.unique()})
-    y = labels.reindex(features.index)
+    needed = [POTENTIAL_COLUMN] if has_clv else []
+    needed += list(GROWTH_COLUMNS) if has_growth else []
+    needed += [reach_col] if reach_col is not None else []
+    X = features[needed]  # only these: a copy of every feature would cost time and memory
+    y = labels.reindex(X.index)
     keep = y.notna().to_numpy()
-    X, y = features.loc[keep], y[keep].astype(str).to_numpy()
+    if not keep.all():
+        X = X.loc[keep]
+    y = y[keep].astype(str).to_numpy()
     growth = reach = potential = None
     if has_clv:
         mean_clv = X[POTENTIAL_COLUMN].astype(float).groupby(y).mean().fillna(0.0)
