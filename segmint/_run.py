@@ -397,12 +397,12 @@ def _segment(
         seg.names.update({label: label for label in seg.segments})
     seg.names.update(spec.names.get(s.name, {}))
     say(f"Profiling: {s.name}")
-    numeric = features[[c for c in cols if pd.api.types.is_numeric_dtype(features[c])]]
-    if numeric.shape[1] < 2:
-        numeric = features.select_dtypes("number")
     prof = profile(features, seg)
     ranking = rank(prof, features, weights=spec.ranking.weights)
     plans = plan_targeting(prof, ranking, overrides=spec.targeting.get(s.name))
+    numeric = features[[c for c in cols if pd.api.types.is_numeric_dtype(features[c])]]
+    if numeric.shape[1] < 2:
+        numeric = features.select_dtypes("number")
     projection = pca_projection(numeric, seg.labels) if numeric.shape[1] >= 2 else None
     k_scores = getattr(est, "k_scores_", None)
     k_curve = (
@@ -433,8 +433,9 @@ def _segment(
     }
     if s.method == "value":
         report["value"]["models"] = seg.details
-    # only what scoring needs is kept (the per-customer results are in `seg` and `prof`), so
-    # the fitted arrays of one segmentation do not sit in memory during the next one's profile
+    # only what scoring needs is kept (the per-customer labels are in `seg`; the profile is in
+    # the report), so one segmentation's fitted arrays and reasons do not sit in memory during
+    # the next one's profile
     slim = _slim(est)
     return {"spec": s, "segmentation": seg, "report": report, "estimator": slim}
 
