@@ -142,7 +142,7 @@ def start_run(body: RunRequest, who: Analyst, state: State) -> Job:
 
 @router.get("/runs/{run_id}/segmentations/{name}", summary="Profiles, ranking and plans")
 def segmentation(run_id: str, name: str, _: Viewer, state: State) -> dict[str, Any]:
-    return services.get_segmentation(state.workspace(), run_id, name)
+    return services.get_segmentation(state.workspace(), run_id, name).to_json()
 
 
 @router.patch(
