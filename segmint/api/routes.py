@@ -129,6 +129,11 @@ def tables(_: Viewer, state: State) -> list[dict[str, Any]]:
     return services.list_tables(state.workspace())
 
 
+@router.get("/methods", summary="Segmentation methods: spec fields, defaults, params")
+def methods(_: Viewer) -> list[dict[str, Any]]:
+    return services.list_methods()
+
+
 @router.get("/runs", summary="Segmentation runs, newest first")
 def runs(_: Viewer, state: State) -> list[dict[str, Any]]:
     return services.list_segment_runs(state.workspace())

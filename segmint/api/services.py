@@ -31,6 +31,7 @@ __all__ = [
     "check_segment",
     "compare_runs",
     "get_segmentation",
+    "list_methods",
     "list_segment_runs",
     "list_tables",
     "members",
@@ -71,6 +72,24 @@ def _rows(ws: Workspace, sql: str, params: list[Any] | None = None) -> list[tupl
 def list_tables(ws: Workspace) -> list[dict[str, Any]]:
     """Every table with its row count."""
     return [{"name": t, "rows": ws.store.count(t)} for t in ws.tables()]
+
+
+def list_methods() -> list[dict[str, Any]]:
+    """Every segmentation method (the registry): the spec fields it reads with their defaults,
+    the keywords it takes under ``params``, and which features it segments by default."""
+    from segmint.segment.registry import METHODS
+
+    return [
+        {
+            "name": m.name,
+            "label": m.label,
+            "fields": m.defaults(),
+            "params": m.allowed_params(),
+            "default_features": m.features,
+            "takes_k": m.takes_k,
+        }
+        for m in METHODS.values()
+    ]
 
 
 def list_segment_runs(ws: Workspace) -> list[dict[str, Any]]:

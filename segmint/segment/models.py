@@ -22,7 +22,7 @@ same labels as the fitted one.
 >>> X = pd.DataFrame({"recency_days": [5, 50, 300, 20], "frequency": [9, 2, 1, 4],
 ...                   "monetary_total": [900.0, 80.0, 10.0, 300.0]},
 ...                  index=pd.Index(list("abcd"), name="customer_id"))
->>> est = RFMSegmenter(bins=2).fit(X)
+>>> est = RFMSegmenter().fit(X)
 >>> again = model_from_json(model_to_json(est))
 >>> again.predict(X).equals(est.predict(X))
 True

@@ -57,7 +57,7 @@ class Method:
     """One segmentation method.
 
     ``fields`` are the spec fields it reads and ``kwargs`` the estimator keyword each one
-    becomes; ``params`` the other estimator keywords a spec may pass under ``params:`` (empty:
+    becomes; ``params`` the other estimator keywords a spec may pass under ``params:`` (None:
     every ``__init__`` keyword not already a field). ``features`` says which columns it segments
     when the spec names none: ``"clustering"`` (the numeric defaults that vary), ``"value"``
     (the value models' outputs) or ``"all"``. ``labels_are_names``: its labels are display names
@@ -69,7 +69,7 @@ class Method:
     estimator: str
     fields: tuple[str, ...]
     kwargs: Mapping[str, str] = field(default_factory=dict)
-    params: tuple[str, ...] = ()
+    params: tuple[str, ...] | None = None
     features: str = "all"
     numeric_only: bool = False
     labels_are_names: bool = False
@@ -82,7 +82,7 @@ class Method:
 
     def allowed_params(self) -> list[str]:
         """Keywords a spec may pass under ``params``."""
-        if self.params:
+        if self.params is not None:
             return sorted(self.params)
         taken = set(self.kwargs.values()) | {"columns"}
         return sorted(p for p in self.cls._param_names() if p not in taken)
