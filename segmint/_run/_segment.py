@@ -17,7 +17,7 @@ import pandas as pd
 from segmint.segment.base import Segmentation
 from segmint.segment.registry import get_method
 from segmint.spec.model import SegmentationSpec, Spec
-from segmint.store.results import SegmentationResult
+from segmint.store.results import SegmentationResult, ValueExtras
 
 __all__ = ["NO_PURCHASES", "Segmented", "segment"]
 
@@ -44,7 +44,7 @@ def segment(
     features: pd.DataFrame,
     spec: Spec,
     say: Callable[[str], None],
-    value: dict[str, Any] | None = None,
+    value: ValueExtras | None = None,
 ) -> Segmented:
     """Fit ``s`` on ``features`` (``fit`` builds and fits the estimator), then profile, rank
     and plan its segments; ``value`` is the value models' section of a value segmentation."""
@@ -74,7 +74,7 @@ def _result(
     features: pd.DataFrame,
     cols: list[str],
     spec: Spec,
-    value: dict[str, Any] | None,
+    value: ValueExtras | None,
 ) -> SegmentationResult:
     from segmint.activate.targeting import plan_targeting
     from segmint.profile import profile
@@ -100,7 +100,7 @@ def _result(
         "projection": _projection(features, cols, seg.labels),
         "rules": _rules(s, seg),
         "model": {k: v for k, v in details.items() if k != "k_scores"},
-        "value": None if value is None else {**value, "models": details},
+        "value": None if value is None else {**value.to_json(), "models": details},
     }
     return SegmentationResult.model_validate(jsonable(data))
 

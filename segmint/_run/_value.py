@@ -16,6 +16,7 @@ from segmint._workspace import Workspace
 from segmint.exceptions import ModelError, SegmintError
 from segmint.segment.registry import Builder
 from segmint.spec.model import SegmentationSpec
+from segmint.store.results import ValueExtras
 
 __all__ = ["Summaries", "fit_value", "summaries"]
 
@@ -56,10 +57,11 @@ def fit_value(
     as_of: str,
     *,
     optional: bool,
-) -> tuple[Any, dict[str, Any]] | str:
+) -> tuple[Any, ValueExtras] | str:
     """Fit the value models; return the estimator and the report's value section. With
     ``optional`` (zero-config runs) a ModelError skips the step (its reason is returned)
     instead of failing the run."""
+    from segmint.report import jsonable
     from segmint.segment.value.diagnostics import clv_histogram, p_alive_matrix
     from segmint.segment.value.holdout import holdout_check
 
@@ -81,12 +83,12 @@ def fit_value(
             est.warnings_.append(
                 f"The {s.holdout_days}-day holdout check could not be done: {exc.problem}"
             )
-    extra = {
-        "unit": inputs.unit,
-        "holdout": holdout,
-        "clv_histogram": clv_histogram(est.values_["clv"]),
-        "p_alive_matrix": p_alive_matrix(est.bgnbd_, inputs.summary),
-        "buyers": len(inputs.summary),
-        "customers": n_customers,
-    }
+    extra = ValueExtras(
+        unit=inputs.unit,
+        holdout=jsonable(holdout),
+        clv_histogram=jsonable(clv_histogram(est.values_["clv"])),
+        p_alive_matrix=jsonable(p_alive_matrix(est.bgnbd_, inputs.summary)),
+        buyers=len(inputs.summary),
+        customers=n_customers,
+    )
     return est, extra
