@@ -10,6 +10,7 @@ import segmint
 from segmint._run import _feature_frame, check_spec, run_pipeline
 from segmint.exceptions import SpecError
 from segmint.segment.registry import METHODS, get_method
+from segmint.spec.model import CLUSTER_METHODS
 from segmint.spec.model import METHODS as SPEC_METHODS
 from segmint.spec.model import SegmentationSpec, Spec
 from tests.conftest import shared_file
@@ -20,7 +21,8 @@ def _check(**fields: object) -> None:
 
 
 def test_every_spec_method_is_registered_with_a_working_estimator():
-    assert tuple(METHODS) == SPEC_METHODS
+    assert tuple(METHODS) == SPEC_METHODS  # the spec validates names before segment/ loads
+    assert CLUSTER_METHODS == tuple(n for n, m in METHODS.items() if m.features == "clustering")
     for method in METHODS.values():
         assert method.cls.__name__ == method.estimator
         params = set(method.cls._param_names())

@@ -64,6 +64,8 @@ __all__ = [
     "load_spec",
 ]
 
+#: the method names the spec accepts (what each reads: segmint/segment/registry.py, which a
+#: test keeps in step with these names)
 METHODS = ("rules", "rfm", "kmeans", "kprototypes", "gmm", "hdbscan", "value")
 CLUSTER_METHODS = ("kmeans", "kprototypes", "gmm", "hdbscan")
 
