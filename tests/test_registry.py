@@ -10,9 +10,8 @@ import segmint
 from segmint._run import _feature_frame, check_spec, run_pipeline
 from segmint.exceptions import SpecError
 from segmint.segment.registry import METHODS, get_method
-from segmint.spec.model import CLUSTER_METHODS
+from segmint.spec.model import CLUSTER_METHODS, SegmentationSpec, Spec
 from segmint.spec.model import METHODS as SPEC_METHODS
-from segmint.spec.model import SegmentationSpec, Spec
 from tests.conftest import shared_file
 
 
@@ -22,7 +21,7 @@ def _check(**fields: object) -> None:
 
 def test_every_spec_method_is_registered_with_a_working_estimator():
     assert tuple(METHODS) == SPEC_METHODS  # the spec validates names before segment/ loads
-    assert CLUSTER_METHODS == tuple(n for n, m in METHODS.items() if m.features == "clustering")
+    assert tuple(n for n, m in METHODS.items() if m.features == "clustering") == CLUSTER_METHODS
     for method in METHODS.values():
         assert method.cls.__name__ == method.estimator
         params = set(method.cls._param_names())
@@ -30,6 +29,22 @@ def test_every_spec_method_is_registered_with_a_working_estimator():
         assert set(method.allowed_params()) <= params, method.name
         assert set(method.kwargs) <= set(method.fields), method.name
         assert set(method.defaults()) == set(method.fields), method.name
+
+
+def test_the_api_lists_each_method_with_its_fields_bounds_and_defaults():
+    from segmint.api.services import list_methods
+
+    listed = {m["name"]: m for m in list_methods()}
+    assert list(listed) == list(METHODS)
+    kp = listed["kprototypes"]
+    assert set(kp["fields"]) == {"k", "k_range", "random_state"} and kp["takes_k"]
+    assert listed["kmeans"]["fields"]["min_segment_share"] == {
+        "default": 0.02,
+        "exclusiveMaximum": 0.5,
+        "minimum": 0,
+        "type": "number",
+    }
+    assert listed["rules"]["params"] == [] and "n_init" in listed["kmeans"]["params"]
 
 
 def test_kprototypes_refuses_min_segment_share_instead_of_dropping_it():

@@ -75,15 +75,16 @@ def list_tables(ws: Workspace) -> list[dict[str, Any]]:
 
 
 def list_methods() -> list[dict[str, Any]]:
-    """Every segmentation method (the registry): the spec fields it reads with their defaults,
-    the keywords it takes under ``params``, and which features it segments by default."""
+    """Every segmentation method (the registry): the spec fields it reads with their types,
+    bounds and defaults (JSON Schema), the keywords it takes under ``params``, and which
+    features it segments by default."""
     from segmint.segment.registry import METHODS
 
     return [
         {
             "name": m.name,
             "label": m.label,
-            "fields": m.defaults(),
+            "fields": m.constraints(),
             "params": m.allowed_params(),
             "default_features": m.features,
             "takes_k": m.takes_k,

@@ -94,6 +94,12 @@ class Method:
             for f in self.fields
         }
 
+    def constraints(self) -> dict[str, dict[str, Any]]:
+        """Each field's type, bounds, choices and default as JSON Schema (the spec model's own
+        validation rules, as data: what a form or an API client may send)."""
+        schema = SegmentationSpec.model_json_schema()["properties"]
+        return {f: {k: v for k, v in schema[f].items() if k != "title"} for f in self.fields}
+
     def check(self, s: SegmentationSpec) -> None:
         """Refuse spec fields and params this method does not read (with the ones it does)."""
         unknown = sorted(s.model_fields_set - set(COMMON_FIELDS) - set(self.fields))
