@@ -198,3 +198,21 @@ def test_a_workspace_with_pickled_models_is_not_unpickled(tmp_path: Path):
     state = type("S", (), {"models": {}})()
     with pytest.raises(ModelError, match="no stored model"):
         services.score(state, ws, "r1", "x", [{"frequency": 1}])  # type: ignore[arg-type]
+
+
+def test_only_segmint_classes_can_be_saved_or_loaded():
+    """A fitted model holding an object from outside segmint is not stored; a document naming
+    one (even a segmint class that is not a model class) is refused on load."""
+    from segmint.segment.models import allowed_classes
+
+    names = set(allowed_classes())
+    assert {"Scaler", "CentroidAssigner", "BetaGeoModel", "GammaGammaModel"} <= names
+    assert all(cls.__module__.startswith("segmint.segment.") for cls in allowed_classes().values())
+    doc = _doc()
+    est = model_from_json(doc)
+    est.thresholds_ = {"r": Path("/tmp")}  # not a model value
+    with pytest.raises(ModelError, match="cannot be stored"):
+        model_to_json(est)
+    doc["state"]["thresholds_"] = {"__object__": "Workspace", "state": {}}
+    with pytest.raises(ModelError, match="may not contain"):
+        model_from_json(doc)

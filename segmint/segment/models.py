@@ -11,7 +11,8 @@ A stored model is a JSON document (Splink saves its models the same way)::
 levels, RFM cut points and map, rule texts, value-model parameters and tiers); per-customer
 results (``labels_``, ``values_``, …) are stored as tables, so they are kept with no rows.
 Values are plain JSON; numpy arrays, pandas frames, tuples, dates and non-finite floats are
-tagged objects; nested objects may only be the segmint classes listed in :data:`CLASSES`, and
+tagged objects; nested objects may only be segmint's own model classes (:func:`allowed_classes`:
+the scaling and assignment classes in :data:`CLASSES` and every segmint estimator), and
 rules are kept as their text and parsed again on load. Loading therefore builds data, never
 runs code named by the file: a workspace from someone else cannot make the server run code.
 Floats are written with Python's shortest round-trip ``repr``, so a loaded model predicts the
@@ -31,7 +32,9 @@ True
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import importlib
+import inspect
 import json
 import math
 from typing import Any
@@ -42,7 +45,7 @@ import pandas as pd
 from segmint.exceptions import ModelError
 from segmint.segment.registry import estimator_class
 
-__all__ = ["CLASSES", "FORMAT", "VERSION", "model_from_json", "model_to_json"]
+__all__ = ["CLASSES", "FORMAT", "VERSION", "allowed_classes", "model_from_json", "model_to_json"]
 
 FORMAT = "segmint-model"
 VERSION = 1
@@ -52,9 +55,6 @@ CLASSES = {
     "ColumnScaling": "segmint.segment.cluster.scaling",
     "CentroidAssigner": "segmint.segment.cluster._assign",
     "GaussianAssigner": "segmint.segment.cluster._assign",
-    "BetaGeoModel": "segmint.segment.value",
-    "ParetoNBDModel": "segmint.segment.value",
-    "GammaGammaModel": "segmint.segment.value",
 }
 #: attributes parsed again from their text on load instead of being stored
 _REBUILT = {"RulesSegmenter": ("rules_",)}
@@ -142,7 +142,7 @@ def _encode(v: Any) -> Any:
     if isinstance(v, dt.datetime | dt.date):
         return {"__datetime__" if isinstance(v, dt.datetime) else "__date__": v.isoformat()}
     cls = type(v).__name__
-    if cls in CLASSES and type(v) is _class(cls):
+    if allowed_classes().get(cls) is type(v):
         return {"__object__": cls, "state": {k: _encode(x) for k, x in vars(v).items()}}
     raise ModelError(
         f"A fitted {cls} cannot be stored as a segmint model.",
@@ -150,9 +150,22 @@ def _encode(v: Any) -> Any:
     )
 
 
-def _class(name: str) -> type[Any]:
-    cls: type[Any] = getattr(importlib.import_module(CLASSES[name]), name)
-    return cls
+@functools.cache
+def allowed_classes() -> dict[str, type[Any]]:
+    """Name -> class of every object a stored model may hold: :data:`CLASSES` and every
+    segmint estimator (segmenters and the value models they fit)."""
+    from segmint.segment.base import BaseEstimator
+
+    for module in ("cluster", "rfm", "rules", "value"):
+        importlib.import_module(f"segmint.segment.{module}")  # defines its estimators
+    out = {n: getattr(importlib.import_module(m), n) for n, m in CLASSES.items()}
+    todo = list(BaseEstimator.__subclasses__())
+    while todo:
+        cls = todo.pop()
+        todo += cls.__subclasses__()
+        if cls.__module__.startswith("segmint.") and not inspect.isabstract(cls):
+            out.setdefault(cls.__name__, cls)
+    return out
 
 
 def _frame(df: pd.DataFrame) -> dict[str, Any]:
@@ -203,13 +216,12 @@ def _decode(v: Any) -> Any:
 
 
 def _object(name: str, state: dict[str, Any]) -> Any:
-    module = CLASSES.get(name)
-    if module is None:
+    cls = allowed_classes().get(name)
+    if cls is None:
         raise ModelError(
             f"A stored model names the class '{name}', which a segmint model may not contain.",
             fix="run the segmentation again with this version of segmint.",
         )
-    cls = _class(name)
     obj = object.__new__(cls)
     obj.__dict__.update({k: _decode(x) for k, x in state.items()})
     return obj
