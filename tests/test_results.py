@@ -64,6 +64,11 @@ def test_report_json_is_the_typed_result_and_loads_back(run):
         assert set(seg) >= KEYS, KEYS - set(seg)
     assert "value" in data["segmentations"][1] and data["segmentations"][1]["value"]["models"]
     assert data["segmentations"][2]["model"]["centers"]  # the fitted parameters are kept
+    # a row stored before the typed layer (no "model"; "value" only on value segmentations)
+    old = {k: v for k, v in data["segmentations"][0].items() if k not in ("model", "value")}
+    loaded = SegmentationResult.from_json(json.dumps(old))
+    assert loaded.labels()[0] == old["profiles"]["segments"][0]["label"]
+    assert {k: v for k, v in loaded.to_json().items() if k in old} == old
 
 
 @pytest.mark.slow

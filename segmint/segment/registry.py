@@ -74,6 +74,10 @@ class Method:
     numeric_only: bool = False
     labels_are_names: bool = False
     takes_k: bool = False
+    #: the estimator keyword that receives the run's as-of date (rules' relative dates)
+    as_of: str | None = None
+    #: checks the keywords before any data is read (rule syntax, value tiers), raising
+    validate: Callable[[dict[str, Any]], None] | None = None
 
     @property
     def cls(self) -> type[Any]:
@@ -132,19 +136,15 @@ class Method:
         """Check ``s`` and return the estimator factory (errors now, before any work)."""
         self.check(s)
         kwargs = self.keywords(s)
-        cls = self.cls
-        if self.name == "rules":
-            from segmint.segment.rules import parse_rules
+        if self.validate is not None:
+            self.validate(kwargs)
+        cls, dated = self.cls, self.as_of
 
-            parse_rules(list(kwargs["rules"].items()))  # syntax errors now
+        def build(_x: pd.DataFrame, as_of: str) -> Any:
+            when = {dated: datetime.fromisoformat(as_of)} if dated else {}
+            return cls(**kwargs, **when)
 
-            def rules(_x: pd.DataFrame, as_of: str) -> Any:
-                return cls(**kwargs, as_of=datetime.fromisoformat(as_of))
-
-            return rules
-        if self.name == "value":
-            cls(**kwargs)._check_params()  # bad tiers or shares now
-        return lambda _x, _a: cls(**kwargs)
+        return build
 
     def columns(self, s: SegmentationSpec, features: pd.DataFrame) -> list[str]:
         """The feature columns this segmentation segments on."""
@@ -176,6 +176,16 @@ class Method:
         return X.select_dtypes("number") if self.numeric_only else X
 
 
+def _rule_syntax(kwargs: dict[str, Any]) -> None:
+    from segmint.segment.rules import parse_rules
+
+    parse_rules(list(kwargs["rules"].items()))
+
+
+def _value_settings(kwargs: dict[str, Any]) -> None:
+    estimator_class("ValueSegmenter")(**kwargs)._check_params()
+
+
 _CLUSTER = {"k": "k", "k_range": "k_range", "min_segment_share": "min_segment_share"}
 _SEED = {"random_state": "random_state"}
 
@@ -191,6 +201,8 @@ METHODS: dict[str, Method] = {
             {"rules": "rules", "mode": "mode", "other": "other"},
             params=(),
             labels_are_names=True,
+            as_of="as_of",
+            validate=_rule_syntax,
         ),
         Method(
             "rfm",
@@ -248,6 +260,7 @@ METHODS: dict[str, Method] = {
             params=("churn_p_alive", "churn_value_share", "margin", "penalizer", "unit"),
             features="value",
             labels_are_names=True,
+            validate=_value_settings,
         ),
     )
 }

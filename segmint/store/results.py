@@ -2,7 +2,7 @@
 builds, the workspace stores (``segmentations.result``), ``report.json`` holds, and the
 report, the web pages, the API and the CLI read.
 
-A :class:`SegmentationResult` is one segmentation's labels' summary: profiles (per segment:
+A :class:`SegmentationResult` is one segmentation: its segments' labels and names, profiles (per segment:
 size, revenue, means, lifts, rules, examples), the ranking with every component, targeting
 plans, warnings, the fitted model's parameters and what the report draws (features used, the
 automatic-k curve and chosen k, the 2-D projection, rule matches, the value models'
@@ -193,6 +193,11 @@ class SegmentationResult(_Result):
     #: the fitted model's parameters (centres, scaling, cut points, …) as JSON
     model: JSON = Field(default_factory=dict)
     value: ValueExtras | None = None
+
+    def labels(self) -> list[str]:
+        """The segment labels, largest segment first (each customer's label is stored in the
+        ``segment_assignments`` table, not here)."""
+        return [s.label for s in self.profiles.segments]
 
     def names(self) -> dict[str, str]:
         """Segment label -> display name."""
