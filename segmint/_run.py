@@ -87,7 +87,7 @@ def run_pipeline(
         say(f"Importing {Path(src.path).name}")
         ingested.append(_ingest(ws, spec, src, say))
     say("Cleaning")
-    ws.clean(gates=spec.quality, progress=say)
+    ws.clean(gates=spec.quality, drop_identical_lines=spec.clean.drop_identical_lines, progress=say)
     quality = ws.quality(Path(out_dir) / "quality")
     say("Computing features")
     ws.features(as_of=spec.features.as_of, **_families(spec))

@@ -56,9 +56,23 @@ def clean_result(result: Any, report: dict[str, Any]) -> None:
             marked = f"added from orders {_n(info['added_from_orders'])}"
         t.add_row(name, _n(info["rows_before"]), _n(info["rows"]), _n(removed), marked)
     console.print(t)
+    for name, info in result.tables.items():
+        identical_lines(name, info.get("identical_lines"))
     _checks_table(result.checks)
     quality_files(report)
     console.print("Next: [bold]segmint features[/] for recency, frequency, monetary and tenure.")
+
+
+def identical_lines(table: str, info: dict[str, Any] | None) -> None:
+    """Say which identical lines were kept (a source without order ids) and how to drop them."""
+    if not info:
+        return
+    console.print(
+        f"[yellow]Note:[/] {table}: {_n(info['rows'])} line(s) repeat another line in every "
+        f"column ({info['revenue']:,.2f} of revenue, {_n(info['customers'])} customer(s)). "
+        "The source has no order id, so they may be real repeat purchases: kept. "
+        "Pass --drop-identical-lines to remove them."
+    )
 
 
 def _checks_table(checks: list[dict[str, Any]]) -> None:
@@ -95,7 +109,7 @@ def quality_summary(report: dict[str, Any]) -> None:
     t.add_column("rows", justify="right")
     t.add_column("most missing column")
     for name, info in report["tables"].items():
-        cols = info["columns"]
+        cols = {c: v for c, v in info["columns"].items() if v.get("in_source", True)}
         worst = max(cols.items(), key=lambda kv: kv[1]["missing_share"]) if cols else None
         cell = f"{worst[0]} ({worst[1]['missing_share']:.0%})" if worst else ""
         t.add_row(name, _n(info["rows"]), cell)
