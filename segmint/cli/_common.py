@@ -119,6 +119,18 @@ def parse_pairs(values: list[str] | None, what: str, example: str) -> dict[str, 
     return out
 
 
+def package_version() -> str:
+    """The installed package's version (its metadata), as pip and ``segmint --version`` see it."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("segmint")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        import segmint
+
+        return segmint.__version__
+
+
 def split_names(value: str | None) -> list[str] | None:
     """'a, b,c' → ['a', 'b', 'c'] (None stays None)."""
     if value is None:

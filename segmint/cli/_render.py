@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import shlex
+import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -263,23 +267,42 @@ def run_summary(output: Any) -> None:
 
 
 def demo_next_steps(out: Path, workspace: Path, spec: Path, output: Any) -> None:
-    console.print(f"Outputs are in [bold]{out}/[/]:")
+    """Where the demo's outputs are and what to run next, as paths that work from any folder."""
+    console.print(f"Outputs are in [bold]{_abs(out)}/[/]:")
     for label, path in (
         ("report", output.files["html"]),
         ("quality report", output.files["quality"]),
         ("spec (edit me)", spec),
         ("features", out / "customer_features.csv"),
         ("workspace", workspace),
-        ("sample data", f"{out / 'sample-data'}/"),
+        ("sample data", out / "sample-data"),
     ):
-        console.print(f"  {label:<16} {path}", soft_wrap=True)
+        console.print(f"  {label:<16} {_abs(Path(path))}", soft_wrap=True)
+    cmd = segmint_command()
     console.print("Try next:")
     console.print(
-        f"  .venv/bin/segmint run --spec {spec} --workspace {workspace} --out {out / 'report'}",
+        f"  {cmd} run --spec {_abs(spec)} --workspace {_abs(workspace)} --out {_abs(out / 'report')}",
         soft_wrap=True,
+        markup=False,
     )
-    console.print(f"  .venv/bin/segmint status --workspace {workspace}", soft_wrap=True)
-    console.print("  .venv/bin/segmint --help")
+    console.print(f"  {cmd} status --workspace {_abs(workspace)}", soft_wrap=True, markup=False)
+    console.print(f"  {cmd} --help", markup=False)
+
+
+def _abs(path: Path) -> str:
+    """An absolute path, quoted for a shell when it needs quotes."""
+    return shlex.quote(os.path.abspath(path))
+
+
+def segmint_command() -> str:
+    """How to call this segmint again: ``segmint`` when that is on PATH, else its full path."""
+    exe = Path(sys.argv[0])
+    if exe.name != "segmint" or not exe.exists():
+        return "segmint"
+    found = shutil.which("segmint")
+    if found and Path(found).resolve() == exe.resolve():
+        return "segmint"
+    return _abs(exe)
 
 
 def serve_banner(url: str, workspace: Path, token: str | None) -> None:

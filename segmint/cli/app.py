@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shlex
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,6 +14,7 @@ from segmint.cli import _render_value as render_value
 from segmint.cli._common import (
     DEFAULT_WORKSPACE,
     WORKSPACE_HELP,
+    package_version,
     parse_gates,
     parse_pairs,
     progress_display,
@@ -43,6 +46,25 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
 )
+
+
+def _version(show: bool) -> None:
+    if show:
+        typer.echo(f"segmint {package_version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Show the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Customer segmentation from your shop's exports."""
+
 
 Workspace_ = Annotated[Path, typer.Option("--workspace", "-w", help=WORKSPACE_HELP)]
 _REPORT_HELP = "Folder for quality.json and quality.html (default: next to the workspace)."
@@ -584,7 +606,7 @@ def demo(
     data = make_retail(customers, seed=seed)
     files = data.to_files(out / "sample-data", format="csv")
     spec_path = out / "demo.yaml"
-    spec_path.write_text(_demo_spec(files), encoding="utf-8")
+    spec_path.write_text(_demo_spec(files, spec_path, workspace), encoding="utf-8")
     loaded = load_spec(spec_path)
     with _open(workspace) as ws:
         with progress_display(ws.store.db) as step:
@@ -595,14 +617,18 @@ def demo(
         render.demo_next_steps(out, workspace, spec_path, output)
 
 
-def _demo_spec(files: dict[str, Path]) -> str:
+def _demo_spec(files: dict[str, Path], spec: Path, workspace: Path) -> str:
     order = ["customers", "orders", "events", "feedback", "campaigns", "campaign_contacts"]
     sources = "".join(
         f"  - {{path: sample-data/{files[n].name}, as: {n}}}\n" for n in order if n in files
     )
+    where = " ".join(
+        f"{flag} {shlex.quote(os.path.abspath(p))}"
+        for flag, p in (("--spec", spec), ("--workspace", workspace))
+    )
     return (
         "# segmint demo spec: edit and rerun with\n"
-        "#   segmint run --spec demo.yaml --workspace demo.duckdb\n"
+        f"#   segmint run {where}\n"
         "sources:\n" + sources + "segmentations:\n"
         "  - name: lifestyle\n"
         "    method: rules\n"
