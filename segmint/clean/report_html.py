@@ -247,7 +247,7 @@ def _table_view(index: int, name: str, table: Mapping[str, Any]) -> dict[str, An
         )
     same = _mapping(table.get("identical_lines"))
     if same:
-        kept = "kept" if same.get("kept") else "removed"
+        kept = "kept (no order id in the source)" if same.get("kept") else "removed"
         facts.append({"label": f"Identical lines {kept}", "value": _count(same.get("rows"))})
         facts.append({"label": "Their revenue", "value": _decimal(same.get("revenue"))})
         facts.append({"label": "Their customers", "value": _count(same.get("customers"))})
