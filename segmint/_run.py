@@ -21,6 +21,7 @@ import pandas as pd
 import pyarrow as pa
 
 from segmint._workspace import Workspace
+from segmint.clean import identical_lines_note
 from segmint.exceptions import SpecError
 from segmint.spec.model import CLUSTER_METHODS, SegmentationSpec, SourceSpec, Spec
 from segmint.store import RunRecord
@@ -87,7 +88,9 @@ def run_pipeline(
         say(f"Importing {Path(src.path).name}")
         ingested.append(_ingest(ws, spec, src, say))
     say("Cleaning")
-    ws.clean(gates=spec.quality, drop_identical_lines=spec.clean.drop_identical_lines, progress=say)
+    cleaned = ws.clean(
+        gates=spec.quality, drop_identical_lines=spec.clean.drop_identical_lines, progress=say
+    )
     quality = ws.quality(Path(out_dir) / "quality")
     say("Computing features")
     ws.features(as_of=spec.features.as_of, **_families(spec))
@@ -100,7 +103,11 @@ def run_pipeline(
     ws.store.release_memory()  # the result's buffers: the pandas stages come next
     _trim_heap()
     done: dict[int, dict[str, Any]] = {}
-    notes: list[str] = []
+    notes: list[str] = [
+        identical_lines_note(name, t["identical_lines"])
+        for name, t in cleaned.tables.items()
+        if t.get("identical_lines")
+    ]
     # value segmentations first: their per-customer CLV and P(alive) join the features, so
     # every later profile and ranking can use them (the ranking's potential term)
     for i in sorted(range(len(segs)), key=lambda j: segs[j].method != "value"):

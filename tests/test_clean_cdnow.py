@@ -90,17 +90,25 @@ def test_cli_clean_keeps_by_default_and_drops_when_asked(tmp_path, truth):
 
 
 @pytest.mark.slow
-def test_spec_clean_option_drops_identical_lines_in_run(tmp_path, truth):
-    spec = tmp_path / "s.yaml"
-    spec.write_text(
-        f"sources:\n  - path: {shared_file('cdnow', 'CDNOW_master.txt')}\n"
-        "clean: {drop_identical_lines: true}\nsegmentations:\n  - {name: rfm, method: rfm}\n"
-    )
-    ws = tmp_path / "w.duckdb"
-    r = runner.invoke(app, ["run", "--spec", str(spec), "-w", str(ws), "--out", str(tmp_path)])
-    assert r.exit_code == 0, r.output
-    data = json.loads((tmp_path / "quality" / "quality.json").read_text())
-    assert data["tables"]["orders"]["duplicates_removed"] == truth["identical"]
+def test_run_reports_kept_lines_and_the_spec_option_drops_them(tmp_path, truth):
+    source = f"sources:\n  - path: {shared_file('cdnow', 'CDNOW_master.txt')}\n"
+    rfm = "segmentations:\n  - {name: rfm, method: rfm}\n"
+    for name, extra in (("kept", ""), ("dropped", "clean: {drop_identical_lines: true}\n")):
+        spec, out = tmp_path / f"{name}.yaml", tmp_path / name
+        spec.write_text(source + extra + rfm)
+        r = runner.invoke(
+            app, ["run", "--spec", str(spec), "-w", str(out / "w.duckdb"), "--out", str(out)]
+        )
+        assert r.exit_code == 0, r.output
+        quality_json = json.loads((out / "quality" / "quality.json").read_text())
+        report = json.loads((out / "report.json").read_text())
+        said = [n for n in report["notes"] if "repeat another line" in n]
+        if name == "kept":
+            assert quality_json["tables"]["orders"]["duplicates_removed"] == 0
+            assert len(said) == 1 and "255 line(s)" in said[0] and "4,332.88" in said[0]
+        else:
+            assert quality_json["tables"]["orders"]["duplicates_removed"] == truth["identical"]
+            assert not said
 
 
 def test_exact_duplicates_with_an_order_id_are_still_removed(tmp_path):

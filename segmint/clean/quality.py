@@ -17,7 +17,7 @@ from segmint.spec.gates import CHECK_GATES, QualityGates
 from segmint.store._store import Store, quote
 from segmint.store.schema import CANONICAL, LINEAGE
 
-__all__ = ["build_report", "write_report"]
+__all__ = ["build_report", "identical_lines_note", "write_report"]
 
 ISSUES_SHOWN = 500
 #: tables up to this many rows get exact distinct counts; larger ones an estimate (see _profile)
@@ -142,19 +142,24 @@ def _supplied_columns(store: Store, name: str) -> set[str]:
     return out
 
 
+def identical_lines_note(table: str, same: dict[str, Any]) -> str:
+    """The plain-words note on identical lines that clean kept (``identical_lines``)."""
+    return (
+        f"{table}: {same['rows']:,} line(s) repeat another line in every column "
+        f"({same['revenue']:,.2f} of revenue, {same['customers']:,} customer(s)). The source "
+        "has no order id, so they may be real repeat purchases and were kept; clean with "
+        "--drop-identical-lines (clean: {drop_identical_lines: true} in the spec; "
+        "ws.clean(drop_identical_lines=True) in Python) to remove them."
+    )
+
+
 def _table_notes(tables: dict[str, Any]) -> list[str]:
     """What a reader must know to read the tables: kept identical lines, estimated counts."""
     notes = []
     for name, info in tables.items():
         same = info.get("identical_lines")
         if same and same.get("kept"):
-            notes.append(
-                f"{name}: {same['rows']:,} line(s) repeat another line in every column "
-                f"({same['revenue']:,.2f} of revenue, {same['customers']:,} customer(s)). The "
-                "source has no order id, so they may be real repeat purchases and were kept; "
-                "clean with --drop-identical-lines (clean: {drop_identical_lines: true} in the "
-                "spec) to remove them."
-            )
+            notes.append(identical_lines_note(name, same))
         if any(not c.get("distinct_exact", True) for c in info["columns"].values()):
             notes.append(
                 f"{name}: distinct counts are estimates (HyperLogLog, typically within 2 %): "

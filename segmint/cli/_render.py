@@ -11,6 +11,7 @@ from typing import Any
 
 from rich.table import Table
 
+from segmint.clean import identical_lines_note
 from segmint.cli._common import console
 
 
@@ -69,14 +70,8 @@ def clean_result(result: Any, report: dict[str, Any]) -> None:
 
 def identical_lines(table: str, info: dict[str, Any] | None) -> None:
     """Say which identical lines were kept (a source without order ids) and how to drop them."""
-    if not info:
-        return
-    console.print(
-        f"[yellow]Note:[/] {table}: {_n(info['rows'])} line(s) repeat another line in every "
-        f"column ({info['revenue']:,.2f} of revenue, {_n(info['customers'])} customer(s)). "
-        "The source has no order id, so they may be real repeat purchases: kept. "
-        "Pass --drop-identical-lines to remove them."
-    )
+    if info and info.get("kept"):
+        console.print(f"[yellow]Note:[/] {identical_lines_note(table, info)}", markup=True)
 
 
 def _checks_table(checks: list[dict[str, Any]]) -> None:
