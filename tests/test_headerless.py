@@ -142,3 +142,17 @@ def test_no_header_is_refused_for_typed_sources(tmp_path: Path):
     ws = segmint.Workspace(tmp_path / "w.duckdb")
     with pytest.raises(SpecError, match="apply to text files"):
         ws.ingest(path, header=False)
+
+
+@pytest.mark.slow
+def test_run_reads_a_file_without_header_with_no_header_columns(tmp_path, sample_lines):
+    spec = tmp_path / "rfm.yaml"
+    spec.write_text("segmentations:\n  - {name: rfm, method: rfm}\n")
+    args = ["run", str(shared_file("cdnow", "CDNOW_sample.txt")), "--spec", str(spec)]
+    args += ["-w", str(tmp_path / "w.duckdb"), "--out", str(tmp_path / "out")]
+    refused = runner.invoke(app, args)
+    assert refused.exit_code == 2 and "--no-header --columns" in refused.output
+    ok = runner.invoke(app, [*args, "--no-header", "--columns", ",".join(SAMPLE_COLUMNS)])
+    assert ok.exit_code == 0, ok.output
+    with segmint.Workspace(tmp_path / "w.duckdb") as ws:
+        assert ws.table("orders").count().execute() == len(sample_lines)
