@@ -217,12 +217,10 @@ def files_written(files: dict[str, Path]) -> None:
 
 def run_summary(output: Any) -> None:
     """The final ranked table of every segmentation, then where the report is."""
-    for seg in output.report["segmentations"]:
-        profiles = {p["label"]: p for p in seg["profiles"]["segments"]}
-        plans = seg.get("targeting", {})
+    for seg in output.report.segmentations:
         t = Table(
-            title=f"{seg['name']} ({seg['method']}, {len(profiles)} segments, "
-            f"{_n(seg['n_customers'])} customers)",
+            title=f"{seg.name} ({seg.method}, {len(seg.profiles.segments)} segments, "
+            f"{_n(seg.n_customers)} customers)",
             title_justify="left",
         )
         for col in ("#", "segment", "customers", "share", "revenue", "score", "goal", "channel"):
@@ -232,26 +230,24 @@ def run_summary(output: Any) -> None:
                 if col in ("#", "customers", "share", "revenue", "score")
                 else "left",
             )
-        ranked = sorted(seg["ranking"]["segments"], key=lambda r: r["rank"])
+        ranked = sorted(seg.ranking.segments, key=lambda r: r.rank or 0)
         for r in ranked:
-            p = profiles.get(r["label"], {})
-            plan = plans.get(r["label"], {})
+            p = seg.profiles.segment(r.label)
+            plan = seg.targeting.get(r.label)
             t.add_row(
-                str(r["rank"]),
-                str(p.get("name", r["label"])),
-                _n(p.get("size", 0)),
-                f"{p.get('share', 0):.0%}",
-                f"{p.get('revenue_share', 0):.0%}",
-                f"{r['score']:.1f}",
-                str(plan.get("goal", "")),
-                str(plan.get("channel", "")),
+                str(r.rank),
+                p.name if p else r.label,
+                _n(p.size if p else 0),
+                f"{(p.share if p else 0) or 0:.0%}",
+                f"{(p.revenue_share if p else 0) or 0:.0%}",
+                f"{r.score or 0:.1f}",
+                plan.goal if plan else "",
+                plan.channel if plan else "",
             )
         console.print(t)
-        if seg.get("chosen_k"):
-            console.print(
-                f"  k = {seg['chosen_k']}" + (f" ({seg['k_rule']})" if seg.get("k_rule") else "")
-            )
-        for w in seg.get("warnings", []):
+        if seg.chosen_k:
+            console.print(f"  k = {seg.chosen_k}" + (f" ({seg.k_rule})" if seg.k_rule else ""))
+        for w in seg.warnings:
             console.print(f"  [yellow]Warning:[/] {w}")
     console.print(
         f"[bold green]Done[/] in {output.seconds:.1f} s (run {output.run_id}). "
