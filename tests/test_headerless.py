@@ -156,3 +156,15 @@ def test_run_reads_a_file_without_header_with_no_header_columns(tmp_path, sample
     assert ok.exit_code == 0, ok.output
     with segmint.Workspace(tmp_path / "w.duckdb") as ws:
         assert ws.table("orders").count().execute() == len(sample_lines)
+
+
+def test_csv_without_header_keeps_its_first_row(tmp_path):
+    path = tmp_path / "orders.csv"
+    path.write_text("C1,2024-01-02,10.50\nC2,2024-01-03,7\nC1,2024-02-01,3.25\n")
+    ws = segmint.Workspace(tmp_path / "w.duckdb")
+    with pytest.raises(MappingError, match="no header row"):
+        ws.ingest(path)
+    ws.ingest(path, header=False, columns=["customer_id", "ordered_at", "amount"])
+    df = ws.table("orders").to_pandas().sort_values("_row")
+    assert df.customer_id.tolist() == ["C1", "C2", "C1"]
+    assert df.amount.tolist() == [10.5, 7.0, 3.25]
