@@ -117,48 +117,56 @@ def _settle_header(src: Source, opts: ReadOptions) -> None:
     and the readers keep the first row as data.
     """
     if opts.header is False or opts.columns:
-        if src.kind not in ("csv", "whitespace"):
-            raise SpecError(
-                f"--no-header and --columns apply to text files (CSV, TSV, whitespace tables), "
-                f"not to this {src.kind} source.",
-                where=src.label,
-                fix="leave them out; the source's own column names are used.",
-            )
-        if opts.header is not False:
-            raise SpecError(
-                "--columns names the columns of a file without a header row, but --no-header "
-                "was not given, so the file's first row would be read as names as well.",
-                where=src.label,
-                fix="add --no-header (header: false in the spec's source options), or drop "
-                "--columns and map headers with --map canonical=Header.",
-            )
-        found = src.header or []
-        names = list(opts.columns) if opts.columns else positional_names(len(found))
-        if len(names) != len(found):
-            raise MappingError(
-                f"--columns gives {len(names)} names ({', '.join(names)}), but the rows have "
-                f"{len(found)} fields (the first is {' | '.join(found)}).",
-                where=src.label,
-                fix=f"give exactly {len(found)} comma-separated names, one per field.",
-            )
-        src.header = [n.strip() for n in names]
+        src.header = _given_names(src, opts)
         _check_header(src, src.header)
-        return
-    if opts.header is None and src.headerless:
-        first = src.header or []
-        shown = " | ".join(first[:8]) + (" | …" if len(first) > 8 else "")
-        n = len(first)
-        example = ",".join(f"name{i}" for i in range(1, n + 1)) if n <= 6 else f"name1,…,name{n}"
-        raise MappingError(
-            f"The file seems to have no header row: its first line ({shown}) holds values "
-            "like the rows below it (numbers and dates), not column names. Read as a header, "
-            "that purchase would be lost and the columns misnamed.",
+    elif opts.header is None and src.headerless:
+        raise _headerless_error(src)
+
+
+def _given_names(src: Source, opts: ReadOptions) -> list[str]:
+    """The names of a header-less text file's fields: ``opts.columns`` or column_1 …"""
+    if src.kind not in ("csv", "whitespace"):
+        raise SpecError(
+            f"--no-header and --columns apply to text files (CSV, TSV, whitespace tables), "
+            f"not to this {src.kind} source.",
             where=src.label,
-            fix=f"name the {n} columns: --no-header --columns {example} (spec: "
-            "options: {header: false, columns: [...]}; Python: header=False, columns=[...]); "
-            "or --no-header alone and map by position, e.g. --map customer_id=1. If the first "
-            "line is a header after all, pass --header.",
+            fix="leave them out; the source's own column names are used.",
         )
+    if opts.header is not False:
+        raise SpecError(
+            "--columns names the columns of a file without a header row, but --no-header "
+            "was not given, so the file's first row would be read as names as well.",
+            where=src.label,
+            fix="add --no-header (header: false in the spec's source options), or drop "
+            "--columns and map headers with --map canonical=Header.",
+        )
+    found = src.header or []
+    names = list(opts.columns) if opts.columns else positional_names(len(found))
+    if len(names) != len(found):
+        raise MappingError(
+            f"--columns gives {len(names)} names ({', '.join(names)}), but the rows have "
+            f"{len(found)} fields (the first line is {' | '.join(found)}).",
+            where=src.label,
+            fix=f"give exactly {len(found)} comma-separated names, one per field.",
+        )
+    return [n.strip() for n in names]
+
+
+def _headerless_error(src: Source) -> MappingError:
+    first = src.header or []
+    shown = " | ".join(first[:8]) + (" | …" if len(first) > 8 else "")
+    n = len(first)
+    example = ",".join(f"name{i}" for i in range(1, n + 1)) if n <= 6 else f"name1,…,name{n}"
+    return MappingError(
+        f"The file seems to have no header row: its first line ({shown}) holds values "
+        "like the rows below it (numbers and dates), not column names. Read as a header, "
+        "that row would be lost and the columns misnamed.",
+        where=src.label,
+        fix=f"name the {n} columns: --no-header --columns {example} (spec: "
+        "options: {header: false, columns: [...]}; Python: header=False, columns=[...]); "
+        "or --no-header alone and map by position, e.g. --map customer_id=1. If the first "
+        "line is a header after all, pass --header.",
+    )
 
 
 def _describe(db: duckdb.DuckDBPyConnection, relation: str) -> dict[str, str]:
