@@ -33,6 +33,7 @@ from segmint._run._segment import segment as _segment
 from segmint._run._value import fit_value as _value
 from segmint._run._value import summaries as _summaries
 from segmint._workspace import Workspace
+from segmint.clean import identical_lines_note
 from segmint.segment.registry import DEFAULT_CLUSTER_FEATURES, Builder, get_method
 from segmint.spec.model import SegmentationSpec, SourceSpec, Spec
 from segmint.store.results import RunResult
@@ -100,7 +101,9 @@ def run_pipeline(
         say(f"Importing {Path(src.path).name}")
         ingested.append(_ingest(ws, spec, src, say))
     say("Cleaning")
-    ws.clean(gates=spec.quality, progress=say)
+    cleaned = ws.clean(
+        gates=spec.quality, drop_identical_lines=spec.clean.drop_identical_lines, progress=say
+    )
     quality = ws.quality(Path(out_dir) / "quality")
     say("Computing features")
     ws.features(as_of=spec.features.as_of, **_families(spec))
@@ -112,7 +115,11 @@ def run_pipeline(
     ws.store.release_memory()  # the result's buffers: the pandas stages come next
     _trim_heap()
     done: dict[int, Segmented] = {}
-    notes: list[str] = []
+    notes: list[str] = [
+        identical_lines_note(name, t["identical_lines"])
+        for name, t in cleaned.tables.items()
+        if t.get("identical_lines")
+    ]
     # value segmentations first: their per-customer CLV and P(alive) join the features, so
     # every later profile and ranking can use them (the ranking's potential term)
     for i in sorted(range(len(segs)), key=lambda j: segs[j].method != "value"):
