@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import doctest
 import importlib
+import itertools
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from segmint.exceptions import ModelError, NotFittedError
+from segmint.exceptions import ModelError, NotFittedError, SegmintWarning
 from segmint.segment.value import (
     CHURN_RISK,
     BetaGeoModel,
@@ -22,6 +23,7 @@ from segmint.segment.value import (
     summary_from_orders,
     tier_thresholds,
 )
+from segmint.segment.value._mle import NoFiniteMaximum
 from segmint.segment.value.bgnbd import bgnbd_log_likelihood
 from segmint.segment.value.gammagamma import gamma_gamma_log_likelihood
 from segmint.segment.value.holdout import holdout_check
@@ -399,16 +401,84 @@ def test_zero_or_negative_spend_is_a_clear_error():
     assert "'c11'" in str(e.value) and "monetary_value > 0" in str(e.value)
 
 
+def constant_spend_summary() -> pd.DataFrame:
+    """Spend that never varies within a customer: the Gamma-Gamma p runs to infinity (and v
+    to 0) with the likelihood rising all the way, so there is no finite MLE. Purchases from
+    BG/NBD at the CDNOW parameters, so the purchase model itself is well determined."""
+    s = simulate_summary(2_000, **FHL, T=38.86, seed=11)
+    spend = np.where(np.arange(len(s)) % 2, 20.0, 300.0)
+    s["monetary_value"] = np.where(s["frequency"] > 0, spend, 0.0)
+    s.attrs["unit"] = "weeks"
+    return s
+
+
+def gamma_gamma_objective(s: pd.DataFrame):
+    from segmint.segment.value.gammagamma import _GammaGammaData
+
+    rep = s[s["frequency"] > 0]
+    data = _GammaGammaData(rep["frequency"].to_numpy(float), rep["monetary_value"].to_numpy())
+    return data.loglik_sum, float(len(rep))
+
+
 def test_non_convergence_is_reported_with_the_penalizer_fix():
-    """Spend that never varies within a customer drives p to infinity: no finite MLE."""
-    rng = np.random.default_rng(0)
-    x = rng.integers(1, 10, 400)
-    s = summary(frequency=x, monetary_value=np.where(np.arange(400) % 2, 20.0, 300.0))
-    with pytest.raises(ModelError, match="did not converge") as e:
-        GammaGammaModel().fit(s)
-    assert "penalizer" in str(e.value)
-    fitted = GammaGammaModel(penalizer=0.01).fit(s)
+    with pytest.raises(NoFiniteMaximum, match="did not converge to a finite estimate") as e:
+        GammaGammaModel().fit(constant_spend_summary())
+    assert "p → ∞" in str(e.value) and "penalizer" in str(e.value)
+    fitted = GammaGammaModel(penalizer=0.01).fit(constant_spend_summary())
     assert all(np.isfinite(v) for v in fitted.params_.values())
+    assert all(np.isfinite(v) for v in fitted.standard_errors_.values())
+
+
+@pytest.mark.parametrize(
+    "start", [(1.0, 1.0, 160.0), (5.0, 2.0, 10.0), (0.5, 0.5, 1000.0), (20.0, 3.0, 5.0)]
+)
+@pytest.mark.parametrize("threads", [1, 2])
+def test_no_finite_maximum_is_found_whatever_the_optimizer_path(start, threads):
+    """The optimizer stops at p ≈ 1e5, 3e6 or 5e8 depending on where it starts (and, on
+    other CPUs, on the BLAS kernels and thread counts): the verdict must not."""
+    from threadpoolctl import threadpool_limits
+
+    from segmint.segment.value._mle import fit_mle
+
+    loglik, n = gamma_gamma_objective(constant_spend_summary())
+    with threadpool_limits(threads), pytest.raises(NoFiniteMaximum):
+        fit_mle(loglik, np.array(start), n=n, names=("p", "q", "v"), model="Gamma-Gamma")
+
+
+def test_the_profile_likelihood_along_the_ridge_never_falls():
+    """The condition the detection tests for, checked independently: with p fixed ever
+    larger and q, v maximized (Nelder-Mead, no gradient), the log-likelihood keeps rising."""
+    from scipy.optimize import minimize
+
+    loglik, _ = gamma_gamma_objective(constant_spend_summary())
+    profile = []
+    for log_p in (2.0, 6.0, 10.0, 14.0):
+
+        def nll(z, log_p=log_p):
+            return -loglik(np.exp([log_p, *z]))[0]
+
+        starts = [(np.log(0.8), np.log(v)) for v in (1e-4, 1e-2, 1.0, 100.0)]
+        best = min(
+            (
+                minimize(nll, z0, method="Nelder-Mead", options={"xatol": 1e-9, "fatol": 1e-9})
+                for z0 in starts
+            ),
+            key=lambda r: r.fun,
+        )
+        profile.append(-best.fun)
+    # rising (to within the inner optimizer's tolerance), and by more than 1.92 from p = e²
+    assert all(b >= a - 1e-3 for a, b in itertools.pairwise(profile)), profile
+    assert profile[-1] - profile[0] > 1.92, profile
+
+
+def test_a_well_determined_fit_is_not_flagged_from_any_start(cdnow):
+    """The other side: CDNOW's Gamma-Gamma has a finite MLE, found from several starts."""
+    from segmint.segment.value._mle import fit_mle
+
+    loglik, n = gamma_gamma_objective(cdnow)
+    for start in [(1.0, 1.0, 35.0), (20.0, 10.0, 2.0), (0.3, 0.5, 500.0)]:
+        res = fit_mle(loglik, np.array(start), n=n, names=("p", "q", "v"), model="Gamma-Gamma")
+        assert res.params == pytest.approx([6.25, 3.74, 15.44], abs=0.01)
 
 
 def test_unfitted_models_raise_not_fitted():
@@ -445,18 +515,10 @@ def test_a_customer_who_first_bought_on_the_as_of_day_is_fine(cdnow):
 
 
 def test_value_segmenter_refits_a_model_without_a_finite_mle_with_a_penalizer_and_says_so():
-    rng = np.random.default_rng(0)
-    n = 400
-    x = rng.integers(1, 10, n)
-    T = rng.uniform(30, 60, n)
-    s = summary(
-        frequency=x,
-        recency=T * rng.uniform(0.2, 1.0, n),
-        T=T,
-        monetary_value=np.where(np.arange(n) % 2, 20.0, 300.0),  # no spread within customers
-    )
-    seg = ValueSegmenter().fit(s)
-    assert any("fitted with penalizer=0.001" in w for w in seg.warnings_)
+    s = constant_spend_summary()
+    with pytest.warns(SegmintWarning, match="fitted with penalizer=0.001"):
+        seg = ValueSegmenter().fit(s)
+    assert any("fitted with penalizer=0.001" in w and "p → ∞" in w for w in seg.warnings_)
     assert all(np.isfinite(v) for v in seg.gamma_gamma_.params_.values())
     assert seg.gamma_gamma_.penalizer == 0.001 and seg.bgnbd_.penalizer == 0.0
     chosen = ValueSegmenter(penalizer=0.01).fit(s)  # the user's choice: no refit, no warning
