@@ -384,6 +384,7 @@ def _segment(
     from segmint.profile import profile
     from segmint.profile.rank import rank
     from segmint.report import pca_projection
+    from segmint.segment.history import history_span, history_warnings
 
     cols = _columns(s, features)
     X = features[cols]
@@ -391,6 +392,9 @@ def _segment(
         X = X.select_dtypes("number")
     est = fit(X)
     seg = est.segmentation(s.name)
+    seg.warnings += history_warnings(  # a history too short for the labels, a far as-of date
+        history_span(features), s.method, features=cols, horizon_days=s.horizon_days
+    )
     if s.method == "value":  # customers without a purchase have no value forecast
         seg.labels = seg.labels.reindex(features.index).fillna(NO_PURCHASES)
     if s.method in ("rules", "rfm", "value"):  # labels are names already

@@ -15,7 +15,7 @@ of their repeat transactions. The model assumes spend is independent of purchase
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -128,6 +128,10 @@ class GammaGammaModel(BaseEstimator):
     """
 
     _fitted_attr = "params_"
+    #: what a limit the data cannot rule out means, in words
+    limits: ClassVar[dict[str, str]] = {
+        "p → ∞": "a customer's spend hardly varies from one purchase to the next"
+    }
 
     def __init__(self, penalizer: float = 0.0) -> None:
         self.penalizer = penalizer

@@ -19,6 +19,8 @@ buyer's P(alive) = 1 / (1 + a/b · ((α+T)/α)^r) falls with the time since that
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 from scipy.special import digamma, expit, gammaln, hyp2f1
 
@@ -79,6 +81,11 @@ class ModifiedBetaGeoModel(TransactionModel):
 
     names = _NAMES
     label = "MBG/NBD"
+    #: what a limit the data cannot rule out means, in words
+    limits: ClassVar[dict[str, str]] = {
+        "a → 0": "no sign yet of customers dropping out, so P(alive) is close to 1 for "
+        "everyone and churn risk cannot be judged"
+    }
 
     def _likelihood(self, h: Histories) -> LogLik:
         groups = np.unique(h.x, return_inverse=True)

@@ -147,8 +147,8 @@ class ValueSegmenter(BaseSegmenter):
         )
         if fitted.undetermined_:
             message.append(
-                f"Even so, the data do not pin the {what} down ({fitted.undetermined_}): its "
-                "predictions use that limit."
+                f"Even so, the data do not pin the {what} down ({fitted.undetermined_}"
+                f"{_meaning(fitted)}): its predictions use that limit."
             )
         if message:
             self.warnings_.append(" ".join(message))
@@ -219,3 +219,10 @@ class ValueSegmenter(BaseSegmenter):
             details=details,
             warnings=list(self.warnings_),
         )
+
+
+def _meaning(model: Any) -> str:
+    """What the model's limit means for a marketer, when it says (``limits``)."""
+    said = [text for limit, text in getattr(model, "limits", {}).items()
+            if limit in model.undetermined_]  # fmt: skip
+    return "".join(f": {text}" for text in said[:1])
