@@ -523,3 +523,24 @@ def test_value_segmenter_refits_a_model_without_a_finite_mle_with_a_penalizer_an
     assert seg.gamma_gamma_.penalizer == 0.001 and seg.bgnbd_.penalizer == 0.0
     chosen = ValueSegmenter(penalizer=0.01).fit(s)  # the user's choice: no refit, no warning
     assert not any("fitted with penalizer" in w for w in chosen.warnings_)
+
+
+def test_readme_value_example_on_the_sample_shop_warns_and_gives_finite_estimates():
+    """README example 3 on the sample shop: spend per customer hardly varies there, so the
+    Gamma-Gamma fit has no finite MLE (it used to come back with p = 4.8e8, NaN standard
+    errors and no warning). The bare model says so; the segmenter refits and warns."""
+    from segmint.datasets import make_retail
+
+    summary = summary_from_orders(make_retail(2000, seed=0).orders, as_of="2024-12-31")
+    paying = summary[summary["monetary_value"] > 0]
+    with pytest.raises(NoFiniteMaximum, match="p → ∞"):
+        GammaGammaModel().fit(paying)
+    with pytest.warns(SegmintWarning, match="spend hardly varies") as caught:
+        seg = ValueSegmenter().fit(summary)
+    assert caught[0].filename == __file__  # points at the user's line
+    gg = seg.gamma_gamma_
+    assert gg.penalizer == 0.001 and any("penalizer=0.001" in w for w in seg.warnings_)
+    for params in (gg.params_, gg.standard_errors_, seg.bgnbd_.standard_errors_):
+        assert all(np.isfinite(v) for v in params.values())
+    assert gg.params_["p"] < 1e3  # penalized: nowhere near the runaway values
+    assert np.isfinite(seg.values_["clv"]).all()

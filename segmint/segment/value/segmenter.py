@@ -132,7 +132,7 @@ class ValueSegmenter(BaseSegmenter):
                 raise
             why = (
                 "has no finite maximum-likelihood estimate on this data (the likelihood keeps "
-                f"rising as {exc.heading})"
+                f"rising as {exc.heading}{_meaning(model, exc.heading)})"
                 if isinstance(exc, NoFiniteMaximum)
                 else "did not converge on this data"
             )
@@ -148,7 +148,7 @@ class ValueSegmenter(BaseSegmenter):
         if fitted.undetermined_:
             message.append(
                 f"Even so, the data do not pin the {what} down ({fitted.undetermined_}"
-                f"{_meaning(fitted)}): its predictions use that limit."
+                f"{_meaning(model, fitted.undetermined_)}): its predictions use that limit."
             )
         if message:
             self.warnings_.append(" ".join(message))
@@ -221,8 +221,7 @@ class ValueSegmenter(BaseSegmenter):
         )
 
 
-def _meaning(model: Any) -> str:
-    """What the model's limit means for a marketer, when it says (``limits``)."""
-    said = [text for limit, text in getattr(model, "limits", {}).items()
-            if limit in model.undetermined_]  # fmt: skip
+def _meaning(model: type[Any], heading: str) -> str:
+    """What the model's limit (e.g. "a → 0") means for a marketer, when it says (``limits``)."""
+    said = [text for limit, text in getattr(model, "limits", {}).items() if limit in heading]
     return "".join(f": {text}" for text in said[:1])
