@@ -124,7 +124,9 @@ def test_summary_counts_a_day_once_and_ignores_cancelled_lines():
 
 
 def test_bgnbd_fit_on_cdnow_gives_the_published_parameters(bg):
-    assert {k: round(v, 3) for k, v in bg.params_.items()} == FHL
+    # published to 3 decimals (our optimum: alpha 4.4135, on the rounding edge): compare with
+    # half a unit of the last digit plus the optimizer's tolerance, not by rounding
+    assert bg.params_ == pytest.approx(FHL, abs=6e-4)
     assert bg.log_likelihood_ == pytest.approx(-9582.4, abs=0.05)  # FHL 2005
     assert bg.n_customers_ == 2357
     assert all(0 < se < bg.params_[k] for k, se in bg.standard_errors_.items())
