@@ -546,3 +546,32 @@ def test_readme_value_example_on_the_sample_shop_warns_and_gives_finite_estimate
         assert all(np.isfinite(v) for v in params.values())
     assert gg.params_["p"] < 1e3  # penalized: nowhere near the runaway values
     assert np.isfinite(seg.values_["clv"]).all()
+
+
+def homogeneous_dropout_summary() -> pd.DataFrame:
+    """Every customer a repeat buyer, purchases spread evenly: nothing tells customers' drop-out
+    rates apart, so the heterogeneity parameters run to infinity together (a, b or s, β)."""
+    rng = np.random.default_rng(0)
+    x = rng.integers(1, 10, 400)
+    T = rng.uniform(30, 60, 400)
+    return summary(frequency=x, recency=T * rng.uniform(0.2, 1.0, 400), T=T)
+
+
+@pytest.mark.parametrize("model", ["BetaGeoModel", "ModifiedBetaGeoModel", "ParetoNBDModel"])
+def test_purchase_models_report_a_missing_maximum_from_any_start(model):
+    import segmint.segment.value as value
+    from segmint.segment.value._data import histories
+    from segmint.segment.value._mle import fit_mle
+
+    cls = getattr(value, model)
+    s = homogeneous_dropout_summary()
+    with pytest.raises(NoFiniteMaximum, match="→ ∞"):
+        cls().fit(s)
+    h = histories(s, model)
+    loglik = cls()._likelihood(h)
+    starts = [cls()._start(h), np.array([0.3, 5.0, 0.5, 3.0])]
+    for start in starts if model != "ParetoNBDModel" else starts[1:]:  # Pareto/NBD is slower
+        with pytest.raises(NoFiniteMaximum):
+            fit_mle(loglik, start, n=float(h.count.sum()), names=cls.names, model=cls.label)
+    fitted = cls(penalizer=0.01).fit(s)
+    assert all(np.isfinite(v) for v in fitted.params_.values())
