@@ -330,7 +330,7 @@ def value(
             if holdout_days is not None:
                 step(f"Holdout check over the last {holdout_days} days")
                 calib = ws.value_summary(as_of, unit=unit, holdout_days=holdout_days)
-                holdout = holdout_check(calib, penalizer=penalizer)
+                holdout = holdout_check(calib, penalizer=seg.bgnbd_.penalizer)
         if out is not None:
             frame = summary.join(seg.values_).assign(segment=seg.labels_).reset_index()
             out.parent.mkdir(parents=True, exist_ok=True)
