@@ -45,7 +45,8 @@ class NoFiniteMaximum(ModelError):
 class MLEResult:
     """The estimate. ``undetermined`` (only with a penalizer, which the user chose to get
     finite answers) names where the penalized likelihood still runs off, e.g. "a → 0": the
-    data say nothing there, and the estimate is the limit the penalty allows."""
+    data say nothing there; a parameter that alone reached the floor of the box is then given
+    as its limit 0 (standard error NaN), so predictions are the limit's, not the box's."""
 
     params: np.ndarray
     standard_errors: np.ndarray
@@ -104,7 +105,11 @@ def fit_mle(
             fix="fit with a small penalizer (e.g. penalizer=0.001), or check the summary.",
         )
     ll = -float(res.fun) * n + penalizer * float(theta @ theta)
-    return MLEResult(theta, _standard_errors(hessian, res.x), ll, int(res.nit), heading)
+    se = _standard_errors(hessian, res.x)
+    floor = res.x <= -_BOX + 1e-6
+    if heading is not None and floor.sum() == 1:  # its limit 0, not the box's e^−20
+        theta, se = np.where(floor, 0.0, theta), np.where(floor, np.nan, se)
+    return MLEResult(theta, se, ll, int(res.nit), heading)
 
 
 def _runs_off(

@@ -110,12 +110,13 @@ class ModifiedBetaGeoModel(TransactionModel):
         return np.asarray((a + b + x) / (a - 1) * body * self._alive(h))
 
     def _alive(self, h: Histories) -> np.ndarray:
-        r, alpha, a, b = self._theta()
-        x = h.x
-        log_odds = (
-            np.log(a) - np.log(b + x) + (r + x) * (np.log(alpha + h.T) - np.log(alpha + h.t_x))
-        )
-        return np.asarray(expit(-log_odds))
+        with np.errstate(divide="ignore"):  # a = 0: nobody drops out, P(alive) = 1
+            r, alpha, a, b = self._theta()
+            x = h.x
+            log_odds = (
+                np.log(a) - np.log(b + x) + (r + x) * (np.log(alpha + h.T) - np.log(alpha + h.t_x))
+            )
+            return np.asarray(expit(-log_odds))
 
     def expected_purchases_new(self, t: float | np.ndarray) -> np.ndarray:
         """E[X(t)] for a customer who just made their first purchase:
