@@ -575,3 +575,25 @@ def test_purchase_models_report_a_missing_maximum_from_any_start(model):
             fit_mle(loglik, start, n=float(h.count.sum()), names=cls.names, model=cls.label)
     fitted = cls(penalizer=0.01).fit(s)
     assert all(np.isfinite(v) for v in fitted.params_.values())
+
+
+def test_unbounded_direction_on_known_surfaces():
+    """A bowl that is weakly curved (se 3 in log space) still has a maximum; a surface that
+    keeps falling towards an asymptote as x₀ grows does not, wherever on it we stand."""
+    from segmint.segment.value._finite import unbounded_direction
+
+    def bowl(x):  # mean objective of n = 1 rows: ½ (x₀/3)² + x₁²
+        return 0.5 * (x[0] / 3) ** 2 + x[1] ** 2, np.array([x[0] / 9, 2 * x[1]])
+
+    h = np.diag([1 / 9, 2.0])
+    assert unbounded_direction(bowl, np.zeros(2), h, n=1.0, box=(-20, 20), stationary=True) is None
+
+    def ridge(x):  # 5·e^(−x₀) + (x₁ − x₀/4)²: the valley's floor rises to 0 as x₀ → ∞
+        d = x[1] - x[0] / 4
+        return 5 * np.exp(-x[0]) + d**2, np.array([-5 * np.exp(-x[0]) - d / 2, 2 * d])
+
+    for x0 in (2.0, 6.0, 12.0):
+        x = np.array([x0, x0 / 4])
+        h = np.array([[5 * np.exp(-x0) + 0.125, -0.5], [-0.5, 2.0]])
+        way = unbounded_direction(ridge, x, h, n=1.0, box=(-20, 20), stationary=x0 > 6)
+        assert way is not None and way[0] > 0.9, (x0, way)
