@@ -94,6 +94,7 @@ def endpoints(api: Api) -> list[tuple[str, str, dict[str, Any], str]]:
     return [
         ("GET", "/api/v1/me", {}, "viewer"),
         ("GET", "/api/v1/tables", {}, "viewer"),
+        ("GET", "/api/v1/methods", {}, "viewer"),
         ("GET", "/api/v1/runs", {}, "viewer"),
         (
             "POST",
