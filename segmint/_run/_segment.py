@@ -48,6 +48,7 @@ def segment(
 ) -> Segmented:
     """Fit ``s`` on ``features`` (``fit`` builds and fits the estimator), then profile, rank
     and plan its segments; ``value`` is the value models' section of a value segmentation."""
+    from segmint.segment.history import history_span, history_warnings
     from segmint.segment.models import model_to_json
 
     method = get_method(s.method)
@@ -55,6 +56,9 @@ def segment(
     cols = list(method.columns(s, features))
     est = fit(X)
     seg = est.segmentation(s.name)
+    seg.warnings += history_warnings(  # a history too short for the labels, a far as-of date
+        history_span(features), s.method, features=cols, horizon_days=s.horizon_days
+    )
     if s.method == "value":  # customers without a purchase have no value forecast
         seg.labels = seg.labels.reindex(features.index).fillna(NO_PURCHASES)
     if method.labels_are_names:

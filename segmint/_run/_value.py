@@ -78,7 +78,7 @@ def fit_value(
         try:
             if inputs.calib_error is not None:
                 raise inputs.calib_error
-            holdout = holdout_check(inputs.calib, penalizer=est.penalizer).to_dict()
+            holdout = holdout_check(inputs.calib, penalizer=est.bgnbd_.penalizer).to_dict()
         except SegmintError as exc:
             est.warnings_.append(
                 f"The {s.holdout_days}-day holdout check could not be done: {exc.problem}"

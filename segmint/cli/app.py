@@ -365,7 +365,7 @@ def value(
 ) -> None:
     """Customer lifetime value: expected purchases, P(alive), expected spend, CLV and tiers.
 
-    Fits the BG/NBD model (how often customers buy and when they stop) and the Gamma-Gamma
+    Fits the MBG/NBD model (how often customers buy and when they stop) and the Gamma-Gamma
     model (how much they spend) on the orders in the workspace, then prints the parameters
     with standard errors and the value segments (Top 1%, Top 10%, Middle, Low, Churn risk).
     With --holdout-days it first shows how well the model predicted the last N days. See
@@ -380,7 +380,7 @@ def value(
         with progress_display(ws.store.db) as step:
             step("Summarising purchases per customer")
             summary = ws.value_summary(as_of, unit=unit)
-            step("Fitting BG/NBD and Gamma-Gamma")
+            step("Fitting MBG/NBD and Gamma-Gamma")
             seg = ValueSegmenter(
                 horizon_days=horizon_days,
                 discount_rate=discount_rate,
@@ -392,7 +392,7 @@ def value(
             if holdout_days is not None:
                 step(f"Holdout check over the last {holdout_days} days")
                 calib = ws.value_summary(as_of, unit=unit, holdout_days=holdout_days)
-                holdout = holdout_check(calib, penalizer=penalizer)
+                holdout = holdout_check(calib, penalizer=seg.bgnbd_.penalizer)
         if out is not None:
             frame = summary.join(seg.values_).assign(segment=seg.labels_).reset_index()
             out.parent.mkdir(parents=True, exist_ok=True)

@@ -26,7 +26,7 @@ segmentations:
       Families: children > 0
   - {name: rfm, method: rfm}
   - {name: clusters, method: kmeans, k: auto, features: [recency_days, frequency, monetary_total]}
-  - name: value                       # CLV (BG/NBD + Gamma-Gamma), value tiers, churn risk
+  - name: value                       # CLV (MBG/NBD + Gamma-Gamma), value tiers, churn risk
     method: value
     horizon_days: 365
     discount_rate: 0.1                # annual
