@@ -425,8 +425,10 @@ def _segment(
         "ranking": ranking.to_dict(),
         "targeting": {label: p.to_dict() for label, p in plans.items()},
         "k_curve": k_curve,
-        "chosen_k": getattr(est, "k_", None),
+        # the k the rule chose; the guard's merges after it are listed in "guard"
+        "chosen_k": seg.details.get("k_chosen", getattr(est, "k_", None)),
         "k_rule": seg.details.get("k_rule"),
+        "guard": list(seg.details.get("guard", [])),
         "projection": projection,
         "rules": rules,
         **(extra or {}),

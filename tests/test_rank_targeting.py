@@ -90,31 +90,33 @@ def expected_scores(weights: dict[str, Fraction], comps: dict[str, dict[str, Fra
 
 
 def independent_components(feats: pd.DataFrame, seg: pd.Series) -> dict[str, dict[str, Fraction]]:
+    """docs/ranking.md's definitions in exact arithmetic: x / (x + reference) per component."""
     f = feats.set_index("customer_id")
     money = {k: Fraction(str(v)) for k, v in f.monetary_total.items()}
     total = sum(money.values())
-    avg = {}
+    even = Fraction(1, 3)  # three segments
+    average = total / len(seg)
+    known_clv = [Fraction(str(v)) for v in f.clv.dropna()]
+    clv_ref = sum(known_clv) / len(known_clv)
     comps: dict[str, dict[str, Fraction]] = {}
     for label in "ABC":
         members = list(seg.index[seg == label])
-        avg[label] = sum(money[m] for m in members) / len(members)
+        size = Fraction(len(members), len(seg))
+        revenue = sum(money[m] for m in members) / total
+        avg = sum(money[m] for m in members) / len(members)
         last = sum(Fraction(str(v)) for v in f.loc[members, "revenue_last_90d"].fillna(0))
         prev = sum(Fraction(str(v)) for v in f.loc[members, "revenue_prev_90d"].fillna(0))
         consent = [v is True for v in f.loc[members, "consent_email"]]
+        known = [Fraction(str(v)) for v in f.loc[members, "clv"].dropna()]
+        clv = sum(known) / len(known)
         comps[label] = {
-            "size": Fraction(len(members), len(seg)),
-            "revenue": sum(money[m] for m in members) / total,
+            "size": size / (size + even),
+            "revenue": revenue / (revenue + even),
+            "value": avg / (avg + average),
             "growth": last / (last + prev),
             "reachability": Fraction(sum(consent), len(members)),
+            "potential": clv / (clv + clv_ref),
         }
-    best = max(avg.values())
-    clv = {}
-    for label in "ABC":
-        comps[label]["value"] = avg[label] / best
-        known = [Fraction(str(v)) for v in f.loc[seg.index[seg == label], "clv"].dropna()]
-        clv[label] = sum(known) / len(known)
-    for label in "ABC":
-        comps[label]["potential"] = clv[label] / max(clv.values())
     return comps
 
 
@@ -200,7 +202,9 @@ def test_ties_are_broken_by_label_whatever_the_input_order():
         )
         r = rank(p, pd.DataFrame())
         assert [(s.label, s.rank) for s in r.segments] == [("M", 1), ("Z", 2)]
-        assert r.segments[0].score == r.segments[1].score == 6.8  # 1 + 9 × 0.45 / 0.7
+        # every component is 0.5 (like the reference) and none tells the twins apart
+        assert r.segments[0].score == r.segments[1].score == 5.5
+        assert any("every segment scores the same" in n for n in r.notes)
 
 
 def test_labels_from_names_explicit_labels_and_has_email():
@@ -235,14 +239,21 @@ def test_rank_rfm_segments_of_cdnow(tmp_path):
         )
     pop = {"customers": len(labels), "revenue": float(money.sum())}
     p = Profiles("rfm", "rfm", pop, segs, [], 1.0, pd.DataFrame())
-    r = rank(p, feats)
+    r = rank(p, feats, labels=labels)
     order = [s.label for s in r.segments]
     assert order[0] == "Champions"
     assert order.index("Lost") > order.index("Loyal")
-    # independent: the value component is avg value over the best avg value
-    best = max(s.avg_value for s in segs)
+    # the issue's case: a segment with < 2 % of customers and < 1 % of revenue ranked #2, above
+    # Loyal (8 % of customers, 5 % of revenue); now every such segment ranks below Loyal
+    tiny = [s.label for s in segs if s.share < 0.02 and s.revenue_share < 0.01]
+    assert tiny, "CDNOW's RFM has no tiny segment any more: the regression case is gone"
+    assert all(order.index(t) > order.index("Loyal") for t in tiny)
+    # independent: the value component is avg value / (avg value + the population's average)
+    average = float(money.sum()) / len(labels)
     for s in segs:
-        assert r.segment(s.label).components["value"] == pytest.approx(s.avg_value / best)
+        assert r.segment(s.label).components["value"] == pytest.approx(
+            s.avg_value / (s.avg_value + average)
+        )
 
 
 # ------------------------------------------------------------------ targeting

@@ -235,9 +235,11 @@ def run_summary(output: Any) -> None:
             )
         console.print(t)
         if seg.get("chosen_k"):
-            console.print(
-                f"  k = {seg['chosen_k']}" + (f" ({seg['k_rule']})" if seg.get("k_rule") else "")
-            )
+            from segmint.segment.cluster.guard import guard_summary
+
+            console.print(f"  {guard_summary(int(seg['chosen_k']), seg.get('guard') or [])}")
+            if seg.get("k_rule"):
+                console.print(f"  rule for k: {seg['k_rule']}")
         for w in seg.get("warnings", []):
             console.print(f"  [yellow]Warning:[/] {w}")
     console.print(
