@@ -98,7 +98,11 @@ def k_curve_chart(
     description = (
         f"Line charts of {', '.join(K_METRICS[m][0] for m in metrics)} for k from {ks[0]} to "
         f"{ks[-1]}"
-        + (f"; the k chosen by the rule, {fmt.count(chosen)}, is marked with a star" if chosen else "")
+        + (
+            f"; the k chosen by the rule, {fmt.count(chosen)}, is marked with a star"
+            if chosen
+            else ""
+        )
         + (f". Then the minimum segment size guard: {merged}." if merged else ".")
     )
     return as_chart(fig, description)
