@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import doctest
+import importlib
 import math
 import re
 from fractions import Fraction
@@ -362,6 +363,12 @@ def test_the_score_does_not_depend_on_the_currency():
         assert a.weights == b.weights
         for s in a.segments:
             assert b.segment(s.label).weighted == pytest.approx(s.weighted, abs=1e-12)
+
+
+def test_the_docstring_example_runs():
+    module = importlib.import_module("segmint.profile.rank")
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0 and result.attempted > 0
 
 
 def test_the_worked_example_in_the_docs_is_what_the_code_computes():

@@ -144,3 +144,31 @@ def test_the_k_chart_stars_the_rules_k_and_shows_the_merge(retail):
         assert f"k = {rule_k} chosen; {step}" in output  # the terminal says it too
         for g in merged:
             assert f"Segment {g['segment']} {g['reasons'][0]}" in html
+
+
+def test_cdnow_rfm_ranks_a_tiny_segment_below_loyal(tmp_path):
+    """The issue: on CDNOW a segment with 1.6 % of customers and 0.5 % of revenue ranked #2,
+    above Loyal. Run with the value segmentation, so the potential (CLV) term counts too."""
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        "segmentations:\n  - {name: rfm, method: rfm}\n  - {name: value, method: value}\n",
+        encoding="utf-8",
+    )
+    path = shared_file("cdnow", "CDNOW_master.txt")
+    out = tmp_path / "report"
+    args = ["run", str(path), "--spec", str(spec), "-w", str(tmp_path / "w.duckdb")]
+    r = CliRunner().invoke(app, [*args, "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    data = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    rfm = next(s for s in data["segmentations"] if s["name"] == "rfm")
+    assert "potential" in rfm["ranking"]["weights"]  # CLV from the value segmentation
+    rank = {s["label"]: s["rank"] for s in rfm["ranking"]["segments"]}
+    tiny = [
+        p["label"]
+        for p in rfm["profiles"]["segments"]
+        if p["share"] < 0.02 and p["revenue_share"] < 0.01
+    ]
+    assert tiny  # Potential Loyalist: 1.6 % of customers, 0.5 % of revenue
+    assert rank["Champions"] == 1
+    assert all(rank[t] > rank["Loyal"] for t in tiny)
+    assert rank["Lost"] > rank["Loyal"]
