@@ -184,8 +184,9 @@ def _profile_parts(profiles: Profiles, why: dict[str, str]) -> dict[str, dict[st
     """Size, revenue and value per label, from the profiles alone."""
     segs = profiles.segments
     even = 1.0 / max(len(segs), 1)
-    customers = sum(float(s.size) for s in segs)
-    average = sum(float(s.size) * float(s.avg_value) for s in segs) / customers if customers else 0
+    known = [s for s in segs if math.isfinite(float(s.avg_value))]
+    customers = sum(float(s.size) for s in known)
+    average = sum(float(s.size) * float(s.avg_value) for s in known) / customers if customers else 0
     value: dict[str, float] | None = None
     if average > 0:
         value = {s.label: _ratio(s.avg_value, average) for s in segs}
@@ -244,7 +245,7 @@ def _potential(X: pd.DataFrame, y: np.ndarray, why: dict[str, str]) -> dict[str,
     clv = X[POTENTIAL_COLUMN].astype(float)
     reference = float(clv.mean()) if clv.notna().any() else 0.0
     if not reference > 0:
-        why["potential"] = "no customer has a positive lifetime value forecast"
+        why["potential"] = "the mean lifetime value forecast is not positive: no yardstick"
         return {str(k): 0.0 for k in pd.unique(y)}
     mean_clv = clv.groupby(y).mean().fillna(0.0)
     return {str(k): _ratio(v, reference) for k, v in mean_clv.items()}
