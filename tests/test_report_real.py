@@ -84,6 +84,7 @@ def test_components_without_information_are_left_out_and_shown(retail):
     assert html.count('Growth <span class="small">(left out)</span>') == 3
     assert html.count('Reachability <span class="small">(left out)</span>') == 3
     assert html.count("<strong>growth</strong>: no segment had revenue in the 90 days") == 3
+    assert retail["output"].count("Score without growth, reachability: no information") == 3
 
 
 def test_report_json_keeps_exact_amounts_and_the_html_formats_them(retail):

@@ -234,6 +234,9 @@ def run_summary(output: Any) -> None:
                 str(plan.get("channel", "")),
             )
         console.print(t)
+        if seg["ranking"].get("dropped"):
+            left_out = ", ".join(seg["ranking"]["dropped"])
+            console.print(f"  Score without {left_out}: no information here (the report says why)")
         if seg.get("chosen_k"):
             from segmint.segment.cluster.guard import guard_summary
 
