@@ -164,6 +164,14 @@ def _component(value: Any) -> str:
     return fmt.DASH if n is None else f"{n:.2f}"
 
 
+def _components(weights: Mapping[str, Any], rows: list[Mapping[str, Any]]) -> list[str]:
+    """Every component the ranking weighs or a segment carries, in the weights' order."""
+    out = list(weights)
+    for r in rows:
+        out += [str(c) for c in fmt.mapping(r.get("components")) if str(c) not in out]
+    return out
+
+
 def _ranking(ranking: Mapping[str, Any], names: Mapping[str, str]) -> dict[str, Any] | None:
     if not ranking:
         return None
@@ -175,7 +183,7 @@ def _ranking(ranking: Mapping[str, Any], names: Mapping[str, str]) -> dict[str, 
         key=lambda r: fmt.number(r.get("rank")) or math.inf,
     )
     dropped = {str(k): fmt.text(v) for k, v in fmt.mapping(ranking.get("dropped")).items()}
-    extra = [c for c in weights if c not in _COMPONENTS]
+    extra = [c for c in _components(weights, rows) if c not in _COMPONENTS]
     return {
         "formula": fmt.text(ranking.get("formula")),
         "weights": [
