@@ -99,8 +99,10 @@ def _result(
         "ranking": ranking.to_dict(),
         "targeting": {label: p.to_dict() for label, p in plans.items()},
         "k_curve": _k_curve(est),
-        "chosen_k": getattr(est, "k_", None),
+        # the k the rule chose; the guard's merges after it are listed in "guard"
+        "chosen_k": seg.details.get("k_chosen", getattr(est, "k_", None)),
         "k_rule": seg.details.get("k_rule"),
+        "guard": list(details.get("guard", [])),
         "projection": _projection(features, cols, seg.labels),
         "rules": _rules(s, seg),
         "model": {k: v for k, v in details.items() if k != "k_scores"},
