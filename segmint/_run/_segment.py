@@ -51,9 +51,8 @@ def segment(
     from segmint.segment.models import model_to_json
 
     method = get_method(s.method)
-    X = method.frame(s, features)
-    cols = list(method.columns(s, features))
-    est = fit(X)
+    cols = method.columns(s, features)
+    est = fit(method.frame(features, cols))
     seg = est.segmentation(s.name)
     if s.method == "value":  # customers without a purchase have no value forecast
         seg.labels = seg.labels.reindex(features.index).fillna(NO_PURCHASES)
