@@ -446,10 +446,6 @@ def _save_model(db: Any, run_id: str, name: str, result: dict[str, Any]) -> None
     score, and says so."""
     import pickle
 
-    db.execute(
-        "CREATE TABLE IF NOT EXISTS segment_models (run_id VARCHAR, segmentation VARCHAR, "
-        "features JSON, model BLOB)"
-    )
     try:
         blob: bytes | None = pickle.dumps(result.get("estimator"))  # slim already (_segment)
     except Exception:  # e.g. an estimator holding a parser or a connection
@@ -485,14 +481,9 @@ def _persist(ws: Workspace, spec: Spec, results: list[dict[str, Any]], as_of: st
     )
     with store.transaction():
         store.reserve_run(run)
-        db.execute(
-            "CREATE TABLE IF NOT EXISTS segment_assignments (run_id VARCHAR, segmentation "
-            "VARCHAR, customer_id VARCHAR, segment VARCHAR, segment_name VARCHAR)"
-        )
-        db.execute(
-            "CREATE TABLE IF NOT EXISTS segmentations (run_id VARCHAR, name VARCHAR, method "
-            "VARCHAR, spec JSON, result JSON)"
-        )
+        for table in ("segment_assignments", "segmentations", "segment_models"):
+            store.ensure(table)  # declared in segmint/store/tables.py
+        store.snapshot_features(run.run_id)  # what this run segmented on, for drift later
         counts = {}
         for r in results:
             seg = r["segmentation"]
@@ -522,10 +513,7 @@ def _persist(ws: Workspace, spec: Spec, results: list[dict[str, Any]], as_of: st
                 values.insert(0, "run_id", run.run_id)
                 values["customer_id"] = values["customer_id"].astype(str)
                 db.register("_segmint_values", values)
-                db.execute(
-                    "CREATE TABLE IF NOT EXISTS customer_values AS "
-                    "SELECT * FROM _segmint_values LIMIT 0"
-                )
+                store.ensure("customer_values", like="_segmint_values")
                 db.execute("INSERT INTO customer_values BY NAME SELECT * FROM _segmint_values")
                 db.unregister("_segmint_values")
         run.row_counts = counts

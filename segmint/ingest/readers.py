@@ -23,7 +23,7 @@ from segmint.exceptions import (
     UnreadableFileError,
 )
 from segmint.ingest.sniff import Source
-from segmint.store._store import quote
+from segmint.store import quote
 
 __all__ = ["ReadOptions", "Staged", "stage"]
 

@@ -9,7 +9,7 @@ from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Resp
 
 from segmint.api import services
 from segmint.api.state import AppState, state_of
-from segmint.report._view import quality_view
+from segmint.report import quality_view
 from segmint.store.schema import CANONICAL
 from segmint.web import docs
 from segmint.web.render import page
