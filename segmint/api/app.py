@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -93,7 +94,8 @@ def create_app(settings: Settings) -> FastAPI:
         error = translate(exc, settings.workspace)
         if error is None:
             raise exc  # a bug: the server's 500
-        response: Response = await app.exception_handlers[SegmintError](request, error)
+        result = app.exception_handlers[SegmintError](request, error)
+        response: Response = await result if inspect.isawaitable(result) else result
         return response
 
     @app.exception_handler(RequestValidationError)

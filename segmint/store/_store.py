@@ -22,6 +22,7 @@ import ibis
 
 from segmint.exceptions import DiskSpaceError, WorkspaceError
 from segmint.store.schema import CANONICAL, LINEAGE
+from segmint.store.snapshots import record_snapshot, retire_features
 from segmint.store.tables import TABLES, WorkspaceTable, workspace_table
 
 __all__ = ["RunRecord", "Store", "quote"]
@@ -189,7 +190,8 @@ class Store:
             return
         if not spec.dynamic:
             raise ValueError(f"'{name}' has fixed columns; create it without like=")
-        self._check_keys(spec, self.db.execute(f"SELECT * FROM {like} LIMIT 0").columns)
+        names = [d[0] for d in self.db.execute(f"SELECT * FROM {like} LIMIT 0").description]
+        self._check_keys(spec, names)
         self.db.execute(f"CREATE TABLE IF NOT EXISTS {quote(name)} AS SELECT * FROM {like} LIMIT 0")
 
     def replace_table(self, name: str, expr: ibis.Table) -> None:
@@ -198,7 +200,10 @@ class Store:
         if not spec.dynamic:
             raise ValueError(f"'{name}' has fixed columns; create it with ensure()")
         self._check_keys(spec, list(expr.columns))
-        self.db.execute(f"DROP TABLE IF EXISTS {quote(name)}")
+        if name == "customer_features":  # kept when a segment run segmented on it
+            retire_features(self)
+        else:
+            self.db.execute(f"DROP TABLE IF EXISTS {quote(name)}")
         self.ibis.create_table(name, expr)
 
     @staticmethod
@@ -215,11 +220,13 @@ class Store:
             self.db.execute(f"ALTER TABLE {quote(table)} ADD COLUMN {quote(name)} {dtype}")
 
     def snapshot_features(self, run_id: str) -> int:
-        """Keep the current ``customer_features`` as run ``run_id``'s snapshot (inside the
-        run's transaction; :mod:`segmint.store.snapshots`). Returns the rows kept."""
-        from segmint.store.snapshots import write_snapshot
+        """Keep the current ``customer_features`` as what run ``run_id`` segmented on (call
+        inside the run's transaction; nothing is copied: :mod:`segmint.store.snapshots`)."""
+        return record_snapshot(self, run_id)
 
-        return write_snapshot(self, run_id)
+    def instances(self, table: WorkspaceTable) -> list[str]:
+        """The tables of this workspace that ``table`` declares (a family's: one per run)."""
+        return [t for t in self.table_names() if table.matches(t)]
 
     def next_seq(self) -> int:
         row = self.db.execute("SELECT coalesce(max(seq), 0) + 1 FROM runs").fetchone()

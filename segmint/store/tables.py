@@ -14,6 +14,7 @@ test keeps the two equal.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -47,6 +48,8 @@ class WorkspaceTable:
     dynamic: bool = False
     #: what the dynamic columns are (shown in docs/data-model.md)
     dynamic_note: str = ""
+    #: a family of tables (one per run): the regular expression their names match
+    pattern: str | None = None
 
     @property
     def customer_keyed(self) -> bool:
@@ -56,8 +59,16 @@ class WorkspaceTable:
     def names(self) -> list[str]:
         return [c.name for c in self.columns]
 
+    def matches(self, table: str) -> bool:
+        """True when ``table`` is this table (or one of this family)."""
+        if self.pattern is None:
+            return table == self.name
+        return re.fullmatch(self.pattern, table) is not None
+
     def ddl(self) -> str:
         """``CREATE TABLE IF NOT EXISTS`` with the declared columns."""
+        if self.pattern is not None:
+            raise ValueError(f"'{self.name}' is a family of tables; it has no single DDL")
         cols = ", ".join(f'"{c.name}" {c.dtype}' for c in self.columns)
         return f'CREATE TABLE IF NOT EXISTS "{self.name}" ({cols})'
 
@@ -190,22 +201,25 @@ _RESULTS = (
         dynamic_note="one column per model output",
     ),
     WorkspaceTable(
-        "feature_snapshots",
+        "feature_snapshot_<seq>",
         "result",
-        "The features each segment run segmented on, kept per run for drift and migration.",
-        (_RUN, _CUSTOMER),
+        "The feature table of an earlier features run that a segment run segmented on, kept "
+        "when the next features run replaced `customer_features` (`feature_snapshot_0003` "
+        "for run `0003-features`).",
+        (_CUSTOMER,),
         customer_column="customer_id",
         dynamic=True,
-        dynamic_note="the union of every snapshotted feature column (NULL where a run had none)",
+        dynamic_note="the columns `customer_features` had",
+        pattern=r"feature_snapshot_\d+",
     ),
     WorkspaceTable(
         "feature_snapshot_runs",
         "result",
-        "Which features each run's snapshot holds.",
+        "The features each segment run segmented on, for drift and migration between runs.",
         (
             _RUN,
             _c("features_run_id", "VARCHAR", "The features run that built them."),
-            _c("columns", "JSON", "The feature columns, in order."),
+            _c("columns", "JSON", "The feature columns and their types, in order."),
             _c("n_customers", "BIGINT", "Customers in the snapshot."),
         ),
     ),
@@ -258,14 +272,19 @@ TABLES: dict[str, WorkspaceTable] = {
 
 
 def workspace_table(name: str) -> WorkspaceTable:
-    """The declaration of ``name``; a ``KeyError`` naming the known tables if there is none."""
-    try:
+    """The declaration of table ``name`` (a family's member finds its family's).
+
+    Raises ``KeyError`` naming the known tables when there is none.
+    """
+    if name in TABLES:
         return TABLES[name]
-    except KeyError:
-        raise KeyError(
-            f"'{name}' is not a workspace table; declare it in segmint/store/tables.py "
-            f"(known: {', '.join(TABLES)})"
-        ) from None
+    for t in TABLES.values():
+        if t.matches(name):
+            return t
+    raise KeyError(
+        f"'{name}' is not a workspace table; declare it in segmint/store/tables.py "
+        f"(known: {', '.join(TABLES)})"
+    )
 
 
 def customer_keyed_tables() -> list[WorkspaceTable]:
@@ -283,7 +302,8 @@ def render_markdown() -> str:
         "",
         "## Every workspace table",
         "",
-        "A workspace creates no table that is not listed here. *Customer key* names the "
+        "A workspace creates no table that is not listed here (a name with `<seq>` stands "
+        "for a family, one table per run). *Customer key* names the "
         "column holding the customer id in tables whose rows are about one customer each "
         "(what erasing a customer visits). *Dynamic* tables have further columns known only "
         "at run time.",
