@@ -245,7 +245,7 @@ _SERVER = (
         "Background imports and runs started from the server.",
         (
             _c("job_id", "VARCHAR PRIMARY KEY", "Job id."),
-            _c("kind", "VARCHAR", "import or run."),
+            _c("kind", "VARCHAR", "ingest or run."),
             _c("status", "VARCHAR", "queued, running, done or failed."),
             _c("message", "VARCHAR", "The current step."),
             _c("created_by", "VARCHAR", "Token name that started it."),
@@ -305,21 +305,27 @@ def render_markdown() -> str:
         "A workspace creates no table that is not listed here (a name with `<seq>` stands "
         "for a family, one table per run). *Customer key* names the "
         "column holding the customer id in tables whose rows are about one customer each "
-        "(what erasing a customer visits). *Dynamic* tables have further columns known only "
-        "at run time.",
+        "(what erasing a customer visits). Some tables get further columns at run time "
+        "(a source's extra attributes, features, model outputs).",
         "",
-        "| table | kind | customer key | fixed columns | dynamic | meaning |",
-        "|---|---|---|---|---|---|",
+        "| table | kind | customer key | further columns at run time | meaning |",
+        "|---|---|---|---|---|",
     ]
     for t in TABLES.values():
-        cols = ", ".join(f"`{n}`" for n in t.names if not n.startswith("_"))
-        if t.kind == "canonical":
-            cols = "see below"
         key = f"`{t.customer_column}`" if t.customer_column else ""
         dyn = t.dynamic_note if t.dynamic else ""
-        out.append(f"| `{t.name}` | {t.kind} | {key} | {cols} | {dyn} | {t.description} |")
+        out.append(f"| `{t.name}` | {t.kind} | {key} | {dyn} | {t.description} |")
+    out += ["", "## Runs, features, results and the server's tables", ""]
+    for t in TABLES.values():
+        if t.kind == "canonical":
+            continue
+        out += [f"### `{t.name}`", "", t.description, ""]
+        if t.dynamic:
+            out += [f"Fixed columns below; further columns: {t.dynamic_note}.", ""]
+        out += ["| column | type | meaning |", "|---|---|---|"]
+        out += [f"| `{c.name}` | {c.dtype} | {c.description} |" for c in t.columns]
+        out.append("")
     out += [
-        "",
         "## Canonical tables",
         "",
         "All timestamps are UTC (stored without a zone). Every canonical table also has the "
