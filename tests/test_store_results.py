@@ -158,20 +158,15 @@ def test_each_run_keeps_the_features_it_segmented_on(pipeline):
     # run 1 was as of 1997-12-31, run 2 as of the last order (1998-06-30): recency differs
     assert len(old) == len(new) > 500
     assert (new["recency_days"] - old["recency_days"]).median() == pytest.approx(181, abs=1)
-    # the first run's RFM labels follow from its own snapshot, not today's features
-    labels = (
-        ws.store.db.execute(
-            "SELECT customer_id, segment_name FROM segment_assignments "
-            "WHERE run_id = ? AND segmentation = 'rfm'",
-            [first],
-        )
-        .df()
-        .set_index("customer_id")["segment_name"]
-    )
-    recency = old["recency_days"].groupby(labels.reindex(old.index)).median()
-    assert recency["Champions"] < recency["Lost"]
-    # the latest run's snapshot is the live table itself (nothing was copied)
+    # each snapshot has exactly the features its features run built
+    built = [r for r in ws.runs() if r["kind"] == "features"]
+    assert list(old.columns) == built[0]["spec"]["features"]
+    assert list(new.columns) == built[1]["spec"]["features"]
+    # the server's run (the latest) reads the live table; run 2 had the same inputs and as-of
+    # date, so its kept table equals it
     live = ws.table("customer_features").to_pandas().set_index("customer_id").sort_index()
+    latest = ws.feature_snapshot(pipeline.api_run).to_pandas().set_index("customer_id")
+    pd.testing.assert_frame_equal(latest.sort_index(), live[latest.columns])
     pd.testing.assert_frame_equal(new, live[new.columns])
 
 
