@@ -6,7 +6,9 @@ names, so every table a workspace creates goes through it (:meth:`Store.ensure`,
 workspace holds a table that is not declared here. ``customer_keyed`` tables hold rows about
 one customer each, found through ``customer_column``. Tables whose further columns are only
 known at run time (the extra attributes of a source, the feature table, the value models'
-per-customer outputs) declare their fixed key columns and ``dynamic=True``.
+per-customer outputs) declare their fixed key columns and ``dynamic=True``. A family of
+tables (``feature_snapshot_<seq>``, one per run) is declared once with a name ``pattern``;
+:meth:`Store.instances` lists a declaration's real tables in a workspace.
 
 ``docs/data-model.md`` is generated from this module (``python -m segmint.store.tables``) and a
 test keeps the two equal.
