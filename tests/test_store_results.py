@@ -4,6 +4,8 @@ DuckDB's out-of-memory and I/O errors read the same in the CLI, the API and back
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -21,7 +23,7 @@ from segmint.api import Settings, create_app, first_admin_token
 from segmint.api.jobs import JobRunner
 from segmint.cli import app
 from segmint.store import TABLES, Store, customer_keyed_tables, workspace_table
-from tests.conftest import shared_file
+from tests.conftest import shared_file, snapshot
 
 SPEC = "segmentations:\n  - name: rfm\n    method: rfm\n  - name: value\n    method: value\n"
 
@@ -224,6 +226,28 @@ def test_a_workspace_locked_by_another_process_is_one_paragraph(tmp_path):
     finally:
         holder.kill()
         holder.wait()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to mount a small tmpfs as a full disk")
+def test_a_disk_that_fills_up_while_writing_is_one_paragraph(tmp_path):
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=48m", "tmpfs", str(disk)], check=True)
+    try:
+        target = disk / "w.duckdb"
+        with segmint.Workspace(target) as ws:
+            ws.ingest(shared_file("cdnow", "CDNOW_master.txt"))
+        before = snapshot(target)
+        free = shutil.disk_usage(disk).free
+        (disk / "filler").write_bytes(b"\0" * (free - (100 << 10)))
+        result = CliRunner().invoke(app, ["features", "-w", str(target)])
+        out = " ".join(result.output.split())
+        assert result.exit_code == 2 and "Traceback" not in out, out
+        assert "DiskSpaceError" in out and "ran out of space" in out
+        (disk / "filler").unlink()
+        assert snapshot(target) == before
+    finally:
+        subprocess.run(["umount", str(disk)], check=False)
 
 
 def test_out_of_memory_in_an_api_request_and_a_web_page(tmp_path):
