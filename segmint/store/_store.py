@@ -173,9 +173,9 @@ class Store:
         except duckdb.Error as exc:  # e.g. disk full while writing the WAL
             with suppress(duckdb.Error):
                 self.db.execute("ROLLBACK")
-            from segmint.store.errors import io_error
+            from segmint.store.errors import io_error, translate
 
-            raise io_error(exc, self.path) from None
+            raise (translate(exc, self.path) or io_error(exc, self.path)) from None
 
     def ensure(self, name: str, *, like: str | None = None) -> None:
         """Create the workspace table ``name`` as declared in :mod:`segmint.store.tables`.
