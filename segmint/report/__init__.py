@@ -2,7 +2,8 @@
 
 * :func:`render_report` — the run dict → HTML (plotly.js embedded once, no network needed);
 * :func:`write_report` — writes ``report.html`` and ``report.json`` into a folder;
-* :func:`pca_projection` — the 2-D map of customers that the report draws.
+* :func:`pca_projection` — the 2-D map of customers that the report draws;
+* :func:`jsonable` — numpy, pandas, NaN and dates as plain JSON values.
 
 The run dict's shape is described in ``segmint/report/README.md``. The web pages reuse the
 view models (:func:`segmentation_view`, :func:`quality_view`, :func:`plan_view`), the chart
@@ -19,7 +20,7 @@ from segmint.report._cards import plan_view
 from segmint.report._charts import DIVERGING, PALETTE, Chart, as_chart, base_layout, plot_text
 from segmint.report._charts import _wrap as wrap_label
 from segmint.report._projection import pca_projection
-from segmint.report._render import render_report, write_report
+from segmint.report._render import jsonable, render_report, write_report
 from segmint.report._view import quality_view, segmentation_view
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "as_chart",
     "base_layout",
     "fmt",
+    "jsonable",
     "pca_projection",
     "plan_view",
     "plot_text",

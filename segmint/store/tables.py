@@ -190,7 +190,7 @@ _RESULTS = (
             _RUN,
             _SEG,
             _c("features", "JSON", "Feature columns the model reads."),
-            _c("model", "BLOB", "The fitted model."),
+            _c("model", "JSON", "The fitted model as data (segmint.segment.models)."),
         ),
     ),
     WorkspaceTable(
