@@ -25,7 +25,14 @@ from segmint.exceptions import SpecError
 from segmint.spec.model import CLUSTER_METHODS, SegmentationSpec, SourceSpec, Spec
 from segmint.store import RunRecord
 
-__all__ = ["RunOutput", "check_spec", "default_segmentations", "run_pipeline"]
+__all__ = [
+    "RunOutput",
+    "check_columns",
+    "check_spec",
+    "default_segmentations",
+    "run_pipeline",
+    "with_features",
+]
 
 Progress = Callable[[str], None]
 
@@ -64,10 +71,50 @@ def default_segmentations() -> list[SegmentationSpec]:
     ]
 
 
-def check_spec(spec: Spec) -> None:
-    """Validate what can be validated before touching data: methods, params, rule syntax."""
-    for s in spec.segmentations or default_segmentations():
+def check_spec(spec: Spec, columns: Any | None = None) -> None:
+    """Validate what can be validated before touching data: methods, params, rule syntax; with
+    ``columns`` (the feature table's Ibis schema, :meth:`Workspace.feature_columns`) also the
+    feature and column names the segmentations use (:func:`check_columns`)."""
+    segs = spec.segmentations or default_segmentations()
+    for s in segs:
         _estimator(s)
+    if columns is not None:
+        check_columns(segs, columns)
+
+
+def with_features(spec: Spec, features: list[str]) -> Spec:
+    """``spec`` with its clustering segmentations on ``features`` (``segmint run --features``);
+    without segmentations, the zero-config ones with the clustering on them."""
+    segs = spec.segmentations or default_segmentations()
+    if not any(s.method in CLUSTER_METHODS for s in segs):
+        raise SpecError(
+            f"--features chooses what clustering runs on, but the spec's segmentations "
+            f"({', '.join(s.name for s in segs)}) have no clustering.",
+            fix="add one (method: kmeans) or leave --features out; rules name their columns.",
+        )
+    chosen = [s.model_copy(update={"features": features}) if s.method in CLUSTER_METHODS else s
+              for s in segs]  # fmt: skip
+    return spec.model_copy(update={"segmentations": chosen})
+
+
+def check_columns(segs: list[SegmentationSpec], schema: Any) -> None:
+    """Every feature a segmentation asks for and every column its rules read exists in the
+    feature table (``schema``, an Ibis schema; the value models' outputs count when a value
+    segmentation runs). Raises the SpecError the run would raise later, before any work."""
+    from segmint.segment.rules import parse_rules
+
+    types = dict(schema.items())
+    if any(s.method == "value" for s in segs):
+        from segmint.segment.value import VALUE_COLUMNS
+
+        types |= {c: "float64" for c in VALUE_COLUMNS if c not in types}
+    known = [c for c in types if c not in _NOT_FEATURES]
+    for s in segs:
+        _missing_features(s, s.features or [], known)
+        if s.method == "rules" and s.rules:
+            import ibis
+
+            parse_rules(list(s.rules.items()), ibis.schema(types))
 
 
 def run_pipeline(
@@ -93,6 +140,10 @@ def run_pipeline(
     ws.features(as_of=spec.features.as_of, **_families(spec))
     run_meta = ws.runs()[-1]
     as_of = run_meta["spec"]["as_of"]
+    segs, builders, notes = _need_orders(ws, segs, builders, explicit=bool(spec.segmentations))
+    for note in notes:
+        say(note)
+    check_columns(segs, ws.table("customer_features").schema())
     # the value models' SQL runs before the feature frame is fetched, so that DuckDB's peak
     # does not come on top of the frame (about 0.3 GB less peak memory on 1M customers)
     summaries = {i: _summaries(ws, s, as_of) for i, s in enumerate(segs) if s.method == "value"}
@@ -100,7 +151,6 @@ def run_pipeline(
     ws.store.release_memory()  # the result's buffers: the pandas stages come next
     _trim_heap()
     done: dict[int, dict[str, Any]] = {}
-    notes: list[str] = []
     # value segmentations first: their per-customer CLV and P(alive) join the features, so
     # every later profile and ranking can use them (the ranking's potential term)
     for i in sorted(range(len(segs)), key=lambda j: segs[j].method != "value"):
@@ -143,6 +193,31 @@ def run_pipeline(
     html, js = write_report(report, out_dir)
     files = {"html": html, "json": js, "quality": Path(quality["files"]["html"])}
     return RunOutput(run_id, report, files, ingested, time.perf_counter() - t0)
+
+
+def _need_orders(
+    ws: Workspace, segs: list[SegmentationSpec], builders: list[Any], *, explicit: bool
+) -> tuple[list[SegmentationSpec], list[Any], list[str]]:
+    """Without an orders table, RFM and value segments cannot be built: the zero-config run
+    leaves them out with a note (and clusters on the customers' attributes); a spec that asks
+    for them is an error."""
+    if "orders" in ws.tables():
+        return segs, builders, []
+    need = [s for s in segs if s.method in ("rfm", "value")]
+    if need and explicit:
+        raise SpecError(
+            f"Segmentation(s) {', '.join(repr(s.name) for s in need)} need order lines "
+            f"({', '.join(sorted({s.method for s in need}))}), but the workspace '{ws.path}' "
+            "has no orders: only customers.",
+            fix="import orders (segmint ingest orders.csv), or segment the customers' "
+            "attributes with rules or clustering (features: [...]).",
+        )
+    keep = [i for i, s in enumerate(segs) if s.method not in ("rfm", "value")]
+    notes = [
+        "No orders in the workspace: RFM and value segments were skipped (they need purchases); "
+        "the clustering uses the customers' attributes."
+    ] if need else []  # fmt: skip
+    return [segs[i] for i in keep], [builders[i] for i in keep], notes
 
 
 def _summaries(ws: Workspace, s: SegmentationSpec, as_of: str) -> dict[str, Any]:
@@ -349,13 +424,7 @@ def _check_params(s: SegmentationSpec, cls: type, allowed: set[str]) -> None:
 
 def _columns(s: SegmentationSpec, features: pd.DataFrame) -> list[str]:
     if s.features:
-        missing = [c for c in s.features if c not in features.columns]
-        if missing:
-            raise SpecError(
-                f"Segmentation '{s.name}' asks for feature(s) {', '.join(missing)}, which the "
-                "feature table does not have.",
-                fix=f"choose from: {', '.join(features.columns)} (see docs/features.md).",
-            )
+        _missing_features(s, s.features, list(features.columns))
         return list(s.features)
     if s.method == "value":
         from segmint.segment.value import VALUE_COLUMNS
@@ -367,8 +436,42 @@ def _columns(s: SegmentationSpec, features: pd.DataFrame) -> list[str]:
             for c in DEFAULT_CLUSTER_FEATURES
             if c in features.columns and features[c].nunique(dropna=True) > 1
         ]
-        return cols
+        return cols or _attribute_columns(features)
     return list(features.columns)
+
+
+def _missing_features(s: SegmentationSpec, asked: list[str], known: list[str]) -> None:
+    import difflib
+
+    missing = [c for c in asked if c not in known]
+    if not missing:
+        return
+    close = {c: difflib.get_close_matches(c, known, n=1, cutoff=0.6) for c in missing}
+    hints = [f"did you mean '{m[0]}' for '{c}'?" for c, m in close.items() if m]
+    raise SpecError(
+        f"Segmentation '{s.name}' asks for feature(s) {', '.join(missing)}, which the "
+        "feature table does not have" + (f"; {' '.join(hints)}" if hints else "."),
+        fix=f"choose from: {', '.join(known)} (see docs/features.md).",
+    )
+
+
+def _attribute_columns(features: pd.DataFrame) -> list[str]:
+    """What zero-config clustering uses when there are no order features (a customers-only
+    file): the numeric columns (age, income, the customers' extra attributes), except
+    constants, identifiers (distinct integers) and attributes that read as category codes
+    (:func:`segmint.features.attributes.is_code`, e.g. Wholesale's channel 1/2)."""
+    from segmint.features.attributes import is_code
+    from segmint.features.catalog import FEATURE_CATALOG
+
+    cols = []
+    for c in features.select_dtypes("number").columns:
+        col = features[c]
+        n = col.nunique(dropna=True)
+        ident = pd.api.types.is_integer_dtype(col) and n == col.notna().sum() and n > 20
+        code = c not in FEATURE_CATALOG and is_code(col)
+        if n > 1 and not ident and not code:
+            cols.append(c)
+    return cols
 
 
 def _segment(

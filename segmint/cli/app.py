@@ -468,6 +468,14 @@ def run(
     as_of: Annotated[
         str | None, typer.Option("--as-of", help="Compute features as of this date.")
     ] = None,
+    features: Annotated[
+        str | None,
+        typer.Option(
+            "--features",
+            help="Cluster on these feature columns, comma-separated (order features or the "
+            "customers' own attributes, e.g. history,mens,womens).",
+        ),
+    ] = None,
     workspace: Workspace_ = DEFAULT_WORKSPACE,
 ) -> None:
     """Everything in one go: ingest → clean → features → segments → profiles → ranking → report.
@@ -482,11 +490,19 @@ def run(
 
       segmint run orders.csv
 
+      segmint run customers.csv --features history,mens,womens   # a file without orders
+
       segmint run --spec segmint.yaml --out reports/
+
+    A file of customers without orders is clustered on its numeric attributes (RFM and value
+    need purchases). Feature and column names are checked against the workspace first, with
+    "did you mean" for a typo.
     """
-    from segmint._run import check_spec, run_pipeline
+    from segmint._run import check_spec, run_pipeline, with_features
 
     loaded = load_spec(spec) if spec else Spec()
+    if features is not None:
+        loaded = with_features(loaded, _feature_list(features))
     check_spec(loaded)
     extra = [SourceSpec(path=str(Path(f).resolve()) if "://" not in f else f) for f in files or []]
     loaded = loaded.model_copy(update={"sources": [*loaded.sources, *extra]})
@@ -501,9 +517,22 @@ def run(
             fix="run segmint run orders.csv (or list sources: in a spec).",
         )
     with _open(workspace) as ws:
+        if not loaded.sources and {"orders", "customers"} & set(ws.tables()):
+            # nothing new to import: check feature and column names against the data now
+            check_spec(loaded, ws.feature_columns(loaded.features.families))
         with progress_display(ws.store.db) as step:
             output = run_pipeline(ws, loaded, out_dir=out, progress=step)
         render.run_summary(output)
+
+
+def _feature_list(text: str) -> list[str]:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if not names:
+        raise SpecError(
+            f"--features needs feature names, comma-separated. Got {text!r}.",
+            fix="e.g. --features recency_days,frequency,monetary_total (see docs/features.md).",
+        )
+    return names
 
 
 @app.command()
