@@ -37,6 +37,7 @@ __all__ = [
     "preview_upload",
     "rename_segment",
     "report_file",
+    "rule_columns",
     "save_upload",
     "score",
     "start_ingest",
@@ -211,17 +212,35 @@ def safe_name(text: str) -> str:
     return _SAFE.sub("_", text).strip("._")[:60] or "segment"
 
 
-def validate_rules(rules: dict[str, str]) -> dict[str, Any]:
-    """Parse and check rules; every problem with its rule name and caret message."""
+def validate_rules(rules: dict[str, str], columns: Any | None = None) -> dict[str, Any]:
+    """Parse and check rules; every problem with its rule name and caret message. With
+    ``columns`` (an Ibis schema: :func:`rule_columns`) column names and types are checked too,
+    so a typo gets "did you mean" here instead of failing the run later."""
     from segmint.segment.rules import parse_rules
 
     errors = []
     for name, expr in rules.items():
         try:
-            parse_rules([(name, expr)])
+            parse_rules([(name, expr)], columns)
         except SegmintError as exc:
             errors.append({"rule": name, "message": exc.problem})
     return {"ok": not errors, "errors": errors}
+
+
+def rule_columns(ws: Workspace, *, value: bool = False) -> Any | None:
+    """The columns a rule can read in the next run (an Ibis schema): the feature table the
+    workspace's data would give, plus the value models' outputs with ``value``; None without
+    data (then only the syntax is checked)."""
+    import ibis
+
+    if not {"orders", "customers"} & set(ws.tables()):
+        return None
+    types = dict(ws.feature_columns().items())
+    if value:
+        from segmint.segment.value import VALUE_COLUMNS
+
+        types |= {c: "float64" for c in VALUE_COLUMNS if c not in types}
+    return ibis.schema(types)
 
 
 # -- editing ---------------------------------------------------------------------------------
@@ -502,7 +521,10 @@ def start_run(state: AppState, user: str, segmentations: list[SegmentationSpec])
     from segmint._run import check_spec, run_pipeline
 
     spec = Spec(segmentations=segmentations)
-    check_spec(spec)  # bad rules or parameters: now, not in the job
+    ws = state.workspace()
+    has_data = bool({"orders", "customers"} & set(ws.tables()))
+    # bad rules, parameters or column names: now, not in the job
+    check_spec(spec, ws.feature_columns() if has_data else None)
     settings = state.settings
 
     def work(progress: Any) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from segmint.spec.model import SegmentationSpec
 
-__all__ = ["CLUSTER_METHODS", "DEFAULTS", "build_specs", "parse_rules_text"]
+__all__ = ["CLUSTER_METHODS", "DEFAULTS", "build_specs", "parse_features", "parse_rules_text"]
 
 CLUSTER_METHODS = {
     "kmeans": "k-means (numeric features)",
@@ -32,6 +32,7 @@ DEFAULTS = {
     "cluster_on": "on",
     "cluster_method": "kmeans",
     "k": "auto",
+    "features": "",
     "value_on": "",
     "horizon_days": "365",
 }
@@ -70,6 +71,16 @@ def parse_rules_text(text: str) -> tuple[dict[str, str], list[dict[str, Any]]]:
     return rules, errors
 
 
+def parse_features(text: str) -> list[str] | None:
+    """The clustering features typed as ``a, b c`` (commas or spaces); None: the defaults.
+
+    >>> parse_features("history, mens  womens"), parse_features(" ")
+    (['history', 'mens', 'womens'], None)
+    """
+    names = list(dict.fromkeys(n for n in text.replace(",", " ").split() if n))
+    return names or None
+
+
 def _problem(exc: ValidationError) -> str:
     return "; ".join(str(e.get("msg", "")).removeprefix("Value error, ") for e in exc.errors())
 
@@ -106,7 +117,8 @@ def build_specs(form: Mapping[str, str]) -> tuple[list[SegmentationSpec], list[s
             problems.append(f"Clustering: k must be 'auto' or a whole number ≥ 2. Got '{raw_k}'.")
         else:
             k: int | str = "auto" if raw_k == "auto" else int(raw_k)
-            add("Clustering", name="clusters", method=method, k=k)
+            features = parse_features(form.get("features", ""))
+            add("Clustering", name="clusters", method=method, k=k, features=features)
     if form.get("value_on"):
         try:
             horizon = float(form.get("horizon_days", "365"))
