@@ -31,7 +31,7 @@ __all__ = [
     "check_spec",
     "default_segmentations",
     "run_pipeline",
-    "with_features",
+    "segmentations",
 ]
 
 Progress = Callable[[str], None]
@@ -71,30 +71,34 @@ def default_segmentations() -> list[SegmentationSpec]:
     ]
 
 
-def check_spec(spec: Spec, columns: Any | None = None) -> None:
+def check_spec(spec: Spec, columns: Any | None = None, features: list[str] | None = None) -> None:
     """Validate what can be validated before touching data: methods, params, rule syntax; with
     ``columns`` (the feature table's Ibis schema, :meth:`Workspace.feature_columns`) also the
-    feature and column names the segmentations use (:func:`check_columns`)."""
-    segs = spec.segmentations or default_segmentations()
+    feature and column names the segmentations use (:func:`check_columns`). ``features``: the
+    clustering features, as ``cluster_features`` of :func:`run_pipeline`."""
+    segs = segmentations(spec, features)
     for s in segs:
         _estimator(s)
     if columns is not None:
         check_columns(segs, columns)
 
 
-def with_features(spec: Spec, features: list[str]) -> Spec:
-    """``spec`` with its clustering segmentations on ``features`` (``segmint run --features``);
-    without segmentations, the zero-config ones with the clustering on them."""
+def segmentations(spec: Spec, features: list[str] | None = None) -> list[SegmentationSpec]:
+    """The spec's segmentations (the zero-config ones without), the clustering ones on
+    ``features`` when given (``segmint run --features``)."""
     segs = spec.segmentations or default_segmentations()
+    if features is None:
+        return segs
     if not any(s.method in CLUSTER_METHODS for s in segs):
         raise SpecError(
             f"--features chooses what clustering runs on, but the spec's segmentations "
             f"({', '.join(s.name for s in segs)}) have no clustering.",
             fix="add one (method: kmeans) or leave --features out; rules name their columns.",
         )
-    chosen = [s.model_copy(update={"features": features}) if s.method in CLUSTER_METHODS else s
-              for s in segs]  # fmt: skip
-    return spec.model_copy(update={"segmentations": chosen})
+    return [
+        s.model_copy(update={"features": features}) if s.method in CLUSTER_METHODS else s
+        for s in segs
+    ]
 
 
 def check_columns(segs: list[SegmentationSpec], schema: Any) -> None:
@@ -123,11 +127,17 @@ def run_pipeline(
     *,
     out_dir: str | Path,
     progress: Progress | None = None,
+    cluster_features: list[str] | None = None,
 ) -> RunOutput:
-    """Run the whole pipeline described by ``spec`` on ``ws``; write the report to ``out_dir``."""
+    """Run the whole pipeline described by ``spec`` on ``ws``; write the report to ``out_dir``.
+
+    ``cluster_features`` (``segmint run --features``) puts every clustering segmentation on those
+    feature columns; without segmentations in the spec the run stays zero-config (RFM and
+    value are skipped with a note when the data cannot support them).
+    """
     t0 = time.perf_counter()
     say = progress or (lambda _m: None)
-    segs = spec.segmentations or default_segmentations()
+    segs = segmentations(spec, cluster_features)
     builders = [_estimator(s) for s in segs]  # validate every segmentation before any work
     ingested = []
     for src in spec.sources:

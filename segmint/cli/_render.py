@@ -240,6 +240,8 @@ def run_summary(output: Any) -> None:
             )
         for w in seg.get("warnings", []):
             console.print(f"  [yellow]Warning:[/] {w}")
+    for note in output.report.get("notes", []):  # e.g. a step skipped: no orders, no repeats
+        console.print(f"[yellow]Note:[/] {note}", soft_wrap=True)
     console.print(
         f"[bold green]Done[/] in {output.seconds:.1f} s (run {output.run_id}). "
         f"Report: [bold]{output.files['html']}[/] (numbers: {output.files['json']}); "

@@ -498,12 +498,11 @@ def run(
     need purchases). Feature and column names are checked against the workspace first, with
     "did you mean" for a typo.
     """
-    from segmint._run import check_spec, run_pipeline, with_features
+    from segmint._run import check_spec, run_pipeline
 
     loaded = load_spec(spec) if spec else Spec()
-    if features is not None:
-        loaded = with_features(loaded, _feature_list(features))
-    check_spec(loaded)
+    chosen = _feature_list(features) if features is not None else None
+    check_spec(loaded, features=chosen)
     extra = [SourceSpec(path=str(Path(f).resolve()) if "://" not in f else f) for f in files or []]
     loaded = loaded.model_copy(update={"sources": [*loaded.sources, *extra]})
     if as_of:
@@ -519,9 +518,9 @@ def run(
     with _open(workspace) as ws:
         if not loaded.sources and {"orders", "customers"} & set(ws.tables()):
             # nothing new to import: check feature and column names against the data now
-            check_spec(loaded, ws.feature_columns(loaded.features.families))
+            check_spec(loaded, ws.feature_columns(loaded.features.families), chosen)
         with progress_display(ws.store.db) as step:
-            output = run_pipeline(ws, loaded, out_dir=out, progress=step)
+            output = run_pipeline(ws, loaded, out_dir=out, progress=step, cluster_features=chosen)
         render.run_summary(output)
 
 
