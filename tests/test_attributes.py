@@ -198,3 +198,23 @@ def test_cdnow_cluster_names_use_catalog_labels(tmp_path):
     assert_plain_names(names, columns)
     assert not any(re.search(r"\b[a-z]+_[a-z_]+\b", n) for n in names), names
     ws.close()
+
+
+def test_the_live_rule_check_knows_hillstrom_attributes(hillstrom_csv, tmp_path):
+    """The web form's check (services.validate_rules with the workspace's columns)."""
+    from segmint.api import services
+
+    ws = segmint.Workspace(tmp_path / "h.duckdb")
+    ws.ingest(hillstrom_csv, into="customers")
+    columns = services.rule_columns(ws)
+    assert columns is not None and columns["history"].is_numeric()
+    ok = services.validate_rules({"Big": "history > 500", "Web": "channel = 'Web'"}, columns)
+    assert ok == {"ok": True, "errors": []}
+    bad = services.validate_rules({"Big": "histroy > 500"}, columns)
+    assert not bad["ok"] and "Did you mean 'history'?" in bad["errors"][0]["message"]
+    # without a value step there are no value columns, with one there are
+    assert not services.validate_rules({"L": "p_alive > 0.5"}, columns)["ok"]
+    assert services.validate_rules({"L": "p_alive > 0.5"}, services.rule_columns(ws, value=True))[
+        "ok"
+    ]
+    ws.close()
