@@ -211,7 +211,7 @@ def test_the_live_rule_check_knows_hillstrom_attributes(hillstrom_csv, tmp_path)
     ok = services.validate_rules({"Big": "history > 500", "Web": "channel = 'Web'"}, columns)
     assert ok == {"ok": True, "errors": []}
     bad = services.validate_rules({"Big": "histroy > 500"}, columns)
-    assert not bad["ok"] and "Did you mean 'history'?" in bad["errors"][0]["message"]
+    assert not bad["ok"] and "Did you mean 'history'" in bad["errors"][0]["message"]
     # without a value step there are no value columns, with one there are
     assert not services.validate_rules({"L": "p_alive > 0.5"}, columns)["ok"]
     assert services.validate_rules({"L": "p_alive > 0.5"}, services.rule_columns(ws, value=True))[
