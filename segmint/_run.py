@@ -467,19 +467,15 @@ def _missing_features(s: SegmentationSpec, asked: list[str], known: list[str]) -
 
 def _attribute_columns(features: pd.DataFrame) -> list[str]:
     """What zero-config clustering uses when there are no order features (a customers-only
-    file): the numeric columns (age, income, the customers' extra attributes), except
-    constants, identifiers (distinct integers) and attributes that read as category codes
-    (:func:`segmint.features.attributes.is_code`, e.g. Wholesale's channel 1/2)."""
-    from segmint.features.attributes import is_code
-    from segmint.features.catalog import FEATURE_CATALOG
-
+    file): the numeric columns (age, income, the customers' extra attributes; category codes
+    are text already, see :mod:`segmint.features.attributes`), except constants and
+    identifiers (distinct integers)."""
     cols = []
     for c in features.select_dtypes("number").columns:
         col = features[c]
         n = col.nunique(dropna=True)
         ident = pd.api.types.is_integer_dtype(col) and n == col.notna().sum() and n > 20
-        code = c not in FEATURE_CATALOG and is_code(col)
-        if n > 1 and not ident and not code:
+        if n > 1 and not ident:
             cols.append(c)
     return cols
 

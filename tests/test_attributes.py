@@ -126,7 +126,14 @@ def test_wholesale_segments_with_zero_config_on_its_spend_columns(wholesale_csv,
     w = segmint.Workspace(ws)
     assert "orders" not in w.tables()  # Channel did not make the file read as order lines
     assert "channel" in w.table("customers").columns  # kept as the customer's attribute
+    feats = w.table("customer_features")
+    assert feats.schema()["channel"].is_string()  # its codes are a category, not an amount
+    assert feats.filter(feats.channel == "2").count().execute() == 142  # README: 298 / 142
+    assert feats.schema()["fresh"].is_integer()  # amounts stay numbers
     w.close()
+    # the clusters follow the known Horeca / Retail split (README: "check cluster purity")
+    shares = [p["over_represented"] for p in clusters["profiles"]["segments"]]
+    assert any(o["column"] == "channel" and o["share"] > 0.75 for s in shares for o in s)
 
 
 def test_channel_codes_next_to_a_customer_id_make_a_customers_file(wholesale_csv):
