@@ -105,6 +105,10 @@ def test_a_rule_on_history_and_clusters_on_chosen_attributes(hillstrom_csv, hill
     assert max(mens) - min(mens) > 0.3
     names = [p["name"] for seg in out.report["segmentations"] for p in seg["profiles"]["segments"]]
     assert_plain_names(names, list(hillstrom.columns))
+    # 0/1 flags read by their share ("mostly Mens", "with few Womens"), never "high mens"
+    flags = r"(Mens|Womens|Newbie)"
+    assert any(re.search(rf"(mostly|more|few|fewer) {flags}", n) for n in names), names
+    assert not any(re.search(rf"(high|low) {flags}", n, re.I) for n in names), names
     ws.close()
 
 

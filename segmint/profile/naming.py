@@ -11,7 +11,9 @@ trait is worded through :data:`VOCABULARY` (first matching pattern on the featur
 * share-like features (``channel_share_app``, ``category_share_grocery``) read "mostly app" when
   the segment mean is ≥ 0.5, else "more app"; other features read "with high <label>", where
   the label is the feature catalog's plain one ("variation in days between orders") or, for an
-  extra customer attribute, its header in words ("Detergents paper"): never the raw column name.
+  extra customer attribute, its header in words ("Detergents paper"): never the raw column name;
+  a 0/1 column (mean in 0–1, median 0 or 1) reads by its share: "mostly Mens", "with few
+  Womens".
 
 A name uses the 3 strongest traits, fewer while it is longer than 60 characters. Names are
 deterministic and unique: segments (largest first) that share a name get more traits, then a
@@ -135,6 +137,18 @@ def _word(feature: str, lift: float, mean: float, quartiles: tuple[float, float]
     return Word("tail", f"with {'high' if lift > 0 else 'low'} {label(feature)}")
 
 
+def _is_flag(mean: float, median: float | None) -> bool:
+    """A 0/1 column (Hillstrom's ``mens``): its mean is a share and its median 0 or 1."""
+    return 0.0 <= mean <= 1.0 and median in (0.0, 1.0)
+
+
+def _flag_word(feature: str, lift: float, mean: float) -> Word:
+    """'mostly Mens' / 'more Mens' / 'with few Womens' / 'with fewer Womens', by the share."""
+    if lift > 0:
+        return Word("tail", f"{'mostly' if mean >= 0.5 else 'more'} {label(feature)}")
+    return Word("tail", f"with {'few' if mean < 0.2 else 'fewer'} {label(feature)}")
+
+
 def _is_number(value: Any) -> bool:
     try:
         float(value)
@@ -153,6 +167,8 @@ def traits(
             continue
         mean = profile.means.get(feature, math.nan)
         word = _word(feature, lift, mean, (quartiles or {}).get(feature))
+        if word.text.startswith("with ") and _is_flag(mean, profile.medians.get(feature)):
+            word = _flag_word(feature, lift, mean)
         if word.slot:
             out.append(Trait(abs(lift), word, feature))
     for item in profile.over_represented:
