@@ -227,6 +227,10 @@ def validate_rules(rules: dict[str, str], columns: Any | None = None) -> dict[st
     return {"ok": not errors, "errors": errors}
 
 
+#: (workspace, its last run) → its feature columns, for the rule check as one types
+_COLUMNS: dict[tuple[str, str], dict[str, Any]] = {}
+
+
 def rule_columns(ws: Workspace, *, value: bool = False) -> Any | None:
     """The columns a rule can read in the next run (an Ibis schema): the feature table the
     workspace's data would give, plus the value models' outputs with ``value``; None without
@@ -235,7 +239,12 @@ def rule_columns(ws: Workspace, *, value: bool = False) -> Any | None:
 
     if not {"orders", "customers"} & set(ws.tables()):
         return None
-    types = dict(ws.feature_columns().items())
+    runs = ws.runs()
+    key = (str(ws.path), runs[-1]["run_id"] if runs else "")
+    if key not in _COLUMNS:  # building them scans orders: once per state of the data
+        _COLUMNS.clear()
+        _COLUMNS[key] = dict(ws.feature_columns().items())
+    types = dict(_COLUMNS[key])
     if value:
         from segmint.segment.value import VALUE_COLUMNS
 
