@@ -46,7 +46,7 @@ DEFAULT_CLUSTER_FEATURES = (
     "discount_share",
     "return_rate",
 )
-_NOT_FEATURES = ("customer_id", "first_order_at", "last_order_at")
+_NOT_FEATURES = ("customer_id",)
 #: value segment of customers with no purchase before the as-of date
 NO_PURCHASES = "No purchases yet"
 
@@ -348,7 +348,9 @@ def _feature_frame(ws: Workspace) -> pd.DataFrame:
 
     The frame matches Ibis' conversion: dates become ``datetime64[s]`` and an integer column
     without any value holds ``None`` objects (profiles then treat it as an empty category, not
-    as a numeric column of NaN).
+    as a numeric column of NaN). The timestamps (``last_order_at``) stay: rules read them
+    (``last_order_at within 90 days``); profiles and clustering take only numbers and
+    categories.
     """
     table = ws.table("customer_features").to_pyarrow()
     dates = [f.name for f in table.schema if pa.types.is_date(f.type)]
@@ -365,8 +367,7 @@ def _feature_frame(ws: Workspace) -> pd.DataFrame:
         df[name] = df[name].astype("datetime64[s]")
     for name in empty_ints:
         df[name] = pd.Series([None] * len(df), index=df.index, dtype=object)
-    df = df.set_index("customer_id")
-    return df.drop(columns=[c for c in _NOT_FEATURES if c in df.columns])
+    return df.set_index("customer_id")
 
 
 def _estimator(s: SegmentationSpec) -> Callable[[pd.DataFrame, str], Any]:

@@ -200,9 +200,18 @@ def test_cdnow_cluster_names_use_catalog_labels(tmp_path):
     raw[["customer_id", "ordered_at", "amount"]].to_csv(tmp_path / "o.csv", index=False)
     ws = segmint.Workspace(tmp_path / "c.duckdb")
     ws.ingest(tmp_path / "o.csv")
-    spec = Spec(segmentations=[SegmentationSpec(name="clusters", method="kmeans", k=5)])
+    active = {"Active": "last_order_at within 90 days"}  # docs/rules.md's example
+    spec = Spec(
+        segmentations=[
+            SegmentationSpec(name="clusters", method="kmeans", k=5),
+            SegmentationSpec(name="recent", method="rules", rules=active),
+        ]
+    )
     out = run_pipeline(ws, spec, out_dir=tmp_path / "report")
-    (clusters,) = out.report["segmentations"]
+    clusters, recent = out.report["segmentations"]
+    last = pd.to_datetime(raw.groupby("customer_id").ordered_at.max())
+    since = last.max() - pd.Timedelta(days=90)
+    assert recent["rules"][0]["matched"] == int((last >= since).sum()) > 0
     columns = list(ws.table("customer_features").columns)
     names = [p["name"] for p in clusters["profiles"]["segments"]]
     assert len(set(names)) == len(names) == 5
