@@ -168,7 +168,7 @@ REF_SETTINGS: dict[str, Any] = {
     "top_categories": 8,  # features/build.py build_features(top_categories=8)
     "window_days": 90,  # features/behavior.py WINDOW_DAYS
     "outlier_columns": ("amount", "quantity", "unit_price"),  # clean/_pipeline.py _clean_orders
-    "cluster_features": (  # _run.py DEFAULT_CLUSTER_FEATURES
+    "cluster_features": (  # segment/registry.py DEFAULT_CLUSTER_FEATURES
         "recency_days",
         "frequency",
         "monetary_total",

@@ -66,6 +66,8 @@ class Workspace:
         mapping: dict[str, str] | None = None,
         delimiter: str | None = None,
         encoding: str | None = None,
+        header: bool | None = None,
+        columns: Sequence[str] | None = None,
         sheet: str | int | None = None,
         table: str | None = None,
         query: str | None = None,
@@ -81,9 +83,19 @@ class Workspace:
         ``into`` names the table (orders, customers, events, feedback, campaigns,
         campaign_contacts); by default the format or the headers decide. ``mapping`` maps
         canonical columns to source headers and always wins over detection.
+
+        A text file without a header row is refused unless ``header=False``; ``columns`` then
+        names its fields (default ``column_1`` …; ``mapping`` may also give positions, e.g.
+        ``{"customer_id": "1"}``). ``header=True`` keeps a first row that looks like data.
         """
         opts = ReadOptions(
-            delimiter=delimiter, encoding=encoding, sheet=sheet, table=table, query=query
+            delimiter=delimiter,
+            encoding=encoding,
+            header=header,
+            columns=list(columns) if columns else None,
+            sheet=sheet,
+            table=table,
+            query=query,
         )
         return self._guarded(
             lambda: ingest(
@@ -107,12 +119,24 @@ class Workspace:
         *,
         gates: QualityGates | None = None,
         default_region: str | None = None,
+        drop_identical_lines: bool = False,
         progress: Any = None,
     ) -> CleanResult:
-        """Standardize and deduplicate every table in place (see :mod:`segmint.clean`)."""
+        """Standardize and deduplicate every table in place (see :mod:`segmint.clean`).
+
+        Order lines identical in every column are removed when the source has order ids;
+        without them they may be real repeat purchases and are kept and reported, unless
+        ``drop_identical_lines=True``.
+        """
         self._require_data()
         try:
-            return clean(self.store, gates=gates, default_region=default_region, progress=progress)
+            return clean(
+                self.store,
+                gates=gates,
+                default_region=default_region,
+                drop_identical_lines=drop_identical_lines,
+                progress=progress,
+            )
         finally:
             self._release_memory()
 

@@ -17,6 +17,8 @@ else is a bug and keeps its traceback::
     │   └── NotFittedError         predict/transform called before fit (also a ValueError)
     └── MissingDependencyError     an optional extra is needed: pip install 'segmint[extra]'
 
+    SegmintWarning (a UserWarning)  a usable result the user should know about
+
 Each error carries ``problem`` (what was expected and what was found), ``where`` (file, row,
 column when known) and ``fix`` (how to fix it); ``str(error)`` joins them into one paragraph.
 """
@@ -33,6 +35,7 @@ __all__ = [
     "NotFittedError",
     "QualityGateError",
     "SegmintError",
+    "SegmintWarning",
     "SpecError",
     "UnreadableFileError",
     "WorkspaceError",
@@ -111,3 +114,10 @@ class ModelError(SegmintError):
 
 class NotFittedError(ModelError, ValueError):
     """``predict`` (or similar) was called before ``fit``."""
+
+
+class SegmintWarning(UserWarning):
+    """Something a Python user should know about a result that is still usable (a model
+    refitted with a penalizer, a history too short for a method's labels). The CLI, the
+    report and the web show the same text from the result's ``warnings``, so the command line
+    does not print these a second time."""

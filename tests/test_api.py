@@ -94,6 +94,7 @@ def endpoints(api: Api) -> list[tuple[str, str, dict[str, Any], str]]:
     return [
         ("GET", "/api/v1/me", {}, "viewer"),
         ("GET", "/api/v1/tables", {}, "viewer"),
+        ("GET", "/api/v1/methods", {}, "viewer"),
         ("GET", "/api/v1/runs", {}, "viewer"),
         (
             "POST",
@@ -375,6 +376,17 @@ def test_a_run_with_a_bad_rule_is_refused_before_queueing(api):
         json={"segmentations": [{"name": "x", "method": "rules", "rules": {"A": "age >"}}]},
     )
     assert r.status_code == 400 and "^" in r.json()["problem"]
+
+
+def test_a_field_the_method_does_not_read_is_refused_before_queueing(api):
+    r = api.post(
+        "/api/v1/runs",
+        json={"segmentations": [{"name": "kp", "method": "kprototypes", "min_segment_share": 0.1}]},
+    )
+    assert r.status_code == 400
+    assert "does not use min_segment_share" in r.json()["problem"]
+    methods = {m["name"]: m for m in api.get("/api/v1/methods").json()}
+    assert "min_segment_share" not in methods["kprototypes"]["fields"]
 
 
 def test_unknown_job_is_404(api):

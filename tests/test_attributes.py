@@ -93,8 +93,8 @@ def test_a_rule_on_history_and_clusters_on_chosen_attributes(hillstrom_csv, hill
             ),
         ]
     )
-    out = run_pipeline(ws, spec, out_dir=tmp_path / "report")
-    rules, clusters = out.report["segmentations"]
+    report = run_pipeline(ws, spec, out_dir=tmp_path / "report").report.to_json()
+    rules, clusters = report["segmentations"]
     assert rules["rules"][0]["matched"] == int((hillstrom.history > 500).sum()) > 0
     assert clusters["features"] == ["history", "mens", "womens", "newbie"]
     segments = clusters["profiles"]["segments"]
@@ -103,7 +103,7 @@ def test_a_rule_on_history_and_clusters_on_chosen_attributes(hillstrom_csv, hill
     # the clusters differ on what they were built from
     mens = [p["means"]["mens"] for p in segments]
     assert max(mens) - min(mens) > 0.3
-    names = [p["name"] for seg in out.report["segmentations"] for p in seg["profiles"]["segments"]]
+    names = [p["name"] for seg in report["segmentations"] for p in seg["profiles"]["segments"]]
     assert_plain_names(names, list(hillstrom.columns))
     # 0/1 flags read by their share ("mostly Mens", "with few Womens"), never "high mens"
     flags = r"(Mens|Womens|Newbie)"
@@ -207,8 +207,8 @@ def test_cdnow_cluster_names_use_catalog_labels(tmp_path):
             SegmentationSpec(name="recent", method="rules", rules=active),
         ]
     )
-    out = run_pipeline(ws, spec, out_dir=tmp_path / "report")
-    clusters, recent = out.report["segmentations"]
+    report = run_pipeline(ws, spec, out_dir=tmp_path / "report").report.to_json()
+    clusters, recent = report["segmentations"]
     last = pd.to_datetime(raw.groupby("customer_id").ordered_at.max())
     since = last.max() - pd.Timedelta(days=90)
     assert recent["rules"][0]["matched"] == int((last >= since).sum()) > 0

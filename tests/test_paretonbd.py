@@ -50,7 +50,7 @@ def columns(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def test_fit_on_cdnow_gives_the_published_parameters(pnbd):
-    assert {k: round(v, 2) for k, v in pnbd.params_.items()} == PUBLISHED
+    assert pnbd.params_ == pytest.approx(PUBLISHED, abs=6e-3)  # published to 2 decimals
     assert pnbd.log_likelihood_ == pytest.approx(-9595.0, abs=0.05)  # FHL: −9595.0
     assert pnbd.n_customers_ == 2357 and pnbd.unit_ == "weeks"
     assert all(0 < se < pnbd.params_[k] for k, se in pnbd.standard_errors_.items())

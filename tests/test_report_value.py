@@ -68,3 +68,17 @@ def test_the_page_shows_the_value_section():
     html = render_report(run)
     assert "Value model: lifetime value and churn" in html and "Calibration vs holdout" in html
     assert "Tiers start at CLV 900.00 (Top 1%)" in html
+
+
+def test_the_page_names_the_purchase_model_that_was_fitted():
+    part = value_part()
+    part["models"]["bgnbd"]["model"] = "MBG/NBD"
+    html = render_report(
+        {"title": "t", "segmentations": [{"name": "v", "method": "value", "value": part}]}
+    )
+    assert "The MBG/NBD model estimates" in html and "<td>MBG/NBD</td>" in html
+    assert "<td>BG/NBD</td>" not in html
+    old = render_report(
+        {"title": "t", "segmentations": [{"name": "v", "method": "value", "value": value_part()}]}
+    )
+    assert "<td>BG/NBD</td>" in old  # runs stored before the model was named

@@ -3,8 +3,8 @@
 Each segmenter in ``SEGMENTERS`` is built with small settings and checked the same way: ``fit``
 returns ``self``; learned state ends in ``_``; parameters are stored unchanged (validation
 happens in ``fit``) and round-trip through get/set_params; predict works on unseen rows with
-labels from the fitted set; unfitted predict raises NotFittedError; the same random_state gives
-the same labels; a bad parameter raises ModelError with a scikit-learn-style message.
+labels from the fitted set; unfitted predict raises NotFittedError; the model saved as JSON
+predicts the same; the same random_state gives the same labels; a bad parameter raises ModelError with a scikit-learn-style message.
 """
 
 from __future__ import annotations
@@ -188,3 +188,15 @@ def test_assignment_in_the_engine_equals_predict(fitted):
         out = table.mutate(segment=out)
     in_sql = con.execute(out).set_index("customer_id")["segment"].reindex(new.index)
     assert in_sql.tolist() == seg.predict(new).tolist()
+
+
+def test_the_model_saved_as_json_predicts_the_same_segments(fitted):
+    """The stored form of every segmenter is JSON data (no pickle) that predicts the same."""
+    import json
+
+    from segmint.segment.models import model_from_json, model_to_json
+
+    method, est, _X = fitted
+    again = model_from_json(json.dumps(model_to_json(est), allow_nan=False))
+    new = frame(method, n=90, seed=9)
+    pd.testing.assert_series_equal(again.predict(new), est.predict(new))

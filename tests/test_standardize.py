@@ -143,12 +143,13 @@ def test_phone_speed_100k_distinct() -> None:
         pairs.append((f"(202) 555-{i:04d} x{i // 9999}", "US"))
         pairs.append((f"0049 151 {10_000_000 + i}", None))
     assert len(set(pairs)) == 100_000
-    start = time.perf_counter()
+    # CPU time of this process: other work on a shared machine does not count against it
+    start = time.process_time()
     results = standardize_phones(pairs)
-    elapsed = time.perf_counter() - start
+    elapsed = time.process_time() - start
     assert len(results) == 100_000
     assert results[("030 1000000", "DE")].value == "+49301000000"
-    assert elapsed < 20, f"100k distinct phones took {elapsed:.1f} s"
+    assert elapsed < 20, f"100k distinct phones took {elapsed:.1f} s of CPU"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -131,6 +131,11 @@ def tables(_: Viewer, state: State) -> list[dict[str, Any]]:
     return services.list_tables(state.workspace())
 
 
+@router.get("/methods", summary="Segmentation methods: spec fields, defaults, params")
+def methods(_: Viewer) -> list[dict[str, Any]]:
+    return services.list_methods()
+
+
 @router.get("/runs", summary="Segmentation runs, newest first")
 def runs(_: Viewer, state: State) -> list[dict[str, Any]]:
     return services.list_segment_runs(state.workspace())
@@ -144,7 +149,7 @@ def start_run(body: RunRequest, who: Analyst, state: State) -> Job:
 
 @router.get("/runs/{run_id}/segmentations/{name}", summary="Profiles, ranking and plans")
 def segmentation(run_id: str, name: str, _: Viewer, state: State) -> dict[str, Any]:
-    return services.get_segmentation(state.workspace(), run_id, name)
+    return services.get_segmentation(state.workspace(), run_id, name).to_json()
 
 
 @router.patch(

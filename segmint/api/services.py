@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import json
-import pickle
 import re
 import shutil
 import uuid
@@ -22,7 +21,9 @@ import pandas as pd
 from segmint._workspace import Workspace
 from segmint.api.state import AppState
 from segmint.exceptions import InputError, ModelError, SegmintError, UnreadableFileError
+from segmint.segment.models import model_from_json
 from segmint.spec.model import SegmentationSpec, Spec
+from segmint.store.results import Plan, SegmentationResult, SegmentProfile
 
 __all__ = [
     "UPLOAD_KINDS",
@@ -30,6 +31,7 @@ __all__ = [
     "check_segment",
     "compare_runs",
     "get_segmentation",
+    "list_methods",
     "list_segment_runs",
     "list_tables",
     "members",
@@ -73,6 +75,25 @@ def list_tables(ws: Workspace) -> list[dict[str, Any]]:
     return [{"name": t, "rows": ws.store.count(t)} for t in ws.tables()]
 
 
+def list_methods() -> list[dict[str, Any]]:
+    """Every segmentation method (the registry): the spec fields it reads with their types,
+    bounds and defaults (JSON Schema), the keywords it takes under ``params``, and which
+    features it segments by default."""
+    from segmint.segment.registry import METHODS
+
+    return [
+        {
+            "name": m.name,
+            "label": m.label,
+            "fields": m.constraints(),
+            "params": m.allowed_params(),
+            "default_features": m.features,
+            "takes_k": m.takes_k,
+        }
+        for m in METHODS.values()
+    ]
+
+
 def list_segment_runs(ws: Workspace) -> list[dict[str, Any]]:
     """Segmentation runs, newest first, each with its segmentations (name, method, sizes)."""
     if "segmentations" not in ws.tables():
@@ -87,23 +108,21 @@ def list_segment_runs(ws: Workspace) -> list[dict[str, Any]]:
         run = runs.setdefault(
             run_id, {"run_id": run_id, "started_at": started.isoformat(), "segmentations": []}
         )
-        data = json.loads(result)
-        segments = data.get("profiles", {}).get("segments", [])
+        data = SegmentationResult.from_json(result)
         run["segmentations"].append(
             {
                 "name": name,
                 "method": method,
-                "customers": data.get("n_customers"),
-                "segments": len(segments),
+                "customers": data.n_customers,
+                "segments": len(data.profiles.segments),
             }
         )
     return list(runs.values())
 
 
-def get_segmentation(ws: Workspace, run_id: str, name: str) -> dict[str, Any]:
+def get_segmentation(ws: Workspace, run_id: str, name: str) -> SegmentationResult:
     """The stored result of one segmentation (profiles, ranking, targeting, charts' data)."""
-    row = _one_result(ws, run_id, name)
-    return json.loads(row)
+    return SegmentationResult.from_json(_one_result(ws, run_id, name))
 
 
 def _one_result(ws: Workspace, run_id: str, name: str) -> str:
@@ -120,11 +139,11 @@ def _one_result(ws: Workspace, run_id: str, name: str) -> str:
     return str(found[0][0])
 
 
-def _segment(result: dict[str, Any], label: str) -> dict[str, Any]:
-    for seg in result.get("profiles", {}).get("segments", []):
-        if str(seg.get("label")) == label:
-            return seg
-    labels = [str(s.get("label")) for s in result.get("profiles", {}).get("segments", [])]
+def _segment(result: SegmentationResult, label: str) -> SegmentProfile:
+    seg = result.profiles.segment(label)
+    if seg is not None:
+        return seg
+    labels = [s.label for s in result.profiles.segments]
     raise NotFound(
         f"There is no segment '{label}' in this segmentation.",
         fix=f"use one of: {', '.join(labels)}.",
@@ -256,12 +275,12 @@ def rule_columns(ws: Workspace, *, value: bool = False) -> Any | None:
 
 
 def _store_result(
-    state: AppState, ws: Workspace, run_id: str, name: str, result: dict[str, Any]
+    state: AppState, ws: Workspace, run_id: str, name: str, result: SegmentationResult
 ) -> None:
     with state.write_lock:
         ws.store.db.cursor().execute(
             "UPDATE segmentations SET result = ? WHERE run_id = ? AND name = ?",
-            [json.dumps(result, default=str), run_id, name],
+            [result.dumps(), run_id, name],
         )
 
 
@@ -276,20 +295,15 @@ def rename_segment(
             fix="type a short descriptive name, e.g. 'Loyal big spenders'.",
         )
     result = get_segmentation(ws, run_id, name)
-    seg = _segment(result, label)
-    taken = {
-        str(s.get("name")) for s in result["profiles"]["segments"] if str(s.get("label")) != label
-    }
+    _segment(result, label)
+    taken = {s.name for s in result.profiles.segments if s.label != label}
     if new_name in taken:
         raise InputError(
             f"Another segment of '{name}' is already called '{new_name}'.",
             fix="choose a name that no other segment of this segmentation has.",
         )
-    seg["name"] = new_name
+    result = result.renamed(label, new_name)
     state.models.pop((run_id, name), None)  # scoring answers with the new name
-    for ranked in result.get("ranking", {}).get("segments", []):
-        if str(ranked.get("label")) == label:
-            ranked["name"] = new_name
     _store_result(state, ws, run_id, name, result)
     with state.write_lock:
         ws.store.db.cursor().execute(
@@ -297,7 +311,7 @@ def rename_segment(
             "WHERE run_id = ? AND segmentation = ? AND segment = ?",
             [new_name, run_id, name, label],
         )
-    return seg
+    return _segment(result, label).to_json()
 
 
 def update_targeting(
@@ -318,11 +332,10 @@ def update_targeting(
         )
     result = get_segmentation(ws, run_id, name)
     _segment(result, label)
-    plan = result.setdefault("targeting", {}).setdefault(label, {})
-    plan.update({k: str(v).strip() for k, v in fields.items()})
-    plan["edited"] = True
+    result = result.with_plan(label, {k: str(v).strip() for k, v in fields.items()})
     _store_result(state, ws, run_id, name, result)
-    return dict(plan)
+    plan: Plan = result.targeting[label]
+    return plan.to_json()
 
 
 # -- scoring ---------------------------------------------------------------------------------
@@ -331,7 +344,8 @@ def update_targeting(
 def _model(
     state: AppState, ws: Workspace, run_id: str, name: str
 ) -> tuple[Any, list[str], dict[str, str]]:
-    """The fitted model, its features and the segments' display names (cached until a rename)."""
+    """The fitted model (loaded from its JSON data), its features and the segments' display
+    names (cached until a rename)."""
     key = (run_id, name)
     cached = state.models.get(key)
     if cached is not None:
@@ -346,13 +360,13 @@ def _model(
         if "segment_models" in ws.tables()
         else []
     )
-    if not rows or rows[0][0] is None:
+    if not rows or not isinstance(rows[0][0], str):  # none, or a pickle (never loaded)
         raise ModelError(
             f"Segmentation '{name}' of run '{run_id}' has no stored model to score new customers.",
             fix="run the segmentation again with this version of segmint.",
         )
-    model = pickle.loads(rows[0][0])  # written by this workspace's own runs, not by users
-    names = {str(s["label"]): str(s.get("name")) for s in result["profiles"]["segments"]}
+    model = model_from_json(rows[0][0])  # data only: nothing in the file is run as code
+    names = result.names()
     entry = (model, json.loads(rows[0][1]), names)
     state.models[key] = entry
     return entry
@@ -550,8 +564,8 @@ def start_run(state: AppState, user: str, segmentations: list[SegmentationSpec])
         state.models.clear()
         return {
             "run_id": output.run_id,
-            "segmentations": [s["name"] for s in output.report["segmentations"]],
-            "notes": output.report.get("notes", []),
+            "segmentations": [s.name for s in output.report.segmentations],
+            "notes": list(output.report.notes),
             "seconds": round(output.seconds, 2),
         }
 

@@ -2,7 +2,9 @@
 
 * e-mails trimmed, lower-cased and validated; phones to E.164; countries to ISO alpha-2;
   values that fail become NULL and are recorded with file, row, value and reason;
-* exact duplicate rows removed (lineage columns ignored) and counted;
+* exact duplicate rows removed (lineage columns ignored) and counted; order lines from a
+  source without order ids are kept and reported instead (identical lines can be real
+  repeat purchases there) unless ``drop_identical_lines``;
 * duplicate customer ids collapsed to the most recently imported row, counted;
 * customers seen only in orders are added to ``customers``;
 * cancellations, refunds, returns and guest lines are counted, never dropped;
@@ -50,9 +52,16 @@ def clean(
     *,
     gates: QualityGates | None = None,
     default_region: str | None = None,
+    drop_identical_lines: bool = False,
     progress: Progress | None = None,
 ) -> CleanResult:
-    """Standardize and deduplicate every canonical table; raise QualityGateError on a gate."""
+    """Standardize and deduplicate every canonical table; raise QualityGateError on a gate.
+
+    Order lines identical in every column are removed when their source has an order id.
+    Without one (CDNOW: customer, day, quantity, amount) two identical lines may be two real
+    purchases, so they are kept and reported (``tables["orders"]["identical_lines"]``)
+    unless ``drop_identical_lines``.
+    """
     t0 = time.perf_counter()
     say = progress or (lambda _msg: None)
     gates = gates or QualityGates()
@@ -65,7 +74,14 @@ def clean(
             f"The workspace '{store.path}' holds no data yet, so there is nothing to clean.",
             fix="import a file first: segmint ingest orders.csv",
         )
-    run = RunRecord(kind="clean", spec={"gates": gates.model_dump(), "region": default_region})
+    run = RunRecord(
+        kind="clean",
+        spec={
+            "gates": gates.model_dump(),
+            "region": default_region,
+            "drop_identical_lines": drop_identical_lines,
+        },
+    )
     tables: dict[str, dict[str, Any]] = {}
     checks: list[dict[str, Any]] = []
     issues: list[list[Any]] = []
@@ -74,7 +90,7 @@ def clean(
         ctx = _Ctx(db, run.run_id, checks, issues)
         if "orders" in present:
             say("Cleaning orders")
-            tables["orders"] = _clean_orders(ctx)
+            tables["orders"] = _clean_orders(ctx, drop_identical_lines)
         if "orders" in present or "customers" in present:
             say("Cleaning customers")
             store.ensure_canonical(CANONICAL["customers"])
@@ -152,7 +168,19 @@ def _data_columns(db: duckdb.DuckDBPyConnection, table: str) -> list[str]:
 
 
 def _dedup_exact(ctx: _Ctx, table: str) -> tuple[int, int]:
-    """Remove rows identical in every data column; keep the first imported. Returns (before, removed).
+    """Remove rows identical in every data column; keep the first imported. Returns (before, removed)."""
+    before, removed, _kept = _dedup(ctx, table, keep_runs=(), amount=None)
+    return before, removed
+
+
+def _dedup(
+    ctx: _Ctx, table: str, *, keep_runs: tuple[str, ...], amount: str | None
+) -> tuple[int, int, dict[str, Any] | None]:
+    """Remove rows identical in every data column (lineage ignored), keeping the first imported.
+
+    Groups that hold a row imported by one of ``keep_runs`` are kept whole and described
+    instead: (extra rows, their ``amount`` sum, distinct customers). Returns (rows before,
+    rows removed, that description or None).
 
     A 64-bit hash of each row finds the candidates in one cheap pass; only rows whose hash
     repeats are compared column by column, and only true duplicates are deleted (no rewrite
@@ -165,17 +193,51 @@ def _dedup_exact(ctx: _Ctx, table: str) -> tuple[int, int]:
         "CREATE OR REPLACE TEMP TABLE _segmint_dup_hash AS "
         f"SELECT hash({cols}) AS h FROM {t} GROUP BY ALL HAVING count(*) > 1"
     )
-    removed = 0
+    removed, kept = 0, None
     if int(ctx.one("SELECT count(*) FROM _segmint_dup_hash")):
+        runs = ", ".join(_lit(r) for r in keep_runs) or "NULL"
         ctx.db.execute(
-            f"DELETE FROM {t} WHERE rowid IN (SELECT rid FROM (SELECT rowid AS rid, "
-            f"row_number() OVER (PARTITION BY {cols} ORDER BY _run_id, _row) AS rn FROM {t} "
-            f"WHERE hash({cols}) IN (SELECT h FROM _segmint_dup_hash)) WHERE rn > 1)"
+            "CREATE OR REPLACE TEMP TABLE _segmint_dups AS SELECT rid, rn, keep"
+            + (", amount, customer_id" if amount else "")
+            + f" FROM (SELECT rowid AS rid, row_number() OVER w AS rn, "
+            f"bool_or(coalesce(_run_id IN ({runs}), false)) OVER w AS keep"
+            + (f", {quote(amount)} AS amount, customer_id" if amount else "")
+            + f" FROM {t} WHERE hash({cols}) IN (SELECT h FROM _segmint_dup_hash) "
+            f"WINDOW w AS (PARTITION BY {cols} ORDER BY _run_id, _row "
+            "ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)) WHERE rn > 1"
+        )
+        ctx.db.execute(
+            f"DELETE FROM {t} WHERE rowid IN (SELECT rid FROM _segmint_dups WHERE NOT keep)"
         )
         removed = before - int(ctx.one(f"SELECT count(*) FROM {t}"))
+        if keep_runs and amount:
+            kept = _identical_lines(ctx)
+        ctx.db.execute("DROP TABLE _segmint_dups")
     ctx.db.execute("DROP TABLE _segmint_dup_hash")
     ctx.check(table, "*", "duplicate_rows", removed, before)
-    return before, removed
+    return before, removed, kept
+
+
+def _identical_lines(ctx: _Ctx) -> dict[str, Any] | None:
+    """The repeated lines that were kept: how many, their revenue, how many customers."""
+    row = ctx.db.execute(
+        # summed as decimals: a float sum of 255 prices ends in …879999999985
+        "SELECT count(*), sum(CAST(amount AS DECIMAL(38, 4))), count(DISTINCT customer_id) "
+        "FROM _segmint_dups WHERE keep"
+    ).fetchone()
+    if not row or not row[0]:
+        return None
+    return {"rows": int(row[0]), "revenue": float(row[1] or 0.0), "customers": int(row[2])}
+
+
+def _runs_without_order_id(ctx: _Ctx) -> tuple[str, ...]:
+    """Imports into orders whose source had no order id (segmint derived one per day)."""
+    rows = ctx.db.execute(
+        "SELECT run_id FROM runs WHERE kind = 'ingest' "
+        "AND json_extract_string(spec, '$.table') = 'orders' "
+        "AND json_extract_string(spec, '$.mapping.order_id') IS NULL ORDER BY run_id"
+    ).fetchall()
+    return tuple(str(r[0]) for r in rows)
 
 
 def _clean_emails(ctx: _Ctx, table: str) -> None:
@@ -271,8 +333,11 @@ def _clean_countries(ctx: _Ctx, table: str) -> None:
     _apply_mapping(ctx, table, "country", dict(standardize_countries(values)), "country")
 
 
-def _clean_orders(ctx: _Ctx) -> dict[str, Any]:
-    before, dups = _dedup_exact(ctx, "orders")
+def _clean_orders(ctx: _Ctx, drop_identical_lines: bool) -> dict[str, Any]:
+    no_id = _runs_without_order_id(ctx)
+    before, dups, identical = _dedup(
+        ctx, "orders", keep_runs=() if drop_identical_lines else no_id, amount="amount"
+    )
     _clean_emails(ctx, "orders")
     _clean_countries(ctx, "orders")
     rows = before - dups
@@ -285,7 +350,7 @@ def _clean_orders(ctx: _Ctx) -> dict[str, Any]:
         "FROM orders"
     ).fetchone()
     assert marked is not None
-    return {
+    out: dict[str, Any] = {
         "rows_before": before,
         "rows": rows,
         "duplicates_removed": dups,
@@ -298,6 +363,9 @@ def _clean_orders(ctx: _Ctx) -> dict[str, Any]:
         },
         "outliers": _outliers(ctx, "orders", ("amount", "quantity", "unit_price")),
     }
+    if identical:
+        out["identical_lines"] = identical | {"kept": True}
+    return out
 
 
 def _clean_customers(ctx: _Ctx, default_region: str | None, from_orders: bool) -> dict[str, Any]:

@@ -17,9 +17,11 @@ from segmint.spec.gates import CHECK_GATES, QualityGates
 from segmint.store._store import Store, quote
 from segmint.store.schema import CANONICAL, LINEAGE
 
-__all__ = ["build_report", "write_report"]
+__all__ = ["build_report", "identical_lines_note", "write_report"]
 
 ISSUES_SHOWN = 500
+#: tables up to this many rows get exact distinct counts; larger ones an estimate (see _profile)
+EXACT_DISTINCT_ROWS = 500_000
 
 
 def build_report(store: Store, gates: QualityGates | None = None) -> dict[str, Any]:
@@ -59,6 +61,7 @@ def build_report(store: Store, gates: QualityGates | None = None) -> dict[str, A
     ]
     if not last_clean:
         notes.append("The workspace has not been cleaned yet: run segmint clean.")
+    notes += _table_notes(tables)
     return {
         "title": "Data quality report",
         "workspace": str(store.path),
@@ -82,25 +85,87 @@ def build_report(store: Store, gates: QualityGates | None = None) -> dict[str, A
 
 
 def _profile(store: Store, name: str) -> dict[str, Any]:
+    """Rows, and per column its type, missing values and distinct values.
+
+    Distinct counts are exact up to :data:`EXACT_DISTINCT_ROWS` rows. Above, they are
+    HyperLogLog estimates (``approx_count_distinct``, typically within 2 %) marked
+    ``distinct_exact: false``: exact counts cost about 8× more (measured on 2M order lines:
+    3.5 s instead of 0.46 s) and grow with the table. A column that every row leaves empty
+    and that no source provided is marked ``in_source: false``: it was never imported, which
+    is not a data problem.
+    """
     lineage = {c.name for c in LINEAGE}
     cols = {c: t for c, t in store.columns(name).items() if c not in lineage}
+    total = store.db.execute(f"SELECT count(*) FROM {quote(name)}").fetchone()
+    rows = int(total[0]) if total else 0
+    exact = rows <= EXACT_DISTINCT_ROWS
+    distinct = "count(DISTINCT {})" if exact else "approx_count_distinct({})"
     aggs = ["count(*)"]
     for c in cols:
-        aggs += [f"count({quote(c)})", f"approx_count_distinct({quote(c)})"]
+        aggs += [f"count({quote(c)})", distinct.format(quote(c))]
     row = store.db.execute(f"SELECT {', '.join(aggs)} FROM {quote(name)}").fetchone()
     assert row is not None
-    rows = int(row[0])
+    supplied = _supplied_columns(store, name)
     columns = {}
     for i, (c, t) in enumerate(cols.items()):
         present = int(row[1 + 2 * i])
+        canonical = c in CANONICAL[name].names
         columns[c] = {
             "type": t,
             "missing": rows - present,
             "missing_share": (rows - present) / rows if rows else 0.0,
             "distinct": int(row[2 + 2 * i]),
-            "canonical": c in CANONICAL[name].names,
+            "distinct_exact": exact,
+            "canonical": canonical,
+            "in_source": present > 0 or not canonical or c in supplied,
         }
     return {"rows": rows, "columns": columns}
+
+
+def _supplied_columns(store: Store, name: str) -> set[str]:
+    """Canonical columns that some import mapped from a source column into table ``name``.
+
+    Customers added by clean from orders bring the orders' id, e-mail and country.
+    """
+    out: set[str] = set()
+    for (spec,) in store.db.execute(
+        "SELECT spec FROM runs WHERE kind = 'ingest' AND json_extract_string(spec, '$.table') "
+        "IN (?, 'orders')",
+        [name],
+    ).fetchall():
+        data = json.loads(spec) if isinstance(spec, str) else (spec or {})
+        mapped = set(data.get("mapping") or {})
+        if data.get("table") == name:
+            out |= mapped
+        elif name == "customers":
+            out |= mapped & {"customer_id", "email", "country"}
+    return out
+
+
+def identical_lines_note(table: str, same: dict[str, Any]) -> str:
+    """The plain-words note on identical lines that clean kept (``identical_lines``)."""
+    return (
+        f"{table}: {same['rows']:,} line(s) repeat another line in every column "
+        f"({same['revenue']:,.2f} of revenue, {same['customers']:,} customer(s)). The source "
+        "has no order id, so they may be real repeat purchases and were kept; clean with "
+        "--drop-identical-lines (clean: {drop_identical_lines: true} in the spec; "
+        "ws.clean(drop_identical_lines=True) in Python) to remove them."
+    )
+
+
+def _table_notes(tables: dict[str, Any]) -> list[str]:
+    """What a reader must know to read the tables: kept identical lines, estimated counts."""
+    notes = []
+    for name, info in tables.items():
+        same = info.get("identical_lines")
+        if same and same.get("kept"):
+            notes.append(identical_lines_note(name, same))
+        if any(not c.get("distinct_exact", True) for c in info["columns"].values()):
+            notes.append(
+                f"{name}: distinct counts are estimates (HyperLogLog, typically within 2 %): "
+                f"the table has more than {EXACT_DISTINCT_ROWS:,} rows."
+            )
+    return notes
 
 
 def _latest_checks(store: Store) -> list[dict[str, Any]]:

@@ -3,7 +3,9 @@
 :func:`render_quality_html` turns the report dict that ``clean`` writes (see the example in
 ``tests/test_report_html.py``) into a single HTML file: inline CSS, no scripts, no fonts or
 images from elsewhere, so it can be mailed or opened offline. Missing shares per column and
-invalid shares per check are drawn as CSS bars next to their numbers; the quality-gate status
+invalid shares per check are drawn as CSS bars next to their numbers; columns the sources
+never had are listed apart, as "not in source" (neutral: nothing is wrong with the data);
+estimated distinct counts carry "≈"; the quality-gate status
 is a badge with a colour *and* a word. Any key of the report may be missing or empty.
 
 The numbers are formatted here, in Python; the template (``templates/quality.html.j2``, rendered
@@ -192,7 +194,7 @@ _TABLE_FACTS = {
     "duplicates_removed": "Duplicates removed",
     "duplicate_ids_removed": "Duplicate ids removed",
 }
-_TABLE_PARTS = ("marked", "columns", "outliers")
+_TABLE_PARTS = ("marked", "columns", "outliers", "identical_lines")
 
 
 def _is_scalar(value: Any) -> bool:
@@ -213,17 +215,21 @@ def _table_view(index: int, name: str, table: Mapping[str, Any]) -> dict[str, An
         {"label": _label(key), "value": _count(value)}
         for key, value in _mapping(table.get("marked")).items()
     ]
-    columns = []
+    columns, absent = [], []
     for col_name, col_any in _mapping(table.get("columns")).items():
         col = _mapping(col_any)
+        if col.get("in_source") is False:
+            absent.append(_text(col_name))
+            continue
         share = _share(col.get("missing_share"), col.get("missing"), rows)
+        approx = "≈ " if col.get("distinct_exact") is False else ""
         columns.append(
             {
                 "name": _text(col_name),
                 "type": _text(col.get("type")),
                 "extra": col.get("canonical") is False,
                 "missing": _count(col.get("missing")),
-                "distinct": _count(col.get("distinct")),
+                "distinct": approx + _count(col.get("distinct")),
                 "bar": _bar(share),
             }
         )
@@ -239,11 +245,18 @@ def _table_view(index: int, name: str, table: Mapping[str, Any]) -> dict[str, An
                 "method": _text(out.get("method")),
             }
         )
+    same = _mapping(table.get("identical_lines"))
+    if same:
+        kept = "kept (no order id in the source)" if same.get("kept") else "removed"
+        facts.append({"label": f"Identical lines {kept}", "value": _count(same.get("rows"))})
+        facts.append({"label": "Their revenue", "value": _decimal(same.get("revenue"))})
+        facts.append({"label": "Their customers", "value": _count(same.get("customers"))})
     return {
         "id": f"table-{index}",
         "name": name,
         "rows": _count(rows),
         "facts": facts,
+        "absent": absent,
         "marked": marked,
         "columns": columns,
         "outliers": outliers,

@@ -119,6 +119,25 @@ def parse_pairs(values: list[str] | None, what: str, example: str) -> dict[str, 
     return out
 
 
+def package_version() -> str:
+    """The installed package's version (its metadata), as pip and ``segmint --version`` see it."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("segmint")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        import segmint
+
+        return segmint.__version__
+
+
+def split_names(value: str | None) -> list[str] | None:
+    """'a, b,c' → ['a', 'b', 'c'] (None stays None)."""
+    if value is None:
+        return None
+    return [n.strip() for n in value.split(",") if n.strip()]
+
+
 def parse_gates(values: list[str] | None, base: QualityGates | None = None) -> QualityGates | None:
     """--max-invalid settings on top of ``base`` (the spec's quality gates, if any)."""
     pairs = parse_pairs(values, "--max-invalid", "--max-invalid date=0.2")

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import shlex
+import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
 from rich.table import Table
 
+from segmint.clean import identical_lines_note
 from segmint.cli._common import console
 
 
@@ -56,9 +61,17 @@ def clean_result(result: Any, report: dict[str, Any]) -> None:
             marked = f"added from orders {_n(info['added_from_orders'])}"
         t.add_row(name, _n(info["rows_before"]), _n(info["rows"]), _n(removed), marked)
     console.print(t)
+    for name, info in result.tables.items():
+        identical_lines(name, info.get("identical_lines"))
     _checks_table(result.checks)
     quality_files(report)
     console.print("Next: [bold]segmint features[/] for recency, frequency, monetary and tenure.")
+
+
+def identical_lines(table: str, info: dict[str, Any] | None) -> None:
+    """Say which identical lines were kept (a source without order ids) and how to drop them."""
+    if info and info.get("kept"):
+        console.print(f"[yellow]Note:[/] {identical_lines_note(table, info)}", markup=True)
 
 
 def _checks_table(checks: list[dict[str, Any]]) -> None:
@@ -95,7 +108,7 @@ def quality_summary(report: dict[str, Any]) -> None:
     t.add_column("rows", justify="right")
     t.add_column("most missing column")
     for name, info in report["tables"].items():
-        cols = info["columns"]
+        cols = {c: v for c, v in info["columns"].items() if v.get("in_source", True)}
         worst = max(cols.items(), key=lambda kv: kv[1]["missing_share"]) if cols else None
         cell = f"{worst[0]} ({worst[1]['missing_share']:.0%})" if worst else ""
         t.add_row(name, _n(info["rows"]), cell)
@@ -204,12 +217,10 @@ def files_written(files: dict[str, Path]) -> None:
 
 def run_summary(output: Any) -> None:
     """The final ranked table of every segmentation, then where the report is."""
-    for seg in output.report["segmentations"]:
-        profiles = {p["label"]: p for p in seg["profiles"]["segments"]}
-        plans = seg.get("targeting", {})
+    for seg in output.report.segmentations:
         t = Table(
-            title=f"{seg['name']} ({seg['method']}, {len(profiles)} segments, "
-            f"{_n(seg['n_customers'])} customers)",
+            title=f"{seg.name} ({seg.method}, {len(seg.profiles.segments)} segments, "
+            f"{_n(seg.n_customers)} customers)",
             title_justify="left",
         )
         for col in ("#", "segment", "customers", "share", "revenue", "score", "goal", "channel"):
@@ -219,28 +230,26 @@ def run_summary(output: Any) -> None:
                 if col in ("#", "customers", "share", "revenue", "score")
                 else "left",
             )
-        ranked = sorted(seg["ranking"]["segments"], key=lambda r: r["rank"])
+        ranked = sorted(seg.ranking.segments, key=lambda r: r.rank or 0)
         for r in ranked:
-            p = profiles.get(r["label"], {})
-            plan = plans.get(r["label"], {})
+            p = seg.profiles.segment(r.label)
+            plan = seg.targeting.get(r.label)
             t.add_row(
-                str(r["rank"]),
-                str(p.get("name", r["label"])),
-                _n(p.get("size", 0)),
-                f"{p.get('share', 0):.0%}",
-                f"{p.get('revenue_share', 0):.0%}",
-                f"{r['score']:.1f}",
-                str(plan.get("goal", "")),
-                str(plan.get("channel", "")),
+                str(r.rank),
+                p.name if p else r.label,
+                _n(p.size if p else 0),
+                f"{(p.share if p else 0) or 0:.0%}",
+                f"{(p.revenue_share if p else 0) or 0:.0%}",
+                f"{r.score or 0:.1f}",
+                plan.goal if plan else "",
+                plan.channel if plan else "",
             )
         console.print(t)
-        if seg.get("chosen_k"):
-            console.print(
-                f"  k = {seg['chosen_k']}" + (f" ({seg['k_rule']})" if seg.get("k_rule") else "")
-            )
-        for w in seg.get("warnings", []):
+        if seg.chosen_k:
+            console.print(f"  k = {seg.chosen_k}" + (f" ({seg.k_rule})" if seg.k_rule else ""))
+        for w in seg.warnings:
             console.print(f"  [yellow]Warning:[/] {w}")
-    for note in output.report.get("notes", []):  # e.g. a step skipped: no orders, no repeats
+    for note in output.report.notes:  # e.g. a step skipped: no orders, no repeats
         console.print(f"[yellow]Note:[/] {note}", soft_wrap=True)
     console.print(
         f"[bold green]Done[/] in {output.seconds:.1f} s (run {output.run_id}). "
@@ -251,23 +260,42 @@ def run_summary(output: Any) -> None:
 
 
 def demo_next_steps(out: Path, workspace: Path, spec: Path, output: Any) -> None:
-    console.print(f"Outputs are in [bold]{out}/[/]:")
+    """Where the demo's outputs are and what to run next, as paths that work from any folder."""
+    console.print(f"Outputs are in [bold]{_abs(out)}/[/]:")
     for label, path in (
         ("report", output.files["html"]),
         ("quality report", output.files["quality"]),
         ("spec (edit me)", spec),
         ("features", out / "customer_features.csv"),
         ("workspace", workspace),
-        ("sample data", f"{out / 'sample-data'}/"),
+        ("sample data", out / "sample-data"),
     ):
-        console.print(f"  {label:<16} {path}", soft_wrap=True)
+        console.print(f"  {label:<16} {_abs(Path(path))}", soft_wrap=True)
+    cmd = segmint_command()
     console.print("Try next:")
     console.print(
-        f"  .venv/bin/segmint run --spec {spec} --workspace {workspace} --out {out / 'report'}",
+        f"  {cmd} run --spec {_abs(spec)} --workspace {_abs(workspace)} --out {_abs(out / 'report')}",
         soft_wrap=True,
+        markup=False,
     )
-    console.print(f"  .venv/bin/segmint status --workspace {workspace}", soft_wrap=True)
-    console.print("  .venv/bin/segmint --help")
+    console.print(f"  {cmd} status --workspace {_abs(workspace)}", soft_wrap=True, markup=False)
+    console.print(f"  {cmd} --help", markup=False)
+
+
+def _abs(path: Path) -> str:
+    """An absolute path, quoted for a shell when it needs quotes."""
+    return shlex.quote(os.path.abspath(path))
+
+
+def segmint_command() -> str:
+    """How to call this segmint again: ``segmint`` when that is on PATH, else its full path."""
+    exe = Path(sys.argv[0])
+    if exe.name != "segmint" or not exe.exists():
+        return "segmint"
+    found = shutil.which("segmint")
+    if found and Path(found).resolve() == exe.resolve():
+        return "segmint"
+    return _abs(exe)
 
 
 def serve_banner(url: str, workspace: Path, token: str | None) -> None:

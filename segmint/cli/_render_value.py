@@ -21,7 +21,7 @@ def _params(title: str, model: Any) -> Table:
 
 
 def value_result(seg: Any, holdout: Any, unit: str, out: Path | None) -> None:
-    console.print(_params(f"BG/NBD (time in {unit})", seg.bgnbd_))
+    console.print(_params(f"{seg.bgnbd_.label} (time in {unit})", seg.bgnbd_))
     console.print(_params("Gamma-Gamma (spend per purchase)", seg.gamma_gamma_))
     ind = seg.gamma_gamma_.independence_
     console.print(

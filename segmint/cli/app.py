@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shlex
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,14 +14,16 @@ from segmint.cli import _render_value as render_value
 from segmint.cli._common import (
     DEFAULT_WORKSPACE,
     WORKSPACE_HELP,
+    package_version,
     parse_gates,
     parse_pairs,
     progress_display,
+    split_names,
     user_errors,
 )
 from segmint.exceptions import SpecError
 from segmint.ingest.formats import families
-from segmint.spec.model import SourceSpec, Spec, load_spec
+from segmint.spec.model import CleanSpec, SourceOptions, SourceSpec, Spec, load_spec
 
 app = typer.Typer(
     name="segmint",
@@ -43,12 +47,57 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 
+
+def _version(show: bool) -> None:
+    if show:
+        typer.echo(f"segmint {package_version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Show the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Customer segmentation from your shop's exports."""
+
+
 Workspace_ = Annotated[Path, typer.Option("--workspace", "-w", help=WORKSPACE_HELP)]
 _REPORT_HELP = "Folder for quality.json and quality.html (default: next to the workspace)."
 ReportDir = Annotated[Path | None, typer.Option("--report-dir", help=_REPORT_HELP)]
 SpecOption = Annotated[
     Path | None,
     typer.Option("--spec", help="A YAML spec with sources (mapping, options) and quality gates."),
+]
+Header = Annotated[
+    bool | None,
+    typer.Option(
+        "--header/--no-header",
+        help="Whether a text file's first row holds column names (default: detected; a file "
+        "whose first row looks like data is refused until you say).",
+    ),
+]
+Columns = Annotated[
+    str | None,
+    typer.Option(
+        "--columns",
+        help="With --no-header: the columns' names, comma-separated, e.g. "
+        "--columns customer_id,date,quantity,amount (default column_1, column_2, …; "
+        "--map customer_id=1 maps by position).",
+    ),
+]
+DropIdentical = Annotated[
+    bool,
+    typer.Option(
+        "--drop-identical-lines",
+        help="Remove order lines identical in every column even when the source has no "
+        "order id (then they may be real repeat purchases, so they are kept and reported "
+        "by default). With an order id, exact duplicates are always removed.",
+    ),
 ]
 MaxInvalid = Annotated[
     list[str] | None,
@@ -118,6 +167,8 @@ def ingest(
             help="strptime format for dates when detection is ambiguous, e.g. '%d/%m/%Y'."
         ),
     ] = None,
+    header: Header = None,
+    columns: Columns = None,
     max_invalid: MaxInvalid = None,
     replace: Annotated[
         bool, typer.Option("--replace", help="Replace the table's rows instead of adding to them.")
@@ -140,6 +191,8 @@ def ingest(
 
       segmint ingest "sqlite:///shop.db" --table orders
 
+      segmint ingest CDNOW_sample.txt --no-header --columns customer_id,sample_id,date,number_of_cds,dollar_value
+
       segmint ingest --spec segmint.yaml      # every source listed in the spec
 
     With --spec, a source's mapping and options come from the spec (matched by path when FILE
@@ -157,6 +210,8 @@ def ingest(
         "query": query,
         "timezone": timezone,
         "date_format": date_format,
+        "header": header,
+        "columns": split_names(columns),
     }
     with _open(workspace) as ws:
         for src in sources:
@@ -200,6 +255,7 @@ def clean(
         ),
     ] = None,
     max_invalid: MaxInvalid = None,
+    drop_identical_lines: DropIdentical = False,
     spec: SpecOption = None,
     report_dir: ReportDir = None,
     workspace: Workspace_ = DEFAULT_WORKSPACE,
@@ -208,13 +264,19 @@ def clean(
 
     E-mails are trimmed and lower-cased, phones become E.164, countries ISO codes; exact
     duplicate rows and duplicate customer ids are removed and counted; cancellations, refunds
-    and returns are kept and marked. A quality gate that fails stops the run with the reason
+    and returns are kept and marked. Order lines identical in every column are kept and
+    reported when the source has no order id (they may be real repeat purchases): pass
+    --drop-identical-lines to remove them too. A quality gate that fails stops the run with the reason
     and changes nothing.
     """
-    gates = parse_gates(max_invalid, load_spec(spec).quality if spec else None)
+    loaded = load_spec(spec) if spec else Spec()
+    gates = parse_gates(max_invalid, loaded.quality if spec else None)
+    drop = drop_identical_lines or loaded.clean.drop_identical_lines
     with _open(workspace) as ws:
         with progress_display(ws.store.db) as step:
-            result = ws.clean(gates=gates, default_region=region, progress=step)
+            result = ws.clean(
+                gates=gates, default_region=region, drop_identical_lines=drop, progress=step
+            )
             report = ws.quality(report_dir or _report_dir(workspace))
         render.clean_result(result, report)
 
@@ -303,7 +365,7 @@ def value(
 ) -> None:
     """Customer lifetime value: expected purchases, P(alive), expected spend, CLV and tiers.
 
-    Fits the BG/NBD model (how often customers buy and when they stop) and the Gamma-Gamma
+    Fits the MBG/NBD model (how often customers buy and when they stop) and the Gamma-Gamma
     model (how much they spend) on the orders in the workspace, then prints the parameters
     with standard errors and the value segments (Top 1%, Top 10%, Middle, Low, Churn risk).
     With --holdout-days it first shows how well the model predicted the last N days. See
@@ -318,7 +380,7 @@ def value(
         with progress_display(ws.store.db) as step:
             step("Summarising purchases per customer")
             summary = ws.value_summary(as_of, unit=unit)
-            step("Fitting BG/NBD and Gamma-Gamma")
+            step("Fitting MBG/NBD and Gamma-Gamma")
             seg = ValueSegmenter(
                 horizon_days=horizon_days,
                 discount_rate=discount_rate,
@@ -330,7 +392,7 @@ def value(
             if holdout_days is not None:
                 step(f"Holdout check over the last {holdout_days} days")
                 calib = ws.value_summary(as_of, unit=unit, holdout_days=holdout_days)
-                holdout = holdout_check(calib, penalizer=penalizer)
+                holdout = holdout_check(calib, penalizer=seg.bgnbd_.penalizer)
         if out is not None:
             frame = summary.join(seg.values_).assign(segment=seg.labels_).reset_index()
             out.parent.mkdir(parents=True, exist_ok=True)
@@ -468,6 +530,9 @@ def run(
     as_of: Annotated[
         str | None, typer.Option("--as-of", help="Compute features as of this date.")
     ] = None,
+    header: Header = None,
+    columns: Columns = None,
+    drop_identical_lines: DropIdentical = False,
     features: Annotated[
         str | None,
         typer.Option(
@@ -494,17 +559,26 @@ def run(
 
       segmint run --spec segmint.yaml --out reports/
 
-    A file of customers without orders is clustered on its numeric attributes (RFM and value
-    need purchases). Feature and column names are checked against the workspace first, with
-    "did you mean" for a typo.
+      segmint run CDNOW_sample.txt --no-header --columns customer_id,sample_id,date,number_of_cds,dollar_value
+
+    --no-header, --columns apply to the FILES given here (a spec's sources have their own
+    options). A file of customers without orders is clustered on its numeric attributes (RFM
+    and value need purchases). Feature and column names are checked against the workspace
+    first, with "did you mean" for a typo.
     """
     from segmint._run import check_spec, run_pipeline
 
     loaded = load_spec(spec) if spec else Spec()
     chosen = _feature_list(features) if features is not None else None
     check_spec(loaded, features=chosen)
-    extra = [SourceSpec(path=str(Path(f).resolve()) if "://" not in f else f) for f in files or []]
+    read = SourceOptions(header=header, columns=split_names(columns))
+    extra = [
+        SourceSpec(path=str(Path(f).resolve()) if "://" not in f else f, options=read)
+        for f in files or []
+    ]
     loaded = loaded.model_copy(update={"sources": [*loaded.sources, *extra]})
+    if drop_identical_lines:
+        loaded = loaded.model_copy(update={"clean": CleanSpec(drop_identical_lines=True)})
     if as_of:
         loaded = loaded.model_copy(
             update={"features": loaded.features.model_copy(update={"as_of": as_of})}
@@ -558,7 +632,7 @@ def demo(
     data = make_retail(customers, seed=seed)
     files = data.to_files(out / "sample-data", format="csv")
     spec_path = out / "demo.yaml"
-    spec_path.write_text(_demo_spec(files), encoding="utf-8")
+    spec_path.write_text(_demo_spec(files, spec_path, workspace), encoding="utf-8")
     loaded = load_spec(spec_path)
     with _open(workspace) as ws:
         with progress_display(ws.store.db) as step:
@@ -569,14 +643,18 @@ def demo(
         render.demo_next_steps(out, workspace, spec_path, output)
 
 
-def _demo_spec(files: dict[str, Path]) -> str:
+def _demo_spec(files: dict[str, Path], spec: Path, workspace: Path) -> str:
     order = ["customers", "orders", "events", "feedback", "campaigns", "campaign_contacts"]
     sources = "".join(
         f"  - {{path: sample-data/{files[n].name}, as: {n}}}\n" for n in order if n in files
     )
+    where = " ".join(
+        f"{flag} {shlex.quote(os.path.abspath(p))}"
+        for flag, p in (("--spec", spec), ("--workspace", workspace))
+    )
     return (
         "# segmint demo spec: edit and rerun with\n"
-        "#   segmint run --spec demo.yaml --workspace demo.duckdb\n"
+        f"#   segmint run {where}\n"
         "sources:\n" + sources + "segmentations:\n"
         "  - name: lifestyle\n"
         "    method: rules\n"

@@ -112,6 +112,8 @@ def ingest(
         say(f"Reading {src.label}")
         staged = stage(db, src, options)
         say("Mapping columns")
+        if options.header is False:
+            mapping = _by_position(mapping, list(staged.columns), src.label)
         cmap = resolve(
             list(staged.columns), entity=entity, fmt_name=fmt, explicit=mapping, where=src.label
         )
@@ -147,6 +149,28 @@ def ingest(
     result.notes = staged.notes + [n for n in plan.notes]
     result.seconds = time.perf_counter() - t0
     return result
+
+
+def _by_position(
+    mapping: dict[str, str] | None, columns: list[str], where: str
+) -> dict[str, str] | None:
+    """Explicit mappings to a column number (``customer_id=2``) of a file without header."""
+    if not mapping:
+        return mapping
+    out = {}
+    for name, col in mapping.items():
+        if col.strip().isdigit() and col.strip() not in columns:
+            pos = int(col)
+            if not 1 <= pos <= len(columns):
+                raise MappingError(
+                    f"--map {name}={col} refers to field {pos}, but the rows have "
+                    f"{len(columns)} fields.",
+                    where=where,
+                    fix=f"use a position from 1 to {len(columns)}, or a name from --columns.",
+                )
+            col = columns[pos - 1]
+        out[name] = col
+    return out
 
 
 @dataclass

@@ -87,7 +87,10 @@ def resolve(
     fmt: SourceFormat | None
     fmt = detect(headers, entity) if fmt_name == "auto" else lookup(fmt_name, entity)
     if entity is None:
-        entity = fmt.entity if fmt is not None else guess_entity(headers)
+        # the canonical names of an explicit mapping are evidence too (a file without header)
+        entity = (
+            fmt.entity if fmt is not None else guess_entity(headers) or guess_entity(list(explicit))
+        )
     if entity is None:
         raise MappingError(
             "segmint could not tell what this file holds (orders, customers, events, …): none "

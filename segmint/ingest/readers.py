@@ -20,8 +20,10 @@ from segmint.exceptions import (
     EmptyInputError,
     MappingError,
     MissingDependencyError,
+    SpecError,
     UnreadableFileError,
 )
+from segmint.ingest.header import positional_names
 from segmint.ingest.sniff import Source
 from segmint.store._store import quote
 
@@ -36,7 +38,10 @@ class ReadOptions:
 
     delimiter: str | None = None
     encoding: str | None = None
+    #: False: the first row is data (CDNOW_sample.txt); None: detected (see ingest.header)
     header: bool | None = None
+    #: names of the columns of a file without header row (default column_1 … column_n)
+    columns: list[str] | None = None
     sheet: str | int | None = None
     table: str | None = None
     query: str | None = None
@@ -61,6 +66,7 @@ def stage(db: duckdb.DuckDBPyConnection, src: Source, opts: ReadOptions) -> Stag
     """Read ``src`` into a temp table (or a direct Parquet scan) and describe it."""
     db.execute(f"DROP TABLE IF EXISTS {STAGE}")
     notes: list[str] = []
+    _settle_header(src, opts)
     if src.kind == "parquet":
         relation = (
             f"(SELECT file_row_number + 1 AS _row, * EXCLUDE (file_row_number) "
@@ -80,7 +86,7 @@ def stage(db: duckdb.DuckDBPyConnection, src: Source, opts: ReadOptions) -> Stag
         if src.kind == "csv":
             notes += _stage_csv(db, src, opts)
         elif src.kind == "whitespace":
-            _stage_whitespace(db, src)
+            _stage_whitespace(db, src, opts)
         elif src.kind == "excel":
             _stage_excel(db, src, opts)
         elif src.kind == "json":
@@ -102,6 +108,65 @@ def stage(db: duckdb.DuckDBPyConnection, src: Source, opts: ReadOptions) -> Stag
             fix="export again including the data, or check you picked the right sheet/table.",
         )
     return Staged(relation, columns, rows, text, notes)
+
+
+def _settle_header(src: Source, opts: ReadOptions) -> None:
+    """Decide whether the first row is a header; refuse a file that seems to have none.
+
+    With ``opts.header`` False, ``src.header`` becomes the given (or positional) column names
+    and the readers keep the first row as data.
+    """
+    if opts.header is False or opts.columns:
+        src.header = _given_names(src, opts)
+        _check_header(src, src.header)
+    elif opts.header is None and src.headerless:
+        raise _headerless_error(src)
+
+
+def _given_names(src: Source, opts: ReadOptions) -> list[str]:
+    """The names of a header-less text file's fields: ``opts.columns`` or column_1 …"""
+    if src.kind not in ("csv", "whitespace"):
+        raise SpecError(
+            f"--no-header and --columns apply to text files (CSV, TSV, whitespace tables), "
+            f"not to this {src.kind} source.",
+            where=src.label,
+            fix="leave them out; the source's own column names are used.",
+        )
+    if opts.header is not False:
+        raise SpecError(
+            "--columns names the columns of a file without a header row, but --no-header "
+            "was not given, so the file's first row would be read as names as well.",
+            where=src.label,
+            fix="add --no-header (header: false in the spec's source options), or drop "
+            "--columns and map headers with --map canonical=Header.",
+        )
+    found = src.header or []
+    names = list(opts.columns) if opts.columns else positional_names(len(found))
+    if len(names) != len(found):
+        raise MappingError(
+            f"--columns gives {len(names)} names ({', '.join(names)}), but the rows have "
+            f"{len(found)} fields (the first line is {' | '.join(found)}).",
+            where=src.label,
+            fix=f"give exactly {len(found)} comma-separated names, one per field.",
+        )
+    return [n.strip() for n in names]
+
+
+def _headerless_error(src: Source) -> MappingError:
+    first = src.header or []
+    shown = " | ".join(first[:8]) + (" | …" if len(first) > 8 else "")
+    n = len(first)
+    example = ",".join(f"name{i}" for i in range(1, n + 1)) if n <= 6 else f"name1,…,name{n}"
+    return MappingError(
+        f"The file seems to have no header row: its first line ({shown}) holds values "
+        "like the rows below it (numbers and dates), not column names. Read as a header, "
+        "that row would be lost and the columns misnamed.",
+        where=src.label,
+        fix=f"name the {n} columns: --no-header --columns {example} (spec: "
+        "options: {header: false, columns: [...]}; Python: header=False, columns=[...]); "
+        "or --no-header alone and map by position, e.g. --map customer_id=1. If the first "
+        "line is a header after all, pass --header.",
+    )
 
 
 def _describe(db: duckdb.DuckDBPyConnection, relation: str) -> dict[str, str]:
@@ -141,6 +206,8 @@ def _stage_csv(db: duckdb.DuckDBPyConnection, src: Source, opts: ReadOptions) ->
         args.append(f"delim = {_lit(delim)}")
     if opts.header is not None:
         args.append(f"header = {str(opts.header).lower()}")
+    if opts.header is False and src.header:
+        args.append(f"names = [{', '.join(_lit(n) for n in src.header)}]")
     if src.compression:
         args.append(f"compression = {_lit(src.compression)}")
     notes: list[str] = []
@@ -195,9 +262,10 @@ def _csv_error(src: Source, msg: str) -> UnreadableFileError:
     )
 
 
-def _stage_whitespace(db: duckdb.DuckDBPyConnection, src: Source) -> None:
+def _stage_whitespace(db: duckdb.DuckDBPyConnection, src: Source, opts: ReadOptions) -> None:
     header = src.header or []
     _check_header(src, header)
+    first = 0 if opts.header is False else 1  # rowid of the first data line
     raw = STAGE + "_lines"
     db.execute(f"DROP TABLE IF EXISTS {raw}")
     db.execute(
@@ -209,7 +277,7 @@ def _stage_whitespace(db: duckdb.DuckDBPyConnection, src: Source) -> None:
     )
     n = len(header)
     bad = db.execute(
-        f"SELECT rowid + 1, len(f) FROM {raw} WHERE rowid > 0 AND len(f) <> {n} LIMIT 1"
+        f"SELECT rowid + 1, len(f) FROM {raw} WHERE rowid >= {first} AND len(f) <> {n} LIMIT 1"
     ).fetchone()
     if bad:
         raise UnreadableFileError(
@@ -221,7 +289,8 @@ def _stage_whitespace(db: duckdb.DuckDBPyConnection, src: Source) -> None:
         )
     cols = ", ".join(f"f[{i + 1}] AS {quote(h)}" for i, h in enumerate(header))
     db.execute(
-        f"CREATE TEMP TABLE {STAGE} AS SELECT {cols} FROM {raw} WHERE rowid > 0 ORDER BY rowid"
+        f"CREATE TEMP TABLE {STAGE} AS SELECT {cols} FROM {raw} WHERE rowid >= {first} "
+        "ORDER BY rowid"
     )
     db.execute(f"DROP TABLE {raw}")
 

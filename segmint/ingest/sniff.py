@@ -15,6 +15,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from segmint.exceptions import EmptyInputError, UnreadableFileError
+from segmint.ingest.header import looks_headerless
 
 __all__ = ["Source", "sniff"]
 
@@ -39,6 +40,8 @@ class Source:
     delimiter: str | None = None
     compression: str | None = None
     header: list[str] | None = None
+    #: the first row looks like data, not column names (see :mod:`segmint.ingest.header`)
+    headerless: bool = False
 
     @property
     def label(self) -> str:
@@ -170,13 +173,17 @@ def _sniff_text_table(src: Source, sample: str, delimiter: str | None) -> None:
         return
     if delimiter is None and _looks_whitespace_aligned(lines):
         src.kind = "whitespace"
-        src.header = _WS_SPLIT.split(lines[0].strip())
+        rows = [_WS_SPLIT.split(ln.strip()) for ln in lines]
+        src.header = rows[0]
+        src.headerless = looks_headerless(rows)
         return
     src.delimiter = delimiter
     delim = delimiter or _guess_delimiter(lines)
     first = lines[0].lstrip("\ufeff")
     try:
         src.header = next(csv.reader(io.StringIO(first), delimiter=delim))
+        rows = list(csv.reader(io.StringIO("\n".join([first, *lines[1:]])), delimiter=delim))
+        src.headerless = looks_headerless(rows)
     except (csv.Error, StopIteration):  # pragma: no cover - csv.reader is permissive
         src.header = [first]
 

@@ -2,7 +2,8 @@
 
 * :func:`render_report` — the run dict → HTML (plotly.js embedded once, no network needed);
 * :func:`write_report` — writes ``report.html`` and ``report.json`` into a folder;
-* :func:`pca_projection` — the 2-D map of customers that the report draws.
+* :func:`pca_projection` — the 2-D map of customers that the report draws;
+* :func:`jsonable` — numpy, pandas, NaN and dates as plain JSON values.
 
 The run dict's shape is described in ``segmint/report/README.md``.
 
@@ -12,6 +13,6 @@ True
 """
 
 from segmint.report._projection import pca_projection
-from segmint.report._render import render_report, write_report
+from segmint.report._render import jsonable, render_report, write_report
 
-__all__ = ["pca_projection", "render_report", "write_report"]
+__all__ = ["jsonable", "pca_projection", "render_report", "write_report"]

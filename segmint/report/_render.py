@@ -22,6 +22,7 @@ import pandas as pd
 
 from segmint.exceptions import SpecError, WorkspaceError
 from segmint.report._view import report_view
+from segmint.store.results import RunResult
 
 __all__ = ["jsonable", "render_report", "write_report"]
 
@@ -83,6 +84,8 @@ def jsonable(value: Any) -> Any:
 
 
 def _checked(data: Any) -> dict[str, Any]:
+    if isinstance(data, RunResult):
+        data = data.to_json()
     if not isinstance(data, Mapping):
         raise SpecError(
             "The report data must be a dict with 'title', 'quality' and 'segmentations'. "
@@ -99,7 +102,7 @@ def _checked(data: Any) -> dict[str, Any]:
     return dict(out)
 
 
-def render_report(data: Mapping[str, Any]) -> str:
+def render_report(data: RunResult | Mapping[str, Any]) -> str:
     """The segmentation report as one self-contained HTML page (a string).
 
     >>> html = render_report({"title": "Shop segments", "segmentations": []})
@@ -116,7 +119,7 @@ def render_report(data: Mapping[str, Any]) -> str:
     )
 
 
-def write_report(data: Mapping[str, Any], out_dir: str | Path) -> tuple[Path, Path]:
+def write_report(data: RunResult | Mapping[str, Any], out_dir: str | Path) -> tuple[Path, Path]:
     """Write ``report.html`` and ``report.json`` into ``out_dir``; return (html, json) paths.
 
     >>> import tempfile

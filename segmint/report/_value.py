@@ -154,6 +154,7 @@ def value_view(value: Mapping[str, Any]) -> dict[str, Any] | None:
     thresholds = fmt.mapping(models.get("thresholds"))
     return {
         "unit": fmt.text(value.get("unit")) or "weeks",
+        "purchase_model": fmt.text(bg.get("model")) or "BG/NBD",
         "bgnbd": _params(bg),
         "bgnbd_ll": _fixed(bg.get("log_likelihood"), 2),
         "gamma_gamma": _params(gg),

@@ -25,7 +25,6 @@ _BADGES = {
     "failed": ("Failed", "✗"),
     "none": ("No gates", "–"),
 }
-_COMPONENTS = ("size", "revenue", "value", "growth", "reachability")
 
 
 def _badge(status: str) -> dict[str, str]:
@@ -138,6 +137,14 @@ def _k_curve(seg: Mapping[str, Any]) -> dict[str, Any] | None:
     }
 
 
+def _components(weights: Mapping[str, Any], rows: list[Mapping[str, Any]]) -> list[str]:
+    """Every component the ranking weighs or a segment carries, in the weights' order."""
+    out = list(weights)
+    for r in rows:
+        out += [str(c) for c in fmt.mapping(r.get("components")) if str(c) not in out]
+    return out
+
+
 def _ranking(ranking: Mapping[str, Any], names: Mapping[str, str]) -> dict[str, Any] | None:
     if not ranking:
         return None
@@ -148,21 +155,20 @@ def _ranking(ranking: Mapping[str, Any], names: Mapping[str, str]) -> dict[str, 
         map(fmt.mapping, fmt.items(ranking.get("segments"))),
         key=lambda r: fmt.number(r.get("rank")) or math.inf,
     )
+    components = _components(weights, rows)
     return {
         "formula": fmt.text(ranking.get("formula")),
         "weights": [
             {"name": k, "value": fmt.share(v) if as_share else fmt.decimal(v)}
             for k, v in weights.items()
         ],
-        "components": list(_COMPONENTS),
+        "components": components,
         "rows": [
             {
                 "rank": fmt.count(r.get("rank")),
                 "name": names.get(fmt.text(r.get("label")), fmt.text(r.get("label"))),
                 "score": fmt.score(r.get("score")),
-                "cells": [
-                    fmt.decimal(fmt.mapping(r.get("components")).get(c)) for c in _COMPONENTS
-                ],
+                "cells": [fmt.decimal(fmt.mapping(r.get("components")).get(c)) for c in components],
             }
             for r in rows
         ],

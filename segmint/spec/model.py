@@ -10,9 +10,13 @@ sources:
       ordered_at: Order Date
     options: {delimiter: ";", encoding: latin-1, date_format: "%d/%m/%Y",
               timezone: Europe/Berlin, sheet: Orders, table: orders}
+  - path: CDNOW_sample.txt            # a text file without a header row
+    options: {header: false, columns: [customer_id, sample_id, date, number_of_cds,
+                                       dollar_value]}
 quality:                              # gates: largest share of bad values allowed
   max_invalid_dates: 0.02
   max_invalid_emails: 0.3
+clean: {drop_identical_lines: false}  # true: also drop identical lines when there is no order id
 features: {as_of: 2024-12-31}
 segmentations:
   - name: lifestyle
@@ -22,7 +26,7 @@ segmentations:
       Families: children > 0
   - {name: rfm, method: rfm}
   - {name: clusters, method: kmeans, k: auto, features: [recency_days, frequency, monetary_total]}
-  - name: value                       # CLV (BG/NBD + Gamma-Gamma), value tiers, churn risk
+  - name: value                       # CLV (MBG/NBD + Gamma-Gamma), value tiers, churn risk
     method: value
     horizon_days: 365
     discount_rate: 0.1                # annual
@@ -55,6 +59,7 @@ from segmint.spec.gates import QualityGates
 from segmint.store.schema import CANONICAL
 
 __all__ = [
+    "CleanSpec",
     "FeatureSpec",
     "RankingSpec",
     "SegmentationSpec",
@@ -64,6 +69,8 @@ __all__ = [
     "load_spec",
 ]
 
+#: the method names the spec accepts (what each reads: segmint/segment/registry.py, which a
+#: test keeps in step with these names)
 METHODS = ("rules", "rfm", "kmeans", "kprototypes", "gmm", "hdbscan", "value")
 CLUSTER_METHODS = ("kmeans", "kprototypes", "gmm", "hdbscan")
 
@@ -75,6 +82,9 @@ class SourceOptions(BaseModel):
 
     delimiter: str | None = None
     encoding: str | None = None
+    #: false for a text file without a header row; columns then names its fields
+    header: bool | None = None
+    columns: list[str] | None = None
     sheet: str | int | None = None
     table: str | None = None
     query: str | None = None
@@ -100,6 +110,16 @@ class SourceSpec(BaseModel):
         if v is not None and v not in CANONICAL:
             raise ValueError(f"'{v}' is not a table; use one of {', '.join(CANONICAL)}")
         return v
+
+
+class CleanSpec(BaseModel):
+    """How to clean (see segmint/clean)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    #: also remove identical order lines from sources without an order id (kept by default:
+    #: there they may be real repeat purchases)
+    drop_identical_lines: bool = False
 
 
 class FeatureSpec(BaseModel):
@@ -210,6 +230,7 @@ class Spec(BaseModel):
 
     sources: list[SourceSpec] = Field(default_factory=list)
     quality: QualityGates = Field(default_factory=QualityGates)
+    clean: CleanSpec = Field(default_factory=CleanSpec)
     features: FeatureSpec = Field(default_factory=FeatureSpec)
     segmentations: list[SegmentationSpec] = Field(default_factory=list)
     ranking: RankingSpec = Field(default_factory=RankingSpec)

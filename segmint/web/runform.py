@@ -16,25 +16,23 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from segmint.segment.registry import METHODS
 from segmint.spec.model import SegmentationSpec
 
 __all__ = ["CLUSTER_METHODS", "DEFAULTS", "build_specs", "parse_features", "parse_rules_text"]
 
-CLUSTER_METHODS = {
-    "kmeans": "k-means (numeric features)",
-    "kprototypes": "k-prototypes (numeric and categorical)",
-    "gmm": "Gaussian mixture",
-}
+#: the clustering methods the form offers: those that take a k (the method registry)
+CLUSTER_METHODS = {m.name: m.label for m in METHODS.values() if m.takes_k}
 DEFAULTS = {
     "rfm": "on",
     "rules_on": "",
     "rules": "",
     "cluster_on": "on",
     "cluster_method": "kmeans",
-    "k": "auto",
+    "k": str(METHODS["kmeans"].defaults()["k"]),
     "features": "",
     "value_on": "",
-    "horizon_days": "365",
+    "horizon_days": f"{METHODS['value'].defaults()['horizon_days']:g}",
 }
 MAX_RULES = 50
 

@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from segmint.api import services
 from segmint.api.state import state_of
 from segmint.exceptions import SegmintError
+from segmint.store.results import SegmentationResult
 from segmint.web import runform, views
 from segmint.web.render import anchor, page
 from segmint.web.session import WebUser, form_user, json_user, page_user
@@ -93,7 +94,7 @@ async def validate_rules(
     return JSONResponse({"ok": not errors, "rules": len(rules), "errors": errors})
 
 
-def _result(request: Request, run_id: str, name: str) -> dict[str, Any]:
+def _result(request: Request, run_id: str, name: str) -> SegmentationResult:
     return services.get_segmentation(state_of(request).workspace(), run_id, name)
 
 

@@ -1,7 +1,8 @@
 """Page data for results, segment profiles and comparisons.
 
-The stored results (``segmentations.result``) are the report's segmentation dicts, so the
-pages reuse the report's view model and charts (:func:`segmint.report._view.segmentation_view`);
+The stored results (``segmentations.result``) are typed
+:class:`~segmint.store.results.SegmentationResult` objects, the same shape as the report's sections,
+so the pages reuse the report's view model and charts (:func:`segmint.report._view.segmentation_view`);
 only the one-segment lift chart and the migration heat map are drawn here.
 """
 
@@ -25,15 +26,16 @@ from segmint.report._charts import (
     plot_text,
 )
 from segmint.report._view import segmentation_view
+from segmint.store.results import SegmentationResult
 
 __all__ = ["compare_view", "profile_view", "results_view", "run_choices"]
 
 MAX_LIFT_BARS = 15
 
 
-def results_view(result: Mapping[str, Any]) -> dict[str, Any]:
+def results_view(result: SegmentationResult) -> dict[str, Any]:
     """The report's segmentation view (cards ranked, charts as JSON)."""
-    view = segmentation_view(1, result)
+    view = segmentation_view(1, result.to_json())
     view["charts"] = any(
         view.get(c) for c in ("sizes_chart", "lift_chart", "projection_chart", "k_curve")
     ) or bool(view.get("value"))
@@ -97,27 +99,21 @@ def _means(seg: Mapping[str, Any], population: Mapping[str, Any]) -> list[dict[s
     ]
 
 
-def profile_view(result: Mapping[str, Any], label: str) -> dict[str, Any] | None:
+def profile_view(result: SegmentationResult, label: str) -> dict[str, Any] | None:
     """One segment: its card, lift chart, means vs all customers, rules, examples, plan."""
-    view = segmentation_view(1, result)
+    view = segmentation_view(1, result.to_json())
     card = next((c for c in view["cards"] if c["label"] == label), None)
-    profiles = fmt.mapping(result.get("profiles"))
-    seg = next(
-        (
-            fmt.mapping(s)
-            for s in fmt.items(profiles.get("segments"))
-            if fmt.text(fmt.mapping(s).get("label")) == label
-        ),
-        None,
-    )
-    if card is None or seg is None:
+    profile = result.profiles.segment(label)
+    if card is None or profile is None:
         return None
-    plan = dict(fmt.mapping(fmt.mapping(result.get("targeting")).get(label)))
+    seg = profile.to_json()
+    planned = result.targeting.get(label)
+    plan = planned.to_json() if planned is not None else {}
     return {
         "segmentation": view,
         "card": card,
         "lift_chart": _lift_chart(seg),
-        "means": _means(seg, fmt.mapping(profiles.get("population"))),
+        "means": _means(seg, result.profiles.population.to_json()),
         "plan": plan_view(plan),
         "plan_fields": {k: fmt.text(plan.get(k)) for k in ("goal", "channel", "offer", "message")},
         "edited": bool(plan.get("edited")),

@@ -1,4 +1,5 @@
-"""Value-based segmentation (M8): BG/NBD, Pareto/NBD, Gamma-Gamma, CLV, value tiers, churn risk.
+"""Value-based segmentation (M8): BG/NBD, MBG/NBD, Pareto/NBD, Gamma-Gamma, CLV, value tiers,
+churn risk.
 
 >>> from segmint.segment.value import BetaGeoModel, GammaGammaModel, clv, summary_from_orders
 """
@@ -13,6 +14,7 @@ from segmint.segment.value.clv import (
     tier_thresholds,
 )
 from segmint.segment.value.gammagamma import GammaGammaModel
+from segmint.segment.value.mbgnbd import ModifiedBetaGeoModel
 from segmint.segment.value.paretonbd import ParetoNBDModel
 from segmint.segment.value.segmenter import CHURN_RISK, ValueSegmenter
 
@@ -22,6 +24,7 @@ __all__ = [
     "VALUE_COLUMNS",
     "BetaGeoModel",
     "GammaGammaModel",
+    "ModifiedBetaGeoModel",
     "ParetoNBDModel",
     "ValueSegmenter",
     "assign_tiers",

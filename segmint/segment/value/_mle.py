@@ -5,7 +5,11 @@ stays positive) with L-BFGS-B and an analytic gradient, then takes standard erro
 observed information: the Hessian of the total negative log-likelihood, by central differences
 of the analytic gradient, inverted in log space and carried to the natural scale by the delta
 method (se(θ) = θ · se(log θ)). Non-convergence raises :class:`ModelError` with a fix; it is
-never returned silently.
+never returned silently. A likelihood without a finite maximum raises
+:class:`NoFiniteMaximum`, judged from the solution (a parameter at the edge of the box, or a
+profile likelihood that stays flat far along a weakly determined direction:
+:mod:`segmint.segment.value._finite`), so that the verdict does not depend on where the
+optimizer's floating-point path happened to stop.
 """
 
 from __future__ import annotations
@@ -14,22 +18,41 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import minimize
+from scipy.optimize import OptimizeResult, minimize
 
 from segmint.exceptions import ModelError
+from segmint.segment.value._finite import Objective, unbounded_direction
 
-__all__ = ["MLEResult", "fit_mle"]
+__all__ = ["MLEResult", "NoFiniteMaximum", "fit_mle"]
 
 #: (total log-likelihood, its gradient with respect to the natural parameters)
 LogLik = Callable[[np.ndarray], tuple[float, np.ndarray]]
+#: the optimizer keeps every log-parameter in [−_BOX, _BOX] (θ between 2e-9 and 5e8)
+_BOX = 20.0
+
+
+class NoFiniteMaximum(ModelError):
+    """The likelihood has no finite maximum on this data: a parameter runs off to 0 or ∞.
+
+    ``heading`` says where to, e.g. "p → ∞ and v → 0"."""
+
+    def __init__(self, problem: str, *, heading: str, fix: str | None = None) -> None:
+        self.heading = heading
+        super().__init__(problem, fix=fix)
 
 
 @dataclass(frozen=True)
 class MLEResult:
+    """The estimate. ``undetermined`` (only with a penalizer, which the user chose to get
+    finite answers) names where the penalized likelihood still runs off, e.g. "a → 0": the
+    data say nothing there; a parameter that alone reached the floor of the box is then given
+    as its limit 0 (standard error NaN), so predictions are the limit's, not the box's."""
+
     params: np.ndarray
     standard_errors: np.ndarray
     log_likelihood: float
     iterations: int
+    undetermined: str | None = None
 
 
 def fit_mle(
@@ -52,40 +75,85 @@ def fit_mle(
             return np.inf, np.zeros_like(log_theta)
         return value, g
 
-    with np.errstate(all="ignore"):
-        res = minimize(
-            objective,
-            np.log(start),
-            jac=True,
-            method="L-BFGS-B",
-            bounds=[(-20.0, 20.0)] * len(start),
-            options={"maxiter": 1000, "ftol": 1e-14, "gtol": 1e-9},
-        )
+    res = _minimize(objective, np.log(start))
+    if not (res.success or _flat(objective, res.x)):  # e.g. an 'ABNORMAL' line search
+        res = _minimize(objective, res.x)
     theta = np.exp(res.x)
-    at_bound = np.abs(res.x) >= 20.0 - 1e-6
-    if not np.isfinite(res.fun) or at_bound.any() or not (res.success or _flat(objective, res.x)):
-        where = ", ".join(f"{k} = {v:.4g}" for k, v in zip(names, theta, strict=True))
-        reason = (
-            "a parameter ran off to 0 or infinity"
-            if at_bound.any()
-            else f"the optimizer stopped: {res.message}"
-        )
+    where = ", ".join(f"{k} = {v:.4g}" for k, v in zip(names, theta, strict=True))
+    if not np.isfinite(res.fun):
         raise ModelError(
-            f"The {model} fit did not converge ({reason}; last values {where}).",
+            f"The {model} fit did not converge: the likelihood is not finite anywhere the "
+            f"optimizer went (last values {where}).",
+            fix="check the summary for extreme values, or fit with a small penalizer "
+            "(e.g. penalizer=0.001).",
+        )
+    hessian = _hessian(loglik, res.x, penalizer)
+    runs_off = _runs_off(objective, res.x, hessian, n)
+    heading = None if runs_off is None else _heading(names, runs_off)
+    if heading is not None and not penalizer:
+        raise NoFiniteMaximum(
+            f"The {model} fit did not converge to a finite estimate: the likelihood keeps "
+            f"rising or stays flat as {heading} (last values {where}).",
+            heading=heading,
             fix="give more customers or a longer history, or fit with a small penalizer "
             "(e.g. penalizer=0.001) to keep the parameters finite.",
         )
+    if heading is None and not (res.success or _flat(objective, res.x)):
+        raise ModelError(
+            f"The {model} fit did not converge (the optimizer stopped: {res.message}; last "
+            f"values {where}).",
+            fix="fit with a small penalizer (e.g. penalizer=0.001), or check the summary.",
+        )
     ll = -float(res.fun) * n + penalizer * float(theta @ theta)
-    return MLEResult(theta, _standard_errors(loglik, res.x, penalizer), ll, int(res.nit))
+    se = _standard_errors(hessian, res.x)
+    floor = res.x <= -_BOX + 1e-6
+    if heading is not None and floor.sum() == 1:  # its limit 0, not the box's e^−20
+        theta, se = np.where(floor, 0.0, theta), np.where(floor, np.nan, se)
+    return MLEResult(theta, se, ll, int(res.nit), heading)
 
 
-def _flat(objective: Callable[[np.ndarray], tuple[float, np.ndarray]], x: np.ndarray) -> bool:
+def _runs_off(
+    objective: Objective, x: np.ndarray, hessian: np.ndarray, n: float
+) -> np.ndarray | None:
+    """The direction in which the likelihood has no maximum (a coordinate at the edge of
+    the box, or :func:`unbounded_direction`), or None."""
+    at_edge = np.abs(x) >= _BOX - 1e-6
+    if at_edge.any():
+        return np.sign(x) * at_edge
+    stationary = _flat(objective, x)
+    return unbounded_direction(objective, x, hessian, n=n, box=(-_BOX, _BOX), stationary=stationary)
+
+
+def _minimize(objective: Objective, x0: np.ndarray) -> OptimizeResult:
+    with np.errstate(all="ignore"):
+        return minimize(
+            objective,
+            x0,
+            jac=True,
+            method="L-BFGS-B",
+            bounds=[(-_BOX, _BOX)] * len(x0),
+            options={"maxiter": 1000, "ftol": 1e-14, "gtol": 1e-9},
+        )
+
+
+def _heading(names: tuple[str, ...], direction: np.ndarray) -> str:
+    """'p → ∞ and v → 0' for the parameters that move most along ``direction``."""
+    big = np.abs(direction) >= 0.5 * np.abs(direction).max()
+    return " and ".join(
+        f"{k} → {'∞' if d > 0 else '0'}" for k, d, b in zip(names, direction, big, strict=True) if b
+    )
+
+
+def _flat(objective: Objective, x: np.ndarray) -> bool:
     """L-BFGS-B may stop on 'ABNORMAL' line searches at an optimum: accept a tiny gradient."""
     _, g = objective(x)
     return bool(np.all(np.abs(g) < 1e-5))
 
 
-def _standard_errors(loglik: LogLik, log_theta: np.ndarray, penalizer: float) -> np.ndarray:
+def _hessian(loglik: LogLik, log_theta: np.ndarray, penalizer: float) -> np.ndarray:
+    """Hessian of the total penalized −ln L in log-parameters, by central differences of the
+    analytic gradient."""
+
     def grad_log(x: np.ndarray) -> np.ndarray:
         theta = np.exp(x)
         _, g = loglik(theta)
@@ -93,14 +161,19 @@ def _standard_errors(loglik: LogLik, log_theta: np.ndarray, penalizer: float) ->
 
     k = len(log_theta)
     h = np.empty((k, k))
-    for i in range(k):
-        step = np.zeros(k)
-        step[i] = 1e-5
-        h[:, i] = (grad_log(log_theta + step) - grad_log(log_theta - step)) / 2e-5
-    h = (h + h.T) / 2.0
+    with np.errstate(all="ignore"):
+        for i in range(k):
+            step = np.zeros(k)
+            step[i] = 1e-5
+            h[:, i] = (grad_log(log_theta + step) - grad_log(log_theta - step)) / 2e-5
+    return (h + h.T) / 2.0
+
+
+def _standard_errors(h: np.ndarray, log_theta: np.ndarray) -> np.ndarray:
+    k = len(log_theta)
     try:
         cov = np.linalg.inv(h)
-    except np.linalg.LinAlgError:
+    except (np.linalg.LinAlgError, ValueError):
         return np.full(k, np.nan)
     var = np.diag(cov)
     se_log = np.sqrt(np.where(var > 0, var, np.nan))

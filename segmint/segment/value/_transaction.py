@@ -32,7 +32,9 @@ class TransactionModel(BaseEstimator, ABC):
     ``penalizer`` adds ``penalizer · Σθ²`` to the negative log-likelihood (0 = plain MLE), a
     fix for small or degenerate data. Fitted state: ``params_``, ``standard_errors_``,
     ``log_likelihood_`` (total, at the estimate), ``n_customers_``, ``iterations_``, ``unit_``
-    (the summary's time unit, when it says).
+    (the summary's time unit, when it says), ``undetermined_`` (with a penalizer: where the
+    data still do not bound the parameters, e.g. "a → 0"; else None). Without a penalizer, a
+    likelihood with no finite maximum raises :class:`~segmint.segment.value._mle.NoFiniteMaximum`.
     """
 
     _fitted_attr = "params_"
@@ -82,6 +84,7 @@ class TransactionModel(BaseEstimator, ABC):
         self.standard_errors_ = dict(zip(self.names, map(float, res.standard_errors), strict=True))
         self.log_likelihood_ = res.log_likelihood
         self.iterations_ = res.iterations
+        self.undetermined_ = res.undetermined
         self.n_customers_ = int(h.count.sum())
         self.unit_ = summary.attrs.get("unit")
         return self

@@ -111,12 +111,13 @@ class BetaGeoModel(TransactionModel):
         return np.asarray(head * body * self._alive(h))
 
     def _alive(self, h: Histories) -> np.ndarray:
-        r, alpha, a, b = self._theta()
-        x, t_x, T = h.x, h.t_x, h.T
-        repeat = x > 0
-        bx1 = np.where(repeat, b + x - 1, 1.0)
-        log_odds = np.log(a) - np.log(bx1) + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x))
-        return np.where(repeat, expit(-log_odds), 1.0)
+        with np.errstate(divide="ignore"):  # a = 0: nobody drops out, P(alive) = 1
+            r, alpha, a, b = self._theta()
+            x, t_x, T = h.x, h.t_x, h.T
+            repeat = x > 0
+            bx1 = np.where(repeat, b + x - 1, 1.0)
+            log_odds = np.log(a) - np.log(bx1) + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x))
+            return np.where(repeat, expit(-log_odds), 1.0)
 
     def expected_purchases_new(self, t: float | np.ndarray) -> np.ndarray:
         """E[X(t)] for a customer who just made their first purchase (FHL 2005 eq. 9)."""

@@ -7,12 +7,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from segmint.segment.value.bgnbd import BetaGeoModel
+from segmint.segment.value._transaction import TransactionModel
 
 __all__ = ["clv_histogram", "p_alive_matrix"]
 
 
-def p_alive_matrix(model: BetaGeoModel, summary: pd.DataFrame, *, size: int = 20) -> dict[str, Any]:
+def p_alive_matrix(
+    model: TransactionModel, summary: pd.DataFrame, *, size: int = 20
+) -> dict[str, Any]:
     """P(alive) on a grid of frequency (0 … max seen) × recency (0 … T), for a customer whose
     first purchase was T = the largest T in ``summary`` ago (as lifetimes' matrix plot)."""
     T = float(summary["T"].max())

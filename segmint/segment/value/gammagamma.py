@@ -15,7 +15,7 @@ of their repeat transactions. The model assumes spend is independent of purchase
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -124,10 +124,14 @@ class GammaGammaModel(BaseEstimator):
     ``fit(summary)`` uses the rows with ``frequency > 0`` (columns frequency, monetary_value);
     their values must be > 0. Fitted state: ``params_`` (p, q, v), ``standard_errors_``,
     ``log_likelihood_``, ``n_customers_``, ``independence_`` (the frequency–spend correlation
-    check), ``warnings_``.
+    check), ``warnings_``, ``undetermined_`` (as for the purchase models).
     """
 
     _fitted_attr = "params_"
+    #: what a limit the data cannot rule out means, in words
+    limits: ClassVar[dict[str, str]] = {
+        "p → ∞": "a customer's spend hardly varies from one purchase to the next"
+    }
 
     def __init__(self, penalizer: float = 0.0) -> None:
         self.penalizer = penalizer
@@ -174,6 +178,7 @@ class GammaGammaModel(BaseEstimator):
         self.standard_errors_ = dict(zip(_NAMES, map(float, res.standard_errors), strict=True))
         self.log_likelihood_ = res.log_likelihood
         self.iterations_ = res.iterations
+        self.undetermined_ = res.undetermined
         self.n_customers_ = len(x)
         corr = float(np.corrcoef(x, m)[0, 1]) if np.std(x) > 0 and np.std(m) > 0 else 0.0
         ok = abs(corr) <= INDEPENDENCE_LIMIT

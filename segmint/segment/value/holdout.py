@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 
 from segmint.exceptions import ModelError
-from segmint.segment.value.bgnbd import BetaGeoModel
+from segmint.segment.value._transaction import TransactionModel
+from segmint.segment.value.mbgnbd import ModifiedBetaGeoModel
 
 __all__ = ["HoldoutCheck", "holdout_check"]
 
@@ -51,8 +52,14 @@ class HoldoutCheck:
         }
 
 
-def holdout_check(summary: pd.DataFrame, *, penalizer: float = 0.0) -> HoldoutCheck:
-    """Fit BG/NBD on ``summary`` (with frequency_holdout and duration_holdout columns, from
+def holdout_check(
+    summary: pd.DataFrame,
+    *,
+    penalizer: float = 0.0,
+    model: type[TransactionModel] = ModifiedBetaGeoModel,
+) -> HoldoutCheck:
+    """Fit ``model`` (MBG/NBD, the value segmenter's purchase model, by default) on
+    ``summary`` (with frequency_holdout and duration_holdout columns, from
     ``summary_from_orders(..., holdout_end=...)``) and compare predictions with the holdout."""
     need = ("frequency_holdout", "duration_holdout")
     if any(c not in summary.columns for c in need):
@@ -61,9 +68,9 @@ def holdout_check(summary: pd.DataFrame, *, penalizer: float = 0.0) -> HoldoutCh
             fix="build it with summary_from_orders(orders, as_of=calibration_end, "
             "holdout_end=...) or Workspace.value_summary(holdout_days=90).",
         )
-    model = BetaGeoModel(penalizer=penalizer).fit(summary)
+    fitted = model(penalizer=penalizer).fit(summary)
     duration = float(summary["duration_holdout"].iloc[0])
-    predicted = model.expected_purchases(duration, summary).to_numpy()
+    predicted = fitted.expected_purchases(duration, summary).to_numpy()
     actual = summary["frequency_holdout"].to_numpy(dtype=float)
     freq = summary["frequency"].to_numpy()
     bucket = np.minimum(freq, TOP_BUCKET).astype(int)

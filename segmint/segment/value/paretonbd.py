@@ -198,7 +198,8 @@ class ParetoNBDModel(TransactionModel):
         p = r + h.x
         log_i, _ = log_tail_integral(p, np.full_like(p, s + 1), alpha, beta, h.t_x, h.T)
         b1 = -p * np.log(alpha + h.T) - s * np.log(beta + h.T)
-        return np.asarray(np.exp(b1 - np.logaddexp(b1, np.log(s) + log_i)))
+        with np.errstate(divide="ignore"):  # s = 0: nobody drops out, P(alive) = 1
+            return np.asarray(np.exp(b1 - np.logaddexp(b1, np.log(s) + log_i)))
 
     def expected_purchases_new(self, t: float | np.ndarray) -> np.ndarray:
         """E[X(t)] for a customer who just made their first purchase (FHL note eq. 27):

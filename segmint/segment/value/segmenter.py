@@ -1,11 +1,17 @@
 """``ValueSegmenter``: value tiers by CLV, and churn risk (high past value, low P(alive)).
 
-Fits BG/NBD and Gamma-Gamma on the repeat-purchase summary, computes per customer expected
+Fits MBG/NBD and Gamma-Gamma on the repeat-purchase summary, computes per customer expected
 purchases over the horizon, P(alive), expected spend and CLV (``values_``), then labels:
 
 * ``Churn risk`` — past revenue in the top ``churn_value_share`` of customers and
   P(alive) < ``churn_p_alive`` (checked first: these are the customers to win back);
 * otherwise the CLV tier (``Top 1%``, ``Top 10%``, ``Middle``, ``Low`` by default).
+
+The purchase model is MBG/NBD, not BG/NBD: BG/NBD cannot let a customer drop out before a
+repeat purchase, so it gives every one-time buyer P(alive) = 1 however long ago they bought,
+and churn risk (and every name or goal read from P(alive)) would then pass over exactly the
+customers who left after one order and flag repeat buyers instead. MBG/NBD's P(alive) falls
+with the time since the last purchase for one-time buyers too.
 
 >>> from segmint.datasets import make_retail
 >>> from segmint.segment.value import ValueSegmenter, summary_from_orders
@@ -13,19 +19,20 @@ purchases over the horizon, P(alive), expected spend and CLV (``values_``), then
 >>> summary = summary_from_orders(shop.orders, as_of="2024-12-31")
 >>> seg = ValueSegmenter().fit(summary)
 >>> sorted(seg.labels_.unique())
-['Low', 'Middle', 'Top 1%', 'Top 10%']
+['Churn risk', 'Low', 'Middle', 'Top 1%', 'Top 10%']
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
 
-from segmint.exceptions import ModelError
+from segmint.exceptions import ModelError, SegmintWarning
 from segmint.segment.base import BaseSegmenter, Segmentation
-from segmint.segment.value.bgnbd import BetaGeoModel
+from segmint.segment.value._mle import NoFiniteMaximum
 from segmint.segment.value.clv import (
     MONTH_DAYS,
     VALUE_COLUMNS,
@@ -35,6 +42,7 @@ from segmint.segment.value.clv import (
     tier_thresholds,
 )
 from segmint.segment.value.gammagamma import GammaGammaModel
+from segmint.segment.value.mbgnbd import ModifiedBetaGeoModel
 
 __all__ = ["CHURN_RISK", "FALLBACK_PENALIZER", "ValueSegmenter"]
 
@@ -44,17 +52,19 @@ FALLBACK_PENALIZER = 0.001
 
 
 class ValueSegmenter(BaseSegmenter):
-    """Value tiers and churn risk from BG/NBD + Gamma-Gamma (scikit-learn conventions).
+    """Value tiers and churn risk from MBG/NBD + Gamma-Gamma (scikit-learn conventions).
 
     ``fit(summary)`` takes the repeat-purchase summary (index customer_id; columns frequency,
-    recency, T, monetary_value and, for churn risk, revenue). Fitted: ``bgnbd_``,
-    ``gamma_gamma_``, ``values_`` (per customer: expected_purchases, p_alive, expected_aov,
+    recency, T, monetary_value and, for churn risk, revenue). Fitted: ``bgnbd_`` (the purchase
+    model, a :class:`ModifiedBetaGeoModel`: the BG/NBD variant whose P(alive) is not 1 for
+    one-time buyers), ``gamma_gamma_``, ``values_`` (per customer: expected_purchases, p_alive, expected_aov,
     clv), ``thresholds_`` (lowest CLV of each tier), ``churn_revenue_`` (past revenue above
     which a customer counts as high value), ``labels_``, ``warnings_``.
 
     ``penalizer`` (default 0: plain maximum likelihood) is passed to both models; with 0, a
     model whose likelihood has no finite maximum is refitted with ``FALLBACK_PENALIZER`` and
-    a warning says so (the models themselves never do this: they raise).
+    a warning says so, in ``warnings_`` and as a :class:`~segmint.exceptions.SegmintWarning`
+    (the models themselves never do this: they raise).
     """
 
     def __init__(
@@ -92,7 +102,7 @@ class ValueSegmenter(BaseSegmenter):
     def fit(self, X: pd.DataFrame, y: Any = None) -> ValueSegmenter:
         tiers = self._check_params()
         self.warnings_: list[str] = []
-        self.bgnbd_ = self._fit(BetaGeoModel, X, "purchase model (BG/NBD)")
+        self.bgnbd_ = self._fit(ModifiedBetaGeoModel, X, "purchase model (MBG/NBD)")
         repeat = X[X["frequency"] > 0]
         usable = repeat[repeat["monetary_value"] > 0]
         if len(usable) < len(repeat):
@@ -112,18 +122,37 @@ class ValueSegmenter(BaseSegmenter):
 
     def _fit(self, model: type[Any], data: pd.DataFrame, what: str) -> Any:
         """Fit ``model``; without a penalizer of the user's, a fit that does not converge is
-        refitted once with :data:`FALLBACK_PENALIZER`, and the warnings say so."""
+        refitted once with :data:`FALLBACK_PENALIZER`; the warnings say so, and say where
+        the data still do not bound the parameters."""
+        why = None
         try:
-            return model(penalizer=self.penalizer).fit(data)
+            fitted = model(penalizer=self.penalizer).fit(data)
         except ModelError as exc:
             if self.penalizer or "did not converge" not in exc.problem:
                 raise
-        fitted = model(penalizer=FALLBACK_PENALIZER).fit(data)
-        self.warnings_.append(
-            f"The {what} has no finite maximum-likelihood estimate on this data (a parameter "
-            f"runs off to 0 or infinity), so it was fitted with penalizer={FALLBACK_PENALIZER}, "
-            "which keeps the parameters finite (set penalizer= in the spec's params to choose)."
+            why = (
+                "has no finite maximum-likelihood estimate on this data (the likelihood keeps "
+                f"rising as {exc.heading}{_meaning(model, exc.heading)})"
+                if isinstance(exc, NoFiniteMaximum)
+                else "did not converge on this data"
+            )
+            fitted = model(penalizer=FALLBACK_PENALIZER).fit(data)
+        message = (
+            []
+            if why is None
+            else [
+                f"The {what} {why}, so it was fitted with penalizer={FALLBACK_PENALIZER}, which "
+                "keeps the parameters finite (set penalizer= in the spec's params to choose)."
+            ]
         )
+        if fitted.undetermined_:
+            message.append(
+                f"Even so, the data do not pin the {what} down ({fitted.undetermined_}"
+                f"{_meaning(model, fitted.undetermined_)}): its predictions use that limit."
+            )
+        if message:
+            self.warnings_.append(" ".join(message))
+            warnings.warn(self.warnings_[-1], SegmintWarning, stacklevel=3)
         return fitted
 
     def _values(self, X: pd.DataFrame) -> pd.DataFrame:
@@ -163,6 +192,7 @@ class ValueSegmenter(BaseSegmenter):
         bg, gg = self.bgnbd_, self.gamma_gamma_
         details = {
             "bgnbd": {
+                "model": bg.label,
                 "params": bg.params_,
                 "standard_errors": bg.standard_errors_,
                 "log_likelihood": bg.log_likelihood_,
@@ -189,3 +219,9 @@ class ValueSegmenter(BaseSegmenter):
             details=details,
             warnings=list(self.warnings_),
         )
+
+
+def _meaning(model: type[Any], heading: str) -> str:
+    """What the model's limit (e.g. "a → 0") means for a marketer, when it says (``limits``)."""
+    said = [text for limit, text in getattr(model, "limits", {}).items() if limit in heading]
+    return "".join(f": {text}" for text in said[:1])

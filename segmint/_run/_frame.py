@@ -1,0 +1,54 @@
+"""The feature table as a pandas frame, and giving freed heap memory back between steps."""
+
+from __future__ import annotations
+
+from contextlib import suppress
+
+import pandas as pd
+import pyarrow as pa
+
+from segmint._workspace import Workspace
+
+__all__ = ["feature_frame", "trim_heap"]
+
+
+def feature_frame(ws: Workspace) -> pd.DataFrame:
+    """The feature table as pandas, through Arrow (Ibis' own ``to_pandas`` is 10× slower).
+
+    The frame matches Ibis' conversion: dates become ``datetime64[s]`` and an integer column
+    without any value holds ``None`` objects (profiles then treat it as an empty category, not
+    as a numeric column of NaN). The timestamps (``last_order_at``) stay: rules read them
+    (``last_order_at within 90 days``); profiles and clustering take only numbers and
+    categories.
+    """
+    table = ws.table("customer_features").to_pyarrow()
+    dates = [f.name for f in table.schema if pa.types.is_date(f.type)]
+    empty_ints = [
+        name
+        for name, col in zip(table.column_names, table.columns, strict=True)
+        if pa.types.is_integer(col.type) and len(col) and col.null_count == len(col)
+    ]
+    # split_blocks + self_destruct: each column is freed as soon as it is converted, so the
+    # Arrow table and the frame do not both stay in memory (the table is unusable after)
+    df = table.to_pandas(date_as_object=False, split_blocks=True, self_destruct=True)
+    del table
+    for name in dates:
+        df[name] = df[name].astype("datetime64[s]")
+    for name in empty_ints:
+        df[name] = pd.Series([None] * len(df), index=df.index, dtype=object)
+    return df.set_index("customer_id")
+
+
+def trim_heap() -> None:
+    """Give the C heap's free pages back to the system (glibc's ``malloc_trim``).
+
+    pandas and numpy free their large temporaries between the steps of a run, but glibc keeps
+    much of that memory in its heap (measured: about 230 MB after the value step on 1M
+    customers); the next step's temporaries then stack on top of it. Elsewhere (macOS,
+    musl) there is no such call and nothing happens.
+    """
+    import ctypes
+    import ctypes.util
+
+    with suppress(OSError, AttributeError, TypeError):
+        ctypes.CDLL(ctypes.util.find_library("c")).malloc_trim(0)

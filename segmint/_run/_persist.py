@@ -1,0 +1,119 @@
+"""Store a run's segmentations in one transaction with its run record.
+
+Per segmentation: the assignments (customer → segment, name), the typed result as JSON
+(``segmentations.result``), the fitted model as JSON data (``segment_models.model``; see
+``segmint.segment.models``) and, for a value segmentation, the per-customer values.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+
+from segmint._run._segment import Segmented
+from segmint._workspace import Workspace
+from segmint.store import RunRecord
+
+__all__ = ["persist"]
+
+
+def persist(ws: Workspace, results: list[Segmented], as_of: str) -> str:
+    """Write every segmentation of the run; return the run id."""
+    store = ws.store
+    db = store.db
+    run = RunRecord(
+        kind="segment",
+        spec={"as_of": as_of, "segmentations": [r.spec.model_dump() for r in results]},
+    )
+    with store.transaction():
+        store.reserve_run(run)
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS segment_assignments (run_id VARCHAR, segmentation "
+            "VARCHAR, customer_id VARCHAR, segment VARCHAR, segment_name VARCHAR)"
+        )
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS segmentations (run_id VARCHAR, name VARCHAR, method "
+            "VARCHAR, spec JSON, result JSON)"
+        )
+        _models_table(db)
+        counts = {}
+        for r in results:
+            seg = r.segmentation
+            db.register("_segmint_assign", _assignments(seg.labels, r.result.names()))
+            db.execute(
+                "INSERT INTO segment_assignments SELECT ?, ?, customer_id, segment, "
+                "segment_name FROM _segmint_assign",
+                [run.run_id, seg.name],
+            )
+            db.unregister("_segmint_assign")
+            db.execute(
+                "INSERT INTO segmentations VALUES (?, ?, ?, ?, ?)",
+                [
+                    run.run_id,
+                    seg.name,
+                    seg.method,
+                    json.dumps(r.spec.model_dump()),
+                    r.result.dumps(),
+                ],
+            )
+            counts[seg.name] = len(seg.labels)
+            db.execute(
+                "INSERT INTO segment_models VALUES (?, ?, ?, ?)",
+                [run.run_id, seg.name, json.dumps(r.result.features), json.dumps(r.model)],
+            )
+            if r.values is not None:
+                _values(db, run.run_id, seg.name, r.values)
+        run.row_counts = counts
+        store.record_run(run)
+    return run.run_id
+
+
+def _models_table(db: Any) -> None:
+    """``segment_models`` with its ``model`` as JSON; a workspace from before models were data
+    has a BLOB column of pickles there, which segmint never reads: it becomes an empty JSON
+    column (those runs then say they cannot score)."""
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS segment_models (run_id VARCHAR, segmentation VARCHAR, "
+        "features JSON, model JSON)"
+    )
+    kinds = db.execute(
+        "SELECT data_type FROM information_schema.columns WHERE table_name = 'segment_models' "
+        "AND column_name = 'model' AND table_schema = current_schema()"
+    ).fetchall()
+    if kinds and kinds[0][0] != "JSON":
+        db.execute("ALTER TABLE segment_models DROP COLUMN model")
+        db.execute("ALTER TABLE segment_models ADD COLUMN model JSON")
+
+
+def _values(db: Any, run_id: str, name: str, values: pd.DataFrame) -> None:
+    frame = values.reset_index(names="customer_id")
+    frame.insert(0, "segmentation", name)
+    frame.insert(0, "run_id", run_id)
+    frame["customer_id"] = frame["customer_id"].astype(str)
+    db.register("_segmint_values", frame)
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS customer_values AS SELECT * FROM _segmint_values LIMIT 0"
+    )
+    db.execute("INSERT INTO customer_values BY NAME SELECT * FROM _segmint_values")
+    db.unregister("_segmint_values")
+
+
+def _assignments(labels: pd.Series, names: dict[str, str]) -> pa.Table:
+    """customer_id, segment, segment_name as Arrow, the labels dictionary-encoded (fast to insert).
+
+    A label without a profile keeps the label as its name.
+    """
+    codes, uniques = pd.factorize(labels.astype(str), sort=False)
+    text = [str(u) for u in uniques]
+    segment = pa.DictionaryArray.from_arrays(pa.array(codes, pa.int32()), pa.array(text))
+    named = pa.array([names.get(t, t) for t in text])
+    return pa.table(
+        {
+            "customer_id": pa.array(labels.index.astype(str)),
+            "segment": segment,
+            "segment_name": pa.DictionaryArray.from_arrays(pa.array(codes, pa.int32()), named),
+        }
+    )

@@ -1,0 +1,138 @@
+"""One segmentation of a run: fit, name, profile, rank, plan, and the typed result.
+
+What a finished segmentation keeps is a :class:`Segmented`: the per-customer labels (stored
+as a table), the typed :class:`~segmint.store.results.SegmentationResult` (stored as JSON and
+shown by the report, the web pages and the API), the fitted model as JSON data (for scoring
+new customers) and, for a value segmentation, the per-customer values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from segmint.segment.base import Segmentation
+from segmint.segment.registry import get_method
+from segmint.spec.model import SegmentationSpec, Spec
+from segmint.store.results import SegmentationResult, ValueExtras
+
+__all__ = ["NO_PURCHASES", "Segmented", "segment"]
+
+#: value segment of customers with no purchase before the as-of date
+NO_PURCHASES = "No purchases yet"
+
+
+@dataclass
+class Segmented:
+    """A finished segmentation, ready to be stored."""
+
+    spec: SegmentationSpec
+    segmentation: Segmentation
+    result: SegmentationResult
+    #: the fitted estimator as a JSON document (``segmint.segment.models``)
+    model: dict[str, Any]
+    #: per-customer CLV, P(alive), … of a value segmentation
+    values: pd.DataFrame | None = None
+
+
+def segment(
+    s: SegmentationSpec,
+    fit: Callable[[pd.DataFrame], Any],
+    features: pd.DataFrame,
+    spec: Spec,
+    say: Callable[[str], None],
+    value: ValueExtras | None = None,
+) -> Segmented:
+    """Fit ``s`` on ``features`` (``fit`` builds and fits the estimator), then profile, rank
+    and plan its segments; ``value`` is the value models' section of a value segmentation."""
+    from segmint.segment.history import history_span, history_warnings
+    from segmint.segment.models import model_to_json
+
+    method = get_method(s.method)
+    X = method.frame(s, features)
+    cols = list(method.columns(s, features))
+    est = fit(X)
+    seg = est.segmentation(s.name)
+    seg.warnings += history_warnings(  # a history too short for the labels, a far as-of date
+        history_span(features), s.method, features=cols, horizon_days=s.horizon_days
+    )
+    if s.method == "value":  # customers without a purchase have no value forecast
+        seg.labels = seg.labels.reindex(features.index).fillna(NO_PURCHASES)
+    if method.labels_are_names:
+        seg.names.update({label: label for label in seg.segments})
+    seg.names.update(spec.names.get(s.name, {}))
+    say(f"Profiling: {s.name}")
+    result = _result(s, est, seg, features, cols, spec, value)
+    # the model keeps only what scoring needs (the per-customer labels are in `seg`), so one
+    # segmentation's fitted arrays do not sit in memory during the next one's profile
+    return Segmented(s, seg, result, model_to_json(est))
+
+
+def _result(
+    s: SegmentationSpec,
+    est: Any,
+    seg: Segmentation,
+    features: pd.DataFrame,
+    cols: list[str],
+    spec: Spec,
+    value: ValueExtras | None,
+) -> SegmentationResult:
+    from segmint.activate.targeting import plan_targeting
+    from segmint.profile import profile
+    from segmint.profile.rank import rank
+    from segmint.report import jsonable
+
+    prof = profile(features, seg)
+    ranking = rank(prof, features, weights=spec.ranking.weights)
+    plans = plan_targeting(prof, ranking, overrides=spec.targeting.get(s.name))
+    details = jsonable(seg.details)
+    data = {
+        "name": s.name,
+        "method": s.method,
+        "n_customers": len(seg.labels),
+        "features": cols,
+        "warnings": list(seg.warnings),
+        "profiles": prof.to_dict(),
+        "ranking": ranking.to_dict(),
+        "targeting": {label: p.to_dict() for label, p in plans.items()},
+        "k_curve": _k_curve(est),
+        "chosen_k": getattr(est, "k_", None),
+        "k_rule": seg.details.get("k_rule"),
+        "projection": _projection(features, cols, seg.labels),
+        "rules": _rules(s, seg),
+        "model": {k: v for k, v in details.items() if k != "k_scores"},
+        "value": None if value is None else {**value.to_json(), "models": details},
+    }
+    return SegmentationResult.model_validate(jsonable(data))
+
+
+def _k_curve(est: Any) -> list[dict[str, Any]]:
+    from segmint.report import jsonable
+
+    k_scores = getattr(est, "k_scores_", None)
+    if not isinstance(k_scores, pd.DataFrame):
+        return []
+    out: list[dict[str, Any]] = jsonable(k_scores.to_dict(orient="records"))
+    return out
+
+
+def _projection(features: pd.DataFrame, cols: list[str], labels: pd.Series) -> Any:
+    from segmint.report import pca_projection
+
+    numeric = features[[c for c in cols if pd.api.types.is_numeric_dtype(features[c])]]
+    if numeric.shape[1] < 2:
+        numeric = features.select_dtypes("number")
+    return pca_projection(numeric, labels) if numeric.shape[1] >= 2 else None
+
+
+def _rules(s: SegmentationSpec, seg: Segmentation) -> list[dict[str, Any]]:
+    if s.method != "rules":
+        return []
+    matched = seg.labels.value_counts()
+    return [
+        {"name": n, "rule": r, "matched": int(matched.get(n, 0))}
+        for n, r in (s.rules or {}).items()
+    ]

@@ -1,0 +1,56 @@
+"""Does a text file start with a header row, or with data?
+
+A file without a header (CDNOW_sample.txt) would otherwise have its first purchase read as
+column names and lose that row. The test is on the kinds of the cells: a header names its
+columns with words, so a first row whose every cell has the same kind (number, date, text)
+as the values below it, with at least one column of numbers or dates (where a header would
+differ), is taken for data. A file of text columns only cannot be told apart; it keeps its
+first row as the header.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Sequence
+
+__all__ = ["looks_headerless", "positional_names"]
+
+_NUMBER = re.compile(r"^[+-]?[$€£]?\s*\d[\d,']*(\.\d+)?([eE][+-]?\d+)?\s*%?$")
+_DATE = re.compile(r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}([ T]\d{1,2}:\d{2}(:\d{2})?.*)?$")
+
+
+def _kind(cell: str) -> str:
+    text = cell.strip().strip('"')
+    if not text:
+        return "empty"
+    if _DATE.match(text):
+        return "date"
+    if _NUMBER.match(text):
+        return "number"
+    return "text"
+
+
+def looks_headerless(rows: Sequence[Sequence[str]]) -> bool:
+    """True when ``rows[0]`` looks like one more data row rather than column names.
+
+    ``rows`` are the first lines of a file split into cells (at least two rows needed).
+    """
+    if len(rows) < 2 or not rows[0]:
+        return False
+    first, data = rows[0], rows[1:]
+    typed = False
+    for i, cell in enumerate(first):
+        kinds = Counter(_kind(r[i]) for r in data if i < len(r) and _kind(r[i]) != "empty")
+        if not kinds:
+            return False
+        usual = kinds.most_common(1)[0][0]
+        if _kind(cell) != usual:
+            return False
+        typed = typed or usual in ("number", "date")
+    return typed
+
+
+def positional_names(n: int) -> list[str]:
+    """Names of the columns of a file read without header: column_1 … column_n."""
+    return [f"column_{i}" for i in range(1, n + 1)]

@@ -1,0 +1,241 @@
+"""What a segmentation run produces, as typed, frozen data: the one shape that ``segmint run``
+builds, the workspace stores (``segmentations.result``), ``report.json`` holds, and the
+report, the web pages, the API and the CLI read.
+
+A :class:`SegmentationResult` is one segmentation: its segments' labels and names, profiles (per segment:
+size, revenue, means, lifts, rules, examples), the ranking with every component, targeting
+plans, warnings, the fitted model's parameters and what the report draws (features used, the
+automatic-k curve and chosen k, the 2-D projection, rule matches, the value models'
+diagnostics). A :class:`RunResult` is the whole run. Both serialize to the JSON the report and
+the workspace have always kept (same keys), at full precision, and load back from it; keys a
+newer or older segmint wrote are kept as they are (``extra="allow"``), so a stored run is never
+lost by reading and writing it again.
+
+>>> seg = SegmentationResult(name="rfm", method="rfm", n_customers=2)
+>>> SegmentationResult.from_json(seg.to_json()) == seg
+True
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Self
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "KPoint",
+    "Plan",
+    "Population",
+    "Profiles",
+    "RankedSegment",
+    "Ranking",
+    "RuleMatch",
+    "RunResult",
+    "SegmentProfile",
+    "SegmentationResult",
+    "ValueExtras",
+]
+
+#: a number as JSON keeps it (None: missing, NaN or infinite)
+Number = int | float | None
+#: a feature value as profiles report it
+Scalar = bool | int | float | str | None
+#: a free-form JSON value (a method's own diagnostics)
+JSON = dict[str, Any]
+
+
+class _Result(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON types, every key the stored shape has (None where a value is missing)."""
+        out: dict[str, Any] = self.model_dump(mode="json")
+        return out
+
+    def dumps(self) -> str:
+        """The JSON text (as stored in the workspace)."""
+        return json.dumps(self.to_json(), ensure_ascii=False, allow_nan=False)
+
+    @classmethod
+    def from_json(cls, data: str | bytes | dict[str, Any]) -> Self:
+        """Load what :meth:`to_json` (or an older segmint) wrote."""
+        raw = json.loads(data) if isinstance(data, str | bytes) else data
+        return cls.model_validate(raw)
+
+
+class Population(_Result):
+    """All customers of the segmentation: count, revenue, feature means and spreads."""
+
+    customers: int = 0
+    revenue: Number = None
+    means: dict[str, Scalar] = Field(default_factory=dict)
+    stds: dict[str, Scalar] = Field(default_factory=dict)
+
+
+class SegmentProfile(_Result):
+    """One segment (``docs/profiles.md``)."""
+
+    label: str
+    name: str
+    size: int
+    share: Number = None
+    revenue: Number = None
+    revenue_share: Number = None
+    avg_value: Number = None
+    means: dict[str, Scalar] = Field(default_factory=dict)
+    medians: dict[str, Scalar] = Field(default_factory=dict)
+    lift: dict[str, Number] = Field(default_factory=dict)
+    over_represented: list[JSON] = Field(default_factory=list)
+    rules: list[JSON] = Field(default_factory=list)
+    examples: list[JSON] = Field(default_factory=list)
+
+
+class Profiles(_Result):
+    """Every segment's profile, the key variables and the surrogate tree's fidelity."""
+
+    segmentation: str = ""
+    method: str = ""
+    population: Population = Field(default_factory=Population)
+    segments: list[SegmentProfile] = Field(default_factory=list)
+    key_variables: list[JSON] = Field(default_factory=list)
+    fidelity: Number = None
+    notes: list[str] = Field(default_factory=list)
+
+    def segment(self, label: str) -> SegmentProfile | None:
+        """The profile of segment ``label``, or None."""
+        return next((s for s in self.segments if s.label == label), None)
+
+    def names(self) -> dict[str, str]:
+        """Segment label -> display name."""
+        return {s.label: s.name for s in self.segments}
+
+
+class RankedSegment(_Result):
+    """One segment's importance score (1–10), rank (1 = most important) and every component."""
+
+    label: str
+    name: str = ""
+    score: Number = None
+    rank: int | None = None
+    components: dict[str, Number] = Field(default_factory=dict)
+
+
+class Ranking(_Result):
+    """The ranking: formula, weights (every component, ``potential`` too), segments, notes."""
+
+    formula: str = ""
+    weights: dict[str, Number] = Field(default_factory=dict)
+    segments: list[RankedSegment] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+
+    def components(self) -> list[str]:
+        """Every component any segment carries, in the weights' order."""
+        seen = list(self.weights)
+        for s in self.segments:
+            seen += [c for c in s.components if c not in seen]
+        return seen
+
+
+class Plan(_Result):
+    """A segment's targeting plan; ``edited`` once a person changed it."""
+
+    goal: str = ""
+    channel: str = ""
+    offer: str = ""
+    message: str = ""
+    reasons: list[str] = Field(default_factory=list)
+    edited: bool = False
+
+
+class KPoint(_Result):
+    """One k of the automatic-k search and its scores (the method's own columns as extras)."""
+
+    k: int
+
+
+class RuleMatch(_Result):
+    """A rule of a rules segmentation and how many customers it took."""
+
+    name: str
+    rule: str
+    matched: int
+
+
+class ValueExtras(_Result):
+    """The value models' section: parameters, holdout check, CLV histogram, P(alive) matrix."""
+
+    unit: str | None = None
+    holdout: JSON | None = None
+    clv_histogram: JSON | None = None
+    p_alive_matrix: JSON | None = None
+    buyers: int | None = None
+    customers: int | None = None
+    models: JSON = Field(default_factory=dict)
+
+
+class SegmentationResult(_Result):
+    """One segmentation of a run (the ``segmentations.result`` row and a report section)."""
+
+    name: str
+    method: str
+    n_customers: int = 0
+    features: list[str] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
+    profiles: Profiles = Field(default_factory=Profiles)
+    ranking: Ranking = Field(default_factory=Ranking)
+    targeting: dict[str, Plan] = Field(default_factory=dict)
+    k_curve: list[KPoint] = Field(default_factory=list)
+    chosen_k: int | None = None
+    k_rule: str | None = None
+    projection: JSON | None = None
+    rules: list[RuleMatch] = Field(default_factory=list)
+    #: the fitted model's parameters (centres, scaling, cut points, …) as JSON
+    model: JSON = Field(default_factory=dict)
+    value: ValueExtras | None = None
+
+    def labels(self) -> list[str]:
+        """The segment labels, largest segment first (each customer's label is stored in the
+        ``segment_assignments`` table, not here)."""
+        return [s.label for s in self.profiles.segments]
+
+    def names(self) -> dict[str, str]:
+        """Segment label -> display name."""
+        return self.profiles.names()
+
+    def renamed(self, label: str, new_name: str) -> SegmentationResult:
+        """A copy where segment ``label`` is called ``new_name`` in profiles and ranking."""
+        segments = [
+            s.model_copy(update={"name": new_name}) if s.label == label else s
+            for s in self.profiles.segments
+        ]
+        ranked = [
+            r.model_copy(update={"name": new_name}) if r.label == label else r
+            for r in self.ranking.segments
+        ]
+        return self.model_copy(
+            update={
+                "profiles": self.profiles.model_copy(update={"segments": segments}),
+                "ranking": self.ranking.model_copy(update={"segments": ranked}),
+            }
+        )
+
+    def with_plan(self, label: str, fields: dict[str, str]) -> SegmentationResult:
+        """A copy where segment ``label``'s plan has ``fields`` replaced (marked edited)."""
+        old = self.targeting.get(label, Plan())
+        plan = old.model_copy(update={**fields, "edited": True})
+        return self.model_copy(update={"targeting": {**self.targeting, label: plan}})
+
+
+class RunResult(_Result):
+    """A whole ``segmint run``: what ``report.json`` holds."""
+
+    title: str = "Customer segments"
+    workspace: str | None = None
+    run_id: str | None = None
+    generated_at: str | None = None
+    as_of: str | None = None
+    #: the data-quality summary and gates (``segmint.clean``'s report)
+    quality: JSON = Field(default_factory=dict)
+    segmentations: list[SegmentationResult] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
