@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import ibis.expr.schema as sch
 import ibis.expr.types as ir
 import pandas as pd
 
@@ -157,8 +158,9 @@ class Workspace:
     ) -> ir.Table:
         """Build the wide per-customer feature table and save it as ``customer_features``.
 
-        ``families`` picks from behavioral, demographic, geographic, psychographic and
-        firmographic (default: all whose tables exist); see docs/features.md. ``as_of``
+        ``families`` picks from behavioral, demographic, geographic, psychographic,
+        firmographic and attributes (the extra columns of customers; default: all whose tables
+        exist); see docs/features.md. ``as_of``
         defaults to the time of the last order; it is recorded with the run.
 
         >>> ws.features(as_of="2024-12-31", families=["behavioral"]).to_pandas()  # doctest: +SKIP
@@ -186,6 +188,15 @@ class Workspace:
             store.record_run(run)
         self._release_memory()
         return store.table("customer_features")
+
+    def feature_columns(self, families: Sequence[str] | None = None) -> sch.Schema:
+        """The columns (an Ibis schema) :meth:`features` would write now, without writing them:
+        what rules and feature choices are checked against before a run."""
+        self._require_data()
+        present = set(self.tables())
+        tables = {name: self.store.table(name) for name in CANONICAL if name in present}
+        when = resolve_as_of(tables.get("orders"), None)
+        return build_features(tables, when, families=families).schema()
 
     def value_summary(
         self,
