@@ -198,11 +198,15 @@ def run_pipeline(
     ws.store.release_memory()  # the result's buffers: the pandas stages come next
     _trim_heap()
     done: dict[int, Segmented] = {}
-    notes: list[str] = [
-        identical_lines_note(name, t["identical_lines"])
-        for name, t in cleaned.tables.items()
-        if t.get("identical_lines")
-    ] + skipped
+    notes: list[str] = (
+        [n for r in ingested for n in r.assumptions]
+        + [
+            identical_lines_note(name, t["identical_lines"])
+            for name, t in cleaned.tables.items()
+            if t.get("identical_lines")
+        ]
+        + skipped
+    )
     # value segmentations first: their per-customer CLV and P(alive) join the features, so
     # every later profile and ranking can use them (the ranking's potential term)
     for i in sorted(range(len(segs)), key=lambda j: segs[j].method != "value"):

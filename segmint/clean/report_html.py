@@ -31,6 +31,7 @@ _STATUS_TEXT = {
     "warning": ("Warning", "!"),
     "failed": ("Failed", "✗"),
     "none": ("No gates", "–"),
+    "unchecked": ("Not checked", "–"),
 }
 
 
@@ -156,6 +157,8 @@ def _one_gate_status(gate: Mapping[str, Any]) -> str:
         return "failed"
     if status in ("warning", "warn"):
         return "warning"
+    if status == "not checked":
+        return "unchecked"
     passed = gate.get("passed")
     if passed is True:
         return "passed"
@@ -167,7 +170,7 @@ def _one_gate_status(gate: Mapping[str, Any]) -> str:
 def gate_status(report: Mapping[str, Any]) -> str:
     """Overall gate status of a report: ``failed``, ``warning``, ``passed`` or ``none``."""
     gates = [_mapping(g) for g in _items(report.get("gates"))]
-    statuses = {_one_gate_status(g) for g in gates}
+    statuses = {_one_gate_status(g) for g in gates} - {"unchecked"}
     failed_count = _number(_mapping(report.get("summary")).get("gates_failed"))
     if "failed" in statuses or (failed_count is not None and failed_count > 0):
         return "failed"
@@ -228,6 +231,7 @@ def _table_view(index: int, name: str, table: Mapping[str, Any]) -> dict[str, An
                 "name": _text(col_name),
                 "type": _text(col.get("type")),
                 "extra": col.get("canonical") is False,
+                "generated": _text(col.get("generated")),
                 "missing": _count(col.get("missing")),
                 "distinct": approx + _count(col.get("distinct")),
                 "bar": _bar(share),

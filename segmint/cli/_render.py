@@ -116,6 +116,8 @@ def quality_summary(report: dict[str, Any]) -> None:
     gates = report.get("gates", [])
     for g in gates:
         mark = "[green]passed[/]" if g["passed"] else "[red]FAILED[/]"
+        if g.get("status") == "not checked":
+            mark = "[dim]not checked[/]"
         console.print(f"  gate {g['name']} ≤ {g['threshold']:.0%}: {mark} — {g['detail']}")
     console.print(
         f"{_n(s['issues_total'])} value(s) flagged in total; "

@@ -90,6 +90,25 @@ Columns = Annotated[
         "--map customer_id=1 maps by position).",
     ),
 ]
+AsTable = Annotated[
+    str | None,
+    typer.Option(
+        "--as",
+        help="Target table: orders, customers, events, feedback, campaigns or "
+        "campaign_contacts. Default: decided from the format or the headers (a file whose "
+        "columns name no table is read as customers, one per row).",
+    ),
+]
+MapColumns = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--map",
+        "-m",
+        help="Map a canonical column to a header (or, with --no-header, a position: "
+        "--map customer_id=1); wins over detection. "
+        "Repeatable: --map customer_id='Client No' --map ordered_at=Date",
+    ),
+]
 DropIdentical = Annotated[
     bool,
     typer.Option(
@@ -125,29 +144,14 @@ def ingest(
             "database URL (sqlite:///shop.db, postgresql://…). Optional with --spec."
         ),
     ] = None,
-    as_: Annotated[
-        str | None,
-        typer.Option(
-            "--as",
-            help="Target table: orders, customers, events, feedback, campaigns or "
-            "campaign_contacts. Default: decided from the format or the headers.",
-        ),
-    ] = None,
+    as_: AsTable = None,
     format: Annotated[
         str,
         typer.Option(
             "--format", "-f", help=f"Export layout: auto, generic, {', '.join(families())}."
         ),
     ] = "auto",
-    map_: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--map",
-            "-m",
-            help="Map a canonical column to a header; wins over detection. "
-            "Repeatable: --map customer_id='Client No' --map ordered_at=Date",
-        ),
-    ] = None,
+    map_: MapColumns = None,
     delimiter: Annotated[str | None, typer.Option(help="CSV delimiter (default: sniffed).")] = None,
     encoding: Annotated[
         str | None, typer.Option(help="Text encoding: utf-8 or latin-1 (default: detected).")
@@ -530,6 +534,8 @@ def run(
     as_of: Annotated[
         str | None, typer.Option("--as-of", help="Compute features as of this date.")
     ] = None,
+    as_: AsTable = None,
+    map_: MapColumns = None,
     header: Header = None,
     columns: Columns = None,
     drop_identical_lines: DropIdentical = False,
@@ -561,9 +567,10 @@ def run(
 
       segmint run CDNOW_sample.txt --no-header --columns customer_id,sample_id,date,number_of_cds,dollar_value
 
-    --no-header, --columns apply to the FILES given here (a spec's sources have their own
-    options). A file of customers without orders is clustered on its numeric attributes (RFM
-    and value need purchases). Feature and column names are checked against the workspace
+    --as, --map, --no-header, --columns apply to the FILES given here (a spec's sources have
+    their own). A file of customers without orders is clustered on its numeric attributes (RFM
+    and value need purchases); without a customer id column, its rows are numbered 1…N as
+    customer_id (the output says so). Feature and column names are checked against the workspace
     first, with "did you mean" for a typo.
     """
     from segmint._run import check_spec, run_pipeline
@@ -572,8 +579,14 @@ def run(
     chosen = _feature_list(features) if features is not None else None
     check_spec(loaded, features=chosen)
     read = SourceOptions(header=header, columns=split_names(columns))
+    cli_map = parse_pairs(map_, "--map", "--map customer_id='Client No'")
     extra = [
-        SourceSpec(path=str(Path(f).resolve()) if "://" not in f else f, options=read)
+        SourceSpec(
+            path=str(Path(f).resolve()) if "://" not in f else f,
+            options=read,
+            mapping=cli_map,
+            **{"as": as_},
+        )
         for f in files or []
     ]
     loaded = loaded.model_copy(update={"sources": [*loaded.sources, *extra]})

@@ -19,7 +19,7 @@ import duckdb
 
 from segmint.exceptions import MappingError, QualityGateError, SegmintError, WorkspaceError
 from segmint.ingest.coerce import Coercion, coerce, lit
-from segmint.ingest.mapping import ColumnMapping, resolve
+from segmint.ingest.mapping import ASSUMED_NOTE, ROW_ID_NOTE, ColumnMapping, resolve
 from segmint.ingest.readers import STAGE, ReadOptions, Staged, stage
 from segmint.ingest.sniff import Source, sniff
 from segmint.spec.gates import CHECK_GATES, QualityGates
@@ -48,6 +48,9 @@ class IngestResult:
     seconds: float = 0.0
     #: True when the same file was imported before and ``if_imported="skip"`` left it alone
     skipped: bool = False
+    #: what segmint assumed about who the rows are (row numbers as ids, rows read as
+    #: customers): every report that counts customers repeats these
+    assumptions: list[str] = field(default_factory=list)
 
     @property
     def bad_values(self) -> int:
@@ -115,7 +118,12 @@ def ingest(
         if options.header is False:
             mapping = _by_position(mapping, list(staged.columns), src.label)
         cmap = resolve(
-            list(staged.columns), entity=entity, fmt_name=fmt, explicit=mapping, where=src.label
+            list(staged.columns),
+            entity=entity,
+            fmt_name=fmt,
+            explicit=mapping,
+            where=src.label,
+            cardinality=lambda col: _cardinality(db, staged, col),
         )
         tz = timezone or cmap.fmt.timezone or "UTC"
         staged = _apply_raw_transforms(db, staged, cmap)
@@ -147,8 +155,23 @@ def ingest(
         db.execute(f"DROP TABLE IF EXISTS {STAGE}")
         db.execute(f"DROP TABLE IF EXISTS {STAGE}_t")
     result.notes = staged.notes + [n for n in plan.notes]
+    result.assumptions = [
+        f"{src.label}: {note}"
+        for note, on in ((ASSUMED_NOTE, cmap.assumed), (ROW_ID_NOTE, cmap.row_ids))
+        if on
+    ]
     result.seconds = time.perf_counter() - t0
     return result
+
+
+def _cardinality(db: duckdb.DuckDBPyConnection, staged: Staged, col: str) -> tuple[int, int]:
+    """(distinct, non-empty) values of a raw column: is it plausible as an id?"""
+    v = _nonblank(quote(col))
+    row = db.execute(
+        f"SELECT count(DISTINCT {quote(col)}) FILTER ({v}), count(*) FILTER ({v}) "
+        f"FROM {staged.relation}"
+    ).fetchone()
+    return (int(row[0]), int(row[1])) if row else (0, 0)
 
 
 def _by_position(
@@ -180,6 +203,8 @@ class _Plan:
     extra_types: dict[str, str]
     outer: dict[str, str]  # canonical column -> SQL over inner names
     notes: list[str]
+    #: id columns segmint made up, with how (the quality report says so next to them)
+    generated: dict[str, str] = field(default_factory=dict)
 
 
 def _plan(
@@ -218,8 +243,17 @@ def _plan(
         c = coerce(db, rel, quote(col), staged.columns[col], target, text_source=staged.text)
         inner[name] = c.expr
     outer: dict[str, str] = {}
+    generated: dict[str, str] = {}
+    if cmap.assumed:
+        notes.append(f"{cmap.entity}: {ASSUMED_NOTE}.")
+    if cmap.row_ids:
+        outer["customer_id"] = "CAST(_row AS VARCHAR)"
+        generated["customer_id"] = "row number in the file"
+        notes.append(f"{cmap.entity}.customer_id: {ROW_ID_NOTE}.")
     for column in schema.columns:
         n = column.name
+        if n in outer:
+            continue
         if n in fmt.override:
             outer[n] = fmt.override[n]
         elif n in inner:
@@ -228,6 +262,8 @@ def _plan(
             outer[n] = fmt.derive[n]
         elif n in _GENERIC_DERIVE.get(cmap.entity, {}):
             outer[n] = _GENERIC_DERIVE[cmap.entity][n](set(inner))
+            if n in _GENERATED.get(cmap.entity, {}):
+                generated[n] = _GENERATED[cmap.entity][n]
         else:
             outer[n] = f"CAST(NULL AS {column.dtype})"
     if cmap.entity == "orders" and "status" in inner and "status" not in fmt.override:
@@ -236,7 +272,7 @@ def _plan(
         inner.setdefault(n, f"CAST(NULL AS {schema.column(n).dtype})")
     for n, aux in fmt.aux.items():
         inner.setdefault(n, f"CAST(NULL AS {aux.dtype})")
-    return _Plan(inner, coercions, extra_types, outer, notes)
+    return _Plan(inner, coercions, extra_types, outer, notes, generated)
 
 
 _STATUS_NORMALIZE = (
@@ -274,6 +310,10 @@ _GENERIC_DERIVE: dict[str, dict[str, Callable[[set[str]], str]]] = {
         "customer_id": lambda have: "lower(email)",
     },
 }
+
+
+#: how a derived id is made, in a marketer's words (see _order_id)
+_GENERATED = {"orders": {"order_id": "customer × order date/time"}}
 
 
 def _apply_raw_transforms(
@@ -510,6 +550,7 @@ def _write(
             "table": table,
             "format": cmap.fmt.family,
             "mapping": cmap.columns,
+            "generated": plan.generated,
             "explicit_mapping": cmap.explicit,
             "timezone": tz,
             "date_format": date_format,

@@ -1,12 +1,22 @@
 """Match source headers to canonical columns: explicit mapping > format aliases > generic aliases.
 
 Columns nobody claims are kept as extra attributes under a snake_case name.
+
+A list of customers without an id column (Hillstrom, UCI Wholesale: one row per customer,
+only attributes) is still a list of customers: a marketer expects to segment it as it is,
+not to invent an id first. Each row then gets its data row number (1…N, header excluded) as
+``customer_id`` — deterministic, and said in the import notes. Such ids identify customers
+only within that file: they cannot join to orders or to another export. A file whose columns
+name no table at all is read the same way (one customer per row), also with a note; ``--as``
+says otherwise. When a required id is missing elsewhere, only a mostly distinct column is
+offered as "is it …?": a 0/1 outcome is never an id.
 """
 
 from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from segmint.exceptions import MappingError, SpecError
@@ -33,6 +43,22 @@ class ColumnMapping:
     #: source column -> extra attribute name
     extras: dict[str, str] = field(default_factory=dict)
     explicit: dict[str, str] = field(default_factory=dict)
+    #: customer_id is the row number (a customers file without an id column)
+    row_ids: bool = False
+    #: the table was not named by --as, a format or a recognised header: one customer per row
+    assumed: bool = False
+
+
+#: (distinct values, non-empty values) of a source column, for "is it …?" id hints
+Cardinality = Callable[[str], tuple[int, int]]
+ROW_ID_NOTE = (
+    "no customer id column: rows numbered 1…N as customer_id (the file's data rows, header "
+    "excluded; they identify customers within this file only)"
+)
+ASSUMED_NOTE = (
+    "no column names an order, event or other table, so each row is read as one customer "
+    "with attributes (use --as to say otherwise)"
+)
 
 
 def snake(name: str) -> str:
@@ -46,14 +72,14 @@ def guess_entity(headers: list[str]) -> str | None:
     """The table a file most likely fills, from its headers (None: no clue).
 
     The table with the most indicator columns wins (its missing required columns are then
-    reported by name). A file with none, but with a customer id, is a list of customers with
-    attributes: a code column named ``Channel`` next to the id (UCI Wholesale) is one of them,
-    not the sales channel of order lines, which would also need a date and an amount.
+    reported by name). A file with none is a list of customers with attributes, with or
+    without an id column: a code column named ``Channel`` (UCI Wholesale) is one of them, not
+    the sales channel of order lines, which would also need a date and an amount.
 
     >>> guess_entity(["customer_id", "Channel", "Region", "Fresh", "Milk"])
     'customers'
-    >>> guess_entity(["Channel", "Region", "Fresh"]) is None
-    True
+    >>> guess_entity(["Channel", "Region", "Fresh"])
+    'customers'
     """
     have = {normalize_header(h) for h in headers}
 
@@ -65,9 +91,7 @@ def guess_entity(headers: list[str]) -> str | None:
     best = max(scores.values())
     if best > 0:
         return next(e for e in INDICATORS if scores[e] == best)
-    people = found("customers")
-    fillable = all(any(a in people for a in alts) for alts in CANONICAL["customers"].required)
-    return "customers" if fillable else None
+    return "customers" if headers else None
 
 
 def resolve(
@@ -77,7 +101,10 @@ def resolve(
     fmt_name: str = "auto",
     explicit: dict[str, str] | None = None,
     where: str,
+    cardinality: Cardinality | None = None,
 ) -> ColumnMapping:
+    """The mapping of ``headers`` to ``entity`` (guessed when None); MappingError naming what
+    is missing. ``cardinality`` lets a missing id's "is it …?" hint skip repetitive columns."""
     explicit = dict(explicit or {})
     if entity is not None and entity not in CANONICAL:
         raise SpecError(
@@ -86,11 +113,11 @@ def resolve(
         )
     fmt: SourceFormat | None
     fmt = detect(headers, entity) if fmt_name == "auto" else lookup(fmt_name, entity)
+    assumed = False
     if entity is None:
         # the canonical names of an explicit mapping are evidence too (a file without header)
-        entity = (
-            fmt.entity if fmt is not None else guess_entity(headers) or guess_entity(list(explicit))
-        )
+        entity = fmt.entity if fmt is not None else _guess(headers, explicit)
+        assumed = entity == "customers" and fmt is None and not _named_customers(headers)
     if entity is None:
         raise MappingError(
             "segmint could not tell what this file holds (orders, customers, events, …): none "
@@ -136,7 +163,11 @@ def resolve(
                     columns[canon] = found
                     used.add(found)
                     break
-    _check_required(entity, fmt, columns, headers, where)
+    row_ids = entity == "customers" and not {"customer_id", "email"} & (
+        set(columns) | set(fmt.derive)
+    )
+    if not row_ids:
+        _check_required(entity, fmt, columns, headers, where, cardinality)
     taken = set(schema.names) | {c.name for c in LINEAGE} | set(fmt.aux)
     extras: dict[str, str] = {}
     for h in headers:
@@ -149,11 +180,32 @@ def resolve(
             n += 1
         taken.add(name)
         extras[h] = name
-    return ColumnMapping(entity, fmt, columns, extras, explicit)
+    return ColumnMapping(entity, fmt, columns, extras, explicit, row_ids, assumed)
+
+
+def _guess(headers: list[str], explicit: dict[str, str]) -> str | None:
+    if explicit:
+        by_mapping = guess_entity(list(explicit))
+        if by_mapping is not None and by_mapping != "customers":
+            return by_mapping
+    return guess_entity(headers)
+
+
+def _named_customers(headers: list[str]) -> bool:
+    """Whether a header names a customers-only column (an id, email, name…)."""
+    have = {normalize_header(h) for h in headers}
+    aliases = GENERIC_ALIASES["customers"]
+    own = ("customer_id", "email", "first_name", "last_name", "signup_at", "birth_date")
+    return any(normalize_header(a) in have for c in own for a in aliases.get(c, ()))
 
 
 def _check_required(
-    entity: str, fmt: SourceFormat, columns: dict[str, str], headers: list[str], where: str
+    entity: str,
+    fmt: SourceFormat,
+    columns: dict[str, str],
+    headers: list[str],
+    where: str,
+    cardinality: Cardinality | None = None,
 ) -> None:
     schema = CANONICAL[entity]
     missing = []
@@ -168,13 +220,8 @@ def _check_required(
         desc = schema.column(alts[0]).description.rstrip(".").lower()
         names = " or ".join(f"'{a}'" for a in alts)
         aliases = [a for c in alts for a in GENERIC_ALIASES[entity].get(c, ())]
-        near = difflib.get_close_matches(
-            normalize_header(alts[0]), [normalize_header(h) for h in headers], n=1, cutoff=0.5
-        )
-        hint = ""
-        if near:
-            original = next(h for h in headers if normalize_header(h) == near[0])
-            hint = f" (is it '{original}'?)"
+        near = _near(alts[0], [h for h in headers if h not in columns.values()], cardinality)
+        hint = f" (is it '{near}'?)" if near else ""
         parts.append(f"{names} — {desc}; usual headers: {', '.join(aliases[:4])}{hint}")
     first = missing[0][0]
     raise MappingError(
@@ -185,6 +232,21 @@ def _check_required(
         fix=f"rename the column in the file, or map it: segmint ingest FILE --as {entity} "
         f"--map {first}='Your Header' (in a spec: mapping: {{{first}: Your Header}}).",
     )
+
+
+def _near(canon: str, headers: list[str], cardinality: Cardinality | None) -> str | None:
+    """The header most like ``canon``; for an id, only a column with many distinct values."""
+    by_norm = {normalize_header(h): h for h in reversed(headers)}
+    for norm in difflib.get_close_matches(normalize_header(canon), list(by_norm), n=3, cutoff=0.5):
+        header = by_norm[norm]
+        if not canon.endswith("_id") and canon != "email":
+            return header
+        if cardinality is None:
+            continue  # an id's look-alike is no evidence without its values
+        distinct, filled = cardinality(header)
+        if distinct >= max(3, filled // 2) or (canon == "customer_id" and distinct >= 20):
+            return header
+    return None
 
 
 def _shown(headers: list[str], n: int = 12) -> str:

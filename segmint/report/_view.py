@@ -25,6 +25,7 @@ _BADGES = {
     "warning": ("Warning", "!"),
     "failed": ("Failed", "✗"),
     "none": ("No gates", "–"),
+    "unchecked": ("Not checked", "–"),
 }
 #: every component of the importance score (segmint.profile.rank.COMPONENTS), in its order
 _COMPONENTS = ("size", "revenue", "value", "growth", "reachability", "potential")
@@ -41,7 +42,9 @@ def _gate(gate: Mapping[str, Any]) -> dict[str, Any]:
     show = fmt.share if as_share else fmt.decimal
     return {
         "name": fmt.text(gate.get("name")) or fmt.DASH,
-        "badge": _badge(gate_status({"gates": [gate]})),
+        "badge": _badge(
+            "unchecked" if gate.get("status") == "not checked" else gate_status({"gates": [gate]})
+        ),
         "observed": show(observed),
         "threshold": show(threshold),
         "detail": fmt.text(gate.get("detail")),
