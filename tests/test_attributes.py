@@ -143,7 +143,8 @@ def test_wholesale_segments_with_zero_config_on_its_spend_columns(wholesale_csv,
 def test_channel_codes_next_to_a_customer_id_make_a_customers_file(wholesale_csv):
     headers = pd.read_csv(wholesale_csv, nrows=0).columns.tolist()
     assert guess_entity(headers) == "customers"
-    assert guess_entity(headers[1:]) is None  # without an id there is nothing to key on
+    # without an id the rows are still customers (numbered 1…N on import)
+    assert guess_entity(headers[1:]) == "customers"
     # a file with order indicators is still orders, and its missing columns get named
     assert guess_entity(["customer_id", "Channel", "InvoiceDate", "Quantity"]) == "orders"
 
