@@ -100,3 +100,17 @@ def test_run_takes_as_and_map_for_its_files(tmp_path):
     customers = ws.table("customers").to_pandas()
     assert set(customers.region.astype(str)) == {"1", "2"}  # Channel's codes, as asked
     ws.close()
+
+
+def test_the_web_mapping_screen_does_not_ask_a_customers_file_for_an_id():
+    import pandas as pd
+
+    from segmint.web.mapping import mapping_view
+
+    path = shared_file("uci_wholesale_customers", "Wholesale customers data.csv")
+    headers = pd.read_csv(path, nrows=0).columns.tolist()
+    view = mapping_view({"headers": headers}, None)
+    assert view["table"] == "customers" and view["missing"] == []
+    id_row = next(c for c in view["columns"] if c["name"] == "customer_id")
+    assert id_row["required"].startswith("Optional") and not id_row["needed"]
+    assert mapping_view({"headers": headers}, "orders")["missing"]  # orders still need theirs

@@ -37,8 +37,20 @@ def suggest(headers: list[str], table: str) -> dict[str, str]:
     return out
 
 
+def _required(table: str) -> list[tuple[str, ...]]:
+    """The table's required columns the importer cannot fill itself: a customers file without
+    an id gets its rows numbered 1…N (segmint.ingest.mapping)."""
+    return [
+        alts
+        for alts in CANONICAL[table].required
+        if not (table == "customers" and "customer_id" in alts)
+    ]
+
+
 def _requirement(table: str, column: str) -> str:
-    for alternatives in CANONICAL[table].required:
+    if table == "customers" and column in ("customer_id", "email"):
+        return "Optional (without it, rows are numbered 1…N as customer_id)"
+    for alternatives in _required(table):
         if column in alternatives:
             others = [a for a in alternatives if a != column]
             return "Required" if not others else f"Required (or {' or '.join(others)})"
@@ -55,7 +67,7 @@ def mapping_view(preview: dict[str, Any], table: str | None) -> dict[str, Any]:
     else:
         mapping = suggest(headers, chosen)
     schema = CANONICAL[chosen]
-    unmet = {a for alts in schema.required if not any(x in mapping for x in alts) for a in alts}
+    unmet = {a for alts in _required(chosen) if not any(x in mapping for x in alts) for a in alts}
     columns = [
         {
             "name": c.name,
@@ -66,7 +78,9 @@ def mapping_view(preview: dict[str, Any], table: str | None) -> dict[str, Any]:
         }
         for c in schema.columns
     ]
-    missing = [" or ".join(alts) for alts in schema.required if not any(a in mapping for a in alts)]
+    missing = [
+        " or ".join(alts) for alts in _required(chosen) if not any(a in mapping for a in alts)
+    ]
     return {
         "table": chosen,
         "detected": detected,
