@@ -7,12 +7,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
 import segmint
 from segmint.cli import app
 from segmint.ingest.mapping import ROW_ID_NOTE
+from segmint.web.mapping import mapping_view
 from tests.conftest import shared_file
 
 runner = CliRunner()
@@ -103,10 +105,6 @@ def test_run_takes_as_and_map_for_its_files(tmp_path):
 
 
 def test_the_web_mapping_screen_does_not_ask_a_customers_file_for_an_id():
-    import pandas as pd
-
-    from segmint.web.mapping import mapping_view
-
     path = shared_file("uci_wholesale_customers", "Wholesale customers data.csv")
     headers = pd.read_csv(path, nrows=0).columns.tolist()
     view = mapping_view({"headers": headers}, None)

@@ -270,12 +270,14 @@ def _table_view(index: int, name: str, table: Mapping[str, Any]) -> dict[str, An
 def _check_view(check: Mapping[str, Any]) -> dict[str, Any]:
     share = _share(check.get("share"), check.get("n_bad"), check.get("n_checked"))
     table, column = _text(check.get("table")), _text(check.get("column"))
+    # a check that saw no rows (a column the source never had) is no 0 % pass
+    unseen = check.get("n_checked") == 0
     return {
         "where": ".".join(p for p in (table, column) if p) or "–",
         "check": _text(check.get("check")) or "–",
-        "n_bad": _count(check.get("n_bad")),
-        "n_checked": _count(check.get("n_checked")),
-        "bar": _bar(share),
+        "n_bad": "–" if unseen else _count(check.get("n_bad")),
+        "n_checked": "not checked: not in source" if unseen else _count(check.get("n_checked")),
+        "bar": _bar(None if unseen else share),
         "source": _text(check.get("source")),
         "run_id": _text(check.get("run_id")),
     }
