@@ -25,7 +25,7 @@ from segmint.exceptions import SegmintError, WorkspaceError
 from segmint.features import build_features, check_families, resolve_as_of
 from segmint.ingest import IngestResult, ReadOptions, ingest
 from segmint.spec.gates import QualityGates
-from segmint.store import CANONICAL, RunRecord, Store
+from segmint.store import CANONICAL, RunRecord, Store, read_snapshot
 
 __all__ = ["Workspace"]
 
@@ -183,8 +183,7 @@ class Workspace:
         )
         with store.transaction():
             store.reserve_run(run)
-            store.db.execute("DROP TABLE IF EXISTS customer_features")
-            store.ibis.create_table("customer_features", expr)
+            store.replace_table("customer_features", expr)
             run.row_counts = {"customers": store.count("customer_features")}
             store.record_run(run)
         self._release_memory()
@@ -237,6 +236,14 @@ class Workspace:
         """A workspace table as an Ibis table: ``.to_pandas()``, ``.to_polars()``, ``.to_pyarrow()``."""
         self._require_table(name)
         return self.store.table(name)
+
+    def feature_snapshot(self, run_id: str) -> ir.Table:
+        """The features segment run ``run_id`` segmented on: customer_id and that run's
+        feature columns, as they were (``customer_features`` is replaced by each run).
+
+        >>> ws.feature_snapshot("0004-segment").to_pandas()  # doctest: +SKIP
+        """
+        return read_snapshot(self.store, run_id)
 
     def tables(self) -> list[str]:
         if self._store is None and not self.path.exists():

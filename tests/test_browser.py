@@ -162,8 +162,11 @@ def test_the_whole_flow_in_chromium(server: Server, browser: object, tmp_path: P
         "link", name=re.compile(r"^clusters")
     ).click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Results: clusters")
-    chosen = page.get_by_text(re.compile(r"Chosen: k = \d+")).inner_text()
+    chosen = page.get_by_text(re.compile(r"Chosen by the rule: k = \d+")).inner_text()
     k = int(re.search(r"k = (\d+)", chosen).group(1))  # type: ignore[union-attr]
+    merge = page.get_by_text(re.compile(r"merged → \d+ segments?")).first
+    if merge.count():  # the size guard merged segments after the rule chose k
+        k = int(re.search(r"→ (\d+) segment", merge.inner_text()).group(1))  # type: ignore[union-attr]
     cards = page.locator("article.seg-card")
     expect(cards).to_have_count(k)
     for chart in ("sizes-chart", "lift-chart", "map-chart", "k-chart"):

@@ -21,6 +21,7 @@ from segmint.segment.cluster import (
     KMeansSegmenter,
     Scaler,
     guard_segments,
+    guard_summary,
 )
 from segmint.segment.cluster._scores import jaccard_per_cluster, silhouettes
 from tests.conftest import shared_file
@@ -146,6 +147,23 @@ def test_guard_flag_keeps_the_segment_and_off_is_silent():
     assert any("kept (flagged only, not merged)" in w for w in flagged.warnings_)
     off = KMeansSegmenter(k=4, stability_runs=0, guard="off").fit(TINY)
     assert off.k_ == 4 and off.warnings_ == []
+
+
+def test_the_rules_k_and_the_merge_after_it_are_kept_apart():
+    seg = KMeansSegmenter(k=4, stability_runs=0).fit(TINY)
+    assert (seg.k_chosen_, seg.k_) == (4, 3)
+    details = seg.segmentation("guarded").details
+    assert (details["k_chosen"], details["k"]) == (4, 3)
+    assert guard_summary(seg.k_chosen_, details["guard"]) == (
+        "k = 4 chosen; 1 small segment merged → 3 segments"
+    )
+    flagged = KMeansSegmenter(k=4, stability_runs=0, guard="flag").fit(TINY)
+    assert guard_summary(flagged.k_chosen_, flagged.guard_report_) == (
+        "k = 4 chosen; 1 small segment flagged and kept"
+    )
+    unstable = [{"action": "merged", "reasons": ["was unstable (bootstrap Jaccard 0.3)"]}] * 2
+    assert guard_summary(5, unstable) == "k = 5 chosen; 2 unstable segments merged → 3 segments"
+    assert guard_summary(5, []) == "k = 5 chosen"
 
 
 def test_guard_merges_unstable_segments_and_never_leaves_one():

@@ -53,8 +53,8 @@ def run(ws: segmint.Workspace, out, segmentations, as_of=None):
 
 
 def warnings_of(output, name: str) -> list[str]:
-    (seg,) = [s for s in output.report["segmentations"] if s["name"] == name]
-    return seg["warnings"]
+    (seg,) = [s for s in output.report.segmentations if s.name == name]
+    return seg.warnings
 
 
 @pytest.mark.slow

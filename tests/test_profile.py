@@ -367,7 +367,7 @@ def test_reasons_point_at_the_planted_feature():
 
 
 # -- output shape and bad input ---------------------------------------------------------------
-def test_to_dict_is_json_ready_and_rounded(retail_profiles):
+def test_to_dict_is_json_ready_at_full_precision(retail_profiles):
     d = retail_profiles.to_dict()
     text = json.dumps(d, allow_nan=False)
     assert "reason_1" not in text
@@ -385,9 +385,11 @@ def test_to_dict_is_json_ready_and_rounded(retail_profiles):
             for v in x:
                 yield from floats(v)
 
-    for f in floats(d):
-        if f != 0:
-            assert f == float(f"{f:.4g}")
+    # full precision: the stored revenue is the exact sum, not one cut to 4 significant digits
+    for seg_dict, seg_obj in zip(d["segments"], retail_profiles.segments, strict=True):
+        assert seg_dict["revenue"] == float(seg_obj.revenue)
+        assert seg_dict["avg_value"] == float(seg_obj.avg_value)
+    assert any(f != float(f"{f:.4g}") for f in floats(d))
     p = retail_profiles.segments[0]
     p.means["nan_feature"] = math.nan
     assert p.to_dict()["means"]["nan_feature"] is None

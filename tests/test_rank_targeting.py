@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import doctest
+import importlib
 import math
+import re
 from fractions import Fraction
+from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -90,31 +95,33 @@ def expected_scores(weights: dict[str, Fraction], comps: dict[str, dict[str, Fra
 
 
 def independent_components(feats: pd.DataFrame, seg: pd.Series) -> dict[str, dict[str, Fraction]]:
+    """docs/ranking.md's definitions in exact arithmetic: x / (x + reference) per component."""
     f = feats.set_index("customer_id")
     money = {k: Fraction(str(v)) for k, v in f.monetary_total.items()}
     total = sum(money.values())
-    avg = {}
+    even = Fraction(1, 3)  # three segments
+    average = total / len(seg)
+    known_clv = [Fraction(str(v)) for v in f.clv.dropna()]
+    clv_ref = sum(known_clv) / len(known_clv)
     comps: dict[str, dict[str, Fraction]] = {}
     for label in "ABC":
         members = list(seg.index[seg == label])
-        avg[label] = sum(money[m] for m in members) / len(members)
+        size = Fraction(len(members), len(seg))
+        revenue = sum(money[m] for m in members) / total
+        avg = sum(money[m] for m in members) / len(members)
         last = sum(Fraction(str(v)) for v in f.loc[members, "revenue_last_90d"].fillna(0))
         prev = sum(Fraction(str(v)) for v in f.loc[members, "revenue_prev_90d"].fillna(0))
         consent = [v is True for v in f.loc[members, "consent_email"]]
+        known = [Fraction(str(v)) for v in f.loc[members, "clv"].dropna()]
+        clv = sum(known) / len(known)
         comps[label] = {
-            "size": Fraction(len(members), len(seg)),
-            "revenue": sum(money[m] for m in members) / total,
+            "size": size / (size + even),
+            "revenue": revenue / (revenue + even),
+            "value": avg / (avg + average),
             "growth": last / (last + prev),
             "reachability": Fraction(sum(consent), len(members)),
+            "potential": clv / (clv + clv_ref),
         }
-    best = max(avg.values())
-    clv = {}
-    for label in "ABC":
-        comps[label]["value"] = avg[label] / best
-        known = [Fraction(str(v)) for v in f.loc[seg.index[seg == label], "clv"].dropna()]
-        clv[label] = sum(known) / len(known)
-    for label in "ABC":
-        comps[label]["potential"] = clv[label] / max(clv.values())
     return comps
 
 
@@ -200,7 +207,9 @@ def test_ties_are_broken_by_label_whatever_the_input_order():
         )
         r = rank(p, pd.DataFrame())
         assert [(s.label, s.rank) for s in r.segments] == [("M", 1), ("Z", 2)]
-        assert r.segments[0].score == r.segments[1].score == 6.8  # 1 + 9 × 0.45 / 0.7
+        # every component is 0.5 (like the reference) and none tells the twins apart
+        assert r.segments[0].score == r.segments[1].score == 5.5
+        assert any("every segment scores the same" in n for n in r.notes)
 
 
 def test_labels_from_names_explicit_labels_and_has_email():
@@ -216,6 +225,162 @@ def test_labels_from_names_explicit_labels_and_has_email():
     # without assignments the per-customer components cannot be grouped: left out, with a note
     r2 = rank(profiles, feats)
     assert "reachability" not in r2.weights and any("assignments" in n for n in r2.notes)
+
+
+def test_components_without_information_drop_out_and_say_why():
+    feats, seg = shop()
+    # 55 days of history: nothing in the earlier window, so growth is 1 for every buyer
+    short = feats.assign(revenue_prev_90d=0.0, consent_email=False)
+    r = rank(make_profiles(short, seg), short)
+    assert set(r.dropped) == {"growth", "reachability"}
+    assert "90 days before the last 90" in r.dropped["growth"]
+    assert "0 for every segment" in r.dropped["reachability"]
+    assert set(r.weights) == {"size", "revenue", "value", "potential"}
+    assert r.formula.endswith("/ 0.9, rounded to 1 decimal")
+    assert any(n.startswith("growth left out: no segment had revenue") for n in r.notes)
+    assert r.to_dict()["dropped"] == r.dropped
+    # the values are still there (targeting reads reachability), only the score ignores them
+    assert all(s.components["reachability"] == 0.0 for s in r.segments)
+    weights = {k: DEFAULT[k] for k in r.weights}
+    expected = expected_scores(weights, independent_components(feats, seg))
+    assert {s.label: s.score for s in r.segments} == expected
+    # a constant component cannot change the order, only squeeze the scale: dropping it
+    # spreads the scores (here: the full 1–10 range is used by the rest)
+    kept = rank(make_profiles(short, seg), short, weights={"growth": 0, "reachability": 0})
+    assert [s.label for s in kept.segments] == [s.label for s in r.segments]
+
+
+def _random_shop(rng: np.random.Generator) -> tuple[pd.DataFrame, pd.Series]:
+    """A random segment table, built from customers: 2–8 segments of 1–40 customers."""
+    frames = []
+    for j in range(int(rng.integers(2, 9))):
+        m = int(rng.integers(1, 41))
+        scale = float(rng.lognormal(3, 1))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "segment": f"s{j}",
+                    "monetary_total": rng.lognormal(0, 1, m) * scale * (rng.random(m) > 0.1),
+                    "revenue_last_90d": rng.lognormal(0, 1, m) * (rng.random(m) < rng.random()),
+                    "revenue_prev_90d": rng.lognormal(0, 1, m) * (rng.random(m) < rng.random()),
+                    "clv": rng.lognormal(0, 1, m) * scale,
+                    "consent_email": rng.random(m) < rng.random(),
+                }
+            )
+        )
+    df = pd.concat(frames, ignore_index=True)
+    df.insert(0, "customer_id", [f"c{i}" for i in range(len(df))])
+    return df.drop(columns="segment"), pd.Series(df.segment.to_numpy(), index=df.customer_id)
+
+
+def _measured(feats: pd.DataFrame, seg: pd.Series) -> pd.DataFrame:
+    """What each component claims to measure, computed directly from the customers."""
+    f = feats.set_index("customer_id").assign(segment=seg)
+    g = f.groupby("segment")
+    last, prev = g.revenue_last_90d.sum(), g.revenue_prev_90d.sum()
+    return pd.DataFrame(
+        {
+            "size": g.size() / len(f),
+            "revenue": g.monetary_total.sum() / f.monetary_total.sum(),
+            "value": g.monetary_total.mean(),
+            "growth": (last / (last + prev)).fillna(0.0),
+            "reachability": g.consent_email.mean(),
+            "potential": g.clv.mean(),
+        }
+    )
+
+
+def _profiles_of(feats: pd.DataFrame, seg: pd.Series) -> Profiles:
+    money = feats.set_index("customer_id").monetary_total
+    segments = []
+    for label in sorted(seg.unique()):
+        members = seg.index[seg == label]
+        rev = float(money[members].sum())
+        segments.append(
+            SegmentProfile(
+                label,
+                label,
+                len(members),
+                len(members) / len(seg),
+                rev,
+                rev / float(money.sum()),
+                rev / len(members),
+            )
+        )
+    frame = pd.DataFrame({"customer_id": seg.index, "segment": seg.to_numpy()})
+    pop = {"customers": len(seg), "revenue": float(money.sum())}
+    return Profiles("random", "rules", pop, segments, [], 1.0, frame)
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_a_segment_better_on_everything_never_ranks_below(seed):
+    """Monotone: at least as large and valuable on every component (and better on one that
+    counts) → ranked above. Random tables, plus a forced pair per table."""
+    rng = np.random.default_rng(seed)
+    pairs = 0
+    for _ in range(40):
+        feats, seg = _random_shop(rng)
+        # force one dominating pair: s0's customers, twice as many and each worth more
+        s0 = feats[seg.to_numpy() == "s0"]
+        boosted = s0.assign(
+            monetary_total=s0.monetary_total * 1.5 + 1,
+            revenue_last_90d=s0.revenue_last_90d * 1.5 + 1,
+            clv=s0.clv * 1.5 + 1,
+        )
+        big = pd.concat([boosted, boosted], ignore_index=True)
+        big["customer_id"] = [f"b{i}" for i in range(len(big))]
+        feats = pd.concat([feats, big], ignore_index=True)
+        seg = pd.concat([seg, pd.Series("big", index=big.customer_id)])
+        r = rank(_profiles_of(feats, seg), feats)
+        measured = _measured(feats, seg)
+        m, labels = measured.to_numpy(), list(measured.index)
+        counts = [measured.columns.get_loc(k) for k in r.weights if r.weights[k] > 0]
+        # each component orders the segments as what it measures does
+        comp = np.array([[r.segment(a).components[k] for k in measured.columns] for a in labels])
+        for k in range(m.shape[1]):
+            higher = m[:, k][:, None] > m[:, k][None, :]
+            assert (comp[:, k][:, None] >= comp[:, k][None, :])[higher].all(), measured.columns[k]
+        for i, a in enumerate(labels):
+            for j, b in enumerate(labels):
+                if i == j or not (m[i] >= m[j]).all():
+                    continue
+                pairs += 1
+                ra, rb = r.segment(a), r.segment(b)
+                assert ra.weighted >= rb.weighted - 1e-12, (a, b, m[i], m[j])
+                if (m[i, counts] > m[j, counts]).any():
+                    assert ra.rank < rb.rank and ra.score >= rb.score, (a, b, m[i], m[j])
+    assert pairs >= 40  # the forced pair at least, in every table
+
+
+def test_the_score_does_not_depend_on_the_currency():
+    rng = np.random.default_rng(11)
+    for _ in range(20):
+        feats, seg = _random_shop(rng)
+        money = ["monetary_total", "revenue_last_90d", "revenue_prev_90d", "clv"]
+        cents = feats.assign(**{c: feats[c] * 100 for c in money})
+        a = rank(_profiles_of(feats, seg), feats)
+        b = rank(_profiles_of(cents, seg), cents)
+        assert a.weights == b.weights
+        for s in a.segments:
+            assert b.segment(s.label).weighted == pytest.approx(s.weighted, abs=1e-12)
+
+
+def test_the_docstring_example_runs():
+    module = importlib.import_module("segmint.profile.rank")
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0 and result.attempted > 0
+
+
+def test_the_worked_example_in_the_docs_is_what_the_code_computes():
+    text = (Path(__file__).resolve().parents[1] / "docs" / "ranking.md").read_text("utf-8")
+    blocks = re.findall(r"```pycon\n(.*?)```", text, flags=re.S)
+    assert blocks, "docs/ranking.md has no worked example (a ```pycon block)"
+    parser, runner = doctest.DocTestParser(), doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+    for i, block in enumerate(blocks):
+        test = parser.get_doctest(block, {}, f"docs/ranking.md example {i + 1}", None, 0)
+        assert test.examples
+        result = runner.run(test, out=lambda msg: pytest.fail(msg))
+        assert result.failed == 0
 
 
 def test_rank_rfm_segments_of_cdnow(tmp_path):
@@ -235,14 +400,21 @@ def test_rank_rfm_segments_of_cdnow(tmp_path):
         )
     pop = {"customers": len(labels), "revenue": float(money.sum())}
     p = Profiles("rfm", "rfm", pop, segs, [], 1.0, pd.DataFrame())
-    r = rank(p, feats)
+    r = rank(p, feats, labels=labels)
     order = [s.label for s in r.segments]
     assert order[0] == "Champions"
     assert order.index("Lost") > order.index("Loyal")
-    # independent: the value component is avg value over the best avg value
-    best = max(s.avg_value for s in segs)
+    # the issue's case: a segment with < 2 % of customers and < 1 % of revenue ranked #2, above
+    # Loyal (8 % of customers, 5 % of revenue); now every such segment ranks below Loyal
+    tiny = [s.label for s in segs if s.share < 0.02 and s.revenue_share < 0.01]
+    assert tiny, "CDNOW's RFM has no tiny segment any more: the regression case is gone"
+    assert all(order.index(t) > order.index("Loyal") for t in tiny)
+    # independent: the value component is avg value / (avg value + the population's average)
+    average = float(money.sum()) / len(labels)
     for s in segs:
-        assert r.segment(s.label).components["value"] == pytest.approx(s.avg_value / best)
+        assert r.segment(s.label).components["value"] == pytest.approx(
+            s.avg_value / (s.avg_value + average)
+        )
 
 
 # ------------------------------------------------------------------ targeting

@@ -585,7 +585,7 @@ def test_sections_per_segmentation(page: str) -> None:
         assert f"seg-2-{part}" in ids, part
     assert not {"seg-2-map", "seg-2-k", "seg-2-keys", "seg-1-rules"} & ids
     assert "recency_days <= 30 and frequency > 20" in text
-    assert "Chosen: k = 5" in text and "largest silhouette; stability ≥ 0.8" in text
+    assert "Chosen by the rule: k = 5" in text and "largest silhouette; stability ≥ 0.8" in text
     assert "score = 1 + 9 × (0.3·size" in text
     assert "size 30.0 %, revenue 30.0 %, value 20.0 %" in text
     assert "redundant with frequency (r = 0.97)" in text
@@ -835,3 +835,70 @@ def test_docstring_examples_run(
     name = "segmint.report" if module == "__init__" else f"segmint.report.{module}"
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
     assert result.failed == 0 and result.attempted > 0
+
+
+def test_the_k_chart_stars_the_rules_k_and_shows_the_merge_as_its_own_step() -> None:
+    seg = clustering()  # five segments after the guard
+    seg["chosen_k"] = 6  # the curve runs from k = 2 to 8
+    seg["guard"] = [
+        {
+            "segment": "6",
+            "share": 0.017,
+            "stability": 0.9,
+            "reasons": ["had 1.7 % of customers (below the 2 % minimum)"],
+            "action": "merged",
+            "final_segment": "4",
+        }
+    ]
+    html = render_report({"segmentations": [seg]})
+    text = " ".join(parse(html).visible.split())
+    assert "1. Chosen by the rule: k = 6" in text
+    assert (
+        "2. Minimum segment size and stability guard: k = 6 chosen; 1 small segment merged "
+        "→ 5 segments" in text
+    )
+    assert (
+        "Segment 6 had 1.7 % of customers (below the 2 % minimum): merged into segment 4." in text
+    )
+    chart = figures(html)["seg-1-k-chart-data"]
+    stars = [t for t in chart["data"] if t.get("marker", {}).get("symbol") == "star"]
+    assert stars and all(t["x"] == [6] for t in stars)  # the rule's k, not the 5 left after it
+    assert "1 small segment merged → 5 segments" in chart["layout"]["title"]["text"]
+    # without a merge there is no second step and no title
+    plain = render_report({"segmentations": [clustering()]})
+    assert "2. Minimum segment size" not in plain
+    assert "title" not in figures(plain)["seg-1-k-chart-data"]["layout"]
+
+
+def test_the_component_table_shows_every_component_and_marks_the_left_out_ones() -> None:
+    seg = clustering()
+    seg["ranking"]["dropped"] = {
+        "growth": "no segment had revenue in the 90 days before the last 90",
+        "potential": "the features have no clv column (add a value segmentation)",
+    }
+    del seg["ranking"]["weights"]["growth"]
+    html = render_report({"segmentations": [seg]})
+    p = parse(html)
+    text = " ".join(p.visible.split())
+    head = re.search(r"<details>\s*<summary>Score components.*?</thead>", html, flags=re.S)
+    assert head is not None
+    headers = [" ".join(h.split()) for h in re.findall(r"<th[^>]*>(.*?)</th>", head.group(0))]
+    cells = [re.sub(r"<[^>]+>", "", h) for h in headers[3:]]
+    assert cells == [
+        "Size",
+        "Revenue",
+        "Value",
+        "Growth (left out)",
+        "Reachability",
+        "Potential (left out)",
+    ]
+    assert (
+        "<strong>growth</strong>: no segment had revenue in the 90 days before the last 90." in html
+    )
+    assert "<strong>potential</strong>: the features have no clv column" in html
+    assert "Left out of the score (the other weights are renormalized)" in text
+    # components are shown with two decimals; one not computed is a dash
+    row = re.search(r"<tr><td class=\"num\">1</td>.*?</tr>", html, flags=re.S)
+    assert row is not None
+    values = re.findall(r"<td class=\"num[^\"]*\">([^<]*)</td>", row.group(0))
+    assert values[2:] == ["0.49", "1.00", "1.00", "0.62", "0.71", "–"]

@@ -52,9 +52,8 @@ def segment(
     from segmint.segment.models import model_to_json
 
     method = get_method(s.method)
-    X = method.frame(s, features)
-    cols = list(method.columns(s, features))
-    est = fit(X)
+    cols = method.columns(s, features)
+    est = fit(method.frame(features, cols))
     seg = est.segmentation(s.name)
     seg.warnings += history_warnings(  # a history too short for the labels, a far as-of date
         history_span(features), s.method, features=cols, horizon_days=s.horizon_days
@@ -99,8 +98,10 @@ def _result(
         "ranking": ranking.to_dict(),
         "targeting": {label: p.to_dict() for label, p in plans.items()},
         "k_curve": _k_curve(est),
-        "chosen_k": getattr(est, "k_", None),
+        # the k the rule chose; the guard's merges after it are listed in "guard"
+        "chosen_k": seg.details.get("k_chosen", getattr(est, "k_", None)),
         "k_rule": seg.details.get("k_rule"),
+        "guard": list(details.get("guard", [])),
         "projection": _projection(features, cols, seg.labels),
         "rules": _rules(s, seg),
         "model": {k: v for k, v in details.items() if k != "k_scores"},

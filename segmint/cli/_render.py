@@ -245,8 +245,15 @@ def run_summary(output: Any) -> None:
                 plan.channel if plan else "",
             )
         console.print(t)
+        if seg.ranking.dropped:
+            left_out = ", ".join(seg.ranking.dropped)
+            console.print(f"  Score without {left_out}: no information here (the report says why)")
         if seg.chosen_k:
-            console.print(f"  k = {seg.chosen_k}" + (f" ({seg.k_rule})" if seg.k_rule else ""))
+            from segmint.segment.cluster.guard import guard_summary
+
+            console.print(f"  {guard_summary(seg.chosen_k, seg.guard)}")
+            if seg.k_rule:
+                console.print(f"  rule for k: {seg.k_rule}")
         for w in seg.warnings:
             console.print(f"  [yellow]Warning:[/] {w}")
     for note in output.report.notes:  # e.g. a step skipped: no orders, no repeats

@@ -19,19 +19,14 @@ import pandas as pd
 __all__ = ["Profiles", "SegmentProfile", "json_ready"]
 
 
-def _round_sig(x: float, digits: int = 4) -> float | None:
-    if x is None or not math.isfinite(x):
-        return None
-    if x == 0:
-        return 0.0
-    return round(x, digits - 1 - math.floor(math.log10(abs(x))))
+def json_ready(value: Any) -> Any:
+    """Turn ``value`` into plain JSON types, floats at full precision, NaN and ±inf → None.
 
+    Rounding is the reader's business (the report and the web pages format numbers for
+    display), so a JSON consumer gets the exact revenue, not one cut to a few digits.
 
-def json_ready(value: Any, digits: int = 4) -> Any:
-    """Turn ``value`` into plain JSON types: floats to ``digits`` significant digits, NaN → None.
-
-    >>> json_ready({"a": 3.14159265, "b": float("nan"), "c": [1, 2.0004567]})
-    {'a': 3.142, 'b': None, 'c': [1, 2.0]}
+    >>> json_ready({"a": 929929.64, "b": float("nan"), "c": [1, 2.0004567]})
+    {'a': 929929.64, 'b': None, 'c': [1, 2.0004567]}
     """
     if value is None or isinstance(value, (str, bool)):
         return value
@@ -40,11 +35,12 @@ def json_ready(value: Any, digits: int = 4) -> Any:
     if isinstance(value, (int, np.integer)):
         return int(value)
     if isinstance(value, (float, np.floating)):
-        return _round_sig(float(value), digits)
+        x = float(value)
+        return x if math.isfinite(x) else None
     if isinstance(value, dict):
-        return {str(k): json_ready(v, digits) for k, v in value.items()}
+        return {str(k): json_ready(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, np.ndarray, pd.Series)):
-        return [json_ready(v, digits) for v in list(value)]
+        return [json_ready(v) for v in list(value)]
     if isinstance(value, pd.Timestamp):
         return value.isoformat()
     if value is pd.NA or value is pd.NaT:
@@ -75,7 +71,7 @@ class SegmentProfile:
     examples: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict (floats rounded to 4 significant digits, NaN → None)."""
+        """JSON-ready dict (floats at full precision, NaN → None)."""
         out: dict[str, Any] = json_ready({f.name: getattr(self, f.name) for f in fields(self)})
         return out
 

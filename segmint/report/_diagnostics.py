@@ -34,8 +34,15 @@ def k_metrics(curve: Sequence[Mapping[str, Any]]) -> list[str]:
     return [m for m in K_METRICS if any(fmt.number(p.get(m)) is not None for p in curve)]
 
 
-def k_curve_chart(curve: Sequence[Mapping[str, Any]], chosen_k: Any) -> Chart | None:
-    """One small panel per metric against k; the chosen k is a dashed line and a star."""
+def k_curve_chart(
+    curve: Sequence[Mapping[str, Any]], chosen_k: Any, merged: str = ""
+) -> Chart | None:
+    """One small panel per metric against k; the k the rule chose is a dashed line and a star.
+
+    ``merged`` (e.g. ``'k = 8 chosen; 1 small segment merged → 7 segments'``) is the guard's
+    step after the choice: it becomes the chart's title and part of its description, so the
+    star stays on the k the rule picked and the merge is a separate, labelled step.
+    """
     metrics = k_metrics(curve)
     if not curve or not metrics:
         return None
@@ -76,20 +83,27 @@ def k_curve_chart(curve: Sequence[Mapping[str, Any]], chosen_k: Any) -> Chart | 
                     name="chosen k",
                     showlegend=False,
                     marker={"symbol": "star", "size": 15, "color": PALETTE[5]},
-                    hovertemplate="chosen k = %{x}<extra></extra>",
+                    hovertemplate="k = %{x}, chosen by the rule<extra></extra>",
                 ),
                 row=row,
                 col=col,
             )
             fig.add_vline(x=chosen, line_dash="dash", line_color=PALETTE[5], row=row, col=col)
         fig.update_xaxes(title_text="k", dtick=1, row=row, col=col)
-    base_layout(fig, 300 * rows)
-    fig.update_layout(margin={"t": 50})
+    base_layout(fig, 300 * rows + (30 if merged else 0))
+    fig.update_layout(margin={"t": 80 if merged else 50})
+    if merged:
+        fig.update_layout(title={"text": plot_text(merged), "x": 0, "font": {"size": 14}})
     ks = [fmt.count(p.get("k")) for p in curve]
     description = (
         f"Line charts of {', '.join(K_METRICS[m][0] for m in metrics)} for k from {ks[0]} to "
         f"{ks[-1]}"
-        + (f"; the chosen k = {fmt.count(chosen)} is marked with a star." if chosen else ".")
+        + (
+            f"; the k chosen by the rule, {fmt.count(chosen)}, is marked with a star"
+            if chosen
+            else ""
+        )
+        + (f". Then the minimum segment size guard: {merged}." if merged else ".")
     )
     return as_chart(fig, description)
 

@@ -16,6 +16,7 @@ from segmint.report import _diagnostics as diag
 from segmint.report import _format as fmt
 from segmint.report._cards import card_view
 from segmint.report._value import value_view
+from segmint.segment.cluster.guard import guard_summary
 
 __all__ = ["report_view"]
 
@@ -25,6 +26,8 @@ _BADGES = {
     "failed": ("Failed", "✗"),
     "none": ("No gates", "–"),
 }
+#: every component of the importance score (segmint.profile.rank.COMPONENTS), in its order
+_COMPONENTS = ("size", "revenue", "value", "growth", "reachability", "potential")
 
 
 def _badge(status: str) -> dict[str, str]:
@@ -114,13 +117,30 @@ def _key_variables(profiles: Mapping[str, Any]) -> list[dict[str, str]]:
     ]
 
 
+def _guard_steps(seg: Mapping[str, Any], chosen: float | None) -> dict[str, Any]:
+    """The rule's k, then the guard's merges as a separate step (from the run's guard report)."""
+    guard = [fmt.mapping(g) for g in fmt.items(seg.get("guard"))]
+    if chosen is None:
+        return {"summary": "", "steps": []}
+    steps = []
+    for g in guard:
+        reasons = " and ".join(fmt.text(r) for r in fmt.items(g.get("reasons")))
+        if fmt.text(g.get("action")) == "merged":
+            what = f"merged into segment {fmt.text(g.get('final_segment'))}"
+        else:
+            what = "kept"
+        steps.append(f"Segment {fmt.text(g.get('segment'))} {reasons}: {what}.")
+    return {"summary": guard_summary(int(chosen), guard), "steps": steps}
+
+
 def _k_curve(seg: Mapping[str, Any]) -> dict[str, Any] | None:
     curve = [fmt.mapping(p) for p in fmt.items(seg.get("k_curve"))]
-    chart = diag.k_curve_chart(curve, seg.get("chosen_k"))
+    chosen = fmt.number(seg.get("chosen_k"))
+    guard = _guard_steps(seg, chosen)
+    chart = diag.k_curve_chart(curve, chosen, guard["summary"] if guard["steps"] else "")
     if chart is None:
         return None
     metrics = diag.k_metrics(curve)
-    chosen = fmt.number(seg.get("chosen_k"))
     return {
         "chart": chart,
         "headers": [diag.K_METRICS[m][0] for m in metrics],
@@ -134,7 +154,14 @@ def _k_curve(seg: Mapping[str, Any]) -> dict[str, Any] | None:
         ],
         "chosen_k": fmt.count(chosen) if chosen is not None else "",
         "rule": fmt.text(seg.get("k_rule")),
+        **guard,
     }
+
+
+def _component(value: Any) -> str:
+    """A score component in [0, 1]: two decimals, or a dash when it was not computed."""
+    n = fmt.number(value)
+    return fmt.DASH if n is None else f"{n:.2f}"
 
 
 def _components(weights: Mapping[str, Any], rows: list[Mapping[str, Any]]) -> list[str]:
@@ -155,20 +182,28 @@ def _ranking(ranking: Mapping[str, Any], names: Mapping[str, str]) -> dict[str, 
         map(fmt.mapping, fmt.items(ranking.get("segments"))),
         key=lambda r: fmt.number(r.get("rank")) or math.inf,
     )
-    components = _components(weights, rows)
+    dropped = {str(k): fmt.text(v) for k, v in fmt.mapping(ranking.get("dropped")).items()}
+    extra = [c for c in _components(weights, rows) if c not in _COMPONENTS]
     return {
         "formula": fmt.text(ranking.get("formula")),
         "weights": [
             {"name": k, "value": fmt.share(v) if as_share else fmt.decimal(v)}
             for k, v in weights.items()
         ],
-        "components": components,
+        "components": [
+            {"name": c, "used": c in weights, "why": dropped.get(c, "")}
+            for c in (*_COMPONENTS, *extra)
+        ],
+        "dropped": [{"name": k, "why": v} for k, v in dropped.items()],
         "rows": [
             {
                 "rank": fmt.count(r.get("rank")),
                 "name": names.get(fmt.text(r.get("label")), fmt.text(r.get("label"))),
                 "score": fmt.score(r.get("score")),
-                "cells": [fmt.decimal(fmt.mapping(r.get("components")).get(c)) for c in components],
+                "cells": [
+                    _component(fmt.mapping(r.get("components")).get(c))
+                    for c in (*_COMPONENTS, *extra)
+                ],
             }
             for r in rows
         ],

@@ -165,10 +165,10 @@ class Method:
             return cols or _numeric_attributes(features)
         return list(features.columns)
 
-    def frame(self, s: SegmentationSpec, features: pd.DataFrame) -> pd.DataFrame:
-        """What the estimator is fitted on: the chosen columns (numeric ones only where the
-        method cannot use others)."""
-        X = features[self.columns(s, features)]
+    def frame(self, features: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+        """What the estimator is fitted on: ``columns`` of ``features`` (:meth:`columns`), the
+        numeric ones only where the method cannot use others."""
+        X = features[columns]
         return X.select_dtypes("number") if self.numeric_only else X
 
 

@@ -128,6 +128,8 @@ class Ranking(_Result):
     weights: dict[str, Number] = Field(default_factory=dict)
     segments: list[RankedSegment] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
+    #: component → why it was left out of the score (no data, or no information)
+    dropped: dict[str, str] = Field(default_factory=dict)
 
     def components(self) -> list[str]:
         """Every component any segment carries, in the weights' order."""
@@ -186,8 +188,12 @@ class SegmentationResult(_Result):
     ranking: Ranking = Field(default_factory=Ranking)
     targeting: dict[str, Plan] = Field(default_factory=dict)
     k_curve: list[KPoint] = Field(default_factory=list)
+    #: the k the automatic-k rule chose, before the guard merged any segment
     chosen_k: int | None = None
     k_rule: str | None = None
+    #: the size/stability guard's flagged segments after the choice (GuardResult.report):
+    #: {"segment", "share", "stability", "reasons", "action", "final_segment"}
+    guard: list[JSON] = Field(default_factory=list)
     projection: JSON | None = None
     rules: list[RuleMatch] = Field(default_factory=list)
     #: the fitted model's parameters (centres, scaling, cut points, …) as JSON

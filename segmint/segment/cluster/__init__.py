@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from segmint.segment.base import BaseSegmenter
 from segmint.segment.cluster.gmm import GMMSegmenter
-from segmint.segment.cluster.guard import GuardResult, guard_segments
+from segmint.segment.cluster.guard import GuardResult, guard_segments, guard_summary
 from segmint.segment.cluster.hdbscan import HDBSCANSegmenter
 from segmint.segment.cluster.kmeans import KMeansSegmenter
 from segmint.segment.cluster.kprototypes import KPrototypesSegmenter
@@ -34,4 +34,5 @@ __all__ = [
     "KPrototypesSegmenter",
     "Scaler",
     "guard_segments",
+    "guard_summary",
 ]

@@ -171,6 +171,7 @@ class ClusterSegmenter(BaseSegmenter):
         self.labels_ = pd.Series(lookup[raw], index=frame.index, name="segment", dtype="str")
         segments = sorted(set(ranked.labels), key=int)
         self.k_ = len(segments)
+        self.k_chosen_ = int(k)  # by the rule, before the guard merged any segment
         self.k_rule_ = rule
         curve = search.curve
         row = curve.loc[curve["k"] == k].iloc[0]
@@ -246,6 +247,7 @@ class ClusterSegmenter(BaseSegmenter):
         self._check_fitted()
         details: dict[str, Any] = {
             "k": self.k_,
+            "k_chosen": self.k_chosen_,
             "k_rule": self.k_rule_,
             "k_scores": self.k_scores_.to_dict("records"),
             "stability": self.stability_,

@@ -16,16 +16,19 @@ messages name a merged segment by its number before merging and its target by th
 ['1', '2', '2']
 >>> print(g.warnings[0])
 Segment 3 of the 3 found had 0.4 % of customers (below the 2 % minimum) and was merged into segment 2, the nearest.
+>>> guard_summary(3, g.report)
+'k = 3 chosen; 1 small segment merged → 2 segments'
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-__all__ = ["GuardResult", "guard_segments"]
+__all__ = ["GuardResult", "guard_segments", "guard_summary"]
 
 
 @dataclass(frozen=True)
@@ -142,3 +145,36 @@ def guard_segments(
             }
         )
     return GuardResult(labels=labels, warnings=warnings, report=report)
+
+
+def _kind(entries: Sequence[Mapping[str, Any]]) -> str:
+    """'small', 'unstable' or 'small or unstable': what the flagged segments had in common."""
+    kinds = set()
+    for e in entries:
+        for reason in e.get("reasons") or []:
+            kinds.add("unstable" if "unstable" in str(reason) else "small")
+    return " or ".join(sorted(kinds)) if kinds else "flagged"
+
+
+def _segments(n: int, kind: str) -> str:
+    return f"{n} {kind} segment" + ("" if n == 1 else "s")
+
+
+def guard_summary(chosen_k: int, report: Sequence[Mapping[str, Any]]) -> str:
+    """The k the rule chose, then what the guard did, as one line for the report and terminal.
+
+    ``report`` is :attr:`GuardResult.report`: e.g. ``'k = 8 chosen; 1 small segment merged →
+    7 segments'``, or ``'k = 5 chosen'`` when nothing was flagged.
+    """
+    merged = [e for e in report if e.get("action") == "merged"]
+    kept = [e for e in report if e.get("action") != "merged"]
+    parts = [f"k = {chosen_k} chosen"]
+    if merged:
+        final = chosen_k - len(merged)
+        parts.append(
+            f"{_segments(len(merged), _kind(merged))} merged → {final} segment"
+            + ("" if final == 1 else "s")
+        )
+    if kept:
+        parts.append(f"{_segments(len(kept), _kind(kept))} flagged and kept")
+    return "; ".join(parts)

@@ -63,7 +63,8 @@ class KMeansSegmenter(ClusterSegmenter):
     ``min_stability`` are merged into the nearest (``guard="merge"``), only reported
     (``"flag"``) or left alone (``"off"``).
 
-    Fitted: ``labels_`` ("1" = largest), ``centers_`` (original units), ``k_``, ``k_rule_``,
+    Fitted: ``labels_`` ("1" = largest), ``centers_`` (original units), ``k_`` (segments after
+    the guard), ``k_chosen_`` (the k the rule chose, before merging), ``k_rule_``,
     ``k_scores_``, ``stability_``, ``segment_stability_``, ``scaler_``, ``warnings_``.
     """
 
