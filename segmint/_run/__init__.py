@@ -144,9 +144,9 @@ def _need_orders(
         )
     keep = [i for i, s in enumerate(segs) if s.method not in ("rfm", "value")]
     notes = [
-        "No orders in the workspace: RFM and value segments were skipped (they need purchases); "
-        "the clustering uses the customers' numeric attributes (choose them with --features, "
-        "or features: in the spec)."
+        "No orders in the workspace: RFM and value segments were skipped (they need "
+        "purchases); clustering runs on the customers' attributes (by default every numeric "
+        "one; choose with --features, or features: in the spec)."
     ] if need else []  # fmt: skip
     return [segs[i] for i in keep], [builders[i] for i in keep], notes
 
