@@ -81,6 +81,11 @@ def guess_entity(headers: list[str]) -> str | None:
     >>> guess_entity(["Channel", "Region", "Fresh"])
     'customers'
     """
+    return _indicated(headers) or ("customers" if headers else None)
+
+
+def _indicated(headers: list[str]) -> str | None:
+    """The table with the most indicator columns among ``headers`` (None: none has any)."""
     have = {normalize_header(h) for h in headers}
 
     def found(entity: str) -> set[str]:
@@ -89,9 +94,7 @@ def guess_entity(headers: list[str]) -> str | None:
 
     scores = {e: len(found(e) & set(ind)) for e, ind in INDICATORS.items()}
     best = max(scores.values())
-    if best > 0:
-        return next(e for e in INDICATORS if scores[e] == best)
-    return "customers" if headers else None
+    return next(e for e in INDICATORS if scores[e] == best) if best > 0 else None
 
 
 def resolve(
@@ -184,11 +187,8 @@ def resolve(
 
 
 def _guess(headers: list[str], explicit: dict[str, str]) -> str | None:
-    if explicit:
-        by_mapping = guess_entity(list(explicit))
-        if by_mapping is not None and by_mapping != "customers":
-            return by_mapping
-    return guess_entity(headers)
+    """The headers' table, else the explicit mapping's (a file without header), else customers."""
+    return _indicated(headers) or _indicated(list(explicit)) or guess_entity(headers)
 
 
 def _named_customers(headers: list[str]) -> bool:
