@@ -102,9 +102,11 @@ def test_header_true_keeps_a_numeric_first_row_as_names(tmp_path):
     ws = segmint.Workspace(tmp_path / "w.duckdb")
     with pytest.raises(MappingError, match="no header row"):
         ws.ingest(path, into="customers")
-    with pytest.raises(MappingError) as info:  # read with header, but no customer id
-        ws.ingest(path, into="customers", header=True)
-    assert "no header row" not in str(info.value)
+    # read with header: the years are column names; without an id the rows are numbered
+    result = ws.ingest(path, into="customers", header=True)
+    assert set(result.extras) == {"c_2022", "c_2023"}
+    rows = ws.table("customers").to_pandas().sort_values("customer_id")
+    assert rows.customer_id.tolist() == ["1", "2"] and rows.c_2022.tolist() == [1, 3]
 
 
 @pytest.mark.parametrize(
