@@ -104,7 +104,10 @@ def test_the_ranking_keeps_every_component_and_the_report_shows_potential(run):
     html = (folder / "report.html").read_text(encoding="utf-8")
     table = html[html.index("Score components per segment") :]
     header = table[: table.index("</thead>")]
-    assert ">Potential</th>" in header and ">Reachability</th>" in header
+    assert ">Potential</th>" in header and ">Reachability" in header
+    # a component left out of the score (reachability: no contact data) is still shown, marked
+    for component in clusters.ranking.dropped:
+        assert f'>{component.capitalize()} <span class="small">(left out)</span></th>' in header
 
 
 @pytest.mark.slow
