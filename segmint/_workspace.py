@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import ibis.expr.schema as sch
 import ibis.expr.types as ir
 import pandas as pd
 
@@ -24,7 +25,7 @@ from segmint.exceptions import SegmintError, WorkspaceError
 from segmint.features import build_features, check_families, resolve_as_of
 from segmint.ingest import IngestResult, ReadOptions, ingest
 from segmint.spec.gates import QualityGates
-from segmint.store import CANONICAL, RunRecord, Store
+from segmint.store import CANONICAL, RunRecord, Store, read_snapshot
 
 __all__ = ["Workspace"]
 
@@ -157,8 +158,9 @@ class Workspace:
     ) -> ir.Table:
         """Build the wide per-customer feature table and save it as ``customer_features``.
 
-        ``families`` picks from behavioral, demographic, geographic, psychographic and
-        firmographic (default: all whose tables exist); see docs/features.md. ``as_of``
+        ``families`` picks from behavioral, demographic, geographic, psychographic,
+        firmographic and attributes (the extra columns of customers; default: all whose tables
+        exist); see docs/features.md. ``as_of``
         defaults to the time of the last order; it is recorded with the run.
 
         >>> ws.features(as_of="2024-12-31", families=["behavioral"]).to_pandas()  # doctest: +SKIP
@@ -181,12 +183,20 @@ class Workspace:
         )
         with store.transaction():
             store.reserve_run(run)
-            store.db.execute("DROP TABLE IF EXISTS customer_features")
-            store.ibis.create_table("customer_features", expr)
+            store.replace_table("customer_features", expr)
             run.row_counts = {"customers": store.count("customer_features")}
             store.record_run(run)
         self._release_memory()
         return store.table("customer_features")
+
+    def feature_columns(self, families: Sequence[str] | None = None) -> sch.Schema:
+        """The columns (an Ibis schema) :meth:`features` would write now, without writing them:
+        what rules and feature choices are checked against before a run."""
+        self._require_data()
+        present = set(self.tables())
+        tables = {name: self.store.table(name) for name in CANONICAL if name in present}
+        when = resolve_as_of(tables.get("orders"), None)
+        return build_features(tables, when, families=families).schema()
 
     def value_summary(
         self,
@@ -226,6 +236,14 @@ class Workspace:
         """A workspace table as an Ibis table: ``.to_pandas()``, ``.to_polars()``, ``.to_pyarrow()``."""
         self._require_table(name)
         return self.store.table(name)
+
+    def feature_snapshot(self, run_id: str) -> ir.Table:
+        """The features segment run ``run_id`` segmented on: customer_id and that run's
+        feature columns, as they were (``customer_features`` is replaced by each run).
+
+        >>> ws.feature_snapshot("0004-segment").to_pandas()  # doctest: +SKIP
+        """
+        return read_snapshot(self.store, run_id)
 
     def tables(self) -> list[str]:
         if self._store is None and not self.path.exists():

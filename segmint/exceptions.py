@@ -12,7 +12,9 @@ else is a bug and keeps its traceback::
     ├── QualityGateError           data read, but too much of it is invalid (threshold crossed)
     ├── SpecError                  the YAML spec or an option is invalid (all problems at once)
     ├── WorkspaceError             the workspace file cannot be opened or written
-    │   └── DiskSpaceError         not enough free disk space for the import
+    │   ├── DiskSpaceError         not enough free disk space for the import
+    │   └── EngineError            the database engine could not read or write its files
+    │       └── MemoryLimitError   the database engine needed more memory than allowed
     ├── ModelError                 a segmenter or model cannot do what was asked
     │   └── NotFittedError         predict/transform called before fit (also a ValueError)
     └── MissingDependencyError     an optional extra is needed: pip install 'segmint[extra]'
@@ -28,8 +30,10 @@ from __future__ import annotations
 __all__ = [
     "DiskSpaceError",
     "EmptyInputError",
+    "EngineError",
     "InputError",
     "MappingError",
+    "MemoryLimitError",
     "MissingDependencyError",
     "ModelError",
     "NotFittedError",
@@ -102,6 +106,16 @@ class WorkspaceError(SegmintError):
 
 class DiskSpaceError(WorkspaceError):
     """Not enough free disk space where the workspace lives."""
+
+
+class EngineError(WorkspaceError):
+    """The database engine failed for a reason outside the data: a file it could not read or
+    write (permissions, a read-only disk), or memory (:class:`MemoryLimitError`). Raised by
+    :func:`segmint.store.engine_errors`, the one place that translates DuckDB's errors."""
+
+
+class MemoryLimitError(EngineError):
+    """The database engine needed more memory than ``SEGMINT_MEMORY_LIMIT`` allows."""
 
 
 class MissingDependencyError(SegmintError):

@@ -326,6 +326,11 @@ def test_rules_validation_points_at_the_token(api):
     ).json()
     assert not r["ok"] and [e["rule"] for e in r["errors"]] == ["Young"]
     assert "^" in r["errors"][0]["message"]
+    # names are checked against the workspace's feature columns, as the web form's check does
+    typo = api.post(
+        "/api/v1/rules/validate", "viewer", json={"rules": {"VIP": "monetary_totl > 2000"}}
+    ).json()
+    assert not typo["ok"] and "Did you mean 'monetary_total'?" in typo["errors"][0]["message"]
 
 
 # ------------------------------------------------------------------ jobs and concurrency

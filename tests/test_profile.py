@@ -425,3 +425,34 @@ def test_surrogate_predictions_and_constants_match_the_imputed_matrix(retail):
     assert np.array_equal(predict_all(surrogate.tree, P), surrogate.tree.predict(full))
     assert np.array_equal(_constant(P), full.max(axis=0) == full.min(axis=0))
     assert _constant(P)[P.numeric.index("empty")] and _constant(P)[P.numeric.index("one")]
+
+
+def test_names_read_labels_not_column_names():
+    """'low interpurchase std days' and 'high mens' leaked column names into segment names."""
+    from segmint.profile._types import SegmentProfile
+    from segmint.profile.naming import name_segments
+
+    gaps = SegmentProfile(
+        "1",
+        "",
+        10,
+        0.5,
+        lift={"interpurchase_std_days": -0.9},
+        means={"interpurchase_std_days": 3.0},
+    )
+    shop = SegmentProfile(
+        "2",
+        "",
+        10,
+        0.3,
+        lift={"mens": 1.1, "womens": -0.8},
+        means={"mens": 1.0, "womens": 0.05},
+        medians={"mens": 1.0, "womens": 0.0},
+    )
+    paper = SegmentProfile(
+        "3", "", 10, 0.2, lift={"detergents_paper": 0.7}, means={"detergents_paper": 4000.0}
+    )
+    names = name_segments([gaps, shop, paper])
+    assert names["1"] == "Customers with low variation in days between orders"
+    assert names["2"] == "Mostly Mens customers, with few Womens"
+    assert names["3"] == "Customers with high Detergents paper"

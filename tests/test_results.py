@@ -104,8 +104,10 @@ def test_the_ranking_keeps_every_component_and_the_report_shows_potential(run):
     html = (folder / "report.html").read_text(encoding="utf-8")
     table = html[html.index("Score components per segment") :]
     header = table[: table.index("</thead>")]
-    assert ">Potential</th>" in header and ">Reachability" in header
-    # a component left out of the score (reachability: no contact data) is still shown, marked
+    assert ">Potential</th>" in header
+    # CDNOW has no contact data: reachability is shown, marked as left out of the score
+    assert "Reachability <span" in header and "(left out)" in header
+    assert "reachability" in clusters.ranking.dropped
     for component in clusters.ranking.dropped:
         assert f'>{component.capitalize()} <span class="small">(left out)</span></th>' in header
 

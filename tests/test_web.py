@@ -475,6 +475,46 @@ def test_rules_are_validated_live(site: Site) -> None:
     assert client.post("/web/api/rules/validate", json=[1], headers=headers).status_code == 400
 
 
+def test_the_live_rule_check_knows_the_workspace_columns(site: Site) -> None:
+    """'✓ 1 rule is valid' for a misspelt column was followed by a failed job."""
+    client = site.client("viewer")
+    headers = {"X-CSRF-Token": csrf(client)}
+
+    def check(text: str, **extra: Any) -> dict[str, Any]:
+        body = {"text": text, **extra}
+        response = client.post("/web/api/rules/validate", json=body, headers=headers)
+        assert response.status_code == 200
+        return dict(response.json())
+
+    typo = check("# spend\nVIP: monetary_totl > 2000")
+    assert not typo["ok"] and typo["rules"] == 1
+    (error,) = typo["errors"]
+    assert error["line"] == 2 and error["rule"] == "VIP"
+    assert "unknown column 'monetary_totl'. Did you mean 'monetary_total'?" in error["message"]
+    assert check("VIP: monetary_total > 2000")["ok"]
+    # the value models' columns exist only when the form's value step is on
+    assert not check("Likely: p_alive > 0.5")["ok"]
+    assert check("Likely: p_alive > 0.5", value=True)["ok"]
+    # types are checked too, not only names
+    wrong = check("VIP: monetary_total > 'lots'")
+    assert not wrong["ok"] and "expected a number" in wrong["errors"][0]["message"]
+
+
+def test_the_run_form_checks_column_names_before_starting_a_job(site: Site) -> None:
+    client = site.client("analyst")
+    form = client.get("/runs/new").text
+    assert 'id="features"' in form and "<code>monetary_total</code>" in form
+    jobs = len(site.app.state.segmint.jobs.list())
+    data = {"csrf": csrf(client), "rules_on": "on", "rules": "VIP: monetary_totl > 2000"}
+    bad = client.post("/runs/new", data=data)
+    assert bad.status_code == 400 and "Did you mean &#39;monetary_total&#39;" in bad.text
+    data = {"csrf": csrf(client), "cluster_on": "on", "cluster_method": "kmeans", "k": "3"}
+    data["features"] = "frequncy, tenure_days"
+    bad = client.post("/runs/new", data=data)
+    assert bad.status_code == 400 and "did you mean &#39;frequency&#39;" in bad.text
+    assert len(site.app.state.segmint.jobs.list()) == jobs  # nothing was queued
+
+
 def test_the_run_form_reports_problems_and_starts_a_job(site: Site) -> None:
     client = site.client("analyst")
     token = csrf(client)

@@ -34,17 +34,20 @@ from segmint._run._value import fit_value as _value
 from segmint._run._value import summaries as _summaries
 from segmint._workspace import Workspace
 from segmint.clean import identical_lines_note
+from segmint.exceptions import SpecError
 from segmint.segment.registry import DEFAULT_CLUSTER_FEATURES, Builder, get_method
-from segmint.spec.model import SegmentationSpec, SourceSpec, Spec
+from segmint.spec.model import CLUSTER_METHODS, SegmentationSpec, SourceSpec, Spec
 from segmint.store.results import RunResult
 
 __all__ = [
     "DEFAULT_CLUSTER_FEATURES",
     "NO_PURCHASES",
     "RunOutput",
+    "check_columns",
     "check_spec",
     "default_segmentations",
     "run_pipeline",
+    "segmentations",
 ]
 
 Progress = Callable[[str], None]
@@ -72,10 +75,80 @@ def default_segmentations() -> list[SegmentationSpec]:
     ]
 
 
-def check_spec(spec: Spec) -> None:
-    """Validate what can be validated before touching data: methods, fields, params, rules."""
-    for s in spec.segmentations or default_segmentations():
+def check_spec(spec: Spec, columns: Any | None = None, features: list[str] | None = None) -> None:
+    """Validate what can be validated before touching data: methods, fields, params, rules;
+    with ``columns`` (the feature table's Ibis schema, :meth:`Workspace.feature_columns`) also
+    the feature and column names the segmentations use (:func:`check_columns`). ``features``:
+    the clustering features, as ``cluster_features`` of :func:`run_pipeline`."""
+    segs = segmentations(spec, features)
+    for s in segs:
         _estimator(s)
+    if columns is not None:
+        check_columns(segs, columns)
+
+
+def segmentations(spec: Spec, features: list[str] | None = None) -> list[SegmentationSpec]:
+    """The spec's segmentations (the zero-config ones without), the clustering ones on
+    ``features`` when given (``segmint run --features``)."""
+    segs = spec.segmentations or default_segmentations()
+    if features is None:
+        return segs
+    if not any(s.method in CLUSTER_METHODS for s in segs):
+        raise SpecError(
+            f"--features chooses what clustering runs on, but the spec's segmentations "
+            f"({', '.join(s.name for s in segs)}) have no clustering.",
+            fix="add one (method: kmeans) or leave --features out; rules name their columns.",
+        )
+    return [
+        s.model_copy(update={"features": features}) if s.method in CLUSTER_METHODS else s
+        for s in segs
+    ]
+
+
+def check_columns(segs: list[SegmentationSpec], schema: Any) -> None:
+    """Every feature a segmentation asks for and every column its rules read exists in the
+    feature table (``schema``, an Ibis schema; the value models' outputs count when a value
+    segmentation runs). Raises the SpecError the run would raise later, before any work."""
+    import ibis
+
+    from segmint.segment.registry import missing_features
+    from segmint.segment.rules import parse_rules
+
+    types = {c: t for c, t in schema.items() if c != "customer_id"}
+    if any(s.method == "value" for s in segs):
+        from segmint.segment.value import VALUE_COLUMNS
+
+        types |= {c: "float64" for c in VALUE_COLUMNS if c not in types}
+    for s in segs:
+        missing_features(s, list(types))
+        if s.method == "rules" and s.rules:
+            parse_rules(list(s.rules.items()), ibis.schema(types))
+
+
+def _need_orders(
+    ws: Workspace, segs: list[SegmentationSpec], builders: list[Builder], *, explicit: bool
+) -> tuple[list[SegmentationSpec], list[Builder], list[str]]:
+    """Without an orders table, RFM and value segments cannot be built: the zero-config run
+    leaves them out with a note (and clusters on the customers' attributes); a spec that asks
+    for them is an error."""
+    if "orders" in ws.tables():
+        return segs, builders, []
+    need = [s for s in segs if s.method in ("rfm", "value")]
+    if need and explicit:
+        raise SpecError(
+            f"Segmentation(s) {', '.join(repr(s.name) for s in need)} need order lines "
+            f"({', '.join(sorted({s.method for s in need}))}), but the workspace '{ws.path}' "
+            "has no orders: only customers.",
+            fix="import orders (segmint ingest orders.csv), or segment the customers' "
+            "attributes with rules or clustering (features: [...]).",
+        )
+    keep = [i for i, s in enumerate(segs) if s.method not in ("rfm", "value")]
+    notes = [
+        "No orders in the workspace: RFM and value segments were skipped (they need "
+        "purchases); clustering runs on the customers' attributes (by default every numeric "
+        "one; choose with --features, or features: in the spec)."
+    ] if need else []  # fmt: skip
+    return [segs[i] for i in keep], [builders[i] for i in keep], notes
 
 
 def _estimator(s: SegmentationSpec) -> Builder:
@@ -90,11 +163,17 @@ def run_pipeline(
     *,
     out_dir: str | Path,
     progress: Progress | None = None,
+    cluster_features: list[str] | None = None,
 ) -> RunOutput:
-    """Run the whole pipeline described by ``spec`` on ``ws``; write the report to ``out_dir``."""
+    """Run the whole pipeline described by ``spec`` on ``ws``; write the report to ``out_dir``.
+
+    ``cluster_features`` (``segmint run --features``) puts every clustering segmentation on
+    those feature columns; without segmentations in the spec the run stays zero-config (RFM
+    and value are skipped with a note when the data cannot support them).
+    """
     t0 = time.perf_counter()
     say = progress or (lambda _m: None)
-    segs = spec.segmentations or default_segmentations()
+    segs = segmentations(spec, cluster_features)
     builders = [_estimator(s) for s in segs]  # validate every segmentation before any work
     ingested = []
     for src in spec.sources:
@@ -108,6 +187,10 @@ def run_pipeline(
     say("Computing features")
     ws.features(as_of=spec.features.as_of, **_families(spec))
     as_of = ws.runs()[-1]["spec"]["as_of"]
+    segs, builders, skipped = _need_orders(ws, segs, builders, explicit=bool(spec.segmentations))
+    for note in skipped:
+        say(note)
+    check_columns(segs, ws.table("customer_features").schema())
     # the value models' SQL runs before the feature frame is fetched, so that DuckDB's peak
     # does not come on top of the frame (about 0.3 GB less peak memory on 1M customers)
     summaries = {i: _summaries(ws, s, as_of) for i, s in enumerate(segs) if s.method == "value"}
@@ -119,7 +202,7 @@ def run_pipeline(
         identical_lines_note(name, t["identical_lines"])
         for name, t in cleaned.tables.items()
         if t.get("identical_lines")
-    ]
+    ] + skipped
     # value segmentations first: their per-customer CLV and P(alive) join the features, so
     # every later profile and ranking can use them (the ranking's potential term)
     for i in sorted(range(len(segs)), key=lambda j: segs[j].method != "value"):

@@ -11,15 +11,15 @@ from segmint._workspace import Workspace
 
 __all__ = ["feature_frame", "trim_heap"]
 
-_NOT_FEATURES = ("customer_id", "first_order_at", "last_order_at")
-
 
 def feature_frame(ws: Workspace) -> pd.DataFrame:
     """The feature table as pandas, through Arrow (Ibis' own ``to_pandas`` is 10× slower).
 
     The frame matches Ibis' conversion: dates become ``datetime64[s]`` and an integer column
     without any value holds ``None`` objects (profiles then treat it as an empty category, not
-    as a numeric column of NaN).
+    as a numeric column of NaN). The timestamps (``last_order_at``) stay: rules read them
+    (``last_order_at within 90 days``); profiles and clustering take only numbers and
+    categories.
     """
     table = ws.table("customer_features").to_pyarrow()
     dates = [f.name for f in table.schema if pa.types.is_date(f.type)]
@@ -36,8 +36,7 @@ def feature_frame(ws: Workspace) -> pd.DataFrame:
         df[name] = df[name].astype("datetime64[s]")
     for name in empty_ints:
         df[name] = pd.Series([None] * len(df), index=df.index, dtype=object)
-    df = df.set_index("customer_id")
-    return df.drop(columns=[c for c in _NOT_FEATURES if c in df.columns])
+    return df.set_index("customer_id")
 
 
 def trim_heap() -> None:

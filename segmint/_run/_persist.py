@@ -8,14 +8,13 @@ Per segmentation: the assignments (customer → segment, name), the typed result
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import pandas as pd
 import pyarrow as pa
 
 from segmint._run._segment import Segmented
 from segmint._workspace import Workspace
-from segmint.store import RunRecord
+from segmint.store import RunRecord, Store
 
 __all__ = ["persist"]
 
@@ -30,15 +29,10 @@ def persist(ws: Workspace, results: list[Segmented], as_of: str) -> str:
     )
     with store.transaction():
         store.reserve_run(run)
-        db.execute(
-            "CREATE TABLE IF NOT EXISTS segment_assignments (run_id VARCHAR, segmentation "
-            "VARCHAR, customer_id VARCHAR, segment VARCHAR, segment_name VARCHAR)"
-        )
-        db.execute(
-            "CREATE TABLE IF NOT EXISTS segmentations (run_id VARCHAR, name VARCHAR, method "
-            "VARCHAR, spec JSON, result JSON)"
-        )
-        _models_table(db)
+        store.ensure("segment_assignments")  # declared in segmint/store/tables.py
+        store.ensure("segmentations")
+        _models_table(store)
+        store.snapshot_features(run.run_id)  # what this run segmented on, for drift later
         counts = {}
         for r in results:
             seg = r.segmentation
@@ -65,20 +59,18 @@ def persist(ws: Workspace, results: list[Segmented], as_of: str) -> str:
                 [run.run_id, seg.name, json.dumps(r.result.features), json.dumps(r.model)],
             )
             if r.values is not None:
-                _values(db, run.run_id, seg.name, r.values)
+                _values(store, run.run_id, seg.name, r.values)
         run.row_counts = counts
         store.record_run(run)
     return run.run_id
 
 
-def _models_table(db: Any) -> None:
+def _models_table(store: Store) -> None:
     """``segment_models`` with its ``model`` as JSON; a workspace from before models were data
     has a BLOB column of pickles there, which segmint never reads: it becomes an empty JSON
     column (those runs then say they cannot score)."""
-    db.execute(
-        "CREATE TABLE IF NOT EXISTS segment_models (run_id VARCHAR, segmentation VARCHAR, "
-        "features JSON, model JSON)"
-    )
+    store.ensure("segment_models")
+    db = store.db
     kinds = db.execute(
         "SELECT data_type FROM information_schema.columns WHERE table_name = 'segment_models' "
         "AND column_name = 'model' AND table_schema = current_schema()"
@@ -88,15 +80,14 @@ def _models_table(db: Any) -> None:
         db.execute("ALTER TABLE segment_models ADD COLUMN model JSON")
 
 
-def _values(db: Any, run_id: str, name: str, values: pd.DataFrame) -> None:
+def _values(store: Store, run_id: str, name: str, values: pd.DataFrame) -> None:
     frame = values.reset_index(names="customer_id")
     frame.insert(0, "segmentation", name)
     frame.insert(0, "run_id", run_id)
     frame["customer_id"] = frame["customer_id"].astype(str)
+    db = store.db
     db.register("_segmint_values", frame)
-    db.execute(
-        "CREATE TABLE IF NOT EXISTS customer_values AS SELECT * FROM _segmint_values LIMIT 0"
-    )
+    store.ensure("customer_values", like="_segmint_values")
     db.execute("INSERT INTO customer_values BY NAME SELECT * FROM _segmint_values")
     db.unregister("_segmint_values")
 

@@ -52,9 +52,8 @@ def segment(
     from segmint.segment.models import model_to_json
 
     method = get_method(s.method)
-    X = method.frame(s, features)
-    cols = list(method.columns(s, features))
-    est = fit(X)
+    cols = method.columns(s, features)
+    est = fit(method.frame(features, cols))
     seg = est.segmentation(s.name)
     seg.warnings += history_warnings(  # a history too short for the labels, a far as-of date
         history_span(features), s.method, features=cols, horizon_days=s.horizon_days

@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from segmint.exceptions import SpecError
-from segmint.profile._types import Profiles, SegmentProfile
+from segmint.profile import Profiles, SegmentProfile
 from segmint.profile.rank import Ranking
 
 __all__ = ["FIELDS", "GOALS", "TargetingPlan", "plan_targeting"]

@@ -7,10 +7,12 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
+import duckdb
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -18,9 +20,10 @@ from fastapi.responses import JSONResponse
 from segmint.api.routes import router
 from segmint.api.services import NotFound
 from segmint.api.state import AppState, Settings
-from segmint.exceptions import SegmintError
+from segmint.exceptions import EngineError, SegmintError
+from segmint.store import translate
 
-__all__ = ["SECURITY_HEADERS", "create_app", "first_admin_token"]
+__all__ = ["SECURITY_HEADERS", "create_app", "error_status", "first_admin_token"]
 
 log = logging.getLogger("segmint.api")
 
@@ -36,6 +39,16 @@ SECURITY_HEADERS = {
         "img-src 'self' data: blob:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
     ),
 }
+
+
+def error_status(exc: SegmintError) -> int:
+    """404 for what is not there, 503 when the engine ran out of memory or could not use its
+    files (the request was fine), 400 for every other user error."""
+    if isinstance(exc, NotFound):
+        return 404
+    if isinstance(exc, EngineError):
+        return 503
+    return 400
 
 
 def _error(status: int, exc: SegmintError) -> JSONResponse:
@@ -72,7 +85,18 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.exception_handler(SegmintError)
     async def user_error(_request: Request, exc: SegmintError) -> JSONResponse:
-        return _error(404 if isinstance(exc, NotFound) else 400, exc)
+        return _error(error_status(exc), exc)
+
+    @app.exception_handler(duckdb.Error)
+    async def engine_error(request: Request, exc: duckdb.Error) -> Response:
+        """Out of memory, a full disk, a locked file: the same paragraph as the CLI's, shown
+        by whichever SegmintError handler is in place (the web app's for its pages)."""
+        error = translate(exc, settings.workspace)
+        if error is None:
+            raise exc  # a bug: the server's 500
+        result = app.exception_handlers[SegmintError](request, error)
+        response: Response = await result if inspect.isawaitable(result) else result
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -19,14 +19,15 @@ from typing import Any
 
 import duckdb
 
+from segmint.store import workspace_table
+
 __all__ = ["ROLES", "Principal", "TokenStore", "role_allows"]
 
 ROLES = ("viewer", "analyst", "admin")
 PREFIX = "sgm_"
 
-DDL = """CREATE TABLE IF NOT EXISTS api_tokens (
-    token_id VARCHAR PRIMARY KEY, name VARCHAR, role VARCHAR, token_hash VARCHAR,
-    created_at TIMESTAMP, revoked_at TIMESTAMP)"""
+#: declared with every other workspace table in segmint/store/tables.py
+DDL = workspace_table("api_tokens").ddl()
 
 
 def role_allows(role: str, needed: str) -> bool:

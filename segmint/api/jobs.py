@@ -3,7 +3,8 @@
 Jobs are rows of the workspace table ``jobs`` (status queued → running → done | failed, the
 current step as ``message``), so their state survives a browser refresh and a restart: a job
 that was queued or running when the server stopped is marked failed on the next start. A job
-that raises is marked failed with its error (a user error's paragraph, or the exception's
+that raises is marked failed with its error (a user error's paragraph, DuckDB's out-of-memory
+and I/O failures translated into one by :func:`segmint.store.translate`, or the exception's
 type and text for a bug); every stage writes in its own transaction, so the workspace stays
 consistent. One worker means runs never compete for DuckDB's single writer: two users who
 start runs at once both finish, one after the other.
@@ -22,31 +23,18 @@ from typing import Any
 
 import duckdb
 
-from segmint.exceptions import SegmintError
+from segmint.store import translate, workspace_table
 
 __all__ = ["JobRunner"]
 
 log = logging.getLogger("segmint.api")
 
-DDL = """CREATE TABLE IF NOT EXISTS jobs (
-    job_id VARCHAR PRIMARY KEY, kind VARCHAR, status VARCHAR, message VARCHAR,
-    created_by VARCHAR, created_at TIMESTAMP, started_at TIMESTAMP, finished_at TIMESTAMP,
-    error VARCHAR, result JSON)"""
+#: declared with every other workspace table in segmint/store/tables.py
+DDL = workspace_table("jobs").ddl()
 
 #: a job's work: gets a progress callback, returns a JSON-ready result
 Work = Callable[[Callable[[str], None]], dict[str, Any]]
-KEYS = (
-    "job_id",
-    "kind",
-    "status",
-    "message",
-    "created_by",
-    "created_at",
-    "started_at",
-    "finished_at",
-    "error",
-    "result",
-)
+KEYS = tuple(workspace_table("jobs").names)
 
 
 def _now() -> datetime:
@@ -138,13 +126,20 @@ class JobRunner:
 
             try:
                 result = work(progress)
-            except SegmintError as exc:
-                self._finish(job_id, "failed", error=str(exc))
-            except Exception as exc:  # a bug: keep the server up, say what happened
-                log.exception("job %s failed", job_id)
-                self._finish(job_id, "failed", error=f"Internal error: {type(exc).__name__}: {exc}")
+            except Exception as exc:
+                self._failed(job_id, exc)
             else:
                 self._finish(job_id, "done", result=result)
+
+    def _failed(self, job_id: str, exc: Exception) -> None:
+        """A user error (or an engine failure: memory, disk, a locked file) keeps its
+        paragraph; anything else is a bug: logged, and the job says so."""
+        error = translate(exc)
+        if error is None:
+            log.exception("job %s failed", job_id)
+            self._finish(job_id, "failed", error=f"Internal error: {type(exc).__name__}: {exc}")
+        else:
+            self._finish(job_id, "failed", error=str(error))
 
     def _finish(
         self, job_id: str, status: str, *, error: str | None = None, result: Any = None

@@ -101,6 +101,8 @@ class TokenRequest(Strict):
 
 class RulesRequest(Strict):
     rules: dict[Name, Annotated[str, Field(max_length=2000)]] = Field(min_length=1, max_length=50)
+    #: the run will have a value segmentation (its clv, p_alive, … are columns rules can read)
+    value: bool = False
 
 
 class Job(BaseModel):
@@ -257,8 +259,9 @@ def job(job_id: str, _: Viewer, state: State) -> Job:
 
 
 @router.post("/rules/validate", summary="Check rules written in the rule language")
-def validate_rules(body: RulesRequest, _: Viewer) -> dict[str, Any]:
-    return services.validate_rules(dict(body.rules))
+def validate_rules(body: RulesRequest, _: Viewer, state: State) -> dict[str, Any]:
+    columns = services.rule_columns(state.workspace(), value=body.value)
+    return services.validate_rules(dict(body.rules), columns)
 
 
 @router.get("/tokens", summary="API tokens (never their secret)")

@@ -39,6 +39,7 @@ __all__ = [
     "preview_upload",
     "rename_segment",
     "report_file",
+    "rule_columns",
     "save_upload",
     "score",
     "start_ingest",
@@ -230,17 +231,44 @@ def safe_name(text: str) -> str:
     return _SAFE.sub("_", text).strip("._")[:60] or "segment"
 
 
-def validate_rules(rules: dict[str, str]) -> dict[str, Any]:
-    """Parse and check rules; every problem with its rule name and caret message."""
+def validate_rules(rules: dict[str, str], columns: Any | None = None) -> dict[str, Any]:
+    """Parse and check rules; every problem with its rule name and caret message. With
+    ``columns`` (an Ibis schema: :func:`rule_columns`) column names and types are checked too,
+    so a typo gets "did you mean" here instead of failing the run later."""
     from segmint.segment.rules import parse_rules
 
     errors = []
     for name, expr in rules.items():
         try:
-            parse_rules([(name, expr)])
+            parse_rules([(name, expr)], columns)
         except SegmintError as exc:
             errors.append({"rule": name, "message": exc.problem})
     return {"ok": not errors, "errors": errors}
+
+
+#: (workspace, its last run) → its feature columns, for the rule check as one types
+_COLUMNS: dict[tuple[str, str], dict[str, Any]] = {}
+
+
+def rule_columns(ws: Workspace, *, value: bool = False) -> Any | None:
+    """The columns a rule can read in the next run (an Ibis schema): the feature table the
+    workspace's data would give, plus the value models' outputs with ``value``; None without
+    data (then only the syntax is checked)."""
+    import ibis
+
+    if not {"orders", "customers"} & set(ws.tables()):
+        return None
+    runs = ws.runs()
+    key = (str(ws.path), runs[-1]["run_id"] if runs else "")
+    if key not in _COLUMNS:  # building them scans orders: once per state of the data
+        _COLUMNS.clear()
+        _COLUMNS[key] = dict(ws.feature_columns().items())
+    types = dict(_COLUMNS[key])
+    if value:
+        from segmint.segment.value import VALUE_COLUMNS
+
+        types |= {c: "float64" for c in VALUE_COLUMNS if c not in types}
+    return ibis.schema(types)
 
 
 # -- editing ---------------------------------------------------------------------------------
@@ -516,7 +544,10 @@ def start_run(state: AppState, user: str, segmentations: list[SegmentationSpec])
     from segmint._run import check_spec, run_pipeline
 
     spec = Spec(segmentations=segmentations)
-    check_spec(spec)  # bad rules or parameters: now, not in the job
+    ws = state.workspace()
+    has_data = bool({"orders", "customers"} & set(ws.tables()))
+    # bad rules, parameters or column names: now, not in the job
+    check_spec(spec, ws.feature_columns() if has_data else None)
     settings = state.settings
 
     def work(progress: Any) -> dict[str, Any]:

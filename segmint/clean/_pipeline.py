@@ -30,7 +30,7 @@ from segmint.clean.standardize import (
 )
 from segmint.exceptions import QualityGateError
 from segmint.spec.gates import CHECK_GATES, QualityGates
-from segmint.store._store import RunRecord, Store, quote
+from segmint.store import RunRecord, Store, quote
 from segmint.store.schema import CANONICAL, LINEAGE
 
 __all__ = ["CleanResult", "clean"]
@@ -93,7 +93,7 @@ def clean(
             tables["orders"] = _clean_orders(ctx, drop_identical_lines)
         if "orders" in present or "customers" in present:
             say("Cleaning customers")
-            store.ensure_canonical(CANONICAL["customers"])
+            store.ensure("customers")
             tables["customers"] = _clean_customers(ctx, default_region, "orders" in present)
         for name in ("events", "feedback", "campaigns", "campaign_contacts"):
             if name in present:

@@ -14,7 +14,7 @@ from typing import Any
 
 from segmint.clean.report_html import render_quality_html
 from segmint.spec.gates import CHECK_GATES, QualityGates
-from segmint.store._store import Store, quote
+from segmint.store import Store, quote
 from segmint.store.schema import CANONICAL, LINEAGE
 
 __all__ = ["build_report", "identical_lines_note", "write_report"]

@@ -9,15 +9,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-import duckdb
 import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.panel import Panel
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from segmint.exceptions import SegmintError, SpecError, WorkspaceError
+from segmint.exceptions import SegmintError, SpecError
 from segmint.spec.gates import QualityGates
+from segmint.store import engine_errors
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -48,17 +48,18 @@ _GATE_NAMES = {
 
 
 def user_errors(fn: F) -> F:
-    """Print a SegmintError as one paragraph (no traceback) and exit with code 2."""
+    """Print a SegmintError as one paragraph (no traceback) and exit with code 2.
+
+    DuckDB running out of memory or failing on a file becomes one too (``engine_errors``).
+    """
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return fn(*args, **kwargs)
+            with engine_errors():
+                return fn(*args, **kwargs)
         except SegmintError as exc:
             show_error(exc)
-            raise typer.Exit(2) from None
-        except duckdb.OutOfMemoryException as exc:
-            show_error(_memory_error(exc))
             raise typer.Exit(2) from None
         except KeyboardInterrupt:
             err_console.print(
@@ -68,18 +69,6 @@ def user_errors(fn: F) -> F:
             raise typer.Exit(130) from None
 
     return wrapper  # type: ignore[return-value]
-
-
-def _memory_error(exc: duckdb.OutOfMemoryException) -> WorkspaceError:
-    from segmint.store._store import MEMORY_LIMIT_ENV, memory_limit
-
-    limit = memory_limit()
-    first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    return WorkspaceError(
-        f"The database engine needed more memory than segmint lets it use ({limit}): {first}",
-        fix=f"allow more with the environment variable {MEMORY_LIMIT_ENV}, e.g. "
-        f"{MEMORY_LIMIT_ENV}=4GB segmint ...",
-    )
 
 
 def show_error(exc: SegmintError) -> None:

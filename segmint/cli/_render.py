@@ -256,6 +256,8 @@ def run_summary(output: Any) -> None:
                 console.print(f"  rule for k: {seg.k_rule}")
         for w in seg.warnings:
             console.print(f"  [yellow]Warning:[/] {w}")
+    for note in output.report.notes:  # e.g. a step skipped: no orders, no repeats
+        console.print(f"[yellow]Note:[/] {note}", soft_wrap=True)
     console.print(
         f"[bold green]Done[/] in {output.seconds:.1f} s (run {output.run_id}). "
         f"Report: [bold]{output.files['html']}[/] (numbers: {output.files['json']}); "

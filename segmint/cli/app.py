@@ -533,6 +533,14 @@ def run(
     header: Header = None,
     columns: Columns = None,
     drop_identical_lines: DropIdentical = False,
+    features: Annotated[
+        str | None,
+        typer.Option(
+            "--features",
+            help="Cluster on these feature columns, comma-separated (order features or the "
+            "customers' own attributes, e.g. history,mens,womens).",
+        ),
+    ] = None,
     workspace: Workspace_ = DEFAULT_WORKSPACE,
 ) -> None:
     """Everything in one go: ingest → clean → features → segments → profiles → ranking → report.
@@ -547,17 +555,22 @@ def run(
 
       segmint run orders.csv
 
+      segmint run customers.csv --features history,mens,womens   # a file without orders
+
       segmint run --spec segmint.yaml --out reports/
 
       segmint run CDNOW_sample.txt --no-header --columns customer_id,sample_id,date,number_of_cds,dollar_value
 
     --no-header, --columns apply to the FILES given here (a spec's sources have their own
-    options).
+    options). A file of customers without orders is clustered on its numeric attributes (RFM
+    and value need purchases). Feature and column names are checked against the workspace
+    first, with "did you mean" for a typo.
     """
     from segmint._run import check_spec, run_pipeline
 
     loaded = load_spec(spec) if spec else Spec()
-    check_spec(loaded)
+    chosen = _feature_list(features) if features is not None else None
+    check_spec(loaded, features=chosen)
     read = SourceOptions(header=header, columns=split_names(columns))
     extra = [
         SourceSpec(path=str(Path(f).resolve()) if "://" not in f else f, options=read)
@@ -577,9 +590,22 @@ def run(
             fix="run segmint run orders.csv (or list sources: in a spec).",
         )
     with _open(workspace) as ws:
+        if not loaded.sources and {"orders", "customers"} & set(ws.tables()):
+            # nothing new to import: check feature and column names against the data now
+            check_spec(loaded, ws.feature_columns(loaded.features.families), chosen)
         with progress_display(ws.store.db) as step:
-            output = run_pipeline(ws, loaded, out_dir=out, progress=step)
+            output = run_pipeline(ws, loaded, out_dir=out, progress=step, cluster_features=chosen)
         render.run_summary(output)
+
+
+def _feature_list(text: str) -> list[str]:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if not names:
+        raise SpecError(
+            f"--features needs feature names, comma-separated. Got {text!r}.",
+            fix="e.g. --features recency_days,frequency,monetary_total (see docs/features.md).",
+        )
+    return names
 
 
 @app.command()

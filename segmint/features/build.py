@@ -29,6 +29,7 @@ import ibis.expr.types as ir
 
 from segmint.exceptions import InputError, SpecError
 from segmint.features._common import FeaturePart, naive_utc, orders_as_of
+from segmint.features.attributes import attribute_features
 from segmint.features.behavior import event_features, order_features
 from segmint.features.catalog import FAMILIES
 from segmint.features.demographics import demographic_features
@@ -90,6 +91,10 @@ def build_features(
     wide = _spine(ids, orders, order_part, when)
     for part in _other_parts(tables, people, chosen, when, top_categories):
         wide = _attach(wide, part)
+    if people is not None and "attributes" in chosen:  # last: built features keep their names
+        attrs = attribute_features(people, reserved=wide.columns)
+        if attrs.features:
+            wide = _attach(wide, attrs)
     return wide.order_by("customer_id")
 
 

@@ -18,7 +18,15 @@ from dataclasses import dataclass
 
 from segmint.features.basic import BASIC_FEATURES
 
-__all__ = ["FAMILIES", "FEATURE_CATALOG", "Family", "FeatureInfo", "lookup", "render_markdown"]
+__all__ = [
+    "FAMILIES",
+    "FEATURE_CATALOG",
+    "Family",
+    "FeatureInfo",
+    "label",
+    "lookup",
+    "render_markdown",
+]
 
 KINDS = ("numeric", "categorical", "boolean", "timestamp")
 
@@ -38,6 +46,9 @@ class FeatureInfo:
     kind: str
     unit: str
     meaning: str
+    #: how the feature reads in names and pages ("days since last purchase"); patterns hold
+    #: ``<slug>``/``<name>``, filled in by :func:`label`
+    label: str = ""
 
     @property
     def is_pattern(self) -> bool:
@@ -77,6 +88,14 @@ FAMILIES: dict[str, Family] = {
             ("customers",),
             "firmographic.py",
             "The company behind a B2B customer.",
+        ),
+        Family(
+            "attributes",
+            ("customers",),
+            "attributes.py",
+            "Every extra column of `customers` (one the canonical model has no place for, e.g. "
+            "Hillstrom's `history`, `mens`), unchanged and under its imported snake_case name; "
+            "a name another family writes is left out.",
         ),
     )
 }
@@ -142,7 +161,55 @@ _ROWS: tuple[tuple[str, str, str, str, str], ...] = (
      "company annual revenue (B2B)"),
 )  # fmt: skip
 
-FEATURE_CATALOG: dict[str, FeatureInfo] = {r[0]: FeatureInfo(*r) for r in _ROWS}
+#: plain labels, in the words a marketer would use
+_LABELS: dict[str, str] = {
+    "recency_days": "days since last purchase",
+    "frequency": "orders",
+    "monetary_total": "total spend",
+    "avg_order_value": "average order value",
+    "tenure_days": "days since first purchase",
+    "first_order_at": "first purchase",
+    "last_order_at": "last purchase",
+    "interpurchase_mean_days": "days between orders",
+    "interpurchase_std_days": "variation in days between orders",
+    "revenue_last_90d": "spend in the last 90 days",
+    "revenue_prev_90d": "spend in the 90 days before",
+    "discount_share": "discounted purchases",
+    "discount_rate": "discount rate",
+    "return_rate": "returns",
+    "cat_<slug>_share": "<slug> share of spend",
+    "cat_other_share": "other categories' share of spend",
+    "channel_<slug>_share": "<slug> channel share of spend",
+    "channel_other_share": "other channels' share of spend",
+    "events_<slug>": "<slug> events",
+    "events_total": "web and app events",
+    "age": "age",
+    "income": "income",
+    "income_band": "income band",
+    "gender": "gender",
+    "education": "education",
+    "children": "children",
+    "household_size": "household size",
+    "consent_email": "e-mail consent",
+    "consent_sms": "SMS consent",
+    "consent_ads": "ads consent",
+    "has_email": "e-mail on file",
+    "has_phone": "phone on file",
+    "country": "country",
+    "region": "region",
+    "city": "city",
+    "urban_rural": "urban or rural",
+    "rating_mean": "average rating",
+    "feedback_count": "feedback answers",
+    "survey_<name>": "survey: <name>",
+    "industry": "industry",
+    "company_size": "company size",
+    "annual_revenue": "company revenue",
+}
+
+FEATURE_CATALOG: dict[str, FeatureInfo] = {
+    r[0]: FeatureInfo(*r, label=_LABELS[r[0]]) for r in _ROWS
+}
 
 
 def lookup(column: str) -> FeatureInfo:
@@ -153,6 +220,34 @@ def lookup(column: str) -> FeatureInfo:
         if info.is_pattern and info.matches(column):
             return info
     raise KeyError(f"'{column}' is not a feature in segmint.features.catalog")
+
+
+def label(column: str) -> str:
+    """How a feature column reads in segment names and pages: the catalog's plain label, with
+    a pattern's value filled in; any other column (an extra customer attribute, a value-model
+    output) reads as its header in words.
+
+    >>> label("interpurchase_std_days"), label("cat_home_garden_share")
+    ('variation in days between orders', 'home garden share of spend')
+    >>> label("mens"), label("Delicassen"), label("detergents_paper")
+    ('Mens', 'Delicassen', 'Detergents paper')
+    """
+    try:
+        info = lookup(column)
+    except KeyError:
+        return header_label(column)
+    if not info.is_pattern:
+        return info.label
+    prefix, _, suffix = re.split(r"(<[a-z]+>)", info.name)
+    value = column[len(prefix) : len(column) - len(suffix)]
+    return re.sub(r"<[a-z]+>", value.replace("_", " "), info.label)
+
+
+def header_label(column: str) -> str:
+    """A column header in words: ``Detergents_Paper`` → 'Detergents paper', ``mens`` → 'Mens'
+    (the ``c_`` that import puts before a header starting with a digit is dropped)."""
+    text = re.sub(r"[_\s]+", " ", re.sub(r"^c_(?=\d)", "", column)).strip().lower()
+    return text[:1].upper() + text[1:] if text else column
 
 
 def render_markdown() -> str:
@@ -168,16 +263,20 @@ def render_markdown() -> str:
             "",
             fam.description,
             "",
-            "| feature | type | unit | meaning |",
-            "|---|---|---|---|",
         ]
-        out += [
-            f"| `{f.name}` | {f.kind} | {f.unit} | {f.meaning} |"
+        rows = [
+            f"| `{f.name}` | {_md(f.label)} | {f.kind} | {f.unit} | {f.meaning} |"
             for f in FEATURE_CATALOG.values()
             if f.family == fam.name
         ]
+        if rows:
+            out += ["| feature | label | type | unit | meaning |", "|---|---|---|---|---|", *rows]
         out.append("")
     return "\n".join(out).rstrip() + "\n"
+
+
+def _md(text: str) -> str:
+    return f"`{text}`" if "<" in text else text
 
 
 if __name__ == "__main__":  # pragma: no cover - python -m segmint.features.catalog

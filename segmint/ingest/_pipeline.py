@@ -23,7 +23,7 @@ from segmint.ingest.mapping import ColumnMapping, resolve
 from segmint.ingest.readers import STAGE, ReadOptions, Staged, stage
 from segmint.ingest.sniff import Source, sniff
 from segmint.spec.gates import CHECK_GATES, QualityGates
-from segmint.store._store import RunRecord, Store, quote
+from segmint.store import RunRecord, Store, quote
 from segmint.store.schema import CANONICAL
 
 __all__ = ["IngestResult", "ingest"]
@@ -520,7 +520,7 @@ def _write(
     )
     with store.transaction():
         store.reserve_run(run)
-        store.ensure_canonical(schema)
+        store.ensure(schema.name)
         existing = store.columns(table)
         new_cols = {}
         extra_out: dict[str, str] = {}

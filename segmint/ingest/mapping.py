@@ -43,18 +43,31 @@ def snake(name: str) -> str:
 
 
 def guess_entity(headers: list[str]) -> str | None:
-    scores: dict[str, int] = {}
-    for entity, indicators in INDICATORS.items():
+    """The table a file most likely fills, from its headers (None: no clue).
+
+    The table with the most indicator columns wins (its missing required columns are then
+    reported by name). A file with none, but with a customer id, is a list of customers with
+    attributes: a code column named ``Channel`` next to the id (UCI Wholesale) is one of them,
+    not the sales channel of order lines, which would also need a date and an amount.
+
+    >>> guess_entity(["customer_id", "Channel", "Region", "Fresh", "Milk"])
+    'customers'
+    >>> guess_entity(["Channel", "Region", "Fresh"]) is None
+    True
+    """
+    have = {normalize_header(h) for h in headers}
+
+    def found(entity: str) -> set[str]:
         aliases = GENERIC_ALIASES[entity]
-        have = {normalize_header(h) for h in headers}
-        scores[entity] = sum(
-            1 for c in indicators if any(normalize_header(a) in have for a in aliases.get(c, ()))
-        )
+        return {c for c in aliases if any(normalize_header(a) in have for a in aliases[c])}
+
+    scores = {e: len(found(e) & set(ind)) for e, ind in INDICATORS.items()}
     best = max(scores.values())
-    if best == 0:
-        return None
-    ranked = sorted(scores, key=lambda e: -scores[e])
-    return ranked[0]
+    if best > 0:
+        return next(e for e in INDICATORS if scores[e] == best)
+    people = found("customers")
+    fillable = all(any(a in people for a in alts) for alts in CANONICAL["customers"].required)
+    return "customers" if fillable else None
 
 
 def resolve(

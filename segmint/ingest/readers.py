@@ -25,7 +25,7 @@ from segmint.exceptions import (
 )
 from segmint.ingest.header import positional_names
 from segmint.ingest.sniff import Source
-from segmint.store._store import quote
+from segmint.store import quote
 
 __all__ = ["ReadOptions", "Staged", "stage"]
 

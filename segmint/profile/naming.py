@@ -9,13 +9,18 @@ trait is worded through :data:`VOCABULARY` (first matching pattern on the featur
   after commas ("mostly app", "with children"), ``range`` shows the segment's interquartile
   range ("aged 25–34");
 * share-like features (``channel_share_app``, ``category_share_grocery``) read "mostly app" when
-  the segment mean is ≥ 0.5, else "more app"; other features read "with high <words>".
+  the segment mean is ≥ 0.5, else "more app"; other features read "with high <label>", where
+  the label is the feature catalog's plain one ("variation in days between orders") or, for an
+  extra customer attribute, its header in words ("Detergents paper"): never the raw column name;
+  a 0/1 column (mean in 0–1, median 0 or 1) reads by its share: "mostly Mens", "with few
+  Womens".
 
 A name uses the 3 strongest traits, fewer while it is longer than 60 characters. Names are
 deterministic and unique: segments (largest first) that share a name get more traits, then a
 number "(2)". Names given by the user (``fixed``) are kept and never reused.
 
->>> from segmint.profile._types import SegmentProfile
+>>> from segmint.features.catalog import label
+from segmint.profile._types import SegmentProfile
 >>> p = SegmentProfile("1", "", 10, 0.1, lift={"frequency": 1.2, "monetary_total": 0.9,
 ...     "channel_share_app": 0.8}, means={"channel_share_app": 0.7})
 >>> name_segments([p])
@@ -29,6 +34,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from segmint.features.catalog import label
 from segmint.profile._types import SegmentProfile
 from segmint.segment.base import UNASSIGNED
 
@@ -128,8 +134,27 @@ def _word(feature: str, lift: float, mean: float, quartiles: tuple[float, float]
                 text = word.text if mean >= 0.5 else word.text.replace("mostly", "more")
                 return Word(word.slot, text.format(token=token or name))
             return word
-    words = name.replace("_", " ")
-    return Word("tail", f"with {'high' if lift > 0 else 'low'} {words}")
+    return Word("tail", f"with {'high' if lift > 0 else 'low'} {label(feature)}")
+
+
+def _is_flag(mean: float, median: float | None) -> bool:
+    """A 0/1 column (Hillstrom's ``mens``): its mean is a share and its median 0 or 1."""
+    return 0.0 <= mean <= 1.0 and median in (0.0, 1.0)
+
+
+def _flag_word(feature: str, lift: float, mean: float) -> Word:
+    """'mostly Mens' / 'more Mens' / 'with few Womens' / 'with fewer Womens', by the share."""
+    if lift > 0:
+        return Word("tail", f"{'mostly' if mean >= 0.5 else 'more'} {label(feature)}")
+    return Word("tail", f"with {'few' if mean < 0.2 else 'fewer'} {label(feature)}")
+
+
+def _is_number(value: Any) -> bool:
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def traits(
@@ -142,17 +167,21 @@ def traits(
             continue
         mean = profile.means.get(feature, math.nan)
         word = _word(feature, lift, mean, (quartiles or {}).get(feature))
+        if word.text.startswith("with ") and _is_flag(mean, profile.medians.get(feature)):
+            word = _flag_word(feature, lift, mean)
         if word.slot:
             out.append(Trait(abs(lift), word, feature))
     for item in profile.over_represented:
         if item["share"] < MIN_CATEGORY_SHARE:
             continue
         value: Any = item["value"]
-        col = str(item["column"]).replace("_", " ")
+        col = label(str(item["column"]))
         if isinstance(value, bool):
             text = col if value else f"no {col}"
         else:
-            text = f"{'mostly' if item['share'] >= 0.5 else 'often'} {value}"
+            coded = _is_number(value)  # "mostly region 3", not "mostly 3"
+            text = f"{'mostly' if item['share'] >= 0.5 else 'often'} "
+            text += f"{col} {value}" if coded else str(value)
         out.append(Trait(math.log2(item["lift"]), Word("tail", text), f"{item['column']}={value}"))
     out.sort(key=lambda t: (-t.strength, t.key))
     seen: set[str] = set()

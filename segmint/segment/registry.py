@@ -33,6 +33,7 @@ __all__ = [
     "Method",
     "estimator_class",
     "get_method",
+    "missing_features",
 ]
 
 #: fields every method reads (``features`` chooses the columns; ``params`` the other keywords)
@@ -149,31 +150,57 @@ class Method:
     def columns(self, s: SegmentationSpec, features: pd.DataFrame) -> list[str]:
         """The feature columns this segmentation segments on."""
         if s.features:
-            missing = [c for c in s.features if c not in features.columns]
-            if missing:
-                raise SpecError(
-                    f"Segmentation '{s.name}' asks for feature(s) {', '.join(missing)}, which "
-                    "the feature table does not have.",
-                    fix=f"choose from: {', '.join(features.columns)} (see docs/features.md).",
-                )
+            missing_features(s, list(features.columns))
             return list(s.features)
         if self.features == "value":
             from segmint.segment.value import VALUE_COLUMNS
 
             return list(VALUE_COLUMNS)
         if self.features == "clustering":
-            return [
+            cols = [
                 c
                 for c in DEFAULT_CLUSTER_FEATURES
                 if c in features.columns and features[c].nunique(dropna=True) > 1
             ]
+            return cols or _numeric_attributes(features)
         return list(features.columns)
 
-    def frame(self, s: SegmentationSpec, features: pd.DataFrame) -> pd.DataFrame:
-        """What the estimator is fitted on: the chosen columns (numeric ones only where the
-        method cannot use others)."""
-        X = features[self.columns(s, features)]
+    def frame(self, features: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+        """What the estimator is fitted on: ``columns`` of ``features`` (:meth:`columns`), the
+        numeric ones only where the method cannot use others."""
+        X = features[columns]
         return X.select_dtypes("number") if self.numeric_only else X
+
+
+def missing_features(s: SegmentationSpec, known: list[str]) -> None:
+    """SpecError when ``s`` asks for features not in ``known``, with "did you mean"."""
+    import difflib
+
+    missing = [c for c in s.features or [] if c not in known]
+    if not missing:
+        return
+    close = {c: difflib.get_close_matches(c, known, n=1, cutoff=0.6) for c in missing}
+    hints = [f"did you mean '{m[0]}' for '{c}'?" for c, m in close.items() if m]
+    raise SpecError(
+        f"Segmentation '{s.name}' asks for feature(s) {', '.join(missing)}, which the "
+        "feature table does not have" + (f"; {' '.join(hints)}" if hints else "."),
+        fix=f"choose from: {', '.join(known)} (see docs/features.md).",
+    )
+
+
+def _numeric_attributes(features: pd.DataFrame) -> list[str]:
+    """What clustering uses by default when there are no order features (a customers-only
+    file): the numeric columns (age, income, the customers' extra attributes; category codes
+    are text already, see :mod:`segmint.features.attributes`), except constants and
+    identifiers (distinct integers)."""
+    cols = []
+    for c in features.select_dtypes("number").columns:
+        col = features[c]
+        n = col.nunique(dropna=True)
+        ident = pd.api.types.is_integer_dtype(col) and n == col.notna().sum() and n > 20
+        if n > 1 and not ident:
+            cols.append(str(c))
+    return cols
 
 
 def _rule_syntax(kwargs: dict[str, Any]) -> None:

@@ -21,23 +21,14 @@ import duckdb
 import ibis
 
 from segmint.exceptions import DiskSpaceError, WorkspaceError
-from segmint.store.schema import CANONICAL, LINEAGE, TableSchema
+from segmint.store.schema import CANONICAL, LINEAGE
+from segmint.store.snapshots import record_snapshot, retire_features
+from segmint.store.tables import TABLES, WorkspaceTable, workspace_table
 
 __all__ = ["RunRecord", "Store", "quote"]
 
-SYSTEM_DDL = (
-    """CREATE TABLE IF NOT EXISTS runs (
-        run_id VARCHAR PRIMARY KEY, seq INTEGER, kind VARCHAR, started_at TIMESTAMP,
-        finished_at TIMESTAMP, status VARCHAR, source VARCHAR, fingerprint VARCHAR,
-        spec JSON, row_counts JSON, message VARCHAR)""",
-    """CREATE TABLE IF NOT EXISTS quality_issues (
-        run_id VARCHAR, table_name VARCHAR, source VARCHAR, "row" BIGINT,
-        column_name VARCHAR, value VARCHAR, reason VARCHAR)""",
-    """CREATE TABLE IF NOT EXISTS quality_counts (
-        run_id VARCHAR, table_name VARCHAR, column_name VARCHAR, check_name VARCHAR,
-        n_bad BIGINT, n_checked BIGINT)""",
-)
-
+#: created when a workspace is opened for writing
+SYSTEM_TABLES = tuple(t.name for t in TABLES.values() if t.kind == "system")
 
 #: environment variable that overrides :func:`default_memory_limit` (e.g. ``4GB``)
 MEMORY_LIMIT_ENV = "SEGMINT_MEMORY_LIMIT"
@@ -103,14 +94,14 @@ class Store:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self.ibis = ibis.duckdb.connect(str(self.path), read_only=read_only)
-        except duckdb.IOException as exc:
-            raise _workspace_io_error(self.path, exc) from None
+        except duckdb.Error as exc:
+            raise _open_error(self.path, exc) from None
         self.db: duckdb.DuckDBPyConnection = self.ibis.con
         self.db.execute("SET TimeZone = 'UTC'")
         self._limit_memory()
         if not read_only:
-            for ddl in SYSTEM_DDL:
-                self.db.execute(ddl)
+            for name in SYSTEM_TABLES:
+                self.ensure(name)
 
     def _limit_memory(self) -> None:
         limit = memory_limit()
@@ -182,14 +173,60 @@ class Store:
         except duckdb.Error as exc:  # e.g. disk full while writing the WAL
             with suppress(duckdb.Error):
                 self.db.execute("ROLLBACK")
-            raise _workspace_io_error(self.path, exc) from None
+            from segmint.store.errors import io_error, translate
 
-    def ensure_canonical(self, schema: TableSchema) -> None:
-        self.db.execute(schema.ddl())
+            raise (translate(exc, self.path) or io_error(exc, self.path)) from None
+
+    def ensure(self, name: str, *, like: str | None = None) -> None:
+        """Create the workspace table ``name`` as declared in :mod:`segmint.store.tables`.
+
+        Nothing happens when it exists. A dynamic table whose columns come from the data
+        (``customer_values``) takes them from the relation ``like`` (no rows are copied); its
+        declared key columns must be among them.
+        """
+        spec = workspace_table(name)
+        if like is None:
+            self.db.execute(spec.ddl())
+            return
+        if not spec.dynamic:
+            raise ValueError(f"'{name}' has fixed columns; create it without like=")
+        names = [d[0] for d in self.db.execute(f"SELECT * FROM {like} LIMIT 0").description]
+        self._check_keys(spec, names)
+        self.db.execute(f"CREATE TABLE IF NOT EXISTS {quote(name)} AS SELECT * FROM {like} LIMIT 0")
+
+    def replace_table(self, name: str, expr: ibis.Table) -> None:
+        """(Re)create the dynamic workspace table ``name`` from ``expr`` (customer_features)."""
+        spec = workspace_table(name)
+        if not spec.dynamic:
+            raise ValueError(f"'{name}' has fixed columns; create it with ensure()")
+        self._check_keys(spec, list(expr.columns))
+        if name == "customer_features":  # kept when a segment run segmented on it
+            retire_features(self)
+        else:
+            self.db.execute(f"DROP TABLE IF EXISTS {quote(name)}")
+        self.ibis.create_table(name, expr)
+
+    @staticmethod
+    def _check_keys(spec: WorkspaceTable, columns: list[str]) -> None:
+        missing = [c for c in spec.names if c not in columns]
+        if missing:
+            raise ValueError(f"'{spec.name}' needs the columns {missing}; got {columns}")
 
     def add_columns(self, table: str, new: dict[str, str]) -> None:
+        """Add columns to a dynamic table (a source's extra attributes, new features)."""
+        if new and not workspace_table(table).dynamic:
+            raise ValueError(f"'{table}' has fixed columns (segmint/store/tables.py)")
         for name, dtype in new.items():
             self.db.execute(f"ALTER TABLE {quote(table)} ADD COLUMN {quote(name)} {dtype}")
+
+    def snapshot_features(self, run_id: str) -> int:
+        """Keep the current ``customer_features`` as what run ``run_id`` segmented on (call
+        inside the run's transaction; nothing is copied: :mod:`segmint.store.snapshots`)."""
+        return record_snapshot(self, run_id)
+
+    def instances(self, table: WorkspaceTable) -> list[str]:
+        """The tables of this workspace that ``table`` declares (a family's: one per run)."""
+        return [t for t in self.table_names() if table.matches(t)]
 
     def next_seq(self) -> int:
         row = self.db.execute("SELECT coalesce(max(seq), 0) + 1 FROM runs").fetchone()
@@ -268,21 +305,13 @@ def _human(n: float) -> str:
     return f"{n:.1f} TB"  # pragma: no cover
 
 
-def _workspace_io_error(path: Path, exc: duckdb.Error) -> WorkspaceError:
-    text = str(exc)
-    if "lock" in text.lower():
-        return WorkspaceError(
-            f"The workspace '{path}' is open in another process (DuckDB allows one writer).",
-            fix="close the other segmint command, notebook or app using it, then try again.",
-        )
-    if "No space left" in text or "disk" in text.lower():
-        return DiskSpaceError(
-            f"The disk holding the workspace '{path}' ran out of space while writing "
-            "(nothing was committed; the workspace is unchanged).",
-            fix="free some disk space or move the workspace to a larger disk with --workspace.",
-        )
+def _open_error(path: Path, exc: duckdb.Error) -> WorkspaceError:
+    """Opening failed: locked, unreadable, or not a DuckDB file."""
+    from segmint.store.errors import io_error
+
+    if isinstance(exc, duckdb.IOException | duckdb.PermissionException):
+        return io_error(exc, path)
     return WorkspaceError(
-        f"The workspace '{path}' could not be opened or written: {text.splitlines()[0]}",
-        fix="check that the path is a segmint workspace (a DuckDB file) and that you can write "
-        "to its folder.",
+        f"The workspace '{path}' could not be opened: {str(exc).splitlines()[0]}",
+        fix="check that the path is a segmint workspace (a DuckDB file).",
     )

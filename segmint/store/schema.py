@@ -1,17 +1,19 @@
-"""The canonical data model: every table and column a workspace can hold, as data.
+"""The canonical data model: every table and column that imported data lands in, as data.
 
-``docs/data-model.md`` is generated from this module (``python -m segmint.store.schema``) and a
-test keeps the two equal. Types are DuckDB SQL types. All timestamps are UTC, stored without a
-zone. Every canonical table also carries two lineage columns, ``_run_id`` (the ingest or clean
-run that wrote the row) and ``_row`` (1-based data row in the source file, header excluded), so
-any quality issue can name its file and row.
+The other workspace tables (runs, results, the server's) are declared in
+:mod:`segmint.store.tables`, which lists these too; ``docs/data-model.md`` is generated from
+both (``python -m segmint.store.tables``) and a test keeps it equal to the code. Types are
+DuckDB SQL types. All timestamps are UTC, stored without a zone. Every canonical table also
+carries two lineage columns, ``_run_id`` (the ingest or clean run that wrote the row) and
+``_row`` (1-based data row in the source file, header excluded), so any quality issue can
+name its file and row.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["CANONICAL", "LINEAGE", "Column", "TableSchema", "render_markdown"]
+__all__ = ["CANONICAL", "LINEAGE", "Column", "TableSchema"]
 
 
 @dataclass(frozen=True)
@@ -42,10 +44,6 @@ class TableSchema:
             if c.name == name:
                 return c
         raise KeyError(name)
-
-    def ddl(self) -> str:
-        cols = [f'"{c.name}" {c.dtype}' for c in (*self.columns, *LINEAGE)]
-        return f'CREATE TABLE IF NOT EXISTS "{self.name}" ({", ".join(cols)})'
 
 
 LINEAGE: tuple[Column, ...] = (
@@ -192,37 +190,3 @@ CAMPAIGN_CONTACTS = TableSchema(
 CANONICAL: dict[str, TableSchema] = {
     t.name: t for t in (CUSTOMERS, ORDERS, EVENTS, FEEDBACK, CAMPAIGNS, CAMPAIGN_CONTACTS)
 }
-
-
-def render_markdown() -> str:
-    """The data-model document, generated from the schema above."""
-    out = [
-        "# The canonical data model",
-        "",
-        "Generated from `segmint/store/schema.py` by `python -m segmint.store.schema`; "
-        "a test keeps this file equal to the code.",
-        "",
-        "All timestamps are UTC (stored without a zone). Every canonical table also has the "
-        "lineage columns below. Columns a source has beyond these are kept as extra columns, "
-        "snake_cased, with their inferred type (BIGINT, DOUBLE, BOOLEAN, TIMESTAMP or VARCHAR).",
-        "",
-        "| lineage column | type | meaning |",
-        "|---|---|---|",
-        *[f"| `{c.name}` | {c.dtype} | {c.description} |" for c in LINEAGE],
-        "",
-    ]
-    for t in CANONICAL.values():
-        out += [f"## `{t.name}`", "", t.description, ""]
-        if t.required:
-            req = "; ".join(" or ".join(f"`{c}`" for c in alts) for alts in t.required)
-            out += [f"Required to import: {req}.", ""]
-        if t.derived_note:
-            out += [t.derived_note, ""]
-        out += ["| column | type | unit | meaning |", "|---|---|---|---|"]
-        out += [f"| `{c.name}` | {c.dtype} | {c.unit or ''} | {c.description} |" for c in t.columns]
-        out.append("")
-    return "\n".join(out)
-
-
-if __name__ == "__main__":  # pragma: no cover - python -m segmint.store.schema
-    print(render_markdown())

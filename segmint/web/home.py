@@ -9,8 +9,8 @@ from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Resp
 
 from segmint.api import services
 from segmint.api.state import AppState, state_of
-from segmint.report._view import quality_view
-from segmint.store.schema import CANONICAL
+from segmint.report import quality_view
+from segmint.store import CANONICAL, TABLES
 from segmint.web import docs
 from segmint.web.render import page
 from segmint.web.session import (
@@ -29,7 +29,7 @@ __all__ = ["router"]
 
 router = APIRouter()
 #: the server's own bookkeeping, not shown with the shop's data
-SERVER_TABLES = ("api_tokens", "jobs")
+SERVER_TABLES = tuple(t.name for t in TABLES.values() if t.kind == "server")
 Viewer = Annotated[WebUser, Depends(page_user("viewer"))]
 
 

@@ -23,7 +23,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from segmint.api.services import NotFound
+from segmint.api.app import error_status
 from segmint.api.state import AppState
 from segmint.exceptions import SegmintError
 from segmint.web import admin, home, runs, uploads
@@ -111,7 +111,7 @@ def _handlers(app: FastAPI) -> None:
         if _is_api(request):
             return await _call(api_user_error, request, exc)
         assert isinstance(exc, SegmintError)
-        status = 404 if isinstance(exc, NotFound) else 400
+        status = error_status(exc)
         heading = "Not found" if status == 404 else "That did not work"
         return _error_page(request, status, heading, str(exc))
 

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from segmint.segment.registry import METHODS
 from segmint.spec.model import SegmentationSpec
 
-__all__ = ["CLUSTER_METHODS", "DEFAULTS", "build_specs", "parse_rules_text"]
+__all__ = ["CLUSTER_METHODS", "DEFAULTS", "build_specs", "parse_features", "parse_rules_text"]
 
 #: the clustering methods the form offers: those that take a k (the method registry)
 CLUSTER_METHODS = {m.name: m.label for m in METHODS.values() if m.takes_k}
@@ -30,6 +30,7 @@ DEFAULTS = {
     "cluster_on": "on",
     "cluster_method": "kmeans",
     "k": str(METHODS["kmeans"].defaults()["k"]),
+    "features": "",
     "value_on": "",
     "horizon_days": f"{METHODS['value'].defaults()['horizon_days']:g}",
 }
@@ -68,6 +69,16 @@ def parse_rules_text(text: str) -> tuple[dict[str, str], list[dict[str, Any]]]:
     return rules, errors
 
 
+def parse_features(text: str) -> list[str] | None:
+    """The clustering features typed as ``a, b c`` (commas or spaces); None: the defaults.
+
+    >>> parse_features("history, mens  womens"), parse_features(" ")
+    (['history', 'mens', 'womens'], None)
+    """
+    names = list(dict.fromkeys(n for n in text.replace(",", " ").split() if n))
+    return names or None
+
+
 def _problem(exc: ValidationError) -> str:
     return "; ".join(str(e.get("msg", "")).removeprefix("Value error, ") for e in exc.errors())
 
@@ -104,7 +115,8 @@ def build_specs(form: Mapping[str, str]) -> tuple[list[SegmentationSpec], list[s
             problems.append(f"Clustering: k must be 'auto' or a whole number ≥ 2. Got '{raw_k}'.")
         else:
             k: int | str = "auto" if raw_k == "auto" else int(raw_k)
-            add("Clustering", name="clusters", method=method, k=k)
+            features = parse_features(form.get("features", ""))
+            add("Clustering", name="clusters", method=method, k=k, features=features)
     if form.get("value_on"):
         try:
             horizon = float(form.get("horizon_days", "365"))

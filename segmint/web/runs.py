@@ -32,6 +32,7 @@ AnalystPost = Annotated[WebUser, Depends(form_user("analyst"))]
 def _run_form(
     request: Request, user: WebUser, values: dict[str, str], problems: list[str], status: int
 ) -> Response:
+    columns = services.rule_columns(state_of(request).workspace())
     return page(
         request,
         "run_new.html.j2",
@@ -41,7 +42,8 @@ def _run_form(
         values=values,
         problems=problems,
         methods=runform.CLUSTER_METHODS,
-        has_data=any(t in state_of(request).workspace().tables() for t in ("orders", "customers")),
+        has_data=columns is not None,
+        feature_names=[c for c in columns or () if c != "customer_id"],
     )
 
 
@@ -84,7 +86,10 @@ async def validate_rules(
         name = raw.partition(":")[0].strip()
         lines.setdefault(name, number)
     if rules:
-        checked = services.validate_rules(rules)
+        value = bool(body.get("value"))  # the form's value step adds clv, p_alive, … to rules
+        ws = state_of(request).workspace()
+        columns = await run_in_threadpool(services.rule_columns, ws, value=value)
+        checked = services.validate_rules(rules, columns)
         errors += [{"line": lines.get(e["rule"], 0), **e} for e in checked["errors"]]
     return JSONResponse({"ok": not errors, "rules": len(rules), "errors": errors})
 

@@ -2,7 +2,7 @@
 
 The stored results (``segmentations.result``) are typed
 :class:`~segmint.store.results.SegmentationResult` objects, the same shape as the report's sections,
-so the pages reuse the report's view model and charts (:func:`segmint.report._view.segmentation_view`);
+so the pages reuse the report's view model and charts (:func:`segmint.report.segmentation_view`);
 only the one-segment lift chart and the migration heat map are drawn here.
 """
 
@@ -14,18 +14,18 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from segmint.report import _format as fmt
-from segmint.report._cards import plan_view
-from segmint.report._charts import (
+from segmint.report import (
     DIVERGING,
     PALETTE,
     Chart,
-    _wrap,
     as_chart,
     base_layout,
+    fmt,
+    plan_view,
     plot_text,
+    segmentation_view,
+    wrap_label,
 )
-from segmint.report._view import segmentation_view
 from segmint.store.results import SegmentationResult
 
 __all__ = ["compare_view", "profile_view", "results_view", "run_choices"]
@@ -141,7 +141,7 @@ def _migration_chart(data: Mapping[str, Any]) -> Chart | None:
     fig = go.Figure(
         go.Heatmap(
             z=shares,
-            x=[_wrap(plot_text(c), len(cols)) for c in cols],
+            x=[wrap_label(plot_text(c), len(cols)) for c in cols],
             y=[plot_text(r) for r in rows],
             colorscale=[[0, "#F7F7F7"], [1, DIVERGING[0][1]]],
             zmin=0,

@@ -127,7 +127,7 @@ class _Checker:
         close = difflib.get_close_matches(col.name, known, n=3, cutoff=0.6)
         close += [c for c in known if c.lower() == col.name.lower() and c not in close]
         if close:
-            tail = "Close matches: " + ", ".join(f"'{c}'" for c in close) + "."
+            tail = "Did you mean " + " or ".join(f"'{c}'" for c in close) + "?"
         else:
             shown = ", ".join(known[:12]) + (
                 f", … ({len(known)} in all)" if len(known) > 12 else ""

@@ -53,6 +53,7 @@
     if (!area) { return; }
     var out = document.getElementById("rules-check");
     var toggle = document.getElementById("rules_on");
+    var valueOn = document.getElementById("value_on");
     var timer = null;
     var sent = 0;
     function show(result) {
@@ -88,7 +89,7 @@
         method: "POST",
         credentials: "same-origin",
         headers: {"Content-Type": "application/json", "X-CSRF-Token": csrfToken()},
-        body: JSON.stringify({text: text})
+        body: JSON.stringify({text: text, value: !!(valueOn && valueOn.checked)})
       })
         .then(function (r) { return r.json(); })
         .then(function (result) { if (mine === sent && result.errors) { show(result); } })
@@ -99,6 +100,7 @@
       window.clearTimeout(timer);
       timer = window.setTimeout(check, 350);
     });
+    if (valueOn) { valueOn.addEventListener("change", check); }
     if (area.value.trim()) { check(); }
   }
 

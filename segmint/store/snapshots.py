@@ -1,0 +1,108 @@
+"""Per-run feature snapshots: the features each segment run segmented on, kept in the workspace.
+
+``customer_features`` is replaced by every features run, but drift and migration between runs
+need what each run saw. Copying the table at every run would cost seconds and memory on a
+million customers (``bench/bench_snapshot.py``), so nothing is copied: a segment run records
+which features run built the table it segmented on (``feature_snapshot_runs``, one small row
+in the run's own transaction), and when the next features run replaces ``customer_features``,
+a table that a run still refers to is renamed to ``feature_snapshot_<seq>`` (a catalog change,
+no data moves) instead of dropped. DuckDB keeps it compressed per column like any table.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+import ibis
+
+from segmint.exceptions import SegmintError
+
+if TYPE_CHECKING:
+    from segmint.store._store import Store
+
+__all__ = ["read_snapshot", "record_snapshot", "retire_features", "snapshot_runs"]
+
+SOURCE = "customer_features"
+RUNS = "feature_snapshot_runs"
+
+
+def kept_name(features_run_id: str) -> str:
+    """Where the features of ``0003-features`` are kept once replaced: feature_snapshot_0003."""
+    return f"feature_snapshot_{features_run_id.split('-', 1)[0]}"
+
+
+def record_snapshot(store: Store, run_id: str) -> int:
+    """Record that run ``run_id`` segmented on the current ``customer_features``; its rows.
+
+    Call inside the run's write transaction. A workspace without features records nothing.
+    """
+    features_run = _current_features_run(store)
+    if features_run is None or not store.has_table(SOURCE):
+        return 0
+    columns = {k: v for k, v in store.columns(SOURCE).items() if k != "customer_id"}
+    n = store.count(SOURCE)
+    store.ensure(RUNS)
+    store.db.execute(
+        f"INSERT INTO {RUNS} VALUES (?, ?, ?, ?)", [run_id, features_run, json.dumps(columns), n]
+    )
+    return n
+
+
+def retire_features(store: Store) -> None:
+    """Before ``customer_features`` is replaced: keep it when a run segmented on it, else drop."""
+    from segmint.store._store import quote
+
+    if not store.has_table(SOURCE):
+        return
+    features_run = _current_features_run(store)
+    if features_run is not None and store.has_table(RUNS):
+        used = store.db.execute(
+            f"SELECT count(*) FROM {RUNS} WHERE features_run_id = ?", [features_run]
+        ).fetchone()
+        if used and used[0] and not store.has_table(kept_name(features_run)):
+            store.db.execute(f"ALTER TABLE {SOURCE} RENAME TO {quote(kept_name(features_run))}")
+            return
+    store.db.execute(f"DROP TABLE {SOURCE}")
+
+
+def snapshot_runs(store: Store) -> list[str]:
+    """The runs that have a feature snapshot, oldest first."""
+    if not store.has_table(RUNS):
+        return []
+    rows = store.db.execute(f"SELECT run_id FROM {RUNS} ORDER BY run_id").fetchall()
+    return [r[0] for r in rows]
+
+
+def read_snapshot(store: Store, run_id: str) -> ibis.Table:
+    """The features run ``run_id`` segmented on: customer_id and that run's feature columns."""
+    row = None
+    if store.has_table(RUNS):
+        row = store.db.execute(
+            f"SELECT features_run_id, columns FROM {RUNS} WHERE run_id = ?", [run_id]
+        ).fetchone()
+    if row is None:
+        have = snapshot_runs(store)
+        raise SegmintError(
+            f"The run '{run_id}' has no feature snapshot"
+            + (f" (runs with one: {', '.join(have)})." if have else " (no run has one yet)."),
+            fix="pass the id of a segment run (see `segmint status`); runs made before "
+            "snapshots were kept have none.",
+        )
+    features_run, columns = row[0], list(json.loads(row[1]))
+    name = SOURCE if features_run == _current_features_run(store) else kept_name(features_run)
+    if not store.has_table(name):
+        raise SegmintError(
+            f"The features of run '{run_id}' (built by '{features_run}') are no longer in the "
+            f"workspace: the table '{name}' is missing.",
+            fix="segment again to keep a new snapshot.",
+        )
+    return store.table(name).select("customer_id", *columns)
+
+
+def _current_features_run(store: Store) -> str | None:
+    """The features run that built today's ``customer_features`` (the last one)."""
+    row = store.db.execute(
+        "SELECT run_id FROM runs WHERE kind = 'features' ORDER BY seq DESC LIMIT 1"
+    ).fetchone()
+    return str(row[0]) if row else None

@@ -1,0 +1,356 @@
+"""Every table a workspace can hold, declared once: columns, kind, and who it is about.
+
+Privacy (erasing a customer) and monitoring walk this registry instead of guessing table
+names, so every table a workspace creates goes through it (:meth:`Store.ensure`,
+:meth:`Store.replace_table`); a test runs the whole pipeline and the server and fails when the
+workspace holds a table that is not declared here. ``customer_keyed`` tables hold rows about
+one customer each, found through ``customer_column``. Tables whose further columns are only
+known at run time (the extra attributes of a source, the feature table, the value models'
+per-customer outputs) declare their fixed key columns and ``dynamic=True``. A family of
+tables (``feature_snapshot_<seq>``, one per run) is declared once with a name ``pattern``;
+:meth:`Store.instances` lists a declaration's real tables in a workspace.
+
+``docs/data-model.md`` is generated from this module (``python -m segmint.store.tables``) and a
+test keeps the two equal.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from segmint.store.schema import CANONICAL, LINEAGE, Column, TableSchema
+
+__all__ = [
+    "TABLES",
+    "TableKind",
+    "WorkspaceTable",
+    "customer_keyed_tables",
+    "render_markdown",
+    "workspace_table",
+]
+
+#: canonical: imported data; system: runs and quality; features: the feature table;
+#: result: what segment runs store; server: the API's tokens and jobs
+TableKind = Literal["canonical", "system", "features", "result", "server"]
+
+
+@dataclass(frozen=True)
+class WorkspaceTable:
+    """One workspace table: its fixed columns and whether rows belong to a customer."""
+
+    name: str
+    kind: TableKind
+    description: str
+    columns: tuple[Column, ...]
+    #: the column holding the customer id, when each row is about one customer
+    customer_column: str | None = None
+    #: further columns are added at run time (source extras, features, model outputs)
+    dynamic: bool = False
+    #: what the dynamic columns are (shown in docs/data-model.md)
+    dynamic_note: str = ""
+    #: a family of tables (one per run): the regular expression their names match
+    pattern: str | None = None
+
+    @property
+    def customer_keyed(self) -> bool:
+        return self.customer_column is not None
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def matches(self, table: str) -> bool:
+        """True when ``table`` is this table (or one of this family)."""
+        if self.pattern is None:
+            return table == self.name
+        return re.fullmatch(self.pattern, table) is not None
+
+    def ddl(self) -> str:
+        """``CREATE TABLE IF NOT EXISTS`` with the declared columns."""
+        if self.pattern is not None:
+            raise ValueError(f"'{self.name}' is a family of tables; it has no single DDL")
+        cols = ", ".join(f'"{c.name}" {c.dtype}' for c in self.columns)
+        return f'CREATE TABLE IF NOT EXISTS "{self.name}" ({cols})'
+
+
+def _c(name: str, dtype: str, description: str) -> Column:
+    return Column(name, dtype, description)
+
+
+def _canonical(t: TableSchema) -> WorkspaceTable:
+    keyed = "customer_id" if "customer_id" in t.names else None
+    return WorkspaceTable(
+        t.name,
+        "canonical",
+        t.description,
+        (*t.columns, *LINEAGE),
+        customer_column=keyed,
+        dynamic=True,
+        dynamic_note="a source's extra columns, typed at import",
+    )
+
+
+_RUN = _c("run_id", "VARCHAR", "The run (see `runs`).")
+_SEG = _c("segmentation", "VARCHAR", "The segmentation's name within the run.")
+_CUSTOMER = _c("customer_id", "VARCHAR", "Customer identifier.")
+
+_SYSTEM = (
+    WorkspaceTable(
+        "runs",
+        "system",
+        "One row per write: ingest, clean, features, segment.",
+        (
+            _c("run_id", "VARCHAR PRIMARY KEY", "Run id, e.g. `0003-clean`."),
+            _c("seq", "INTEGER", "Sequence number."),
+            _c("kind", "VARCHAR", "ingest, clean, features or segment."),
+            _c("started_at", "TIMESTAMP", "Start (UTC)."),
+            _c("finished_at", "TIMESTAMP", "End (UTC)."),
+            _c("status", "VARCHAR", "ok (failed runs leave no row)."),
+            _c("source", "VARCHAR", "The imported file or table."),
+            _c("fingerprint", "VARCHAR", "Size and sampled content hash of the source."),
+            _c("spec", "JSON", "The run's settings."),
+            _c("row_counts", "JSON", "Rows written per table."),
+            _c("message", "VARCHAR", "Notes."),
+        ),
+    ),
+    WorkspaceTable(
+        "quality_issues",
+        "system",
+        "Sampled bad values per check, with file and row. `value` may quote personal data.",
+        (
+            _RUN,
+            _c("table_name", "VARCHAR", "Canonical table."),
+            _c("source", "VARCHAR", "Source file."),
+            _c("row", "BIGINT", "Data row in the source file."),
+            _c("column_name", "VARCHAR", "Column."),
+            _c("value", "VARCHAR", "The value as found."),
+            _c("reason", "VARCHAR", "Why it was rejected or changed."),
+        ),
+    ),
+    WorkspaceTable(
+        "quality_counts",
+        "system",
+        "How many values each check examined and found bad.",
+        (
+            _RUN,
+            _c("table_name", "VARCHAR", "Canonical table."),
+            _c("column_name", "VARCHAR", "Column."),
+            _c("check_name", "VARCHAR", "The check."),
+            _c("n_bad", "BIGINT", "Values failing it."),
+            _c("n_checked", "BIGINT", "Values checked."),
+        ),
+    ),
+)
+
+_FEATURES = (
+    WorkspaceTable(
+        "customer_features",
+        "features",
+        "One row per customer: the features of the last `features` run (replaced by each).",
+        (_CUSTOMER,),
+        customer_column="customer_id",
+        dynamic=True,
+        dynamic_note="one column per feature (docs/features.md) and per extra attribute",
+    ),
+)
+
+_RESULTS = (
+    WorkspaceTable(
+        "segmentations",
+        "result",
+        "One row per segmentation of a segment run: its spec and its result.",
+        (
+            _RUN,
+            _c("name", "VARCHAR", "The segmentation's name."),
+            _c("method", "VARCHAR", "rules, rfm, kmeans, …"),
+            _c("spec", "JSON", "Its settings."),
+            _c("result", "JSON", "Profiles, ranking, targeting, warnings."),
+        ),
+    ),
+    WorkspaceTable(
+        "segment_assignments",
+        "result",
+        "Which segment each customer was put in, per run and segmentation.",
+        (
+            _RUN,
+            _SEG,
+            _CUSTOMER,
+            _c("segment", "VARCHAR", "Segment label."),
+            _c("segment_name", "VARCHAR", "Segment name shown to people."),
+        ),
+        customer_column="customer_id",
+    ),
+    WorkspaceTable(
+        "segment_models",
+        "result",
+        "The fitted model of each segmentation, to score new customers.",
+        (
+            _RUN,
+            _SEG,
+            _c("features", "JSON", "Feature columns the model reads."),
+            _c("model", "JSON", "The fitted model as data (segmint.segment.models)."),
+        ),
+    ),
+    WorkspaceTable(
+        "customer_values",
+        "result",
+        "Per-customer outputs of value segmentations (CLV, P(alive), …).",
+        (_RUN, _SEG, _CUSTOMER),
+        customer_column="customer_id",
+        dynamic=True,
+        dynamic_note="one column per model output",
+    ),
+    WorkspaceTable(
+        "feature_snapshot_<seq>",
+        "result",
+        "The feature table of an earlier features run that a segment run segmented on, kept "
+        "when the next features run replaced `customer_features` (`feature_snapshot_0003` "
+        "for run `0003-features`).",
+        (_CUSTOMER,),
+        customer_column="customer_id",
+        dynamic=True,
+        dynamic_note="the columns `customer_features` had",
+        pattern=r"feature_snapshot_\d+",
+    ),
+    WorkspaceTable(
+        "feature_snapshot_runs",
+        "result",
+        "The features each segment run segmented on, for drift and migration between runs.",
+        (
+            _RUN,
+            _c("features_run_id", "VARCHAR", "The features run that built them."),
+            _c("columns", "JSON", "The feature columns and their types, in order."),
+            _c("n_customers", "BIGINT", "Customers in the snapshot."),
+        ),
+    ),
+)
+
+_SERVER = (
+    WorkspaceTable(
+        "api_tokens",
+        "server",
+        "API tokens (stored as SHA-256 hashes) and their roles.",
+        (
+            _c("token_id", "VARCHAR PRIMARY KEY", "Token id."),
+            _c("name", "VARCHAR", "Who it is for."),
+            _c("role", "VARCHAR", "viewer, analyst or admin."),
+            _c("token_hash", "VARCHAR", "SHA-256 of the token."),
+            _c("created_at", "TIMESTAMP", "Created (UTC)."),
+            _c("revoked_at", "TIMESTAMP", "Revoked (UTC), or NULL."),
+        ),
+    ),
+    WorkspaceTable(
+        "jobs",
+        "server",
+        "Background imports and runs started from the server.",
+        (
+            _c("job_id", "VARCHAR PRIMARY KEY", "Job id."),
+            _c("kind", "VARCHAR", "ingest or run."),
+            _c("status", "VARCHAR", "queued, running, done or failed."),
+            _c("message", "VARCHAR", "The current step."),
+            _c("created_by", "VARCHAR", "Token name that started it."),
+            _c("created_at", "TIMESTAMP", "Queued (UTC)."),
+            _c("started_at", "TIMESTAMP", "Started (UTC)."),
+            _c("finished_at", "TIMESTAMP", "Finished (UTC)."),
+            _c("error", "VARCHAR", "The error paragraph of a failed job."),
+            _c("result", "JSON", "What a finished job returned."),
+        ),
+    ),
+)
+
+#: every table a workspace can hold, by name
+TABLES: dict[str, WorkspaceTable] = {
+    t.name: t
+    for t in (
+        *(_canonical(s) for s in CANONICAL.values()),
+        *_SYSTEM,
+        *_FEATURES,
+        *_RESULTS,
+        *_SERVER,
+    )
+}
+
+
+def workspace_table(name: str) -> WorkspaceTable:
+    """The declaration of table ``name`` (a family's member finds its family's).
+
+    Raises ``KeyError`` naming the known tables when there is none.
+    """
+    if name in TABLES:
+        return TABLES[name]
+    for t in TABLES.values():
+        if t.matches(name):
+            return t
+    raise KeyError(
+        f"'{name}' is not a workspace table; declare it in segmint/store/tables.py "
+        f"(known: {', '.join(TABLES)})"
+    )
+
+
+def customer_keyed_tables() -> list[WorkspaceTable]:
+    """The tables with rows about one customer each (what erasing a customer must visit)."""
+    return [t for t in TABLES.values() if t.customer_keyed]
+
+
+def render_markdown() -> str:
+    """``docs/data-model.md``: every workspace table, then the canonical columns in detail."""
+    out = [
+        "# The data model",
+        "",
+        "Generated from `segmint/store/tables.py` and `segmint/store/schema.py` by "
+        "`python -m segmint.store.tables`; a test keeps this file equal to the code.",
+        "",
+        "## Every workspace table",
+        "",
+        "A workspace creates no table that is not listed here (a name with `<seq>` stands "
+        "for a family, one table per run). *Customer key* names the "
+        "column holding the customer id in tables whose rows are about one customer each "
+        "(what erasing a customer visits). Some tables get further columns at run time "
+        "(a source's extra attributes, features, model outputs).",
+        "",
+        "| table | kind | customer key | further columns at run time | meaning |",
+        "|---|---|---|---|---|",
+    ]
+    for t in TABLES.values():
+        key = f"`{t.customer_column}`" if t.customer_column else ""
+        dyn = t.dynamic_note if t.dynamic else ""
+        out.append(f"| `{t.name}` | {t.kind} | {key} | {dyn} | {t.description} |")
+    out += ["", "## Runs, features, results and the server's tables", ""]
+    for t in TABLES.values():
+        if t.kind == "canonical":
+            continue
+        out += [f"### `{t.name}`", "", t.description, ""]
+        if t.dynamic:
+            out += [f"Fixed columns below; further columns: {t.dynamic_note}.", ""]
+        out += ["| column | type | meaning |", "|---|---|---|"]
+        out += [f"| `{c.name}` | {c.dtype} | {c.description} |" for c in t.columns]
+        out.append("")
+    out += [
+        "## Canonical tables",
+        "",
+        "All timestamps are UTC (stored without a zone). Every canonical table also has the "
+        "lineage columns below. Columns a source has beyond these are kept as extra columns, "
+        "snake_cased, with their inferred type (BIGINT, DOUBLE, BOOLEAN, TIMESTAMP or VARCHAR).",
+        "",
+        "| lineage column | type | meaning |",
+        "|---|---|---|",
+        *[f"| `{c.name}` | {c.dtype} | {c.description} |" for c in LINEAGE],
+        "",
+    ]
+    for s in CANONICAL.values():
+        out += [f"### `{s.name}`", "", s.description, ""]
+        if s.required:
+            req = "; ".join(" or ".join(f"`{c}`" for c in alts) for alts in s.required)
+            out += [f"Required to import: {req}.", ""]
+        if s.derived_note:
+            out += [s.derived_note, ""]
+        out += ["| column | type | unit | meaning |", "|---|---|---|---|"]
+        out += [f"| `{c.name}` | {c.dtype} | {c.unit or ''} | {c.description} |" for c in s.columns]
+        out.append("")
+    return "\n".join(out)
+
+
+if __name__ == "__main__":  # pragma: no cover - python -m segmint.store.tables
+    print(render_markdown())
