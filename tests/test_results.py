@@ -108,6 +108,8 @@ def test_the_ranking_keeps_every_component_and_the_report_shows_potential(run):
     # CDNOW has no contact data: reachability is shown, marked as left out of the score
     assert "Reachability <span" in header and "(left out)" in header
     assert "reachability" in clusters.ranking.dropped
+    for component in clusters.ranking.dropped:
+        assert f'>{component.capitalize()} <span class="small">(left out)</span></th>' in header
 
 
 @pytest.mark.slow
