@@ -417,14 +417,29 @@ def test_surrogate_predictions_and_constants_match_the_imputed_matrix(retail):
     from segmint.profile.keyvars import _constant
 
     features, seg = retail
-    X = features.assign(empty=np.nan, one=1.0, spiky=features["income"].replace(np.nan, np.inf))
+    gappy = features["monetary_total"].where(np.arange(len(features)) % 7 != 0)
+    X = features.assign(
+        empty=np.nan, one=1.0, gappy=gappy, spiky=features["income"].replace(np.nan, np.inf)
+    )
     P = prepare(X, seg.labels)
     assert np.isnan(P.M).any()
     surrogate = fit_surrogate(P, max_depth=5)
     full = P.imputed()
     assert np.array_equal(predict_all(surrogate.tree, P), surrogate.tree.predict(full))
     assert np.array_equal(_constant(P), full.max(axis=0) == full.min(axis=0))
-    assert _constant(P)[P.numeric.index("empty")] and _constant(P)[P.numeric.index("one")]
+    assert _constant(P)[P.numeric.index("one")]
+    assert "empty" not in P.numeric  # no value at all: nothing to profile
+
+
+def test_a_column_without_any_value_is_not_profiled(retail):
+    """A feature the source never had (all missing) gets no mean, lift or heat-map row."""
+    features, seg = retail
+    X = features.assign(annual_revenue=np.nan, segment_note=None)
+    prof = profile(X, Segmentation(seg.name, seg.method, seg.labels))
+    for s in prof.segments:
+        assert "annual_revenue" not in s.means and "annual_revenue" not in s.lift
+    assert "annual_revenue" not in prof.population["means"]
+    assert all(k["feature"] != "segment_note" for k in prof.to_dict()["key_variables"])
 
 
 def test_names_read_labels_not_column_names():

@@ -19,6 +19,7 @@ import pytest
 from plotly.offline import get_plotlyjs
 
 from segmint.exceptions import ModelError, SpecError
+from segmint.features.catalog import label as feature_label
 from segmint.report import _projection, pca_projection, render_report, write_report
 from segmint.report._charts import safe_json
 
@@ -616,7 +617,9 @@ def test_charts_are_valid_plotly_json(page: str, data: dict[str, Any]) -> None:
     heat = figs["seg-1-lift-chart-data"]["data"][0]
     assert heat["type"] == "heatmap" and heat["zmid"] == 0 and heat["zmin"] == -heat["zmax"]
     # features in key-variable order, segments in rank order; hover carries mean and lift
-    assert heat["y"][:3] == ["discount_share", "recency_days", "frequency"]
+    assert heat["y"][:3] == [
+        feature_label(c) for c in ("discount_share", "recency_days", "frequency")
+    ]
     seg0 = data["segmentations"][0]["profiles"]["segments"][0]
     assert heat["z"][0][0] == pytest.approx(seg0["lift"]["discount_share"])
     assert heat["customdata"][0][0] == ["0.04", "0.31", "−1.00 sd"]

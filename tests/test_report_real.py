@@ -173,3 +173,15 @@ def test_cdnow_rfm_ranks_a_tiny_segment_below_loyal(tmp_path):
     assert rank["Champions"] == 1
     assert all(rank[t] > rank["Loyal"] for t in tiny)
     assert rank["Lost"] > rank["Loyal"]
+
+
+def test_traits_and_heat_maps_read_plain_labels_not_column_names(retail):
+    """Online Retail: every trait names its feature in words (the column is only a tooltip),
+    and columns the file never had (income, annual_revenue) are not profiled at all."""
+    html = retail["html"]
+    traits = re.findall(r'<strong title="column (\w+)">([^<]*)</strong>', html)
+    assert traits
+    assert all("_" not in shown for _column, shown in traits)
+    for s in retail["data"]["segmentations"]:
+        for p in s["profiles"]["segments"]:
+            assert "income" not in p["means"] and "annual_revenue" not in p["means"]

@@ -104,6 +104,7 @@ def _numeric(X: pd.DataFrame) -> list[str]:
         if str(c) not in _ID_COLUMNS
         and pd.api.types.is_numeric_dtype(X[c])
         and not pd.api.types.is_bool_dtype(X[c])
+        and X[c].notna().any()  # a column without any value (not in the source) says nothing
     ]
 
 
@@ -117,7 +118,7 @@ def _categorical(X: pd.DataFrame) -> list[str]:
             or pd.api.types.is_string_dtype(col)
             or col.dtype == object
         )
-        if str(c) not in _ID_COLUMNS and is_cat and col.nunique(dropna=True) <= MAX_CATEGORIES:
+        if str(c) not in _ID_COLUMNS and is_cat and 0 < col.nunique(dropna=True) <= MAX_CATEGORIES:
             out.append(str(c))
     return out
 

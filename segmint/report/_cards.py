@@ -26,7 +26,8 @@ def _traits(seg: Mapping[str, Any], population_means: Mapping[str, Any]) -> list
         value = lifts[feature]
         out.append(
             {
-                "feature": feature,
+                "feature": fmt.feature(feature),
+                "column": feature,
                 "direction": "higher" if value > 0 else "lower",
                 "arrow": "▲" if value > 0 else "▼",
                 "mean": fmt.decimal(means.get(feature)),

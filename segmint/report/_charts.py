@@ -177,7 +177,7 @@ def lift_heatmap(
         go.Heatmap(
             z=z,
             x=[_wrap(plot_text(s.get("name") or s.get("label")), len(segments)) for s in segments],
-            y=[plot_text(f) for f in features],
+            y=[plot_text(fmt.feature(f)) for f in features],
             customdata=custom,
             colorscale=DIVERGING,
             zmid=0,
@@ -212,7 +212,7 @@ def lift_heatmap(
     if strongest is not None:
         _, feature, seg = strongest
         description += (
-            f" The strongest difference: {feature} in {fmt.text(seg.get('name'))} "
+            f" The strongest difference: {fmt.feature(feature)} in {fmt.text(seg.get('name'))} "
             f"({fmt.lift(fmt.mapping(seg.get('lift')).get(feature))})."
         )
     return as_chart(fig, description)

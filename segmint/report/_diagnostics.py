@@ -117,7 +117,7 @@ def key_variables_chart(variables: Sequence[Mapping[str, Any]]) -> Chart | None:
     flagged = [bool(v.get("flag")) for v in rows]
     fig = go.Figure(
         go.Bar(
-            y=[plot_text(v.get("feature")) for v in rows],
+            y=[plot_text(fmt.feature(v.get("feature"))) for v in rows],
             x=[fmt.number(v.get("importance")) for v in rows],
             orientation="h",
             marker={

@@ -12,10 +12,13 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from segmint.features import catalog
+
 __all__ = [
     "DASH",
     "count",
     "decimal",
+    "feature",
     "items",
     "lift",
     "mapping",
@@ -28,6 +31,13 @@ __all__ = [
 ]
 
 DASH = "–"
+
+
+def feature(column: Any) -> str:
+    """A feature column as a reader sees it: the catalog's plain label, or an imported
+    attribute's header in words (``monetary_total`` → 'total spend'); the column name itself
+    stays in the report where an analyst needs it (rules, the key-variable table)."""
+    return catalog.label(str(column)) if column is not None else DASH
 
 
 def number(value: Any) -> float | None:

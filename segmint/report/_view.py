@@ -111,6 +111,7 @@ def _key_variables(profiles: Mapping[str, Any]) -> list[dict[str, str]]:
         {
             "rank": fmt.count(v.get("rank")),
             "feature": fmt.text(v.get("feature")),
+            "label": fmt.feature(v.get("feature")),
             "importance": fmt.decimal(v.get("importance")),
             "f_stat": fmt.decimal(v.get("f_stat")),
             "mutual_info": fmt.decimal(v.get("mutual_info")),
@@ -262,7 +263,9 @@ def segmentation_view(index: int, seg: Mapping[str, Any]) -> dict[str, Any]:
         "n_customers": fmt.count(n_customers),
         "n_segments": fmt.count(len(order)),
         "revenue": fmt.money(population.get("revenue")),
-        "features": [fmt.text(f) for f in fmt.items(seg.get("features"))],
+        "features": [
+            {"column": fmt.text(f), "label": fmt.feature(f)} for f in fmt.items(seg.get("features"))
+        ],
         "fidelity": fmt.share(fidelity) if fidelity is not None else "",
         "warnings": [fmt.text(w) for w in fmt.items(seg.get("warnings")) if fmt.text(w)],
         "overview": cards,

@@ -54,7 +54,7 @@ def _lift_chart(seg: Mapping[str, Any]) -> Chart | None:
     values = [lifts[f] for f in top]
     fig = go.Figure(
         go.Bar(
-            y=[plot_text(f) for f in top],
+            y=[plot_text(fmt.feature(f)) for f in top],
             x=values,
             orientation="h",
             marker={
@@ -78,7 +78,7 @@ def _lift_chart(seg: Mapping[str, Any]) -> Chart | None:
         fig,
         f"Bar chart of the {len(top)} largest lifts of {name}: bars to the right (red) are "
         f"above the average of all customers, to the left (blue, hatched) below; the largest "
-        f"is {strongest} ({fmt.lift(lifts[strongest])}).",
+        f"is {fmt.feature(strongest)} ({fmt.lift(lifts[strongest])}).",
     )
 
 
@@ -90,6 +90,7 @@ def _means(seg: Mapping[str, Any], population: Mapping[str, Any]) -> list[dict[s
     return [
         {
             "feature": str(f),
+            "label": fmt.feature(f),
             "mean": fmt.decimal(means.get(f)),
             "median": fmt.decimal(medians.get(f)),
             "population": fmt.decimal(pop.get(f)),
