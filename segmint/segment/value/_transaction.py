@@ -21,9 +21,28 @@ from segmint.segment.base import BaseEstimator
 from segmint.segment.value._data import Histories, histories
 from segmint.segment.value._mle import fit_mle
 
-__all__ = ["TransactionModel"]
+__all__ = ["TransactionModel", "beta_geo_start", "grouped_likelihood"]
 
 LogLik = Callable[[np.ndarray], tuple[float, np.ndarray]]
+#: per-history log-likelihood and gradient: (theta, x, t_x, T, groups of x) → (ll, grad)
+PerHistory = Callable[..., tuple[np.ndarray, np.ndarray]]
+
+
+def grouped_likelihood(per_history: PerHistory, h: Histories) -> LogLik:
+    """The count-weighted log-likelihood of ``per_history`` over the distinct histories, with
+    the frequencies grouped once (the gamma terms are computed per distinct x)."""
+    groups = np.unique(h.x, return_inverse=True)
+
+    def loglik(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        ll, grad = per_history(theta, h.x, h.t_x, h.T, groups)
+        return float(h.count @ ll), h.count @ grad
+
+    return loglik
+
+
+def beta_geo_start(h: Histories) -> np.ndarray:
+    """Starting point (r, alpha, a, b) of the BG/NBD family: alpha on the scale of T."""
+    return np.array([1.0, max(float(np.average(h.T, weights=h.count)), 1e-3), 1.0, 1.0])
 
 
 class TransactionModel(BaseEstimator, ABC):

@@ -22,7 +22,12 @@ from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
 
 from segmint.exceptions import ModelError
 from segmint.segment.value._data import Histories
-from segmint.segment.value._transaction import LogLik, TransactionModel
+from segmint.segment.value._transaction import (
+    LogLik,
+    TransactionModel,
+    beta_geo_start,
+    grouped_likelihood,
+)
 
 __all__ = ["BetaGeoModel", "bgnbd_log_likelihood"]
 
@@ -87,16 +92,10 @@ class BetaGeoModel(TransactionModel):
     label = "BG/NBD"
 
     def _likelihood(self, h: Histories) -> LogLik:
-        groups = np.unique(h.x, return_inverse=True)
-
-        def loglik(theta: np.ndarray) -> tuple[float, np.ndarray]:
-            ll, grad = bgnbd_log_likelihood(theta, h.x, h.t_x, h.T, groups)
-            return float(h.count @ ll), h.count @ grad
-
-        return loglik
+        return grouped_likelihood(bgnbd_log_likelihood, h)
 
     def _start(self, h: Histories) -> np.ndarray:
-        return np.array([1.0, max(float(np.average(h.T, weights=h.count)), 1e-3), 1.0, 1.0])
+        return beta_geo_start(h)
 
     def _expected(self, t: float, h: Histories) -> np.ndarray:
         r, alpha, a, b = self._theta()

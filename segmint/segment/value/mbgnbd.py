@@ -25,7 +25,12 @@ import numpy as np
 from scipy.special import digamma, expit, gammaln, hyp2f1
 
 from segmint.segment.value._data import Histories
-from segmint.segment.value._transaction import LogLik, TransactionModel
+from segmint.segment.value._transaction import (
+    LogLik,
+    TransactionModel,
+    beta_geo_start,
+    grouped_likelihood,
+)
 
 __all__ = ["ModifiedBetaGeoModel", "mbgnbd_log_likelihood"]
 
@@ -88,16 +93,10 @@ class ModifiedBetaGeoModel(TransactionModel):
     }
 
     def _likelihood(self, h: Histories) -> LogLik:
-        groups = np.unique(h.x, return_inverse=True)
-
-        def loglik(theta: np.ndarray) -> tuple[float, np.ndarray]:
-            ll, grad = mbgnbd_log_likelihood(theta, h.x, h.t_x, h.T, groups)
-            return float(h.count @ ll), h.count @ grad
-
-        return loglik
+        return grouped_likelihood(mbgnbd_log_likelihood, h)
 
     def _start(self, h: Histories) -> np.ndarray:
-        return np.array([1.0, max(float(np.average(h.T, weights=h.count)), 1e-3), 1.0, 1.0])
+        return beta_geo_start(h)
 
     def _expected(self, t: float, h: Histories) -> np.ndarray:
         r, alpha, a, b = self._theta()
