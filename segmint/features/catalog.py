@@ -222,6 +222,16 @@ def lookup(column: str) -> FeatureInfo:
     raise KeyError(f"'{column}' is not a feature in segmint.features.catalog")
 
 
+#: the value models' per-customer outputs (segment/value/clv.py VALUE_COLUMNS), which join the
+#: feature frame in a run; their headers in words would read "Clv", "P alive"
+_VALUE_OUTPUTS = {
+    "expected_purchases": "expected purchases",
+    "p_alive": "P(alive)",
+    "expected_aov": "expected order value",
+    "clv": "CLV",
+}
+
+
 def label(column: str) -> str:
     """How a feature column reads in segment names and pages: the catalog's plain label, with
     a pattern's value filled in; any other column (an extra customer attribute, a value-model
@@ -229,9 +239,11 @@ def label(column: str) -> str:
 
     >>> label("interpurchase_std_days"), label("cat_home_garden_share")
     ('variation in days between orders', 'home garden share of spend')
-    >>> label("mens"), label("Delicassen"), label("detergents_paper")
-    ('Mens', 'Delicassen', 'Detergents paper')
+    >>> label("mens"), label("Delicassen"), label("detergents_paper"), label("clv")
+    ('Mens', 'Delicassen', 'Detergents paper', 'CLV')
     """
+    if column in _VALUE_OUTPUTS:
+        return _VALUE_OUTPUTS[column]
     try:
         info = lookup(column)
     except KeyError:
