@@ -280,14 +280,17 @@ def corrupt_zip(d: Path) -> Path:
 
 
 def gzip_bomb(d: Path) -> Path:
-    """88 kB of gzip that inflates to about 300 MB of one repeated order line."""
+    """About 750 kB of gzip that inflates to 300 MB of one repeated order line.
+
+    One compressed member repeated: a gzip file may hold several, and readers join them.
+    """
+    chunk = b"B1,C001,2024-02-02,5.00,1,Mug\n" * (1 << 15)
+    member = gzip.compress(chunk, compresslevel=9)
     path = d / "bomb.csv.gz"
-    line = b"B1,C001,2024-02-02,5.00,1,Mug\n"
-    chunk = line * (1 << 15)
-    with gzip.open(path, "wb", compresslevel=9) as gz:
-        gz.write((",".join(ORDER_HEADER) + "\n").encode())
+    with path.open("wb") as fh:
+        fh.write(gzip.compress((",".join(ORDER_HEADER) + "\n").encode()))
         for _ in range((300 << 20) // len(chunk)):
-            gz.write(chunk)
+            fh.write(member)
     return path
 
 
