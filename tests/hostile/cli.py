@@ -22,7 +22,7 @@ ADDRESS_SPACE_CAP = 4 << 30
 
 @dataclass
 class Result:
-    code: int  # exit code; -N: killed by signal N; None never (a timeout is code -9 + timed_out)
+    code: int  # the exit code; -N: ended by signal N (after a timeout: -9 and timed_out)
     out: str
     err: str
     peak_mb: float
