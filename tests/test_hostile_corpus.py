@@ -78,7 +78,14 @@ CASES: dict[str, Case] = {
         slow=True,
         xfail="killed after 60 s (the issue: a 15.6 MB error message echoing the line)",
     ),
-    "5 MB field": Case(f.long_field, EITHER, rows=40, slow=True),
+    "5 MB field": Case(
+        f.long_field,
+        EITHER,
+        rows=40,
+        never=("Line: 1",),
+        slow=True,
+        xfail="refused as 'CSV Error on Line: 1' (the field is on line 5) with an unrelated fix",
+    ),
     "10,000 columns x 20 rows": Case(
         f.wide_10000,
         EITHER,
@@ -93,6 +100,7 @@ CASES: dict[str, Case] = {
         EITHER,
         rows=20,
         into="customers",
+        never=("Out of Memory", "SEGMINT_MEMORY_LIMIT"),  # 40 kB of text
         slow=True,
         xfail="type inference does not finish in 60 s (the issue: segfault at 5.4 GB)",
     ),
@@ -159,8 +167,9 @@ CASES: dict[str, Case] = {
     "a .xlsx that is really a CSV": Case(f.xlsx_really_csv, EITHER, rows=30, run=False),
     "truncated .xlsx (corrupt zip)": Case(f.corrupt_zip, REFUSED),
     # compression
+    # a 400:1 ratio of one repeated line is no export: decompression is bounded (issue 18, 3.)
     "gzip bomb (750 kB -> 300 MB)": Case(
-        f.gzip_bomb, EITHER, slow=True, xfail="killed after 60 s at about 0.8 GB"
+        f.gzip_bomb, REFUSED, slow=True, xfail="killed after 60 s at about 0.8 GB"
     ),
     "corrupt gzip": Case(f.gzip_corrupt, REFUSED, xfail="traceback"),
     # JSON and Parquet structure
@@ -175,7 +184,8 @@ CASES: dict[str, Case] = {
     "JSON duplicate keys": Case(f.json_duplicate_keys, EITHER, rows=20),
     "Parquet struct and list columns": Case(f.parquet_nested, EITHER, rows=30),
     "Parquet column of nulls": Case(f.parquet_null_column, EITHER, rows=30),
-    # links, pipes and odd paths
+    # links, pipes and odd paths: links are followed (the CLI reads with its user's rights, the
+    # server never takes a path), then the target's content decides; /etc/passwd is no table
     "symlink to /etc/passwd": Case(
         f.symlink_passwd,
         REFUSED,
