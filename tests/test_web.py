@@ -582,7 +582,7 @@ def test_an_upload_over_the_limit_is_refused(tmp_path: Path) -> None:
     with TestClient(app) as client:
         sign_in(client, token)
         response = _upload(client, "big.csv", b"a,b\n" + b"1,2\n" * 1000)
-        assert response.status_code == 400
+        assert response.status_code == 413
         assert "larger than the upload limit" in response.text
 
 
