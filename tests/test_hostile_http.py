@@ -105,11 +105,8 @@ def serve(root: Path, *options: str) -> Iterator[Server]:
 
 
 @contextmanager
-def serve_in_thread(settings: Settings) -> Iterator[tuple[Server, Any]]:
-    """The app under uvicorn in this process (so a test can patch what it calls)."""
-    app = create_app(settings)
-    token = first_admin_token(app)
-    assert token
+def serving(app: Any) -> Iterator[str]:
+    """``app`` under uvicorn in a thread of this process, on a free port: its URL."""
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -117,10 +114,21 @@ def serve_in_thread(settings: Settings) -> Iterator[tuple[Server, Any]]:
     while not server.started:
         time.sleep(0.02)
     try:
-        yield Server(f"http://127.0.0.1:{port}", port, token, settings.folder, os.getpid()), app
+        yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(20)
+
+
+@contextmanager
+def serve_in_thread(settings: Settings) -> Iterator[tuple[Server, Any]]:
+    """A new app under uvicorn in this process (so a test can patch what it calls)."""
+    app = create_app(settings)
+    token = first_admin_token(app)
+    assert token
+    with serving(app) as url:
+        port = int(url.rsplit(":", 1)[1])
+        yield Server(url, port, token, settings.folder, os.getpid()), app
 
 
 @pytest.fixture(scope="module")

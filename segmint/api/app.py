@@ -18,6 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from segmint.api.limits import BodyTooLarge, RequestLimits
+from segmint.api.openapi import refine
 from segmint.api.redact import Redactor
 from segmint.api.routes import router
 from segmint.api.services import NotFound
@@ -148,6 +149,7 @@ def create_app(settings: Settings) -> FastAPI:
         return response
 
     app.include_router(router)
+    refine(app)
     from segmint.web import pages
 
     pages.mount(app)

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from fastapi import FastAPI
 from pydantic import BaseModel, ConfigDict
 
-__all__ = ["UPLOAD_BODY", "ErrorBody", "errors"]
+__all__ = ["UPLOAD_BODY", "ErrorBody", "errors", "refine"]
 
 
 class ErrorBody(BaseModel):
@@ -78,3 +79,31 @@ def errors(*extra: int, ok: tuple[str, str] | None = None) -> dict[int | str, di
     if ok is not None:
         out[200] = {"content": {ok[0]: {}}, "description": ok[1]}
     return out
+
+
+def refine(app: FastAPI) -> None:
+    """Make ``app.openapi()`` say what the spec's validators check and JSON Schema can express:
+    a segmentation's ``method`` is one of the registry's methods, ``k`` is ``"auto"`` or an
+    integer ≥ 2, ``k_range`` holds integers ≥ 2. (The rules between fields, e.g. ``rules``
+    only with method ``rules``, stay in the validators and their 422.)"""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            _segmentation(build())
+        return app.openapi_schema or build()
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _segmentation(schema: dict[str, Any]) -> None:
+    from segmint.segment.registry import METHODS
+
+    found = schema.get("components", {}).get("schemas", {}).get("SegmentationSpec")
+    if found is None:
+        return
+    props = found["properties"]
+    props["method"]["enum"] = list(METHODS)
+    props["k"]["anyOf"] = [{"type": "integer", "minimum": 2}, {"const": "auto"}]
+    for item in props["k_range"].get("prefixItems", []):
+        item["minimum"] = 2

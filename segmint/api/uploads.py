@@ -155,7 +155,7 @@ class _Form:
         self.uploads, self.file_field, self.limit = uploads, file_field, limit
         self.fields: dict[str, str] = {}
         self.target: _Target | None = None
-        self._headers: dict[str, str] = {}
+        self._headers: dict[str, bytes] = {}
         self._header = b""
         self._key = b""
         self._size = 0
@@ -194,11 +194,11 @@ class _Form:
         self._header += data[start:end]
 
     def _header_end(self) -> None:
-        self._headers[self._key.decode("latin-1").lower()] = self._header.decode("utf-8", "replace")
+        self._headers[self._key.decode("latin-1").lower()] = self._header
         self._key, self._header = b"", b""
 
     def _headers_done(self) -> None:
-        _, options = parse_options_header(self._headers.get("content-disposition", ""))
+        _, options = parse_options_header(self._headers.get("content-disposition", b""))
         name = options.get(b"name", b"").decode("utf-8", "replace")
         filename = options.get(b"filename")
         self._in_file = name == self.file_field and filename is not None and self.target is None
@@ -260,8 +260,8 @@ async def receive(
     parser = MultipartParser(boundary, cast(Any, form.callbacks()))
     try:
         async for chunk in chunks:
-            parser.write(chunk)
-        parser.finalize()
+            _feed(parser, chunk)
+        _feed(parser, None)
     except BaseException:
         if form.target is not None:
             form.target.out.close()
@@ -277,6 +277,20 @@ async def receive(
             fix="send the file as a form field named 'file' (curl -F file=@orders.csv …).",
         )
     return Received(target.folder.name, target.folder / target.name, form.fields)
+
+
+def _feed(parser: MultipartParser, chunk: bytes | None) -> None:
+    """Write ``chunk`` to the parser (None: the end); malformed framing is a 400."""
+    try:
+        if chunk is None:
+            parser.finalize()
+        else:
+            parser.write(chunk)
+    except ValueError as exc:  # python_multipart's parse errors are ValueErrors
+        raise InputError(
+            f"The upload is not a valid multipart/form-data body ({exc}).",
+            fix="send the file as a form field named 'file' (curl -F file=@orders.csv …).",
+        ) from None
 
 
 # -- what a compressed file unpacks to ------------------------------------------------------
