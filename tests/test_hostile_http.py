@@ -466,3 +466,50 @@ def test_a_failed_run_leaves_no_scratch_folder_and_a_restart_clears_old_ones(
         assert list((settings.folder / "reports").glob("tmp-*")) == []
         shown = httpx.get(f"{server.url}/api/v1/jobs/{job['job_id']}", headers=server.auth())
         assert str(tmp_path) not in shown.text
+
+
+# -- the web app's upload ----------------------------------------------------------------------
+
+
+def test_the_web_upload_checks_the_session_first_and_shows_clear_errors(
+    server: Server, tmp_path: Path
+) -> None:
+    """Without a session a form post is refused before its body is read (413 over the upload
+    cap, else a redirect to the sign-in page); signed in,
+    a 1,000-character name or a gzip bomb shows the upload page with the problem (no server
+    path), and a post without the form's CSRF token keeps nothing."""
+    from fastapi.testclient import TestClient
+
+    from tests.test_web import csrf, sign_in
+
+    for size, expected in ((400 * MB, 413), (7 * MB, 303)):  # over the cap; under it
+        status, text, _ = raw_request(
+            server.port,
+            "POST /upload HTTP/1.1\r\nHost: x\r\n"
+            "Content-Type: multipart/form-data; boundary=b\r\n"
+            f"Content-Length: {size}\r\n\r\n",
+            size,
+        )
+        assert status == expected, text
+    assert "location: /signin" in text.lower() and _files_under(server.uploads) == []
+
+    settings = Settings(workspace=tmp_path / "w.duckdb")
+    app = create_app(settings)
+    token = first_admin_token(app)
+    assert token
+    uploads = settings.folder / "uploads"
+    with TestClient(app) as client, leaves_nothing(uploads):
+        sign_in(client, token)
+        form = {"csrf": csrf(client)}
+        long_name = client.post(
+            "/upload", data=form, files={"file": ("b" * 996 + ".csv", b"a,b\n1,2\n", "text/csv")}
+        )
+        assert long_name.status_code == 400 and "1,000 characters" in long_name.text
+        bomb = client.post("/upload", data=form, files={"file": ("o.csv.gz", _bomb(copies=30))})
+        assert bomb.status_code == 413 and "unpacks to more than" in bomb.text
+        assert str(tmp_path) not in bomb.text + long_name.text
+        forged = client.post(
+            "/upload", data={"csrf": "forged"}, files={"file": ("o.csv", b"a,b\n1,2\n")}
+        )
+        assert forged.status_code == 403
+    app.state.segmint.close()
