@@ -314,15 +314,28 @@ def _over(unpacked: int, packed: int, max_bytes: int) -> bool:
 
 
 def _bomb(path: Path, unpacked: int, packed: int, max_bytes: int) -> UploadTooLarge:
+    ratio = unpacked / max(packed, 1)
+    size = path.stat().st_size
+    if ratio > MAX_INFLATE_RATIO:
+        found = (
+            f"it unpacks to about {ratio:,.0f} times its size (about {_mb(ratio * size)} "
+            f"from {_mb(size)})"
+        )
+    else:
+        found = f"it unpacks to more than {_mb(unpacked)}"
     return UploadTooLarge(
-        f"The file unpacks to more than {unpacked / (1 << 20):,.0f} MB from "
-        f"{packed / (1 << 20):,.1f} MB; uploads may unpack to at most "
-        f"{max_bytes / (1 << 20):g} MB and to at most {MAX_INFLATE_RATIO} times their "
-        "compressed size.",
+        f"This compressed file is too large once unpacked: {found}. Uploads may unpack to at "
+        f"most {_mb(max_bytes)} and to at most {MAX_INFLATE_RATIO} times their compressed size.",
         where=path.name,
         fix="check that this is the export you meant; import a large file from the command "
         "line with segmint ingest FILE, or start the server with a higher --max-inflated-mb.",
     )
+
+
+def _mb(n: float) -> str:
+    if n >= 1 << 30:
+        return f"{n / (1 << 30):,.1f} GB"
+    return f"{n / (1 << 20):,.{0 if n >= 10 << 20 else 1}f} MB"
 
 
 def _check_gzip(path: Path, max_bytes: int) -> None:
