@@ -32,7 +32,8 @@ import uvicorn
 
 from segmint.api import Settings, create_app, first_admin_token
 from segmint.api import uploads as upload_module
-from segmint.api.uploads import MAX_NAME_CHARS, UploadTooLarge, check_inflation
+from segmint.api.inflation import check_inflation
+from segmint.api.uploads import MAX_NAME_CHARS, UploadTooLarge
 from tests.conftest import shared_file
 
 RETAIL_XLSX = shared_file("uci_online_retail_head", "Online Retail.xlsx")

@@ -21,6 +21,7 @@ from starlette.requests import Request
 
 from segmint._workspace import Workspace
 from segmint.api import uploads
+from segmint.api.inflation import check_inflation
 from segmint.api.state import AppState
 from segmint.api.uploads import Received
 from segmint.exceptions import InputError, ModelError, SegmintError, UnreadableFileError
@@ -457,7 +458,7 @@ def check_upload(state: AppState, received: Received) -> None:
                 fix="upload a CSV, Excel, Parquet or JSON export (or import the database with "
                 "segmint ingest URL --table NAME).",
             )
-        uploads.check_inflation(path, src.kind, src.compression, state.settings.max_inflated_bytes)
+        check_inflation(path, src.kind, src.compression, state.settings.max_inflated_bytes)
     except BaseException:
         received.discard()
         raise

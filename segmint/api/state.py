@@ -18,10 +18,10 @@ from starlette.requests import Request
 
 from segmint._workspace import Workspace
 from segmint.api.auth import TokenStore
+from segmint.api.inflation import MAX_INFLATED_BYTES
 from segmint.api.jobs import JobRunner
 from segmint.api.limits import MAX_BODY_BYTES, MAX_UPLOAD_BYTES
 from segmint.api.redact import Redactor
-from segmint.api.uploads import MAX_INFLATED_BYTES
 
 __all__ = ["MAX_UPLOAD_BYTES", "AppState", "Settings", "state_of"]
 

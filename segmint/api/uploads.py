@@ -9,10 +9,7 @@ temporary file first. A stored file is then checked before anything reads it who
   ``[A-Za-z0-9._-]``, so it cannot leave its folder;
 - a full disk (``ENOSPC``, ``EDQUOT``) while writing is 507, and so is a ``Content-Length``
   larger than the free space;
-- compressed content (a gzip CSV/JSON, the zip inside an .xlsx, Parquet's column chunks) may
-  unpack to at most ``max_inflated_bytes`` (:data:`MAX_INFLATED_BYTES`) and, past the first
-  :data:`INFLATE_RATIO_FLOOR` bytes, to at most :data:`MAX_INFLATE_RATIO` times its packed
-  size; a file over either bound is refused with 413 after unpacking only that far.
+- compressed content may unpack only so far (:mod:`segmint.api.inflation`, 413).
 
 Anything refused leaves nothing behind.
 """
@@ -22,8 +19,6 @@ from __future__ import annotations
 import errno
 import shutil
 import uuid
-import zipfile
-import zlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,32 +26,22 @@ from typing import IO, Any, cast
 
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from segmint.exceptions import DiskSpaceError, InputError, UnreadableFileError
+from segmint.exceptions import DiskSpaceError, InputError
 
 __all__ = [
-    "INFLATE_RATIO_FLOOR",
-    "MAX_INFLATED_BYTES",
-    "MAX_INFLATE_RATIO",
     "MAX_NAME_CHARS",
     "Received",
     "UploadStorageFull",
     "UploadTooLarge",
-    "check_inflation",
     "clean_name",
     "receive",
 ]
 
 #: the longest upload file name accepted
 MAX_NAME_CHARS = 200
-#: the most bytes a compressed upload may unpack to (``--max-inflated-mb``)
-MAX_INFLATED_BYTES = 1024 * 1024 * 1024
-#: the highest unpacked ÷ packed ratio, checked once this much has been unpacked
-MAX_INFLATE_RATIO = 100
-INFLATE_RATIO_FLOOR = 16 * 1024 * 1024
 #: a part's headers, and the small form fields (the web form's CSRF token) together
 MAX_PART_HEADERS = 16 * 1024
 MAX_FIELDS_BYTES = 64 * 1024
-_CHUNK = 1 << 20
 _SAFE_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-")
 _FULL = (errno.ENOSPC, errno.EDQUOT)
 
@@ -291,101 +276,3 @@ def _feed(parser: MultipartParser, chunk: bytes | None) -> None:
             f"The upload is not a valid multipart/form-data body ({exc}).",
             fix="send the file as a form field named 'file' (curl -F file=@orders.csv …).",
         ) from None
-
-
-# -- what a compressed file unpacks to ------------------------------------------------------
-
-
-def check_inflation(path: Path, kind: str, compression: str | None, max_bytes: int) -> None:
-    """Refuse a file whose compressed content unpacks past ``max_bytes`` or
-    :data:`MAX_INFLATE_RATIO`; only unpacks as far as needed to tell."""
-    if compression == "gzip":
-        _check_gzip(path, max_bytes)
-    elif kind == "excel":
-        _check_zip(path, max_bytes)
-    elif kind == "parquet":
-        _check_parquet(path, max_bytes)
-
-
-def _over(unpacked: int, packed: int, max_bytes: int) -> bool:
-    if unpacked > max_bytes:
-        return True
-    return unpacked > INFLATE_RATIO_FLOOR and unpacked > MAX_INFLATE_RATIO * max(packed, 1)
-
-
-def _bomb(path: Path, unpacked: int, packed: int, max_bytes: int) -> UploadTooLarge:
-    ratio = unpacked / max(packed, 1)
-    size = path.stat().st_size
-    if ratio > MAX_INFLATE_RATIO:
-        found = (
-            f"it unpacks to about {ratio:,.0f} times its size (about {_mb(ratio * size)} "
-            f"from {_mb(size)})"
-        )
-    else:
-        found = f"it unpacks to more than {_mb(unpacked)}"
-    return UploadTooLarge(
-        f"This compressed file is too large once unpacked: {found}. Uploads may unpack to at "
-        f"most {_mb(max_bytes)} and to at most {MAX_INFLATE_RATIO} times their compressed size.",
-        where=path.name,
-        fix="check that this is the export you meant; import a large file from the command "
-        "line with segmint ingest FILE, or start the server with a higher --max-inflated-mb.",
-    )
-
-
-def _mb(n: float) -> str:
-    if n >= 1 << 30:
-        return f"{n / (1 << 30):,.1f} GB"
-    return f"{n / (1 << 20):,.{0 if n >= 10 << 20 else 1}f} MB"
-
-
-def _check_gzip(path: Path, max_bytes: int) -> None:
-    import gzip
-
-    unpacked = 0
-    with path.open("rb") as raw, gzip.GzipFile(fileobj=raw, mode="rb") as gz:
-        try:
-            while chunk := gz.read(_CHUNK):
-                unpacked += len(chunk)
-                if _over(unpacked, raw.tell(), max_bytes):
-                    raise _bomb(path, unpacked, raw.tell(), max_bytes)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise UnreadableFileError(
-                f"The gzip file is damaged or cut short ({type(exc).__name__}).",
-                where=path.name,
-                fix="compress the export again, or upload it uncompressed.",
-            ) from None
-
-
-def _check_zip(path: Path, max_bytes: int) -> None:
-    try:
-        with zipfile.ZipFile(path) as archive:
-            infos = archive.infolist()
-            packed = sum(i.compress_size for i in infos)
-            declared = sum(i.file_size for i in infos)
-            if _over(declared, packed, max_bytes):
-                raise _bomb(path, declared, packed, max_bytes)
-            unpacked = 0
-            for info in infos:
-                with archive.open(info) as member:
-                    while chunk := member.read(_CHUNK):
-                        unpacked += len(chunk)
-                        if _over(unpacked, packed, max_bytes):
-                            raise _bomb(path, unpacked, packed, max_bytes)
-    except (zipfile.BadZipFile, OSError, EOFError) as exc:
-        raise UnreadableFileError(
-            f"The workbook's zip container is damaged ({type(exc).__name__}).",
-            where=path.name,
-            fix="open it in Excel or LibreOffice and save it again as .xlsx, or export CSV.",
-        ) from None
-
-
-def _check_parquet(path: Path, max_bytes: int) -> None:
-    import pyarrow.parquet as pq
-
-    try:
-        meta = pq.read_metadata(path)
-    except Exception:  # pyarrow raises several kinds; the reader reports a damaged file
-        return
-    unpacked = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
-    if _over(unpacked, path.stat().st_size, max_bytes):
-        raise _bomb(path, unpacked, path.stat().st_size, max_bytes)
