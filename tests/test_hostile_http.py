@@ -515,3 +515,19 @@ def test_the_web_upload_checks_the_session_first_and_shows_clear_errors(
         )
         assert forged.status_code == 403
     app.state.segmint.close()
+
+
+def test_serve_defaults_are_the_documented_limits() -> None:
+    """``segmint serve`` spells its defaults out (FastAPI is an optional extra, so the CLI
+    does not import the constants): they must stay equal."""
+    import inspect
+
+    from segmint.api.inflation import MAX_INFLATED_BYTES
+    from segmint.api.limits import MAX_BODY_BYTES, MAX_UPLOAD_BYTES
+    from segmint.cli.app import serve
+
+    defaults = {k: p.default for k, p in inspect.signature(serve).parameters.items()}
+    assert defaults["max_upload_mb"] * MB == MAX_UPLOAD_BYTES
+    assert defaults["max_body_kb"] * 1024 == MAX_BODY_BYTES
+    assert defaults["max_inflated_mb"] * MB == MAX_INFLATED_BYTES
+    assert Settings(workspace=Path("w.duckdb")).max_body_bytes == MAX_BODY_BYTES
