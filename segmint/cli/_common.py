@@ -19,7 +19,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from segmint.exceptions import SegmintError, SpecError, WorkspaceError
 from segmint.spec.gates import QualityGates
 from segmint.store import engine_errors
-from segmint.store.errors import file_error
+from segmint.store.errors import file_error, file_errors
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -91,6 +91,17 @@ def path_error(exc: OSError) -> SegmintError:
         fix="check the paths given on the command line: an existing file where one is read, "
         "a folder you can write to where one is written (--out, --workspace).",
     )
+
+
+def writable_folder(folder: Path, what: str, option: str = "--out") -> None:
+    """Stop before any work when ``folder`` cannot be created or written (a read-only disk, a
+    file in the way), so a long run does not fail at its last step with its work committed."""
+    import tempfile
+
+    with file_errors(folder, what, option):
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
 
 
 def show_error(exc: SegmintError) -> None:

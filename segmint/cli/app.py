@@ -20,6 +20,7 @@ from segmint.cli._common import (
     progress_display,
     split_names,
     user_errors,
+    writable_folder,
 )
 from segmint.exceptions import SpecError
 from segmint.ingest.formats import families
@@ -276,12 +277,14 @@ def clean(
     loaded = load_spec(spec) if spec else Spec()
     gates = parse_gates(max_invalid, loaded.quality if spec else None)
     drop = drop_identical_lines or loaded.clean.drop_identical_lines
+    folder = report_dir or _report_dir(workspace)
     with _open(workspace) as ws:
+        writable_folder(folder, "the quality report", "--report-dir")
         with progress_display(ws.store.db) as step:
             result = ws.clean(
                 gates=gates, default_region=region, drop_identical_lines=drop, progress=step
             )
-            report = ws.quality(report_dir or _report_dir(workspace))
+            report = ws.quality(folder)
         render.clean_result(result, report)
 
 
@@ -340,12 +343,13 @@ def value(
         typer.Option(
             "--holdout-days",
             min=1,
+            max=36_500,
             help="Check the model: fit on the history up to N days before the end, predict "
             "those N days, and compare with what customers really bought.",
         ),
     ] = None,
     horizon_days: Annotated[
-        float, typer.Option("--horizon-days", min=1, help="CLV horizon in days.")
+        float, typer.Option("--horizon-days", min=1, max=36_500, help="CLV horizon in days.")
     ] = 365,
     discount_rate: Annotated[
         float, typer.Option("--discount-rate", help="Annual discount rate (0.1 = 10 %).")
@@ -602,6 +606,7 @@ def run(
             f"workspace '{workspace}' does not exist yet.",
             fix="run segmint run orders.csv (or list sources: in a spec).",
         )
+    writable_folder(out, "the report")
     with _open(workspace) as ws:
         if not loaded.sources and {"orders", "customers"} & set(ws.tables()):
             # nothing new to import: check feature and column names against the data now

@@ -38,6 +38,10 @@ BASIC_FEATURES: dict[str, tuple[str, str]] = {
 }
 
 
+#: the years a given as-of date may fall in
+AS_OF_YEARS = (1900, 2199)
+
+
 def resolve_as_of(orders: ir.Table | None, as_of: str | date | datetime | None) -> datetime:
     """The as-of time: the given one, else the last order's time, else now (UTC).
 
@@ -51,6 +55,22 @@ def resolve_as_of(orders: ir.Table | None, as_of: str | date | datetime | None) 
         if value is None or value != value:  # no orders (None or NaT)
             return datetime.now(UTC).replace(tzinfo=None)
         return value.to_pydatetime() if hasattr(value, "to_pydatetime") else value
+    return _plausible(_given_as_of(as_of), as_of)
+
+
+def _plausible(when: datetime, given: object) -> datetime:
+    """A given as-of time in the years :data:`AS_OF_YEARS` (windows reach years back; year 1
+    or 9999 would overflow the calendar)."""
+    first, last = AS_OF_YEARS
+    if not first <= when.year <= last:
+        raise SpecError(
+            f"The as-of date must be in the years {first}–{last}. Got {given!r}.",
+            fix="pass --as-of YYYY-MM-DD with the date the data ends, e.g. 2024-12-31.",
+        )
+    return when
+
+
+def _given_as_of(as_of: str | date | datetime) -> datetime:
     if isinstance(as_of, datetime):
         return as_of.astimezone(UTC).replace(tzinfo=None) if as_of.tzinfo else as_of
     if isinstance(as_of, date):
