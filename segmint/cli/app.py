@@ -326,6 +326,8 @@ def features(
     the workspace as table customer_features; every feature and its unit is listed in
     docs/features.md. The as-of date is recorded with the run.
     """
+    if out is not None:
+        writable_folder(out.parent, f"'{out.name}'")
     with _open(workspace) as ws:
         with progress_display(ws.store.db) as step:
             step("Computing customer features")
@@ -384,6 +386,8 @@ def value(
     from segmint.segment.value import ValueSegmenter
     from segmint.segment.value.holdout import holdout_check
 
+    if out is not None:
+        writable_folder(out.parent, f"'{out.name}'")
     with _open(workspace, read_only=True) as ws:
         with progress_display(ws.store.db) as step:
             step("Summarising purchases per customer")
