@@ -196,14 +196,12 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def server(cdnow_ws: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def _serve(path: Path) -> Iterator[dict[str, Any]]:
+    """The app on ``path`` behind uvicorn on a free loopback port, with an admin token."""
     import uvicorn
 
     from segmint.api import Settings, create_app, first_admin_token
 
-    path = tmp_path_factory.mktemp("api") / "w.duckdb"
-    shutil.copy(cdnow_ws, path)
     application = create_app(Settings(workspace=path))
     token = first_admin_token(application)
     port = _free_port()
@@ -218,6 +216,13 @@ def server(cdnow_ws: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     yield {"url": f"http://127.0.0.1:{port}/api/v1", "token": token, "path": path}
     uv.should_exit = True
     thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def server(cdnow_ws: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    path = tmp_path_factory.mktemp("api") / "w.duckdb"
+    shutil.copy(cdnow_ws, path)
+    yield from _serve(path)
 
 
 def _post(server: dict[str, Any], path: str, body: dict[str, Any]) -> Any:
@@ -259,9 +264,18 @@ def test_rules_validate_checks_backtick_column_names(server):
         {"rules": {"A": "`Total Spend` > 5", "B": "`monetary_totl` > 5", "C": "`frequency` > 2"}},
     ).json()
     errors = {e["rule"]: e["message"] for e in r["errors"]}
-    assert r["ok"] is False and set(errors) == {"A", "B"}
+    assert r["ok"] is False and r["columns_checked"] is True and set(errors) == {"A", "B"}
     assert "unknown column 'Total Spend'" in errors["A"] and "Known columns" in errors["A"]
     assert "Did you mean 'monetary_total'?" in errors["B"]
+
+
+def test_rules_validate_without_data_says_the_names_were_not_checked(tmp_path):
+    for server in _serve(tmp_path / "empty.duckdb"):
+        r = _post(server, "/rules/validate", {"rules": {"A": "`Total Spend` > 5"}}).json()
+        assert r["ok"] is True and r["columns_checked"] is False
+        assert "no data yet" in r["note"] and "backticks" in r["note"]
+        deep = _post(server, "/rules/validate", {"rules": {"A": "not " * 495 + "x"}}).json()
+        assert deep["ok"] is False and "levels" in deep["errors"][0]["message"]
 
 
 # ------------------------------------------------------------------ messages are capped
