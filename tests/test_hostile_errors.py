@@ -360,13 +360,25 @@ def test_commands_writing_into_a_read_only_folder_exit_2(args, ws_copy, read_onl
     "args",
     [
         ["run", "--spec", "{tmp}"],
+        ["run", "--spec", "{tmp}/binary.yaml"],
+        ["features", "--out", "{tmp}"],
+        ["value", "--out", "{tmp}"],
         ["features", "--as-of", "0001-01-01"],
         ["features", "--as-of", "9999-12-31"],
         ["value", "--holdout-days", "99999999999999"],
     ],
-    ids=["spec-is-a-folder", "as-of-year-1", "as-of-year-9999", "holdout-overflow"],
+    ids=[
+        "spec-is-a-folder",
+        "spec-is-binary",
+        "features-out-is-a-folder",
+        "value-out-is-a-folder",
+        "as-of-year-1",
+        "as-of-year-9999",
+        "holdout-overflow",
+    ],
 )
 def test_odd_command_line_values_exit_2(args, ws_copy, tmp_path):
+    (tmp_path / "binary.yaml").write_bytes(bytes(range(128, 256)) * 20)
     argv = [a.format(tmp=tmp_path) for a in args] + ["-w", str(ws_copy)]
     before = snapshot(ws_copy)
     _clean_exit(runner.invoke(app, argv))

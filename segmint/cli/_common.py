@@ -104,6 +104,17 @@ def writable_folder(folder: Path, what: str, option: str = "--out") -> None:
             pass
 
 
+def writable_file(path: Path, option: str = "--out") -> None:
+    """Stop before any work when the file ``path`` cannot be written: its folder is not
+    writable, or it is a folder itself."""
+    if path.is_dir():
+        raise WorkspaceError(
+            f"'{path}' is a folder; {option} takes the name of a file to write.",
+            fix=f"give a file name, e.g. {option} {path / 'out.csv'}.",
+        )
+    writable_folder(path.parent, f"'{path.name}'", option)
+
+
 def show_error(exc: SegmintError) -> None:
     body = exc.problem
     body = f"[bold]{_esc(exc.where)}[/]: {_esc(body)}" if exc.where else _esc(body)

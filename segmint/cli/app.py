@@ -20,6 +20,7 @@ from segmint.cli._common import (
     progress_display,
     split_names,
     user_errors,
+    writable_file,
     writable_folder,
 )
 from segmint.exceptions import SpecError
@@ -327,7 +328,7 @@ def features(
     docs/features.md. The as-of date is recorded with the run.
     """
     if out is not None:
-        writable_folder(out.parent, f"'{out.name}'")
+        writable_file(out)
     with _open(workspace) as ws:
         with progress_display(ws.store.db) as step:
             step("Computing customer features")
@@ -387,7 +388,7 @@ def value(
     from segmint.segment.value.holdout import holdout_check
 
     if out is not None:
-        writable_folder(out.parent, f"'{out.name}'")
+        writable_file(out)
     with _open(workspace, read_only=True) as ws:
         with progress_display(ws.store.db) as step:
             step("Summarising purchases per customer")
