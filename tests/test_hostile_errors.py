@@ -323,6 +323,40 @@ def read_only(tmp_path: Path) -> Iterator[Path]:
         subprocess.run(["umount", str(folder)], check=False)
 
 
+@pytest.fixture
+def ws_in_read_only(cdnow_ws: Path, tmp_path: Path) -> Iterator[Path]:
+    """The CDNOW workspace inside a folder that then becomes read-only."""
+    folder = tmp_path / "shared-ro"
+    folder.mkdir()
+    root = os.geteuid() == 0
+    if root:
+        mounted = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(folder)], capture_output=True
+        )
+        if mounted.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs: {mounted.stderr.decode().strip()}")
+    shutil.copy(cdnow_ws, folder / "w.duckdb")
+    if root:
+        subprocess.run(["mount", "-o", "remount,ro", str(folder)], check=True)
+    else:
+        folder.chmod(0o555)
+    try:
+        yield folder / "w.duckdb"
+    finally:
+        if root:
+            subprocess.run(["umount", str(folder)], check=False)
+        else:
+            folder.chmod(0o755)
+
+
+def test_quality_next_to_a_workspace_in_a_read_only_folder(ws_in_read_only):
+    """The probe's case: `segmint quality` writes its report next to the workspace by
+    default; in a read-only folder that was an OSError traceback."""
+    out = _clean_exit(runner.invoke(app, ["quality", "-w", str(ws_in_read_only)]))
+    folder = ws_in_read_only.parent / "w-quality"
+    assert "WorkspaceError" in out and f"'{folder}'" in out and "--out" in out
+
+
 def test_quality_into_a_read_only_folder_names_it_and_the_fix(ws_copy, read_only):
     before = snapshot(ws_copy)
     out = _clean_exit(
