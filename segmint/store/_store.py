@@ -211,11 +211,16 @@ class Store:
             self.db.execute("ROLLBACK")
         if str(self.path) == ":memory:":
             return
-        with suppress(duckdb.Error):
-            if self._free_bytes() > 0:
+        try:
+            if self._free_bytes() > 0:  # one transaction: the table never outlives it
+                self.db.execute("BEGIN TRANSACTION")
                 self.db.execute(f"CREATE TABLE {_SHRINK} (i INTEGER)")
                 self.db.execute(f"DROP TABLE {_SHRINK}")
+                self.db.execute("COMMIT")
                 self.db.execute("CHECKPOINT")
+        except duckdb.Error:
+            with suppress(duckdb.Error):
+                self.db.execute("ROLLBACK")
 
     def _free_bytes(self) -> int:
         """Bytes of free blocks inside the workspace file (reused before the file grows)."""
