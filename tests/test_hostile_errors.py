@@ -529,13 +529,13 @@ def _fill(disk: Path, leave_kb: int) -> Path:
 
 
 def test_clean_on_a_full_disk_says_disk_full_and_a_retry_works(small_disk, cdnow_ws):
-    """The disk fills during clean (1.2 MB free; clean needs about 1 MB more plus its WAL): a
+    """The disk fills during clean (400 KB free; clean needs about 1 MB more plus its WAL): a
     DiskSpaceError naming the path, exit 2, the workspace file no larger (before the fix:
     "SEGMINT_MEMORY_LIMIT must be a memory size"), and once space is freed the same
     command works."""
     path = small_disk / "w.duckdb"
     shutil.copy(cdnow_ws, path)
-    filler = _fill(small_disk, 1200)
+    filler = _fill(small_disk, 400)
     size, before = path.stat().st_size, snapshot(path)
     out = _clean_exit(runner.invoke(app, ["clean", "-w", str(path)]))
     assert "DiskSpaceError" in out and "SEGMINT_MEMORY_LIMIT" not in out
