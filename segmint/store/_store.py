@@ -61,6 +61,16 @@ def memory_limit() -> str:
 _SHRINK = "_segmint_shrink"
 
 
+#: DuckDB's file header before the first block: a main header and two database headers
+_HEADER_BYTES = 3 * 4096
+
+
+def _invalidated(exc: duckdb.Error) -> bool:
+    """Whether DuckDB closed the database for good after a fatal error (e.g. a checkpoint
+    that could not write on a full disk); only a new connection works again."""
+    return isinstance(exc, duckdb.FatalException) or "invalidated" in str(exc).lower()
+
+
 def _is_bad_size(exc: duckdb.Error) -> bool:
     """Whether DuckDB refused ``SET memory_limit`` because the size could not be read (and
     not because the engine itself failed, e.g. after a full disk)."""
@@ -207,8 +217,11 @@ class Store:
         write truncates the free blocks at the end of the file. Errors here are suppressed:
         the caller is already reporting the error that made the transaction fail.
         """
-        with suppress(duckdb.Error):
+        try:
             self.db.execute("ROLLBACK")
+        except duckdb.Error as exc:
+            if _invalidated(exc):
+                self._reconnect()
         if str(self.path) == ":memory:":
             return
         try:
@@ -222,13 +235,34 @@ class Store:
             with suppress(duckdb.Error):
                 self.db.execute("ROLLBACK")
 
+    def _reconnect(self) -> None:
+        """Open the file again after DuckDB invalidated the connection (a checkpoint that
+        failed on a full disk): the file holds the last commit, and the workspace (and a
+        server using it) keeps working without a restart. Failures are left to the next
+        statement, which reports them."""
+        with suppress(Exception):
+            self.ibis.disconnect()
+        with suppress(duckdb.Error):
+            self.ibis = ibis.duckdb.connect(str(self.path), read_only=self.read_only)
+            self.db = self.ibis.con
+            self.db.execute("SET TimeZone = 'UTC'")
+            self.db.execute(f"SET memory_limit = '{memory_limit().replace(chr(39), '')}'")
+
     def _free_bytes(self) -> int:
-        """Bytes of free blocks inside the workspace file (reused before the file grows)."""
+        """Bytes inside the workspace file that the next write reuses before the file grows:
+        free blocks, and space past the last block (a checkpoint that failed on a full disk
+        leaves it; the next successful checkpoint truncates it)."""
         row = self.db.execute(
-            "SELECT block_size * free_blocks FROM pragma_database_size() "
+            "SELECT block_size, free_blocks, total_blocks FROM pragma_database_size() "
             "WHERE database_name = current_database()"
         ).fetchone()
-        return int(row[0]) if row and row[0] else 0
+        if not row or not row[0]:
+            return 0
+        block, free, total = (int(v or 0) for v in row)
+        with suppress(OSError):
+            tail = self.path.stat().st_size - _HEADER_BYTES - total * block
+            return free * block + max(0, tail)
+        return free * block
 
     def ensure(self, name: str, *, like: str | None = None) -> None:
         """Create the workspace table ``name`` as declared in :mod:`segmint.store.tables`.
