@@ -23,7 +23,7 @@ from segmint.cli._common import (
     writable_file,
     writable_folder,
 )
-from segmint.exceptions import SpecError
+from segmint.exceptions import SpecError, WorkspaceError
 from segmint.ingest.formats import families
 from segmint.spec.model import CleanSpec, SourceOptions, SourceSpec, Spec, load_spec
 
@@ -285,7 +285,15 @@ def clean(
             result = ws.clean(
                 gates=gates, default_region=region, drop_identical_lines=drop, progress=step
             )
-            report = ws.quality(folder)
+            try:
+                report = ws.quality(folder)
+            except WorkspaceError as exc:  # e.g. the disk filled up after clean committed
+                raise type(exc)(
+                    f"{exc.problem} The clean itself was saved (run {result.run_id}); "
+                    "`segmint quality` writes the report again.",
+                    fix=exc.fix,
+                    where=exc.where,
+                ) from exc
         render.clean_result(result, report)
 
 

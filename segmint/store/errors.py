@@ -128,8 +128,7 @@ def file_error(exc: OSError, path: Path, what: str, option: str = "--out") -> Wo
     reason = exc.strerror or type(exc).__name__
     if exc.errno in _NO_SPACE:
         return DiskSpaceError(
-            f"The disk ran out of space while writing {what} to {name}; the file was not "
-            "written completely.",
+            f"The disk ran out of space while writing {what} to {name}.",
             fix=f"free some space on that disk, or write {what} to another disk with {option}.",
         )
     if exc.errno in _NO_RIGHTS:
