@@ -18,7 +18,7 @@ from typing import Any
 import duckdb
 
 from segmint.exceptions import MappingError, QualityGateError, SegmintError, WorkspaceError
-from segmint.ingest.coerce import Coercion, coerce, lit
+from segmint.ingest.coerce import Coercion, coerce, lit, role_of
 from segmint.ingest.mapping import ASSUMED_NOTE, ROW_ID_NOTE, ColumnMapping, resolve
 from segmint.ingest.readers import STAGE, ReadOptions, Staged, stage
 from segmint.ingest.sniff import Source, sniff
@@ -228,7 +228,7 @@ def _plan(
             quote(col),
             staged.columns[col],
             target,
-            role="id" if name in ID_COLUMNS else "",
+            role=role_of(name, ID_COLUMNS),
             date_format=date_format,
             timezone=tz,
             text_source=staged.text,
@@ -240,8 +240,18 @@ def _plan(
     extra_types = _infer_extra_types(db, staged, cmap)
     for col, name in cmap.extras.items():
         target = extra_types[name]
-        c = coerce(db, rel, quote(col), staged.columns[col], target, text_source=staged.text)
+        c = coerce(
+            db,
+            rel,
+            quote(col),
+            staged.columns[col],
+            target,
+            role="attribute",
+            text_source=staged.text,
+        )
         inner[name] = c.expr
+        if c.can_fail:  # inf/NaN in a column of numbers: counted like any unreadable value
+            coercions[name] = (col, c)
     outer: dict[str, str] = {}
     generated: dict[str, str] = {}
     if cmap.assumed:
@@ -484,7 +494,7 @@ _REASONS = {
 
 
 def _reason(c: Coercion, target: str) -> str:
-    return _REASONS.get(c.check, "unreadable").format(dtype=target)
+    return c.reason or _REASONS.get(c.check, "unreadable").format(dtype=target)
 
 
 def _apply_gates(
@@ -510,7 +520,7 @@ def _apply_gates(
         parts.append(
             f"column '{chk['source_column']}' ({chk['table']}.{chk['column']}): "
             f"{chk['n_bad']:,} of {chk['n_checked']:,} values ({chk['share']:.1%}) are "
-            f"{_REASONS.get(chk['check'], 'unreadable').format(dtype='the expected type')} "
+            f"{_reason(plan.coercions[chk['column']][1], 'the expected type')} "
             f"(for example {shown}); the gate {gate} allows {limit:.0%}"
         )
     first = failed[0][0]
