@@ -20,6 +20,7 @@ import duckdb
 from segmint.exceptions import MappingError, QualityGateError, SegmintError, WorkspaceError
 from segmint.ingest.coerce import Coercion, coerce, lit, role_of
 from segmint.ingest.mapping import ASSUMED_NOTE, ROW_ID_NOTE, ColumnMapping, resolve
+from segmint.ingest.problems import add_reader_problems
 from segmint.ingest.readers import STAGE, ReadOptions, Staged, stage
 from segmint.ingest.sniff import Source, sniff
 from segmint.spec.gates import CHECK_GATES, QualityGates
@@ -369,7 +370,7 @@ def _apply_raw_transforms(
                 f"{staged.rows - rows:,} of {staged.rows:,} rows skipped: the {fmt.name} format "
                 f"imports only rows where {fmt.row_filter}.",
             ]
-    return Staged(f"{STAGE}_t", columns, rows, staged.text, notes)
+    return Staged(f"{STAGE}_t", columns, rows, staged.text, notes, staged.problems)
 
 
 def _row_filter(staged: Staged, cmap: ColumnMapping) -> str:
@@ -442,6 +443,16 @@ def _nonblank(raw: str) -> str:
 def _count_failures(
     db: duckdb.DuckDBPyConnection, staged: Staged, plan: _Plan, cmap: ColumnMapping, src: Source
 ) -> list[dict[str, Any]]:
+    checks = _coercion_failures(db, staged, plan, cmap, src)
+    names = {**{col: n for n, col in cmap.columns.items()}, **cmap.extras}
+    return add_reader_problems(
+        checks, staged.problems, names, table=cmap.entity, source=src.label, rows=staged.rows
+    )
+
+
+def _coercion_failures(
+    db: duckdb.DuckDBPyConnection, staged: Staged, plan: _Plan, cmap: ColumnMapping, src: Source
+) -> list[dict[str, Any]]:
     checked = [(n, col, c) for n, (col, c) in plan.coercions.items() if c.can_fail]
     if not checked:
         return []
@@ -465,6 +476,7 @@ def _count_failures(
                 "n_checked": total,
                 "share": bad / total if total else 0.0,
                 "source": src.label,
+                "reason": _reason(c, "the expected type"),
             }
         )
     return checks
@@ -482,6 +494,22 @@ def _bad_samples(
             f"WHERE {_nonblank(raw)} AND ({c.expr}) IS NULL ORDER BY _row LIMIT {limit}"
         ).fetchall()
     ]
+
+
+def _issue_rows(
+    db: duckdb.DuckDBPyConnection, staged: Staged, plan: _Plan, chk: dict[str, Any], limit: int
+) -> list[tuple[int, str, str]]:
+    """(row, value, reason) of a check's first bad values: unreadable ones and reader problems."""
+    name = chk["column"]
+    prob = staged.problems.get(chk["source_column"])
+    out = list(prob.samples) if prob else []
+    if name in plan.coercions:
+        _col, c = plan.coercions[name]
+        schema = CANONICAL[chk["table"]]
+        target = schema.column(name).dtype if name in schema.names else "value"
+        reason = _reason(c, target) + f" (column '{chk['source_column']}')"
+        out += [(r, v, reason) for r, v in _bad_samples(db, staged, plan, name, limit)]
+    return sorted(out)[:limit]
 
 
 _REASONS = {
@@ -515,25 +543,32 @@ def _apply_gates(
         return
     parts = []
     for chk, gate, limit in failed:
-        examples = _bad_samples(db, staged, plan, chk["column"], 3)
-        shown = "; ".join(f"row {r}: {v!r}" for r, v in examples)
+        examples = _issue_rows(db, staged, plan, chk, 3)
+        shown = "; ".join(f"row {r}: {v!r}" for r, v, _why in examples)
         parts.append(
             f"column '{chk['source_column']}' ({chk['table']}.{chk['column']}): "
             f"{chk['n_bad']:,} of {chk['n_checked']:,} values ({chk['share']:.1%}) are "
-            f"{_reason(plan.coercions[chk['column']][1], 'the expected type')} "
-            f"(for example {shown}); the gate {gate} allows {limit:.0%}"
+            f"{chk['reason']} (for example {shown}); the gate {gate} allows {limit:.0%}"
         )
     first = failed[0][0]
-    fix = (
-        "check that the right column is mapped (--map "
-        f"{first['column']}='Other Header')"
-        + (", or give the format with --date-format '%d/%m/%Y'" if first["check"] == "date" else "")
-        + f", or allow more with --max-invalid {first['check']}=0.5 if these values are expected."
-    )
+    prob = staged.problems.get(first["source_column"])
     raise QualityGateError(
         "Too many values could not be read, so nothing was imported: " + "; ".join(parts) + ".",
         where=src.label,
-        fix=fix,
+        fix=_gate_fix(first, prob.fix if prob else ""),
+    )
+
+
+def _gate_fix(first: dict[str, Any], reader_fix: str) -> str:
+    kind = "value" if first["check"] not in CHECK_GATES else first["check"]
+    more = f"allow more with --max-invalid {kind}=0.5 if these values are expected."
+    if reader_fix:
+        return f"{reader_fix}; or {more}"
+    return (
+        "check that the right column is mapped (--map "
+        f"{first['column']}='Other Header')"
+        + (", or give the format with --date-format '%d/%m/%Y'" if first["check"] == "date" else "")
+        + f", or {more}"
     )
 
 
@@ -603,15 +638,13 @@ def _write(
                 [run.run_id, table, chk["column"], chk["check"], chk["n_bad"], chk["n_checked"]],
             )
             if chk["n_bad"]:
-                _col, c = plan.coercions[chk["column"]]
-                target = (
-                    schema.column(chk["column"]).dtype if chk["column"] in schema.names else "value"
-                )
-                reason = _reason(c, target) + f" (column '{chk['source_column']}')"
-                rows = _bad_samples(db, staged, plan, chk["column"], ISSUE_SAMPLE)
+                rows = _issue_rows(db, staged, plan, chk, ISSUE_SAMPLE)
                 db.executemany(
                     "INSERT INTO quality_issues VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [[run.run_id, table, src.label, r, chk["column"], v, reason] for r, v in rows],
+                    [
+                        [run.run_id, table, src.label, r, chk["column"], v, why]
+                        for r, v, why in rows
+                    ],
                 )
         run.row_counts = {
             "read": staged.rows,

@@ -6,6 +6,9 @@ columns with words, so a first row whose every cell has the same kind (number, d
 as the values below it, with at least one column of numbers or dates (where a header would
 differ), is taken for data. A file of text columns only cannot be told apart; it keeps its
 first row as the header.
+
+Spreadsheets often carry a report title and blank rows above the column names;
+:func:`header_row` finds the row where the names start.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 
-__all__ = ["looks_headerless", "positional_names"]
+__all__ = ["header_row", "looks_headerless", "positional_names"]
 
 _NUMBER = re.compile(r"^[+-]?[$€£]?\s*\d[\d,']*(\.\d+)?([eE][+-]?\d+)?\s*%?$")
 _DATE = re.compile(r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}([ T]\d{1,2}:\d{2}(:\d{2})?.*)?$")
@@ -49,6 +52,22 @@ def looks_headerless(rows: Sequence[Sequence[str]]) -> bool:
             return False
         typed = typed or usual in ("number", "date")
     return typed
+
+
+def header_row(rows: Sequence[Sequence[str | None]]) -> int:
+    """The index of the header among ``rows`` (the first rows of a sheet; None = empty cell).
+
+    The header is the first row that fills at least half of the table's width (the most cells
+    any row fills, and at least two when the table is wider than one column), provided its
+    cells are text, not numbers or dates. Rows above it (a title, a date line, blank rows) are
+    not part of the table. Otherwise the first non-empty row is the header.
+    """
+    filled = [[str(c) for c in r if c is not None and str(c).strip()] for r in rows]
+    width = max((len(f) for f in filled), default=0)
+    need = max(1 if width == 1 else 2, (width + 1) // 2)
+    first = next((i for i, cells in enumerate(filled) if cells), 0)
+    wide = next((i for i, cells in enumerate(filled) if len(cells) >= need), first)
+    return wide if all(_kind(c) == "text" for c in filled[wide]) else first
 
 
 def positional_names(n: int) -> list[str]:
