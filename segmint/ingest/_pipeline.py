@@ -7,6 +7,7 @@ one transaction: create/extend the table, INSERT … SELECT, issues, run record.
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import re
 import time
@@ -29,6 +30,7 @@ from segmint.store.schema import CANONICAL
 
 __all__ = ["IngestResult", "ingest"]
 
+NOT_FINITE = "not a finite number (inf, NaN, or beyond ±1.8e308)"
 ISSUE_SAMPLE = 200  # unreadable values kept per column (all are counted)
 ID_COLUMNS = {"customer_id", "order_id", "product_id", "campaign_id", "anonymous_id"}
 
@@ -508,8 +510,22 @@ def _issue_rows(
         schema = CANONICAL[chk["table"]]
         target = schema.column(name).dtype if name in schema.names else "value"
         reason = _reason(c, target) + f" (column '{chk['source_column']}')"
-        out += [(r, v, reason) for r, v in _bad_samples(db, staged, plan, name, limit)]
+        out += [
+            (r, v, _value_reason(c, v, reason))
+            for r, v in _bad_samples(db, staged, plan, name, limit)
+        ]
     return sorted(out)[:limit]
+
+
+def _value_reason(c: Coercion, value: str, reason: str) -> str:
+    """The reason for one value: a number that reads as inf or NaN says so."""
+    if c.check != "number":
+        return reason
+    try:
+        number = float(value.strip())
+    except ValueError:
+        return reason
+    return reason if math.isfinite(number) else reason.replace("not a number", NOT_FINITE, 1)
 
 
 _REASONS = {

@@ -342,7 +342,6 @@ def detect_datetime_format(
 
 _EXACT_INTEGERS = ("TINYINT", "SMALLINT", "INTEGER", "UTINYINT", "USMALLINT", "UINTEGER")
 _FLOATS = ("DOUBLE", "FLOAT", "REAL")
-_NOT_FINITE = "not a finite number"
 
 
 def _coerce_number(
@@ -365,7 +364,7 @@ def _coerce_number(
     if tgt in ("INTEGER", "BIGINT"):
         expr = f"CASE WHEN ({expr}) = floor({expr}) THEN TRY_CAST({expr} AS {tgt}) END"
     note = "decimal comma (1.234,56)" if comma else ""
-    return Coercion(expr, True, "number", note, _NOT_FINITE)
+    return Coercion(expr, True, "number", note)
 
 
 def _typed_number(raw: str, src: str, tgt: str) -> Coercion:
@@ -374,13 +373,13 @@ def _typed_number(raw: str, src: str, tgt: str) -> Coercion:
         expr = _finite(raw)
         if tgt in ("INTEGER", "BIGINT"):
             expr = f"CASE WHEN {expr} = floor({expr}) THEN TRY_CAST({expr} AS {tgt}) END"
-        return Coercion(expr, True, "number", "", _NOT_FINITE)
+        return Coercion(expr, True, "number")
     exact = src in _EXACT_INTEGERS or (src == "BIGINT" and tgt in ("BIGINT", "DOUBLE"))
     if exact or (src.startswith("DECIMAL") and tgt == "DOUBLE"):
         return Coercion(f"TRY_CAST({raw} AS {tgt})", False, "number")
     # HUGEINT/UBIGINT/DECIMAL into a narrower type, or text-like types (JSON, booleans)
     expr = _finite(f"TRY_CAST({raw} AS DOUBLE)") if tgt == "DOUBLE" else f"TRY_CAST({raw} AS {tgt})"
-    return Coercion(expr, True, "number", "", _NOT_FINITE)
+    return Coercion(expr, True, "number")
 
 
 def _decimal_comma(db: duckdb.DuckDBPyConnection, relation: str, v: str) -> bool:

@@ -17,13 +17,14 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 
-__all__ = ["header_row", "looks_headerless", "positional_names"]
+__all__ = ["cell_kind", "header_row", "looks_headerless", "positional_names"]
 
 _NUMBER = re.compile(r"^[+-]?[$€£]?\s*\d[\d,']*(\.\d+)?([eE][+-]?\d+)?\s*%?$")
 _DATE = re.compile(r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}([ T]\d{1,2}:\d{2}(:\d{2})?.*)?$")
 
 
-def _kind(cell: str) -> str:
+def cell_kind(cell: str) -> str:
+    """The kind of a cell's text: empty, date, number or text."""
     text = cell.strip().strip('"')
     if not text:
         return "empty"
@@ -44,11 +45,11 @@ def looks_headerless(rows: Sequence[Sequence[str]]) -> bool:
     first, data = rows[0], rows[1:]
     typed = False
     for i, cell in enumerate(first):
-        kinds = Counter(_kind(r[i]) for r in data if i < len(r) and _kind(r[i]) != "empty")
+        kinds = Counter(cell_kind(r[i]) for r in data if i < len(r) and cell_kind(r[i]) != "empty")
         if not kinds:
             return False
         usual = kinds.most_common(1)[0][0]
-        if _kind(cell) != usual:
+        if cell_kind(cell) != usual:
             return False
         typed = typed or usual in ("number", "date")
     return typed
@@ -67,7 +68,7 @@ def header_row(rows: Sequence[Sequence[str | None]]) -> int:
     need = max(1 if width == 1 else 2, (width + 1) // 2)
     first = next((i for i, cells in enumerate(filled) if cells), 0)
     wide = next((i for i, cells in enumerate(filled) if len(cells) >= need), first)
-    return wide if all(_kind(c) == "text" for c in filled[wide]) else first
+    return wide if all(cell_kind(c) == "text" for c in filled[wide]) else first
 
 
 def positional_names(n: int) -> list[str]:

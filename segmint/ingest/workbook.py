@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import re
 import zipfile
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 from xml.etree import ElementTree as ET
 
 from segmint.exceptions import EmptyInputError, MappingError, UnreadableFileError
-from segmint.ingest.header import header_row, looks_headerless
+from segmint.ingest.header import cell_kind, header_row, looks_headerless
 from segmint.ingest.problems import ValueProblem
 
 __all__ = ["Workbook", "read_workbook"]
@@ -63,7 +64,7 @@ def read_workbook(path: str, label: str, sheet: str | int | None) -> Workbook:
                 f"Sheet '{chosen}': the {h} row(s) above the column names (starting "
                 f"'{above[:60]}') were skipped as a title."
             )
-        if looks_headerless([[c or "" for c in r] for r in rows[h:]]):
+        if _data_first(rows[h:]):
             raise _headerless(label, chosen, rows[h])
         table = reader.load_sheet(chosen, header_row=h, dtypes="string").to_arrow()
     except (EmptyInputError, MappingError, UnreadableFileError):
@@ -142,6 +143,16 @@ def _named_sheet(names: list[str], label: str, sheet: str | int) -> str:
         where=label,
         fix="pass --sheet with one of those names (or its 0-based position).",
     )
+
+
+def _data_first(rows: list[list[str | None]]) -> bool:
+    """Is the first row data? Its cells match the kinds below (as in CSV), or it holds a date
+    and two numbers: column names are not dates, and a name that is a number is rare."""
+    cells = [[c or "" for c in r] for r in rows]
+    if looks_headerless(cells):
+        return True
+    kinds = Counter(cell_kind(c) for c in cells[0]) if cells else Counter()
+    return kinds["date"] >= 1 and kinds["number"] >= 2
 
 
 def _headerless(label: str, sheet: str, first: list[str | None]) -> MappingError:
