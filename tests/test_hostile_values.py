@@ -484,3 +484,33 @@ def test_quality_gate_error_type_through_the_api(tmp_path: Path, retail: list) -
     with segmint.Workspace(tmp_path / "w.duckdb") as ws, pytest.raises(QualityGateError) as info:
         ws.ingest(bad)
     assert info.value.where == "p.csv" and info.value.fix
+
+
+# --- the whole run ---------------------------------------------------------------------------
+
+
+def test_run_refuses_a_file_of_infinite_prices_before_writing(tmp_path: Path, retail: list) -> None:
+    bad = _csv(tmp_path / "p.csv", _with(retail, "UnitPrice", dict.fromkeys(range(N), "inf")))
+    target = tmp_path / "new" / "w.duckdb"
+    result = _cli("run", str(bad), "-w", str(target), "--out", str(tmp_path / "report"))
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    assert "column 'UnitPrice'" in result.flat and "row 1: 'inf'" in result.flat
+    assert not target.exists()
+
+
+@pytest.mark.slow
+def test_run_with_a_few_infinite_prices_and_a_year_9999_date_succeeds(
+    tmp_path: Path, retail: list
+) -> None:
+    """The issue's run died in scikit-learn after clean and features were committed."""
+    rows = _with(retail, "UnitPrice", HOSTILE_PRICES)
+    rows = _with(rows, "InvoiceDate", {7: "9999-12-31 00:00:00"})
+    ws_path = tmp_path / "w.duckdb"
+    out = tmp_path / "report"
+    result = _cli("run", str(_csv(tmp_path / "o.csv", rows)), "-w", str(ws_path), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert (out / "report.html").exists()
+    with segmint.Workspace(ws_path) as ws:
+        as_of = [r for r in ws.runs() if r["kind"] == "features"][-1]["spec"]["as_of"]
+    assert datetime.fromisoformat(as_of) == max(r[4] for i, r in enumerate(retail) if i != 7)
