@@ -30,6 +30,7 @@ from segmint.cli import app
 from segmint.exceptions import InputError, QualityGateError, SpecError
 from segmint.features import resolve_as_of
 from segmint.ingest.coerce import plausible_range
+from segmint.ingest.header import header_row
 from tests.conftest import shared_file, snapshot
 
 HEADER = [
@@ -385,6 +386,23 @@ def test_title_rows_above_the_header_are_skipped(tmp_path: Path, retail: list) -
             "SELECT count(*), count(DISTINCT order_id), sum(quantity) FROM orders"
         ).fetchall()[0]
     assert got == (N, len({r[0] for r in retail}), sum(r[3] for r in retail))
+
+
+@pytest.mark.parametrize(
+    ("rows", "expected"),
+    [
+        ([["Title"], [], ["a", "b", "c", "d"], ["1", "2", "3", "4"]], 2),  # title, blank, header
+        ([["Report date", "2024-01-01"], list("abcdef"), ["1"] * 6], 1),  # a two-cell date line
+        ([["a", "b", "c"], list("xyzuvwqr")], 0),  # a short header over wider text rows stays
+        ([["Title"], ["1", "2", "3"], ["4", "5", "6"]], 0),  # no text row: nothing skipped
+        ([["email"], ["a@example.com"]], 0),
+        ([], 0),
+    ],
+)
+def test_header_row_skips_only_sparse_rows_above_a_text_row(
+    rows: list[list[str]], expected: int
+) -> None:
+    assert header_row(rows) == expected
 
 
 def test_a_sheet_without_header_row_is_refused(tmp_path: Path, seeded: Path, retail: list) -> None:

@@ -576,7 +576,7 @@ def _apply_gates(
 
 
 def _gate_fix(first: dict[str, Any], reader_fix: str) -> str:
-    kind = "value" if first["check"] not in CHECK_GATES else first["check"]
+    kind = "value" if first["check"] == "formula" else first["check"]  # the CLI's gate names
     more = f"allow more with --max-invalid {kind}=0.5 if these values are expected."
     if reader_fix:
         return f"{reader_fix}; or {more}"

@@ -60,15 +60,23 @@ def header_row(rows: Sequence[Sequence[str | None]]) -> int:
 
     The header is the first row that fills at least half of the table's width (the most cells
     any row fills, and at least two when the table is wider than one column), provided its
-    cells are text, not numbers or dates. Rows above it (a title, a date line, blank rows) are
-    not part of the table. Otherwise the first non-empty row is the header.
+    cells are text, not numbers or dates, and every row above it is sparse (at most a third of
+    the header's cells, at least one: a title, a date line, blank rows). Otherwise the first
+    non-empty row is the header, as before.
     """
     filled = [[str(c) for c in r if c is not None and str(c).strip()] for r in rows]
+    if not filled:
+        return 0
     width = max((len(f) for f in filled), default=0)
     need = max(1 if width == 1 else 2, (width + 1) // 2)
     first = next((i for i, cells in enumerate(filled) if cells), 0)
     wide = next((i for i, cells in enumerate(filled) if len(cells) >= need), first)
-    return wide if all(cell_kind(c) == "text" for c in filled[wide]) else first
+    sparse = max(1, len(filled[wide]) // 3)
+    if all(cell_kind(c) == "text" for c in filled[wide]) and all(
+        len(cells) <= sparse for cells in filled[:wide]
+    ):
+        return wide
+    return first
 
 
 def positional_names(n: int) -> list[str]:
