@@ -87,9 +87,7 @@ _FALSE = (
     "cleaned",
     "non-subscribed",
 )
-_MONEY_RE = (
-    r"^[\s(+\-]*([A-Za-z]{1,3}\$?|[$€£¥₹])?\s*[+\-]?[0-9][0-9.,' ]*\s*([A-Za-z]{3}|[$€£¥₹])?[\s)]*$"
-)
+_MONEY_RE = r"^[\s(+\-]*([A-Za-z]{1,3}\$?|[$€£¥₹])?\s*[+\-]?[0-9][0-9.,' ]{0,40}\s*([A-Za-z]{3}|[$€£¥₹])?[\s)]*$"
 
 
 def lit(value: str) -> str:
@@ -360,9 +358,14 @@ def _coerce_number(
         f"abs(TRY_CAST(replace(replace({digits}, '(', ''), ')', '') AS DOUBLE)) * "
         f"(CASE WHEN regexp_matches({v}, '^[\\s(]*-|-[\\s)]*$|^[^0-9]*-') THEN -1 ELSE 1 END) END"
     )
-    expr = _finite(f"coalesce(TRY_CAST({v} AS DOUBLE), {num})")
-    if tgt in ("INTEGER", "BIGINT"):
+    # only the plain cast can yield inf/NaN: the money pattern admits no exponent, no words
+    # and at most 40 digits and separators (a wrapper around the whole expression would double
+    # it, and DuckDB's planning time grows faster than the expression)
+    if tgt in ("INTEGER", "BIGINT"):  # TRY_CAST makes inf, NaN and overflow NULL
+        expr = f"coalesce(TRY_CAST({v} AS DOUBLE), {num})"
         expr = f"CASE WHEN ({expr}) = floor({expr}) THEN TRY_CAST({expr} AS {tgt}) END"
+    else:
+        expr = f"coalesce({_finite(f'TRY_CAST({v} AS DOUBLE)')}, {num})"
     note = "decimal comma (1.234,56)" if comma else ""
     return Coercion(expr, True, "number", note)
 
