@@ -39,7 +39,6 @@ BASIC_FEATURES: dict[str, tuple[str, str]] = {
 }
 
 
-
 def resolve_as_of(orders: ir.Table | None, as_of: str | date | datetime | None) -> datetime:
     """The as-of time: the given one, else the last order's time, else now (UTC).
 
