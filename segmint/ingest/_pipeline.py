@@ -19,6 +19,8 @@ import duckdb
 
 from segmint.exceptions import MappingError, QualityGateError, SegmintError, WorkspaceError
 from segmint.ingest.coerce import Coercion, coerce, lit
+from segmint.ingest.extras import drop_typed, infer_types, stage_typed, typed_expr
+from segmint.ingest.limits import NAME_CHARS, excerpt
 from segmint.ingest.mapping import ASSUMED_NOTE, ROW_ID_NOTE, ColumnMapping, resolve
 from segmint.ingest.readers import STAGE, ReadOptions, Staged, stage
 from segmint.ingest.sniff import Source, sniff
@@ -138,7 +140,7 @@ def ingest(
     except duckdb.BinderException as exc:
         # A format's derivation refers to a column this file does not have.
         missing = re.search(r'column "([^"]+)" not found', str(exc))
-        name = missing.group(1) if missing else "a column it expects"
+        name = excerpt(missing.group(1), NAME_CHARS) if missing else "a column it expects"
         raise MappingError(
             f"The {fmt_label(fmt, entity)} layout needs a column '{name}', which this file "
             "does not have, so nothing was imported.",
@@ -154,6 +156,7 @@ def ingest(
     finally:
         db.execute(f"DROP TABLE IF EXISTS {STAGE}")
         db.execute(f"DROP TABLE IF EXISTS {STAGE}_t")
+        drop_typed(db)
     result.notes = staged.notes + [n for n in plan.notes]
     result.assumptions = [
         f"{src.label}: {note}"
@@ -205,6 +208,8 @@ class _Plan:
     notes: list[str]
     #: id columns segmint made up, with how (the quality report says so next to them)
     generated: dict[str, str] = field(default_factory=dict)
+    #: temp tables of typed extra attributes, joined on _row (a wide file's, in batches)
+    joins: list[str] = field(default_factory=list)
 
 
 def _plan(
@@ -237,11 +242,12 @@ def _plan(
         coercions[name] = (col, c)
         if c.note:
             notes.append(f"{cmap.entity}.{name} ('{col}'): {c.note}")
-    extra_types = _infer_extra_types(db, staged, cmap)
-    for col, name in cmap.extras.items():
-        target = extra_types[name]
-        c = coerce(db, rel, quote(col), staged.columns[col], target, text_source=staged.text)
-        inner[name] = c.expr
+    extra_types = infer_types(db, staged, cmap.extras)
+    typed = {
+        name: typed_expr(db, staged, col, extra_types[name]) for col, name in cmap.extras.items()
+    }
+    inline, joins = stage_typed(db, staged, typed)
+    inner.update(inline)
     outer: dict[str, str] = {}
     generated: dict[str, str] = {}
     if cmap.assumed:
@@ -272,7 +278,7 @@ def _plan(
         inner.setdefault(n, f"CAST(NULL AS {schema.column(n).dtype})")
     for n, aux in fmt.aux.items():
         inner.setdefault(n, f"CAST(NULL AS {aux.dtype})")
-    return _Plan(inner, coercions, extra_types, outer, notes, generated)
+    return _Plan(inner, coercions, extra_types, outer, notes, generated, joins)
 
 
 _STATUS_NORMALIZE = (
@@ -378,53 +384,6 @@ def _row_filter(staged: Staged, cmap: ColumnMapping) -> str:
     )
 
 
-def _infer_extra_types(
-    db: duckdb.DuckDBPyConnection, staged: Staged, cmap: ColumnMapping
-) -> dict[str, str]:
-    """Typed attributes for unmapped columns: the narrowest type every value fits."""
-    out: dict[str, str] = {}
-    text_cols = []
-    for col, name in cmap.extras.items():
-        t = staged.columns[col]
-        if t.upper() == "VARCHAR":
-            text_cols.append((col, name))
-        elif t.upper().startswith(("STRUCT", "MAP")) or t.endswith("]"):
-            out[name] = "JSON"
-        else:
-            out[name] = t
-    if not text_cols:
-        return out
-    aggs = []
-    for col, _ in text_cols:
-        v = f"nullif(trim({quote(col)}), '')"
-        aggs += [
-            f"count({v})",
-            # TRY_CAST('1.5' AS BIGINT) rounds, so integers must also look like integers
-            f"count(TRY_CAST({v} AS BIGINT)) FILTER (WHERE regexp_matches({v}, '^[+-]?[0-9]+$') "
-            f"AND NOT regexp_matches({v}, '^[+-]?0[0-9]'))",
-            f"count(TRY_CAST({v} AS DOUBLE)) FILTER (WHERE NOT regexp_matches({v}, '^[+-]?0[0-9]'))",
-            f"count(*) FILTER (WHERE lower({v}) IN ('true', 'false', 'yes', 'no'))",
-            f"count(TRY_CAST({v} AS TIMESTAMP)) FILTER (WHERE length({v}) >= 8)",
-        ]
-    row = db.execute(f"SELECT {', '.join(aggs)} FROM {staged.relation}").fetchone()
-    assert row is not None
-    for i, (_col, name) in enumerate(text_cols):
-        n, n_int, n_dbl, n_bool, n_ts = row[i * 5 : i * 5 + 5]
-        if n == 0:
-            out[name] = "VARCHAR"
-        elif n_int == n:
-            out[name] = "BIGINT"
-        elif n_dbl == n:
-            out[name] = "DOUBLE"
-        elif n_bool == n:
-            out[name] = "BOOLEAN"
-        elif n_ts == n:
-            out[name] = "TIMESTAMP"
-        else:
-            out[name] = "VARCHAR"
-    return out
-
-
 def _nonblank(raw: str) -> str:
     return f"({raw} IS NOT NULL AND trim(CAST({raw} AS VARCHAR)) <> '')"
 
@@ -506,7 +465,7 @@ def _apply_gates(
     parts = []
     for chk, gate, limit in failed:
         examples = _bad_samples(db, staged, plan, chk["column"], 3)
-        shown = "; ".join(f"row {r}: {v!r}" for r, v in examples)
+        shown = "; ".join(f"row {r}: {excerpt(v)!r}" for r, v in examples)
         parts.append(
             f"column '{chk['source_column']}' ({chk['table']}.{chk['column']}): "
             f"{chk['n_bad']:,} of {chk['n_checked']:,} values ({chk['share']:.1%}) are "
@@ -586,6 +545,7 @@ def _write(
         db.execute(
             f"INSERT INTO {quote(table)} ({', '.join(quote(c) for c in cols)}) "
             f"SELECT {', '.join(exprs)} FROM (SELECT {inner}, _row FROM {staged.relation})"
+            + "".join(f" JOIN {t} USING (_row)" for t in plan.joins)
         )
         for chk in checks:
             db.execute(

@@ -24,6 +24,7 @@ from segmint.exceptions import (
     UnreadableFileError,
 )
 from segmint.ingest.header import positional_names
+from segmint.ingest.limits import NAME_CHARS, check_width, excerpt
 from segmint.ingest.sniff import Source
 from segmint.store import quote
 
@@ -98,11 +99,12 @@ def stage(db: duckdb.DuckDBPyConnection, src: Source, opts: ReadOptions) -> Stag
         relation = f"(SELECT rowid + 1 AS _row, * FROM {STAGE})"
         columns = _describe(db, relation)
     columns.pop("_row", None)
+    check_width(len(columns), src.label)
     row = db.execute(f"SELECT count(*) FROM {relation}").fetchone()
     rows = int(row[0]) if row else 0
     if rows == 0:
         raise EmptyInputError(
-            f"The source has column headers ({', '.join(list(columns)[:6])}"
+            f"The source has column headers ({', '.join(_names(list(columns)[:6]))}"
             f"{', …' if len(columns) > 6 else ''}) but no data rows.",
             where=src.label,
             fix="export again including the data, or check you picked the right sheet/table.",
@@ -145,7 +147,7 @@ def _given_names(src: Source, opts: ReadOptions) -> list[str]:
     if len(names) != len(found):
         raise MappingError(
             f"--columns gives {len(names)} names ({', '.join(names)}), but the rows have "
-            f"{len(found)} fields (the first line is {' | '.join(found)}).",
+            f"{len(found)} fields (the first line is {excerpt(' | '.join(found))}).",
             where=src.label,
             fix=f"give exactly {len(found)} comma-separated names, one per field.",
         )
@@ -154,7 +156,7 @@ def _given_names(src: Source, opts: ReadOptions) -> list[str]:
 
 def _headerless_error(src: Source) -> MappingError:
     first = src.header or []
-    shown = " | ".join(first[:8]) + (" | …" if len(first) > 8 else "")
+    shown = excerpt(" | ".join(first[:8]) + (" | …" if len(first) > 8 else ""))
     n = len(first)
     example = ",".join(f"name{i}" for i in range(1, n + 1)) if n <= 6 else f"name1,…,name{n}"
     return MappingError(
@@ -169,6 +171,10 @@ def _headerless_error(src: Source) -> MappingError:
     )
 
 
+def _names(columns: list[str]) -> list[str]:
+    return [excerpt(c, NAME_CHARS) for c in columns]
+
+
 def _describe(db: duckdb.DuckDBPyConnection, relation: str) -> dict[str, str]:
     rows = db.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()
     return {r[0]: r[1] for r in rows}
@@ -176,7 +182,7 @@ def _describe(db: duckdb.DuckDBPyConnection, relation: str) -> dict[str, str]:
 
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+    return excerpt(text.splitlines()[0]) if text else type(exc).__name__
 
 
 def _check_header(src: Source, header: list[str]) -> None:
@@ -185,12 +191,13 @@ def _check_header(src: Source, header: list[str]) -> None:
     for i, name in enumerate(header, start=1):
         key = name.strip()
         if key in seen:
-            dups.append(f"'{key}' (columns {seen[key]} and {i})")
+            dups.append(f"'{excerpt(key, NAME_CHARS)}' (columns {seen[key]} and {i})")
         else:
             seen[key] = i
     if dups:
         raise MappingError(
-            f"The header names the same column twice: {', '.join(dups)}. segmint cannot tell "
+            f"The header names the same column twice: {', '.join(dups[:5])}"
+            f"{f' and {len(dups) - 5} more' if len(dups) > 5 else ''}. segmint cannot tell "
             "which one holds the data you mean.",
             where=src.label,
             fix="rename or delete one of the duplicated columns in the file, then import again.",
@@ -241,7 +248,8 @@ def _stage_csv(db: duckdb.DuckDBPyConnection, src: Source, opts: ReadOptions) ->
         if found:
             shown = {";": "';'", "\t": "'\\t'", "|": "'|'", ",": "','"}[found[0]]
             raise UnreadableFileError(
-                f"Every row was read as one single column ('{name[:60]}'), which contains "
+                f"Every row was read as one single column ('{excerpt(name, NAME_CHARS)}'), "
+                "which contains "
                 f"{shown}: the file seems to be separated by {shown}, not by "
                 f"{repr(delim) if delim else 'what was detected'}.",
                 where=src.label,
@@ -253,7 +261,7 @@ def _stage_csv(db: duckdb.DuckDBPyConnection, src: Source, opts: ReadOptions) ->
 def _csv_error(src: Source, msg: str) -> UnreadableFileError:
     line = re.search(r"Line: (\d+)", msg)
     where = f"{src.label}, line {line.group(1)}" if line else src.label
-    detail = msg.splitlines()[0].replace("Invalid Input Error: ", "")
+    detail = excerpt(msg.splitlines()[0].replace("Invalid Input Error: ", ""))
     return UnreadableFileError(
         f"The file could not be read as CSV: {detail}",
         where=where,
@@ -282,7 +290,7 @@ def _stage_whitespace(db: duckdb.DuckDBPyConnection, src: Source, opts: ReadOpti
     if bad:
         raise UnreadableFileError(
             f"The file looks like a whitespace-separated table with {n} columns "
-            f"({' '.join(header)}), but line {bad[0]} has {bad[1]} fields.",
+            f"({excerpt(' '.join(header))}), but line {bad[0]} has {bad[1]} fields.",
             where=src.label,
             fix="fix that line, or save the data as CSV with a delimiter that does not appear "
             "inside values.",

@@ -16,6 +16,7 @@ from urllib.parse import urlparse
 
 from segmint.exceptions import EmptyInputError, UnreadableFileError
 from segmint.ingest.header import looks_headerless
+from segmint.ingest.limits import check_width
 
 __all__ = ["Source", "sniff"]
 
@@ -127,6 +128,7 @@ def sniff(
         return src
     if src.kind == "csv":
         _sniff_text_table(src, sample, delimiter)
+        check_width(len(src.header or []), src.label)
     return src
 
 
