@@ -563,6 +563,8 @@ def _write(
                     "INSERT INTO quality_issues VALUES (?, ?, ?, ?, ?, ?, ?)",
                     [[run.run_id, table, src.label, r, chk["column"], v, reason] for r, v in rows],
                 )
+        if src.repaired is not None:
+            _record_repaired(db, run.run_id, table, src)
         run.row_counts = {
             "read": staged.rows,
             "written": staged.rows,
@@ -579,6 +581,30 @@ def _write(
         mapped=dict(cmap.columns),
         extras=plan.extra_types,
         checks=checks,
+    )
+
+
+def _record_repaired(db: duckdb.DuckDBPyConnection, run_id: str, table: str, src: Source) -> None:
+    """The rows of a mixed-encoding file read as Windows-1252: counted, the first listed."""
+    found = src.repaired
+    assert found is not None
+    db.execute(
+        "INSERT INTO quality_counts VALUES (?, ?, '*', 'encoding', ?, ?)",
+        [run_id, table, found.count, found.records],
+    )
+    db.executemany(
+        "INSERT INTO quality_issues VALUES (?, ?, ?, ?, '*', ?, ?)",
+        [
+            [
+                run_id,
+                table,
+                src.label,
+                row,
+                excerpt(text),
+                f"line {line} is not UTF-8: read as Windows-1252",
+            ]
+            for line, row, text in found.sample
+        ],
     )
 
 

@@ -14,7 +14,9 @@ __all__ = [
     "EXTRA_BATCH",
     "INFER_SAMPLE_ROWS",
     "MAX_COLUMNS",
+    "MAX_NAME_CHARS",
     "NAME_CHARS",
+    "check_names",
     "check_width",
     "excerpt",
 ]
@@ -31,6 +33,8 @@ INFER_SAMPLE_ROWS = 20_000
 EXCERPT_CHARS = 200
 #: the longest column name a message quotes (a header cell can be a megabyte long)
 NAME_CHARS = 60
+#: the longest column name a source may have: a longer "name" is data read as a header
+MAX_NAME_CHARS = 255
 
 
 def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
@@ -56,3 +60,18 @@ def check_width(n_columns: int, where: str) -> None:
             "the file into several with the id column in each and import them one by one "
             "(extra columns are added to the same table).",
         )
+
+
+def check_names(names: list[str], where: str) -> None:
+    """Refuse column names longer than :data:`MAX_NAME_CHARS` (data read as a header)."""
+    for i, name in enumerate(names, start=1):
+        if len(name) > MAX_NAME_CHARS:
+            raise InputError(
+                f"Column {i}'s name is {len(name):,} characters long ('{excerpt(name, NAME_CHARS)}'); "
+                f"segmint accepts names of up to {MAX_NAME_CHARS} characters. Such a header is "
+                "usually data: the file has no header row, or the delimiter was not recognised. "
+                "Nothing was imported.",
+                where=where,
+                fix="add a header row with short names, or pass --no-header --columns "
+                "name1,name2,… ; check --delimiter.",
+            )

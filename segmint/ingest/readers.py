@@ -10,6 +10,7 @@ without a pandas copy.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlparse, urlunparse
@@ -23,8 +24,9 @@ from segmint.exceptions import (
     SpecError,
     UnreadableFileError,
 )
+from segmint.ingest.encoding import is_mixed, repaired_copy
 from segmint.ingest.header import positional_names
-from segmint.ingest.limits import NAME_CHARS, check_width, excerpt
+from segmint.ingest.limits import NAME_CHARS, check_names, check_width, excerpt
 from segmint.ingest.sniff import Source
 from segmint.store import quote
 
@@ -100,6 +102,7 @@ def stage(db: duckdb.DuckDBPyConnection, src: Source, opts: ReadOptions) -> Stag
         columns = _describe(db, relation)
     columns.pop("_row", None)
     check_width(len(columns), src.label)
+    check_names(list(columns), src.label)
     row = db.execute(f"SELECT count(*) FROM {relation}").fetchone()
     rows = int(row[0]) if row else 0
     if rows == 0:
@@ -223,20 +226,23 @@ def _stage_csv(db: duckdb.DuckDBPyConnection, src: Source, opts: ReadOptions) ->
         encoding = "latin-1"
     if encoding in ("utf-8-sig", "utf8"):
         encoding = "utf-8"
-    sql = "CREATE TEMP TABLE {t} AS SELECT * FROM read_csv({p}, {a}, encoding = {e})"
-    try:
-        db.execute(sql.format(t=STAGE, p=_lit(src.location), a=", ".join(args), e=_lit(encoding)))
-    except duckdb.Error as exc:
-        msg = str(exc)
-        if "Invalid unicode" in msg and encoding == "utf-8" and not opts.encoding:
-            db.execute(sql.format(t=STAGE, p=_lit(src.location), a=", ".join(args), e="'latin-1'"))
-            notes.append(
-                "The file is not valid UTF-8 past its first megabyte; it was read as Latin-1. "
-                "Pass --encoding if another encoding is right."
-            )
-            src.encoding = "latin-1"
-        else:
-            raise _csv_error(src, msg) from None
+
+    def read(path: str, enc: str, args: list[str]) -> None:
+        sql = "CREATE TEMP TABLE {t} AS SELECT * FROM read_csv({p}, {a}, encoding = {e})"
+        try:
+            db.execute(sql.format(t=STAGE, p=_lit(path), a=", ".join(args), e=_lit(enc)))
+        except duckdb.Error as exc:
+            if "Invalid unicode" in str(exc) and enc == "utf-8" and not opts.encoding:
+                raise _NotUtf8 from None
+            raise _csv_error(src, str(exc), enc) from None
+
+    if opts.encoding or encoding == "utf-8":
+        try:
+            read(src.location, encoding, args)
+        except _NotUtf8:
+            notes += _read_not_utf8(src, opts, args, read)
+    else:
+        notes += _read_not_utf8(src, opts, args, read)
     cols = list(_describe(db, STAGE))
     if len(cols) == 1:
         name = cols[0]
@@ -258,9 +264,48 @@ def _stage_csv(db: duckdb.DuckDBPyConnection, src: Source, opts: ReadOptions) ->
     return notes
 
 
-def _csv_error(src: Source, msg: str) -> UnreadableFileError:
+def _read_not_utf8(
+    src: Source, opts: ReadOptions, args: list[str], read: Callable[[str, str, list[str]], None]
+) -> list[str]:
+    """Read a file that is not all UTF-8: as Latin-1 if no line is UTF-8, else line by line."""
+    if not is_mixed(src.location, src.compression):
+        read(src.location, "latin-1", args)
+        src.encoding = "latin-1"
+        return [
+            "The file is not UTF-8; it was read as Latin-1 (ISO-8859-1). "
+            "Pass --encoding if another encoding is right."
+        ]
+    plain = [a for a in args if not a.startswith("compression")]
+    with repaired_copy(src.location, src.compression, src.label) as (path, found):
+        read(path, "utf-8", plain)
+    header = 0 if opts.header is False else 1
+    found.records -= header
+    found.sample = [(line, rec - header, text) for line, rec, text in found.sample]
+    src.encoding = "utf-8+cp1252"
+    src.repaired = found
+    return [
+        f"{found.count:,} of {found.records:,} rows are not UTF-8 (file lines {found.lines()}): "
+        "they were read as Windows-1252, every other row as UTF-8. Check them in the quality "
+        "report; pass --encoding if the whole file has one encoding."
+    ]
+
+
+class _NotUtf8(Exception):
+    """DuckDB found bytes that are not UTF-8 (the file's encoding is settled line by line)."""
+
+
+def _csv_error(src: Source, msg: str, encoding: str = "utf-8") -> UnreadableFileError:
     line = re.search(r"Line: (\d+)", msg)
     where = f"{src.label}, line {line.group(1)}" if line else src.label
+    if "Invalid unicode" in msg:
+        return UnreadableFileError(
+            f"The file is not valid {encoding}: a line holds bytes that are not {encoding} "
+            "(--encoding was given, so segmint did not guess).",
+            where=where,
+            fix="leave out --encoding (segmint then reads lines that are not UTF-8 as "
+            "Windows-1252 and lists them), or give the file's real encoding, e.g. "
+            "--encoding latin-1.",
+        )
     detail = excerpt(msg.splitlines()[0].replace("Invalid Input Error: ", ""))
     return UnreadableFileError(
         f"The file could not be read as CSV: {detail}",

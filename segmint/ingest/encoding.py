@@ -1,0 +1,164 @@
+"""Files that are not all UTF-8: read every line the way it was written, and say which.
+
+Exports stitched together from several systems mix encodings: most lines UTF-8, some written
+by a Windows tool in Windows-1252 (``Café`` as the single byte ``0xE9``). Reading such a file
+in one encoding garbles the other lines without a trace (``CafÃ© MÃ¼ller``), so the file is
+looked at line by line:
+
+* every line valid UTF-8: the file is UTF-8 (DuckDB reads it directly, nothing to do here);
+* no line with non-ASCII UTF-8 at all, but some lines invalid: a single-byte file, read
+  whole as Latin-1 (with a note, as before);
+* both (a **mixed** file): each line that is not valid UTF-8 is decoded as Windows-1252
+  (Latin-1 for the five bytes cp1252 leaves undefined). For a line that is invalid UTF-8 that
+  reading is unambiguous, and it is what Excel and other Windows tools write. The repaired
+  lines are counted and listed (line and row numbers) in the import's notes and the quality
+  report; valid UTF-8 lines are never re-decoded. ``--encoding`` overrides all of this.
+
+The repaired copy is written, in UTF-8, to a temporary folder that is removed right after
+DuckDB has read it.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from tempfile import TemporaryDirectory
+from typing import BinaryIO, cast
+
+__all__ = ["REPAIR_SAMPLE", "Repaired", "decode_lines", "is_mixed", "repaired_copy"]
+
+#: repaired lines listed (with their text) per file; all are counted
+REPAIR_SAMPLE = 200
+_CHUNK = 8 << 20
+
+
+@dataclass
+class Repaired:
+    """The lines of a mixed file that were read as Windows-1252."""
+
+    count: int = 0
+    #: data lines (records) in the file, header included
+    records: int = 0
+    #: (file line, record number, repaired text) of the first REPAIR_SAMPLE repaired lines
+    sample: list[tuple[int, int, str]] = field(default_factory=list)
+
+    def lines(self, n: int = 8) -> str:
+        shown = ", ".join(str(line) for line, _rec, _text in self.sample[:n])
+        return shown + (f" … ({self.count:,} lines)" if self.count > n else "")
+
+
+def _open(path: str, compression: str | None) -> BinaryIO:
+    return cast(BinaryIO, gzip.open(path, "rb") if compression == "gzip" else open(path, "rb"))
+
+
+def _chunks(fh: BinaryIO) -> Iterator[bytes]:
+    """Whole lines, about _CHUNK bytes at a time."""
+    rest = b""
+    while block := fh.read(_CHUNK):
+        block = rest + block
+        cut = block.rfind(b"\n") + 1
+        if cut == 0:
+            rest = block
+            continue
+        rest = block[cut:]
+        yield block[:cut]
+    if rest:
+        yield rest
+
+
+def _lines(chunk: bytes) -> list[bytes]:
+    """The lines of ``chunk`` with their b'\\n' (a lone b'\\r' does not end a line)."""
+    parts = chunk.split(b"\n")
+    last = parts.pop()
+    return [p + b"\n" for p in parts] + ([last] if last else [])
+
+
+def _valid(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def is_mixed(path: str, compression: str | None) -> bool:
+    """True when some lines are valid non-ASCII UTF-8 and others are not UTF-8 at all."""
+    utf8 = invalid = False
+    with _open(path, compression) as fh:
+        for chunk in _chunks(fh):
+            if chunk.isascii():
+                continue
+            if _valid(chunk):
+                utf8 = True
+            else:
+                for line in _lines(chunk):
+                    if line.isascii():
+                        continue
+                    if _valid(line):
+                        utf8 = True
+                    else:
+                        invalid = True
+            if utf8 and invalid:
+                return True
+    return False
+
+
+def _decode(line: bytes) -> str:
+    try:
+        return line.decode("cp1252")
+    except UnicodeDecodeError:  # 0x81, 0x8D, 0x8F, 0x90, 0x9D: undefined in cp1252
+        return line.decode("latin-1")
+
+
+def decode_lines(data: bytes) -> str:
+    """``data`` decoded line by line: UTF-8 where valid, else Windows-1252."""
+    return "".join(ln.decode("utf-8") if _valid(ln) else _decode(ln) for ln in _lines(data))
+
+
+@contextmanager
+def repaired_copy(path: str, compression: str | None, name: str) -> Iterator[tuple[str, Repaired]]:
+    """A UTF-8 copy of a mixed file (lines not UTF-8 read as cp1252), removed on exit."""
+    found = Repaired()
+    with TemporaryDirectory(prefix="segmint-encoding-") as tmp:
+        out_path = Path(tmp) / (Path(name).stem + ".csv")
+        with _open(path, compression) as fh, out_path.open("wb") as out:
+            _copy(fh, out, found)
+        yield str(out_path), found
+
+
+def _copy(fh: BinaryIO, out: io.BufferedWriter | BinaryIO, found: Repaired) -> None:
+    line_no = 0
+    in_quotes = False
+    for chunk in _chunks(fh):
+        if chunk.isascii() or _valid(chunk):
+            out.write(chunk)
+            for line in _lines(chunk):
+                line_no += 1
+                in_quotes = _record_end(line, in_quotes, found)
+            continue
+        for line in _lines(chunk):
+            line_no += 1
+            if line.isascii() or _valid(line):
+                out.write(line)
+                in_quotes = _record_end(line, in_quotes, found)
+                continue
+            text = _decode(line)
+            out.write(text.encode("utf-8"))
+            record = found.records + 1
+            in_quotes = _record_end(line, in_quotes, found)
+            found.count += 1
+            if len(found.sample) < REPAIR_SAMPLE:
+                found.sample.append((line_no, record, text.rstrip("\r\n")))
+
+
+def _record_end(line: bytes, in_quotes: bool, found: Repaired) -> bool:
+    """Count records: a line ends one unless it leaves a quoted field open."""
+    if line.count(b'"') % 2:
+        in_quotes = not in_quotes
+    if not in_quotes and line.strip():
+        found.records += 1
+    return in_quotes
