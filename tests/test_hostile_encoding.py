@@ -176,3 +176,21 @@ def test_a_ragged_megabyte_line_gives_a_short_message(tmp_path):
         segmint.Workspace(tmp_path / "w.duckdb").ingest(path)
     assert len(str(err.value)) < 1_500
     assert "ragged.csv" in str(err.value)
+
+
+def test_whitespace_table_with_mixed_lines(tmp_path):
+    """A whitespace-aligned table (CDNOW's layout) with one Windows-1252 line among UTF-8 ones."""
+    lines = ["customer_id  first_name  city"]
+    lines += [f"{i:>5}  José{i}  Zürich" for i in range(1, 11)]
+    data = b"".join(
+        (ln + "\n").encode("cp1252" if i == 7 else "utf-8") for i, ln in enumerate(lines)
+    )
+    path = tmp_path / "aligned.txt"
+    path.write_bytes(data)
+    ws = segmint.Workspace(tmp_path / "w.duckdb")
+    res = ws.ingest(path)
+    assert res.rows == 10 and _garbled(ws, "customers") == 0
+    got = ws.store.db.execute("SELECT count(*) FROM customers WHERE city = 'Zürich'").fetchone()
+    assert got == (10,)
+    assert ws.store.db.execute('SELECT "row" FROM quality_issues').fetchall() == [(7,)]
+    ws.close()

@@ -89,7 +89,7 @@ def stage(db: duckdb.DuckDBPyConnection, src: Source, opts: ReadOptions) -> Stag
         if src.kind == "csv":
             notes += _stage_csv(db, src, opts)
         elif src.kind == "whitespace":
-            _stage_whitespace(db, src, opts)
+            notes += _stage_whitespace(db, src, opts)
         elif src.kind == "excel":
             _stage_excel(db, src, opts)
         elif src.kind == "json":
@@ -221,11 +221,7 @@ def _stage_csv(db: duckdb.DuckDBPyConnection, src: Source, opts: ReadOptions) ->
     if src.compression:
         args.append(f"compression = {_lit(src.compression)}")
     notes: list[str] = []
-    encoding = (opts.encoding or src.encoding or "utf-8").lower().replace("_", "-")
-    if encoding in ("latin1", "iso-8859-1", "cp1252", "windows-1252"):
-        encoding = "latin-1"
-    if encoding in ("utf-8-sig", "utf8"):
-        encoding = "utf-8"
+    encoding = _duck_encoding(opts.encoding or src.encoding)
 
     def read(path: str, enc: str, args: list[str]) -> None:
         sql = "CREATE TEMP TABLE {t} AS SELECT * FROM read_csv({p}, {a}, encoding = {e})"
@@ -236,13 +232,7 @@ def _stage_csv(db: duckdb.DuckDBPyConnection, src: Source, opts: ReadOptions) ->
                 raise _NotUtf8 from None
             raise _csv_error(src, str(exc), enc) from None
 
-    if opts.encoding or encoding == "utf-8":
-        try:
-            read(src.location, encoding, args)
-        except _NotUtf8:
-            notes += _read_not_utf8(src, opts, args, read)
-    else:
-        notes += _read_not_utf8(src, opts, args, read)
+    notes += _read_text(src, opts, encoding, args, read)
     cols = list(_describe(db, STAGE))
     if len(cols) == 1:
         name = cols[0]
@@ -262,6 +252,33 @@ def _stage_csv(db: duckdb.DuckDBPyConnection, src: Source, opts: ReadOptions) ->
                 fix=f"pass --delimiter {shown} (or options: {{delimiter: {shown}}} in the spec).",
             )
     return notes
+
+
+def _duck_encoding(name: str | None) -> str:
+    """The name DuckDB's CSV reader knows for an encoding (Windows-1252 is read as Latin-1)."""
+    encoding = (name or "utf-8").lower().replace("_", "-")
+    if encoding in ("latin1", "iso-8859-1", "cp1252", "windows-1252"):
+        return "latin-1"
+    if encoding in ("utf-8-sig", "utf8"):
+        return "utf-8"
+    return encoding
+
+
+def _read_text(
+    src: Source,
+    opts: ReadOptions,
+    encoding: str,
+    args: list[str],
+    read: Callable[[str, str, list[str]], None],
+) -> list[str]:
+    """Read with the given or detected encoding; a file not all UTF-8 line by line."""
+    if opts.encoding or encoding == "utf-8":
+        try:
+            read(src.location, encoding, args)
+            return []
+        except _NotUtf8:
+            pass
+    return _read_not_utf8(src, opts, args, read)
 
 
 def _read_not_utf8(
@@ -315,19 +332,27 @@ def _csv_error(src: Source, msg: str, encoding: str = "utf-8") -> UnreadableFile
     )
 
 
-def _stage_whitespace(db: duckdb.DuckDBPyConnection, src: Source, opts: ReadOptions) -> None:
+def _stage_whitespace(db: duckdb.DuckDBPyConnection, src: Source, opts: ReadOptions) -> list[str]:
     header = src.header or []
     _check_header(src, header)
     first = 0 if opts.header is False else 1  # rowid of the first data line
     raw = STAGE + "_lines"
     db.execute(f"DROP TABLE IF EXISTS {raw}")
-    db.execute(
-        f"CREATE TEMP TABLE {raw} AS SELECT string_split_regex(trim(line), '\\s+') AS f "
-        f"FROM read_csv({_lit(src.location)}, columns = {{'line': 'VARCHAR'}}, header = false, "
-        f"delim = chr(30), quote = '', escape = '', auto_detect = false, "
-        f"encoding = {_lit(src.encoding if src.encoding != 'utf-8-sig' else 'utf-8')}) "
-        f"WHERE trim(line) <> ''"
-    )
+
+    def read(path: str, enc: str, _args: list[str]) -> None:
+        try:
+            db.execute(
+                f"CREATE TEMP TABLE {raw} AS SELECT string_split_regex(trim(line), '\\s+') AS f "
+                f"FROM read_csv({_lit(path)}, columns = {{'line': 'VARCHAR'}}, header = false, "
+                f"delim = chr(30), quote = '', escape = '', auto_detect = false, "
+                f"encoding = {_lit(enc)}) WHERE trim(line) <> ''"
+            )
+        except duckdb.Error as exc:
+            if "Invalid unicode" in str(exc) and enc == "utf-8" and not opts.encoding:
+                raise _NotUtf8 from None
+            raise _csv_error(src, str(exc), enc) from None
+
+    notes = _read_text(src, opts, _duck_encoding(opts.encoding or src.encoding), [], read)
     n = len(header)
     bad = db.execute(
         f"SELECT rowid + 1, len(f) FROM {raw} WHERE rowid >= {first} AND len(f) <> {n} LIMIT 1"
@@ -346,6 +371,7 @@ def _stage_whitespace(db: duckdb.DuckDBPyConnection, src: Source, opts: ReadOpti
         "ORDER BY rowid"
     )
     db.execute(f"DROP TABLE {raw}")
+    return notes
 
 
 def _stage_excel(db: duckdb.DuckDBPyConnection, src: Source, opts: ReadOptions) -> None:
