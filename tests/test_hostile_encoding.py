@@ -114,15 +114,19 @@ def test_one_latin1_line_after_the_first_megabyte_garbles_nothing(tmp_path):
     ref.close()
 
 
-def test_a_whole_latin1_file_still_reads_as_latin1(tmp_path):
-    path = tmp_path / "latin.csv"
-    path.write_bytes((HEADER + "\n1,Zoë,Señor,Málaga\n2,Ann,Lee,Oslo\n").encode("latin-1"))
+def test_a_whole_windows_file_reads_with_its_euro_and_quotes(tmp_path):
+    """Latin-1 and the Windows-1252 extras (€ ’ at 0x80-0x9F, which DuckDB's Latin-1 refuses)."""
+    path = tmp_path / "windows.csv"
+    text = HEADER + ",note\n1,Zoë,Señor,Málaga,it’s 5 €\n2,Ann,Lee,Oslo,\n"
+    path.write_bytes(text.encode("cp1252"))
     ws = segmint.Workspace(tmp_path / "w.duckdb")
     res = ws.ingest(path)
-    row = ws.store.db.execute("SELECT first_name, city FROM customers WHERE customer_id = '1'")
-    assert row.fetchone() == ("Zoë", "Málaga")
-    assert any("read as Latin-1" in n for n in res.notes)
-    assert not ws.store.db.execute("SELECT * FROM quality_issues").fetchall()
+    row = ws.store.db.execute(
+        "SELECT first_name, city, note FROM customers WHERE customer_id = '1'"
+    )
+    assert row.fetchone() == ("Zoë", "Málaga", "it’s 5 €")
+    assert any("read as Windows-1252" in n for n in res.notes)
+    assert not ws.store.db.execute("SELECT * FROM quality_issues").fetchall()  # not mixed
     ws.close()
 
 

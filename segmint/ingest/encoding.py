@@ -7,14 +7,15 @@ looked at line by line:
 
 * every line valid UTF-8: the file is UTF-8 (DuckDB reads it directly, nothing to do here);
 * no line with non-ASCII UTF-8 at all, but some lines invalid: a single-byte file, read
-  whole as Latin-1 (with a note, as before);
+  whole as Windows-1252 (with a note). That is Latin-1 plus the printable characters Windows
+  puts at 0x80-0x9F (€ ’ “ ”), which DuckDB's own Latin-1 reader refuses;
 * both (a **mixed** file): each line that is not valid UTF-8 is decoded as Windows-1252
   (Latin-1 for the five bytes cp1252 leaves undefined). For a line that is invalid UTF-8 that
   reading is unambiguous, and it is what Excel and other Windows tools write. The repaired
   lines are counted and listed (line and row numbers) in the import's notes and the quality
   report; valid UTF-8 lines are never re-decoded. ``--encoding`` overrides all of this.
 
-The repaired copy is written, in UTF-8, to a temporary folder that is removed right after
+Either way a UTF-8 copy is written, to a temporary folder that is removed right after
 DuckDB has read it.
 """
 
@@ -29,7 +30,7 @@ from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import BinaryIO, cast
 
-__all__ = ["REPAIR_SAMPLE", "Repaired", "decode_lines", "is_mixed", "repaired_copy"]
+__all__ = ["REPAIR_SAMPLE", "Repaired", "decode_lines", "repaired_copy"]
 
 #: repaired lines listed (with their text) per file; all are counted
 REPAIR_SAMPLE = 200
@@ -41,10 +42,16 @@ class Repaired:
     """The lines of a mixed file that were read as Windows-1252."""
 
     count: int = 0
+    #: lines that hold non-ASCII UTF-8 (with ``count``: the file mixes encodings)
+    utf8: int = 0
     #: data lines (records) in the file, header included
     records: int = 0
     #: (file line, record number, repaired text) of the first REPAIR_SAMPLE repaired lines
     sample: list[tuple[int, int, str]] = field(default_factory=list)
+
+    @property
+    def mixed(self) -> bool:
+        return bool(self.count and self.utf8)
 
     def lines(self, n: int = 8) -> str:
         shown = ", ".join(str(line) for line, _rec, _text in self.sample[:n])
@@ -85,28 +92,6 @@ def _valid(data: bytes) -> bool:
     return True
 
 
-def is_mixed(path: str, compression: str | None) -> bool:
-    """True when some lines are valid non-ASCII UTF-8 and others are not UTF-8 at all."""
-    utf8 = invalid = False
-    with _open(path, compression) as fh:
-        for chunk in _chunks(fh):
-            if chunk.isascii():
-                continue
-            if _valid(chunk):
-                utf8 = True
-            else:
-                for line in _lines(chunk):
-                    if line.isascii():
-                        continue
-                    if _valid(line):
-                        utf8 = True
-                    else:
-                        invalid = True
-            if utf8 and invalid:
-                return True
-    return False
-
-
 def _decode(line: bytes) -> str:
     try:
         return line.decode("cp1252")
@@ -136,6 +121,7 @@ def _copy(fh: BinaryIO, out: io.BufferedWriter | BinaryIO, found: Repaired) -> N
     for chunk in _chunks(fh):
         if chunk.isascii() or _valid(chunk):
             out.write(chunk)
+            found.utf8 += not chunk.isascii()
             for line in _lines(chunk):
                 line_no += 1
                 in_quotes = _record_end(line, in_quotes, found)
@@ -144,6 +130,7 @@ def _copy(fh: BinaryIO, out: io.BufferedWriter | BinaryIO, found: Repaired) -> N
             line_no += 1
             if line.isascii() or _valid(line):
                 out.write(line)
+                found.utf8 += not line.isascii()
                 in_quotes = _record_end(line, in_quotes, found)
                 continue
             text = _decode(line)

@@ -24,7 +24,7 @@ from segmint.exceptions import (
     SpecError,
     UnreadableFileError,
 )
-from segmint.ingest.encoding import is_mixed, repaired_copy
+from segmint.ingest.encoding import repaired_copy
 from segmint.ingest.header import positional_names
 from segmint.ingest.limits import NAME_CHARS, check_names, check_width, excerpt
 from segmint.ingest.sniff import Source
@@ -284,17 +284,16 @@ def _read_text(
 def _read_not_utf8(
     src: Source, opts: ReadOptions, args: list[str], read: Callable[[str, str, list[str]], None]
 ) -> list[str]:
-    """Read a file that is not all UTF-8: as Latin-1 if no line is UTF-8, else line by line."""
-    if not is_mixed(src.location, src.compression):
-        read(src.location, "latin-1", args)
-        src.encoding = "latin-1"
-        return [
-            "The file is not UTF-8; it was read as Latin-1 (ISO-8859-1). "
-            "Pass --encoding if another encoding is right."
-        ]
+    """Read a file that is not all UTF-8 through a UTF-8 copy (see :mod:`.encoding`)."""
     plain = [a for a in args if not a.startswith("compression")]
     with repaired_copy(src.location, src.compression, src.label) as (path, found):
         read(path, "utf-8", plain)
+    if not found.mixed:
+        src.encoding = "cp1252"
+        return [
+            "The file is not UTF-8; it was read as Windows-1252 (Latin-1 with € ’ “ ”). "
+            "Pass --encoding if another encoding is right."
+        ]
     header = 0 if opts.header is False else 1
     found.records -= header
     found.sample = [(line, rec - header, text) for line, rec, text in found.sample]
