@@ -564,7 +564,7 @@ def _write(
                     [[run.run_id, table, src.label, r, chk["column"], v, reason] for r, v in rows],
                 )
         if src.repaired is not None:
-            _record_repaired(db, run.run_id, table, src)
+            _record_repaired(db, run.run_id, table, src, staged.rows)
         run.row_counts = {
             "read": staged.rows,
             "written": staged.rows,
@@ -584,13 +584,15 @@ def _write(
     )
 
 
-def _record_repaired(db: duckdb.DuckDBPyConnection, run_id: str, table: str, src: Source) -> None:
+def _record_repaired(
+    db: duckdb.DuckDBPyConnection, run_id: str, table: str, src: Source, rows: int
+) -> None:
     """The rows of a mixed-encoding file read as Windows-1252: counted, the first listed."""
     found = src.repaired
     assert found is not None
     db.execute(
         "INSERT INTO quality_counts VALUES (?, ?, '*', 'encoding', ?, ?)",
-        [run_id, table, found.count, found.records],
+        [run_id, table, found.count, rows],
     )
     db.executemany(
         "INSERT INTO quality_issues VALUES (?, ?, ?, ?, '*', ?, ?)",

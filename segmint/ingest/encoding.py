@@ -21,8 +21,10 @@ DuckDB has read it.
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import io
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -34,7 +36,7 @@ __all__ = ["REPAIR_SAMPLE", "Repaired", "decode_lines", "repaired_copy"]
 
 #: repaired lines listed (with their text) per file; all are counted
 REPAIR_SAMPLE = 200
-_CHUNK = 8 << 20
+_CHUNK = 1 << 20
 
 
 @dataclass
@@ -44,8 +46,6 @@ class Repaired:
     count: int = 0
     #: lines that hold non-ASCII UTF-8 (with ``count``: the file mixes encodings)
     utf8: int = 0
-    #: data lines (records) in the file, header included
-    records: int = 0
     #: (file line, record number, repaired text) of the first REPAIR_SAMPLE repaired lines
     sample: list[tuple[int, int, str]] = field(default_factory=list)
 
@@ -93,10 +93,7 @@ def _valid(data: bytes) -> bool:
 
 
 def _decode(line: bytes) -> str:
-    try:
-        return line.decode("cp1252")
-    except UnicodeDecodeError:  # 0x81, 0x8D, 0x8F, 0x90, 0x9D: undefined in cp1252
-        return line.decode("latin-1")
+    return line.decode("cp1252", "segmint-latin1")
 
 
 def decode_lines(data: bytes) -> str:
@@ -115,37 +112,69 @@ def repaired_copy(path: str, compression: str | None, name: str) -> Iterator[tup
         yield str(out_path), found
 
 
+#: the start of a multi-byte UTF-8 character: a chunk without one has no UTF-8 line to keep
+#: (a chunk with one goes line by line, which decides exactly)
+_UTF8_SEQ = re.compile(rb"[\xc2-\xf4][\x80-\xbf]")
+_NON_ASCII_LINE = re.compile(rb"^[^\n]*[\x80-\xff]", re.M)
+
+
+def _latin1(exc: UnicodeError) -> tuple[str, int]:
+    """Bytes cp1252 leaves undefined (0x81, 0x8D, 0x8F, 0x90, 0x9D) read as Latin-1."""
+    assert isinstance(exc, UnicodeDecodeError)
+    return exc.object[exc.start : exc.end].decode("latin-1"), exc.end
+
+
+codecs.register_error("segmint-latin1", _latin1)
+
+
+@dataclass
+class _State:
+    line: int = 0  # file lines so far
+    in_quotes: bool = False
+    #: records (non-blank lines outside quoted fields) so far; kept while lines are listed
+    records: int = 0
+
+
 def _copy(fh: BinaryIO, out: io.BufferedWriter | BinaryIO, found: Repaired) -> None:
-    line_no = 0
-    in_quotes = False
+    st = _State()
     for chunk in _chunks(fh):
+        listing = len(found.sample) < REPAIR_SAMPLE
         if chunk.isascii() or _valid(chunk):
             out.write(chunk)
             found.utf8 += not chunk.isascii()
-            for line in _lines(chunk):
-                line_no += 1
-                in_quotes = _record_end(line, in_quotes, found)
+            if listing:
+                _count_records(chunk, st)
+            st.line += chunk.count(b"\n") + (not chunk.endswith(b"\n"))
+        elif not listing and not _UTF8_SEQ.search(chunk):
+            # every non-ASCII line here is not UTF-8, and the listed ones are already found
+            out.write(chunk.decode("cp1252", "segmint-latin1").encode("utf-8"))
+            found.count += len(_NON_ASCII_LINE.findall(chunk))
+            st.line += chunk.count(b"\n") + (not chunk.endswith(b"\n"))
+        else:
+            _copy_lines(chunk, out, found, st)
+
+
+def _count_records(chunk: bytes, st: _State) -> None:
+    for line in _lines(chunk):
+        if line.count(b'"') % 2:
+            st.in_quotes = not st.in_quotes
+        if not st.in_quotes and line.strip():
+            st.records += 1
+
+
+def _copy_lines(
+    chunk: bytes, out: io.BufferedWriter | BinaryIO, found: Repaired, st: _State
+) -> None:
+    """Line by line: valid UTF-8 kept as it is, other lines decoded as Windows-1252."""
+    for line in _lines(chunk):
+        st.line += 1
+        _count_records(line, st)
+        if line.isascii() or _valid(line):
+            out.write(line)
+            found.utf8 += not line.isascii()
             continue
-        for line in _lines(chunk):
-            line_no += 1
-            if line.isascii() or _valid(line):
-                out.write(line)
-                found.utf8 += not line.isascii()
-                in_quotes = _record_end(line, in_quotes, found)
-                continue
-            text = _decode(line)
-            out.write(text.encode("utf-8"))
-            record = found.records + 1
-            in_quotes = _record_end(line, in_quotes, found)
-            found.count += 1
-            if len(found.sample) < REPAIR_SAMPLE:
-                found.sample.append((line_no, record, text.rstrip("\r\n")))
-
-
-def _record_end(line: bytes, in_quotes: bool, found: Repaired) -> bool:
-    """Count records: a line ends one unless it leaves a quoted field open."""
-    if line.count(b'"') % 2:
-        in_quotes = not in_quotes
-    if not in_quotes and line.strip():
-        found.records += 1
-    return in_quotes
+        fixed = _decode(line)
+        out.write(fixed.encode("utf-8"))
+        found.count += 1
+        if len(found.sample) < REPAIR_SAMPLE:
+            found.sample.append((st.line, st.records, fixed.rstrip("\r\n")))

@@ -295,12 +295,12 @@ def _read_not_utf8(
             "Pass --encoding if another encoding is right."
         ]
     header = 0 if opts.header is False else 1
-    found.records -= header
     found.sample = [(line, rec - header, text) for line, rec, text in found.sample]
     src.encoding = "utf-8+cp1252"
     src.repaired = found
     return [
-        f"{found.count:,} of {found.records:,} rows are not UTF-8 (file lines {found.lines()}): "
+        f"{found.count:,} {'rows are' if found.count > 1 else 'row is'} not UTF-8 "
+        f"(file line{'s' if found.count > 1 else ''} {found.lines()}): "
         "they were read as Windows-1252, every other row as UTF-8. Check them in the quality "
         "report; pass --encoding if the whole file has one encoding."
     ]
