@@ -168,6 +168,7 @@ def _copy_lines(
     """Line by line: valid UTF-8 kept as it is, other lines decoded as Windows-1252."""
     for line in _lines(chunk):
         st.line += 1
+        record = st.records + 1  # the record this line starts or continues
         _count_records(line, st)
         if line.isascii() or _valid(line):
             out.write(line)
@@ -177,4 +178,4 @@ def _copy_lines(
         out.write(fixed.encode("utf-8"))
         found.count += 1
         if len(found.sample) < REPAIR_SAMPLE:
-            found.sample.append((st.line, st.records, fixed.rstrip("\r\n")))
+            found.sample.append((st.line, record, fixed.rstrip("\r\n")))
