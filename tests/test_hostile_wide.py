@@ -15,8 +15,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 import segmint
+from segmint.cli import app
 from segmint.exceptions import InputError
 from segmint.ingest import extras
 from segmint.ingest.limits import MAX_COLUMNS
@@ -183,3 +185,15 @@ def test_real_wide_export_types_every_column(tmp_path):
     )
     ws.close()
     single.close()
+
+
+@pytest.mark.slow
+def test_500_integer_columns_run_end_to_end(tmp_path):
+    """Clean's profile and the attribute code check ran 500 distinct counts in one query (OOM)."""
+    path = _wide_csv(tmp_path / "wide500.csv", 500)
+    out = tmp_path / "report"
+    result = CliRunner().invoke(
+        app, ["run", str(path), "-w", str(tmp_path / "w.duckdb"), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert (out / "report.html").exists()
