@@ -20,12 +20,12 @@ from collections.abc import Iterator, Sequence
 
 import duckdb
 
-from segmint.ingest.coerce import coerce
+from segmint.ingest.coerce import Coercion, coerce
 from segmint.ingest.limits import EXTRA_BATCH, INFER_SAMPLE_ROWS
 from segmint.ingest.readers import STAGE, Staged
 from segmint.store import quote
 
-__all__ = ["TYPED_PREFIX", "drop_typed", "infer_types", "stage_typed", "typed_expr"]
+__all__ = ["TYPED_PREFIX", "drop_typed", "infer_types", "stage_typed", "typed_coercion"]
 
 #: temp tables holding typed extra columns: ``<prefix>0``, ``<prefix>1``, …
 TYPED_PREFIX = f"{STAGE}_x"
@@ -53,25 +53,31 @@ def _fits(v: str, dtype: str) -> str:
     return f"length({v}) >= 8 AND TRY_CAST({v} AS TIMESTAMP) IS NOT NULL"
 
 
-def typed_expr(db: duckdb.DuckDBPyConnection, staged: Staged, col: str, dtype: str) -> str:
-    """SQL turning the raw column into ``dtype``; not NULL for every value that fits it."""
+def typed_coercion(db: duckdb.DuckDBPyConnection, staged: Staged, col: str, dtype: str) -> Coercion:
+    """How the raw column becomes ``dtype``: not NULL for every value that fits it, except
+    inf and NaN in a column of numbers, which are counted as unreadable (``can_fail``)."""
     raw, src_type, text = quote(col), staged.columns[col], staged.text
     if src_type.upper() != "VARCHAR":  # typed sources keep their type (JSON for nested)
-        return coerce(db, staged.relation, raw, src_type, dtype, text_source=text).expr
+        return coerce(db, staged.relation, raw, src_type, dtype, role="attribute", text_source=text)
     v = _v(raw)
     if dtype == "VARCHAR":
-        return v if text else f"nullif({raw}, '')"
-    if dtype in ("BIGINT", "DOUBLE"):
-        return f"TRY_CAST({v} AS {dtype})"
+        return Coercion(v if text else f"nullif({raw}, '')", False)
+    if dtype == "BIGINT":
+        return Coercion(f"TRY_CAST({v} AS BIGINT)", False)
+    if dtype == "DOUBLE":  # 'inf', 'NaN' and '1e999' read as doubles but are no amounts
+        x = f"TRY_CAST({v} AS DOUBLE)"
+        return Coercion(f"(CASE WHEN isfinite({x}) THEN {x} END)", True, "number")
     if dtype == "BOOLEAN":
-        return (
-            f"CASE WHEN lower({v}) IN ('true', 'yes') THEN true WHEN {v} IS NOT NULL THEN false END"
+        return Coercion(
+            f"CASE WHEN lower({v}) IN ('true', 'yes') THEN true WHEN {v} IS NOT NULL THEN false END",
+            False,
         )
     # offsets are honoured (stored in UTC like every time in the workspace)
-    return (
+    return Coercion(
         f"coalesce(timezone('UTC', TRY_CAST({v} AS TIMESTAMPTZ)), "
         f"timezone('UTC', try_strptime({v}, '%Y-%m-%d %H:%M:%S %z')), "
-        f"TRY_CAST({v} AS TIMESTAMP))"
+        f"TRY_CAST({v} AS TIMESTAMP))",
+        False,
     )
 
 
