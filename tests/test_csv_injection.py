@@ -169,6 +169,12 @@ def test_a_workspace_table_is_neutralized_by_the_engine_and_numbers_are_untouche
     assert sorted(p.name for p in tmp_path.iterdir()) == ["plain.csv", "safe.csv"]
 
 
+@pytest.mark.parametrize("dtype", ["str", "string", "object", "category"])
+def test_missing_values_stay_missing_in_every_text_dtype(dtype: str) -> None:
+    frame = pd.DataFrame({"v": pd.Series(["=x", None, "b", "-1"], dtype=dtype)})
+    assert rows_of(frame_to_csv_text(frame)) == [["v"], ["'=x"], [""], ["b"], ["'-1"]]
+
+
 def test_hostile_headers_are_neutralized_too() -> None:
     frame = pd.DataFrame({"=cmd": ["x"], "ok": [1]})
     assert rows_of(frame_to_csv_text(frame))[0] == ["'=cmd", "ok"]

@@ -139,8 +139,11 @@ def _may_hold_text(series: pd.Series) -> bool:
 
 
 def _neutralize_series(series: pd.Series) -> pd.Series:
-    values = series.astype(object)
-    hit = values.map(lambda v: isinstance(v, str) and v[:1] in FORMULA_STARTS)
+    if isinstance(series.dtype, pd.StringDtype):  # only text and missing values: vectorized
+        hit = series.str[:1].isin(FORMULA_STARTS)
+        return series.where(~hit, "'" + series) if hit.any() else series
+    values = series.astype(object)  # object or categorical: only the str values are text
+    hit = values.map(lambda v: isinstance(v, str) and v[:1] in FORMULA_STARTS).astype(bool)
     if not hit.any():
         return series
     values = values.copy()
