@@ -22,6 +22,9 @@ What is neutralized and what is not:
   reads a number as a number, not as a formula. Dates, times and booleans are not text
   either and are written as before.
 - **Header cells** are text and get the same rule.
+- A text cell that already starts with ``'`` is left as it is. A program (not a
+  spreadsheet) that reads the file back removes one leading ``'`` when the next character
+  is in :data:`FORMULA_STARTS` to get the original value.
 - **Exact bytes** (``exact=`` columns): an ad platform's audience file must hold what the
   platform expects, byte for byte (a SHA-256 hex of a normalised e-mail, which cannot start
   with a formula character anyway). Columns named in ``exact`` are written unchanged; use it
@@ -32,6 +35,10 @@ Tables in the workspace are written by DuckDB (``COPY (SELECT …) TO``) with th
 streams without passing through Python. Frames already in memory (a run's members, value
 results) use :func:`neutralize_frame`. Files are written to a temporary name next to the
 target and renamed, so a failed export leaves no half-written file.
+
+Not covered, on purpose: Parquet files (spreadsheets do not evaluate them), JSON answers of
+the API (data, not a sheet), and ``segmint sample``'s generated shop, which holds only
+segmint's own synthetic values and must import back exactly (its phones start with ``+``).
 """
 
 from __future__ import annotations
