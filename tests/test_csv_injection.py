@@ -31,6 +31,7 @@ from typer.testing import CliRunner
 
 import segmint
 from segmint.cli import app as cli
+from segmint.exceptions import SpecError
 from segmint.store.csvsafe import (
     FORMULA_STARTS,
     frame_to_csv,
@@ -202,6 +203,16 @@ def test_a_failed_export_leaves_no_file_behind(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]
 
 
+def test_an_export_to_a_folder_or_under_a_file_is_a_clear_error(tmp_path: Path) -> None:
+    frame = pd.DataFrame({"id": ["=x"]})
+    with pytest.raises(SpecError, match="that is a folder"):
+        frame_to_csv(frame, tmp_path)
+    (tmp_path / "file").write_text("x", encoding="utf-8")
+    with pytest.raises(SpecError, match="Could not write the CSV file"):
+        table_to_csv(ibis.memtable(frame), tmp_path / "file" / "out.csv")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+
+
 # ------------------------------------------------------------------ the real pipeline
 
 
@@ -271,6 +282,14 @@ def test_cli_features_export_is_safe_and_numbers_round_trip(shop: Shop) -> None:
     assert set(column["loyalty_tier"]) == {"'=2+5", "'-gold", "'@silver", "bronze"}
     negatives = [c for c in column["balance"] if c.startswith("-")]
     assert len(negatives) >= 70 and all(is_number(c) for c in negatives)
+
+
+def test_cli_export_to_a_folder_says_so_without_a_traceback(shop: Shop) -> None:
+    args = ["value", "--penalizer", "0.001", "--out", str(shop.root), "-w", str(shop.workspace)]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2, result.output
+    assert "that is a folder" in " ".join(re.sub("[│╭╮╰╯─]", " ", result.output).split())
+    assert result.exception is None or isinstance(result.exception, SystemExit)
 
 
 def test_cli_value_export_is_safe(shop: Shop) -> None:

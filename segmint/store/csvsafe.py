@@ -44,6 +44,8 @@ segmint's own synthetic values and must import back exactly (its phones start wi
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import uuid
 from collections.abc import Callable, Collection
@@ -52,6 +54,8 @@ from typing import Any
 
 import ibis
 import pandas as pd
+
+from segmint.exceptions import DiskSpaceError, SegmintError, SpecError
 
 __all__ = [
     "FORMULA_STARTS",
@@ -161,10 +165,30 @@ def _neutralize_series(series: pd.Series) -> pd.Series:
 
 def _replace_atomically(path: Path, write: Callable[[str], object]) -> None:
     """Run ``write(tmp)`` for a temporary file next to ``path``, then move it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.is_dir():
+        raise SpecError(
+            f"Could not write the CSV file '{path}': that is a folder.",
+            fix=f"give a file path, e.g. {path / 'export.csv'}.",
+        )
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         write(str(tmp))
         os.replace(tmp, path)
+    except OSError as exc:
+        raise _write_error(path, exc) from exc
     finally:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+
+
+def _write_error(path: Path, exc: OSError) -> SegmintError:
+    if exc.errno == errno.ENOSPC:
+        return DiskSpaceError(
+            f"The disk is full: the CSV file '{path}' could not be written.",
+            fix="free some disk space, or write the file to another disk.",
+        )
+    return SpecError(
+        f"Could not write the CSV file '{path}': {exc.strerror or exc}.",
+        fix="choose a file path in a folder you can write to.",
+    )
