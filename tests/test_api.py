@@ -412,7 +412,7 @@ def test_upload_over_the_size_limit_is_refused_and_not_kept(api, tmp_path):
     big.write_bytes(b"customer_id,amount\n" + b"C1,1.00\n" * (500_000))
     before = set(api.state.uploads.iterdir())
     r = api.upload(big)
-    assert r.status_code == 400 and "upload limit" in r.json()["problem"]
+    assert r.status_code == 413 and "upload limit (3 MB)" in r.json()["problem"]
     assert set(api.state.uploads.iterdir()) == before
 
 

@@ -451,7 +451,8 @@ def test_api_errors_stay_json(site: Site) -> None:
     assert missing.status_code == 404 and missing.json()["error"] == "NotFound"
     invalid = client.post("/api/v1/rules/validate", json={"rules": {}}, headers=headers)
     assert invalid.status_code == 422 and invalid.json()["error"] == "ValidationError"
-    assert client.get("/api/v1/nope").json() == {"detail": "Not Found"}
+    assert client.get("/api/v1/nope", headers=headers).json() == {"detail": "Not Found"}
+    assert client.get("/api/v1/nope").status_code == 401  # no probing without a token
     page = client.get("/no-such-page")
     assert page.status_code == 404 and "Page not found" in page.text
 
@@ -582,7 +583,7 @@ def test_an_upload_over_the_limit_is_refused(tmp_path: Path) -> None:
     with TestClient(app) as client:
         sign_in(client, token)
         response = _upload(client, "big.csv", b"a,b\n" + b"1,2\n" * 1000)
-        assert response.status_code == 400
+        assert response.status_code == 413
         assert "larger than the upload limit" in response.text
 
 

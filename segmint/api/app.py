@@ -17,10 +17,14 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from segmint.api.limits import BodyTooLarge, RequestLimits
+from segmint.api.openapi import refine
+from segmint.api.redact import Redactor
 from segmint.api.routes import router
 from segmint.api.services import NotFound
 from segmint.api.state import AppState, Settings
-from segmint.exceptions import EngineError, SegmintError
+from segmint.api.uploads import UploadTooLarge
+from segmint.exceptions import DiskSpaceError, EngineError, SegmintError
 from segmint.store import translate
 
 __all__ = ["SECURITY_HEADERS", "create_app", "error_status", "first_admin_token"]
@@ -42,23 +46,29 @@ SECURITY_HEADERS = {
 
 
 def error_status(exc: SegmintError) -> int:
-    """404 for what is not there, 503 when the engine ran out of memory or could not use its
-    files (the request was fine), 400 for every other user error."""
+    """404 for what is not there, 413 for an upload over a size limit, 507 when the server's
+    disk is full, 503 when the engine ran out of memory or could not use its files (the
+    request was fine), 400 for every other user error."""
     if isinstance(exc, NotFound):
         return 404
+    if isinstance(exc, UploadTooLarge):
+        return 413
+    if isinstance(exc, DiskSpaceError):
+        return 507
     if isinstance(exc, EngineError):
         return 503
     return 400
 
 
-def _error(status: int, exc: SegmintError) -> JSONResponse:
+def _error(status: int, exc: SegmintError, redact: Redactor) -> JSONResponse:
+    """The JSON of a user error; paths under the server's folders become file names."""
     return JSONResponse(
         {
             "error": type(exc).__name__,
-            "detail": str(exc),
-            "problem": exc.problem,
-            "where": exc.where,
-            "fix": exc.fix,
+            "detail": redact(str(exc)),
+            "problem": redact(exc.problem),
+            "where": redact.optional(exc.where),
+            "fix": redact.optional(exc.fix),
         },
         status_code=status,
     )
@@ -85,7 +95,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.exception_handler(SegmintError)
     async def user_error(_request: Request, exc: SegmintError) -> JSONResponse:
-        return _error(error_status(exc), exc)
+        return _error(error_status(exc), exc, state.redact)
 
     @app.exception_handler(duckdb.Error)
     async def engine_error(request: Request, exc: duckdb.Error) -> Response:
@@ -97,6 +107,11 @@ def create_app(settings: Settings) -> FastAPI:
         result = app.exception_handlers[SegmintError](request, error)
         response: Response = await result if inspect.isawaitable(result) else result
         return response
+
+    @app.exception_handler(BodyTooLarge)
+    async def too_large(_request: Request, exc: BodyTooLarge) -> JSONResponse:
+        """A body sent without a length that passed its cap while being read."""
+        return JSONResponse(exc.limit.body(), status_code=413, headers={"Connection": "close"})
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -113,6 +128,15 @@ def create_app(settings: Settings) -> FastAPI:
             status_code=422,
         )
 
+    # before the security headers' middleware, so that it runs inside it: its early 401 and
+    # 413 answers get the headers too
+    app.add_middleware(
+        RequestLimits,
+        tokens=state.tokens,
+        upload_bytes=settings.max_upload_bytes,
+        body_bytes=settings.max_body_bytes,
+    )
+
     @app.middleware("http")
     async def headers(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
@@ -125,6 +149,7 @@ def create_app(settings: Settings) -> FastAPI:
         return response
 
     app.include_router(router)
+    refine(app)
     from segmint.web import pages
 
     pages.mount(app)

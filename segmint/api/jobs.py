@@ -44,9 +44,16 @@ def _now() -> datetime:
 class JobRunner:
     """Queue work, run it on one thread, keep its status in the workspace."""
 
-    def __init__(self, db: duckdb.DuckDBPyConnection, lock: threading.Lock) -> None:
+    def __init__(
+        self,
+        db: duckdb.DuckDBPyConnection,
+        lock: threading.Lock,
+        *,
+        redact: Callable[[str], str] = str,
+    ) -> None:
         self._db = db
         self._lock = lock
+        self._redact = redact
         with lock:
             db.execute(DDL)
             db.execute(
@@ -133,13 +140,15 @@ class JobRunner:
 
     def _failed(self, job_id: str, exc: Exception) -> None:
         """A user error (or an engine failure: memory, disk, a locked file) keeps its
-        paragraph; anything else is a bug: logged, and the job says so."""
+        paragraph; anything else is a bug: logged, and the job says so. Paths under the
+        server's folders are shown as file names (``redact``)."""
         error = translate(exc)
         if error is None:
             log.exception("job %s failed", job_id)
-            self._finish(job_id, "failed", error=f"Internal error: {type(exc).__name__}: {exc}")
+            text = f"Internal error: {type(exc).__name__}: {exc}"
         else:
-            self._finish(job_id, "failed", error=str(error))
+            text = str(error)
+        self._finish(job_id, "failed", error=self._redact(text))
 
     def _finish(
         self, job_id: str, status: str, *, error: str | None = None, result: Any = None

@@ -11,13 +11,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, File, HTTPException, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import FileResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
 from segmint.api import services
 from segmint.api.auth import Principal, role_allows
+from segmint.api.openapi import UPLOAD_BODY, errors
 from segmint.api.state import AppState, state_of
 from segmint.spec.model import SegmentationSpec
 
@@ -121,33 +123,46 @@ class Job(BaseModel):
 # -- endpoints ------------------------------------------------------------------------------------
 
 
-@router.get("/me", summary="Who the token belongs to")
+@router.get("/me", summary="Who the token belongs to", responses=errors())
 def me(who: Viewer) -> dict[str, str]:
     return {"name": who.name, "role": who.role, "token_id": who.token_id}
 
 
-@router.get("/tables", summary="Workspace tables with row counts")
+@router.get("/tables", summary="Workspace tables with row counts", responses=errors())
 def tables(_: Viewer, state: State) -> list[dict[str, Any]]:
     return services.list_tables(state.workspace())
 
 
-@router.get("/methods", summary="Segmentation methods: spec fields, defaults, params")
+@router.get(
+    "/methods",
+    summary="Segmentation methods: spec fields, defaults, params",
+    responses=errors(),
+)
 def methods(_: Viewer) -> list[dict[str, Any]]:
     return services.list_methods()
 
 
-@router.get("/runs", summary="Segmentation runs, newest first")
+@router.get("/runs", summary="Segmentation runs, newest first", responses=errors())
 def runs(_: Viewer, state: State) -> list[dict[str, Any]]:
     return services.list_segment_runs(state.workspace())
 
 
-@router.post("/runs", status_code=202, summary="Start a segmentation run (a background job)")
+@router.post(
+    "/runs",
+    status_code=202,
+    summary="Start a segmentation run (a background job)",
+    responses=errors(403),
+)
 def start_run(body: RunRequest, who: Analyst, state: State) -> Job:
     job_id = services.start_run(state, who.name, body.segmentations)
     return Job(**(state.jobs.get(job_id) or {}))
 
 
-@router.get("/runs/{run_id}/segmentations/{name}", summary="Profiles, ranking and plans")
+@router.get(
+    "/runs/{run_id}/segmentations/{name}",
+    summary="Profiles, ranking and plans",
+    responses=errors(404),
+)
 def segmentation(run_id: str, name: str, _: Viewer, state: State) -> dict[str, Any]:
     return services.get_segmentation(state.workspace(), run_id, name).to_json()
 
@@ -155,6 +170,7 @@ def segmentation(run_id: str, name: str, _: Viewer, state: State) -> dict[str, A
 @router.patch(
     "/runs/{run_id}/segmentations/{name}/segments/{label}",
     summary="Rename a segment or edit its targeting plan",
+    responses=errors(403, 404),
 )
 def edit_segment(
     run_id: str, name: str, label: str, body: SegmentEdit, _: Analyst, state: State
@@ -174,6 +190,7 @@ def edit_segment(
 @router.post(
     "/runs/{run_id}/segmentations/{name}/assign",
     summary="Assign one customer or a batch to the fitted segmentation",
+    responses=errors(404),
 )
 def assign(
     run_id: str, name: str, body: AssignRequest, _: Viewer, state: State
@@ -185,6 +202,7 @@ def assign(
     "/runs/{run_id}/segmentations/{name}/members.csv",
     summary="Segment members as CSV (all segments, or one with ?segment=)",
     response_class=Response,
+    responses=errors(403, 404, ok=("text/csv", "The members")),
 )
 def members_csv(
     run_id: str,
@@ -201,7 +219,12 @@ def members_csv(
     )
 
 
-@router.get("/runs/{run_id}/report", summary="The run's HTML report", response_class=FileResponse)
+@router.get(
+    "/runs/{run_id}/report",
+    summary="The run's HTML report",
+    response_class=FileResponse,
+    responses=errors(404, ok=("text/html", "The report")),
+)
 def report(run_id: str, _: Viewer, state: State) -> FileResponse:
     path = services.report_file(state, run_id)
     return FileResponse(
@@ -212,7 +235,11 @@ def report(run_id: str, _: Viewer, state: State) -> FileResponse:
     )
 
 
-@router.get("/compare", summary="Migration of customers between two segmentations")
+@router.get(
+    "/compare",
+    summary="Migration of customers between two segmentations",
+    responses=errors(404),
+)
 def compare(
     run_a: Annotated[str, Query(max_length=100)],
     name_a: Annotated[str, Query(max_length=200)],
@@ -224,18 +251,36 @@ def compare(
     return services.compare_runs(state.workspace(), run_a, name_a, run_b, name_b)
 
 
-@router.post("/uploads", status_code=201, summary="Upload an export; returns its preview")
-def upload(
-    _: Analyst, state: State, file: Annotated[UploadFile, File(description="CSV, Excel, …")]
-) -> dict[str, Any]:
-    upload_id, path = services.save_upload(state, file.filename or "upload", file.file)
-    return {"upload_id": upload_id, "filename": path.name, **services.preview_upload(path)}
+@router.post(
+    "/uploads",
+    status_code=201,
+    summary="Upload an export; returns its preview",
+    description="The file is a multipart form field named `file` (CSV, Excel, Parquet, JSON, "
+    "optionally gzip-compressed). It is streamed to disk and refused with 413 as soon as it "
+    "passes the server's upload limit, or when its compressed content unpacks too far.",
+    openapi_extra=UPLOAD_BODY,
+    responses=errors(403, 507),
+)
+async def upload(request: Request, _: Analyst, state: State) -> dict[str, Any]:
+    received = await services.receive_upload(state, request)
+
+    def check_and_preview() -> dict[str, Any]:
+        services.check_upload(state, received)
+        try:
+            return services.preview_upload(received.path)
+        except BaseException:
+            received.discard()  # an upload that cannot be previewed cannot be imported
+            raise
+
+    preview = await run_in_threadpool(check_and_preview)
+    return {"upload_id": received.upload_id, "filename": received.path.name, **preview}
 
 
 @router.post(
     "/uploads/{upload_id}/import",
     status_code=202,
     summary="Import an uploaded file (a background job: import, clean, quality report)",
+    responses=errors(403, 404),
 )
 def import_upload(upload_id: str, body: ImportRequest, who: Analyst, state: State) -> Job:
     path = services.upload_path(state, upload_id)
@@ -245,12 +290,12 @@ def import_upload(upload_id: str, body: ImportRequest, who: Analyst, state: Stat
     return Job(**(state.jobs.get(job_id) or {}))
 
 
-@router.get("/jobs", summary="Recent background jobs")
+@router.get("/jobs", summary="Recent background jobs", responses=errors())
 def jobs(_: Viewer, state: State) -> list[Job]:
     return [Job(**j) for j in state.jobs.list()]
 
 
-@router.get("/jobs/{job_id}", summary="One job's status")
+@router.get("/jobs/{job_id}", summary="One job's status", responses=errors(404))
 def job(job_id: str, _: Viewer, state: State) -> Job:
     found = state.jobs.get(job_id)
     if found is None:
@@ -258,24 +303,33 @@ def job(job_id: str, _: Viewer, state: State) -> Job:
     return Job(**found)
 
 
-@router.post("/rules/validate", summary="Check rules written in the rule language")
+@router.post(
+    "/rules/validate",
+    summary="Check rules written in the rule language",
+    responses=errors(),
+)
 def validate_rules(body: RulesRequest, _: Viewer, state: State) -> dict[str, Any]:
     columns = services.rule_columns(state.workspace(), value=body.value)
     return services.validate_rules(dict(body.rules), columns)
 
 
-@router.get("/tokens", summary="API tokens (never their secret)")
+@router.get("/tokens", summary="API tokens (never their secret)", responses=errors(403))
 def list_tokens(_: Admin, state: State) -> list[dict[str, Any]]:
     return state.tokens.list()
 
 
-@router.post("/tokens", status_code=201, summary="Create a token; its secret is shown once")
+@router.post(
+    "/tokens",
+    status_code=201,
+    summary="Create a token; its secret is shown once",
+    responses=errors(403),
+)
 def create_token(body: TokenRequest, _: Admin, state: State) -> dict[str, str]:
     p, token = state.tokens.create(body.name, body.role)
     return {"token_id": p.token_id, "name": p.name, "role": p.role, "token": token}
 
 
-@router.delete("/tokens/{token_id}", summary="Revoke a token")
+@router.delete("/tokens/{token_id}", summary="Revoke a token", responses=errors(403, 404))
 def revoke_token(token_id: str, who: Admin, state: State) -> dict[str, str]:
     if token_id == who.token_id:
         raise HTTPException(400, "A token cannot revoke itself; sign in with another admin token.")

@@ -16,9 +16,13 @@ from typing import Any
 
 import duckdb
 import pandas as pd
+from starlette.requests import Request
 
 from segmint._workspace import Workspace
+from segmint.api import uploads
+from segmint.api.inflation import check_inflation
 from segmint.api.state import AppState
+from segmint.api.uploads import Received
 from segmint.exceptions import InputError, ModelError, SegmintError, UnreadableFileError
 from segmint.segment.models import model_from_json
 from segmint.spec.model import SegmentationSpec, Spec
@@ -29,6 +33,7 @@ __all__ = [
     "UPLOAD_KINDS",
     "NotFound",
     "check_segment",
+    "check_upload",
     "compare_runs",
     "get_segmentation",
     "list_methods",
@@ -37,10 +42,10 @@ __all__ = [
     "members",
     "members_csv",
     "preview_upload",
+    "receive_upload",
     "rename_segment",
     "report_file",
     "rule_columns",
-    "save_upload",
     "score",
     "start_ingest",
     "start_run",
@@ -427,46 +432,38 @@ def _needed(model: Any, features: list[str]) -> list[str]:
 # -- uploads and jobs --------------------------------------------------------------------------
 
 
-def save_upload(state: AppState, filename: str, data: Any) -> tuple[str, Path]:
-    """Store an uploaded file under the uploads folder (a fresh folder, a cleaned name),
-    refusing files over the size limit and content that is not a data file. Returns the
-    upload id (the folder's name) and the path."""
+async def receive_upload(state: AppState, request: Request) -> Received:
+    """Stream the request's multipart form into a new upload folder (size limit enforced
+    while reading; see :mod:`segmint.api.uploads`). The file is not checked yet:
+    :func:`check_upload` does that."""
+    length = request.headers.get("content-length", "")
+    return await uploads.receive(
+        request.stream(),
+        request.headers.get("content-type", ""),
+        state.uploads,
+        state.settings.max_upload_bytes,
+        content_length=int(length) if length.isdigit() else None,
+    )
+
+
+def check_upload(state: AppState, received: Received) -> None:
+    """Refuse (and delete) an upload that is not a data file or that unpacks too far."""
     from segmint.ingest.sniff import sniff
 
-    limit = state.settings.max_upload_bytes
-    name = _SAFE.sub("_", Path(filename or "upload").name).strip("._") or "upload"
-    folder = state.uploads / uuid.uuid4().hex
-    folder.mkdir(parents=True)
-    path = folder / name
-    try:  # anything refused leaves nothing behind
-        _write_limited(data, path, limit, name)
+    path = received.path
+    try:
         src = sniff(str(path))
         if src.kind not in UPLOAD_KINDS:
             raise UnreadableFileError(
                 f"This file is a {src.kind} database, not an export file.",
-                where=name,
+                where=path.name,
                 fix="upload a CSV, Excel, Parquet or JSON export (or import the database with "
                 "segmint ingest URL --table NAME).",
             )
+        check_inflation(path, src.kind, src.compression, state.settings.max_inflated_bytes)
     except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)
+        received.discard()
         raise
-    return folder.name, path
-
-
-def _write_limited(data: Any, path: Path, limit: int, name: str) -> None:
-    written = 0
-    with path.open("wb") as out:
-        while chunk := data.read(1 << 20):
-            written += len(chunk)
-            if written > limit:
-                raise InputError(
-                    f"The file is larger than the upload limit ({limit // (1 << 20)} MB).",
-                    where=name,
-                    fix="import it from the command line (segmint ingest FILE) or start the "
-                    "server with a higher --max-upload-mb.",
-                )
-            out.write(chunk)
 
 
 def upload_path(state: AppState, upload_id: str) -> Path:
@@ -559,10 +556,13 @@ def start_run(state: AppState, user: str, segmentations: list[SegmentationSpec])
                 "The workspace has no orders or customers yet.", fix="upload an export first."
             )
         scratch = state.reports / f"tmp-{uuid.uuid4().hex}"
-        output = run_pipeline(ws, spec, out_dir=scratch, progress=progress)
-        final = state.reports / output.run_id
-        shutil.rmtree(final, ignore_errors=True)
-        scratch.rename(final)
+        try:  # the report is written to scratch and moved into place only when complete
+            output = run_pipeline(ws, spec, out_dir=scratch, progress=progress)
+            final = state.reports / output.run_id
+            shutil.rmtree(final, ignore_errors=True)
+            scratch.rename(final)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
         state.models.clear()
         return {
             "run_id": output.run_id,

@@ -9,6 +9,7 @@ the single job worker.
 
 from __future__ import annotations
 
+import shutil
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,11 +18,12 @@ from starlette.requests import Request
 
 from segmint._workspace import Workspace
 from segmint.api.auth import TokenStore
+from segmint.api.inflation import MAX_INFLATED_BYTES
 from segmint.api.jobs import JobRunner
+from segmint.api.limits import MAX_BODY_BYTES, MAX_UPLOAD_BYTES
+from segmint.api.redact import Redactor
 
 __all__ = ["MAX_UPLOAD_BYTES", "AppState", "Settings", "state_of"]
-
-MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 
 
 @dataclass
@@ -31,6 +33,10 @@ class Settings:
     workspace: Path
     data_dir: Path | None = None
     max_upload_bytes: int = MAX_UPLOAD_BYTES
+    #: every JSON or form body other than an upload
+    max_body_bytes: int = MAX_BODY_BYTES
+    #: a compressed upload (.gz, .xlsx, Parquet) may unpack to at most this many bytes
+    max_inflated_bytes: int = MAX_INFLATED_BYTES
     #: secure cookies need HTTPS; off for http://127.0.0.1
     secure_cookies: bool = False
     extra: dict[str, str] = field(default_factory=dict)
@@ -50,11 +56,15 @@ class AppState:
         self._local = threading.local()
         self.meta = Workspace(settings.workspace)
         db = self.meta.store.db  # creates the workspace file when new
+        #: takes the server's folders out of every error text a client sees
+        self.redact = Redactor([settings.folder, settings.workspace.parent])
         self.tokens = TokenStore(db, self.write_lock)
-        self.jobs = JobRunner(db, self.write_lock)
+        self.jobs = JobRunner(db, self.write_lock, redact=self.redact)
         self.models: dict[tuple[str, str], object] = {}
         for sub in ("uploads", "reports"):
             (settings.folder / sub).mkdir(parents=True, exist_ok=True)
+        for scratch in self.reports.glob("tmp-*"):  # left by a server that was killed mid-run
+            shutil.rmtree(scratch, ignore_errors=True)
 
     @property
     def uploads(self) -> Path:

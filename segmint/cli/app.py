@@ -418,8 +418,34 @@ def serve(
         ),
     ] = None,
     max_upload_mb: Annotated[
-        int, typer.Option("--max-upload-mb", min=1, help="Largest upload accepted.")
-    ] = 200,
+        int,
+        typer.Option(
+            "--max-upload-mb",
+            min=1,
+            envvar="SEGMINT_MAX_UPLOAD_MB",
+            help="Largest upload accepted, in MB (streamed to disk; refused with 413 as soon "
+            "as it passes the limit).",
+        ),
+    ] = 200,  # segmint.api.limits.MAX_UPLOAD_BYTES (not imported: FastAPI is an extra)
+    max_body_kb: Annotated[
+        int,
+        typer.Option(
+            "--max-body-kb",
+            min=1,
+            envvar="SEGMINT_MAX_BODY_KB",
+            help="Largest JSON or form body accepted, in KB (413 above it, before it is read).",
+        ),
+    ] = 1024,  # segmint.api.limits.MAX_BODY_BYTES
+    max_inflated_mb: Annotated[
+        int,
+        typer.Option(
+            "--max-inflated-mb",
+            min=1,
+            envvar="SEGMINT_MAX_INFLATED_MB",
+            help="Most MB a compressed upload (.gz, .xlsx, Parquet) may unpack to; it may also "
+            "unpack to at most 100 times its size.",
+        ),
+    ] = 1024,  # segmint.api.uploads.MAX_INFLATED_BYTES
     secure_cookies: Annotated[
         bool,
         typer.Option(
@@ -446,6 +472,8 @@ def serve(
         workspace=workspace,
         data_dir=data_dir,
         max_upload_bytes=max_upload_mb * 1024 * 1024,
+        max_body_bytes=max_body_kb * 1024,
+        max_inflated_bytes=max_inflated_mb * 1024 * 1024,
         secure_cookies=secure_cookies,
     )
     server = create_app(settings)

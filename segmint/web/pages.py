@@ -113,7 +113,8 @@ def _handlers(app: FastAPI) -> None:
         assert isinstance(exc, SegmintError)
         status = error_status(exc)
         heading = "Not found" if status == 404 else "That did not work"
-        return _error_page(request, status, heading, str(exc))
+        state: AppState = request.app.state.segmint
+        return _error_page(request, status, heading, state.redact(str(exc)))
 
     async def invalid(request: Request, exc: Exception) -> Response:
         if _is_api(request):

@@ -8,20 +8,20 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import UploadFile
 
 from segmint.api import services
+from segmint.api.app import error_status
 from segmint.api.state import state_of
 from segmint.exceptions import SegmintError
 from segmint.ingest.mapping import resolve
 from segmint.web.mapping import changed, mapping_view
 from segmint.web.render import page
-from segmint.web.session import WebUser, form_user, page_user
+from segmint.web.session import CsrfFailed, WebUser, check_csrf, form_user, page_user
 
 __all__ = ["router"]
 
 router = APIRouter()
-Analyst = Annotated[WebUser, Depends(page_user("analyst"))]
+Analyst = Annotated[WebUser, Depends(page_user("analyst"))]  # reads no body
 AnalystPost = Annotated[WebUser, Depends(form_user("analyst"))]
 ACCEPT = ".csv,.tsv,.txt,.xlsx,.xls,.parquet,.json,.jsonl,.ndjson"
 
@@ -46,23 +46,32 @@ def upload_form(request: Request, user: Analyst) -> Response:
 
 
 @router.post("/upload")
-async def upload(request: Request, user: AnalystPost) -> Response:
-    form = await request.form()
-    file = form.get("file")
-    if not isinstance(file, UploadFile) or not file.filename:
-        return _upload_page(request, user, "Choose a file to upload first.", status=400)
+async def upload(request: Request, user: Analyst) -> Response:
+    """The session and its role are checked before the body is read; the file is streamed to
+    its folder (size limit enforced while reading), then the form's CSRF token is checked
+    (a mismatch deletes the file), then the content."""
     state = state_of(request)
+    try:
+        received = await services.receive_upload(state, request)
+    except SegmintError as exc:
+        return _upload_page(request, user, state.redact(str(exc)), status=error_status(exc))
+    if not check_csrf(user.csrf, received.fields.get("csrf")):
+        received.discard()
+        raise CsrfFailed()
 
-    def store() -> str:
-        upload_id, path = services.save_upload(state, str(file.filename), file.file)
-        services.preview_upload(path)  # content errors now, on this page
-        return upload_id
+    def check() -> None:
+        services.check_upload(state, received)
+        try:
+            services.preview_upload(received.path)  # content errors now, on this page
+        except BaseException:
+            received.discard()
+            raise
 
     try:
-        upload_id = await run_in_threadpool(store)  # file work off the event loop
+        await run_in_threadpool(check)  # file work off the event loop
     except SegmintError as exc:
-        return _upload_page(request, user, str(exc), status=400)
-    return RedirectResponse(f"/upload/{upload_id}", status_code=303)
+        return _upload_page(request, user, state.redact(str(exc)), status=error_status(exc))
+    return RedirectResponse(f"/upload/{received.upload_id}", status_code=303)
 
 
 def _mapping_page(
