@@ -230,7 +230,7 @@ def test_the_live_rule_check_knows_hillstrom_attributes(hillstrom_csv, tmp_path)
     columns = services.rule_columns(ws)
     assert columns is not None and columns["history"].is_numeric()
     ok = services.validate_rules({"Big": "history > 500", "Web": "channel = 'Web'"}, columns)
-    assert ok == {"ok": True, "errors": []}
+    assert ok == {"ok": True, "errors": [], "columns_checked": True}
     bad = services.validate_rules({"Big": "histroy > 500"}, columns)
     assert not bad["ok"] and "Did you mean 'history'" in bad["errors"][0]["message"]
     # without a value step there are no value columns, with one there are

@@ -250,7 +250,17 @@ def validate_rules(rules: dict[str, str], columns: Any | None = None) -> dict[st
             parse_rules([(name, expr)], columns)
         except SegmintError as exc:
             errors.append({"rule": name, "message": exc.problem})
-    return {"ok": not errors, "errors": errors}
+    out: dict[str, Any] = {
+        "ok": not errors,
+        "errors": errors,
+        "columns_checked": columns is not None,
+    }
+    if columns is None:
+        out["note"] = (
+            "Only the syntax was checked: the workspace has no data yet, so column names "
+            "(plain or in backticks) are checked once orders or customers are imported."
+        )
+    return out
 
 
 #: (workspace, its last run) → its feature columns, for the rule check as one types

@@ -15,6 +15,7 @@ from typing import Any
 from segmint.clean.report_html import render_quality_html
 from segmint.spec.gates import CHECK_GATES, QualityGates
 from segmint.store import Store, quote
+from segmint.store.errors import file_errors
 from segmint.store.schema import CANONICAL, LINEAGE
 
 __all__ = ["build_report", "identical_lines_note", "write_report"]
@@ -282,11 +283,30 @@ def _kept_lines(tables: dict[str, Any]) -> str:
 
 
 def write_report(report: dict[str, Any], out_dir: str | Path) -> tuple[Path, Path]:
-    """Write ``quality.json`` and ``quality.html`` into ``out_dir``; return both paths."""
+    """Write ``quality.json`` and ``quality.html`` into ``out_dir``; return both paths.
+
+    A folder that cannot be written (read-only, a full disk) is a :class:`WorkspaceError`
+    naming it; a file is replaced only once its new text is completely written.
+    """
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     json_path = out / "quality.json"
     html_path = out / "quality.html"
-    json_path.write_text(json.dumps(report, indent=2, default=str), encoding="utf-8")
-    html_path.write_text(render_quality_html(report), encoding="utf-8")
+    texts = {
+        json_path: json.dumps(report, indent=2, default=str),
+        html_path: render_quality_html(report),
+    }
+    with file_errors(out, "the quality report"):
+        out.mkdir(parents=True, exist_ok=True)
+        for path, text in texts.items():
+            _write_whole(path, text)
     return json_path, html_path
+
+
+def _write_whole(path: Path, text: str) -> None:
+    """Write ``text`` next to ``path``, then rename it over ``path`` (no half-written file)."""
+    part = path.with_name(path.name + ".part")
+    try:
+        part.write_text(text, encoding="utf-8")
+        part.replace(path)
+    finally:
+        part.unlink(missing_ok=True)

@@ -7,6 +7,7 @@ one transaction: create/extend the table, INSERT … SELECT, issues, run record.
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import re
 import time
@@ -18,8 +19,9 @@ from typing import Any
 import duckdb
 
 from segmint.exceptions import MappingError, QualityGateError, SegmintError, WorkspaceError
-from segmint.ingest.coerce import Coercion, coerce, lit
+from segmint.ingest.coerce import Coercion, coerce, lit, role_of
 from segmint.ingest.mapping import ASSUMED_NOTE, ROW_ID_NOTE, ColumnMapping, resolve
+from segmint.ingest.problems import add_reader_problems
 from segmint.ingest.readers import STAGE, ReadOptions, Staged, stage
 from segmint.ingest.sniff import Source, sniff
 from segmint.spec.gates import CHECK_GATES, QualityGates
@@ -28,6 +30,7 @@ from segmint.store.schema import CANONICAL
 
 __all__ = ["IngestResult", "ingest"]
 
+NOT_FINITE = "not a finite number (inf, NaN, or beyond ±1.8e308)"
 ISSUE_SAMPLE = 200  # unreadable values kept per column (all are counted)
 ID_COLUMNS = {"customer_id", "order_id", "product_id", "campaign_id", "anonymous_id"}
 
@@ -228,7 +231,7 @@ def _plan(
             quote(col),
             staged.columns[col],
             target,
-            role="id" if name in ID_COLUMNS else "",
+            role=role_of(name, ID_COLUMNS),
             date_format=date_format,
             timezone=tz,
             text_source=staged.text,
@@ -240,8 +243,18 @@ def _plan(
     extra_types = _infer_extra_types(db, staged, cmap)
     for col, name in cmap.extras.items():
         target = extra_types[name]
-        c = coerce(db, rel, quote(col), staged.columns[col], target, text_source=staged.text)
+        c = coerce(
+            db,
+            rel,
+            quote(col),
+            staged.columns[col],
+            target,
+            role="attribute",
+            text_source=staged.text,
+        )
         inner[name] = c.expr
+        if c.can_fail:  # inf/NaN in a column of numbers: counted like any unreadable value
+            coercions[name] = (col, c)
     outer: dict[str, str] = {}
     generated: dict[str, str] = {}
     if cmap.assumed:
@@ -359,7 +372,7 @@ def _apply_raw_transforms(
                 f"{staged.rows - rows:,} of {staged.rows:,} rows skipped: the {fmt.name} format "
                 f"imports only rows where {fmt.row_filter}.",
             ]
-    return Staged(f"{STAGE}_t", columns, rows, staged.text, notes)
+    return Staged(f"{STAGE}_t", columns, rows, staged.text, notes, staged.problems)
 
 
 def _row_filter(staged: Staged, cmap: ColumnMapping) -> str:
@@ -432,6 +445,16 @@ def _nonblank(raw: str) -> str:
 def _count_failures(
     db: duckdb.DuckDBPyConnection, staged: Staged, plan: _Plan, cmap: ColumnMapping, src: Source
 ) -> list[dict[str, Any]]:
+    checks = _coercion_failures(db, staged, plan, cmap, src)
+    names = {**{col: n for n, col in cmap.columns.items()}, **cmap.extras}
+    return add_reader_problems(
+        checks, staged.problems, names, table=cmap.entity, source=src.label, rows=staged.rows
+    )
+
+
+def _coercion_failures(
+    db: duckdb.DuckDBPyConnection, staged: Staged, plan: _Plan, cmap: ColumnMapping, src: Source
+) -> list[dict[str, Any]]:
     checked = [(n, col, c) for n, (col, c) in plan.coercions.items() if c.can_fail]
     if not checked:
         return []
@@ -455,6 +478,7 @@ def _count_failures(
                 "n_checked": total,
                 "share": bad / total if total else 0.0,
                 "source": src.label,
+                "reason": _reason(c, "the expected type"),
             }
         )
     return checks
@@ -474,6 +498,36 @@ def _bad_samples(
     ]
 
 
+def _issue_rows(
+    db: duckdb.DuckDBPyConnection, staged: Staged, plan: _Plan, chk: dict[str, Any], limit: int
+) -> list[tuple[int, str, str]]:
+    """(row, value, reason) of a check's first bad values: unreadable ones and reader problems."""
+    name = chk["column"]
+    prob = staged.problems.get(chk["source_column"])
+    out = list(prob.samples) if prob else []
+    if name in plan.coercions:
+        _col, c = plan.coercions[name]
+        schema = CANONICAL[chk["table"]]
+        target = schema.column(name).dtype if name in schema.names else "value"
+        reason = _reason(c, target) + f" (column '{chk['source_column']}')"
+        out += [
+            (r, v, _value_reason(c, v, reason))
+            for r, v in _bad_samples(db, staged, plan, name, limit)
+        ]
+    return sorted(out)[:limit]
+
+
+def _value_reason(c: Coercion, value: str, reason: str) -> str:
+    """The reason for one value: a number that reads as inf or NaN says so."""
+    if c.check != "number":
+        return reason
+    try:
+        number = float(value.strip())
+    except ValueError:
+        return reason
+    return reason if math.isfinite(number) else reason.replace("not a number", NOT_FINITE, 1)
+
+
 _REASONS = {
     "date": "not a date/time",
     "number": "not a number",
@@ -484,7 +538,7 @@ _REASONS = {
 
 
 def _reason(c: Coercion, target: str) -> str:
-    return _REASONS.get(c.check, "unreadable").format(dtype=target)
+    return c.reason or _REASONS.get(c.check, "unreadable").format(dtype=target)
 
 
 def _apply_gates(
@@ -505,25 +559,32 @@ def _apply_gates(
         return
     parts = []
     for chk, gate, limit in failed:
-        examples = _bad_samples(db, staged, plan, chk["column"], 3)
-        shown = "; ".join(f"row {r}: {v!r}" for r, v in examples)
+        examples = _issue_rows(db, staged, plan, chk, 3)
+        shown = "; ".join(f"row {r}: {v!r}" for r, v, _why in examples)
         parts.append(
             f"column '{chk['source_column']}' ({chk['table']}.{chk['column']}): "
             f"{chk['n_bad']:,} of {chk['n_checked']:,} values ({chk['share']:.1%}) are "
-            f"{_REASONS.get(chk['check'], 'unreadable').format(dtype='the expected type')} "
-            f"(for example {shown}); the gate {gate} allows {limit:.0%}"
+            f"{chk['reason']} (for example {shown}); the gate {gate} allows {limit:.0%}"
         )
     first = failed[0][0]
-    fix = (
-        "check that the right column is mapped (--map "
-        f"{first['column']}='Other Header')"
-        + (", or give the format with --date-format '%d/%m/%Y'" if first["check"] == "date" else "")
-        + f", or allow more with --max-invalid {first['check']}=0.5 if these values are expected."
-    )
+    prob = staged.problems.get(first["source_column"])
     raise QualityGateError(
         "Too many values could not be read, so nothing was imported: " + "; ".join(parts) + ".",
         where=src.label,
-        fix=fix,
+        fix=_gate_fix(first, prob.fix if prob else ""),
+    )
+
+
+def _gate_fix(first: dict[str, Any], reader_fix: str) -> str:
+    kind = "value" if first["check"] == "formula" else first["check"]  # the CLI's gate names
+    more = f"allow more with --max-invalid {kind}=0.5 if these values are expected."
+    if reader_fix:
+        return f"{reader_fix}; or {more}"
+    return (
+        "check that the right column is mapped (--map "
+        f"{first['column']}='Other Header')"
+        + (", or give the format with --date-format '%d/%m/%Y'" if first["check"] == "date" else "")
+        + f", or {more}"
     )
 
 
@@ -593,15 +654,13 @@ def _write(
                 [run.run_id, table, chk["column"], chk["check"], chk["n_bad"], chk["n_checked"]],
             )
             if chk["n_bad"]:
-                _col, c = plan.coercions[chk["column"]]
-                target = (
-                    schema.column(chk["column"]).dtype if chk["column"] in schema.names else "value"
-                )
-                reason = _reason(c, target) + f" (column '{chk['source_column']}')"
-                rows = _bad_samples(db, staged, plan, chk["column"], ISSUE_SAMPLE)
+                rows = _issue_rows(db, staged, plan, chk, ISSUE_SAMPLE)
                 db.executemany(
                     "INSERT INTO quality_issues VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [[run.run_id, table, src.label, r, chk["column"], v, reason] for r, v in rows],
+                    [
+                        [run.run_id, table, src.label, r, chk["column"], v, why]
+                        for r, v, why in rows
+                    ],
                 )
         run.row_counts = {
             "read": staged.rows,

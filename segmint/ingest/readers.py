@@ -24,7 +24,10 @@ from segmint.exceptions import (
     UnreadableFileError,
 )
 from segmint.ingest.header import positional_names
+from segmint.ingest.problems import ValueProblem
+from segmint.ingest.records import parquet_columns, stage_json
 from segmint.ingest.sniff import Source
+from segmint.ingest.workbook import read_workbook
 from segmint.store import quote
 
 __all__ = ["ReadOptions", "Staged", "stage"]
@@ -56,6 +59,8 @@ class Staged:
     rows: int
     text: bool
     notes: list[str] = field(default_factory=list)
+    #: cells the reader found unusable (Excel formulas without a result), by source column
+    problems: dict[str, ValueProblem] = field(default_factory=dict)
 
 
 def _lit(value: str) -> str:
@@ -66,8 +71,10 @@ def stage(db: duckdb.DuckDBPyConnection, src: Source, opts: ReadOptions) -> Stag
     """Read ``src`` into a temp table (or a direct Parquet scan) and describe it."""
     db.execute(f"DROP TABLE IF EXISTS {STAGE}")
     notes: list[str] = []
+    problems: dict[str, ValueProblem] = {}
     _settle_header(src, opts)
     if src.kind == "parquet":
+        _check_header(src, parquet_columns(src.location))
         relation = (
             f"(SELECT file_row_number + 1 AS _row, * EXCLUDE (file_row_number) "
             f"FROM read_parquet({_lit(src.location)}, file_row_number = true))"
@@ -88,9 +95,9 @@ def stage(db: duckdb.DuckDBPyConnection, src: Source, opts: ReadOptions) -> Stag
         elif src.kind == "whitespace":
             _stage_whitespace(db, src, opts)
         elif src.kind == "excel":
-            _stage_excel(db, src, opts)
+            notes, problems = _stage_excel(db, src, opts)
         elif src.kind == "json":
-            _stage_json(db, src)
+            stage_json(db, src.location, src.label, STAGE)
         elif src.kind in ("sqlite", "postgres"):
             _stage_sql(db, src, opts)
         else:  # pragma: no cover - sniff only yields the kinds above
@@ -107,7 +114,7 @@ def stage(db: duckdb.DuckDBPyConnection, src: Source, opts: ReadOptions) -> Stag
             where=src.label,
             fix="export again including the data, or check you picked the right sheet/table.",
         )
-    return Staged(relation, columns, rows, text, notes)
+    return Staged(relation, columns, rows, text, notes, problems)
 
 
 def _settle_header(src: Source, opts: ReadOptions) -> None:
@@ -295,38 +302,14 @@ def _stage_whitespace(db: duckdb.DuckDBPyConnection, src: Source, opts: ReadOpti
     db.execute(f"DROP TABLE {raw}")
 
 
-def _stage_excel(db: duckdb.DuckDBPyConnection, src: Source, opts: ReadOptions) -> None:
-    import fastexcel
-
-    try:
-        reader = fastexcel.read_excel(src.location)
-        names = reader.sheet_names
-        sheet: str | int = 0 if opts.sheet is None else opts.sheet
-        if isinstance(sheet, str) and sheet.isdigit():
-            sheet = int(sheet)
-        if isinstance(sheet, str) and sheet not in names:
-            raise UnreadableFileError(
-                f"The workbook has no sheet named '{sheet}'; it has {', '.join(map(repr, names))}.",
-                where=src.label,
-                fix="pass --sheet with one of those names (or its 0-based position).",
-            )
-        first = reader.load_sheet(sheet, header_row=None, n_rows=1, dtypes="string")
-        header = (
-            [("" if v is None else str(v)) for v in first.to_arrow().to_pylist()[0].values()]
-            if first.height
-            else []
-        )
-        _check_header(src, header)
-        table = reader.load_sheet(sheet, dtypes="string").to_arrow()
-    except UnreadableFileError:
-        raise
-    except Exception as exc:  # fastexcel raises its own exception types
-        raise UnreadableFileError(
-            f"The file is a zip archive but not a readable .xlsx workbook ({_first_line(exc)}).",
-            where=src.label,
-            fix="open it in Excel or LibreOffice and save it as .xlsx or CSV.",
-        ) from None
-    _stage_arrow(db, table)
+def _stage_excel(
+    db: duckdb.DuckDBPyConnection, src: Source, opts: ReadOptions
+) -> tuple[list[str], dict[str, ValueProblem]]:
+    """Stage one sheet (see :mod:`segmint.ingest.workbook`); its notes and problem cells."""
+    book = read_workbook(src.location, src.label, opts.sheet)
+    _check_header(src, [h for h in book.header if h.strip()])
+    _stage_arrow(db, book.table)
+    return book.notes, book.problems
 
 
 def _stage_arrow(db: duckdb.DuckDBPyConnection, data: Any) -> None:
@@ -335,20 +318,6 @@ def _stage_arrow(db: duckdb.DuckDBPyConnection, data: Any) -> None:
         db.execute(f"CREATE TEMP TABLE {STAGE} AS SELECT * FROM _segmint_arrow")
     finally:
         db.unregister("_segmint_arrow")
-
-
-def _stage_json(db: duckdb.DuckDBPyConnection, src: Source) -> None:
-    try:
-        db.execute(
-            f"CREATE TEMP TABLE {STAGE} AS SELECT * FROM read_json_auto({_lit(src.location)}, "
-            "format = 'auto', sample_size = 20480, maximum_depth = 3)"
-        )
-    except duckdb.Error as exc:
-        raise UnreadableFileError(
-            f"The file starts like JSON but cannot be read as JSON or NDJSON: {_first_line(exc)}",
-            where=src.label,
-            fix="check that it is one JSON array of objects, or one JSON object per line.",
-        ) from None
 
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$")

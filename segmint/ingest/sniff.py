@@ -122,7 +122,8 @@ def sniff(
             fix="export the data again; check that the export finished before copying the file.",
         )
     stripped = sample.lstrip("\ufeff \t\r\n")
-    if kind is None and stripped[:1] in ("{", "["):
+    named_json = location.lower().endswith((".json", ".ndjson", ".jsonl"))
+    if kind is None and (stripped[:1] in ("{", "[") or named_json):
         src.kind = "json"
         return src
     if src.kind == "csv":
