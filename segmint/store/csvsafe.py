@@ -55,7 +55,7 @@ from typing import Any
 import ibis
 import pandas as pd
 
-from segmint.exceptions import DiskSpaceError, SegmintError, SpecError
+from segmint.exceptions import DiskSpaceError, SegmintError, WorkspaceError
 
 __all__ = [
     "FORMULA_STARTS",
@@ -166,7 +166,7 @@ def _neutralize_series(series: pd.Series) -> pd.Series:
 def _replace_atomically(path: Path, write: Callable[[str], object]) -> None:
     """Run ``write(tmp)`` for a temporary file next to ``path``, then move it into place."""
     if path.is_dir():
-        raise SpecError(
+        raise WorkspaceError(
             f"Could not write the CSV file '{path}': that is a folder.",
             fix=f"give a file path, e.g. {path / 'export.csv'}.",
         )
@@ -188,7 +188,7 @@ def _write_error(path: Path, exc: OSError) -> SegmintError:
             f"The disk is full: the CSV file '{path}' could not be written.",
             fix="free some disk space, or write the file to another disk.",
         )
-    return SpecError(
+    return WorkspaceError(
         f"Could not write the CSV file '{path}': {exc.strerror or exc}.",
         fix="choose a file path in a folder you can write to.",
     )
