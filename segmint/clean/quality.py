@@ -23,6 +23,9 @@ __all__ = ["build_report", "identical_lines_note", "write_report"]
 ISSUES_SHOWN = 500
 #: tables up to this many rows get exact distinct counts; larger ones an estimate (see _profile)
 EXACT_DISTINCT_ROWS = 500_000
+#: columns profiled per query: each distinct count holds a hash table, so a 500-column table
+#: profiled in one query ran DuckDB out of memory
+PROFILE_BATCH = 50
 
 
 def build_report(store: Store, gates: QualityGates | None = None) -> dict[str, Any]:
@@ -103,11 +106,15 @@ def _profile(store: Store, name: str) -> dict[str, Any]:
     rows = int(total[0]) if total else 0
     exact = rows <= EXACT_DISTINCT_ROWS
     distinct = "count(DISTINCT {})" if exact else "approx_count_distinct({})"
-    aggs = ["count(*)"]
-    for c in cols:
-        aggs += [f"count({quote(c)})", distinct.format(quote(c))]
-    row = store.db.execute(f"SELECT {', '.join(aggs)} FROM {quote(name)}").fetchone()
-    assert row is not None
+    row: list[Any] = [rows]
+    names = list(cols)
+    for i in range(0, len(names), PROFILE_BATCH):  # a wide table: one hash table per distinct
+        aggs = [
+            f"count({quote(c)}), {distinct.format(quote(c))}" for c in names[i : i + PROFILE_BATCH]
+        ]
+        part = store.db.execute(f"SELECT {', '.join(aggs)} FROM {quote(name)}").fetchone()
+        assert part is not None
+        row += part
     supplied = _supplied_columns(store, name)
     generated = _generated_columns(store, name)
     columns = {}

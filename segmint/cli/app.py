@@ -156,7 +156,11 @@ def ingest(
     map_: MapColumns = None,
     delimiter: Annotated[str | None, typer.Option(help="CSV delimiter (default: sniffed).")] = None,
     encoding: Annotated[
-        str | None, typer.Option(help="Text encoding: utf-8 or latin-1 (default: detected).")
+        str | None,
+        typer.Option(
+            help="Text encoding: utf-8 or latin-1 (default: detected; in a file mixing "
+            "UTF-8 and Windows-1252 lines each line is read as written, and the others listed)."
+        ),
     ] = None,
     sheet: Annotated[str | None, typer.Option(help="Excel sheet name or 0-based index.")] = None,
     table: Annotated[str | None, typer.Option(help="Database table to import.")] = None,

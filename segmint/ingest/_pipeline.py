@@ -20,6 +20,8 @@ import duckdb
 
 from segmint.exceptions import MappingError, QualityGateError, SegmintError, WorkspaceError
 from segmint.ingest.coerce import Coercion, coerce, lit, role_of
+from segmint.ingest.extras import drop_typed, infer_types, stage_typed, typed_coercion
+from segmint.ingest.limits import EXTRA_BATCH, NAME_CHARS, excerpt
 from segmint.ingest.mapping import ASSUMED_NOTE, ROW_ID_NOTE, ColumnMapping, resolve
 from segmint.ingest.problems import add_reader_problems
 from segmint.ingest.readers import STAGE, ReadOptions, Staged, stage
@@ -141,7 +143,7 @@ def ingest(
     except duckdb.BinderException as exc:
         # A format's derivation refers to a column this file does not have.
         missing = re.search(r'column "([^"]+)" not found', str(exc))
-        name = missing.group(1) if missing else "a column it expects"
+        name = excerpt(missing.group(1), NAME_CHARS) if missing else "a column it expects"
         raise MappingError(
             f"The {fmt_label(fmt, entity)} layout needs a column '{name}', which this file "
             "does not have, so nothing was imported.",
@@ -157,6 +159,7 @@ def ingest(
     finally:
         db.execute(f"DROP TABLE IF EXISTS {STAGE}")
         db.execute(f"DROP TABLE IF EXISTS {STAGE}_t")
+        drop_typed(db)
     result.notes = staged.notes + [n for n in plan.notes]
     result.assumptions = [
         f"{src.label}: {note}"
@@ -208,6 +211,8 @@ class _Plan:
     notes: list[str]
     #: id columns segmint made up, with how (the quality report says so next to them)
     generated: dict[str, str] = field(default_factory=dict)
+    #: temp tables of typed extra attributes, joined on _row (a wide file's, in batches)
+    joins: list[str] = field(default_factory=list)
 
 
 def _plan(
@@ -240,21 +245,15 @@ def _plan(
         coercions[name] = (col, c)
         if c.note:
             notes.append(f"{cmap.entity}.{name} ('{col}'): {c.note}")
-    extra_types = _infer_extra_types(db, staged, cmap)
+    extra_types = infer_types(db, staged, cmap.extras)
+    typed: dict[str, str] = {}
     for col, name in cmap.extras.items():
-        target = extra_types[name]
-        c = coerce(
-            db,
-            rel,
-            quote(col),
-            staged.columns[col],
-            target,
-            role="attribute",
-            text_source=staged.text,
-        )
-        inner[name] = c.expr
+        c = typed_coercion(db, staged, col, extra_types[name])
+        typed[name] = c.expr
         if c.can_fail:  # inf/NaN in a column of numbers: counted like any unreadable value
             coercions[name] = (col, c)
+    inline, joins = stage_typed(db, staged, typed)
+    inner.update(inline)
     outer: dict[str, str] = {}
     generated: dict[str, str] = {}
     if cmap.assumed:
@@ -285,7 +284,7 @@ def _plan(
         inner.setdefault(n, f"CAST(NULL AS {schema.column(n).dtype})")
     for n, aux in fmt.aux.items():
         inner.setdefault(n, f"CAST(NULL AS {aux.dtype})")
-    return _Plan(inner, coercions, extra_types, outer, notes, generated)
+    return _Plan(inner, coercions, extra_types, outer, notes, generated, joins)
 
 
 _STATUS_NORMALIZE = (
@@ -391,53 +390,6 @@ def _row_filter(staged: Staged, cmap: ColumnMapping) -> str:
     )
 
 
-def _infer_extra_types(
-    db: duckdb.DuckDBPyConnection, staged: Staged, cmap: ColumnMapping
-) -> dict[str, str]:
-    """Typed attributes for unmapped columns: the narrowest type every value fits."""
-    out: dict[str, str] = {}
-    text_cols = []
-    for col, name in cmap.extras.items():
-        t = staged.columns[col]
-        if t.upper() == "VARCHAR":
-            text_cols.append((col, name))
-        elif t.upper().startswith(("STRUCT", "MAP")) or t.endswith("]"):
-            out[name] = "JSON"
-        else:
-            out[name] = t
-    if not text_cols:
-        return out
-    aggs = []
-    for col, _ in text_cols:
-        v = f"nullif(trim({quote(col)}), '')"
-        aggs += [
-            f"count({v})",
-            # TRY_CAST('1.5' AS BIGINT) rounds, so integers must also look like integers
-            f"count(TRY_CAST({v} AS BIGINT)) FILTER (WHERE regexp_matches({v}, '^[+-]?[0-9]+$') "
-            f"AND NOT regexp_matches({v}, '^[+-]?0[0-9]'))",
-            f"count(TRY_CAST({v} AS DOUBLE)) FILTER (WHERE NOT regexp_matches({v}, '^[+-]?0[0-9]'))",
-            f"count(*) FILTER (WHERE lower({v}) IN ('true', 'false', 'yes', 'no'))",
-            f"count(TRY_CAST({v} AS TIMESTAMP)) FILTER (WHERE length({v}) >= 8)",
-        ]
-    row = db.execute(f"SELECT {', '.join(aggs)} FROM {staged.relation}").fetchone()
-    assert row is not None
-    for i, (_col, name) in enumerate(text_cols):
-        n, n_int, n_dbl, n_bool, n_ts = row[i * 5 : i * 5 + 5]
-        if n == 0:
-            out[name] = "VARCHAR"
-        elif n_int == n:
-            out[name] = "BIGINT"
-        elif n_dbl == n:
-            out[name] = "DOUBLE"
-        elif n_bool == n:
-            out[name] = "BOOLEAN"
-        elif n_ts == n:
-            out[name] = "TIMESTAMP"
-        else:
-            out[name] = "VARCHAR"
-    return out
-
-
 def _nonblank(raw: str) -> str:
     return f"({raw} IS NOT NULL AND trim(CAST({raw} AS VARCHAR)) <> '')"
 
@@ -458,13 +410,16 @@ def _coercion_failures(
     checked = [(n, col, c) for n, (col, c) in plan.coercions.items() if c.can_fail]
     if not checked:
         return []
-    aggs = []
-    for _n, col, c in checked:
-        raw = quote(col)
-        aggs.append(f"count(*) FILTER (WHERE {_nonblank(raw)} AND ({c.expr}) IS NULL)")
-        aggs.append(f"count(*) FILTER (WHERE {_nonblank(raw)})")
-    row = db.execute(f"SELECT {', '.join(aggs)} FROM {staged.relation}").fetchone()
-    assert row is not None
+    row: list[Any] = []
+    for start in range(0, len(checked), EXTRA_BATCH):  # a wide file: a batch per statement
+        aggs = []
+        for _n, col, c in checked[start : start + EXTRA_BATCH]:
+            raw = quote(col)
+            aggs.append(f"count(*) FILTER (WHERE {_nonblank(raw)} AND ({c.expr}) IS NULL)")
+            aggs.append(f"count(*) FILTER (WHERE {_nonblank(raw)})")
+        part = db.execute(f"SELECT {', '.join(aggs)} FROM {staged.relation}").fetchone()
+        assert part is not None
+        row += part
     checks = []
     for i, (n, col, c) in enumerate(checked):
         bad, total = int(row[2 * i]), int(row[2 * i + 1])
@@ -560,7 +515,7 @@ def _apply_gates(
     parts = []
     for chk, gate, limit in failed:
         examples = _issue_rows(db, staged, plan, chk, 3)
-        shown = "; ".join(f"row {r}: {v!r}" for r, v, _why in examples)
+        shown = "; ".join(f"row {r}: {excerpt(v)!r}" for r, v, _why in examples)
         parts.append(
             f"column '{chk['source_column']}' ({chk['table']}.{chk['column']}): "
             f"{chk['n_bad']:,} of {chk['n_checked']:,} values ({chk['share']:.1%}) are "
@@ -647,6 +602,7 @@ def _write(
         db.execute(
             f"INSERT INTO {quote(table)} ({', '.join(quote(c) for c in cols)}) "
             f"SELECT {', '.join(exprs)} FROM (SELECT {inner}, _row FROM {staged.relation})"
+            + "".join(f" JOIN {t} USING (_row)" for t in plan.joins)
         )
         for chk in checks:
             db.execute(
@@ -662,6 +618,8 @@ def _write(
                         for r, v, why in rows
                     ],
                 )
+        if src.repaired is not None:
+            _record_repaired(db, run.run_id, table, src, staged.rows)
         run.row_counts = {
             "read": staged.rows,
             "written": staged.rows,
@@ -678,6 +636,32 @@ def _write(
         mapped=dict(cmap.columns),
         extras=plan.extra_types,
         checks=checks,
+    )
+
+
+def _record_repaired(
+    db: duckdb.DuckDBPyConnection, run_id: str, table: str, src: Source, rows: int
+) -> None:
+    """The rows of a mixed-encoding file read as Windows-1252: counted, the first listed."""
+    found = src.repaired
+    assert found is not None
+    db.execute(
+        "INSERT INTO quality_counts VALUES (?, ?, '*', 'encoding', ?, ?)",
+        [run_id, table, found.count, rows],
+    )
+    db.executemany(
+        "INSERT INTO quality_issues VALUES (?, ?, ?, ?, '*', ?, ?)",
+        [
+            [
+                run_id,
+                table,
+                src.label,
+                row,
+                excerpt(text),
+                f"line {line} is not UTF-8: read as Windows-1252",
+            ]
+            for line, row, text in found.sample
+        ],
     )
 
 
