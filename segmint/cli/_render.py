@@ -13,6 +13,7 @@ from rich.table import Table
 
 from segmint.clean import identical_lines_note
 from segmint.cli._common import console
+from segmint.store.csvsafe import frame_to_csv, table_to_csv
 
 
 def _n(x: Any) -> str:
@@ -130,11 +131,21 @@ def quality_summary(report: dict[str, Any]) -> None:
 
 
 def export_table(table: Any, out: Path) -> None:
+    """A workspace table to .parquet, or to CSV by the engine with formula cells neutralized."""
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix.lower() == ".parquet":
         table.to_parquet(out)
     else:
-        table.to_csv(out)
+        table_to_csv(table, out)
+
+
+def export_frame(frame: Any, out: Path) -> None:
+    """A frame (without its index) to .parquet, or to CSV with formula cells neutralized."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix.lower() == ".parquet":
+        frame.to_parquet(out, index=False)
+    else:
+        frame_to_csv(frame, out)
 
 
 #: the order features the summary shows when the workspace has orders

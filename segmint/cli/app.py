@@ -420,11 +420,7 @@ def value(
                 holdout = holdout_check(calib, penalizer=seg.bgnbd_.penalizer)
         if out is not None:
             frame = summary.join(seg.values_).assign(segment=seg.labels_).reset_index()
-            out.parent.mkdir(parents=True, exist_ok=True)
-            if out.suffix.lower() == ".parquet":
-                frame.to_parquet(out, index=False)
-            else:
-                frame.to_csv(out, index=False)
+            render.export_frame(frame, out)
         render_value.value_result(seg, holdout, unit, out)
 
 
