@@ -24,6 +24,7 @@ from segmint.clean import CleanResult, build_report, clean, write_report
 from segmint.exceptions import SegmintError, WorkspaceError
 from segmint.features import build_features, check_families, resolve_as_of
 from segmint.ingest import IngestResult, ReadOptions, ingest
+from segmint.ingest.finite import require_finite
 from segmint.spec.gates import QualityGates
 from segmint.store import CANONICAL, RunRecord, Store, read_snapshot
 
@@ -169,6 +170,8 @@ class Workspace:
         store = self.store
         present = set(self.tables())
         tables = {name: store.table(name) for name in CANONICAL if name in present}
+        for name in tables:
+            require_finite(store.db, name, step="features")
         when = resolve_as_of(tables.get("orders"), as_of)
         expr = build_features(tables, when, families=families, top_categories=top_categories)
         chosen = check_families(families)
@@ -184,6 +187,9 @@ class Workspace:
         with store.transaction():
             store.reserve_run(run)
             store.replace_table("customer_features", expr)
+            require_finite(
+                store.db, "customer_features", step="features", key="customer_id", nan=False
+            )
             run.row_counts = {"customers": store.count("customer_features")}
             store.record_run(run)
         self._release_memory()

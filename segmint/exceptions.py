@@ -23,6 +23,11 @@ else is a bug and keeps its traceback::
 
 Each error carries ``problem`` (what was expected and what was found), ``where`` (file, row,
 column when known) and ``fix`` (how to fix it); ``str(error)`` joins them into one paragraph.
+Each part is cut to :data:`MAX_PART_CHARS` characters (a note says how much was cut), so a
+message quoting a 1 MB line of a file stays readable wherever it is shown.
+
+>>> len(SegmintError("x" * 10_000).problem) < MAX_PART_CHARS + 60
+True
 """
 
 from __future__ import annotations
@@ -45,14 +50,30 @@ __all__ = [
     "WorkspaceError",
 ]
 
+#: the most characters of one part (problem, where, fix) of an error message
+MAX_PART_CHARS = 2_000
+#: the most entries of :attr:`SpecError.problems` kept
+MAX_PROBLEMS = 100
+
+
+def cap(text: str, limit: int = MAX_PART_CHARS) -> str:
+    """``text`` cut to ``limit`` characters, saying how many were left out.
+
+    >>> cap("abcdef", 3)
+    'abc… (3 more characters not shown)'
+    """
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text) - limit:,} more characters not shown)"
+
 
 class SegmintError(Exception):
     """A problem the user can fix. ``str()`` gives one paragraph: where, what, how to fix."""
 
     def __init__(self, problem: str, *, fix: str | None = None, where: str | None = None) -> None:
-        self.problem = problem.strip()
-        self.fix = fix.strip() if fix else None
-        self.where = where
+        self.problem = cap(problem.strip())
+        self.fix = cap(fix.strip()) if fix else None
+        self.where = cap(where) if where else None
         super().__init__(self.paragraph())
 
     def paragraph(self) -> str:
@@ -96,7 +117,10 @@ class SpecError(SegmintError):
         where: str | None = None,
         problems: list[str] | None = None,
     ) -> None:
-        self.problems = problems or [problem]
+        found = problems or [problem]
+        self.problems = [cap(p) for p in found[:MAX_PROBLEMS]]
+        if len(found) > MAX_PROBLEMS:
+            self.problems.append(f"… and {len(found) - MAX_PROBLEMS:,} more problems not shown.")
         super().__init__(problem, fix=fix, where=where)
 
 

@@ -140,6 +140,15 @@ def test_wholesale_segments_with_zero_config_on_its_spend_columns(wholesale_csv,
     assert any(o["column"] == "channel" and o["share"] > 0.75 for s in shares for o in s)
 
 
+def test_segmint_features_on_a_customers_file_summarizes_its_attributes(wholesale_csv, tmp_path):
+    ws = tmp_path / "w.duckdb"
+    assert runner.invoke(app, ["ingest", str(wholesale_csv), "-w", str(ws)]).exit_code == 0
+    r = runner.invoke(app, ["features", "-w", str(ws)])
+    assert r.exit_code == 0, r.output  # was an IbisTypeError: no recency_days without orders
+    assert "440 customers" in r.output and "fresh" in r.output and "delicassen" in r.output
+    assert "recency_days" not in r.output and "age" not in r.output  # empty columns left out
+
+
 def test_channel_codes_next_to_a_customer_id_make_a_customers_file(wholesale_csv):
     headers = pd.read_csv(wholesale_csv, nrows=0).columns.tolist()
     assert guess_entity(headers) == "customers"
@@ -230,7 +239,7 @@ def test_the_live_rule_check_knows_hillstrom_attributes(hillstrom_csv, tmp_path)
     columns = services.rule_columns(ws)
     assert columns is not None and columns["history"].is_numeric()
     ok = services.validate_rules({"Big": "history > 500", "Web": "channel = 'Web'"}, columns)
-    assert ok == {"ok": True, "errors": []}
+    assert ok == {"ok": True, "errors": [], "columns_checked": True}
     bad = services.validate_rules({"Big": "histroy > 500"}, columns)
     assert not bad["ok"] and "Did you mean 'history'" in bad["errors"][0]["message"]
     # without a value step there are no value columns, with one there are

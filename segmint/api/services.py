@@ -7,7 +7,6 @@ paragraph); a missing run or segment raises :class:`NotFound`.
 
 from __future__ import annotations
 
-import io
 import json
 import re
 import shutil
@@ -27,6 +26,7 @@ from segmint.api.uploads import Received
 from segmint.exceptions import InputError, ModelError, SegmintError, UnreadableFileError
 from segmint.segment.models import model_from_json
 from segmint.spec.model import SegmentationSpec, Spec
+from segmint.store.csvsafe import frame_to_csv_text
 from segmint.store.results import Plan, SegmentationResult, SegmentProfile
 
 __all__ = [
@@ -177,11 +177,13 @@ def members(ws: Workspace, run_id: str, name: str, label: str | None = None) -> 
 
 
 def members_csv(ws: Workspace, run_id: str, name: str, label: str | None = None) -> tuple[str, str]:
-    """Members as CSV text and a file name for the download (``clusters-3-members.csv``)."""
-    buf = io.StringIO()
-    members(ws, run_id, name, label).to_csv(buf, index=False)
+    """Members as CSV text and a file name for the download (``clusters-3-members.csv``).
+
+    Ids and segment names come from other people's data and edits: cells that a spreadsheet
+    would run as a formula are neutralized (``segmint.store.csvsafe``)."""
+    text = frame_to_csv_text(members(ws, run_id, name, label))
     part = f"-{safe_name(label)}" if label else ""
-    return buf.getvalue(), f"{safe_name(name)}{part}-members.csv"
+    return text, f"{safe_name(name)}{part}-members.csv"
 
 
 def compare_runs(ws: Workspace, run_a: str, name_a: str, run_b: str, name_b: str) -> dict[str, Any]:
@@ -248,7 +250,17 @@ def validate_rules(rules: dict[str, str], columns: Any | None = None) -> dict[st
             parse_rules([(name, expr)], columns)
         except SegmintError as exc:
             errors.append({"rule": name, "message": exc.problem})
-    return {"ok": not errors, "errors": errors}
+    out: dict[str, Any] = {
+        "ok": not errors,
+        "errors": errors,
+        "columns_checked": columns is not None,
+    }
+    if columns is None:
+        out["note"] = (
+            "Only the syntax was checked: the workspace has no data yet, so column names "
+            "(plain or in backticks) are checked once orders or customers are imported."
+        )
+    return out
 
 
 #: (workspace, its last run) → its feature columns, for the rule check as one types

@@ -29,6 +29,7 @@ from segmint.clean.standardize import (
     standardize_phones,
 )
 from segmint.exceptions import QualityGateError
+from segmint.ingest.finite import require_finite
 from segmint.spec.gates import CHECK_GATES, QualityGates
 from segmint.store import RunRecord, Store, quote
 from segmint.store.schema import CANONICAL, LINEAGE
@@ -74,6 +75,8 @@ def clean(
             f"The workspace '{store.path}' holds no data yet, so there is nothing to clean.",
             fix="import a file first: segmint ingest orders.csv",
         )
+    for table in present:
+        require_finite(db, table, step="clean")
     run = RunRecord(
         kind="clean",
         spec={

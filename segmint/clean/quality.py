@@ -15,6 +15,7 @@ from typing import Any
 from segmint.clean.report_html import render_quality_html
 from segmint.spec.gates import CHECK_GATES, QualityGates
 from segmint.store import Store, quote
+from segmint.store.errors import file_errors
 from segmint.store.schema import CANONICAL, LINEAGE
 
 __all__ = ["build_report", "identical_lines_note", "write_report"]
@@ -22,6 +23,9 @@ __all__ = ["build_report", "identical_lines_note", "write_report"]
 ISSUES_SHOWN = 500
 #: tables up to this many rows get exact distinct counts; larger ones an estimate (see _profile)
 EXACT_DISTINCT_ROWS = 500_000
+#: columns profiled per query: each distinct count holds a hash table, so a 500-column table
+#: profiled in one query ran DuckDB out of memory
+PROFILE_BATCH = 50
 
 
 def build_report(store: Store, gates: QualityGates | None = None) -> dict[str, Any]:
@@ -102,11 +106,15 @@ def _profile(store: Store, name: str) -> dict[str, Any]:
     rows = int(total[0]) if total else 0
     exact = rows <= EXACT_DISTINCT_ROWS
     distinct = "count(DISTINCT {})" if exact else "approx_count_distinct({})"
-    aggs = ["count(*)"]
-    for c in cols:
-        aggs += [f"count({quote(c)})", distinct.format(quote(c))]
-    row = store.db.execute(f"SELECT {', '.join(aggs)} FROM {quote(name)}").fetchone()
-    assert row is not None
+    row: list[Any] = [rows]
+    names = list(cols)
+    for i in range(0, len(names), PROFILE_BATCH):  # a wide table: one hash table per distinct
+        aggs = [
+            f"count({quote(c)}), {distinct.format(quote(c))}" for c in names[i : i + PROFILE_BATCH]
+        ]
+        part = store.db.execute(f"SELECT {', '.join(aggs)} FROM {quote(name)}").fetchone()
+        assert part is not None
+        row += part
     supplied = _supplied_columns(store, name)
     generated = _generated_columns(store, name)
     columns = {}
@@ -282,11 +290,30 @@ def _kept_lines(tables: dict[str, Any]) -> str:
 
 
 def write_report(report: dict[str, Any], out_dir: str | Path) -> tuple[Path, Path]:
-    """Write ``quality.json`` and ``quality.html`` into ``out_dir``; return both paths."""
+    """Write ``quality.json`` and ``quality.html`` into ``out_dir``; return both paths.
+
+    A folder that cannot be written (read-only, a full disk) is a :class:`WorkspaceError`
+    naming it; a file is replaced only once its new text is completely written.
+    """
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     json_path = out / "quality.json"
     html_path = out / "quality.html"
-    json_path.write_text(json.dumps(report, indent=2, default=str), encoding="utf-8")
-    html_path.write_text(render_quality_html(report), encoding="utf-8")
+    texts = {
+        json_path: json.dumps(report, indent=2, default=str),
+        html_path: render_quality_html(report),
+    }
+    with file_errors(out, "the quality report"):
+        out.mkdir(parents=True, exist_ok=True)
+        for path, text in texts.items():
+            _write_whole(path, text)
     return json_path, html_path
+
+
+def _write_whole(path: Path, text: str) -> None:
+    """Write ``text`` next to ``path``, then rename it over ``path`` (no half-written file)."""
+    part = path.with_name(path.name + ".part")
+    try:
+        part.write_text(text, encoding="utf-8")
+        part.replace(path)
+    finally:
+        part.unlink(missing_ok=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 import threading
 from collections.abc import Callable, Iterator
@@ -15,9 +16,10 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from segmint.exceptions import SegmintError, SpecError
+from segmint.exceptions import SegmintError, SpecError, WorkspaceError
 from segmint.spec.gates import QualityGates
 from segmint.store import engine_errors
+from segmint.store.errors import file_error, file_errors
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -26,6 +28,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 WORKSPACE_HELP = "The workspace file (a DuckDB database). Created on the first import."
 DEFAULT_WORKSPACE = Path("segmint.duckdb")
+_SHOWN_PROBLEMS = 20  # a spec with hundreds of problems shows the first ones
 
 _GATE_NAMES = {
     "date": "max_invalid_dates",
@@ -50,7 +53,9 @@ _GATE_NAMES = {
 def user_errors(fn: F) -> F:
     """Print a SegmintError as one paragraph (no traceback) and exit with code 2.
 
-    DuckDB running out of memory or failing on a file becomes one too (``engine_errors``).
+    DuckDB running out of memory or failing on a file becomes one too (``engine_errors``),
+    and so does an :class:`OSError` about a path (a read-only ``--out``, a spec that is a
+    folder): the user gave that path, so it is theirs to fix, not a bug.
     """
 
     @functools.wraps(fn)
@@ -60,6 +65,11 @@ def user_errors(fn: F) -> F:
                 return fn(*args, **kwargs)
         except SegmintError as exc:
             show_error(exc)
+            raise typer.Exit(2) from None
+        except OSError as exc:
+            if exc.filename is None:  # not about a path the user gave: a bug, keep the trace
+                raise
+            show_error(path_error(exc))
             raise typer.Exit(2) from None
         except KeyboardInterrupt:
             err_console.print(
@@ -71,13 +81,50 @@ def user_errors(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def path_error(exc: OSError) -> SegmintError:
+    """A path from the command line that could not be used (a read-only or full disk, a
+    folder where a file was expected, a missing folder), as a user error naming the path."""
+    if exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
+        return file_error(exc, Path(str(exc.filename)), "the output")
+    return WorkspaceError(
+        f"segmint could not use '{exc.filename}': {exc.strerror or type(exc).__name__}.",
+        fix="check the paths given on the command line: an existing file where one is read, "
+        "a folder you can write to where one is written (--out, --workspace).",
+    )
+
+
+def writable_folder(folder: Path, what: str, option: str = "--out") -> None:
+    """Stop before any work when ``folder`` cannot be created or written (a read-only disk, a
+    file in the way), so a long run does not fail at its last step with its work committed."""
+    import tempfile
+
+    with file_errors(folder, what, option):
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+
+
+def writable_file(path: Path, option: str = "--out") -> None:
+    """Stop before any work when the file ``path`` cannot be written: its folder is not
+    writable, or it is a folder itself."""
+    if path.is_dir():
+        raise WorkspaceError(
+            f"'{path}' is a folder; {option} takes the name of a file to write.",
+            fix=f"give a file name, e.g. {option} {path / 'out.csv'}.",
+        )
+    writable_folder(path.parent, f"'{path.name}'", option)
+
+
 def show_error(exc: SegmintError) -> None:
     body = exc.problem
     body = f"[bold]{_esc(exc.where)}[/]: {_esc(body)}" if exc.where else _esc(body)
     if exc.fix:
         body += f"\n\n[bold]How to fix:[/] {_esc(exc.fix)}"
     if isinstance(exc, SpecError) and len(exc.problems) > 1:
-        body += "\n\n" + "\n".join(f"• {_esc(p)}" for p in exc.problems)
+        shown = exc.problems[:_SHOWN_PROBLEMS]
+        body += "\n\n" + "\n".join(f"• {_esc(p)}" for p in shown)
+        if len(exc.problems) > len(shown):
+            body += f"\n… and {len(exc.problems) - len(shown)} more."
     err_console.print(
         Panel(
             body,

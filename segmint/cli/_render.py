@@ -13,6 +13,7 @@ from rich.table import Table
 
 from segmint.clean import identical_lines_note
 from segmint.cli._common import console
+from segmint.store.csvsafe import frame_to_csv, table_to_csv
 
 
 def _n(x: Any) -> str:
@@ -130,19 +131,41 @@ def quality_summary(report: dict[str, Any]) -> None:
 
 
 def export_table(table: Any, out: Path) -> None:
+    """A workspace table to .parquet, or to CSV by the engine with formula cells neutralized."""
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix.lower() == ".parquet":
         table.to_parquet(out)
     else:
-        table.to_csv(out)
+        table_to_csv(table, out)
+
+
+def export_frame(frame: Any, out: Path) -> None:
+    """A frame (without its index) to .parquet, or to CSV with formula cells neutralized."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix.lower() == ".parquet":
+        frame.to_parquet(out, index=False)
+    else:
+        frame_to_csv(frame, out)
+
+
+#: the order features the summary shows when the workspace has orders
+_ORDER_SUMMARY = ("recency_days", "frequency", "monetary_total", "avg_order_value", "tenure_days")
+
+
+def _summary_columns(table: Any) -> list[str]:
+    """The order features when there are orders, else the numeric attributes (a
+    customers-only workspace)."""
+    present = [c for c in _ORDER_SUMMARY if c in table.columns]
+    if present:
+        return present
+    schema = table.schema()
+    return [c for c in table.columns if c != "customer_id" and schema[c].is_numeric()]
 
 
 def features_summary(table: Any, run: dict[str, Any], out: Path | None) -> None:
-    df = table.select(
-        "recency_days", "frequency", "monetary_total", "avg_order_value", "tenure_days"
-    ).to_pandas()
+    df = table.select(*_summary_columns(table)).to_pandas().dropna(axis=1, how="all").iloc[:, :8]
     t = Table(
-        title=f"Customer features as of {run['spec']['as_of']} ({_n(len(df))} customers)",
+        title=f"Customer features as of {str(run['spec']['as_of'])[:10]} ({_n(len(df))} customers)",
         title_justify="left",
     )
     t.add_column("feature")

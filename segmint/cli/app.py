@@ -20,8 +20,10 @@ from segmint.cli._common import (
     progress_display,
     split_names,
     user_errors,
+    writable_file,
+    writable_folder,
 )
-from segmint.exceptions import SpecError
+from segmint.exceptions import SpecError, WorkspaceError
 from segmint.ingest.formats import families
 from segmint.spec.model import CleanSpec, SourceOptions, SourceSpec, Spec, load_spec
 
@@ -154,7 +156,11 @@ def ingest(
     map_: MapColumns = None,
     delimiter: Annotated[str | None, typer.Option(help="CSV delimiter (default: sniffed).")] = None,
     encoding: Annotated[
-        str | None, typer.Option(help="Text encoding: utf-8 or latin-1 (default: detected).")
+        str | None,
+        typer.Option(
+            help="Text encoding: utf-8 or latin-1 (default: detected; in a file mixing "
+            "UTF-8 and Windows-1252 lines each line is read as written, and the others listed)."
+        ),
     ] = None,
     sheet: Annotated[str | None, typer.Option(help="Excel sheet name or 0-based index.")] = None,
     table: Annotated[str | None, typer.Option(help="Database table to import.")] = None,
@@ -276,12 +282,22 @@ def clean(
     loaded = load_spec(spec) if spec else Spec()
     gates = parse_gates(max_invalid, loaded.quality if spec else None)
     drop = drop_identical_lines or loaded.clean.drop_identical_lines
+    folder = report_dir or _report_dir(workspace)
     with _open(workspace) as ws:
+        writable_folder(folder, "the quality report", "--report-dir")
         with progress_display(ws.store.db) as step:
             result = ws.clean(
                 gates=gates, default_region=region, drop_identical_lines=drop, progress=step
             )
-            report = ws.quality(report_dir or _report_dir(workspace))
+            try:
+                report = ws.quality(folder)
+            except WorkspaceError as exc:  # e.g. the disk filled up after clean committed
+                raise type(exc)(
+                    f"{exc.problem} The clean itself was saved (run {result.run_id}); "
+                    "`segmint quality` writes the report again.",
+                    fix=exc.fix,
+                    where=exc.where,
+                ) from exc
         render.clean_result(result, report)
 
 
@@ -323,6 +339,8 @@ def features(
     the workspace as table customer_features; every feature and its unit is listed in
     docs/features.md. The as-of date is recorded with the run.
     """
+    if out is not None:
+        writable_file(out)
     with _open(workspace) as ws:
         with progress_display(ws.store.db) as step:
             step("Computing customer features")
@@ -340,12 +358,13 @@ def value(
         typer.Option(
             "--holdout-days",
             min=1,
+            max=36_500,
             help="Check the model: fit on the history up to N days before the end, predict "
             "those N days, and compare with what customers really bought.",
         ),
     ] = None,
     horizon_days: Annotated[
-        float, typer.Option("--horizon-days", min=1, help="CLV horizon in days.")
+        float, typer.Option("--horizon-days", min=1, max=36_500, help="CLV horizon in days.")
     ] = 365,
     discount_rate: Annotated[
         float, typer.Option("--discount-rate", help="Annual discount rate (0.1 = 10 %).")
@@ -380,6 +399,8 @@ def value(
     from segmint.segment.value import ValueSegmenter
     from segmint.segment.value.holdout import holdout_check
 
+    if out is not None:
+        writable_file(out)
     with _open(workspace, read_only=True) as ws:
         with progress_display(ws.store.db) as step:
             step("Summarising purchases per customer")
@@ -399,11 +420,7 @@ def value(
                 holdout = holdout_check(calib, penalizer=seg.bgnbd_.penalizer)
         if out is not None:
             frame = summary.join(seg.values_).assign(segment=seg.labels_).reset_index()
-            out.parent.mkdir(parents=True, exist_ok=True)
-            if out.suffix.lower() == ".parquet":
-                frame.to_parquet(out, index=False)
-            else:
-                frame.to_csv(out, index=False)
+            render.export_frame(frame, out)
         render_value.value_result(seg, holdout, unit, out)
 
 
@@ -630,6 +647,7 @@ def run(
             f"workspace '{workspace}' does not exist yet.",
             fix="run segmint run orders.csv (or list sources: in a spec).",
         )
+    writable_folder(out, "the report")
     with _open(workspace) as ws:
         if not loaded.sources and {"orders", "customers"} & set(ws.tables()):
             # nothing new to import: check feature and column names against the data now

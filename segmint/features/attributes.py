@@ -25,6 +25,7 @@ features) is left out, and :func:`attribute_columns` says which ones are in.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import ibis.expr.types as ir
 
@@ -36,6 +37,8 @@ __all__ = ["MAX_CODES", "attribute_columns", "attribute_features", "code_columns
 _KNOWN = {*CANONICAL["customers"].names, *(c.name for c in LINEAGE)}
 #: an integer attribute with at most this many distinct values, other than a 0/1 flag, is a code
 MAX_CODES = 5
+#: integer columns checked per query (a 500-column customers file in one query ran out of memory)
+CODE_BATCH = 50
 
 
 def attribute_columns(customers: ir.Table, reserved: Iterable[str] = ()) -> list[str]:
@@ -78,11 +81,13 @@ def code_columns(customers: ir.Table, names: Iterable[str]) -> list[str]:
     ints = [n for n in names if schema[n].is_integer()]
     if not ints:
         return []
-    stats: dict[str, ir.Value] = {}
-    for i, n in enumerate(ints):
-        col = customers[n]
-        stats |= {f"n_{i}": col.nunique(), f"lo_{i}": col.min(), f"hi_{i}": col.max()}
-    row = customers.aggregate(**stats).to_pyarrow().to_pylist()[0]
+    row: dict[str, Any] = {}
+    for start in range(0, len(ints), CODE_BATCH):  # each distinct count holds a hash table
+        stats: dict[str, ir.Value] = {}
+        for i, n in enumerate(ints[start : start + CODE_BATCH], start=start):
+            col = customers[n]
+            stats |= {f"n_{i}": col.nunique(), f"lo_{i}": col.min(), f"hi_{i}": col.max()}
+        row |= customers.aggregate(**stats).to_pyarrow().to_pylist()[0]
     return [
         n
         for i, n in enumerate(ints)

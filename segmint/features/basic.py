@@ -17,12 +17,13 @@ time of the last order in the table, so a customer who bought that day has recen
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import ibis
 import ibis.expr.types as ir
 
 from segmint.exceptions import SpecError
+from segmint.ingest.coerce import plausible_range
 
 __all__ = ["BASIC_FEATURES", "customer_basics", "resolve_as_of"]
 
@@ -42,15 +43,36 @@ def resolve_as_of(orders: ir.Table | None, as_of: str | date | datetime | None) 
     """The as-of time: the given one, else the last order's time, else now (UTC).
 
     A plain date means the end of that day; a zone-aware time is converted to naive UTC.
+    Only plausible order times (:func:`segmint.ingest.coerce.plausible_range`) can become the
+    default, and a given as-of outside that range is refused: a placeholder such as
+    9999-12-31 would otherwise make every customer look long gone.
 
     >>> resolve_as_of(None, "2024-12-31")
     datetime.datetime(2024, 12, 31, 23, 59, 59)
     """
+    lo, hi = plausible_range()
     if as_of is None:
-        value = orders.ordered_at.max().execute() if orders is not None else None
+        value = None
+        if orders is not None:
+            t = orders.ordered_at
+            first = datetime(lo.year, lo.month, lo.day)
+            end = datetime(hi.year, hi.month, hi.day) + timedelta(days=1)
+            value = t.max(where=(t >= first) & (t < end)).execute()
         if value is None or value != value:  # no orders (None or NaT)
             return datetime.now(UTC).replace(tzinfo=None)
         return value.to_pydatetime() if hasattr(value, "to_pydatetime") else value
+    parsed = _parse_as_of(as_of)
+    if not lo <= parsed.date() <= hi:
+        raise SpecError(
+            f"The as-of date {parsed:%Y-%m-%d} is outside the plausible range of order dates "
+            f"({lo.isoformat()} to {hi.isoformat()}).",
+            fix="pass --as-of with the date the analysis should look from, e.g. the day of "
+            "the last order.",
+        )
+    return parsed
+
+
+def _parse_as_of(as_of: str | date | datetime) -> datetime:
     if isinstance(as_of, datetime):
         return as_of.astimezone(UTC).replace(tzinfo=None) if as_of.tzinfo else as_of
     if isinstance(as_of, date):

@@ -7,6 +7,7 @@ one transaction: create/extend the table, INSERT … SELECT, issues, run record.
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import re
 import time
@@ -18,8 +19,11 @@ from typing import Any
 import duckdb
 
 from segmint.exceptions import MappingError, QualityGateError, SegmintError, WorkspaceError
-from segmint.ingest.coerce import Coercion, coerce, lit
+from segmint.ingest.coerce import Coercion, coerce, lit, role_of
+from segmint.ingest.extras import drop_typed, infer_types, stage_typed, typed_coercion
+from segmint.ingest.limits import EXTRA_BATCH, NAME_CHARS, excerpt
 from segmint.ingest.mapping import ASSUMED_NOTE, ROW_ID_NOTE, ColumnMapping, resolve
+from segmint.ingest.problems import add_reader_problems
 from segmint.ingest.readers import STAGE, ReadOptions, Staged, stage
 from segmint.ingest.sniff import Source, sniff
 from segmint.spec.gates import CHECK_GATES, QualityGates
@@ -28,6 +32,7 @@ from segmint.store.schema import CANONICAL
 
 __all__ = ["IngestResult", "ingest"]
 
+NOT_FINITE = "not a finite number (inf, NaN, or beyond ±1.8e308)"
 ISSUE_SAMPLE = 200  # unreadable values kept per column (all are counted)
 ID_COLUMNS = {"customer_id", "order_id", "product_id", "campaign_id", "anonymous_id"}
 
@@ -138,7 +143,7 @@ def ingest(
     except duckdb.BinderException as exc:
         # A format's derivation refers to a column this file does not have.
         missing = re.search(r'column "([^"]+)" not found', str(exc))
-        name = missing.group(1) if missing else "a column it expects"
+        name = excerpt(missing.group(1), NAME_CHARS) if missing else "a column it expects"
         raise MappingError(
             f"The {fmt_label(fmt, entity)} layout needs a column '{name}', which this file "
             "does not have, so nothing was imported.",
@@ -154,6 +159,7 @@ def ingest(
     finally:
         db.execute(f"DROP TABLE IF EXISTS {STAGE}")
         db.execute(f"DROP TABLE IF EXISTS {STAGE}_t")
+        drop_typed(db)
     result.notes = staged.notes + [n for n in plan.notes]
     result.assumptions = [
         f"{src.label}: {note}"
@@ -205,6 +211,8 @@ class _Plan:
     notes: list[str]
     #: id columns segmint made up, with how (the quality report says so next to them)
     generated: dict[str, str] = field(default_factory=dict)
+    #: temp tables of typed extra attributes, joined on _row (a wide file's, in batches)
+    joins: list[str] = field(default_factory=list)
 
 
 def _plan(
@@ -228,7 +236,7 @@ def _plan(
             quote(col),
             staged.columns[col],
             target,
-            role="id" if name in ID_COLUMNS else "",
+            role=role_of(name, ID_COLUMNS),
             date_format=date_format,
             timezone=tz,
             text_source=staged.text,
@@ -237,11 +245,15 @@ def _plan(
         coercions[name] = (col, c)
         if c.note:
             notes.append(f"{cmap.entity}.{name} ('{col}'): {c.note}")
-    extra_types = _infer_extra_types(db, staged, cmap)
+    extra_types = infer_types(db, staged, cmap.extras)
+    typed: dict[str, str] = {}
     for col, name in cmap.extras.items():
-        target = extra_types[name]
-        c = coerce(db, rel, quote(col), staged.columns[col], target, text_source=staged.text)
-        inner[name] = c.expr
+        c = typed_coercion(db, staged, col, extra_types[name])
+        typed[name] = c.expr
+        if c.can_fail:  # inf/NaN in a column of numbers: counted like any unreadable value
+            coercions[name] = (col, c)
+    inline, joins = stage_typed(db, staged, typed)
+    inner.update(inline)
     outer: dict[str, str] = {}
     generated: dict[str, str] = {}
     if cmap.assumed:
@@ -272,7 +284,7 @@ def _plan(
         inner.setdefault(n, f"CAST(NULL AS {schema.column(n).dtype})")
     for n, aux in fmt.aux.items():
         inner.setdefault(n, f"CAST(NULL AS {aux.dtype})")
-    return _Plan(inner, coercions, extra_types, outer, notes, generated)
+    return _Plan(inner, coercions, extra_types, outer, notes, generated, joins)
 
 
 _STATUS_NORMALIZE = (
@@ -359,7 +371,7 @@ def _apply_raw_transforms(
                 f"{staged.rows - rows:,} of {staged.rows:,} rows skipped: the {fmt.name} format "
                 f"imports only rows where {fmt.row_filter}.",
             ]
-    return Staged(f"{STAGE}_t", columns, rows, staged.text, notes)
+    return Staged(f"{STAGE}_t", columns, rows, staged.text, notes, staged.problems)
 
 
 def _row_filter(staged: Staged, cmap: ColumnMapping) -> str:
@@ -378,53 +390,6 @@ def _row_filter(staged: Staged, cmap: ColumnMapping) -> str:
     )
 
 
-def _infer_extra_types(
-    db: duckdb.DuckDBPyConnection, staged: Staged, cmap: ColumnMapping
-) -> dict[str, str]:
-    """Typed attributes for unmapped columns: the narrowest type every value fits."""
-    out: dict[str, str] = {}
-    text_cols = []
-    for col, name in cmap.extras.items():
-        t = staged.columns[col]
-        if t.upper() == "VARCHAR":
-            text_cols.append((col, name))
-        elif t.upper().startswith(("STRUCT", "MAP")) or t.endswith("]"):
-            out[name] = "JSON"
-        else:
-            out[name] = t
-    if not text_cols:
-        return out
-    aggs = []
-    for col, _ in text_cols:
-        v = f"nullif(trim({quote(col)}), '')"
-        aggs += [
-            f"count({v})",
-            # TRY_CAST('1.5' AS BIGINT) rounds, so integers must also look like integers
-            f"count(TRY_CAST({v} AS BIGINT)) FILTER (WHERE regexp_matches({v}, '^[+-]?[0-9]+$') "
-            f"AND NOT regexp_matches({v}, '^[+-]?0[0-9]'))",
-            f"count(TRY_CAST({v} AS DOUBLE)) FILTER (WHERE NOT regexp_matches({v}, '^[+-]?0[0-9]'))",
-            f"count(*) FILTER (WHERE lower({v}) IN ('true', 'false', 'yes', 'no'))",
-            f"count(TRY_CAST({v} AS TIMESTAMP)) FILTER (WHERE length({v}) >= 8)",
-        ]
-    row = db.execute(f"SELECT {', '.join(aggs)} FROM {staged.relation}").fetchone()
-    assert row is not None
-    for i, (_col, name) in enumerate(text_cols):
-        n, n_int, n_dbl, n_bool, n_ts = row[i * 5 : i * 5 + 5]
-        if n == 0:
-            out[name] = "VARCHAR"
-        elif n_int == n:
-            out[name] = "BIGINT"
-        elif n_dbl == n:
-            out[name] = "DOUBLE"
-        elif n_bool == n:
-            out[name] = "BOOLEAN"
-        elif n_ts == n:
-            out[name] = "TIMESTAMP"
-        else:
-            out[name] = "VARCHAR"
-    return out
-
-
 def _nonblank(raw: str) -> str:
     return f"({raw} IS NOT NULL AND trim(CAST({raw} AS VARCHAR)) <> '')"
 
@@ -432,16 +397,29 @@ def _nonblank(raw: str) -> str:
 def _count_failures(
     db: duckdb.DuckDBPyConnection, staged: Staged, plan: _Plan, cmap: ColumnMapping, src: Source
 ) -> list[dict[str, Any]]:
+    checks = _coercion_failures(db, staged, plan, cmap, src)
+    names = {**{col: n for n, col in cmap.columns.items()}, **cmap.extras}
+    return add_reader_problems(
+        checks, staged.problems, names, table=cmap.entity, source=src.label, rows=staged.rows
+    )
+
+
+def _coercion_failures(
+    db: duckdb.DuckDBPyConnection, staged: Staged, plan: _Plan, cmap: ColumnMapping, src: Source
+) -> list[dict[str, Any]]:
     checked = [(n, col, c) for n, (col, c) in plan.coercions.items() if c.can_fail]
     if not checked:
         return []
-    aggs = []
-    for _n, col, c in checked:
-        raw = quote(col)
-        aggs.append(f"count(*) FILTER (WHERE {_nonblank(raw)} AND ({c.expr}) IS NULL)")
-        aggs.append(f"count(*) FILTER (WHERE {_nonblank(raw)})")
-    row = db.execute(f"SELECT {', '.join(aggs)} FROM {staged.relation}").fetchone()
-    assert row is not None
+    row: list[Any] = []
+    for start in range(0, len(checked), EXTRA_BATCH):  # a wide file: a batch per statement
+        aggs = []
+        for _n, col, c in checked[start : start + EXTRA_BATCH]:
+            raw = quote(col)
+            aggs.append(f"count(*) FILTER (WHERE {_nonblank(raw)} AND ({c.expr}) IS NULL)")
+            aggs.append(f"count(*) FILTER (WHERE {_nonblank(raw)})")
+        part = db.execute(f"SELECT {', '.join(aggs)} FROM {staged.relation}").fetchone()
+        assert part is not None
+        row += part
     checks = []
     for i, (n, col, c) in enumerate(checked):
         bad, total = int(row[2 * i]), int(row[2 * i + 1])
@@ -455,6 +433,7 @@ def _count_failures(
                 "n_checked": total,
                 "share": bad / total if total else 0.0,
                 "source": src.label,
+                "reason": _reason(c, "the expected type"),
             }
         )
     return checks
@@ -474,6 +453,36 @@ def _bad_samples(
     ]
 
 
+def _issue_rows(
+    db: duckdb.DuckDBPyConnection, staged: Staged, plan: _Plan, chk: dict[str, Any], limit: int
+) -> list[tuple[int, str, str]]:
+    """(row, value, reason) of a check's first bad values: unreadable ones and reader problems."""
+    name = chk["column"]
+    prob = staged.problems.get(chk["source_column"])
+    out = list(prob.samples) if prob else []
+    if name in plan.coercions:
+        _col, c = plan.coercions[name]
+        schema = CANONICAL[chk["table"]]
+        target = schema.column(name).dtype if name in schema.names else "value"
+        reason = _reason(c, target) + f" (column '{chk['source_column']}')"
+        out += [
+            (r, v, _value_reason(c, v, reason))
+            for r, v in _bad_samples(db, staged, plan, name, limit)
+        ]
+    return sorted(out)[:limit]
+
+
+def _value_reason(c: Coercion, value: str, reason: str) -> str:
+    """The reason for one value: a number that reads as inf or NaN says so."""
+    if c.check != "number":
+        return reason
+    try:
+        number = float(value.strip())
+    except ValueError:
+        return reason
+    return reason if math.isfinite(number) else reason.replace("not a number", NOT_FINITE, 1)
+
+
 _REASONS = {
     "date": "not a date/time",
     "number": "not a number",
@@ -484,7 +493,7 @@ _REASONS = {
 
 
 def _reason(c: Coercion, target: str) -> str:
-    return _REASONS.get(c.check, "unreadable").format(dtype=target)
+    return c.reason or _REASONS.get(c.check, "unreadable").format(dtype=target)
 
 
 def _apply_gates(
@@ -505,25 +514,32 @@ def _apply_gates(
         return
     parts = []
     for chk, gate, limit in failed:
-        examples = _bad_samples(db, staged, plan, chk["column"], 3)
-        shown = "; ".join(f"row {r}: {v!r}" for r, v in examples)
+        examples = _issue_rows(db, staged, plan, chk, 3)
+        shown = "; ".join(f"row {r}: {excerpt(v)!r}" for r, v, _why in examples)
         parts.append(
             f"column '{chk['source_column']}' ({chk['table']}.{chk['column']}): "
             f"{chk['n_bad']:,} of {chk['n_checked']:,} values ({chk['share']:.1%}) are "
-            f"{_REASONS.get(chk['check'], 'unreadable').format(dtype='the expected type')} "
-            f"(for example {shown}); the gate {gate} allows {limit:.0%}"
+            f"{chk['reason']} (for example {shown}); the gate {gate} allows {limit:.0%}"
         )
     first = failed[0][0]
-    fix = (
-        "check that the right column is mapped (--map "
-        f"{first['column']}='Other Header')"
-        + (", or give the format with --date-format '%d/%m/%Y'" if first["check"] == "date" else "")
-        + f", or allow more with --max-invalid {first['check']}=0.5 if these values are expected."
-    )
+    prob = staged.problems.get(first["source_column"])
     raise QualityGateError(
         "Too many values could not be read, so nothing was imported: " + "; ".join(parts) + ".",
         where=src.label,
-        fix=fix,
+        fix=_gate_fix(first, prob.fix if prob else ""),
+    )
+
+
+def _gate_fix(first: dict[str, Any], reader_fix: str) -> str:
+    kind = "value" if first["check"] == "formula" else first["check"]  # the CLI's gate names
+    more = f"allow more with --max-invalid {kind}=0.5 if these values are expected."
+    if reader_fix:
+        return f"{reader_fix}; or {more}"
+    return (
+        "check that the right column is mapped (--map "
+        f"{first['column']}='Other Header')"
+        + (", or give the format with --date-format '%d/%m/%Y'" if first["check"] == "date" else "")
+        + f", or {more}"
     )
 
 
@@ -586,6 +602,7 @@ def _write(
         db.execute(
             f"INSERT INTO {quote(table)} ({', '.join(quote(c) for c in cols)}) "
             f"SELECT {', '.join(exprs)} FROM (SELECT {inner}, _row FROM {staged.relation})"
+            + "".join(f" JOIN {t} USING (_row)" for t in plan.joins)
         )
         for chk in checks:
             db.execute(
@@ -593,16 +610,16 @@ def _write(
                 [run.run_id, table, chk["column"], chk["check"], chk["n_bad"], chk["n_checked"]],
             )
             if chk["n_bad"]:
-                _col, c = plan.coercions[chk["column"]]
-                target = (
-                    schema.column(chk["column"]).dtype if chk["column"] in schema.names else "value"
-                )
-                reason = _reason(c, target) + f" (column '{chk['source_column']}')"
-                rows = _bad_samples(db, staged, plan, chk["column"], ISSUE_SAMPLE)
+                rows = _issue_rows(db, staged, plan, chk, ISSUE_SAMPLE)
                 db.executemany(
                     "INSERT INTO quality_issues VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [[run.run_id, table, src.label, r, chk["column"], v, reason] for r, v in rows],
+                    [
+                        [run.run_id, table, src.label, r, chk["column"], v, why]
+                        for r, v, why in rows
+                    ],
                 )
+        if src.repaired is not None:
+            _record_repaired(db, run.run_id, table, src, staged.rows)
         run.row_counts = {
             "read": staged.rows,
             "written": staged.rows,
@@ -619,6 +636,32 @@ def _write(
         mapped=dict(cmap.columns),
         extras=plan.extra_types,
         checks=checks,
+    )
+
+
+def _record_repaired(
+    db: duckdb.DuckDBPyConnection, run_id: str, table: str, src: Source, rows: int
+) -> None:
+    """The rows of a mixed-encoding file read as Windows-1252: counted, the first listed."""
+    found = src.repaired
+    assert found is not None
+    db.execute(
+        "INSERT INTO quality_counts VALUES (?, ?, '*', 'encoding', ?, ?)",
+        [run_id, table, found.count, rows],
+    )
+    db.executemany(
+        "INSERT INTO quality_issues VALUES (?, ?, ?, ?, '*', ?, ?)",
+        [
+            [
+                run_id,
+                table,
+                src.label,
+                row,
+                excerpt(text),
+                f"line {line} is not UTF-8: read as Windows-1252",
+            ]
+            for line, row, text in found.sample
+        ],
     )
 
 

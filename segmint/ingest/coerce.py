@@ -4,17 +4,42 @@ Each builder returns a DuckDB SQL expression over a raw column. A value that can
 becomes NULL; the pipeline counts and samples those values (file, row, column, value, reason)
 instead of failing. Formats are detected per column from a sample of its distinct values, so
 '12/1/2010 8:26' and '1.234,56 €' are read the way the column as a whole reads them.
+
+Readable is not enough: a value must also be usable downstream. A number must be finite
+(``inf``, ``-Infinity``, ``NaN`` and ``1e999``, which overflows a double, are counted as
+invalid: one of them turns every sum, mean and model fit it reaches into inf/NaN). A time in a
+canonical column must be plausible (:func:`plausible_range`): '9999-12-31' and '0001-01-01'
+are placeholders or typos, and one of them would become the run's as-of date.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 
 import duckdb
 
-__all__ = ["Coercion", "coerce", "lit"]
+__all__ = [
+    "EARLIEST_BIRTH",
+    "EARLIEST_TIME",
+    "FUTURE_MARGIN_DAYS",
+    "Coercion",
+    "coerce",
+    "lit",
+    "plausible_range",
+    "role_of",
+]
 
 NULL_TOKENS = ("", "na", "n/a", "null", "none", "nan", "nat", "-", "--", "#n/a")
+#: in number columns 'nan' is a value (IEEE not-a-number, e.g. 0/0 upstream), not a blank
+NUMBER_NULL_TOKENS = tuple(t for t in NULL_TOKENS if t != "nan")
+
+#: the plausible range of order, event, answer, sign-up and campaign times: from
+#: EARLIEST_TIME to today (UTC) + FUTURE_MARGIN_DAYS (scheduled campaigns, time zones)
+EARLIEST_TIME = date(1900, 1, 1)
+FUTURE_MARGIN_DAYS = 366
+#: birth dates may be older, but not in the future
+EARLIEST_BIRTH = date(1850, 1, 1)
 
 # Candidate strptime formats, most specific first. ISO 8601 (with or without offset) is tried
 # through CAST before these.
@@ -62,9 +87,7 @@ _FALSE = (
     "cleaned",
     "non-subscribed",
 )
-_MONEY_RE = (
-    r"^[\s(+\-]*([A-Za-z]{1,3}\$?|[$€£¥₹])?\s*[+\-]?[0-9][0-9.,' ]*\s*([A-Za-z]{3}|[$€£¥₹])?[\s)]*$"
-)
+_MONEY_RE = r"^[\s(+\-]*([A-Za-z]{1,3}\$?|[$€£¥₹])?\s*[+\-]?[0-9][0-9.,' ]{0,40}\s*([A-Za-z]{3}|[$€£¥₹])?[\s)]*$"
 
 
 def lit(value: str) -> str:
@@ -81,11 +104,37 @@ class Coercion:
     #: the kind of check, for the quality report and gates: date, number, boolean, json.
     check: str = ""
     note: str = ""
+    #: why a value fails, in words, when more precise than the check's generic reason
+    reason: str = ""
 
 
-def blank_to_null(raw: str) -> str:
-    tokens = ", ".join(lit(t) for t in NULL_TOKENS)
-    return f"CASE WHEN lower(trim({raw})) IN ({tokens}) THEN NULL ELSE trim({raw}) END"
+def plausible_range(role: str = "", today: date | None = None) -> tuple[date, date]:
+    """The first and last plausible day (both inclusive) of a canonical time column.
+
+    ``role`` "birth" is a birth date (1850-01-01 … today); any other time (orders, events,
+    answers, sign-ups, campaigns) lies in 1900-01-01 … today + 366 days.
+    """
+    today = today or datetime.now(UTC).date()
+    if role == "birth":
+        return EARLIEST_BIRTH, today
+    return EARLIEST_TIME, today + timedelta(days=FUTURE_MARGIN_DAYS)
+
+
+def role_of(name: str, ids: set[str] | frozenset[str] = frozenset()) -> str:
+    """The coercion role of canonical column ``name``: "id", "birth" or "" (plain)."""
+    if name in ids:
+        return "id"
+    return "birth" if name == "birth_date" else ""
+
+
+def blank_to_null(raw: str, tokens: tuple[str, ...] = NULL_TOKENS) -> str:
+    listed = ", ".join(lit(t) for t in tokens)
+    return f"CASE WHEN lower(trim({raw})) IN ({listed}) THEN NULL ELSE trim({raw}) END"
+
+
+def _finite(expr: str) -> str:
+    """``expr`` when it is a finite number, else NULL (inf, -inf and NaN)."""
+    return f"(CASE WHEN isfinite({expr}) THEN {expr} END)"
 
 
 def coerce(
@@ -102,7 +151,9 @@ def coerce(
 ) -> Coercion:
     """Build the expression turning ``raw`` (of DuckDB type ``src_type``) into ``target``.
 
-    ``role`` refines VARCHAR targets: ``id`` normalizes identifiers ('17850.0' → '17850').
+    ``role`` refines the target: ``id`` normalizes identifiers ('17850.0' → '17850');
+    ``birth`` gives a time the birth-date range, ``attribute`` (an extra column) no range,
+    anything else the range of order and event times (see :func:`plausible_range`).
     ``text_source`` is False for typed sources (Parquet, SQL, JSON): their strings are taken
     as stored, without trimming (which costs a copy of every string).
     """
@@ -128,7 +179,9 @@ def coerce(
             return Coercion(f"CAST(to_json({raw}) AS VARCHAR)", False)
         return Coercion(f"CAST({raw} AS VARCHAR)", False)
     if tgt in ("TIMESTAMP", "DATE"):
-        return _coerce_time(db, relation, raw, src, tgt, date_format, timezone)
+        bounds = None if role == "attribute" else plausible_range(role)
+        c = _coerce_time(db, relation, raw, src, tgt, date_format, timezone)
+        return _in_range(c, bounds) if bounds else c
     if tgt in ("DOUBLE", "INTEGER", "BIGINT"):
         return _coerce_number(db, relation, raw, src, tgt)
     if tgt == "BOOLEAN":
@@ -167,7 +220,7 @@ def _coerce_time(
         expr = to_utc(f"CAST({raw} AS TIMESTAMP)") if src != "DATE" else f"CAST({raw} AS TIMESTAMP)"
         return Coercion(f"CAST({expr} AS DATE)" if tgt == "DATE" else expr, False)
     if src in ("BIGINT", "INTEGER", "DOUBLE", "HUGEINT", "UBIGINT"):
-        return Coercion(_epoch(raw, _epoch_unit(db, relation, raw)), False)
+        return Coercion(_epoch(raw, _epoch_unit(db, relation, raw)), True, "date")
     v = blank_to_null(raw)
     note = ""
     formats = [date_format] if date_format else None
@@ -188,6 +241,18 @@ def _coerce_time(
     if tgt == "DATE":
         expr = f"CAST({expr} AS DATE)"
     return Coercion(expr, True, "date", note)
+
+
+def _in_range(c: Coercion, bounds: tuple[date, date]) -> Coercion:
+    """Times outside ``bounds`` become NULL and are counted (see :func:`plausible_range`)."""
+    lo, hi = bounds
+    end = hi + timedelta(days=1)
+    expr = (
+        f"(CASE WHEN {c.expr} >= TIMESTAMP '{lo.isoformat()}' "
+        f"AND {c.expr} < TIMESTAMP '{end.isoformat()}' THEN {c.expr} END)"
+    )
+    reason = f"not a date/time from {lo.isoformat()} to {hi.isoformat()}"
+    return Coercion(expr, True, "date", c.note, reason)
 
 
 def _utc_converter(timezone: str):  # type: ignore[no-untyped-def]
@@ -213,8 +278,10 @@ def _epoch_unit(db: duckdb.DuckDBPyConnection, relation: str, num: str) -> str:
 
 
 def _epoch(num: str, unit: str) -> str:
+    """Unix time to UTC; seconds outside ±10^11 (about ±3,000 years) are NULL, not an error."""
     div = {"s": "1", "ms": "1000.0", "us": "1000000.0"}[unit]
-    return f"timezone('UTC', to_timestamp(CAST({num} AS DOUBLE) / {div}))"
+    secs = f"(CAST({num} AS DOUBLE) / {div})"
+    return f"(CASE WHEN abs({secs}) < 1e11 THEN timezone('UTC', to_timestamp({secs})) END)"
 
 
 def _swapped(fmt: str) -> str:
@@ -271,32 +338,17 @@ def detect_datetime_format(
     return chosen or ["iso"], note
 
 
+_EXACT_INTEGERS = ("TINYINT", "SMALLINT", "INTEGER", "UTINYINT", "USMALLINT", "UINTEGER")
+_FLOATS = ("DOUBLE", "FLOAT", "REAL")
+
+
 def _coerce_number(
     db: duckdb.DuckDBPyConnection, relation: str, raw: str, src: str, tgt: str
 ) -> Coercion:
+    """Numbers and money; inf, NaN and values beyond the target's range become NULL (counted)."""
     if src != "VARCHAR":
-        if tgt in ("INTEGER", "BIGINT") and src in ("DOUBLE", "FLOAT", "REAL"):
-            return Coercion(
-                f"CASE WHEN {raw} = floor({raw}) THEN CAST({raw} AS BIGINT) END", True, "number"
-            )
-        return Coercion(
-            f"TRY_CAST({raw} AS {tgt})",
-            src
-            not in (
-                "BIGINT",
-                "INTEGER",
-                "DOUBLE",
-                "SMALLINT",
-                "TINYINT",
-                "FLOAT",
-                "HUGEINT",
-                "UBIGINT",
-                "UINTEGER",
-            )
-            and not src.startswith("DECIMAL"),
-            "number",
-        )
-    v = blank_to_null(raw)
+        return _typed_number(raw, src, tgt)
+    v = blank_to_null(raw, NUMBER_NULL_TOKENS)
     comma = _decimal_comma(db, relation, v)
     s = f"regexp_replace({v}, '[^0-9,.\\-()]', '', 'g')"
     digits = f"replace(replace({s}, '.', ''), ',', '.')" if comma else f"replace({s}, ',', '')"
@@ -306,11 +358,31 @@ def _coerce_number(
         f"abs(TRY_CAST(replace(replace({digits}, '(', ''), ')', '') AS DOUBLE)) * "
         f"(CASE WHEN regexp_matches({v}, '^[\\s(]*-|-[\\s)]*$|^[^0-9]*-') THEN -1 ELSE 1 END) END"
     )
-    expr = f"coalesce(TRY_CAST({v} AS DOUBLE), {num})"
-    if tgt in ("INTEGER", "BIGINT"):
-        expr = f"CASE WHEN ({expr}) = floor({expr}) THEN CAST({expr} AS BIGINT) END"
+    # only the plain cast can yield inf/NaN: the money pattern admits no exponent, no words
+    # and at most 40 digits and separators (a wrapper around the whole expression would double
+    # it, and DuckDB's planning time grows faster than the expression)
+    if tgt in ("INTEGER", "BIGINT"):  # TRY_CAST makes inf, NaN and overflow NULL
+        expr = f"coalesce(TRY_CAST({v} AS DOUBLE), {num})"
+        expr = f"CASE WHEN ({expr}) = floor({expr}) THEN TRY_CAST({expr} AS {tgt}) END"
+    else:
+        expr = f"coalesce({_finite(f'TRY_CAST({v} AS DOUBLE)')}, {num})"
     note = "decimal comma (1.234,56)" if comma else ""
     return Coercion(expr, True, "number", note)
+
+
+def _typed_number(raw: str, src: str, tgt: str) -> Coercion:
+    """A number from a typed source (Parquet, JSON, SQL): finite, and within ``tgt``'s range."""
+    if src in _FLOATS:
+        expr = _finite(raw)
+        if tgt in ("INTEGER", "BIGINT"):
+            expr = f"CASE WHEN {expr} = floor({expr}) THEN TRY_CAST({expr} AS {tgt}) END"
+        return Coercion(expr, True, "number")
+    exact = src in _EXACT_INTEGERS or (src == "BIGINT" and tgt in ("BIGINT", "DOUBLE"))
+    if exact or (src.startswith("DECIMAL") and tgt == "DOUBLE"):
+        return Coercion(f"TRY_CAST({raw} AS {tgt})", False, "number")
+    # HUGEINT/UBIGINT/DECIMAL into a narrower type, or text-like types (JSON, booleans)
+    expr = _finite(f"TRY_CAST({raw} AS DOUBLE)") if tgt == "DOUBLE" else f"TRY_CAST({raw} AS {tgt})"
+    return Coercion(expr, True, "number")
 
 
 def _decimal_comma(db: duckdb.DuckDBPyConnection, relation: str, v: str) -> bool:

@@ -29,6 +29,7 @@ from segmint.ingest.formats import (
     lookup,
     normalize_header,
 )
+from segmint.ingest.limits import NAME_CHARS, excerpt
 from segmint.store.schema import CANONICAL, LINEAGE
 
 __all__ = ["ColumnMapping", "resolve", "snake"]
@@ -250,5 +251,5 @@ def _near(canon: str, headers: list[str], cardinality: Cardinality | None) -> st
 
 
 def _shown(headers: list[str], n: int = 12) -> str:
-    shown = ", ".join(f"'{h}'" for h in headers[:n])
+    shown = ", ".join(f"'{excerpt(h, NAME_CHARS)}'" for h in headers[:n])
     return shown + (f" and {len(headers) - n} more" if len(headers) > n else "")

@@ -10,6 +10,7 @@ without a pandas copy.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlparse, urlunparse
@@ -23,8 +24,13 @@ from segmint.exceptions import (
     SpecError,
     UnreadableFileError,
 )
+from segmint.ingest.encoding import repaired_copy
 from segmint.ingest.header import positional_names
+from segmint.ingest.limits import NAME_CHARS, check_names, check_width, excerpt
+from segmint.ingest.problems import ValueProblem
+from segmint.ingest.records import parquet_columns, stage_json
 from segmint.ingest.sniff import Source
+from segmint.ingest.workbook import read_workbook
 from segmint.store import quote
 
 __all__ = ["ReadOptions", "Staged", "stage"]
@@ -56,6 +62,8 @@ class Staged:
     rows: int
     text: bool
     notes: list[str] = field(default_factory=list)
+    #: cells the reader found unusable (Excel formulas without a result), by source column
+    problems: dict[str, ValueProblem] = field(default_factory=dict)
 
 
 def _lit(value: str) -> str:
@@ -66,8 +74,10 @@ def stage(db: duckdb.DuckDBPyConnection, src: Source, opts: ReadOptions) -> Stag
     """Read ``src`` into a temp table (or a direct Parquet scan) and describe it."""
     db.execute(f"DROP TABLE IF EXISTS {STAGE}")
     notes: list[str] = []
+    problems: dict[str, ValueProblem] = {}
     _settle_header(src, opts)
     if src.kind == "parquet":
+        _check_header(src, parquet_columns(src.location))
         relation = (
             f"(SELECT file_row_number + 1 AS _row, * EXCLUDE (file_row_number) "
             f"FROM read_parquet({_lit(src.location)}, file_row_number = true))"
@@ -86,11 +96,11 @@ def stage(db: duckdb.DuckDBPyConnection, src: Source, opts: ReadOptions) -> Stag
         if src.kind == "csv":
             notes += _stage_csv(db, src, opts)
         elif src.kind == "whitespace":
-            _stage_whitespace(db, src, opts)
+            notes += _stage_whitespace(db, src, opts)
         elif src.kind == "excel":
-            _stage_excel(db, src, opts)
+            notes, problems = _stage_excel(db, src, opts)
         elif src.kind == "json":
-            _stage_json(db, src)
+            stage_json(db, src.location, src.label, STAGE)
         elif src.kind in ("sqlite", "postgres"):
             _stage_sql(db, src, opts)
         else:  # pragma: no cover - sniff only yields the kinds above
@@ -98,16 +108,18 @@ def stage(db: duckdb.DuckDBPyConnection, src: Source, opts: ReadOptions) -> Stag
         relation = f"(SELECT rowid + 1 AS _row, * FROM {STAGE})"
         columns = _describe(db, relation)
     columns.pop("_row", None)
+    check_width(len(columns), src.label)
+    check_names(list(columns), src.label)
     row = db.execute(f"SELECT count(*) FROM {relation}").fetchone()
     rows = int(row[0]) if row else 0
     if rows == 0:
         raise EmptyInputError(
-            f"The source has column headers ({', '.join(list(columns)[:6])}"
+            f"The source has column headers ({', '.join(_names(list(columns)[:6]))}"
             f"{', …' if len(columns) > 6 else ''}) but no data rows.",
             where=src.label,
             fix="export again including the data, or check you picked the right sheet/table.",
         )
-    return Staged(relation, columns, rows, text, notes)
+    return Staged(relation, columns, rows, text, notes, problems)
 
 
 def _settle_header(src: Source, opts: ReadOptions) -> None:
@@ -145,7 +157,7 @@ def _given_names(src: Source, opts: ReadOptions) -> list[str]:
     if len(names) != len(found):
         raise MappingError(
             f"--columns gives {len(names)} names ({', '.join(names)}), but the rows have "
-            f"{len(found)} fields (the first line is {' | '.join(found)}).",
+            f"{len(found)} fields (the first line is {excerpt(' | '.join(found))}).",
             where=src.label,
             fix=f"give exactly {len(found)} comma-separated names, one per field.",
         )
@@ -154,7 +166,7 @@ def _given_names(src: Source, opts: ReadOptions) -> list[str]:
 
 def _headerless_error(src: Source) -> MappingError:
     first = src.header or []
-    shown = " | ".join(first[:8]) + (" | …" if len(first) > 8 else "")
+    shown = excerpt(" | ".join(first[:8]) + (" | …" if len(first) > 8 else ""))
     n = len(first)
     example = ",".join(f"name{i}" for i in range(1, n + 1)) if n <= 6 else f"name1,…,name{n}"
     return MappingError(
@@ -169,6 +181,10 @@ def _headerless_error(src: Source) -> MappingError:
     )
 
 
+def _names(columns: list[str]) -> list[str]:
+    return [excerpt(c, NAME_CHARS) for c in columns]
+
+
 def _describe(db: duckdb.DuckDBPyConnection, relation: str) -> dict[str, str]:
     rows = db.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()
     return {r[0]: r[1] for r in rows}
@@ -176,7 +192,7 @@ def _describe(db: duckdb.DuckDBPyConnection, relation: str) -> dict[str, str]:
 
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+    return excerpt(text.splitlines()[0]) if text else type(exc).__name__
 
 
 def _check_header(src: Source, header: list[str]) -> None:
@@ -185,12 +201,13 @@ def _check_header(src: Source, header: list[str]) -> None:
     for i, name in enumerate(header, start=1):
         key = name.strip()
         if key in seen:
-            dups.append(f"'{key}' (columns {seen[key]} and {i})")
+            dups.append(f"'{excerpt(key, NAME_CHARS)}' (columns {seen[key]} and {i})")
         else:
             seen[key] = i
     if dups:
         raise MappingError(
-            f"The header names the same column twice: {', '.join(dups)}. segmint cannot tell "
+            f"The header names the same column twice: {', '.join(dups[:5])}"
+            f"{f' and {len(dups) - 5} more' if len(dups) > 5 else ''}. segmint cannot tell "
             "which one holds the data you mean.",
             where=src.label,
             fix="rename or delete one of the duplicated columns in the file, then import again.",
@@ -211,25 +228,18 @@ def _stage_csv(db: duckdb.DuckDBPyConnection, src: Source, opts: ReadOptions) ->
     if src.compression:
         args.append(f"compression = {_lit(src.compression)}")
     notes: list[str] = []
-    encoding = (opts.encoding or src.encoding or "utf-8").lower().replace("_", "-")
-    if encoding in ("latin1", "iso-8859-1", "cp1252", "windows-1252"):
-        encoding = "latin-1"
-    if encoding in ("utf-8-sig", "utf8"):
-        encoding = "utf-8"
-    sql = "CREATE TEMP TABLE {t} AS SELECT * FROM read_csv({p}, {a}, encoding = {e})"
-    try:
-        db.execute(sql.format(t=STAGE, p=_lit(src.location), a=", ".join(args), e=_lit(encoding)))
-    except duckdb.Error as exc:
-        msg = str(exc)
-        if "Invalid unicode" in msg and encoding == "utf-8" and not opts.encoding:
-            db.execute(sql.format(t=STAGE, p=_lit(src.location), a=", ".join(args), e="'latin-1'"))
-            notes.append(
-                "The file is not valid UTF-8 past its first megabyte; it was read as Latin-1. "
-                "Pass --encoding if another encoding is right."
-            )
-            src.encoding = "latin-1"
-        else:
-            raise _csv_error(src, msg) from None
+    encoding = _duck_encoding(opts.encoding or src.encoding)
+
+    def read(path: str, enc: str, args: list[str]) -> None:
+        sql = "CREATE TEMP TABLE {t} AS SELECT * FROM read_csv({p}, {a}, encoding = {e})"
+        try:
+            db.execute(sql.format(t=STAGE, p=_lit(path), a=", ".join(args), e=_lit(enc)))
+        except duckdb.Error as exc:
+            if "Invalid unicode" in str(exc) and enc == "utf-8" and not opts.encoding:
+                raise _NotUtf8 from None
+            raise _csv_error(src, str(exc), enc) from None
+
+    notes += _read_text(src, opts, encoding, args, read)
     cols = list(_describe(db, STAGE))
     if len(cols) == 1:
         name = cols[0]
@@ -241,7 +251,8 @@ def _stage_csv(db: duckdb.DuckDBPyConnection, src: Source, opts: ReadOptions) ->
         if found:
             shown = {";": "';'", "\t": "'\\t'", "|": "'|'", ",": "','"}[found[0]]
             raise UnreadableFileError(
-                f"Every row was read as one single column ('{name[:60]}'), which contains "
+                f"Every row was read as one single column ('{excerpt(name, NAME_CHARS)}'), "
+                "which contains "
                 f"{shown}: the file seems to be separated by {shown}, not by "
                 f"{repr(delim) if delim else 'what was detected'}.",
                 where=src.label,
@@ -250,10 +261,75 @@ def _stage_csv(db: duckdb.DuckDBPyConnection, src: Source, opts: ReadOptions) ->
     return notes
 
 
-def _csv_error(src: Source, msg: str) -> UnreadableFileError:
+def _duck_encoding(name: str | None) -> str:
+    """The name DuckDB's CSV reader knows for an encoding (Windows-1252 is read as Latin-1)."""
+    encoding = (name or "utf-8").lower().replace("_", "-")
+    if encoding in ("latin1", "iso-8859-1", "cp1252", "windows-1252"):
+        return "latin-1"
+    if encoding in ("utf-8-sig", "utf8"):
+        return "utf-8"
+    return encoding
+
+
+def _read_text(
+    src: Source,
+    opts: ReadOptions,
+    encoding: str,
+    args: list[str],
+    read: Callable[[str, str, list[str]], None],
+) -> list[str]:
+    """Read with the given or detected encoding; a file not all UTF-8 line by line."""
+    if opts.encoding or encoding == "utf-8":
+        try:
+            read(src.location, encoding, args)
+            return []
+        except _NotUtf8:
+            pass
+    return _read_not_utf8(src, opts, args, read)
+
+
+def _read_not_utf8(
+    src: Source, opts: ReadOptions, args: list[str], read: Callable[[str, str, list[str]], None]
+) -> list[str]:
+    """Read a file that is not all UTF-8 through a UTF-8 copy (see :mod:`.encoding`)."""
+    plain = [a for a in args if not a.startswith("compression")]
+    with repaired_copy(src.location, src.compression, src.label) as (path, found):
+        read(path, "utf-8", plain)
+    if not found.mixed:
+        src.encoding = "cp1252"
+        return [
+            "The file is not UTF-8; it was read as Windows-1252 (Latin-1 with € ’ “ ”). "
+            "Pass --encoding if another encoding is right."
+        ]
+    header = 0 if opts.header is False else 1
+    found.sample = [(line, rec - header, text) for line, rec, text in found.sample]
+    src.encoding = "utf-8+cp1252"
+    src.repaired = found
+    return [
+        f"{found.count:,} {'rows are' if found.count > 1 else 'row is'} not UTF-8 "
+        f"(file line{'s' if found.count > 1 else ''} {found.lines()}): "
+        "they were read as Windows-1252, every other row as UTF-8. Check them in the quality "
+        "report; pass --encoding if the whole file has one encoding."
+    ]
+
+
+class _NotUtf8(Exception):
+    """DuckDB found bytes that are not UTF-8 (the file's encoding is settled line by line)."""
+
+
+def _csv_error(src: Source, msg: str, encoding: str = "utf-8") -> UnreadableFileError:
     line = re.search(r"Line: (\d+)", msg)
     where = f"{src.label}, line {line.group(1)}" if line else src.label
-    detail = msg.splitlines()[0].replace("Invalid Input Error: ", "")
+    if "Invalid unicode" in msg:
+        return UnreadableFileError(
+            f"The file is not valid {encoding}: a line holds bytes that are not {encoding} "
+            "(--encoding was given, so segmint did not guess).",
+            where=where,
+            fix="leave out --encoding (segmint then reads lines that are not UTF-8 as "
+            "Windows-1252 and lists them), or give the file's real encoding, e.g. "
+            "--encoding latin-1.",
+        )
+    detail = excerpt(msg.splitlines()[0].replace("Invalid Input Error: ", ""))
     return UnreadableFileError(
         f"The file could not be read as CSV: {detail}",
         where=where,
@@ -262,19 +338,27 @@ def _csv_error(src: Source, msg: str) -> UnreadableFileError:
     )
 
 
-def _stage_whitespace(db: duckdb.DuckDBPyConnection, src: Source, opts: ReadOptions) -> None:
+def _stage_whitespace(db: duckdb.DuckDBPyConnection, src: Source, opts: ReadOptions) -> list[str]:
     header = src.header or []
     _check_header(src, header)
     first = 0 if opts.header is False else 1  # rowid of the first data line
     raw = STAGE + "_lines"
     db.execute(f"DROP TABLE IF EXISTS {raw}")
-    db.execute(
-        f"CREATE TEMP TABLE {raw} AS SELECT string_split_regex(trim(line), '\\s+') AS f "
-        f"FROM read_csv({_lit(src.location)}, columns = {{'line': 'VARCHAR'}}, header = false, "
-        f"delim = chr(30), quote = '', escape = '', auto_detect = false, "
-        f"encoding = {_lit(src.encoding if src.encoding != 'utf-8-sig' else 'utf-8')}) "
-        f"WHERE trim(line) <> ''"
-    )
+
+    def read(path: str, enc: str, _args: list[str]) -> None:
+        try:
+            db.execute(
+                f"CREATE TEMP TABLE {raw} AS SELECT string_split_regex(trim(line), '\\s+') AS f "
+                f"FROM read_csv({_lit(path)}, columns = {{'line': 'VARCHAR'}}, header = false, "
+                f"delim = chr(30), quote = '', escape = '', auto_detect = false, "
+                f"encoding = {_lit(enc)}) WHERE trim(line) <> ''"
+            )
+        except duckdb.Error as exc:
+            if "Invalid unicode" in str(exc) and enc == "utf-8" and not opts.encoding:
+                raise _NotUtf8 from None
+            raise _csv_error(src, str(exc), enc) from None
+
+    notes = _read_text(src, opts, _duck_encoding(opts.encoding or src.encoding), [], read)
     n = len(header)
     bad = db.execute(
         f"SELECT rowid + 1, len(f) FROM {raw} WHERE rowid >= {first} AND len(f) <> {n} LIMIT 1"
@@ -282,7 +366,7 @@ def _stage_whitespace(db: duckdb.DuckDBPyConnection, src: Source, opts: ReadOpti
     if bad:
         raise UnreadableFileError(
             f"The file looks like a whitespace-separated table with {n} columns "
-            f"({' '.join(header)}), but line {bad[0]} has {bad[1]} fields.",
+            f"({excerpt(' '.join(header))}), but line {bad[0]} has {bad[1]} fields.",
             where=src.label,
             fix="fix that line, or save the data as CSV with a delimiter that does not appear "
             "inside values.",
@@ -293,40 +377,17 @@ def _stage_whitespace(db: duckdb.DuckDBPyConnection, src: Source, opts: ReadOpti
         "ORDER BY rowid"
     )
     db.execute(f"DROP TABLE {raw}")
+    return notes
 
 
-def _stage_excel(db: duckdb.DuckDBPyConnection, src: Source, opts: ReadOptions) -> None:
-    import fastexcel
-
-    try:
-        reader = fastexcel.read_excel(src.location)
-        names = reader.sheet_names
-        sheet: str | int = 0 if opts.sheet is None else opts.sheet
-        if isinstance(sheet, str) and sheet.isdigit():
-            sheet = int(sheet)
-        if isinstance(sheet, str) and sheet not in names:
-            raise UnreadableFileError(
-                f"The workbook has no sheet named '{sheet}'; it has {', '.join(map(repr, names))}.",
-                where=src.label,
-                fix="pass --sheet with one of those names (or its 0-based position).",
-            )
-        first = reader.load_sheet(sheet, header_row=None, n_rows=1, dtypes="string")
-        header = (
-            [("" if v is None else str(v)) for v in first.to_arrow().to_pylist()[0].values()]
-            if first.height
-            else []
-        )
-        _check_header(src, header)
-        table = reader.load_sheet(sheet, dtypes="string").to_arrow()
-    except UnreadableFileError:
-        raise
-    except Exception as exc:  # fastexcel raises its own exception types
-        raise UnreadableFileError(
-            f"The file is a zip archive but not a readable .xlsx workbook ({_first_line(exc)}).",
-            where=src.label,
-            fix="open it in Excel or LibreOffice and save it as .xlsx or CSV.",
-        ) from None
-    _stage_arrow(db, table)
+def _stage_excel(
+    db: duckdb.DuckDBPyConnection, src: Source, opts: ReadOptions
+) -> tuple[list[str], dict[str, ValueProblem]]:
+    """Stage one sheet (see :mod:`segmint.ingest.workbook`); its notes and problem cells."""
+    book = read_workbook(src.location, src.label, opts.sheet)
+    _check_header(src, [h for h in book.header if h.strip()])
+    _stage_arrow(db, book.table)
+    return book.notes, book.problems
 
 
 def _stage_arrow(db: duckdb.DuckDBPyConnection, data: Any) -> None:
@@ -335,20 +396,6 @@ def _stage_arrow(db: duckdb.DuckDBPyConnection, data: Any) -> None:
         db.execute(f"CREATE TEMP TABLE {STAGE} AS SELECT * FROM _segmint_arrow")
     finally:
         db.unregister("_segmint_arrow")
-
-
-def _stage_json(db: duckdb.DuckDBPyConnection, src: Source) -> None:
-    try:
-        db.execute(
-            f"CREATE TEMP TABLE {STAGE} AS SELECT * FROM read_json_auto({_lit(src.location)}, "
-            "format = 'auto', sample_size = 20480, maximum_depth = 3)"
-        )
-    except duckdb.Error as exc:
-        raise UnreadableFileError(
-            f"The file starts like JSON but cannot be read as JSON or NDJSON: {_first_line(exc)}",
-            where=src.label,
-            fix="check that it is one JSON array of objects, or one JSON object per line.",
-        ) from None
 
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$")

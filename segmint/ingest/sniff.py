@@ -15,7 +15,9 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from segmint.exceptions import EmptyInputError, UnreadableFileError
+from segmint.ingest.encoding import Repaired, decode_lines
 from segmint.ingest.header import looks_headerless
+from segmint.ingest.limits import check_width
 
 __all__ = ["Source", "sniff"]
 
@@ -42,6 +44,8 @@ class Source:
     header: list[str] | None = None
     #: the first row looks like data, not column names (see :mod:`segmint.ingest.header`)
     headerless: bool = False
+    #: lines of a mixed-encoding file read as Windows-1252 (see :mod:`segmint.ingest.encoding`)
+    repaired: Repaired | None = None
 
     @property
     def label(self) -> str:
@@ -122,11 +126,13 @@ def sniff(
             fix="export the data again; check that the export finished before copying the file.",
         )
     stripped = sample.lstrip("\ufeff \t\r\n")
-    if kind is None and stripped[:1] in ("{", "["):
+    named_json = location.lower().endswith((".json", ".ndjson", ".jsonl"))
+    if kind is None and (stripped[:1] in ("{", "[") or named_json):
         src.kind = "json"
         return src
     if src.kind == "csv":
         _sniff_text_table(src, sample, delimiter)
+        check_width(len(src.header or []), src.label)
     return src
 
 
@@ -161,7 +167,7 @@ def _decode(head: bytes, location: str, encoding: str | None) -> tuple[str, str]
     except UnicodeDecodeError as exc:
         if exc.start >= len(head) - 4:  # a multi-byte character cut by the sample
             return head[: exc.start].decode("utf-8"), "utf-8"
-        return head.decode("latin-1"), "latin-1"
+        return decode_lines(head), "latin-1"
 
 
 _WS_SPLIT = re.compile(r"\s+")

@@ -34,6 +34,7 @@ CHECK_GATES = {
     "boolean": "max_invalid_values",
     "json": "max_invalid_values",
     "value": "max_invalid_values",
+    "formula": "max_invalid_values",  # Excel formulas without a saved result (text columns)
     "email": "max_invalid_emails",
     "phone": "max_invalid_phones",
     "country": "max_unknown_countries",

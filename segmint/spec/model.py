@@ -289,6 +289,21 @@ def load_spec(path: str | Path) -> Spec:
             fix="check indentation and quoting around that line (values with ':' or '#' "
             "need quotes).",
         ) from None
+    except UnicodeDecodeError as exc:
+        raise SpecError(
+            f"The spec is not UTF-8 text (byte {exc.start:,} cannot be read); is it the "
+            "right file?",
+            where=str(p),
+            fix="pass the YAML spec (a text file), saved as UTF-8.",
+        ) from None
+    except RecursionError:  # [[[[… thousands deep: the YAML reader recurses per level
+        raise SpecError(
+            "The spec is nested too deeply to read (lists or mappings inside each other "
+            "hundreds of levels deep).",
+            where=str(p),
+            fix="a spec needs a few levels: sources:, segmentations: and their settings; see "
+            "docs/spec.md.",
+        ) from None
     if data is None:
         data = {}
     if not isinstance(data, dict):

@@ -29,6 +29,8 @@ __all__ = ["RunRecord", "Store", "quote"]
 
 #: created when a workspace is opened for writing
 SYSTEM_TABLES = tuple(t.name for t in TABLES.values() if t.kind == "system")
+#: more new columns than this are added by rebuilding the table (see Store.add_columns)
+ALTER_MAX = 50
 
 #: environment variable that overrides :func:`default_memory_limit` (e.g. ``4GB``)
 MEMORY_LIMIT_ENV = "SEGMINT_MEMORY_LIMIT"
@@ -55,6 +57,29 @@ def default_memory_limit() -> str:
 def memory_limit() -> str:
     """The cap in force: ``SEGMINT_MEMORY_LIMIT`` when set, else :func:`default_memory_limit`."""
     return os.environ.get(MEMORY_LIMIT_ENV) or default_memory_limit()
+
+
+#: a table created and dropped at once so that a checkpoint truncates the file (_roll_back)
+_SHRINK = "_segmint_shrink"
+
+
+#: DuckDB's file header before the first block: a main header and two database headers
+_HEADER_BYTES = 3 * 4096
+
+
+def _invalidated(exc: duckdb.Error) -> bool:
+    """Whether DuckDB closed the database for good after a fatal error (e.g. a checkpoint
+    that could not write on a full disk); only a new connection works again."""
+    return isinstance(exc, duckdb.FatalException) or "invalidated" in str(exc).lower()
+
+
+def _is_bad_size(exc: duckdb.Error) -> bool:
+    """Whether DuckDB refused ``SET memory_limit`` because the size could not be read (and
+    not because the engine itself failed, e.g. after a full disk)."""
+    text = str(exc).lower()
+    return isinstance(
+        exc, duckdb.ParserException | duckdb.ConversionException | duckdb.InvalidInputException
+    ) and ("memory" in text or "size" in text or "number" in text)
 
 
 def quote(name: str) -> str:
@@ -91,7 +116,10 @@ class Store:
             )
         self.created = not self.path.exists()
         if not read_only:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            from segmint.store.errors import file_errors
+
+            with file_errors(self.path.parent, "the workspace", "--workspace"):
+                self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self.ibis = ibis.duckdb.connect(str(self.path), read_only=read_only)
         except duckdb.Error as exc:
@@ -107,8 +135,12 @@ class Store:
         limit = memory_limit()
         try:
             self.db.execute(f"SET memory_limit = '{limit.replace(chr(39), '')}'")
-        except duckdb.Error:
+        except duckdb.Error as exc:
             self.ibis.disconnect()
+            if not _is_bad_size(exc):  # a full disk, a broken file: say that, not "variable"
+                from segmint.store.errors import io_error, translate
+
+                raise (translate(exc, self.path) or io_error(exc, self.path)) from exc
             raise WorkspaceError(
                 f"The environment variable {MEMORY_LIMIT_ENV} must be a memory size such as "
                 f"'1GB' or '512MB'. Got {limit!r}.",
@@ -122,14 +154,16 @@ class Store:
         DuckDB keeps the blocks it read or wrote (up to its cap) after a query ends; between
         the steps of a run that memory would sit next to the pandas stages that follow.
         Lowering the cap for a moment evicts them (they are on disk; the OS page cache keeps
-        rereading cheap), then the cap is restored. Nothing fails if it cannot evict. An
-        in-memory workspace is left alone: its tables would be written to temporary files.
+        rereading cheap), then the cap is restored. It never raises: it runs in ``finally``
+        blocks, where an error of its own (the engine broken by a full disk) would hide the
+        error that is being reported. An in-memory workspace is left alone: its tables would
+        be written to temporary files.
         """
         if str(self.path) == ":memory:":
             return
         with suppress(duckdb.Error):
             self.db.execute("SET memory_limit = '64MB'")
-        self._limit_memory()
+            self.db.execute(f"SET memory_limit = '{memory_limit().replace(chr(39), '')}'")
 
     # -- reading ---------------------------------------------------------------------------
     def table_names(self) -> list[str]:
@@ -166,16 +200,71 @@ class Store:
         try:
             yield self.db
         except BaseException:
-            self.db.execute("ROLLBACK")
+            self._roll_back()
             raise
         try:
             self.db.execute("COMMIT")
         except duckdb.Error as exc:  # e.g. disk full while writing the WAL
-            with suppress(duckdb.Error):
-                self.db.execute("ROLLBACK")
+            self._roll_back()
             from segmint.store.errors import io_error, translate
 
             raise (translate(exc, self.path) or io_error(exc, self.path)) from None
+
+    def _roll_back(self) -> None:
+        """Undo the open transaction and give back the file space it had taken.
+
+        A large write puts its blocks into the file before the commit; after a rollback they
+        are free but the file keeps its size (a failed clean on a full disk left the file
+        18 MB larger, and the retry was refused for lack of space). A checkpoint after a small
+        write truncates the free blocks at the end of the file. Errors here are suppressed:
+        the caller is already reporting the error that made the transaction fail.
+        """
+        try:
+            self.db.execute("ROLLBACK")
+        except duckdb.Error as exc:
+            if _invalidated(exc):
+                self._reconnect()
+        if str(self.path) == ":memory:":
+            return
+        try:
+            if self._free_bytes() > 0:  # one transaction: the table never outlives it
+                self.db.execute("BEGIN TRANSACTION")
+                self.db.execute(f"CREATE TABLE {_SHRINK} (i INTEGER)")
+                self.db.execute(f"DROP TABLE {_SHRINK}")
+                self.db.execute("COMMIT")
+                self.db.execute("CHECKPOINT")
+        except duckdb.Error:
+            with suppress(duckdb.Error):
+                self.db.execute("ROLLBACK")
+
+    def _reconnect(self) -> None:
+        """Open the file again after DuckDB invalidated the connection (a checkpoint that
+        failed on a full disk): the file holds the last commit, and the workspace (and a
+        server using it) keeps working without a restart. Failures are left to the next
+        statement, which reports them."""
+        with suppress(Exception):
+            self.ibis.disconnect()
+        with suppress(duckdb.Error):
+            self.ibis = ibis.duckdb.connect(str(self.path), read_only=self.read_only)
+            self.db = self.ibis.con
+            self.db.execute("SET TimeZone = 'UTC'")
+            self.db.execute(f"SET memory_limit = '{memory_limit().replace(chr(39), '')}'")
+
+    def _free_bytes(self) -> int:
+        """Bytes inside the workspace file that the next write reuses before the file grows:
+        free blocks, and space past the last block (a checkpoint that failed on a full disk
+        leaves it; the next successful checkpoint truncates it)."""
+        row = self.db.execute(
+            "SELECT block_size, free_blocks, total_blocks FROM pragma_database_size() "
+            "WHERE database_name = current_database()"
+        ).fetchone()
+        if not row or not row[0]:
+            return 0
+        block, free, total = (int(v or 0) for v in row)
+        with suppress(OSError):
+            tail = self.path.stat().st_size - _HEADER_BYTES - total * block
+            return free * block + max(0, tail)
+        return free * block
 
     def ensure(self, name: str, *, like: str | None = None) -> None:
         """Create the workspace table ``name`` as declared in :mod:`segmint.store.tables`.
@@ -213,11 +302,22 @@ class Store:
             raise ValueError(f"'{spec.name}' needs the columns {missing}; got {columns}")
 
     def add_columns(self, table: str, new: dict[str, str]) -> None:
-        """Add columns to a dynamic table (a source's extra attributes, new features)."""
+        """Add columns to a dynamic table (a source's extra attributes, new features).
+
+        More than :data:`ALTER_MAX` columns rebuild the table in one statement instead: DuckDB
+        keeps a catalog version of the table per ALTER until the transaction commits, so
+        2,000 ALTERs of a wide table took 20 s and 1.4 GB.
+        """
         if new and not workspace_table(table).dynamic:
             raise ValueError(f"'{table}' has fixed columns (segmint/store/tables.py)")
-        for name, dtype in new.items():
-            self.db.execute(f"ALTER TABLE {quote(table)} ADD COLUMN {quote(name)} {dtype}")
+        if len(new) <= ALTER_MAX:
+            for name, dtype in new.items():
+                self.db.execute(f"ALTER TABLE {quote(table)} ADD COLUMN {quote(name)} {dtype}")
+            return
+        nulls = ", ".join(f"CAST(NULL AS {dtype}) AS {quote(name)}" for name, dtype in new.items())
+        self.db.execute(
+            f"CREATE OR REPLACE TABLE {quote(table)} AS SELECT *, {nulls} FROM {quote(table)}"
+        )
 
     def snapshot_features(self, run_id: str) -> int:
         """Keep the current ``customer_features`` as what run ``run_id`` segmented on (call
@@ -264,6 +364,8 @@ class Store:
     def check_free_space(self, needed_bytes: int, what: str) -> None:
         """Stop before writing when the workspace's disk cannot hold ``needed_bytes``."""
         free = shutil.disk_usage(self.path.parent).free
+        with suppress(duckdb.Error):  # free blocks inside the file are reused first
+            free += self._free_bytes()
         if free < needed_bytes:
             raise DiskSpaceError(
                 f"Importing {what} needs about {_human(needed_bytes)} of free disk space next to "

@@ -9,6 +9,7 @@ binder or parser error in segmint's own SQL) are bugs and pass through unchanged
 
 from __future__ import annotations
 
+import errno
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,7 +26,7 @@ from segmint.exceptions import (
 )
 from segmint.store._store import MEMORY_LIMIT_ENV, memory_limit
 
-__all__ = ["engine_errors", "io_error", "translate"]
+__all__ = ["engine_errors", "file_error", "file_errors", "io_error", "translate"]
 
 #: DuckDB error classes that mean "a file could not be used", whatever the statement
 _IO = (duckdb.IOException, duckdb.PermissionException)
@@ -99,6 +100,51 @@ def io_error(exc: duckdb.Error, workspace: Path | None = None) -> WorkspaceError
         f"The database engine could not read or write {name}: {_first_line(exc)}",
         fix="check that the path is a segmint workspace (a DuckDB file), that its disk is "
         "mounted, and that you can write to its folder.",
+    )
+
+
+@contextmanager
+def file_errors(path: str | Path, what: str, option: str = "--out") -> Iterator[None]:
+    """Turn an :class:`OSError` raised inside while writing ``what`` at ``path`` into a
+    :class:`WorkspaceError` (a :class:`DiskSpaceError` when the disk is full).
+
+    >>> with file_errors("/proc/x", "the quality report"):  # doctest: +SKIP
+    ...     Path("/proc/x/quality.json").write_text("{}")
+    """
+    try:
+        yield
+    except OSError as exc:
+        raise file_error(exc, Path(path), what, option) from exc
+
+
+_NO_SPACE = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
+_NO_RIGHTS = {errno.EACCES, errno.EPERM, errno.EROFS}
+
+
+def file_error(exc: OSError, path: Path, what: str, option: str = "--out") -> WorkspaceError:
+    """The user error for an :class:`OSError` met while writing ``what`` at ``path``: what
+    went wrong (the system's words), which path, and how to fix it."""
+    name = f"'{exc.filename}'" if exc.filename else f"'{path}'"
+    reason = exc.strerror or type(exc).__name__
+    if exc.errno in _NO_SPACE:
+        return DiskSpaceError(
+            f"The disk ran out of space while writing {what} to {name}.",
+            fix=f"free some space on that disk, or write {what} to another disk with {option}.",
+        )
+    if exc.errno in _NO_RIGHTS:
+        return WorkspaceError(
+            f"segmint may not write {what} to {name} ({reason}).",
+            fix=f"make that folder writable, or choose a folder you can write to with {option}.",
+        )
+    if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+        return WorkspaceError(
+            f"segmint could not write {what} to {name}: a folder on the way does not exist or "
+            f"is a file ({reason}).",
+            fix=f"create the folder first, or pass an existing folder with {option}.",
+        )
+    return WorkspaceError(
+        f"segmint could not write {what} to {name} ({reason}).",
+        fix=f"check that the path is a folder you can write to, or choose another with {option}.",
     )
 
 

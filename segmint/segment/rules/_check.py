@@ -35,6 +35,7 @@ from segmint.segment.rules._ast import (
 )
 from segmint.segment.rules._errors import RuleProblem, raise_problems
 from segmint.segment.rules._grammar import UNITS
+from segmint.segment.rules._limits import expanded_problems
 from segmint.segment.rules._parse import parse_one
 
 __all__ = ["column_kind", "columns_used", "parse_rules"]
@@ -278,5 +279,7 @@ def parse_rules(
             found += _Checker(rule, columns, names).check()
             rules.append(rule)
         problems += sorted(found, key=lambda p: (p.span.start, p.span.end))
+    if not problems:
+        problems = expanded_problems(rules)
     raise_problems(problems)
     return rules

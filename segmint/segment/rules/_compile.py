@@ -16,7 +16,6 @@ FROM "features" AS "t0"
 
 from __future__ import annotations
 
-import functools
 import operator
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
@@ -86,7 +85,7 @@ class _Compiler:
             return ~self.expr(node.item)
         if isinstance(node, And | Or):
             combine = operator.and_ if isinstance(node, And) else operator.or_
-            return functools.reduce(combine, [self.expr(i) for i in node.items])
+            return _balanced(combine, [self.expr(i) for i in node.items])
         if isinstance(node, SegmentRef):
             return self.done[node.name]
         result: ir.BooleanValue = self.predicate(node)
@@ -136,6 +135,15 @@ class _Compiler:
         if node.kind == "within":
             return day.between(cutoff, today)
         return day < cutoff
+
+
+def _balanced(combine: Callable[[Any, Any], Any], items: list[Any]) -> Any:
+    """``a op b op c op d`` as ``(a op b) op (c op d)``: log2(n) levels deep instead of n, so
+    a rule with a thousand conditions does not exhaust the stack of the SQL compiler."""
+    while len(items) > 1:
+        pairs = [combine(items[i], items[i + 1]) for i in range(0, len(items) - 1, 2)]
+        items = pairs + ([items[-1]] if len(items) % 2 else [])
+    return items[0]
 
 
 def compile_rules(

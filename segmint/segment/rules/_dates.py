@@ -12,22 +12,29 @@ datetime.datetime(2024, 12, 31, 23, 59, 59)
 
 from __future__ import annotations
 
+import calendar
 from datetime import UTC, date, datetime, time, timedelta
-
-import pandas as pd
 
 __all__ = ["shift_back", "to_as_of"]
 
 
 def shift_back(day: date, amount: int, unit: str) -> date:
-    """``day`` minus ``amount`` units (``day``, ``week``, ``month`` or ``year``)."""
-    if unit == "day":
-        return day - timedelta(days=amount)
-    if unit == "week":
-        return day - timedelta(weeks=amount)
-    offset = pd.DateOffset(months=amount) if unit == "month" else pd.DateOffset(years=amount)
-    shifted: date = (pd.Timestamp(day) - offset).date()
-    return shifted
+    """``day`` minus ``amount`` units (``day``, ``week``, ``month`` or ``year``); a shift past
+    the first day of year 1 stops there (``within 99999 years`` means "ever").
+
+    >>> shift_back(date(2024, 5, 31), 3, "month"), shift_back(date(2024, 1, 1), 10**9, "week")
+    (datetime.date(2024, 2, 29), datetime.date(1, 1, 1))
+    """
+    if unit in ("day", "week"):
+        try:
+            return day - timedelta(days=amount * (7 if unit == "week" else 1))
+        except OverflowError:
+            return date.min
+    months = day.year * 12 + day.month - 1 - amount * (12 if unit == "year" else 1)
+    year, month = divmod(months, 12)
+    if year < 1:
+        return date.min
+    return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
 
 
 def to_as_of(value: object) -> datetime | None:

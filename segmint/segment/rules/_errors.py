@@ -36,6 +36,7 @@ _WORDS = {
     "$END": "the end of the rule",
 }
 _ORDER = list(_WORDS)
+_LINE = 120  # characters of a long rule shown around the caret
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,25 @@ class RuleProblem:
         where = (
             f"line {line_no + 1}, column {col + 1}" if "\n" in self.text else f"column {col + 1}"
         )
-        return f"Rule '{self.rule}', {where}: {self.message}\n  {line}\n  {' ' * col}{'^' * width}"
+        shown, col, width = _window(line, col, width)
+        return f"Rule '{_short(self.rule)}', {where}: {self.message}\n  {shown}\n  {' ' * col}{'^' * width}"
+
+
+def _short(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _window(line: str, col: int, width: int) -> tuple[str, int, int]:
+    """At most :data:`_LINE` characters of ``line`` around the caret (``…`` where cut), and
+    the caret's column and width in that excerpt."""
+    if len(line) <= _LINE:
+        return line, col, width
+    start = max(0, min(col - _LINE // 3, len(line) - _LINE))
+    excerpt = line[start : start + _LINE]
+    lead = "…" if start > 0 else ""
+    tail = "…" if start + _LINE < len(line) else ""
+    col = col - start + len(lead)
+    return lead + excerpt + tail, col, max(1, min(width, _LINE - (col - len(lead))))
 
 
 def join_or(items: Sequence[str]) -> str:

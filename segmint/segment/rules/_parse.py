@@ -39,11 +39,13 @@ from segmint.segment.rules._ast import (
 )
 from segmint.segment.rules._errors import RuleProblem, describe_expected
 from segmint.segment.rules._grammar import PARSER
+from segmint.segment.rules._limits import limit_problems
 
 __all__ = ["parse_number", "parse_one"]
 
 _OPS = {"=": "=", "==": "=", "!=": "!=", "<>": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 _SUFFIX = {"k": 1_000, "m": 1_000_000}
+_INT64 = 2**63 - 1
 
 
 def _span(tok: Token) -> Span:
@@ -51,12 +53,15 @@ def _span(tok: Token) -> Span:
 
 
 def parse_number(text: str) -> int | float:
-    """``50k`` → 50000, ``1.5m`` → 1500000, ``1_000`` → 1000, ``2.5`` → 2.5."""
+    """``50k`` → 50000, ``1.5m`` → 1500000, ``1_000`` → 1000, ``2.5`` → 2.5; a whole number
+    beyond 64-bit integers becomes a float (``1e30``) so the engine can compare it."""
     body = text.replace("_", "")
     factor = _SUFFIX.get(body[-1].lower(), 1)
     if factor != 1:
         body = body[:-1]
     number = float(body) * factor if "." in body else int(body) * factor
+    if isinstance(number, int) and abs(number) > _INT64:
+        return float(number)  # beyond a database integer: compared as a (huge) float
     if isinstance(number, float) and number.is_integer() and factor != 1:
         return int(number)
     return number
@@ -201,7 +206,11 @@ def _syntax_problem(name: str, text: str, err: UnexpectedInput) -> RuleProblem:
 
 
 def parse_one(name: str, text: str) -> tuple[Rule | None, list[RuleProblem]]:
-    """Parse one rule; return the rule (``None`` on a syntax error) and its problems."""
+    """Parse one rule; return the rule (``None`` on a syntax error or a rule over the size
+    limits of :mod:`._limits`, checked first) and its problems."""
+    over = limit_problems(name, text)
+    if over:
+        return None, over
     try:
         tree: Tree[Token] = PARSER.parse(text)
     except UnexpectedInput as err:

@@ -61,14 +61,28 @@ def unbounded_direction(
     """
     f0 = objective(x)[0]
     for d in _weak_directions(hessian, everyone=not stationary):
-        rise = {}  # how far the profile falls (> 0) or rises (< 0) each way
-        for way in (1.0, -1.0):
-            reach = _reach(x, way * d, box)
-            if reach > 0:
-                rise[way] = n * (_profile(objective, x, way * d, reach) - f0)
-        if rise and min(rise.values()) <= LR_DROP:
-            return min(rise, key=rise.__getitem__) * d
+        # the way whose profile falls least (rises most); each question is asked with the
+        # least work that answers it: is it within LR_DROP, does it rise at all, by how much
+        flat = _reaching(objective, x, d, box, [1.0, -1.0], f0 + LR_DROP / n)
+        if len(flat) == 2:
+            flat = _reaching(objective, x, d, box, flat, f0) or flat
+        if len(flat) == 2:
+            flat.sort(key=lambda w: _profile(objective, x, w * d, box))
+        if flat:
+            return flat[0] * d
     return None
+
+
+def _reaching(
+    objective: Objective,
+    x: np.ndarray,
+    d: np.ndarray,
+    box: tuple[float, float],
+    ways: list[float],
+    level: float,
+) -> list[float]:
+    """The ``ways`` along ``d`` whose profile comes down to ``level``."""
+    return [w for w in ways if _profile(objective, x, w * d, box, level) <= level]
 
 
 def _weak_directions(hessian: np.ndarray, *, everyone: bool) -> list[np.ndarray]:
@@ -90,21 +104,43 @@ def _reach(x: np.ndarray, d: np.ndarray, box: tuple[float, float]) -> float:
     return float(min(REACH, room.min(initial=REACH)))
 
 
-def _profile(objective: Objective, x: np.ndarray, d: np.ndarray, t: float) -> float:
-    """min over the directions orthogonal to ``d`` of the objective at x + t·d."""
+class _Reached(Exception):
+    """The profile came down to the level asked about: no need to minimize further."""
+
+
+def _profile(
+    objective: Objective,
+    x: np.ndarray,
+    d: np.ndarray,
+    box: tuple[float, float],
+    level: float = -np.inf,
+) -> float:
+    """min over the directions orthogonal to ``d`` of the objective at x + t·d, t the
+    :func:`_reach` along ``d`` (+∞ when ``d`` leaves the box at once).
+
+    The search stops at the first point at or below ``level``: whether a direction is flat
+    is then seen after a step or two instead of a whole minimization."""
+    t = _reach(x, d, box)
+    if t <= 0:
+        return np.inf
     basis = np.linalg.svd(d[None, :])[2][1:].T  # k × (k−1), orthonormal, ⟂ d
     origin = x + t * d
 
     def inner(z: np.ndarray) -> tuple[float, np.ndarray]:
         value, g = objective(origin + basis @ z)
+        if value <= level:
+            raise _Reached(value)
         return value, basis.T @ g
 
-    with np.errstate(all="ignore"):
-        res = minimize(
-            inner,
-            np.zeros(basis.shape[1]),
-            jac=True,
-            method="L-BFGS-B",
-            options={"maxiter": 200, "ftol": 1e-12, "gtol": 1e-8},
-        )
+    try:
+        with np.errstate(all="ignore"):
+            res = minimize(
+                inner,
+                np.zeros(basis.shape[1]),
+                jac=True,
+                method="L-BFGS-B",
+                options={"maxiter": 200, "ftol": 1e-12, "gtol": 1e-8},
+            )
+    except _Reached as reached:
+        return float(reached.args[0])
     return float(min(res.fun, objective(origin)[0]))
