@@ -390,7 +390,12 @@ def _row_filter(staged: Staged, cmap: ColumnMapping) -> str:
     )
 
 
-def _nonblank(raw: str) -> str:
+def _nonblank(raw: str, dtype: str = "VARCHAR") -> str:
+    """SQL: the raw value is there (not NULL, and for text not blank). Only text can be blank;
+    a typed value (Parquet, SQL) is not formatted as text to find out (that costs more than
+    the whole check on a number or time column)."""
+    if dtype.upper() not in ("VARCHAR", "JSON", "BLOB"):
+        return f"({raw} IS NOT NULL)"
     return f"({raw} IS NOT NULL AND trim(CAST({raw} AS VARCHAR)) <> '')"
 
 
@@ -414,9 +419,9 @@ def _coercion_failures(
     for start in range(0, len(checked), EXTRA_BATCH):  # a wide file: a batch per statement
         aggs = []
         for _n, col, c in checked[start : start + EXTRA_BATCH]:
-            raw = quote(col)
-            aggs.append(f"count(*) FILTER (WHERE {_nonblank(raw)} AND ({c.expr}) IS NULL)")
-            aggs.append(f"count(*) FILTER (WHERE {_nonblank(raw)})")
+            there = _nonblank(quote(col), staged.columns[col])
+            aggs.append(f"count(*) FILTER (WHERE {there} AND ({c.expr}) IS NULL)")
+            aggs.append(f"count(*) FILTER (WHERE {there})")
         part = db.execute(f"SELECT {', '.join(aggs)} FROM {staged.relation}").fetchone()
         assert part is not None
         row += part
@@ -448,7 +453,8 @@ def _bad_samples(
         (int(r[0]), str(r[1]))
         for r in db.execute(
             f"SELECT _row, CAST({raw} AS VARCHAR) FROM {staged.relation} "
-            f"WHERE {_nonblank(raw)} AND ({c.expr}) IS NULL ORDER BY _row LIMIT {limit}"
+            f"WHERE {_nonblank(raw, staged.columns[col])} AND ({c.expr}) IS NULL "
+            f"ORDER BY _row LIMIT {limit}"
         ).fetchall()
     ]
 
