@@ -176,7 +176,7 @@ CASES: dict[str, Case] = {
     "symlink to /etc/passwd": Case(
         f.symlink_passwd,
         REFUSED,
-        says=("separated by ':'",),  # DuckDB's sniffer had skipped 23 of the 25 lines
+        says=("separated by ':'", "root:x:0"),  # the sniffer skipped 23 of 25 lines; no emoji
     ),
     "symlink to a file elsewhere": Case(f.symlink_outside, ACCEPTED, rows=30, run=False),
     "FIFO": Case(
