@@ -405,7 +405,11 @@ def _too_long(src: Source, msg: str) -> UnreadableFileError:
     limit = int(size.group(1)) if size else 2_000_000
     line, length = _first_long_line(src, limit)
     where = f"{src.label}, line {line:,}" if line else src.label
-    found = f" (line {line:,} holds {length:,} bytes)" if line else ""
+    found = (
+        f" (line {line:,} holds {length:,} bytes)"
+        if line
+        else " (which one is unknown: a quoted field runs over several lines)"
+    )
     return UnreadableFileError(
         f"A line of the file is longer than {limit:,} bytes{found}, the most segmint reads "
         "in one row. No customer or order field is that long: usually a quote opened in it "
