@@ -21,8 +21,8 @@ from segmint.spec.gates import QualityGates
 from segmint.store import engine_errors
 from segmint.store.errors import file_error, file_errors
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+console = Console(highlight=False, emoji=False)  # user text like "root:x:0" stays text
+err_console = Console(stderr=True, highlight=False, emoji=False)
 
 F = TypeVar("F", bound=Callable[..., Any])
 

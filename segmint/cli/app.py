@@ -244,7 +244,7 @@ def _sources(spec: Spec, file: str | None) -> list[SourceSpec]:
     if file is not None:
         return [
             spec.source_for(file)
-            or SourceSpec(path=str(Path(file).resolve()) if "://" not in file else file)
+            or SourceSpec(path=os.path.abspath(file) if "://" not in file else file)
         ]
     if not spec.sources:
         raise SpecError(
@@ -627,7 +627,7 @@ def run(
     cli_map = parse_pairs(map_, "--map", "--map customer_id='Client No'")
     extra = [
         SourceSpec(
-            path=str(Path(f).resolve()) if "://" not in f else f,
+            path=os.path.abspath(f) if "://" not in f else f,
             options=read,
             mapping=cli_map,
             **{"as": as_},

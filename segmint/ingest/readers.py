@@ -217,7 +217,9 @@ def _check_header(src: Source, header: list[str]) -> None:
 def _stage_csv(db: duckdb.DuckDBPyConnection, src: Source, opts: ReadOptions) -> list[str]:
     if src.header:
         _check_header(src, src.header)
-    args = ["all_varchar = true"]
+    # skip = 0: DuckDB's sniffer may otherwise skip leading lines it cannot parse (23 of
+    # /etc/passwd's 25 lines), dropping them without a word
+    args = ["all_varchar = true", "skip = 0"]
     delim = opts.delimiter or src.delimiter
     if delim:
         args.append(f"delim = {_lit(delim)}")
@@ -237,28 +239,82 @@ def _stage_csv(db: duckdb.DuckDBPyConnection, src: Source, opts: ReadOptions) ->
         except duckdb.Error as exc:
             if "Invalid unicode" in str(exc) and enc == "utf-8" and not opts.encoding:
                 raise _NotUtf8 from None
+            if delim and "sniffing" in str(exc):
+                _refuse_ragged(db, src, f"read_csv({_lit(path)}, {', '.join(args)})")
             raise _csv_error(src, str(exc), enc) from None
 
     notes += _read_text(src, opts, encoding, args, read)
     cols = list(_describe(db, STAGE))
     if len(cols) == 1:
-        name = cols[0]
-        found = [
-            d
-            for d, label in ((";", "';'"), ("\t", "tab"), ("|", "'|'"), (",", "','"))
-            if d in name and d != delim
-        ]
-        if found:
-            shown = {";": "';'", "\t": "'\\t'", "|": "'|'", ",": "','"}[found[0]]
-            raise UnreadableFileError(
-                f"Every row was read as one single column ('{excerpt(name, NAME_CHARS)}'), "
-                "which contains "
-                f"{shown}: the file seems to be separated by {shown}, not by "
-                f"{repr(delim) if delim else 'what was detected'}.",
-                where=src.label,
-                fix=f"pass --delimiter {shown} (or options: {{delimiter: {shown}}} in the spec).",
-            )
+        _refuse_one_column(db, src, cols[0], args, delim)
     return notes
+
+
+_SHOWN = {";": "';'", "\t": "'\\t'", "|": "'|'", ",": "','", ":": "':'"}
+
+
+def _refuse_one_column(
+    db: duckdb.DuckDBPyConnection, src: Source, name: str, args: list[str], delim: str | None
+) -> None:
+    """Refuse a file read as one column whose header holds another delimiter.
+
+    Rows with more or fewer fields than the header make DuckDB fall back to one column, so
+    they are looked for first; ':' counts from two on (/etc/passwd, not "Q1: age").
+    """
+    least = {";": 1, "\t": 1, "|": 1, ",": 1, ":": 2}
+    found = [d for d, n in least.items() if name.count(d) >= n and d != delim]
+    if not found:
+        return
+    scan = f"read_csv({_lit(src.location)}, {', '.join(args)}, delim = {_lit(found[0])})"
+    _refuse_ragged(db, src, scan)
+    shown = _SHOWN[found[0]]
+    raise UnreadableFileError(
+        f"Every row was read as one single column ('{excerpt(name, NAME_CHARS)}'), "
+        f"which contains {shown}: the file seems to be separated by {shown}, not by "
+        f"{repr(delim) if delim else 'what was detected'}.",
+        where=src.label,
+        fix=f"pass --delimiter {shown} (or options: {{delimiter: {shown}}} in the spec).",
+    )
+
+
+_RAGGED = {"TOO MANY COLUMNS": "more", "MISSING COLUMNS": "fewer"}
+
+
+def _refuse_ragged(db: duckdb.DuckDBPyConnection, src: Source, scan: str) -> None:
+    """Refuse a file whose rows have more or fewer fields than its header, naming the lines.
+
+    DuckDB reads such a file as one single column, or cannot detect its dialect; a scan that
+    stores the rejected rows finds them. Returns when none are found (another problem).
+    """
+    rejects = "_segmint_rejects"
+    try:
+        db.execute(
+            f"SELECT count(*) FROM {scan[:-1]}, store_rejects = true, "
+            f"rejects_scan = '{rejects}_scans', rejects_table = '{rejects}')"
+        ).fetchall()  # the rejects are stored only once the scan has run to its end
+        bad = db.execute(
+            f"SELECT DISTINCT line, error_type FROM temp.{rejects} WHERE error_type IN "
+            f"('TOO MANY COLUMNS', 'MISSING COLUMNS') ORDER BY line"
+        ).fetchall()
+    except duckdb.Error:
+        return
+    finally:
+        db.execute(
+            f"DROP TABLE IF EXISTS temp.{rejects}; DROP TABLE IF EXISTS temp.{rejects}_scans"
+        )
+    if not bad:
+        return
+    n = len(src.header or [])
+    shown = ", ".join(f"line {line} ({_RAGGED[kind]})" for line, kind in bad[:10])
+    more = f" and {len(bad) - 10:,} more" if len(bad) > 10 else ""
+    raise UnreadableFileError(
+        f"{len(bad):,} {'rows have' if len(bad) > 1 else 'row has'} more or fewer fields "
+        f"than the {n} columns of the header: {shown}{more}. segmint cannot tell which "
+        "values belong in which column there. Nothing was imported.",
+        where=src.label,
+        fix="correct or delete those lines (a value that contains the delimiter must be "
+        'in double quotes, e.g. "Mug, blue"), then import again.',
+    )
 
 
 def _duck_encoding(name: str | None) -> str:
@@ -329,6 +385,8 @@ def _csv_error(src: Source, msg: str, encoding: str = "utf-8") -> UnreadableFile
             "Windows-1252 and lists them), or give the file's real encoding, e.g. "
             "--encoding latin-1.",
         )
+    if "Maximum line size" in msg:
+        return _too_long(src, msg)
     detail = excerpt(msg.splitlines()[0].replace("Invalid Input Error: ", ""))
     return UnreadableFileError(
         f"The file could not be read as CSV: {detail}",
@@ -336,6 +394,64 @@ def _csv_error(src: Source, msg: str, encoding: str = "utf-8") -> UnreadableFile
         fix="check that every row has the same number of fields and that quotes are closed; "
         "pass --delimiter or --encoding if they were detected wrongly.",
     )
+
+
+def _too_long(src: Source, msg: str) -> UnreadableFileError:
+    """A line longer than DuckDB's max_line_size, with its real line number.
+
+    DuckDB names line 1 whatever the line (2.0), so the file is scanned for the first long one.
+    """
+    size = re.search(r"Maximum line size of (\d+) bytes", msg)
+    limit = int(size.group(1)) if size else 2_000_000
+    line, length = _first_long_line(src, limit)
+    where = f"{src.label}, line {line:,}" if line else src.label
+    found = (
+        f" (line {line:,} holds {length:,} bytes)"
+        if line
+        else " (which one is unknown: a quoted field runs over several lines)"
+    )
+    return UnreadableFileError(
+        f"A line of the file is longer than {limit:,} bytes{found}, the most segmint reads "
+        "in one row. No customer or order field is that long: usually a quote opened in it "
+        "is never closed, so the rest of the file runs into one field. Nothing was imported.",
+        where=where,
+        fix="check the quotes on that line (and the lines after it), or remove the overlong "
+        "column from the export, then import again.",
+    )
+
+
+def _first_long_line(src: Source, limit: int) -> tuple[int | None, int]:
+    """The number and length of the first physical line over ``limit`` bytes, if any."""
+    opener: Callable[..., Any] = open
+    if src.compression == "gzip":
+        import gzip
+
+        opener = gzip.open
+    line, length = 1, 0
+    try:
+        with opener(src.location, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                parts = chunk.split(b"\n")
+                for i, part in enumerate(parts):
+                    if i:
+                        line, length = line + 1, 0
+                    length += len(part)
+                    if length > limit:
+                        last = i == len(parts) - 1  # the line goes on in the next chunk
+                        return line, _line_length(fh, length) if last else length
+    except OSError:
+        pass
+    return None, 0
+
+
+def _line_length(fh: Any, length: int) -> int:
+    """``length`` plus the rest of the line, read from ``fh`` up to its line break."""
+    for more in iter(lambda: fh.read(1 << 20), b""):
+        end = more.find(b"\n")
+        if end >= 0:
+            return length + end
+        length += len(more)
+    return length
 
 
 def _stage_whitespace(db: duckdb.DuckDBPyConnection, src: Source, opts: ReadOptions) -> list[str]:

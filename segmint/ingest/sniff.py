@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -83,6 +84,7 @@ def sniff(
             fix="pass one file; to import several, run segmint ingest once per file or list "
             "them as sources in a spec.",
         )
+    _check_regular(path, location)
     size = path.stat().st_size
     if size == 0:
         raise EmptyInputError(
@@ -134,6 +136,21 @@ def sniff(
         _sniff_text_table(src, sample, delimiter)
         check_width(len(src.header or []), src.label)
     return src
+
+
+def _check_regular(path: Path, location: str) -> None:
+    """Refuse a named pipe, socket or device before opening it (reading one can block forever)."""
+    mode = path.stat().st_mode
+    if stat.S_ISREG(mode):
+        return
+    what = "a named pipe (FIFO)" if stat.S_ISFIFO(mode) else "a device or socket"
+    raise UnreadableFileError(
+        f"'{location}' is {what}, not a regular file: segmint needs a file it can read more "
+        "than once (to detect the format, then to import it).",
+        where=str(location),
+        fix="save the data to a file first, e.g. zcat export.csv.gz > export.csv, then import "
+        "that file (a .csv.gz file can also be imported as it is).",
+    )
 
 
 def _decode(head: bytes, location: str, encoding: str | None) -> tuple[str, str]:
