@@ -21,6 +21,7 @@ import duckdb
 from segmint.exceptions import MappingError, QualityGateError, SegmintError, WorkspaceError
 from segmint.ingest.coerce import Coercion, coerce, lit, role_of
 from segmint.ingest.extras import drop_typed, infer_types, stage_typed, typed_coercion
+from segmint.ingest.inflation import check_inflation
 from segmint.ingest.limits import EXTRA_BATCH, NAME_CHARS, excerpt
 from segmint.ingest.mapping import ASSUMED_NOTE, ROW_ID_NOTE, ColumnMapping, resolve
 from segmint.ingest.problems import add_reader_problems
@@ -89,6 +90,8 @@ def ingest(
     location = str(location)
     say("Sniffing the source")
     src = sniff(location, encoding=options.encoding, delimiter=options.delimiter)
+    if src.kind not in ("sqlite", "postgres"):
+        check_inflation(Path(src.location), src.kind, src.compression)
     fingerprint = _fingerprint(src)
     if src.size:
         # Staging and the table itself need about the file's size again (DuckDB compresses

@@ -11,6 +11,7 @@ import csv
 import io
 import re
 import stat
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -18,6 +19,7 @@ from urllib.parse import urlparse
 from segmint.exceptions import EmptyInputError, UnreadableFileError
 from segmint.ingest.encoding import Repaired, decode_lines
 from segmint.ingest.header import looks_headerless
+from segmint.ingest.inflation import gzip_damaged
 from segmint.ingest.limits import check_width
 
 __all__ = ["Source", "sniff"]
@@ -114,8 +116,11 @@ def sniff(
         src.kind = "csv"
         import gzip
 
-        with gzip.open(path, "rb") as gz:
-            head = gz.read(SAMPLE_BYTES)
+        try:
+            with gzip.open(path, "rb") as gz:
+                head = gz.read(SAMPLE_BYTES)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise gzip_damaged(src.label, exc) from None
     if src.kind in ("parquet", "excel", "sqlite"):
         return src
     text = _decode(head, location, encoding)
