@@ -23,7 +23,7 @@ def check_inflation(path: Path, kind: str, compression: str | None, max_bytes: i
     except inflation.InflationError as exc:
         raise UploadTooLarge(
             f"This compressed file is too large once unpacked: {exc.found}. Uploads may "
-            f"unpack to at most {inflation.mb(exc.max_bytes)} and to at most "
+            f"unpack to at most {inflation.mb(max_bytes)} and to at most "
             f"{MAX_INFLATE_RATIO} times their compressed size.",
             where=path.name,
             fix="check that this is the export you meant; if it is genuine, upload it "

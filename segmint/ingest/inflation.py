@@ -39,12 +39,13 @@ _CHUNK = 1 << 20
 class InflationError(InputError):
     """A compressed source unpacks past a limit; ``found`` says how far, ``max_bytes`` the cap."""
 
-    def __init__(self, path: Path, found: str, max_bytes: int) -> None:
+    def __init__(self, path: Path, found: str, max_bytes: int | None) -> None:
         self.found = found
         self.max_bytes = max_bytes
+        cap = "" if max_bytes is None else f"to at most {mb(max_bytes)} and "
         super().__init__(
             f"This compressed file is too large once unpacked: {found}. segmint imports "
-            f"compressed files that unpack to at most {mb(max_bytes)} and to at most "
+            f"compressed files that unpack {cap}to at most "
             f"{MAX_INFLATE_RATIO} times their compressed size (real exports unpack to 3 to "
             "20 times theirs). Nothing was imported.",
             where=path.name,
@@ -55,11 +56,15 @@ class InflationError(InputError):
 
 
 def check_inflation(
-    path: Path, kind: str, compression: str | None, max_bytes: int = MAX_INFLATED_BYTES
+    path: Path, kind: str, compression: str | None, max_bytes: int | None = MAX_INFLATED_BYTES
 ) -> None:
     """Refuse a file whose compressed content unpacks past ``max_bytes`` or
     :data:`MAX_INFLATE_RATIO` (:class:`InflationError`), or that is damaged
-    (:class:`UnreadableFileError`); only unpacks as far as needed to tell."""
+    (:class:`UnreadableFileError`); only unpacks as far as needed to tell.
+
+    ``max_bytes=None`` bounds the ratio only: what a user imports on their own machine may be
+    large for real (a 40M-line Parquet file unpacks past 1 GB), while a bomb's ratio is not
+    that of any real export."""
     if compression == "gzip":
         _check_gzip(path, max_bytes)
     elif kind == "excel":
@@ -87,13 +92,13 @@ def mb(n: float) -> str:
     return f"{n / (1 << 20):,.{0 if n >= 10 << 20 else 1}f} MB"
 
 
-def _over(unpacked: int, packed: int, max_bytes: int) -> bool:
-    if unpacked > max_bytes:
+def _over(unpacked: int, packed: int, max_bytes: int | None) -> bool:
+    if max_bytes is not None and unpacked > max_bytes:
         return True
     return unpacked > INFLATE_RATIO_FLOOR and unpacked > MAX_INFLATE_RATIO * max(packed, 1)
 
 
-def _bomb(path: Path, unpacked: int, packed: int, max_bytes: int) -> InflationError:
+def _bomb(path: Path, unpacked: int, packed: int, max_bytes: int | None) -> InflationError:
     ratio = unpacked / max(packed, 1)
     size = path.stat().st_size
     if ratio > MAX_INFLATE_RATIO:
@@ -106,7 +111,7 @@ def _bomb(path: Path, unpacked: int, packed: int, max_bytes: int) -> InflationEr
     return InflationError(path, found, max_bytes)
 
 
-def _check_gzip(path: Path, max_bytes: int) -> None:
+def _check_gzip(path: Path, max_bytes: int | None) -> None:
     import gzip
 
     unpacked = 0
@@ -120,7 +125,7 @@ def _check_gzip(path: Path, max_bytes: int) -> None:
             raise gzip_damaged(path.name, exc) from None
 
 
-def _check_zip(path: Path, max_bytes: int) -> None:
+def _check_zip(path: Path, max_bytes: int | None) -> None:
     try:
         with zipfile.ZipFile(path) as archive:
             infos = archive.infolist()
@@ -143,7 +148,7 @@ def _check_zip(path: Path, max_bytes: int) -> None:
         ) from None
 
 
-def _check_parquet(path: Path, max_bytes: int) -> None:
+def _check_parquet(path: Path, max_bytes: int | None) -> None:
     import pyarrow.parquet as pq
 
     try:
