@@ -218,14 +218,16 @@ def test_json_bodies_are_capped_with_and_without_a_length(server: Server) -> Non
     before reading when its length is sent, and 413 after the first MB when it is not."""
     proc = psutil.Process(server.pid)
     before = proc.memory_info().rss
-    status, text, sent = raw_request(
+    status, text, _sent = raw_request(
         server.port,
         "POST /api/v1/rules/validate HTTP/1.1\r\nHost: x\r\n"
         f"Authorization: Bearer {server.token}\r\nContent-Type: application/json\r\n"
         f"Content-Length: {140 * MB}\r\n\r\n",
         140 * MB,
     )
-    assert status == 413 and "body limit (1 MB)" in text and sent < 100 * MB
+    # refused before reading; how much the client got to send before the server closed the
+    # connection depends on the machine's load, what the server kept does not (RSS below)
+    assert status == 413 and "body limit (1 MB)" in text
 
     def chunks() -> Iterator[bytes]:
         yield b'{"rules": {"A": "'

@@ -264,8 +264,9 @@ def test_out_of_memory_in_an_api_request_and_a_web_page(tmp_path):
         finally:
             state.workspace().store.release_memory()  # restores the cap
 
+    token = state.tokens.create("test", "admin")[1]  # the token is checked before any route
     with TestClient(server) as client:
-        r = client.get("/api/v1/test-heavy")
+        r = client.get("/api/v1/test-heavy", headers={"Authorization": f"Bearer {token}"})
         assert r.status_code == 503, r.text
         body = r.json()
         assert body["error"] == "MemoryLimitError" and "SEGMINT_MEMORY_LIMIT" in body["fix"]
