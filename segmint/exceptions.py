@@ -17,6 +17,7 @@ else is a bug and keeps its traceback::
     │       └── MemoryLimitError   the database engine needed more memory than allowed
     ├── ModelError                 a segmenter or model cannot do what was asked
     │   └── NotFittedError         predict/transform called before fit (also a ValueError)
+    ├── ExportError                an audience file cannot be written as asked (too small, …)
     └── MissingDependencyError     an optional extra is needed: pip install 'segmint[extra]'
 
     SegmintWarning (a UserWarning)  a usable result the user should know about
@@ -36,6 +37,7 @@ __all__ = [
     "DiskSpaceError",
     "EmptyInputError",
     "EngineError",
+    "ExportError",
     "InputError",
     "MappingError",
     "MemoryLimitError",
@@ -152,6 +154,11 @@ class ModelError(SegmintError):
 
 class NotFittedError(ModelError, ValueError):
     """``predict`` (or similar) was called before ``fit``."""
+
+
+class ExportError(SegmintError):
+    """An audience file cannot be written as asked: an unknown destination or segment, an
+    audience smaller than the platform takes, an option the destination does not have."""
 
 
 class SegmintWarning(UserWarning):

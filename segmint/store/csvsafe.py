@@ -48,10 +48,11 @@ import contextlib
 import errno
 import os
 import uuid
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import ibis
 import pandas as pd
 
@@ -63,7 +64,9 @@ __all__ = [
     "frame_to_csv_text",
     "neutralize",
     "neutralize_frame",
+    "neutralize_sql",
     "neutralize_table",
+    "query_to_csv",
     "table_to_csv",
 ]
 
@@ -127,6 +130,47 @@ def table_to_csv(table: ibis.Table, path: str | Path, *, exact: Collection[str] 
     """Write ``table`` as a neutralized CSV (with a header) by the engine's own CSV writer."""
     safe = neutralize_table(table, exact=exact)
     _replace_atomically(Path(path), lambda tmp: safe.to_csv(tmp))
+
+
+def neutralize_sql(sql: str) -> str:
+    """DuckDB SQL of the rule around the text expression ``sql`` (the guard of
+    :func:`neutralize_table` for callers that write SQL themselves)."""
+    one_quote = "''''"  # the SQL literal of a single quote
+    starts = ", ".join("'" + c + "'" for c in FORMULA_STARTS)
+    return f"CASE WHEN left({sql}, 1) IN ({starts}) THEN {one_quote} || ({sql}) ELSE ({sql}) END"
+
+
+def query_to_csv(
+    con: duckdb.DuckDBPyConnection,
+    columns: Sequence[tuple[str, str, bool]],
+    from_sql: str,
+    path: str | Path,
+    *,
+    before_rename: Callable[[Path], object] | None = None,
+) -> None:
+    """Write ``SELECT <columns> <from_sql>`` as a CSV with DuckDB's ``COPY``.
+
+    ``columns`` are ``(header, text SQL, exact)``: every column that is not ``exact`` gets the
+    formula guard. ``before_rename(tmp)`` runs once the file is complete and before it takes
+    its name (hash it, log it); if it raises, the file is removed and the target untouched.
+    """
+    parts = []
+    for header, sql, exact in columns:
+        expr = f"CAST({sql} AS VARCHAR)"
+        parts.append(f"{expr if exact else neutralize_sql(expr)} AS {_quote(_header(header))}")
+    select = f"SELECT {', '.join(parts)} {from_sql}"
+
+    def write(tmp: str) -> None:
+        target = tmp.replace("'", "''")
+        con.execute(f"COPY ({select}) TO '{target}' (FORMAT CSV, HEADER)")
+        if before_rename is not None:
+            before_rename(Path(tmp))
+
+    _replace_atomically(Path(path), write)
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _header(name: Any) -> Any:

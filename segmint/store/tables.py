@@ -32,8 +32,9 @@ __all__ = [
 ]
 
 #: canonical: imported data; system: runs and quality; features: the feature table;
-#: result: what segment runs store; server: the API's tokens and jobs
-TableKind = Literal["canonical", "system", "features", "result", "server"]
+#: result: what segment runs store; activation: the log of audience files written;
+#: server: the API's tokens and jobs
+TableKind = Literal["canonical", "system", "features", "result", "activation", "server"]
 
 
 @dataclass(frozen=True)
@@ -227,6 +228,38 @@ _RESULTS = (
     ),
 )
 
+_ACTIVATION = (
+    WorkspaceTable(
+        "exports",
+        "activation",
+        "One row per audience file written (`segmint export`): who, what, where, its hash.",
+        (
+            _c("export_id", "VARCHAR PRIMARY KEY", "Export id, e.g. `x0007`."),
+            _c("created_at", "TIMESTAMP", "When the file was written (UTC)."),
+            _c("created_by", "VARCHAR", "The API token's name, or the operating-system user."),
+            _RUN,
+            _SEG,
+            _c("segments", "JSON", "The exported segments' labels."),
+            _c("segment_names", "JSON", "Their names at the time of the export."),
+            _c("destination", "VARCHAR", "google-ads, meta, klaviyo, mailchimp, hubspot or csv."),
+            _c("hashed", "BOOLEAN", "Identifiers written as SHA-256."),
+            _c("assume_consent", "BOOLEAN", "A missing consent value counted as consent."),
+            _c("rows_written", "BIGINT", "Customers in the file."),
+            _c("left_out", "JSON", "Customers left out, per reason (no consent, …)."),
+            _c("path", "VARCHAR", "Where the file was written (absolute; or `download`)."),
+            _c("sha256", "VARCHAR", "SHA-256 of the file's bytes."),
+            _c("warnings", "JSON", "Warnings shown when it was written."),
+        ),
+    ),
+    WorkspaceTable(
+        "export_members",
+        "activation",
+        "Which customers each export file held (to find the files that hold a customer).",
+        (_c("export_id", "VARCHAR", "The export (see `exports`)."), _CUSTOMER),
+        customer_column="customer_id",
+    ),
+)
+
 _SERVER = (
     WorkspaceTable(
         "api_tokens",
@@ -268,6 +301,7 @@ TABLES: dict[str, WorkspaceTable] = {
         *_SYSTEM,
         *_FEATURES,
         *_RESULTS,
+        *_ACTIVATION,
         *_SERVER,
     )
 }

@@ -1,0 +1,184 @@
+"""The contacts of an export: one row per customer of the chosen segments, normalized once.
+
+Every destination reads the same temporary table, built in the engine from the run's
+``segment_assignments`` and the ``customers`` table:
+
+=============  =================================================================================
+column         what it holds
+=============  =================================================================================
+email          trimmed (spaces, tabs, no-break spaces) and lower-cased; NULL unless it is a
+               valid address (``clean``'s rule) that does not start with a character a
+               spreadsheet reads as a formula (``+``, ``-``, ``=``, ``@``): such an address
+               could not be written byte for byte
+phone          E.164 (``+18005550101``): a cleaned phone is kept; any other text is read with
+               ``phonenumbers``, the customer's country as the region hint (``020 7946 0958`` in
+               GB → ``+442079460958``); NULL when it is not a valid number
+first_name,    trimmed, inner runs of white space made one space; letters as given (each
+last_name      destination lower-cases or strips accents as its platform says)
+country        ISO 3166-1 alpha-2 (``clean``'s rule: ``Germany`` → ``DE``), else NULL
+postal_code,   trimmed text
+city, region
+gender         ``m`` or ``f`` (``male``/``man``/``m``, ``female``/``woman``/``f``/``w``), else NULL
+birth_year     the year of ``birth_date`` (4 digits)
+consent_*      as stored: true, false or NULL (NULL counts as no consent unless assumed)
+=============  =================================================================================
+
+Phones and countries that are not yet in standard form (a workspace exported before
+``clean``) are standardized in Python for their distinct values only; the rest stays in SQL.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+
+from segmint.clean.standardize import (
+    EMAIL_SQL,
+    EMAIL_VALID_SQL,
+    standardize_countries,
+    standardize_phones,
+)
+from segmint.store.csvsafe import FORMULA_STARTS
+
+__all__ = ["CONTACT_COLUMNS", "build_contacts"]
+
+#: what every exporter may read (besides customer_id, segment and segment_name)
+CONTACT_COLUMNS = (
+    "email",
+    "phone",
+    "first_name",
+    "last_name",
+    "country",
+    "postal_code",
+    "city",
+    "region",
+    "gender",
+    "birth_year",
+    "consent_email",
+    "consent_sms",
+    "consent_ads",
+)
+
+E164 = r"^\+[1-9][0-9]{6,14}$"
+_STARTS = ", ".join("'" + c.replace("'", "''") + "'" for c in FORMULA_STARTS)
+
+
+def _text(col: str) -> str:
+    """Trimmed text with inner white space collapsed; NULL when blank."""
+    return f"nullif(regexp_replace(trim(CAST({col} AS VARCHAR)), '\\s+', ' ', 'g'), '')"
+
+
+def _customer_column(available: set[str], name: str, sql: str, cast: str = "VARCHAR") -> str:
+    return sql if name in available else f"CAST(NULL AS {cast})"
+
+
+def build_contacts(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    *,
+    run_id: str,
+    segmentation: str,
+    segments: list[str],
+) -> int:
+    """Create the temporary table ``table`` with the normalized contacts; return its rows."""
+    have = (
+        {r[0] for r in con.execute("SELECT column_name FROM (DESCRIBE customers)").fetchall()}
+        if con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'customers' AND NOT temporary"
+        ).fetchone()[0]  # type: ignore[index]
+        else set()
+    )
+
+    def col(name: str, sql: str, cast: str = "VARCHAR") -> str:
+        return _customer_column(have, name, sql, cast)
+
+    email = EMAIL_SQL.format(col="c.email")
+    valid = EMAIL_VALID_SQL.format(col="c.email")
+    gender = _text("c.gender")
+    select = f"""
+        SELECT a.customer_id, a.segment, a.segment_name,
+          {
+        col("email", f"CASE WHEN {valid} AND left({email}, 1) NOT IN ({_STARTS}) THEN {email} END")
+    } AS email,
+          {col("phone", _text("c.phone"))} AS phone,
+          {col("first_name", _text("c.first_name"))} AS first_name,
+          {col("last_name", _text("c.last_name"))} AS last_name,
+          {col("country", _text("c.country"))} AS country,
+          {col("postal_code", _text("c.postal_code"))} AS postal_code,
+          {col("city", _text("c.city"))} AS city,
+          {col("region", _text("c.region"))} AS region,
+          {
+        col(
+            "gender",
+            f"CASE WHEN lower({gender}) IN ('m', 'male', 'man') THEN 'm' "
+            f"WHEN lower({gender}) IN ('f', 'female', 'woman', 'w') THEN 'f' END",
+        )
+    }
+            AS gender,
+          {col("birth_date", "CAST(year(c.birth_date) AS VARCHAR)")} AS birth_year,
+          {col("consent_email", "c.consent_email", "BOOLEAN")} AS consent_email,
+          {col("consent_sms", "c.consent_sms", "BOOLEAN")} AS consent_sms,
+          {col("consent_ads", "c.consent_ads", "BOOLEAN")} AS consent_ads
+        FROM segment_assignments a
+        {"LEFT JOIN customers c USING (customer_id)" if have else ""}
+        WHERE a.run_id = ? AND a.segmentation = ? AND list_contains(?, a.segment)
+    """
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {table} AS {select}", [run_id, segmentation, segments]
+    )
+    _standardize_countries(con, table)
+    _standardize_phones(con, table)
+    return int(con.execute(f"SELECT count(*) FROM {table}").fetchone()[0])  # type: ignore[index]
+
+
+def _standardize_countries(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    odd = [
+        r[0]
+        for r in con.execute(
+            f"SELECT DISTINCT country FROM {table} "
+            "WHERE country IS NOT NULL AND NOT regexp_full_match(country, '[A-Z]{2}')"
+        ).fetchall()
+    ]
+    if not odd:
+        return
+    found = standardize_countries(odd)
+    mapping = pd.DataFrame(
+        {"raw": list(found), "iso": [std.value for std in found.values()]}, dtype="string"
+    )
+    _update(con, table, mapping, "SET country = m.iso", "t.country = m.raw")
+
+
+def _standardize_phones(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    odd = con.execute(
+        f"SELECT DISTINCT phone, country FROM {table} "
+        f"WHERE phone IS NOT NULL AND NOT regexp_matches(phone, '{E164}')"
+    ).fetchall()
+    if not odd:
+        return
+    found = standardize_phones([(p, c) for p, c in odd])
+    mapping = pd.DataFrame(
+        {
+            "raw": [p for p, _ in odd],
+            "country": [c for _, c in odd],
+            "e164": [found[pair].value for pair in odd],
+        },
+        dtype="string",
+    )
+    _update(
+        con,
+        table,
+        mapping,
+        "SET phone = m.e164",
+        "t.phone = m.raw AND t.country IS NOT DISTINCT FROM m.country",
+    )
+
+
+def _update(
+    con: duckdb.DuckDBPyConnection, table: str, mapping: pd.DataFrame, set_sql: str, on: str
+) -> None:
+    """UPDATE ``table`` (alias t) from the Python-made ``mapping`` (alias m)."""
+    con.register("_segmint_map", mapping)
+    try:
+        con.execute(f"UPDATE {table} AS t {set_sql} FROM _segmint_map m WHERE {on}")
+    finally:
+        con.unregister("_segmint_map")
