@@ -1,11 +1,31 @@
-"""A plain CSV of the segment: every contact field, the segment and the consent columns.
+"""A plain CSV of the segment: its columns, then every contact field, consent included.
 
 For a tool segmint has no format for, or for a person. Nothing is hashed and nobody is left
 out for consent (the consent columns are in the file, so whoever uses it can filter); a row
-needs only its customer id. Several segments go into one file, one row per customer.
+needs only its customer id. Several segments go into one file, one row per customer, with
+``segment`` (label) and ``segment_name``.
+
+The contact columns are :data:`segmint.activate.contacts.CONTACT_COLUMNS`, in that order and
+under those names, so a field added to the normalized contacts is in this file too. Values
+the normalization made platform-safe (a validated e-mail, an E.164 phone, an ISO country,
+``m``/``f``, a 4-digit year, ``true``/``false``) are written exactly; names, places, ids and
+segment names go behind the spreadsheet formula guard.
 """
 
+from segmint.activate.contacts import CONTACT_COLUMNS
 from segmint.activate.exporters._base import Column, Exporter
+
+#: contact columns whose values cannot start a formula except as the platform defines them
+_EXACT = {
+    "email",
+    "phone",
+    "country",
+    "gender",
+    "birth_year",
+    "consent_email",
+    "consent_sms",
+    "consent_ads",
+}
 
 EXPORTER = Exporter(
     name="csv",
@@ -15,19 +35,7 @@ EXPORTER = Exporter(
         Column("customer_id", "customer_id"),
         Column("segment", "segment"),
         Column("segment_name", "segment_name"),
-        Column("email", "email", exact=True),
-        Column("phone", "phone", exact=True),
-        Column("first_name", "first_name"),
-        Column("last_name", "last_name"),
-        Column("country", "country", exact=True),
-        Column("region", "region"),
-        Column("city", "city"),
-        Column("postal_code", "postal_code"),
-        Column("gender", "gender", exact=True),
-        Column("birth_year", "birth_year", exact=True),
-        Column("consent_email", "consent_email", exact=True),
-        Column("consent_sms", "consent_sms", exact=True),
-        Column("consent_ads", "consent_ads", exact=True),
+        *(Column(name, name, exact=name in _EXACT) for name in CONTACT_COLUMNS),
     ),
     identifier="customer_id IS NOT NULL",
     identifier_words="a customer id",
