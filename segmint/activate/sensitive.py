@@ -1,12 +1,15 @@
 """Names that an ad platform may read as sensitive: health conditions or financial status.
 
-Meta restricts custom audiences whose name or contents suggest a person's health condition
-or financial status (its rules for sensitive information, enforced on audience names and
-uploaded data since September 2025); Google's personalized-advertising policy restricts the
-same categories. segmint checks the names of exported segments and the file name against
+Meta flags custom audiences whose name or contents suggest "specific health conditions (e.g.
+arthritis, diabetes) or financial status (e.g. credit score, high income)": since
+2 September 2025 a flagged audience cannot be used in new campaigns and running ones lose
+delivery (Marketing API, Customer File Custom Audiences; Meta's Business Help Centre page on
+flagged custom audiences, :data:`SOURCE`). Google's personalized-advertising policy restricts
+the same categories. segmint checks the names of exported segments and the file name against
 the terms below, and warns (the export still happens; the warning is kept in the log). The
-list is deliberately short and literal: a word match, case-insensitive, so a marketer can see
-why a name was flagged and rename it.
+list is deliberately short and literal: Meta's four examples plus common words for the same
+categories, a word match, case-insensitive, so a marketer can see why a name was flagged and
+rename it. Meta publishes no full term list; its review also reads the audience's contents.
 """
 
 from __future__ import annotations
@@ -18,9 +21,13 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from segmint.activate.exporters import Exporter
 
-__all__ = ["FINANCIAL", "HEALTH", "SOURCE", "sensitive_terms"]
+__all__ = ["FINANCIAL", "HEALTH", "RULE", "SOURCE", "sensitive_terms"]
 
-SOURCE = "https://www.facebook.com/business/help/1014893815598286"
+#: Meta Business Help Centre: how to resolve flagged custom audiences (linked from the
+#: Marketing API's Customer File Custom Audiences page, which states the rule)
+SOURCE = "https://www.facebook.com/business/help/1055828013359808"
+#: the rule with its examples, in Meta's developer documentation
+RULE = "https://developers.facebook.com/docs/marketing-api/audiences/guides/custom-audiences"
 
 #: words that suggest a health condition
 HEALTH = (
