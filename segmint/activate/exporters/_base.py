@@ -83,7 +83,7 @@ class Exporter:
 
 def sha256_hex(sql: str) -> str:
     """SHA-256 (lowercase hex) of a normalized value; a missing or empty value stays empty."""
-    return f"CASE WHEN nullif({sql}, '') IS NULL THEN NULL ELSE sha256({sql}) END"
+    return f"sha256(nullif({sql}, ''))"  # sha256(NULL) is NULL: one evaluation of sql
 
 
 def strip_accents(sql: str) -> str:
