@@ -83,6 +83,7 @@ def test_export_a_segment_to_mailchimp_in_chromium(
     expect(page.get_by_role("heading", level=1)).to_have_text("Dashboard")
     page.get_by_role("link", name=re.compile(r"^\d{4}-segment")).first.click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Results: rfm")
+    page.wait_for_load_state("load")  # app.js (after plotly.js) shows the hash box or not
 
     # the largest segment, to Mailchimp: the hash box is only offered for ad platforms
     cards = page.locator("article.seg-card")
@@ -94,7 +95,7 @@ def test_export_a_segment_to_mailchimp_in_chromium(
     destination.select_option(label="Google Ads Customer Match (at least 100)")
     expect(card.get_by_label(re.compile("Hash e-mails"))).to_be_visible()
     destination.select_option("mailchimp")
-    expect(card.get_by_label(re.compile("Hash e-mails"))).to_be_hidden()
+    expect(card.get_by_label(re.compile("Hash e-mails"))).to_be_hidden(timeout=15_000)
     with page.expect_download() as info:
         card.get_by_role("button", name=re.compile(r"^Download")).click()
     download = info.value
