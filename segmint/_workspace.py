@@ -5,6 +5,7 @@
 >>> ws.ingest("orders.csv")                          # doctest: +SKIP
 >>> ws.clean()                                       # doctest: +SKIP
 >>> ws.table("customers").to_pandas()                # doctest: +SKIP
+>>> ws.export("rfm", "Champions", to="mailchimp", out="champions.csv")  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -14,19 +15,22 @@ import os
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ibis.expr.schema as sch
 import ibis.expr.types as ir
 import pandas as pd
 
 from segmint.clean import CleanResult, build_report, clean, write_report
-from segmint.exceptions import SegmintError, WorkspaceError
+from segmint.exceptions import ExportError, SegmintError, WorkspaceError
 from segmint.features import build_features, check_families, resolve_as_of
 from segmint.ingest import IngestResult, ReadOptions, ingest
 from segmint.ingest.finite import require_finite
 from segmint.spec.gates import QualityGates
 from segmint.store import CANONICAL, RunRecord, Store, read_snapshot
+
+if TYPE_CHECKING:
+    from segmint.activate.export import ExportResult
 
 __all__ = ["Workspace"]
 
@@ -236,6 +240,68 @@ class Workspace:
             )
         finally:
             self._release_memory()
+
+    # -- activation ------------------------------------------------------------------------
+    def export(
+        self,
+        segmentation: str,
+        segment: str | Sequence[str],
+        to: str,
+        out: str | os.PathLike[str],
+        *,
+        run: str | None = None,
+        hashed: bool | None = None,
+        min_size: int | None = None,
+        assume_consent: bool = False,
+    ) -> ExportResult:
+        """Write the audience file of one or more segments for a destination, and log it.
+
+        ``segment`` is a segment's label or name (or a list of them); ``to`` a destination
+        (``google-ads``, ``meta``, ``klaviyo``, ``mailchimp``, ``hubspot``, ``csv``: every
+        module in ``segmint/activate/exporters``); ``run`` the segment run (default: the
+        latest that has ``segmentation``). Customers without the destination's consent, or
+        without an identifier it matches on, are left out and counted (a missing consent
+        value counts as none unless ``assume_consent``); an ad audience under the platform's
+        minimum (Google, Meta: 100) is refused unless ``min_size`` is lowered. ``hashed``
+        defaults to what the platform takes (ad platforms: SHA-256). docs/activation.md.
+
+        >>> r = ws.export("rfm", ["Champions", "Loyal"], to="google-ads", out="ads.csv")  # doctest: +SKIP
+        >>> r.rows_written, r.left_out, r.sha256                   # doctest: +SKIP
+        (412, {'no consent': 301, 'no usable identifier': 0}, '5f0c…')
+        """
+        from segmint.activate.export import export_audience
+
+        if "segmentations" not in self.tables():
+            raise ExportError(
+                f"The workspace '{self.path}' has no segment runs yet, so there is nothing to "
+                "export.",
+                fix="run `segmint run` (or New segmentation in the web app) first.",
+            )
+        wanted = [segment] if isinstance(segment, str) else list(segment)
+        result: ExportResult = self._guarded(
+            lambda: export_audience(
+                self.store,
+                segmentation=segmentation,
+                segments=wanted,
+                destination=to,
+                out=out,
+                run_id=run,
+                hashed=hashed,
+                min_size=min_size,
+                assume_consent=assume_consent,
+            )
+        )
+        return result
+
+    def exports(self) -> list[ExportResult]:
+        """Every audience file written from this workspace, newest first (the export log:
+        who, when, which run and segments, rows written and left out per reason, the file's
+        path and SHA-256)."""
+        from segmint.activate.export import list_exports
+
+        if self._store is None and not self.path.exists():
+            return []
+        return list_exports(self.store)
 
     # -- reading ---------------------------------------------------------------------------
     def table(self, name: str) -> ir.Table:

@@ -145,8 +145,12 @@ def export_audience(
     created_by: str | None = None,
     extra_columns: Callable[[Exporter, SegmentationResult], list[tuple[str, str, bool]]]
     | None = None,
+    logged_path: str | None = None,
 ) -> ExportResult:
-    """Write the audience file of ``segments`` for ``destination`` to ``out`` and log it."""
+    """Write the audience file of ``segments`` for ``destination`` to ``out`` and log it.
+
+    ``logged_path``: what the log records as the file's path instead of ``out`` (the API and
+    the web app write a temporary file, send it and delete it: they log ``"download"``)."""
     exporter = lookup(destination)
     hashed = _hashing(exporter, hashed)
     run = run_id or latest_run(store, segmentation)
@@ -181,7 +185,7 @@ def export_audience(
             assume_consent=assume_consent,
             rows_written=kept,
             left_out=left_out,
-            path=str(target),
+            path=logged_path or str(target),
             sha256="",
             warnings=warnings,
         )

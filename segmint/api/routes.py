@@ -1,7 +1,8 @@
 """The REST API under ``/api/v1``: every endpoint needs a token (``Authorization: Bearer``).
 
-Roles: viewer reads, analyst also uploads, runs, renames and exports, admin also manages
-tokens. No token or an unknown one → 401; a role too low → 403 saying which role is needed.
+Roles: viewer reads (the export log too: it holds counts, names and hashes, no customer
+data), analyst also uploads, runs, renames and exports (member lists and audience files hand
+out personal data), admin also manages tokens. No token or an unknown one → 401; a role too low → 403 saying which role is needed.
 User errors come back as JSON ``{"error", "detail", "problem", "where", "fix"}`` with 400
 (404 for a missing run, segment, job or upload); the OpenAPI description is at ``/docs``.
 """
@@ -15,6 +16,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import FileResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from segmint.api import services
@@ -105,6 +107,60 @@ class RulesRequest(Strict):
     rules: dict[Name, Annotated[str, Field(max_length=2000)]] = Field(min_length=1, max_length=50)
     #: the run will have a value segmentation (its clv, p_alive, … are columns rules can read)
     value: bool = False
+
+
+class ExportRequest(Strict):
+    """One audience file: the segments (labels or names), the destination and its options."""
+
+    segments: list[Name] = Field(min_length=1, max_length=100)
+    #: a destination: google-ads, meta, klaviyo, mailchimp, hubspot, csv (docs/activation.md)
+    to: str = Field(min_length=1, max_length=40)
+    #: SHA-256 the identifiers (default: as the platform takes them; ad platforms hash)
+    hashed: bool | None = None
+    #: write an ad audience below the platform's minimum (Google, Meta: 100)
+    min_size: int | None = Field(None, ge=0, le=1_000_000_000)
+    #: a missing consent value counts as consent (recorded in the log)
+    assume_consent: bool = False
+
+
+class ExportRecord(BaseModel):
+    """One row of the export log."""
+
+    export_id: str
+    created_at: str
+    created_by: str
+    run_id: str
+    segmentation: str
+    segments: list[str]
+    segment_names: list[str]
+    destination: str
+    hashed: bool
+    assume_consent: bool
+    rows_written: int
+    #: rows left out, per reason ("no consent", "no usable identifier")
+    left_out: dict[str, int]
+    #: the file written (``download`` for a file sent by the API or the web app)
+    path: str
+    sha256: str
+    warnings: list[str]
+
+
+#: what an export's answer says about the file, besides the file itself
+EXPORT_HEADERS = {
+    "Content-Disposition": 'attachment; filename="…"',
+    "X-Segmint-Export-Id": "The export's id in the log (GET /api/v1/exports)",
+    "X-Segmint-Rows": "Rows written",
+    "X-Segmint-SHA256": "SHA-256 of the file, as logged",
+}
+
+
+def _export_responses() -> dict[int | str, dict[str, Any]]:
+    out = errors(403, 404, ok=("text/csv", "The audience file (logged with path `download`)"))
+    out[200]["headers"] = {
+        name: {"description": text, "schema": {"type": "string"}}
+        for name, text in EXPORT_HEADERS.items()
+    }
+    return out
 
 
 class Job(BaseModel):
@@ -217,6 +273,47 @@ def members_csv(
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
+
+
+@router.post(
+    "/runs/{run_id}/segmentations/{name}/export",
+    summary="An audience file for an ad platform or e-mail tool (logged)",
+    description="Writes the file the destination imports for the segments, leaving out (and "
+    "counting) customers without the consent it needs, and sends it as a download; the "
+    "export log records it with the token's name and path `download`. An ad audience under "
+    "the platform's minimum is a 400 unless `min_size` is lowered. docs/activation.md.",
+    response_class=Response,
+    responses=_export_responses(),
+)
+def export(run_id: str, name: str, body: ExportRequest, who: Analyst, state: State) -> FileResponse:
+    done = services.export_download(
+        state,
+        state.workspace(),
+        run_id,
+        name,
+        body.segments,
+        to=body.to,
+        user=who.name,
+        hashed=body.hashed,
+        min_size=body.min_size,
+        assume_consent=body.assume_consent,
+    )
+    return FileResponse(
+        done.path,
+        media_type="text/csv; charset=utf-8",
+        filename=done.filename,
+        headers={
+            "X-Segmint-Export-Id": done.record.export_id,
+            "X-Segmint-Rows": str(done.record.rows_written),
+            "X-Segmint-SHA256": done.record.sha256,
+        },
+        background=BackgroundTask(done.discard),
+    )
+
+
+@router.get("/exports", summary="Every audience file written, newest first", responses=errors())
+def exports(_: Viewer, state: State) -> list[ExportRecord]:
+    return [ExportRecord(**e) for e in services.list_exports(state.workspace())]
 
 
 @router.get(

@@ -10,7 +10,10 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import tempfile
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +38,9 @@ __all__ = [
     "check_segment",
     "check_upload",
     "compare_runs",
+    "export_download",
     "get_segmentation",
+    "list_exports",
     "list_methods",
     "list_segment_runs",
     "list_tables",
@@ -286,6 +291,83 @@ def rule_columns(ws: Workspace, *, value: bool = False) -> Any | None:
 
         types |= {c: "float64" for c in VALUE_COLUMNS if c not in types}
     return ibis.schema(types)
+
+
+# -- activation ------------------------------------------------------------------------------
+
+#: what the export log records as the path of a file sent over HTTP (it is deleted once sent)
+DOWNLOAD = "download"
+
+
+@dataclass(frozen=True)
+class Download:
+    """An audience file written for one response: send ``path`` as ``filename``, then
+    :meth:`discard` it. ``record`` is its row in the export log."""
+
+    path: Path
+    filename: str
+    record: Any
+
+    def discard(self) -> None:
+        shutil.rmtree(self.path.parent, ignore_errors=True)
+
+
+def export_download(
+    state: AppState,
+    ws: Workspace,
+    run_id: str,
+    name: str,
+    segments: Sequence[str],
+    *,
+    to: str,
+    user: str,
+    hashed: bool | None = None,
+    min_size: int | None = None,
+    assume_consent: bool = False,
+) -> Download:
+    """Write the audience file of ``segments`` for destination ``to`` to a temporary folder
+    in the server's data folder and log it (created by ``user``, path ``download``).
+
+    The run and segmentation must exist (404), and so must each segment (404, listing them);
+    every other refusal (an unknown destination, an ad audience under the platform's
+    minimum, hashing for a plain-text platform) is the export's own 400 paragraph."""
+    from segmint.activate.export import export_audience, resolve_segments
+    from segmint.activate.exporters import lookup
+    from segmint.exceptions import ExportError
+
+    result = get_segmentation(ws, run_id, name)
+    try:
+        chosen = resolve_segments(result, segments)
+    except ExportError as exc:
+        raise NotFound(exc.problem, fix=exc.fix) from None
+    exporter = lookup(to)
+    labels = "-".join(safe_name(n) for _, n in chosen)[:80]
+    filename = f"{safe_name(name)}-{labels}-{exporter.name}.csv"
+    folder = Path(tempfile.mkdtemp(prefix="export-", dir=state.settings.folder))
+    try:
+        with state.write_lock:  # export ids are numbered in order: one export at a time
+            record = export_audience(
+                ws.store,
+                segmentation=name,
+                segments=[label for label, _ in chosen],
+                destination=exporter.name,
+                out=folder / filename,
+                run_id=run_id,
+                hashed=hashed,
+                min_size=min_size,
+                assume_consent=assume_consent,
+                created_by=user,
+                logged_path=DOWNLOAD,
+            )
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return Download(folder / filename, filename, record)
+
+
+def list_exports(ws: Workspace) -> list[dict[str, Any]]:
+    """The export log, newest first (``segmint exports``)."""
+    return [r.to_dict() for r in ws.exports()]
 
 
 # -- editing ---------------------------------------------------------------------------------

@@ -65,6 +65,8 @@ class AppState:
             (settings.folder / sub).mkdir(parents=True, exist_ok=True)
         for scratch in self.reports.glob("tmp-*"):  # left by a server that was killed mid-run
             shutil.rmtree(scratch, ignore_errors=True)
+        for sent in settings.folder.glob("export-*"):  # audience files not deleted after sending
+            shutil.rmtree(sent, ignore_errors=True)
 
     @property
     def uploads(self) -> Path:

@@ -1,4 +1,5 @@
-"""The segmint command line: ingest, clean, quality, features, value, run, status, sample, demo."""
+"""The segmint command line: ingest, clean, quality, features, value, run, status, sample, demo
+(and export, exports: :mod:`segmint.cli._export`)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
+from segmint.cli import _export
 from segmint.cli import _render as render
 from segmint.cli import _render_value as render_value
 from segmint.cli._common import (
@@ -40,6 +42,7 @@ app = typer.Typer(
         "  segmint features                   # the per-customer feature table\n\n"
         "  segmint value --holdout-days 90    # CLV, P(alive), value tiers; checked on a holdout\n\n"
         "  segmint run --spec segmint.yaml    # rules, RFM, clusters, ranking, report\n\n"
+        "  segmint export --segmentation rfm --segment Champions --to mailchimp --out c.csv\n\n"
         "  segmint status                     # what the workspace holds\n\n"
         "New here? Run `segmint demo` to do all of it on generated sample data."
     ),
@@ -527,6 +530,9 @@ def token(
     with _open(workspace) as ws:
         principal, secret = TokenStore(ws.store.db, threading.Lock()).create(name, role)
     render.token_created(principal, secret)
+
+
+_export.register(app)
 
 
 @app.command()

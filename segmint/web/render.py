@@ -23,6 +23,7 @@ NAV = (
     ("/quality", "Data quality", "viewer"),
     ("/runs/new", "New segmentation", "analyst"),
     ("/compare", "Compare", "viewer"),
+    ("/exports", "Exports", "viewer"),
     ("/tokens", "Tokens", "admin"),
     ("/docs", "API", "viewer"),
 )

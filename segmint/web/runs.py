@@ -21,7 +21,7 @@ from segmint.web import runform, views
 from segmint.web.render import anchor, page
 from segmint.web.session import WebUser, form_user, json_user, page_user
 
-__all__ = ["router"]
+__all__ = ["results_page", "router"]
 
 router = APIRouter()
 Viewer = Annotated[WebUser, Depends(page_user("viewer"))]
@@ -109,6 +109,20 @@ def _run(request: Request, run_id: str) -> dict[str, Any]:
 
 @router.get("/runs/{run_id}")
 def results(request: Request, run_id: str, user: Viewer, s: str = "") -> Response:
+    return results_page(request, run_id, user, s)
+
+
+def results_page(
+    request: Request,
+    run_id: str,
+    user: WebUser,
+    s: str,
+    *,
+    status: int = 200,
+    export_error: dict[str, str] | None = None,
+) -> Response:
+    """A run's results for segmentation ``s`` (the first when ``s`` is not one of them);
+    ``export_error`` ({label, message}) shows why a card's export was refused."""
     run = _run(request, run_id)
     names = [x["name"] for x in run["segmentations"]]
     name = s if s in names else names[0]
@@ -118,12 +132,15 @@ def results(request: Request, run_id: str, user: Viewer, s: str = "") -> Respons
         request,
         "results.html.j2",
         user,
+        status=status,
         title=f"Results · {name}",
         run=run,
         name=name,
         s=view,
         has_report=has_report,
         charts=view["charts"],
+        destinations=views.destinations(),
+        export_error=export_error,
     )
 
 

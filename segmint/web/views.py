@@ -28,9 +28,44 @@ from segmint.report import (
 )
 from segmint.store.results import SegmentationResult
 
-__all__ = ["compare_view", "profile_view", "results_view", "run_choices"]
+__all__ = [
+    "compare_view",
+    "destinations",
+    "exports_view",
+    "profile_view",
+    "results_view",
+    "run_choices",
+]
 
 MAX_LIFT_BARS = 15
+
+
+def destinations() -> list[dict[str, Any]]:
+    """The export destinations for a card's select (every module in activate/exporters)."""
+    from segmint.activate.exporters import all_exporters
+
+    return [
+        {"name": e.name, "title": e.title, "hashable": e.hashable, "min_size": e.min_size}
+        for e in all_exporters().values()
+    ]
+
+
+def exports_view(log: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The export log's rows as the Exports page shows them."""
+    out = []
+    for e in log:
+        left = [f"{fmt.count(n)} {reason}" for reason, n in (e.get("left_out") or {}).items() if n]
+        out.append(
+            {
+                **e,
+                "when": str(e["created_at"]).replace("T", " "),
+                "segments_text": ", ".join(e.get("segment_names") or e.get("segments") or []),
+                "rows": fmt.count(e["rows_written"]),
+                "left_out_text": (", ".join(left) or "none")
+                + (" (missing consent assumed)" if e.get("assume_consent") else ""),
+            }
+        )
+    return out
 
 
 def results_view(result: SegmentationResult) -> dict[str, Any]:

@@ -116,6 +116,16 @@
     document.querySelectorAll("input[data-select]").forEach(function (input) {
       input.addEventListener("focus", function () { input.select(); });
     });
+    // a card's Export form: the hash checkbox only for destinations that hash (ad platforms)
+    document.querySelectorAll("select[data-export-to]").forEach(function (select) {
+      var box = select.form.querySelector("[data-export-hashed]");
+      function sync() {
+        var chosen = select.options[select.selectedIndex];
+        if (box) { box.hidden = !chosen || chosen.getAttribute("data-hashable") !== "yes"; }
+      }
+      select.addEventListener("change", sync);
+      sync();
+    });
   }
 
   function start() { drawCharts(); watchJob(); validateRules(); small(); }
