@@ -103,7 +103,8 @@ def _result(store: Store, run_id: str, segmentation: str) -> SegmentationResult:
     if row is None:
         raise ExportError(
             f"Run '{run_id}' has no segmentation named '{segmentation}'.",
-            fix="list runs with `segmint runs`; leave out --run to use the latest.",
+            fix="name a run that holds it (`segmint runs` lists them), or name no run to use the "
+            "latest.",
         )
     return SegmentationResult.from_json(row[0])
 
@@ -210,7 +211,8 @@ def _hashing(exporter: Exporter, hashed: bool | None) -> bool:
     if hashed and not exporter.hashable:
         raise ExportError(
             f"{exporter.title} imports plain text; it cannot take hashed identifiers.",
-            fix="leave out --hashed (it applies to google-ads and meta).",
+            fix="ask for plain text (CLI: leave out --hashed; Python and API: hashed unset); "
+            "hashing applies to google-ads and meta.",
         )
     return hashed
 
@@ -245,7 +247,9 @@ def _check_size(
 ) -> None:
     need = exporter.min_size if min_size is None else min_size
     if min_size is not None and min_size < 0:
-        raise ExportError(f"--min-size must be 0 or more. Got {min_size}.")
+        raise ExportError(
+            f"The minimum audience size (--min-size, min_size) must be 0 or more. Got {min_size}."
+        )
     if kept >= need and kept > 0:
         return
     why = ", ".join(f"{n:,} {reason}" for reason, n in left_out.items() if n) or "none left out"
@@ -253,7 +257,8 @@ def _check_size(
         problem = f"No customer of the {total:,} in the segment can go into the file ({why})."
         fix = (
             "check the consent columns (consent_ads, consent_email) and contact fields of "
-            "these customers; --assume-consent counts a missing consent value as consent."
+            "these customers; assuming consent (--assume-consent, assume_consent) counts a "
+            "missing consent value as consent."
         )
     else:
         problem = (
@@ -261,7 +266,8 @@ def _check_size(
             f"{kept:,} of the {total:,} in the segment ({why})."
         )
         fix = (
-            "export a larger segment (or several at once), or pass --min-size N to write a "
+            "export a larger segment (or several at once), or lower the minimum (--min-size N; "
+            "min_size in Python and the API) to write a "
             "smaller file anyway (the platform may not serve ads to it)."
         )
     raise ExportError(problem, fix=fix)
