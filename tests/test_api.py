@@ -120,6 +120,7 @@ def endpoints(api: Api) -> list[tuple[str, str, dict[str, Any], str]]:
             "viewer",
         ),
         ("GET", f"{seg}/rfm/members.csv", {}, "analyst"),
+        ("GET", f"{seg}/rfm/segments/{label}/preview", {}, "analyst"),
         ("GET", f"/api/v1/runs/{r}/report", {}, "viewer"),
         (
             "GET",
