@@ -19,7 +19,7 @@ from jinja2.sandbox import SecurityError
 from typer.testing import CliRunner
 
 import segmint
-from segmint.activate.export import export_audience
+from segmint.activate.export import export_audience, list_exports
 from segmint.activate.targeting import TargetingPlan
 from segmint.activate.templates import apply_templates, check_templates, render, suggest
 from segmint.api import Settings, create_app, first_admin_token, services
@@ -314,6 +314,34 @@ def test_mailchimp_export_carries_the_rendered_subject_and_body(tmp_path: Path) 
         store, segmentation="seg", segments=["L"], destination="google-ads", out=ads, min_size=1
     )
     assert not any("Message" in h for h in rows(ads)[0])
+
+
+def test_a_template_that_fails_on_one_customer_stops_the_export_with_the_reason(
+    tmp_path: Path,
+) -> None:
+    # passes the check (a sample first name, and none), fails on "Ben" (no 4th letter)
+    plans = {"L": Plan(body="{% if first_name %}{{ first_name[3] }}{% endif %}")}
+    store = workspace(tmp_path / "w.duckdb", plans)
+    with pytest.raises(SpecError) as err:
+        export_audience(
+            store,
+            segmentation="seg",
+            segments=["L"],
+            destination="mailchimp",
+            out=tmp_path / "m.csv",
+        )
+    assert "body template of segment 'Lapsed' fails" in err.value.problem
+    assert "first_name" in err.value.problem and err.value.fix
+    assert not (tmp_path / "m.csv").exists()
+    assert list_exports(store) == []
+
+
+def test_deeply_nested_or_odd_templates_are_refused_not_crashed() -> None:
+    for text in ["{{ " + "(" * 5000 + "1" + ")" * 5000 + " }}", "{{ -" * 3000 + "1 }}"]:
+        with pytest.raises(SpecError, match="too deeply"):
+            check_templates({"body": text}, where="x")
+    with pytest.raises(SpecError, match="fails for a sample customer"):
+        check_templates({"body": "{{ first_name|truncate(-5) }}"}, where="x")
 
 
 def test_formula_looking_rendered_text_is_neutralized_in_the_csv(tmp_path: Path) -> None:

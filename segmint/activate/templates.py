@@ -44,6 +44,7 @@ from segmint.exceptions import SpecError
 from segmint.spec.message import (
     CUSTOMER_FIELDS,
     PLAN_FIELDS,
+    RENDER_ERRORS,
     SEGMENT_FIELDS,
     TEMPLATE_FIELDS,
     TemplateProblem,
@@ -223,7 +224,16 @@ def _render_segment(
         for key in dict.fromkeys(keys):
             values = (key,) if len(index) == 1 else key
             context = {f: _value(v) for f, v in zip(reads, values, strict=True)}
-            done[key] = template.render({**context, **shared})
+            try:
+                done[key] = template.render({**context, **shared})
+            except RENDER_ERRORS as exc:
+                raise SpecError(
+                    f"The {which} template of segment '{segment['name']}' fails for a customer "
+                    f"on the values of {', '.join(reads) or 'no customer field'}: {exc}.",
+                    where=f"segment '{segment['name']}' ({segment['label']}), {which}",
+                    fix="guard the values this customer has, e.g. {% if first_name|length > 3 %}"
+                    "…{% endif %}, then save the template again.",
+                ) from None
         out.append([done[k] for k in keys])
     return out[0], out[1]
 

@@ -56,6 +56,7 @@ __all__ = [
     "FILTERS",
     "MAX_CHARS",
     "PLAN_FIELDS",
+    "RENDER_ERRORS",
     "SEGMENT_FIELDS",
     "TEMPLATE_FIELDS",
     "TemplateProblem",
@@ -298,6 +299,17 @@ class _Checker:
             self.visit(child)
 
 
+#: what rendering a checked template can still raise on some value (a filter's own
+#: assertions included: ``|truncate(-5)``)
+RENDER_ERRORS = (
+    jinja2.TemplateError,
+    TypeError,
+    ValueError,
+    ArithmeticError,
+    LookupError,
+    AssertionError,
+)
+
 SAMPLE_CUSTOMER = {
     "customer_id": "C-1001",
     "first_name": "Anna",
@@ -329,13 +341,18 @@ def _compiled(text: str, which: str) -> tuple[jinja2.Template, frozenset[str]]:
             f"shorten the {which}.",
         )
     env = environment()
+    checker = _Checker(text)
     try:
         tree = env.parse(text)
+        checker.visit(tree)
+        template = env.from_string(tree)
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateProblem(f"syntax error: {exc.message} ({_line(text, exc.lineno)})") from None
-    checker = _Checker(text)
-    checker.visit(tree)
-    template = env.from_string(tree)
+    except RecursionError:  # (((((… or - - - … thousands deep
+        raise TemplateProblem(
+            f"the {which} template nests expressions too deeply to read",
+            "a message needs fields, fallbacks and a few conditions; " + _FIX,
+        ) from None
     segment_plan = {"segment": SAMPLE_SEGMENT, "plan": SAMPLE_PLAN}
     samples = [
         ("a sample customer", {**SAMPLE_CUSTOMER, **segment_plan}),
@@ -347,7 +364,7 @@ def _compiled(text: str, which: str) -> tuple[jinja2.Template, frozenset[str]]:
     for who, context in samples:
         try:
             template.render(context)
-        except (jinja2.TemplateError, TypeError, ValueError, ArithmeticError, LookupError) as exc:
+        except RENDER_ERRORS as exc:
             raise TemplateProblem(
                 f"the template fails for {who}: {exc}",
                 "guard fields that may be missing, e.g. {% if first_name %}{{ first_name[0] }}"
