@@ -10,7 +10,7 @@ import pandas as pd
 
 from segmint.store import Store
 from segmint.store._store import RunRecord
-from segmint.store.results import Profiles, SegmentationResult, SegmentProfile
+from segmint.store.results import Plan, Profiles, SegmentationResult, SegmentProfile
 
 
 def make_workspace(
@@ -20,11 +20,13 @@ def make_workspace(
     *,
     segmentation: str = "seg",
     names: dict[str, str] | None = None,
+    plans: dict[str, Plan] | None = None,
 ) -> Store:
     """A workspace at ``path`` whose run ``0001-segment`` puts customer id -> segment label.
 
     ``customers`` columns are canonical customer columns (others are left NULL); ``names``
-    maps labels to display names (default: the label)."""
+    maps labels to display names (default: the label); ``plans`` are the segments' targeting
+    plans (message templates included), by label (default: none)."""
     store = Store(path)
     store.ensure("customers")
     cols = list(customers.columns)
@@ -48,7 +50,11 @@ def make_workspace(
         ],
     )
     result = SegmentationResult(
-        name=segmentation, method="rules", n_customers=len(segments), profiles=profiles
+        name=segmentation,
+        method="rules",
+        n_customers=len(segments),
+        profiles=profiles,
+        targeting=plans or {},
     )
     with store.transaction():
         run = store.record_run(RunRecord(kind="segment"))

@@ -474,7 +474,9 @@ def test_goal_channel_offer_rules():
     assert "average value 3.0×" in plans["vip"].reasons[0]
     assert "grocery" in plans["grocery"].message and plans["grocery"].message.endswith(".")
     assert all(p.goal in GOALS and len(p.reasons) == 3 for p in plans.values())
-    assert set(plans["vip"].to_dict()) == {"goal", "channel", "offer", "message", "reasons"}
+    fields = {"goal", "channel", "offer", "message", "reasons", "subject", "body"}
+    assert set(plans["vip"].to_dict()) == fields
+    assert plans["vip"].subject == plans["vip"].body == ""  # message templates are opt-in
 
 
 def test_reachability_comes_from_the_ranking():

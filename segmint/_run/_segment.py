@@ -80,6 +80,7 @@ def _result(
     value: ValueExtras | None,
 ) -> SegmentationResult:
     from segmint.activate.targeting import plan_targeting
+    from segmint.activate.templates import apply_templates
     from segmint.profile import profile
     from segmint.profile.rank import rank
     from segmint.report import jsonable
@@ -87,6 +88,8 @@ def _result(
     prof = profile(features, seg)
     ranking = rank(prof, features, weights=spec.ranking.weights)
     plans = plan_targeting(prof, ranking, overrides=spec.targeting.get(s.name))
+    names = {seg.label: seg.name for seg in prof.segments}
+    plans = apply_templates(plans, names, spec.templates.get(s.name), segmentation=s.name)
     details = jsonable(seg.details)
     data = {
         "name": s.name,

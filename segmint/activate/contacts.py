@@ -79,8 +79,11 @@ def build_contacts(
     run_id: str,
     segmentation: str,
     segments: list[str],
+    customer_ids: list[str] | None = None,
 ) -> int:
-    """Create the temporary table ``table`` with the normalized contacts; return its rows."""
+    """Create the temporary table ``table`` with the normalized contacts; return its rows.
+
+    ``customer_ids``: only these customers of the segments (a preview's few examples)."""
     have = (
         {r[0] for r in con.execute("SELECT column_name FROM (DESCRIBE customers)").fetchall()}
         if con.execute(
@@ -123,9 +126,11 @@ def build_contacts(
         {"LEFT JOIN customers c USING (customer_id)" if have else ""}
         WHERE a.run_id = ? AND a.segmentation = ? AND list_contains(?, a.segment)
     """
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {table} AS {select}", [run_id, segmentation, segments]
-    )
+    params: list[object] = [run_id, segmentation, segments]
+    if customer_ids is not None:
+        select += " AND list_contains(?, CAST(a.customer_id AS VARCHAR))"
+        params.append(customer_ids)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {select}", params)
     _standardize_countries(con, table)
     _standardize_phones(con, table)
     return int(con.execute(f"SELECT count(*) FROM {table}").fetchone()[0])  # type: ignore[index]

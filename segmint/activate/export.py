@@ -16,6 +16,11 @@
    transaction, and only then does the file take its name. A failure leaves neither a file nor
    a log row.
 
+E-mail tools and the plain CSV (exporters with ``template_columns``) also get the segment's
+message, rendered per customer (:mod:`segmint.activate.templates`), as two columns for merge
+tags, when its plan has a subject or body template; without one the file has no such columns
+and nothing is rendered.
+
 Segment and file names are checked against the terms Meta's policy reads as health or
 financial status (:mod:`segmint.activate.sensitive`); a match is a warning, kept in the log.
 """
@@ -37,6 +42,7 @@ import duckdb
 from segmint.activate.contacts import build_contacts
 from segmint.activate.exporters import Exporter, lookup
 from segmint.activate.sensitive import sensitive_terms
+from segmint.activate.templates import BODY_COLUMN, SUBJECT_COLUMN, rendered_messages
 from segmint.exceptions import ExportError
 from segmint.store import Store
 from segmint.store.csvsafe import query_to_csv
@@ -45,6 +51,7 @@ from segmint.store.results import SegmentationResult
 __all__ = ["ExportResult", "export_audience", "latest_run", "list_exports"]
 
 CONTACTS = "_segmint_export_contacts"
+MESSAGES = "_segmint_export_messages"
 #: reasons a customer is left out, as the log and the CLI name them
 NO_CONSENT, NO_IDENTIFIER = "no consent", "no usable identifier"
 
@@ -171,6 +178,14 @@ def export_audience(
         left_out, kept = _filter(con, exporter, assume_consent)
         _check_size(exporter, min_size, kept, total, left_out)
         columns = exporter.select(hashed=hashed)
+        source = CONTACTS
+        if exporter.template_columns is not None:
+            messages = rendered_messages(con, CONTACTS, result, [lab for lab, _ in chosen])
+            if messages is not None:
+                con.register(MESSAGES, messages)
+                source = f"{CONTACTS} LEFT JOIN {MESSAGES} USING (customer_id, segment)"
+                subject, body = exporter.template_columns
+                columns += [(subject, SUBJECT_COLUMN, False), (body, BODY_COLUMN, False)]
         if extra_columns is not None:
             columns += extra_columns(exporter, result)
         record = ExportResult(
@@ -198,11 +213,12 @@ def export_audience(
                 _insert(tx, final)
             done.append(final)
 
-        order = f"FROM {CONTACTS} WHERE _keep ORDER BY customer_id"
+        order = f"FROM {source} WHERE _keep ORDER BY customer_id"
         query_to_csv(con, columns, order, target, before_rename=log)
         return done[0]
     finally:
         con.execute(f"DROP TABLE IF EXISTS {CONTACTS}")
+        con.unregister(MESSAGES)  # a no-op when no message was rendered
 
 
 def _hashing(exporter: Exporter, hashed: bool | None) -> bool:

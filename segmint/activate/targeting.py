@@ -87,16 +87,20 @@ _OPENERS = {
 
 @dataclass
 class TargetingPlan:
-    """One segment's plan: ``goal`` (retain, grow, win back, nurture), channel, offer, message."""
+    """One segment's plan: ``goal`` (retain, grow, win back, nurture), channel, offer, message;
+    ``subject`` and ``body`` are its message templates (empty: none, see
+    :mod:`segmint.activate.templates`)."""
 
     goal: str
     channel: str
     offer: str
     message: str
     reasons: list[str] = field(default_factory=list)
+    subject: str = ""
+    body: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict of the five fields."""
+        """JSON-ready dict of the fields."""
         return asdict(self)
 
 

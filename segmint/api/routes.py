@@ -89,7 +89,34 @@ class ImportRequest(Strict):
 
 class SegmentEdit(Strict):
     name: str | None = Field(None, max_length=200)
-    targeting: dict[Literal["goal", "channel", "offer", "message"], str] | None = None
+    targeting: (
+        dict[
+            Literal["goal", "channel", "offer", "message", "subject", "body"],
+            Annotated[str, Field(max_length=20_000)],
+        ]
+        | None
+    ) = None
+
+
+class PreviewExample(BaseModel):
+    """One example member and the message rendered for them."""
+
+    customer_id: str
+    first_name: str | None = None
+    email: str | None = None
+    subject: str
+    body: str
+
+
+class MessagePreview(BaseModel):
+    """A segment's message templates rendered for example members of the segment."""
+
+    segment: str
+    subject: str
+    body: str
+    #: the plan has no template: these are segmint's suggestion (exports carry none)
+    suggested: bool
+    examples: list[PreviewExample]
 
 
 class AssignRequest(Strict):
@@ -225,7 +252,7 @@ def segmentation(run_id: str, name: str, _: Viewer, state: State) -> dict[str, A
 
 @router.patch(
     "/runs/{run_id}/segmentations/{name}/segments/{label}",
-    summary="Rename a segment or edit its targeting plan",
+    summary="Rename a segment or edit its targeting plan and message templates",
     responses=errors(403, 404),
 )
 def edit_segment(
@@ -241,6 +268,15 @@ def edit_segment(
             state, ws, run_id, name, label, {str(k): v for k, v in body.targeting.items()}
         )
     return out
+
+
+@router.get(
+    "/runs/{run_id}/segmentations/{name}/segments/{label}/preview",
+    summary="The segment's message (subject, body templates) rendered for 3 example members",
+    responses=errors(403, 404),
+)
+def message_preview(run_id: str, name: str, label: str, _: Analyst, state: State) -> MessagePreview:
+    return MessagePreview(**services.message_preview(state.workspace(), run_id, name, label))
 
 
 @router.post(

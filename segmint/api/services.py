@@ -46,6 +46,7 @@ __all__ = [
     "list_tables",
     "members",
     "members_csv",
+    "message_preview",
     "preview_upload",
     "receive_upload",
     "rename_segment",
@@ -65,7 +66,9 @@ REPORT_CSP = (
     "default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; style-src 'unsafe-inline'; "
     "img-src data: blob:; font-src data:"
 )
-PLAN_FIELDS = ("goal", "channel", "offer", "message")
+PLAN_FIELDS = ("goal", "channel", "offer", "message", "subject", "body")
+#: the plan's message templates (checked by segmint.spec.message; their own size limits)
+TEMPLATE_FIELDS = ("subject", "body")
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -416,25 +419,51 @@ def rename_segment(
 def update_targeting(
     state: AppState, ws: Workspace, run_id: str, name: str, label: str, fields: dict[str, str]
 ) -> dict[str, Any]:
-    """Replace fields of a segment's targeting plan (goal, channel, offer, message)."""
+    """Replace fields of a segment's targeting plan (goal, channel, offer, message) and its
+    message templates (subject, body: checked before anything is saved)."""
+    from segmint.activate.templates import check_templates
+
     unknown = sorted(set(fields) - set(PLAN_FIELDS))
     if unknown:
         raise InputError(
             f"Targeting plans have the fields {', '.join(PLAN_FIELDS)}; got {', '.join(unknown)}.",
-            fix="send only goal, channel, offer and message.",
+            fix="send only goal, channel, offer, message, subject and body.",
         )
-    too_long = [k for k, v in fields.items() if len(str(v)) > 500]
+    too_long = [k for k, v in fields.items() if k not in TEMPLATE_FIELDS and len(str(v)) > 500]
     if too_long:
         raise InputError(
             f"Plan field(s) {', '.join(too_long)} are longer than 500 characters.",
             fix="shorten them.",
         )
     result = get_segmentation(ws, run_id, name)
-    _segment(result, label)
-    result = result.with_plan(label, {k: str(v).strip() for k, v in fields.items()})
+    seg = _segment(result, label)
+    changes = {k: str(v).strip() for k, v in fields.items() if k not in TEMPLATE_FIELDS}
+    changes |= check_templates(
+        {k: str(v) for k, v in fields.items() if k in TEMPLATE_FIELDS},
+        where=f"segment '{seg.name}' of {name} (run {run_id})",
+    )
+    result = result.with_plan(label, changes)
     _store_result(state, ws, run_id, name, result)
     plan: Plan = result.targeting[label]
     return plan.to_json()
+
+
+def message_preview(
+    ws: Workspace,
+    run_id: str,
+    name: str,
+    label: str,
+    *,
+    subject: str | None = None,
+    body: str | None = None,
+) -> dict[str, Any]:
+    """The segment's message rendered for 3 example members (its saved templates, the given
+    unsaved ones, or a suggestion when it has none; ``suggested`` says which)."""
+    from segmint.activate.templates import preview
+
+    result = get_segmentation(ws, run_id, name)
+    _segment(result, label)
+    return preview(ws.store.db.cursor(), result, run_id, label, subject=subject, body=body)
 
 
 # -- scoring ---------------------------------------------------------------------------------

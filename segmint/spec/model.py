@@ -35,6 +35,9 @@ segmentations:
 ranking: {weights: {size: 0.2, revenue: 0.3, value: 0.2, growth: 0.15, reachability: 0.15}}
 targeting: {clusters: {"1": {goal: retain, channel: email}}}
 names: {clusters: {"1": Loyal big spenders}}
+templates:                            # segmentation → segment label or name → subject, body
+  clusters: {"1": {subject: 'Hi {{ first_name or "there" }}, early access for you',
+                   body: "{{ plan.message }}"}}
 ```
 """
 
@@ -50,17 +53,20 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
 from segmint.exceptions import SpecError
 from segmint.spec.gates import QualityGates
+from segmint.spec.message import check_template
 from segmint.store.schema import CANONICAL
 
 __all__ = [
     "CleanSpec",
     "FeatureSpec",
+    "MessageTemplate",
     "RankingSpec",
     "SegmentationSpec",
     "SourceOptions",
@@ -223,6 +229,24 @@ class RankingSpec(BaseModel):
         return v
 
 
+class MessageTemplate(BaseModel):
+    """A segment's message: subject and body templates (``segmint.spec.message``), each
+    checked here, when the spec is loaded, for syntax, unknown fields and the sandbox's rules."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    subject: str = ""
+    body: str = ""
+
+    @field_validator("subject", "body")
+    @classmethod
+    def _checked(cls, v: str, info: ValidationInfo) -> str:
+        v = v.strip()
+        if v:
+            check_template(v, str(info.field_name))
+        return v
+
+
 class Spec(BaseModel):
     """The whole pipeline spec."""
 
@@ -238,6 +262,8 @@ class Spec(BaseModel):
     targeting: dict[str, dict[str, dict[str, str]]] = Field(default_factory=dict)
     #: segmentation name -> segment label -> display name
     names: dict[str, dict[str, str]] = Field(default_factory=dict)
+    #: segmentation name -> segment label or name -> message templates (subject, body)
+    templates: dict[str, dict[str, MessageTemplate]] = Field(default_factory=dict)
     report: dict[str, str] = Field(default_factory=dict)
 
     @model_validator(mode="after")

@@ -140,7 +140,9 @@ class Ranking(_Result):
 
 
 class Plan(_Result):
-    """A segment's targeting plan; ``edited`` once a person changed it."""
+    """A segment's targeting plan; ``edited`` once a person changed it. ``subject`` and
+    ``body`` are its message templates (``docs/activation.md``, "Message templates"); empty
+    means none, and an export then has no message columns."""
 
     goal: str = ""
     channel: str = ""
@@ -148,6 +150,8 @@ class Plan(_Result):
     message: str = ""
     reasons: list[str] = Field(default_factory=list)
     edited: bool = False
+    subject: str = ""
+    body: str = ""
 
 
 class KPoint(_Result):

@@ -149,6 +149,13 @@ def profile(request: Request, run_id: str, user: Viewer, s: str, label: str) -> 
     view = views.profile_view(_result(request, run_id, s), label)
     if view is None:
         raise services.NotFound(f"There is no segment '{label}' in '{s}'.")
+    preview: dict[str, Any] | None = None
+    preview_error = ""
+    if user.can("analyst"):  # real customers' names and e-mails: the members' role
+        try:
+            preview = services.message_preview(state_of(request).workspace(), run_id, s, label)
+        except SegmintError as exc:  # e.g. a template stored by an older segmint
+            preview_error = str(exc)
     return page(
         request,
         "profile.html.j2",
@@ -158,6 +165,8 @@ def profile(request: Request, run_id: str, user: Viewer, s: str, label: str) -> 
         name=s,
         label=label,
         p=view,
+        preview=preview,
+        preview_error=preview_error,
         charts=view["lift_chart"] is not None,
     )
 
@@ -188,7 +197,8 @@ async def rename(request: Request, run_id: str, user: AnalystPost) -> Response:
 async def edit_plan(request: Request, run_id: str, user: AnalystPost) -> Response:
     form = await request.form()
     state = state_of(request)
-    fields = {k: str(form.get(k) or "") for k in services.PLAN_FIELDS}
+    # only the fields the form sent: "Use this suggestion" sends the templates alone
+    fields = {k: str(form.get(k) or "") for k in services.PLAN_FIELDS if k in form}
     services.update_targeting(
         state,
         state.workspace(),

@@ -14,6 +14,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
+from segmint.activate.templates import suggest
 from segmint.report import (
     DIVERGING,
     PALETTE,
@@ -151,7 +152,11 @@ def profile_view(result: SegmentationResult, label: str) -> dict[str, Any] | Non
         "lift_chart": _lift_chart(seg),
         "means": _means(seg, result.profiles.population.to_json()),
         "plan": plan_view(plan),
-        "plan_fields": {k: fmt.text(plan.get(k)) for k in ("goal", "channel", "offer", "message")},
+        "plan_fields": {
+            k: fmt.text(plan.get(k))
+            for k in ("goal", "channel", "offer", "message", "subject", "body")
+        },
+        "suggested": dict(zip(("subject", "body"), suggest(plan), strict=True)),
         "edited": bool(plan.get("edited")),
     }
 
