@@ -38,8 +38,8 @@ def _cdnow_head(folder: Path, lines: int = 3000) -> Path:
 
 
 class Pipeline:
-    """CDNOW through `segmint run` twice (the second with other features), a token and a run
-    job from the server: every path that creates tables."""
+    """CDNOW through `segmint run` twice (the second with other features), an audience export,
+    a token and a run job from the server: every path that creates tables."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -56,6 +56,15 @@ class Pipeline:
             app, ["run", "--spec", str(spec), "-w", str(self.ws_path), "--out", str(root / "r2")]
         )
         assert second.exit_code == 0, second.output
+        ws = segmint.Workspace(self.ws_path)
+        label = ws.store.db.execute("SELECT min(segment) FROM segment_assignments").fetchone()[0]
+        ws.close()
+        exported = cli.invoke(
+            app,
+            ["export", "--segmentation", "rfm", "--segment", label, "--to", "csv",
+             "--out", str(root / "audience.csv"), "-w", str(self.ws_path)],
+        )  # fmt: skip
+        assert exported.exit_code == 0, exported.output
         token = cli.invoke(app, ["token", "maria", "--role", "analyst", "-w", str(self.ws_path)])
         assert token.exit_code == 0, token.output
         server = create_app(Settings(workspace=self.ws_path))
