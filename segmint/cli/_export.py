@@ -191,9 +191,10 @@ def exports(
     ] = False,
     workspace: Workspace_ = DEFAULT_WORKSPACE,
 ) -> None:
-    """List every audience file written from the workspace, newest first: when, who, the run,
-    segmentation and segments, destination, rows written, rows left out and why, the file and
-    its SHA-256.
+    """List every audience file written from the workspace, newest first.
+
+    For each: when, who, the run, segmentation and segments, destination, rows written, rows
+    left out and why, the file and its SHA-256.
 
       segmint exports -w shop.duckdb
 
