@@ -478,7 +478,7 @@ def test_the_web_form_saves_templates_and_shows_the_preview(server: Server) -> N
 
 def test_the_docs_templates_section_runs_as_written() -> None:
     text = (Path(__file__).resolve().parents[1] / "docs" / "activation.md").read_text("utf-8")
-    section = text.split("<!-- section: templates -->", 1)[1].split("<!-- section:", 1)[0]
+    section = text.split("## Message templates", 1)[1].split("\n## ", 1)[0]
     blocks = re.findall(r"```python\n(.*?)```", section, flags=re.S)
     assert blocks, "docs/activation.md: the templates section has no python example"
     for code in blocks:

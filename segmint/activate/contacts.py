@@ -29,6 +29,8 @@ Phones and countries that are not yet in standard form (a workspace exported bef
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import duckdb
 import pandas as pd
 
@@ -114,10 +116,13 @@ def build_contacts(
     segmentation: str,
     segments: list[str],
     customer_ids: list[str] | None = None,
+    only: Collection[str] | None = None,
 ) -> int:
     """Create the temporary table ``table`` with the normalized contacts; return its rows.
 
-    ``customer_ids``: only these customers of the segments (a preview's few examples)."""
+    ``customer_ids``: only these customers of the segments (a preview's few examples).
+    ``only``: the contact columns a destination reads; the others are left NULL (normalizing
+    columns nobody reads was a third of the time of a 1M-customer Google export)."""
     have = (
         {r[0] for r in con.execute("SELECT column_name FROM (DESCRIBE customers)").fetchall()}
         if con.execute(
@@ -125,6 +130,12 @@ def build_contacts(
         ).fetchone()[0]  # type: ignore[index]
         else set()
     )
+
+    if only is not None:
+        wanted = {"birth_date" if c == "birth_year" else c for c in only}
+        if "phone" in wanted:  # the country is the region hint of national numbers
+            wanted.add("country")
+        have = {c for c in have if c in wanted or c not in _READ}
 
     def col(name: str, sql: str, cast: str = "VARCHAR") -> str:
         return _customer_column(have, name, sql, cast)
@@ -138,6 +149,7 @@ def build_contacts(
     if "email" in have:  # after the join: only the segments' customers
         joined += f", {EMAIL_SQL.format(col='c.email')} AS _email"
     gender = _text("c.gender")
+    some = "" if customer_ids is None else "AND list_contains(?, CAST(a.customer_id AS VARCHAR))"
     select = f"""
         SELECT c.customer_id, c.segment, c.segment_name,
           {
@@ -166,12 +178,11 @@ def build_contacts(
           SELECT a.customer_id, a.segment, a.segment_name{joined}
           FROM segment_assignments a
           {"LEFT JOIN customers c USING (customer_id)" if have else ""}
-          WHERE a.run_id = ? AND a.segmentation = ? AND list_contains(?, a.segment)
+          WHERE a.run_id = ? AND a.segmentation = ? AND list_contains(?, a.segment) {some}
         ) c
     """
     params: list[object] = [run_id, segmentation, segments]
     if customer_ids is not None:
-        select += " AND list_contains(?, CAST(a.customer_id AS VARCHAR))"
         params.append(customer_ids)
     con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {select}", params)
     _standardize_countries(con, table)

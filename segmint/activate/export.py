@@ -174,6 +174,10 @@ def export_audience(
             run_id=run,
             segmentation=segmentation,
             segments=[lab for lab, _ in chosen],
+            # a message template or an extra column may read any contact field
+            only=None
+            if exporter.template_columns is not None or extra_columns is not None
+            else exporter.reads(),
         )
         left_out, kept = _filter(con, exporter, assume_consent)
         _check_size(exporter, min_size, kept, total, left_out)

@@ -14,6 +14,7 @@ Google and Meta ask for).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -69,6 +70,14 @@ class Exporter:
     def consent(self) -> str | None:
         """The consent column that lets a customer in (None: no filter)."""
         return {"ads": "consent_ads", "email": "consent_email"}.get(self.audience)
+
+    def reads(self) -> set[str]:
+        """The contact columns its SQL (columns, identifier) and consent filter name."""
+        from segmint.activate.contacts import CONTACT_COLUMNS
+
+        text = " ".join([self.identifier, *(c.sql for c in self.columns)])
+        used = {c for c in CONTACT_COLUMNS if re.search(rf"\b{c}\b", text)}
+        return used | ({self.consent} if self.consent else set())
 
     def select(self, *, hashed: bool) -> list[tuple[str, str, bool]]:
         """(header, SQL, exact) of every column, hashed where the platform asks for it."""
