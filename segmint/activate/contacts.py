@@ -184,8 +184,7 @@ def build_contacts(
     params: list[object] = [run_id, segmentation, segments]
     if customer_ids is not None:
         params.append(customer_ids)
-    # sorted here, on the raw values, so the file (in this order) needs no sort of its hashes
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {select} ORDER BY customer_id", params)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {select}", params)
     _standardize_countries(con, table)
     _standardize_phones(con, table)
     return int(con.execute(f"SELECT count(*) FROM {table}").fetchone()[0])  # type: ignore[index]

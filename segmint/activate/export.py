@@ -217,11 +217,7 @@ def export_audience(
                 _insert(tx, final)
             done.append(final)
 
-        # contacts are stored in customer order, which a scan keeps (DuckDB's
-        # preserve_insertion_order); only a join needs the sort again
-        order = f"FROM {source} WHERE _keep" + (
-            " ORDER BY customer_id" if source != CONTACTS else ""
-        )
+        order = f"FROM {source} WHERE _keep ORDER BY customer_id"
         query_to_csv(con, columns, order, target, before_rename=log)
         return done[0]
     finally:
