@@ -86,22 +86,8 @@ def _text(col: str) -> str:
     )
 
 
-#: the customers columns the contacts read
-_READ = (
-    "email",
-    "phone",
-    "first_name",
-    "last_name",
-    "country",
-    "postal_code",
-    "city",
-    "region",
-    "gender",
-    "birth_date",
-    "consent_email",
-    "consent_sms",
-    "consent_ads",
-)
+#: the customers columns the contacts read (a birth year comes from the birth date)
+_READ = tuple("birth_date" if c == "birth_year" else c for c in CONTACT_COLUMNS)
 
 
 def _customer_column(available: set[str], name: str, sql: str, cast: str = "VARCHAR") -> str:
