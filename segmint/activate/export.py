@@ -85,7 +85,8 @@ def latest_run(store: Store, segmentation: str) -> str:
     if not store.has_table("segmentations"):
         raise ExportError(
             "There are no segment runs in this workspace yet.",
-            fix="run `segmint run` (or `segmint segment`) first, then export a segment.",
+            fix="run `segmint run` first (or start a segmentation in the web app), then export a "
+            "segment.",
         )
     row = store.db.execute(
         "SELECT s.run_id FROM segmentations s JOIN runs r USING (run_id) WHERE s.name = ? "
@@ -110,8 +111,8 @@ def _result(store: Store, run_id: str, segmentation: str) -> SegmentationResult:
     if row is None:
         raise ExportError(
             f"Run '{run_id}' has no segmentation named '{segmentation}'.",
-            fix="name a run that holds it (`segmint runs` lists them), or name no run to use the "
-            "latest.",
+            fix="name a run that holds it (`segmint status` lists the runs), or name no run to use "
+            "the latest.",
         )
     return SegmentationResult.from_json(row[0])
 
@@ -296,8 +297,11 @@ def _check_size(
 def _next_id(store: Store) -> str:
     store.ensure("exports")
     store.ensure("export_members")
-    row = store.db.execute("SELECT count(*) FROM exports").fetchone()
-    return f"x{int(row[0]) + 1 if row else 1:04d}"
+    # the highest number so far, not the row count: ids stay unique if log rows are removed
+    row = store.db.execute(
+        "SELECT max(TRY_CAST(substr(export_id, 2) AS INTEGER)) FROM exports"
+    ).fetchone()
+    return f"x{int(row[0] or 0) + 1 if row else 1:04d}"
 
 
 def _os_user() -> str:
