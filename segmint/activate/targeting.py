@@ -27,11 +27,13 @@ from typing import Any
 from segmint.exceptions import SpecError
 from segmint.profile import Profiles, SegmentProfile
 from segmint.profile.rank import Ranking
+from segmint.spec.message import PLAN_FIELDS
 
 __all__ = ["FIELDS", "GOALS", "TargetingPlan", "plan_targeting"]
 
 GOALS = ("retain", "grow", "win back", "nurture")
-FIELDS = ("goal", "channel", "offer", "message")
+#: the plan fields overrides may set (declared with the templates that may read them)
+FIELDS = PLAN_FIELDS
 
 #: a lift (sd) at least this large counts as "high" (recency: lapsing; discount: discount-driven)
 HIGH_LIFT = 0.5

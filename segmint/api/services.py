@@ -28,6 +28,7 @@ from segmint.api.state import AppState
 from segmint.api.uploads import Received
 from segmint.exceptions import InputError, ModelError, SegmintError, UnreadableFileError
 from segmint.segment.models import model_from_json
+from segmint.spec import message
 from segmint.spec.model import SegmentationSpec, Spec
 from segmint.store.csvsafe import frame_to_csv_text
 from segmint.store.results import Plan, SegmentationResult, SegmentProfile
@@ -66,9 +67,10 @@ REPORT_CSP = (
     "default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; style-src 'unsafe-inline'; "
     "img-src data: blob:; font-src data:"
 )
-PLAN_FIELDS = ("goal", "channel", "offer", "message", "subject", "body")
-#: the plan's message templates (checked by segmint.spec.message; their own size limits)
-TEMPLATE_FIELDS = ("subject", "body")
+#: the plan's message templates (subject, body) are checked by segmint.spec.message, with their
+#: own size limits
+PLAN_FIELDS = (*message.PLAN_FIELDS, *message.TEMPLATE_FIELDS)
+TEMPLATE_FIELDS = message.TEMPLATE_FIELDS
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
