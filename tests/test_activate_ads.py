@@ -446,3 +446,16 @@ def test_the_same_segment_gives_the_same_bytes_sorted_by_customer(tmp_path):
     with (tmp_path / "meta0.csv").open(newline="") as f:
         ids = [row["extern_id"] for row in csv.DictReader(f)]
     assert ids == sorted(ids) and len(ids) == n
+
+
+def test_nobody_matchable_says_so_instead_of_suggesting_consent(tmp_path):
+    """An orders-only workspace (no e-mails or phones, no consent): assuming consent would not
+    help, so the refusal names the missing contact fields."""
+    frame = pd.DataFrame({"customer_id": [f"C{i}" for i in range(150)], "country": "GB"})
+    store = make_workspace(tmp_path / "ws", frame, dict.fromkeys(frame["customer_id"], "A"))
+    with pytest.raises(ExportError) as info:
+        export_audience(
+            store, segmentation="seg", segments=["A"], destination="google-ads", out=tmp_path / "g"
+        )
+    assert "none of them has an e-mail" in info.value.problem
+    assert not (tmp_path / "g").exists()

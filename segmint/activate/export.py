@@ -181,7 +181,8 @@ def export_audience(
             else exporter.reads(),
         )
         left_out, kept = _filter(con, exporter, assume_consent)
-        _check_size(exporter, min_size, kept, total, left_out)
+        matchable = _matchable(con, exporter) if kept == 0 else None  # would consent help?
+        _check_size(exporter, min_size, kept, total, left_out, matchable)
         columns = exporter.select(hashed=hashed)
         source = CONTACTS
         if exporter.template_columns is not None:
@@ -263,8 +264,21 @@ def _filter(
     return left_out, int(row[2])
 
 
+def _matchable(con: duckdb.DuckDBPyConnection, exporter: Exporter) -> int:
+    """Customers with an identifier the destination matches on, whatever their consent."""
+    row = con.execute(
+        f"SELECT count(*) FILTER (coalesce({exporter.identifier}, false)) FROM {CONTACTS}"
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
 def _check_size(
-    exporter: Exporter, min_size: int | None, kept: int, total: int, left_out: dict[str, int]
+    exporter: Exporter,
+    min_size: int | None,
+    kept: int,
+    total: int,
+    left_out: dict[str, int],
+    matchable: int | None = None,
 ) -> None:
     need = exporter.min_size if min_size is None else min_size
     if min_size is not None and min_size < 0:
@@ -274,7 +288,16 @@ def _check_size(
     if kept >= need and kept > 0:
         return
     why = ", ".join(f"{n:,} {reason}" for reason, n in left_out.items() if n) or "none left out"
-    if kept == 0:
+    if kept == 0 and matchable == 0:
+        problem = (
+            f"No customer of the {total:,} in the segment can go into the file ({why}), and "
+            f"none of them has {exporter.identifier_words}, which {exporter.title} matches on."
+        )
+        fix = (
+            "import the customers' contact fields (a customers file with e-mail, phone, names), "
+            "or export to csv for the fields the workspace has."
+        )
+    elif kept == 0:
         problem = f"No customer of the {total:,} in the segment can go into the file ({why})."
         fix = (
             "check the consent columns (consent_ads, consent_email) and contact fields of "
