@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from segmint.cli import _export
+from segmint.cli import _campaigns, _experiment, _export
 from segmint.cli import _render as render
 from segmint.cli import _render_value as render_value
 from segmint.cli._common import (
@@ -533,6 +533,8 @@ def token(
 
 
 _export.register(app)
+_experiment.register(app)
+_campaigns.register(app)
 
 
 @app.command()
