@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,6 +31,7 @@ from segmint.store import CANONICAL, RunRecord, Store, read_snapshot
 
 if TYPE_CHECKING:
     from segmint.activate.export import ExportResult
+    from segmint.measure.analyze import Analysis
 
 __all__ = ["Workspace"]
 
@@ -304,6 +305,58 @@ class Workspace:
         return list_exports(self.store)
 
     # -- reading ---------------------------------------------------------------------------
+    # -- measurement -----------------------------------------------------------------------
+    def analyze_experiment(
+        self,
+        source: str | os.PathLike[str],
+        *,
+        variant_column: str | None = None,
+        control: str = "control",
+        metrics: Sequence[str] | None = None,
+        by: str | None = None,
+        run: str | None = None,
+        weights: Mapping[str, float] | None = None,
+        correction: str = "holm",
+        engine: str = "both",
+        alpha: float = 0.05,
+        customer_column: str = "customer_id",
+    ) -> Analysis:
+        """Analyze a split test: each variant against ``control`` on each metric, overall
+        and per segment of ``by``.
+
+        ``source`` is a results file or the id of a campaign in ``campaign_contacts``;
+        ``by`` a column of the rows or a segmentation of this workspace (each customer's
+        segment from the stored assignments of ``run``, the latest by default). A metric
+        holding only 0 and 1 is a proportion, others a mean. Frequentist (Welch t-test,
+        delta method for the lift) and Bayesian (GrowthBook's effect model) results,
+        p-values adjusted across segments (``correction``: holm, bh or none), the
+        sample-ratio check against ``weights`` (equal by default). docs/experiments.md.
+
+        >>> a = ws.analyze_experiment("hillstrom.csv", variant_column="segment",
+        ...     control="No E-Mail", metrics=["conversion", "spend"], by="channel")  # doctest: +SKIP
+        >>> a.comparisons[0].verdict                                  # doctest: +SKIP
+        'Mens E-Mail lifts conversion overall: +120 % (95 % CI …'
+        """
+        from segmint.measure.analyze import analyze
+
+        result: Analysis = self._guarded(
+            lambda: analyze(
+                source,
+                store=self.store,
+                variant_column=variant_column,
+                control=control,
+                metrics=metrics,
+                by=by,
+                run=run,
+                weights=weights,
+                correction=correction,  # type: ignore[arg-type]
+                engine=engine,  # type: ignore[arg-type]
+                alpha=alpha,
+                customer_column=customer_column,
+            )
+        )
+        return result
+
     def table(self, name: str) -> ir.Table:
         """A workspace table as an Ibis table: ``.to_pandas()``, ``.to_polars()``, ``.to_pyarrow()``."""
         self._require_table(name)
