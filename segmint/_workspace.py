@@ -320,6 +320,7 @@ class Workspace:
         engine: str = "both",
         alpha: float = 0.05,
         customer_column: str = "customer_id",
+        kind: str = "auto",
     ) -> Analysis:
         """Analyze a split test: each variant against ``control`` on each metric, overall
         and per segment of ``by``.
@@ -353,6 +354,7 @@ class Workspace:
                 engine=engine,  # type: ignore[arg-type]
                 alpha=alpha,
                 customer_column=customer_column,
+                kind=kind,  # type: ignore[arg-type]
             )
         )
         return result

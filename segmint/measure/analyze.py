@@ -25,7 +25,6 @@ from typing import Any, Literal
 import duckdb
 
 from segmint.exceptions import ExperimentError
-from segmint.ingest.readers import STAGE
 from segmint.measure import stats as st
 from segmint.measure.sources import (
     Rows,
@@ -453,29 +452,32 @@ def analyze(
     engine: Engine = "both",
     alpha: float = 0.05,
     customer_column: str = "customer_id",
+    kind: Literal["auto", "file", "campaign"] = "auto",
 ) -> Analysis:
     """Analyze a results file, or a campaign of the workspace's ``campaign_contacts``.
+
+    ``kind="auto"`` takes ``source`` as a file when that path exists, else as a campaign id;
+    a server passes ``"campaign"`` so that a name can never read a file.
 
     ``by`` is a column of the rows or, with a workspace, a segmentation's name (each row's
     segment then comes from the stored assignments of ``run``, the latest by default).
     """
-    if is_file(source):
+    if kind == "file" or (kind == "auto" and is_file(source)):
         if not variant_column or not metrics:
             raise ExperimentError(
                 "A results file needs --variant-column and --metrics.",
                 where=str(source),
                 fix="e.g. --variant-column arm --control control --metrics converted,revenue.",
             )
-        db = store.db if store is not None else duckdb.connect()
+        # A cursor is a connection of its own: the staged temp table is private to this
+        # analysis (a server runs imports on the same database at the same time).
+        db = store.db.cursor() if store is not None else duckdb.connect()
         try:
             rows = file_rows(db, source)
             return _analyze(rows, store, variant_column, control, metrics, by, run, weights,
                             correction, engine, alpha, customer_column)  # fmt: skip
         finally:
-            if store is None:
-                db.close()
-            else:
-                db.execute(f"DROP TABLE IF EXISTS {STAGE}")
+            db.close()
     if store is None:
         raise ExperimentError(
             f"There is no file '{source}'.",

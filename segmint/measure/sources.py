@@ -53,9 +53,8 @@ def _lit(value: str) -> str:
 
 
 def is_file(source: str | os.PathLike[str]) -> bool:
-    """A path that exists, or that looks like one (has a suffix or a separator)."""
-    p = Path(source)
-    return p.exists() or bool(p.suffix) or os.sep in str(source)
+    """A path that exists (anything else is taken as a campaign id)."""
+    return Path(source).exists()
 
 
 def file_rows(db: duckdb.DuckDBPyConnection, path: str | os.PathLike[str]) -> Rows:
@@ -72,8 +71,8 @@ def campaign_rows(store: Store, campaign: str) -> Rows:
     """The ``campaign_contacts`` rows of one campaign."""
     if not store.has_table("campaign_contacts"):
         raise ExperimentError(
-            f"'{campaign}' is not a file, and this workspace has no campaign results to look "
-            "it up in.",
+            f"There is no file '{campaign}', and this workspace has no campaign results to look "
+            "it up in as a campaign.",
             fix="pass the results file, or import the contacts first: segmint ingest FILE "
             "--table campaign_contacts.",
         )
