@@ -24,6 +24,7 @@ NAV = (
     ("/runs/new", "New segmentation", "analyst"),
     ("/compare", "Compare", "viewer"),
     ("/exports", "Exports", "viewer"),
+    ("/experiments/analyze", "Split tests", "viewer"),
     ("/tokens", "Tokens", "admin"),
     ("/docs", "API", "viewer"),
 )
