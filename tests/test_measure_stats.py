@@ -305,6 +305,21 @@ def test_holm_matches_growthbook():
     assert got == pytest.approx((0.05, 0.12, 0.12, 0.03, 1, 1))
 
 
+def test_holm_equals_statsmodels_on_random_p_values():
+    """segmint's own Holm (statsmodels' calls gc.collect() each time) against statsmodels."""
+    import numpy as np
+    from statsmodels.stats.multitest import multipletests
+
+    rng = np.random.default_rng(5)
+    for m in (1, 2, 3, 7, 40):
+        for _ in range(25):
+            p = rng.beta(0.4, 1.5, size=m)
+            p[rng.random(m) < 0.2] = p[0]  # ties
+            assert adjust(list(p), "holm") == pytest.approx(
+                tuple(multipletests(p, method="holm")[1]), abs=1e-15
+            )
+
+
 def test_bh_matches_growthbook():
     # TS "does BH procedure correctly" (rounded to 8 decimals there): sorted result
     # [0.964, 0.964, 0.7532, 0.2415, 0.2415, 0.0245, 0.0245] at positions [3, 0, 4, 1, 6, 2, 5]
