@@ -127,7 +127,7 @@ def run_duckdb(path: Path) -> dict[str, Any]:
     t0 = time.perf_counter()
     reader = "read_parquet" if path.suffix == ".parquet" else "read_csv"
     rows = duckdb.sql(
-        f"SELECT arm, segment, "
+        "SELECT arm, segment, "
         + ", ".join(f"count({m}), sum({m}), sum({m} * {m})" for m in METRICS)
         + f" FROM {reader}('{path}') GROUP BY ALL"
     ).fetchall()
