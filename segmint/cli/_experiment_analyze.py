@@ -67,8 +67,8 @@ def analyze(
         list[str] | None,
         typer.Option(
             "--weights",
-            help="The design's traffic split for the sample-ratio check, e.g. --weights "
-            "'Mens E-Mail=1' --weights 'No E-Mail=1' (default: equal).",
+            help="The design's split of customers between the arms, for the sample-ratio "
+            "check, e.g. --weights A=45,B=45,control=10 (default: equal).",
         ),
     ] = None,
     correction: Annotated[
@@ -120,7 +120,8 @@ def analyze(
     for out in (json_out, html_out):
         if out is not None:
             writable_file(out, "--json" if out is json_out else "--html")
-    split = {k: _weight(k, v) for k, v in parse_pairs(weights, "--weights", "A=45").items()}
+    pairs = [part for w in weights or [] for part in w.split(",") if part.strip()]
+    split = {k: _weight(k, v) for k, v in parse_pairs(pairs, "--weights", "A=45,B=45").items()}
     settings: dict[str, Any] = dict(
         variant_column=variant_column,
         control=control,
@@ -218,15 +219,34 @@ def show_analysis(result: Any) -> None:
                 table.add_row(*row, style="bold" if c.significant else None)
             console.print(table)
     console.print("[bold]What it says[/]")
+    quiet = untested = 0
     for c in result.comparisons:
-        console.print(f"  • {escape(c.verdict)}")
+        tested = (c.relative or c.bayesian).status == "ok"
+        if c.segment == "All customers" or (tested and c.significant):
+            console.print(f"  • {escape(c.verdict)}")
+        elif tested:
+            quiet += 1
+        else:
+            untested += 1
+    if quiet or untested:
+        parts = [f"{quiet:,} other segment comparisons are not significant"] if quiet else []
+        if untested:
+            parts.append(f"{untested:,} could not be tested (an arm empty or without spread)")
+        console.print(f"  • {'; '.join(parts)}: see the tables, --json or --html.")
     for scope, check in result.srm.items():
         if check.flagged:
             err_console.print(
                 f"[red]Sample ratio mismatch in {escape(scope)}[/] (p = {check.p_value:.2g}, "
                 "below 0.001): the arms are not split as designed, so the lifts may be biased. "
-                "Check how customers were assigned before trusting them."
+                + (
+                    "Check how customers were assigned before trusting them."
+                    if result.weights
+                    else "This was checked against an equal split: if the design split the "
+                    "arms otherwise, give it with --weights (e.g. A=45,B=45,control=10)."
+                )
             )
+            if not result.weights:
+                break
     overall = result.srm.get("All customers")
     if overall is not None and not overall.flagged:
         console.print(
