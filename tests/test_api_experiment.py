@@ -94,3 +94,22 @@ def test_user_errors_and_a_name_that_is_a_path(api: Api, tmp_path: Path) -> None
     r = api.post(URL, "viewer", json={"campaign": "spring", "upload_id": "0" * 32})
     assert r.status_code == 422
     assert api.post(URL, None, json={"campaign": "spring"}).status_code == 401
+
+
+def test_power(api: Api) -> None:
+    from segmint.measure.power import sample_size
+
+    r = api.get(
+        "/api/v1/experiments/power",
+        "viewer",
+        params={"baseline": 0.05, "mde": 0.1, "segment_size": 20000},
+    )
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["n_per_arm"] == sample_size(0.05, 0.1).n_per_arm
+    assert body["enough"] is False and body["verdict"].startswith("No")
+    r = api.get("/api/v1/experiments/power", "viewer", params={"baseline": 40, "mde": 0.05,
+                                                               "kind": "mean"})  # fmt: skip
+    assert r.status_code == 400 and "standard deviation" in r.json()["problem"]
+    r = api.get("/api/v1/experiments/power", "viewer", params={"baseline": 1.5, "mde": 0.1})
+    assert r.status_code == 400

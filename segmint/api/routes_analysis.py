@@ -1,4 +1,4 @@
-"""REST endpoint for analyzing a split test (measure stage), under ``/api/v1``.
+"""REST endpoints for analyzing and sizing a split test (measure stage), under ``/api/v1``.
 
 The answer is :meth:`segmint.measure.analyze.Analysis.to_dict`: every number at full
 precision, the verdicts as text. A campaign of the workspace needs a viewer (the answer holds
@@ -7,15 +7,18 @@ aggregates only); an uploaded results file needs an analyst, as uploading does.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from dataclasses import asdict
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Query
 from pydantic import Field
 
 from segmint.api import services
 from segmint.api.auth import role_allows
 from segmint.api.openapi import errors
 from segmint.api.routes import Name, State, Strict, Viewer
+from segmint.exceptions import SpecError
+from segmint.report import jsonable
 
 __all__ = ["AnalyzeRequest", "router"]
 
@@ -81,3 +84,44 @@ def analyze(body: AnalyzeRequest, who: Viewer, state: State) -> dict[str, Any]:
         kind=kind,
     )
     return result.to_dict()
+
+
+@router.get(
+    "/experiments/power",
+    summary="Customers per arm a split test needs (sample size)",
+    description="Two-sided test, equal arms: Cohen's h and a z-test for proportions, Cohen's d "
+    "and a t-test for means (statsmodels). `mde` is relative to the baseline unless "
+    "`absolute`; with `segment_size`, says whether the segment fills every arm. "
+    "docs/experiments.md (Sample size).",
+    responses=errors(),
+)
+def power(
+    _: Viewer,
+    baseline: Annotated[float, Query(description="Today's rate (0–1) or mean.")],
+    mde: Annotated[float, Query(description="The smallest change worth detecting.")],
+    kind: Literal["proportion", "mean"] = "proportion",
+    sd: Annotated[
+        float | None, Query(gt=0, description="For means: the standard deviation.")
+    ] = None,
+    absolute: bool = False,
+    alpha: Annotated[float, Query(gt=0, lt=0.5)] = 0.05,
+    power: Annotated[float, Query(gt=0, lt=1)] = 0.8,
+    arms: Annotated[int, Query(ge=2, le=26)] = 2,
+    segment_size: Annotated[int | None, Query(ge=0, le=10**12)] = None,
+) -> dict[str, Any]:
+    from segmint.measure.power import enough, sample_size
+
+    if kind == "mean" and sd is None:
+        raise SpecError("A mean needs its standard deviation.", fix="add sd=…")
+    try:
+        result = sample_size(
+            baseline, mde, kind=kind, sd=sd, relative=not absolute, alpha=alpha, power=power,
+            arms=arms,
+        )  # fmt: skip
+    except ValueError as exc:
+        raise SpecError(str(exc), fix="check the parameters (docs/experiments.md).") from None
+    out: dict[str, Any] = jsonable(asdict(result))
+    if segment_size is not None:
+        ok, sentence = enough(result, segment_size)
+        out |= {"segment_size": segment_size, "enough": ok, "verdict": sentence}
+    return out
