@@ -18,6 +18,7 @@ else is a bug and keeps its traceback::
     ├── ModelError                 a segmenter or model cannot do what was asked
     │   └── NotFittedError         predict/transform called before fit (also a ValueError)
     ├── ExportError                an audience file cannot be written as asked (too small, …)
+    ├── ExperimentError            a split test cannot be designed as asked (name taken, …)
     └── MissingDependencyError     an optional extra is needed: pip install 'segmint[extra]'
 
     SegmintWarning (a UserWarning)  a usable result the user should know about
@@ -37,6 +38,7 @@ __all__ = [
     "DiskSpaceError",
     "EmptyInputError",
     "EngineError",
+    "ExperimentError",
     "ExportError",
     "InputError",
     "MappingError",
@@ -159,6 +161,12 @@ class NotFittedError(ModelError, ValueError):
 class ExportError(SegmintError):
     """An audience file cannot be written as asked: an unknown destination or segment, an
     audience smaller than the platform takes, an option the destination does not have."""
+
+
+class ExperimentError(SegmintError):
+    """A split test cannot be designed as asked: its name is taken, a segment is unknown or
+    empty, the run or segmentation does not exist. (Invalid variants or weights are a
+    :class:`SpecError`, listing every problem at once.)"""
 
 
 class SegmintWarning(UserWarning):
