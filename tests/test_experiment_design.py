@@ -230,6 +230,7 @@ def test_all_problems_come_at_once(store: Store) -> None:
             store, name="x", segmentation="seg", variants=["A", "A"], weights=[1, 2, 0]
         )
     assert len(err.value.problems) == 3
+    assert all(p in err.value.problem for p in err.value.problems)  # the API shows problem
 
 
 def test_an_unknown_segment_lists_the_segments(store: Store) -> None:

@@ -263,6 +263,13 @@ def test_a_refusal_is_shown_on_the_page_with_the_values_typed(site: Site) -> Non
         data={"csrf": csrf_of(page), "name": "w", "segmentation": "seg", "weights": "a, b"},
     )
     assert bad.status_code == 400 and "not a list of numbers" in bad.text
+    both = analyst.post(
+        "/experiments",
+        data={"csrf": csrf_of(page), "name": "w", "segmentation": "seg", "variants": "A, a",
+              "weights": "1, 2, 3"},
+    )  # fmt: skip
+    assert both.status_code == 400
+    assert "repeated: A, a" in both.text and "one weight per variant" in both.text
     forged = analyst.post(
         "/experiments", data={"csrf": "forged", "name": "x", "segmentation": "seg"}
     )

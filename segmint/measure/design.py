@@ -201,7 +201,9 @@ def _settings(
         problems.append(f"The hold-out '{control}' is not a variant ({', '.join(names)}).")
     if problems:
         raise SpecError(
-            problems[0] if len(problems) == 1 else f"{len(problems)} problems with the design.",
+            problems[0]
+            if len(problems) == 1
+            else f"{len(problems)} problems with the design: " + " ".join(problems),
             fix="e.g. --variants A,B,control --weights 45,45,10 (Python: variants=['A', 'B', "
             "'control'], weights=[45, 45, 10]); weights may be any positive numbers.",
             problems=problems,

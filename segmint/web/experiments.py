@@ -108,7 +108,8 @@ async def design(
     request: Request, user: Annotated[WebUser, Depends(form_user("analyst"))]
 ) -> Response:
     form = await request.form()
-    values = {k: str(form.get(k) or "") for k in DEFAULTS}
+    # a field the form did not send keeps its default; one sent empty stays empty
+    values = {k: str(form.get(k, default)) for k, default in DEFAULTS.items()}
     state = state_of(request)
     try:
         done = await run_in_threadpool(
