@@ -22,7 +22,7 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from segmint.clean import CleanResult, build_report, clean, write_report
-from segmint.exceptions import ExportError, SegmintError, WorkspaceError
+from segmint.exceptions import ExperimentError, ExportError, SegmintError, WorkspaceError
 from segmint.features import build_features, check_families, resolve_as_of
 from segmint.ingest import IngestResult, ReadOptions, ingest
 from segmint.ingest.finite import require_finite
@@ -32,6 +32,7 @@ from segmint.store import CANONICAL, RunRecord, Store, read_snapshot
 if TYPE_CHECKING:
     from segmint.activate.export import ExportResult
     from segmint.measure.analyze import Analysis
+    from segmint.measure.design import Design
 
 __all__ = ["Workspace"]
 
@@ -303,6 +304,78 @@ class Workspace:
         if self._store is None and not self.path.exists():
             return []
         return list_exports(self.store)
+
+    # -- measurement -----------------------------------------------------------------------
+    def design_experiment(
+        self,
+        name: str,
+        segmentation: str,
+        segments: str | Sequence[str] | None = None,
+        *,
+        variants: Sequence[str] = ("A", "B", "control"),
+        weights: Sequence[float] | None = None,
+        salt: str | None = None,
+        run: str | None = None,
+        control: str | None = None,
+        replace: bool = False,
+        export: str | None = None,
+        out: str | os.PathLike[str] | None = None,
+        hashed: bool | None = None,
+        min_size: int | None = None,
+        assume_consent: bool = False,
+    ) -> Design:
+        """Design a split test: assign the customers of ``segments`` (default: all of the
+        segmentation) to ``variants`` by a hash of (``salt``, customer id), and store it.
+
+        ``weights`` one per variant (default equal); ``salt`` defaults to ``name`` (the same
+        salt gives the same arms again); ``run`` the segment run (default: the latest with
+        ``segmentation``); ``control`` the hold-out (default: the variant named "control").
+        A name already used is refused unless ``replace``. With ``export`` (a destination) and
+        ``out`` (a folder), each variant but the hold-out gets its audience file, under the
+        export rules. docs/experiments.md.
+
+        >>> d = ws.design_experiment("spring", "rfm", ["Champions", "Loyal"],
+        ...                          weights=[45, 45, 10])                    # doctest: +SKIP
+        >>> d.counts, d.experiment_id                                          # doctest: +SKIP
+        ({'champions': {'A': 1203, 'B': 1187, 'control': 262}, 'loyal': {...}}, 'e0001')
+        """
+        from segmint.measure.design import design_experiment
+
+        if "segmentations" not in self.tables():
+            raise ExperimentError(
+                f"The workspace '{self.path}' has no segment runs yet, so there are no "
+                "segments to split.",
+                fix="run `segmint run` (or New segmentation in the web app) first.",
+            )
+        wanted = [segments] if isinstance(segments, str) else segments
+        design: Design = self._guarded(
+            lambda: design_experiment(
+                self.store,
+                name=name,
+                segmentation=segmentation,
+                segments=wanted,
+                variants=variants,
+                weights=weights,
+                salt=salt,
+                run=run,
+                control=control,
+                replace=replace,
+                export=export,
+                out=out,
+                hashed=hashed,
+                min_size=min_size,
+                assume_consent=assume_consent,
+            )
+        )
+        return design
+
+    def experiments(self) -> list[Design]:
+        """Every split test designed in this workspace, newest first."""
+        from segmint.measure.design import list_experiments
+
+        if self._store is None and not self.path.exists():
+            return []
+        return list_experiments(self.store)
 
     # -- reading ---------------------------------------------------------------------------
     # -- measurement -----------------------------------------------------------------------

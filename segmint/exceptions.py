@@ -164,7 +164,10 @@ class ExportError(SegmintError):
 
 
 class ExperimentError(SegmintError):
-    """A split test cannot be designed or analyzed as asked (unknown variant, bad weights, …)."""
+    """A split test cannot be designed or analyzed as asked: its name is taken, a segment is
+    unknown or empty, a variant or metric is not in the results, the run or segmentation does
+    not exist. (Invalid variants or weights of a design are a :class:`SpecError`, listing every
+    problem at once.)"""
 
 
 class SegmintWarning(UserWarning):

@@ -1,4 +1,4 @@
-"""The Split tests page in a real headless Chromium (as test_browser.py): pick a campaign and a
+"""The Test results page in a real headless Chromium (as test_browser.py): pick a campaign and a
 segmentation in the form, analyze, and see the forest plot drawn by plotly.js under the app's
 Content-Security-Policy, with the segment where the arm works marked significant."""
 
@@ -59,8 +59,8 @@ def test_analyze_a_campaign_by_segment_in_chromium(
     page.goto("/signin")
     page.get_by_label("Token").fill(server.token)
     page.get_by_role("button", name="Sign in").click()
-    page.get_by_role("link", name="Split tests").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Split tests")
+    page.get_by_role("link", name="Test results").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Test results")
     page.get_by_label("Campaign").select_option("spring")
     page.get_by_label("Split by").select_option("seg")
     page.get_by_role("button", name="Analyze").click()

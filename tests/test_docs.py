@@ -19,8 +19,15 @@ from tests.conftest import shared_file
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 
 
+#: sections whose examples need a workspace, run by their own tests
+OWN_TESTS = {"experiments.md": ["## Designing a test"]}  # tests/test_experiment_interfaces.py
+
+
 def python_blocks(name: str) -> list[str]:
     text = (DOCS / name).read_text(encoding="utf-8")
+    for heading in OWN_TESTS.get(name, []):
+        before, after = text.split(heading, 1)
+        text = before + "\n## " + after.split("\n## ", 1)[1]
     return re.findall(r"```python\n(.*?)```", text, flags=re.S)
 
 

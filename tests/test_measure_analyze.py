@@ -315,3 +315,21 @@ def test_numbers_never_round_across_alpha() -> None:
     assert percent(0.0042) == "+0.420 %"
     assert percent(1.2543) == "+125 %"
     assert chance(0.99996) == "> 99.9 %" and chance(0.00001) == "< 0.1 %"
+
+
+def test_the_docs_command_runs(tmp_path, monkeypatch) -> None:
+    """docs/experiments.md, "Analyzing a test": the shell example as written (from the repo)."""
+    import re
+    import shlex
+
+    doc = (Path(__file__).parents[1] / "docs" / "experiments.md").read_text(encoding="utf-8")
+    section = doc.split("## Analyzing a test", 1)[1].split("\n## ", 1)[0]
+    block = re.findall(r"```bash\n(.*?)```", section, flags=re.S)[0].replace("\\\n", " ")
+    argv = shlex.split(block)
+    assert argv[:3] == ["segmint", "experiment", "analyze"]
+    monkeypatch.chdir(Path(__file__).parents[1])
+    argv = [a.replace("hillstrom.json", str(tmp_path / "h.json"))
+            .replace("hillstrom.html", str(tmp_path / "h.html")) for a in argv]  # fmt: skip
+    r = CliRunner().invoke(app, [*argv[1:], "-w", str(tmp_path / "none.duckdb")])
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "h.json").exists() and (tmp_path / "h.html").exists()

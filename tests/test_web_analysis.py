@@ -1,4 +1,4 @@
-"""The web app's Split tests page through FastAPI's TestClient: the form, a campaign split by
+"""The web app's Test results page through FastAPI's TestClient: the form, a campaign split by
 stored segments with its forest plot and verdicts, a user error shown above the form."""
 
 from __future__ import annotations

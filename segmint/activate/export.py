@@ -5,7 +5,8 @@
 
 1. the run (the latest segment run holding the segmentation, unless one is named) and the
    segments (by label or name) are checked;
-2. the contacts of those segments are normalized once (:mod:`segmint.activate.contacts`);
+2. the contacts of those segments (or of the given customers of them: a split test's variant,
+   labelled in the log) are normalized once (:mod:`segmint.activate.contacts`);
 3. customers without the destination's consent are left out (a missing value counts as no
    consent unless ``assume_consent``), then those without an identifier the platform can match
    on; both are counted, never dropped silently;
@@ -31,13 +32,14 @@ import getpass
 import hashlib
 import json
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 from segmint.activate.contacts import build_contacts
 from segmint.activate.exporters import Exporter, lookup
@@ -48,7 +50,14 @@ from segmint.store import Store
 from segmint.store.csvsafe import query_to_csv
 from segmint.store.results import SegmentationResult
 
-__all__ = ["ExportResult", "export_audience", "latest_run", "list_exports"]
+__all__ = [
+    "ExportResult",
+    "export_audience",
+    "latest_run",
+    "list_exports",
+    "resolve_segments",
+    "segmentation_result",
+]
 
 CONTACTS = "_segmint_export_contacts"
 MESSAGES = "_segmint_export_messages"
@@ -75,6 +84,8 @@ class ExportResult:
     path: str
     sha256: str
     warnings: list[str] = field(default_factory=list)
+    #: what the file is when it holds part of the segments (a split test's variant), or None
+    label: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -104,7 +115,8 @@ def latest_run(store: Store, segmentation: str) -> str:
     return str(row[0])
 
 
-def _result(store: Store, run_id: str, segmentation: str) -> SegmentationResult:
+def segmentation_result(store: Store, run_id: str, segmentation: str) -> SegmentationResult:
+    """The stored result (profiles, plans) of ``segmentation`` in run ``run_id``."""
     row = store.db.execute(
         "SELECT result FROM segmentations WHERE run_id = ? AND name = ?", [run_id, segmentation]
     ).fetchone()
@@ -155,15 +167,20 @@ def export_audience(
     extra_columns: Callable[[Exporter, SegmentationResult], list[tuple[str, str, bool]]]
     | None = None,
     logged_path: str | None = None,
+    customer_ids: Iterable[str] | pa.Array | pa.ChunkedArray | None = None,
+    label: str | None = None,
 ) -> ExportResult:
     """Write the audience file of ``segments`` for ``destination`` to ``out`` and log it.
 
     ``logged_path``: what the log records as the file's path instead of ``out`` (the API and
-    the web app write a temporary file, send it and delete it: they log ``"download"``)."""
+    the web app write a temporary file, send it and delete it: they log ``"download"``).
+    ``customer_ids``: only these customers of the segments (a split test's variant; consent,
+    identifier and minimum-size rules apply to them as to a whole segment); ``label`` says in
+    the log what that part is (``experiment spring (e0001), variant A``)."""
     exporter = lookup(destination)
     hashed = _hashing(exporter, hashed)
     run = run_id or latest_run(store, segmentation)
-    result = _result(store, run, segmentation)
+    result = segmentation_result(store, run, segmentation)
     chosen = resolve_segments(result, segments)
     target = Path(out).expanduser().resolve()
     warnings = sensitive_terms([name for _, name in chosen] + [target.name], exporter)
@@ -175,6 +192,7 @@ def export_audience(
             run_id=run,
             segmentation=segmentation,
             segments=[lab for lab, _ in chosen],
+            customer_ids=customer_ids,
             # a message template or an extra column may read any contact field
             only=None
             if exporter.template_columns is not None or extra_columns is not None
@@ -210,6 +228,7 @@ def export_audience(
             path=logged_path or str(target),
             sha256="",
             warnings=warnings,
+            label=label,
         )
         done: list[ExportResult] = []
 
@@ -320,6 +339,8 @@ def _check_size(
 def _next_id(store: Store) -> str:
     store.ensure("exports")
     store.ensure("export_members")
+    # a log written before exports had labels gets the column (NULL for its rows)
+    store.db.execute("ALTER TABLE exports ADD COLUMN IF NOT EXISTS label VARCHAR")
     # the highest number so far, not the row count: ids stay unique if log rows are removed
     row = store.db.execute(
         "SELECT max(TRY_CAST(substr(export_id, 2) AS INTEGER)) FROM exports"
@@ -344,7 +365,8 @@ def _sha256(path: Path) -> str:
 
 def _insert(tx: duckdb.DuckDBPyConnection, r: ExportResult) -> None:
     tx.execute(
-        "INSERT INTO exports VALUES (?, CAST(? AS TIMESTAMP), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO exports VALUES "
+        "(?, CAST(? AS TIMESTAMP), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             r.export_id,
             r.created_at,
@@ -361,6 +383,7 @@ def _insert(tx: duckdb.DuckDBPyConnection, r: ExportResult) -> None:
             r.path,
             r.sha256,
             json.dumps(r.warnings, ensure_ascii=False),
+            r.label,
         ],
     )
     tx.execute(
@@ -379,5 +402,7 @@ def list_exports(store: Store) -> list[ExportResult]:
         for key in ("segments", "segment_names", "left_out", "warnings"):
             rec[key] = json.loads(rec[key]) if rec[key] is not None else None
         rec["created_at"] = rec["created_at"].isoformat(timespec="seconds")
+        # a log from before labels has no such column; pandas may read NULL as NaN
+        rec["label"] = rec["label"] if isinstance(rec.get("label"), str) else None
         out.append(ExportResult(**rec))
     return out

@@ -170,6 +170,8 @@ class ExportRecord(BaseModel):
     path: str
     sha256: str
     warnings: list[str]
+    #: what the file holds when it is part of the segments (a split test's variant), or null
+    label: str | None = None
 
 
 #: what an export's answer says about the file, besides the file itself

@@ -224,7 +224,7 @@ def exports(
             escape(r.created_by),
             r.run_id,
             escape(r.segmentation),
-            escape(", ".join(r.segment_names)),
+            escape(", ".join(r.segment_names) + (f" ({r.label})" if r.label else "")),
             r.destination + (" (hashed)" if r.hashed else ""),
             f"{r.rows_written:,}",
             escape(_left_out(r)),

@@ -33,8 +33,8 @@ __all__ = [
 
 #: canonical: imported data; system: runs and quality; features: the feature table;
 #: result: what segment runs store; activation: the log of audience files written;
-#: server: the API's tokens and jobs
-TableKind = Literal["canonical", "system", "features", "result", "activation", "server"]
+#: measure: split tests designed and who is in which arm; server: the API's tokens and jobs
+TableKind = Literal["canonical", "system", "features", "result", "activation", "measure", "server"]
 
 
 @dataclass(frozen=True)
@@ -249,6 +249,12 @@ _ACTIVATION = (
             _c("path", "VARCHAR", "Where the file was written (absolute; or `download`)."),
             _c("sha256", "VARCHAR", "SHA-256 of the file's bytes."),
             _c("warnings", "JSON", "Warnings shown when it was written."),
+            _c(
+                "label",
+                "VARCHAR",
+                "What the file holds when it is part of the segments (a split test's variant: "
+                "`experiment spring (e0001), variant A`); NULL for whole segments.",
+            ),
         ),
     ),
     WorkspaceTable(
@@ -256,6 +262,43 @@ _ACTIVATION = (
         "activation",
         "Which customers each export file held (to find the files that hold a customer).",
         (_c("export_id", "VARCHAR", "The export (see `exports`)."), _CUSTOMER),
+        customer_column="customer_id",
+    ),
+)
+
+_MEASURE = (
+    WorkspaceTable(
+        "experiments",
+        "measure",
+        "One row per split test designed (`segmint experiment design`): the segments, the "
+        "variants and their weights, the salt of the hash, and the counts per arm.",
+        (
+            _c("experiment_id", "VARCHAR PRIMARY KEY", "Experiment id, e.g. `e0003`."),
+            _c("name", "VARCHAR", "The experiment's name (unique in the workspace)."),
+            _c("created_at", "TIMESTAMP", "When it was designed (UTC)."),
+            _c("created_by", "VARCHAR", "The API token's name, or the operating-system user."),
+            _RUN,
+            _SEG,
+            _c("segments", "JSON", "The segments' labels (each is split on its own)."),
+            _c("segment_names", "JSON", "Their names at the time of the design."),
+            _c("variants", "JSON", "The variants' names, in the order of their hash ranges."),
+            _c("weights", "JSON", "Each variant's share of the hash range (they sum to 1)."),
+            _c("salt", "VARCHAR", "Hashed with each customer id (default: the name)."),
+            _c("control", "VARCHAR", "The hold-out variant (no audience file), or NULL."),
+            _c("counts", "JSON", "Customers per segment and variant."),
+        ),
+    ),
+    WorkspaceTable(
+        "experiment_assignments",
+        "measure",
+        "Which variant each customer of a split test is in (docs/experiments.md).",
+        (
+            _c("experiment_id", "VARCHAR", "The experiment (see `experiments`)."),
+            _CUSTOMER,
+            _c("segment", "VARCHAR", "The customer's segment label in the design's run."),
+            _c("variant", "VARCHAR", "The variant."),
+            _c("bucket", "DOUBLE", "The customer's hash position in [0, 1)."),
+        ),
         customer_column="customer_id",
     ),
 )
@@ -302,6 +345,7 @@ TABLES: dict[str, WorkspaceTable] = {
         *_FEATURES,
         *_RESULTS,
         *_ACTIVATION,
+        *_MEASURE,
         *_SERVER,
     )
 }

@@ -1,4 +1,4 @@
-"""The "Split tests" page: analyze a campaign of the workspace and see the forest plot.
+"""The "Test results" page: analyze a campaign of the workspace and see the forest plot.
 
 A GET form (it reads, it changes nothing, so the URL can be bookmarked and shared): the
 campaign, the column with the arms, the control, the metrics, and what to split by (a column
@@ -95,7 +95,7 @@ async def analysis(
         request,
         "analysis.html.j2",
         user,
-        title="Split tests",
+        title="Test results",
         form=form,
         choices=await run_in_threadpool(lambda: _choices(ws)),
         r=view,

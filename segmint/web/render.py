@@ -24,7 +24,8 @@ NAV = (
     ("/runs/new", "New segmentation", "analyst"),
     ("/compare", "Compare", "viewer"),
     ("/exports", "Exports", "viewer"),
-    ("/experiments/analyze", "Split tests", "viewer"),
+    ("/experiments", "Experiments", "viewer"),
+    ("/experiments/analyze", "Test results", "viewer"),
     ("/tokens", "Tokens", "admin"),
     ("/docs", "API", "viewer"),
 )

@@ -60,7 +60,8 @@ def exports_view(log: list[dict[str, Any]]) -> list[dict[str, Any]]:
             {
                 **e,
                 "when": str(e["created_at"]).replace("T", " "),
-                "segments_text": ", ".join(e.get("segment_names") or e.get("segments") or []),
+                "segments_text": ", ".join(e.get("segment_names") or e.get("segments") or [])
+                + (f" ({e['label']})" if e.get("label") else ""),
                 "rows": fmt.count(e["rows_written"]),
                 "left_out_text": (", ".join(left) or "none")
                 + (" (missing consent assumed)" if e.get("assume_consent") else ""),
