@@ -394,6 +394,7 @@ class Workspace:
         alpha: float = 0.05,
         customer_column: str = "customer_id",
         kind: str = "auto",
+        experiment: str | None = None,
     ) -> Analysis:
         """Analyze a split test: each variant against ``control`` on each metric, overall
         and per segment of ``by``.
@@ -404,7 +405,9 @@ class Workspace:
         holding only 0 and 1 is a proportion, others a mean. Frequentist (Welch t-test,
         delta method for the lift) and Bayesian (GrowthBook's effect model) results,
         p-values adjusted across segments (``correction``: holm, bh or none), the
-        sample-ratio check against ``weights`` (equal by default). docs/experiments.md.
+        sample-ratio check against ``weights`` (default: the split of the designed
+        ``experiment``, or of the design named like the campaign; else equal).
+        docs/experiments.md.
 
         >>> a = ws.analyze_experiment("hillstrom.csv", variant_column="segment",
         ...     control="No E-Mail", metrics=["conversion", "spend"], by="channel")  # doctest: +SKIP
@@ -428,6 +431,7 @@ class Workspace:
                 alpha=alpha,
                 customer_column=customer_column,
                 kind=kind,  # type: ignore[arg-type]
+                experiment=experiment,
             )
         )
         return result

@@ -333,3 +333,42 @@ def test_the_docs_command_runs(tmp_path, monkeypatch) -> None:
     r = CliRunner().invoke(app, [*argv[1:], "-w", str(tmp_path / "none.duckdb")])
     assert r.exit_code == 0, r.output
     assert (tmp_path / "h.json").exists() and (tmp_path / "h.html").exists()
+
+
+def test_a_designed_test_end_to_end(tmp_path) -> None:
+    """Design (45/45/10) → results in campaign_contacts under the design's name → analysis
+    whose sample-ratio check expects the design's split, not an equal one."""
+    from segmint.measure.design import design_experiment
+
+    ids = [f"c{i:05d}" for i in range(12000)]
+    segments = {cid: ("gold" if i % 3 == 0 else "silver") for i, cid in enumerate(ids)}
+    store = make_workspace(tmp_path / "ws.duckdb", pd.DataFrame({"customer_id": ids}), segments)
+    design_experiment(
+        store,
+        name="summer",
+        segmentation="seg",
+        weights=[45, 45, 10],
+        variants=["A", "B", "control"],
+    )
+    rng = np.random.default_rng(1)
+    store.db.execute(
+        "CREATE TEMP TABLE a AS SELECT customer_id, variant FROM experiment_assignments"
+    )
+    assigned = store.db.execute("SELECT customer_id, variant FROM a ORDER BY 1").fetchdf()
+    conv = rng.random(len(assigned)) < np.where(assigned.variant == "B", 0.14, 0.10)
+    contacts = assigned.assign(campaign_id="summer", converted=conv)
+    store.ensure("campaign_contacts")
+    store.db.register("_c", contacts)
+    store.db.execute(
+        "INSERT INTO campaign_contacts (campaign_id, customer_id, variant, converted) "
+        "SELECT campaign_id, customer_id, variant, converted FROM _c"
+    )
+    a = analyze("summer", store=store, by="seg")
+    assert a.weights == pytest.approx({"A": 0.45, "B": 0.45, "control": 0.10})
+    assert not a.srm[ALL].flagged
+    assert any("design 'summer'" in n for n in a.notes)
+    equal = analyze("summer", store=store, weights={"A": 1, "B": 1, "control": 1})
+    assert equal.srm[ALL].flagged  # 45/45/10 is far from an equal split
+    with pytest.raises(ExperimentError, match="no experiment 'winter'"):
+        analyze("summer", store=store, experiment="winter")
+    store.close()

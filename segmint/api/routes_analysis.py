@@ -43,6 +43,8 @@ class AnalyzeRequest(Strict):
     run: Name | None = None
     #: the design's split for the sample-ratio check (default: equal)
     weights: dict[Name, float] | None = Field(None, max_length=26)
+    #: a designed test whose split the sample-ratio check expects (default: the campaign's name)
+    experiment: Name | None = None
     correction: Literal["holm", "bh", "none"] = "holm"
     engine: Literal["frequentist", "bayesian", "both"] = "both"
     alpha: float = Field(0.05, gt=0, lt=0.5)
@@ -82,6 +84,7 @@ def analyze(body: AnalyzeRequest, who: Viewer, state: State) -> dict[str, Any]:
         engine=body.engine,
         alpha=body.alpha,
         kind=kind,
+        experiment=body.experiment,
     )
     return result.to_dict()
 

@@ -71,6 +71,14 @@ def analyze(
             "check, e.g. --weights A=45,B=45,control=10 (default: equal).",
         ),
     ] = None,
+    experiment: Annotated[
+        str | None,
+        typer.Option(
+            "--experiment",
+            help="A test designed with `segmint experiment design`: its split is the one the "
+            "sample-ratio check expects (default: the design named like the campaign, if any).",
+        ),
+    ] = None,
     correction: Annotated[
         str,
         typer.Option(
@@ -134,6 +142,8 @@ def analyze(
         alpha=alpha,
         customer_column=customer_column,
     )
+    if experiment is not None:
+        settings["experiment"] = experiment
     if is_file(source) and not workspace.exists():
         result = run_analysis(source, **settings)
     else:

@@ -16,6 +16,7 @@ assignments give each customer's segment.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 from collections.abc import Mapping, Sequence
@@ -453,11 +454,14 @@ def analyze(
     alpha: float = 0.05,
     customer_column: str = "customer_id",
     kind: Literal["auto", "file", "campaign"] = "auto",
+    experiment: str | None = None,
 ) -> Analysis:
     """Analyze a results file, or a campaign of the workspace's ``campaign_contacts``.
 
     ``kind="auto"`` takes ``source`` as a file when that path exists, else as a campaign id;
-    a server passes ``"campaign"`` so that a name can never read a file.
+    a server passes ``"campaign"`` so that a name can never read a file. The sample-ratio
+    check uses ``weights``, else the split of the designed ``experiment`` (by default the
+    design named like the campaign, when there is one), else an equal split.
 
     ``by`` is a column of the rows or, with a workspace, a segmentation's name (each row's
     segment then comes from the stored assignments of ``run``, the latest by default).
@@ -474,8 +478,9 @@ def analyze(
         db = store.db.cursor() if store is not None else duckdb.connect()
         try:
             rows = file_rows(db, source)
+            weights, note = _design_weights(store, experiment, None, weights)
             return _analyze(rows, store, variant_column, control, metrics, by, run, weights,
-                            correction, engine, alpha, customer_column)  # fmt: skip
+                            correction, engine, alpha, customer_column, note)  # fmt: skip
         finally:
             db.close()
     if store is None:
@@ -484,11 +489,37 @@ def analyze(
             fix="check the path, or name a workspace (-w) to analyze one of its campaigns.",
         )
     rows = campaign_rows(store, str(source))
+    weights, note = _design_weights(store, experiment, str(source), weights)
     return _analyze(
         rows, store, variant_column or "variant", control,
         list(metrics) if metrics else default_metrics(rows), by, run, weights,
-        correction, engine, alpha, customer_column,
+        correction, engine, alpha, customer_column, note,
     )  # fmt: skip
+
+
+def _design_weights(
+    store: Store | None,
+    experiment: str | None,
+    campaign: str | None,
+    weights: Mapping[str, float] | None,
+) -> tuple[Mapping[str, float] | None, str | None]:
+    """The design's split when none is given: the named experiment, or the one named like the
+    campaign."""
+    if weights or store is None:
+        return weights, None
+    from segmint.measure.design import list_experiments, load_design
+
+    if experiment is not None:
+        design = load_design(store, experiment)
+    elif campaign is not None and store.has_table("experiments"):
+        found = [d for d in list_experiments(store) if campaign in (d.name, d.experiment_id)]
+        if not found:
+            return None, None
+        design = found[0]
+    else:
+        return None, None
+    split = dict(zip(design.variants, design.weights, strict=True))
+    return split, f"The sample-ratio check uses the split of the design '{design.name}'."
 
 
 def _analyze(
@@ -504,6 +535,7 @@ def _analyze(
     engine: Engine,
     alpha: float,
     customer_column: str,
+    note: str | None = None,
 ) -> Analysis:
     if by is not None and by not in rows.columns:
         names = segmentation_names(store) if store is not None else []
@@ -518,7 +550,7 @@ def _analyze(
                 + (f"; segmentations: {', '.join(names)}" if names else "")
                 + ".",
             )
-    return analyze_rows(
+    result = analyze_rows(
         rows,
         variant_column=variant_column,
         control=control,
@@ -529,3 +561,6 @@ def _analyze(
         engine=engine,
         alpha=alpha,
     )
+    if note:
+        result = dataclasses.replace(result, notes=(note, *result.notes))
+    return result
