@@ -100,3 +100,18 @@ def test_no_campaign_results_says_how_to_get_some(tmp_path: Path) -> None:
         sign_in(c, admin)
         page = c.get("/experiments/analyze").text
     assert "No campaign results yet" in page and "campaign_contacts" in page
+
+
+def test_the_sample_size_calculator(client: TestClient) -> None:
+    import html
+
+    from segmint.measure.power import enough, sample_size
+
+    page = client.get("/experiments/power", params={"baseline": "0.05", "mde": "0.1",
+                                                    "segment_size": "20000"}).text  # fmt: skip
+    assert f"{sample_size(0.05, 0.1).n_per_arm:,}" in page
+    assert "customers per arm" in page
+    assert html.escape(enough(sample_size(0.05, 0.1), 20000)[1]) in page
+    bad = client.get("/experiments/power", params={"baseline": "five"}).text
+    assert "This cannot be computed" in bad and "is not a number" in bad
+    assert 'href="/experiments/power"' in client.get("/experiments").text

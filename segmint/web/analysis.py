@@ -102,3 +102,44 @@ async def analysis(
         error=error,
         charts=view is not None and any(p["chart"] for p in view["panels"]),
     )
+
+
+@router.get("/experiments/power")
+async def power(
+    request: Request,
+    user: Annotated[WebUser, Depends(page_user("viewer"))],
+    baseline: str = "",
+    mde: str = "0.1",
+    kind: str = "proportion",
+    sd: str = "",
+    arms: str = "2",
+    segment_size: str = "",
+) -> Response:
+    """How many customers per arm: the calculator of ``segmint experiment power``."""
+    from segmint.measure.power import enough, sample_size
+
+    form = {"baseline": baseline, "mde": mde, "kind": kind, "sd": sd, "arms": arms,
+            "segment_size": segment_size}  # fmt: skip
+    result = verdict = error = None
+    if baseline:
+        try:
+            result = sample_size(
+                _number(baseline, "Baseline"),
+                _number(mde, "Smallest change"),
+                kind="mean" if kind == "mean" else "proportion",
+                sd=_number(sd, "Standard deviation") if sd else None,
+                arms=int(_number(arms, "Arms")),
+            )
+            if segment_size:
+                verdict = enough(result, int(_number(segment_size, "Segment size")))
+        except ValueError as exc:
+            error = str(exc)
+    return page(request, "power.html.j2", user, title="Sample size", form=form,
+                result=result, verdict=verdict, error=error)  # fmt: skip
+
+
+def _number(text: str, what: str) -> float:
+    try:
+        return float(text.strip().replace(",", ""))
+    except ValueError:
+        raise ValueError(f"{what}: '{text[:40]}' is not a number.") from None
