@@ -1,4 +1,4 @@
-"""Activate: targeting plans per segment (M12); audience exporters (M13) come next.
+"""Activate: targeting plans per segment (M12) and audience files (M13, `export`).
 
 >>> from segmint.activate import GOALS
 >>> GOALS
