@@ -61,7 +61,11 @@ class AnalyzeRequest(Strict):
 )
 def analyze(body: AnalyzeRequest, who: Viewer, state: State) -> dict[str, Any]:
     if (body.campaign is None) == (body.upload_id is None):
-        raise HTTPException(422, "Give either 'campaign' or 'upload_id'.")
+        raise SpecError(
+            "Give either 'campaign' (a campaign id of campaign_contacts) or 'upload_id' (a "
+            "results file sent to POST /api/v1/uploads), not both and not neither.",
+            fix='e.g. {"campaign": "spring", "by": "rfm"}.',
+        )
     ws = state.workspace()
     if body.upload_id is not None:
         if not role_allows(who.role, "analyst"):
