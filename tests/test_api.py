@@ -122,6 +122,7 @@ def endpoints(api: Api) -> list[tuple[str, str, dict[str, Any], str]]:
         ("GET", f"{seg}/rfm/members.csv", {}, "analyst"),
         ("POST", f"{seg}/rfm/export", {"json": {"segments": [label], "to": "csv"}}, "analyst"),
         ("GET", "/api/v1/exports", {}, "viewer"),
+        ("GET", "/api/v1/campaigns", {"params": {"by": "segment"}}, "viewer"),
         ("GET", f"{seg}/rfm/segments/{label}/preview", {}, "analyst"),
         ("GET", f"/api/v1/runs/{r}/report", {}, "viewer"),
         (

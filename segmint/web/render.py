@@ -24,6 +24,7 @@ NAV = (
     ("/runs/new", "New segmentation", "analyst"),
     ("/compare", "Compare", "viewer"),
     ("/exports", "Exports", "viewer"),
+    ("/campaigns", "Campaigns", "viewer"),
     ("/tokens", "Tokens", "admin"),
     ("/docs", "API", "viewer"),
 )
