@@ -71,19 +71,40 @@ def _rate(rate: Any) -> str:
     rate = fmt.mapping(rate)
     if fmt.number(rate.get("value")) is None:
         return fmt.DASH
-    low, high = fmt.share(rate.get("low")), fmt.share(rate.get("high"))
-    return f"{fmt.share(rate.get('value'))} ({low.removesuffix(' %')}–{high})"
+    low, high = _percent(rate.get("low")), _percent(rate.get("high"))
+    return f"{_percent(rate.get('value'))} ({low.removesuffix(' %')}–{high})"
+
+
+def _percent(value: Any) -> str:
+    """A rate as the CLI and the best-channel sentences write it: two decimals under 1 %
+    (conversion rates of 0.71 % and 0.92 % must not both read '0.7 %' / '0.9 %')."""
+    n = fmt.number(value)
+    if n is None:
+        return fmt.DASH
+    return f"{n * 100:.{2 if abs(n) < 0.01 else 1}f} %"
+
+
+_COLUMNS = {
+    "open_rate": "Open rate",
+    "click_rate": "Click rate",
+    "conversion_rate": "Conversion rate",
+    "revenue": "Revenue",
+    "revenue_per_contact": "Revenue per contact",
+    "cost": "Cost",
+    "roi": "ROI",
+    "cost_per_conversion": "Cost per conversion",
+}
 
 
 def _reasons(rows: list[Any]) -> list[str]:
-    """Why cells are empty: each distinct reason once."""
-    found: dict[str, None] = {}
-    for r in rows:
-        for key, fig in fmt.mapping(r).items():
-            reason = fmt.mapping(fig).get("reason") if isinstance(fig, Mapping) else None
+    """Why cells are empty: each column's distinct reasons once."""
+    found: dict[str, dict[str, None]] = {}
+    for r in map(fmt.mapping, rows):
+        for key, label in _COLUMNS.items():
+            reason = fmt.text(fmt.mapping(r.get(key)).get("reason"))
             if reason:
-                found[f"{key.replace('_', ' ')}: {reason}"] = None
-    return list(found)
+                found.setdefault(label, {})[reason] = None
+    return [f"{label}: {'; '.join(why)}" for label, why in found.items()]
 
 
 def conversion_chart(rows: list[Any], level: str = "95 %") -> Chart | None:
@@ -111,6 +132,7 @@ def conversion_chart(rows: list[Any], level: str = "95 %") -> Chart | None:
                 y=[plot_text(p[0]) for p in mine],
                 x=rates,
                 mode="markers",
+                orientation="h",
                 marker={
                     "color": PALETTE[i % len(PALETTE)],
                     "symbol": SYMBOLS[i % len(SYMBOLS)],
@@ -125,7 +147,7 @@ def conversion_chart(rows: list[Any], level: str = "95 %") -> Chart | None:
                     ],
                 },
                 customdata=[
-                    [fmt.share(p[2]["low"]), fmt.share(p[2]["high"]), fmt.count(p[2]["trials"])]
+                    [_percent(p[2]["low"]), _percent(p[2]["high"]), fmt.count(p[2]["trials"])]
                     for p in mine
                 ],
                 hovertemplate=f"%{{y}}, {plot_text(channel)}: %{{x:.2%}} ({level} CI "
