@@ -217,17 +217,22 @@ def test_misuse_is_a_user_error_that_says_what_to_do(hill, tmp_path):
 
 @pytest.fixture
 def history(tmp_path: Path) -> Path:
-    """Two runs of segmentation 'life': as of 2024-01-01 (C1: A, C2: A, C4: A) and as of
-    2024-06-01 (C1: B, C4: B); C3 is in neither."""
+    """Runs of segmentation 'life': as of 2024-01-01 (C1: A, C2: A, C4: A), and twice as of
+    2024-06-01, first (C1: A, C4: A) then (C1: B, C4: B), the last counting; C3 is in none."""
     path = tmp_path / "w.duckdb"
     people = pd.DataFrame({"customer_id": ["C1", "C2", "C3", "C4"]})
     names = {"A": "Bargain hunters", "B": "Loyal"}
     make_workspace(
         path, people, {"C1": "A", "C2": "A", "C4": "A"}, segmentation="life", names=names
     ).close()
-    make_workspace(path, people, {"C1": "B", "C4": "B"}, segmentation="life", names=names).close()
+    for later in ({"C1": "A", "C4": "A"}, {"C1": "B", "C4": "B"}):
+        make_workspace(path, people, later, segmentation="life", names=names).close()
     with segmint.Workspace(path) as ws:
-        for run, as_of in (("0001-segment", "2024-01-01"), ("0002-segment", "2024-06-01")):
+        for run, as_of in (
+            ("0001-segment", "2024-01-01"),
+            ("0002-segment", "2024-06-01"),
+            ("0003-segment", "2024-06-01"),
+        ):
             ws.store.db.execute(
                 "UPDATE runs SET spec = ? WHERE run_id = ?", [json.dumps({"as_of": as_of}), run]
             )
@@ -237,11 +242,11 @@ def history(tmp_path: Path) -> Path:
         (tmp_path / "contacts.csv").write_text(
             "campaign_id,customer_id,segment,sent_at,sent,converted,revenue\n"
             "S1,C1,,2024-03-01 10:00,true,true,20\n"  # run 1: Bargain hunters
-            "S1,C1,,2024-07-02 10:00,true,false,0\n"  # run 2: Loyal
+            "S1,C1,,2024-07-02 10:00,true,false,0\n"  # run 3: Loyal
             "S1,C2,Given,2024-03-01 10:00,true,true,30\n"  # the file's segment wins
             "S1,C3,,2024-03-01 10:00,true,false,0\n"  # in no run: (no segment)
             "S1,C2,,2023-12-01 10:00,true,false,0\n"  # before the first run: (no segment)
-            "S1,C4,,,true,true,50\n"  # no sent_at: the campaign's start, run 2: Loyal
+            "S1,C4,,,true,true,50\n"  # no sent_at: the campaign's start, run 3: Loyal
         )
         ws.ingest(tmp_path / "campaigns.csv", into="campaigns")
         ws.ingest(tmp_path / "contacts.csv", into="campaign_contacts")
@@ -289,6 +294,7 @@ def test_degenerate_costs_and_conversions_come_back_as_reasons(tmp_path):
         "FREE,a,S,true,true,10\nFREE,b,S,true,false,0\n"
         "PAID,a,S,true,false,0\nPAID,b,S,true,false,0\n"
         "GONE,c,S,true,true,5\n"
+        ",d,S,true,false,0\n"  # no campaign id
     )
     with segmint.Workspace(tmp_path / "w.duckdb") as ws:
         ws.ingest(tmp_path / "campaigns.csv", into="campaigns")
@@ -306,5 +312,6 @@ def test_degenerate_costs_and_conversions_come_back_as_reasons(tmp_path):
     assert paid.conversion_rate.value == 0 and paid.conversion_rate.low == 0
     assert gone.cost.value is None and "not in the campaigns table" in str(gone.cost.reason)
     assert any("GONE" in n for n in res.notes)
+    assert rows["(no campaign)"].counts.contacts == 1
     assert {r.channel for r in res.rows} == {"email", "sms", "(unknown channel)"}
     json.dumps(res.to_dict(), allow_nan=False)

@@ -9,7 +9,8 @@ The segment at send time is the file's ``campaign_contacts.segment`` when it is 
 otherwise, with a segmentation named, the customer's segment in the stored assignments of the
 run that described the customers at send time: the latest run holding the segmentation whose
 time is at or before ``sent_at`` (DuckDB's ``ASOF JOIN``). A run's time is the date its data
-is as of (``runs.spec.as_of``), or when it finished if that is unknown. A contact without
+is as of (``runs.spec.as_of``), or when it finished if that is unknown; of several runs as of
+the same date, the last one counts. A contact without
 ``sent_at`` is taken as sent when its campaign started.
 """
 
@@ -22,10 +23,12 @@ from typing import Any
 from segmint.exceptions import SegmintError
 from segmint.store import CANONICAL, Store
 
-__all__ = ["NO_SEGMENT", "UNKNOWN_CHANNEL", "Aggregate", "aggregate", "no_contacts"]
+__all__ = ["NO_CAMPAIGN", "NO_SEGMENT", "UNKNOWN_CHANNEL", "Aggregate", "aggregate", "no_contacts"]
 
 #: the segment of a contact the file and the stored runs say nothing about
 NO_SEGMENT = "(no segment)"
+#: the campaign of a contact whose campaign_id is empty
+NO_CAMPAIGN = "(no campaign)"
 #: the channel of a contact whose campaign is not in ``campaigns`` (or has no channel)
 UNKNOWN_CHANNEL = "(unknown channel)"
 
@@ -94,7 +97,8 @@ def aggregate(
     sql = f"""
     WITH camp AS ({_campaigns_sql(store)}),
     con AS (
-        SELECT cc.campaign_id, cc.customer_id, {contacts},
+        SELECT coalesce(cc.campaign_id, '{NO_CAMPAIGN}') AS campaign_id, cc.customer_id,
+               {contacts},
                coalesce(sent_at, camp.started_at) AS at, coalesce(sent, true) AS reached
         FROM campaign_contacts cc LEFT JOIN camp USING (campaign_id) {where}
     ),
@@ -187,10 +191,12 @@ def _segment_lookup(
         join = "LEFT JOIN runs_s ON true"
         params: list[Any] = [run_id]
     else:
+        # several runs as of the same date (a run repeated on the same data): the last one
         runs = (
-            "SELECT s.run_id, coalesce(TRY_CAST(json_extract_string(r.spec, '$.as_of') "
-            "AS TIMESTAMP), r.finished_at, r.started_at) AS t "
-            "FROM segmentations s JOIN runs r USING (run_id) WHERE s.name = ?"
+            "SELECT arg_max(run_id, seq) AS run_id, t FROM (SELECT s.run_id, r.seq, "
+            "coalesce(TRY_CAST(json_extract_string(r.spec, '$.as_of') AS TIMESTAMP), "
+            "r.finished_at, r.started_at) AS t "
+            "FROM segmentations s JOIN runs r USING (run_id) WHERE s.name = ?) GROUP BY t"
         )
         join = "ASOF LEFT JOIN runs_s ON con.at >= runs_s.t"
         params = [segmentation]
