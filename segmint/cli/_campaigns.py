@@ -99,7 +99,7 @@ def campaigns(
         )
     if json_out is not None:
         writable_file(json_out, "--json")
-    with Workspace(workspace, read_only=workspace.exists()) as ws:
+    with Workspace(workspace, read_only=True) as ws:
         res = ws.campaigns(
             campaign or (),
             segmentation=segmentation,

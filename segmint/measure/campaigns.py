@@ -25,6 +25,7 @@ from typing import Any, Literal
 
 from segmint.exceptions import SegmintError
 from segmint.measure._campaign_sql import (
+    NO_CAMPAIGN,
     NO_SEGMENT,
     UNKNOWN_CHANNEL,
     Aggregate,
@@ -37,6 +38,7 @@ from segmint.store import Store
 
 __all__ = [
     "DIMENSIONS",
+    "NO_CAMPAIGN",
     "NO_SEGMENT",
     "UNKNOWN_CHANNEL",
     "CampaignResults",
@@ -56,7 +58,9 @@ DIMENSIONS: tuple[Dimension, ...] = ("campaign", "segment", "channel")
 
 @dataclass(frozen=True)
 class Counts:
-    """Sufficient statistics of one group of contacts (they add across groups)."""
+    """Sufficient statistics of one group of contacts (they add across groups). ``*_known``:
+    reached contacts where the outcome was recorded (the rates' denominators); ``revenue_sq``:
+    Σ revenue², so that a variance of revenue per contact needs no second pass."""
 
     contacts: int = 0
     reached: int = 0
