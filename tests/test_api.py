@@ -131,6 +131,7 @@ def endpoints(api: Api) -> list[tuple[str, str, dict[str, Any], str]]:
         ("GET", "/api/v1/experiments", {}, "viewer"),
         ("POST", "/api/v1/experiments/analyze", {"json": {"campaign": "none"}}, "viewer"),
         ("GET", "/api/v1/experiments/power", {"params": {"baseline": 0.05, "mde": 0.1}}, "viewer"),
+        ("GET", "/api/v1/campaigns", {"params": {"by": "segment"}}, "viewer"),
         ("GET", f"{seg}/rfm/segments/{label}/preview", {}, "analyst"),
         ("GET", f"/api/v1/runs/{r}/report", {}, "viewer"),
         (

@@ -140,6 +140,7 @@ PAGES = {
     "/": "viewer",
     "/quality": "viewer",
     "/compare": "viewer",
+    "/campaigns": "viewer",
     "/docs": "viewer",
     "/upload": "analyst",
     "/runs/new": "analyst",

@@ -25,6 +25,7 @@ from typing import Any
 
 import pandas as pd
 
+from segmint._run._campaigns import campaign_section as _campaign_section
 from segmint._run._frame import feature_frame as _feature_frame
 from segmint._run._frame import trim_heap as _trim_heap
 from segmint._run._persist import persist as _persist
@@ -240,6 +241,7 @@ def run_pipeline(
 
     say("Saving segments")
     run_id = _persist(ws, results, as_of)
+    campaigns, note = _campaign_section(ws, results[0].result.name if results else None)
     report = RunResult(
         workspace=str(ws.path),
         run_id=run_id,
@@ -247,7 +249,8 @@ def run_pipeline(
         as_of=as_of,
         quality=jsonable({"summary": quality["summary"], "gates": quality["gates"]}),
         segmentations=[r.result for r in results],
-        notes=notes,
+        notes=[*notes, note] if note else notes,
+        campaigns=campaigns,
     )
     say("Writing the report")
 

@@ -3,7 +3,8 @@
 * :func:`render_report` — the run dict → HTML (plotly.js embedded once, no network needed);
 * :func:`write_report` — writes ``report.html`` and ``report.json`` into a folder;
 * :func:`pca_projection` — the 2-D map of customers that the report draws;
-* :func:`jsonable` — numpy, pandas, NaN and dates as plain JSON values.
+* :func:`jsonable` — numpy, pandas, NaN and dates as plain JSON values;
+* :func:`campaigns_view` — the "Campaign results" section (the web app's Campaigns page too).
 
 The run dict's shape is described in ``segmint/report/README.md``. The web pages reuse the
 view models (:func:`segmentation_view`, :func:`quality_view`, :func:`plan_view`), the chart
@@ -16,6 +17,7 @@ True
 """
 
 from segmint.report import _format as fmt
+from segmint.report._campaigns import campaigns_view
 from segmint.report._cards import plan_view
 from segmint.report._charts import DIVERGING, PALETTE, Chart, as_chart, base_layout, plot_text
 from segmint.report._charts import _wrap as wrap_label
@@ -29,6 +31,7 @@ __all__ = [
     "Chart",
     "as_chart",
     "base_layout",
+    "campaigns_view",
     "fmt",
     "jsonable",
     "pca_projection",

@@ -110,8 +110,10 @@ def render_report(data: RunResult | Mapping[str, Any]) -> str:
     (True, True)
     """
     view = report_view(_checked(data))
-    has_charts = any(s.get(c) is not None for s in view["segmentations"] for c in _CHARTS) or any(
-        s.get("k_curve") for s in view["segmentations"]
+    has_charts = (
+        any(s.get(c) is not None for s in view["segmentations"] for c in _CHARTS)
+        or any(s.get("k_curve") for s in view["segmentations"])
+        or bool(view["campaigns"] and view["campaigns"]["chart"])
     )
     view["has_charts"] = has_charts
     return (

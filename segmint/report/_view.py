@@ -14,6 +14,7 @@ from segmint.clean.report_html import gate_status
 from segmint.report import _charts as charts
 from segmint.report import _diagnostics as diag
 from segmint.report import _format as fmt
+from segmint.report._campaigns import campaigns_view
 from segmint.report._cards import card_view
 from segmint.report._value import value_view
 from segmint.segment.cluster.guard import guard_summary
@@ -312,4 +313,5 @@ def report_view(data: Mapping[str, Any]) -> dict[str, Any]:
             segmentation_view(i, fmt.mapping(s))
             for i, s in enumerate(fmt.items(data.get("segmentations")), start=1)
         ],
+        "campaigns": campaigns_view(data.get("campaigns")),
     }

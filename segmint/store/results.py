@@ -249,3 +249,6 @@ class RunResult(_Result):
     quality: JSON = Field(default_factory=dict)
     segmentations: list[SegmentationResult] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
+    #: campaign results per campaign × segment × channel, when the workspace has campaign
+    #: contacts (``segmint.measure.campaigns.CampaignResults.to_dict()``)
+    campaigns: JSON | None = None

@@ -26,6 +26,7 @@ NAV = (
     ("/exports", "Exports", "viewer"),
     ("/experiments", "Experiments", "viewer"),
     ("/experiments/analyze", "Test results", "viewer"),
+    ("/campaigns", "Campaigns", "viewer"),
     ("/tokens", "Tokens", "admin"),
     ("/docs", "API", "viewer"),
 )
