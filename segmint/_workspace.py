@@ -32,8 +32,8 @@ from segmint.store import CANONICAL, RunRecord, Store, read_snapshot
 if TYPE_CHECKING:
     from segmint.activate.export import ExportResult
     from segmint.measure.analyze import Analysis
-    from segmint.measure.design import Design
     from segmint.measure.campaigns import CampaignResults
+    from segmint.measure.design import Design
 
 __all__ = ["Workspace"]
 
