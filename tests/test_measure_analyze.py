@@ -367,6 +367,7 @@ def test_a_designed_test_end_to_end(tmp_path) -> None:
     assert a.weights == pytest.approx({"A": 0.45, "B": 0.45, "control": 0.10})
     assert not a.srm[ALL].flagged
     assert any("design 'summer'" in n for n in a.notes)
+    assert any("run 0001-segment" in n for n in a.notes)  # the design's run gives the segments
     equal = analyze("summer", store=store, weights={"A": 1, "B": 1, "control": 1})
     assert equal.srm[ALL].flagged  # 45/45/10 is far from an equal split
     with pytest.raises(ExperimentError, match="no experiment 'winter'"):

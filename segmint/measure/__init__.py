@@ -13,6 +13,7 @@ defaults and sources: docs/experiments.md.
 """
 
 from segmint.measure.analyze import ALL, Analysis, Comparison, analyze
+from segmint.measure.campaigns import CampaignResults, campaign_results
 from segmint.measure.design import Design, design_experiment, list_experiments, load_design
 from segmint.measure.power import Power, enough, sample_size
 from segmint.measure.stats import (
@@ -31,6 +32,7 @@ __all__ = [
     "ALL",
     "Analysis",
     "Bayesian",
+    "CampaignResults",
     "Comparison",
     "Design",
     "Frequentist",
@@ -41,6 +43,7 @@ __all__ = [
     "adjust",
     "analyze",
     "bayesian",
+    "campaign_results",
     "design_experiment",
     "enough",
     "frequentist",

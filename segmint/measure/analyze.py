@@ -478,9 +478,9 @@ def analyze(
         db = store.db.cursor() if store is not None else duckdb.connect()
         try:
             rows = file_rows(db, source)
-            weights, note = _design_weights(store, experiment, None, weights)
+            weights, run, notes = _from_design(store, experiment, None, weights, by, run)
             return _analyze(rows, store, variant_column, control, metrics, by, run, weights,
-                            correction, engine, alpha, customer_column, note)  # fmt: skip
+                            correction, engine, alpha, customer_column, notes)  # fmt: skip
         finally:
             db.close()
     if store is None:
@@ -489,24 +489,27 @@ def analyze(
             fix="check the path, or name a workspace (-w) to analyze one of its campaigns.",
         )
     rows = campaign_rows(store, str(source))
-    weights, note = _design_weights(store, experiment, str(source), weights)
+    weights, run, notes = _from_design(store, experiment, str(source), weights, by, run)
     return _analyze(
         rows, store, variant_column or "variant", control,
         list(metrics) if metrics else default_metrics(rows), by, run, weights,
-        correction, engine, alpha, customer_column, note,
+        correction, engine, alpha, customer_column, notes,
     )  # fmt: skip
 
 
-def _design_weights(
+def _from_design(
     store: Store | None,
     experiment: str | None,
     campaign: str | None,
     weights: Mapping[str, float] | None,
-) -> tuple[Mapping[str, float] | None, str | None]:
-    """The design's split when none is given: the named experiment, or the one named like the
-    campaign."""
-    if weights or store is None:
-        return weights, None
+    by: str | None,
+    run: str | None,
+) -> tuple[Mapping[str, float] | None, str | None, list[str]]:
+    """What a stored design settles when the caller did not: the split the sample-ratio check
+    expects, and (splitting by the design's segmentation) the run whose segments the test was
+    drawn from. The design is the named ``experiment``, or the one named like the campaign."""
+    if store is None:
+        return weights, run, []
     from segmint.measure.design import list_experiments, load_design
 
     if experiment is not None:
@@ -514,12 +517,18 @@ def _design_weights(
     elif campaign is not None and store.has_table("experiments"):
         found = [d for d in list_experiments(store) if campaign in (d.name, d.experiment_id)]
         if not found:
-            return None, None
+            return weights, run, []
         design = found[0]
     else:
-        return None, None
-    split = dict(zip(design.variants, design.weights, strict=True))
-    return split, f"The sample-ratio check uses the split of the design '{design.name}'."
+        return weights, run, []
+    notes = []
+    if not weights:
+        weights = dict(zip(design.variants, design.weights, strict=True))
+        notes.append(f"The sample-ratio check uses the split of the design '{design.name}'.")
+    if run is None and by == design.segmentation:
+        run = design.run_id
+        notes.append(f"Segments are those of run {run}, from which the design drew its customers.")
+    return weights, run, notes
 
 
 def _analyze(
@@ -535,7 +544,7 @@ def _analyze(
     engine: Engine,
     alpha: float,
     customer_column: str,
-    note: str | None = None,
+    notes: Sequence[str] = (),
 ) -> Analysis:
     if by is not None and by not in rows.columns:
         names = segmentation_names(store) if store is not None else []
@@ -561,6 +570,6 @@ def _analyze(
         engine=engine,
         alpha=alpha,
     )
-    if note:
-        result = dataclasses.replace(result, notes=(note, *result.notes))
+    if notes:
+        result = dataclasses.replace(result, notes=(*notes, *result.notes))
     return result
