@@ -19,8 +19,10 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -52,18 +54,11 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+@contextmanager
+def serving(app: Any) -> Iterator[str]:
+    """``app`` served by uvicorn on a free loopback port in a thread; yields its URL."""
     import uvicorn
 
-    from segmint.api import Settings, create_app, first_admin_token
-    from segmint.datasets import make_retail
-
-    root = tmp_path_factory.mktemp("browser")
-    make_retail(600, seed=0).to_files(root / "export", format="csv")
-    app = create_app(Settings(workspace=root / "shop.duckdb"))
-    token = first_admin_token(app)
-    assert token
     port = _free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     uv = uvicorn.Server(config)
@@ -73,9 +68,26 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     while not uv.started:
         assert time.monotonic() < deadline, "the server did not start"
         time.sleep(0.05)
-    yield Server(f"http://127.0.0.1:{port}", token, root / "export")
-    uv.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        uv.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+
+    from segmint.api import Settings, create_app, first_admin_token
+    from segmint.datasets import make_retail
+
+    root = tmp_path_factory.mktemp("browser")
+    make_retail(600, seed=0).to_files(root / "export", format="csv")
+    app = create_app(Settings(workspace=root / "shop.duckdb"))
+    token = first_admin_token(app)
+    assert token
+    with serving(app) as url:
+        yield Server(url, token, root / "export")
 
 
 @pytest.fixture(scope="module")

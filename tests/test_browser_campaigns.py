@@ -5,22 +5,18 @@ drawn by plotly.js (one point per segment × e-mail), no script errors, and the 
 from __future__ import annotations
 
 import re
-import threading
-import time
 from collections.abc import Iterator
 
 import pytest
 
 from tests.campaign_support import hillstrom, write_files
-from tests.test_browser import Server, _free_port, browser  # noqa: F401  (the browser fixture)
+from tests.test_browser import Server, browser, serving  # noqa: F401  (the browser fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    import uvicorn
-
     import segmint
     from segmint.api import Settings, create_app, first_admin_token
 
@@ -32,18 +28,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     app = create_app(Settings(workspace=root / "w.duckdb"))
     token = first_admin_token(app)
     assert token
-    port = _free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    uv = uvicorn.Server(config)
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not uv.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    yield Server(f"http://127.0.0.1:{port}", token, root / "data")
-    uv.should_exit = True
-    thread.join(timeout=10)
+    with serving(app) as url:
+        yield Server(url, token, root / "data")
 
 
 def test_the_campaigns_page_draws_conversion_rates_with_intervals(

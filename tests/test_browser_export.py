@@ -8,22 +8,18 @@ from __future__ import annotations
 
 import csv
 import re
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.test_browser import Server, _free_port, browser  # noqa: F401  (the browser fixture)
+from tests.test_browser import Server, browser, serving  # noqa: F401  (the browser fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    import uvicorn
-
     from segmint.api import Settings, create_app, first_admin_token, services
     from segmint.datasets import make_retail
     from segmint.spec.model import SegmentationSpec
@@ -41,18 +37,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         services.start_run(state, "setup", [SegmentationSpec(name="rfm", method="rfm")])
     )
     assert job and job["status"] == "done", job
-    port = _free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    uv = uvicorn.Server(config)
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not uv.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    yield Server(f"http://127.0.0.1:{port}", token, root / "export")
-    uv.should_exit = True
-    thread.join(timeout=10)
+    with serving(app) as url:
+        yield Server(url, token, root / "export")
 
 
 def _size(card: object) -> int:

@@ -91,3 +91,27 @@ def test_the_docs_examples_run():
     for line in lines:
         r = cli(*shlex.split(line, comments=True)[3:])
         assert r.exit_code == 0, f"{line}\n{r.output}"
+
+
+def test_the_segment_size_comes_from_the_workspace(tmp_path) -> None:
+    import pandas as pd
+
+    from segmint.cli import app
+    from tests.activate_support import make_workspace
+
+    ids = [f"c{i}" for i in range(900)]
+    segments = {c: ("champions" if i < 300 else "others") for i, c in enumerate(ids)}
+    names = {"champions": "Champions", "others": "Others"}
+    make_workspace(tmp_path / "w.duckdb", pd.DataFrame({"customer_id": ids}), segments,
+                   segmentation="rfm", names=names).close()  # fmt: skip
+    args = ["experiment", "power", "--baseline", "0.3", "--mde", "0.5", "--json",
+            "-w", str(tmp_path / "w.duckdb"), "--segmentation", "rfm"]  # fmt: skip
+    r = runner.invoke(app, [*args, "--segment", "Champions"])
+    assert r.exit_code == 0, r.output
+    body = json.loads(r.output)
+    assert body["segment_size"] == 300
+    both = runner.invoke(app, [*args, "--segment", "Champions", "--segment", "others"])
+    assert json.loads(both.output)["segment_size"] == 900
+    bad = runner.invoke(app, [*args, "--segment", "Nobody"])
+    assert bad.exit_code == 2 and "Traceback" not in bad.output
+    assert "no segment 'Nobody'" in bad.output

@@ -123,6 +123,7 @@ def design(
     workspace: Workspace_ = DEFAULT_WORKSPACE,
 ) -> None:
     from segmint._workspace import Workspace
+    from segmint.measure.design import parse_weights
 
     if not workspace.exists():
         raise WorkspaceError(
@@ -142,7 +143,7 @@ def design(
             segmentation,
             segment,
             variants=split_names(variants) or [],
-            weights=_weights(weights),
+            weights=parse_weights(weights),
             salt=salt,
             run=run,
             control=control,
@@ -153,19 +154,6 @@ def design(
             assume_consent=assume_consent,
         )
     show_design(d)
-
-
-def _weights(text: str | None) -> list[float] | None:
-    parts = split_names(text)
-    if parts is None:
-        return None
-    try:
-        return [float(p.rstrip("%")) for p in parts]
-    except ValueError:
-        raise SpecError(
-            f"--weights '{text}' is not a list of numbers.",
-            fix="give one positive number per variant, comma-separated, e.g. --weights 45,45,10.",
-        ) from None
 
 
 def show_design(d: Any) -> None:

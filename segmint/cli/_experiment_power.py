@@ -1,18 +1,20 @@
 """``segmint experiment power``: how many customers a split test needs, before it is designed.
 
-A command of its own so a marketer can size a test without a workspace: it reads nothing and
-writes nothing, it only solves the power equation (``segmint.measure.power``).
+A command of its own so a marketer can size a test without a workspace: it writes nothing and
+solves the power equation (``segmint.measure.power``). With ``--segmentation`` and
+``--segment`` it reads one number from a workspace, the segment's size in the latest run.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import asdict
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal, cast
 
 import typer
 
-from segmint.cli._common import console, user_errors
+from segmint.cli._common import DEFAULT_WORKSPACE, WORKSPACE_HELP, console, user_errors
 from segmint.exceptions import SpecError
 
 if TYPE_CHECKING:  # the command line starts without loading statsmodels
@@ -73,6 +75,20 @@ def power(
             "--segment-size", help="Customers in the segment: says whether it fills every arm."
         ),
     ] = None,
+    segmentation: Annotated[
+        str | None,
+        typer.Option(
+            "--segmentation",
+            help="With --segment: take the segment's size from the latest run in the workspace.",
+        ),
+    ] = None,
+    segment: Annotated[
+        list[str] | None,
+        typer.Option("--segment", help="A segment's name or label (repeat to add segments)."),
+    ] = None,
+    workspace: Annotated[
+        Path, typer.Option("--workspace", "-w", help=WORKSPACE_HELP)
+    ] = DEFAULT_WORKSPACE,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the result as JSON, for scripts.")
     ] = False,
@@ -88,6 +104,8 @@ def power(
       segmint experiment power --baseline 0.05 --mde 0.1
 
       segmint experiment power --baseline 0.05 --mde 0.1 --arms 3 --segment-size 80000
+
+      segmint experiment power --baseline 0.05 --mde 0.2 -w shop.duckdb --segmentation rfm --segment Champions
 
       segmint experiment power --kind mean --baseline 42.5 --sd 60 --mde 0.05 --json
 
@@ -113,6 +131,14 @@ def power(
             where=WHERE,
             fix="leave out --sd, or add --kind mean.",
         )
+    if segmentation is not None or segment:
+        if segment_size is not None:
+            raise SpecError(
+                "Give either --segment-size or --segmentation with --segment, not both.",
+                where=WHERE,
+                fix="drop --segment-size to take the size from the workspace.",
+            )
+        segment_size = _segment_size(workspace, segmentation, segment or [])
     if segment_size is not None and segment_size < 0:
         raise SpecError(
             f"--segment-size {segment_size} is negative.",
@@ -173,3 +199,36 @@ def _pct(x: float, sign: bool = False) -> str:
 def register(group: typer.Typer) -> None:
     """Add the command to the ``experiment`` group."""
     group.command(name="power")(user_errors(power))
+
+
+def _segment_size(workspace: Path, segmentation: str | None, segments: list[str]) -> int:
+    """Customers of ``segments`` in the latest run holding ``segmentation``."""
+    from segmint._workspace import Workspace
+    from segmint.activate.export import latest_run, resolve_segments, segmentation_result
+
+    if segmentation is None or not segments:
+        raise SpecError(
+            "--segmentation and --segment go together.",
+            where=WHERE,
+            fix="e.g. --segmentation rfm --segment Champions -w shop.duckdb.",
+        )
+    if not workspace.exists():
+        raise SpecError(
+            f"There is no workspace '{workspace}' to find the segment in.",
+            where=WHERE,
+            fix="give it with -w PATH, or give the size with --segment-size.",
+        )
+    with Workspace(workspace, read_only=True) as ws:
+        run = latest_run(ws.store, segmentation)
+        labels = [
+            lab
+            for lab, _ in resolve_segments(
+                segmentation_result(ws.store, run, segmentation), segments
+            )
+        ]
+        row = ws.store.db.execute(
+            "SELECT count(*) FROM segment_assignments WHERE run_id = ? AND segmentation = ? "
+            "AND list_contains(?, segment)",
+            [run, segmentation, labels],
+        ).fetchone()
+    return int(row[0]) if row else 0

@@ -370,3 +370,19 @@ def _design(rec: dict[str, Any]) -> Design:
     rec["created_at"] = rec["created_at"].isoformat(timespec="seconds")
     rec["control"] = rec["control"] if isinstance(rec["control"], str) else None
     return Design(**rec)
+
+
+def parse_weights(text: str | None, *, label: str = "--weights") -> list[float] | None:
+    """``"45, 45, 10"`` (or ``45%,45%,10%``) → ``[45.0, 45.0, 10.0]``; empty → None (equal).
+
+    One parser for the command line and the web form, so both accept and refuse the same."""
+    parts = [p.strip() for p in (text or "").split(",") if p.strip()]
+    if not parts:
+        return None
+    try:
+        return [float(p.rstrip("%")) for p in parts]
+    except ValueError:
+        raise SpecError(
+            f"{label} '{text}' is not a list of numbers.",
+            fix="give one positive number per variant, comma-separated, e.g. 45,45,10.",
+        ) from None

@@ -18,7 +18,8 @@ from starlette.concurrency import run_in_threadpool
 
 from segmint.api import services_experiments as service
 from segmint.api.state import state_of
-from segmint.exceptions import SegmintError, SpecError
+from segmint.exceptions import SegmintError
+from segmint.measure.design import parse_weights
 from segmint.web.render import page
 from segmint.web.session import WebUser, form_user, page_user
 
@@ -41,19 +42,6 @@ DEFAULTS = {
 def _split(text: str) -> list[str] | None:
     parts = [p.strip() for p in text.split(",") if p.strip()]
     return parts or None
-
-
-def _weights(text: str) -> list[float] | None:
-    parts = _split(text)
-    if parts is None:
-        return None
-    try:
-        return [float(p.rstrip("%")) for p in parts]
-    except ValueError:
-        raise SpecError(
-            f"Weights '{text}' are not a list of numbers.",
-            fix="give one positive number per variant, comma-separated, e.g. 45, 45, 10.",
-        ) from None
 
 
 def _page(
@@ -120,7 +108,7 @@ async def design(
                 segmentation=values["segmentation"],
                 segments=_split(values["segments"]),
                 variants=_split(values["variants"]) or [],
-                weights=_weights(values["weights"]),
+                weights=parse_weights(values["weights"], label="Weights"),
                 salt=values["salt"] or None,
                 run=None,
                 control=None,
