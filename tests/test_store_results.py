@@ -39,7 +39,8 @@ def _cdnow_head(folder: Path, lines: int = 3000) -> Path:
 
 class Pipeline:
     """CDNOW through `segmint run` twice (the second with other features), an audience export,
-    a token and a run job from the server: every path that creates tables."""
+    a split-test design, a token and a run job from the server: every path that creates
+    tables."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -65,6 +66,12 @@ class Pipeline:
              "--out", str(root / "audience.csv"), "-w", str(self.ws_path)],
         )  # fmt: skip
         assert exported.exit_code == 0, exported.output
+        designed = cli.invoke(
+            app,
+            ["experiment", "design", "--segmentation", "rfm", "--segment", label,
+             "--name", "registry", "-w", str(self.ws_path)],
+        )  # fmt: skip
+        assert designed.exit_code == 0, designed.output
         token = cli.invoke(app, ["token", "maria", "--role", "analyst", "-w", str(self.ws_path)])
         assert token.exit_code == 0, token.output
         server = create_app(Settings(workspace=self.ws_path))
