@@ -211,6 +211,31 @@ def test_a_run_reports_campaigns_per_segment_at_send_time(tmp_path):
     assert 'id="campaigns-h">Campaign results</h2>' in page
 
 
+def test_a_first_run_over_past_campaigns_places_them_by_its_own_segments(tmp_path):
+    """Campaigns sent before any run: the report uses this run's segments and says so, rather
+    than a table of "(no segment)" rows."""
+    files = segmint.datasets.make_retail(300, seed=5).to_files(tmp_path / "d", format="csv")
+    spec = tmp_path / "s.yaml"
+    spec.write_text(
+        "sources:\n"
+        + "".join(
+            f"  - {{path: {files[t]}, as: {t}}}\n"
+            for t in ("customers", "orders", "campaigns", "campaign_contacts")
+        )
+        + "segmentations:\n  - {name: rfm, method: rfm}\n"
+    )
+    out = tmp_path / "r"
+    r = cli("run", "--spec", str(spec), "-w", str(tmp_path / "w.duckdb"), "--out", str(out))
+    assert r.exit_code == 0, r.output
+    report = json.loads((out / "report.json").read_text())
+    campaigns = report["campaigns"]
+    names = {s["name"] for s in report["segmentations"][0]["profiles"]["segments"]}
+    segments = {row["segment"] for row in campaigns["rows"]}
+    assert segments - {"(no segment)"} and segments - {"(no segment)"} <= names
+    assert campaigns["run_id"] == report["run_id"]
+    assert any("No run of 'rfm' existed" in n for n in campaigns["notes"])
+
+
 # ----------------------------------------------------------------------------------- docs
 
 

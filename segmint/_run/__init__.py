@@ -241,7 +241,7 @@ def run_pipeline(
 
     say("Saving segments")
     run_id = _persist(ws, results, as_of)
-    campaigns, note = _campaign_section(ws, results[0].result.name if results else None)
+    campaigns, note = _campaign_section(ws, results[0].result.name if results else None, run_id)
     report = RunResult(
         workspace=str(ws.path),
         run_id=run_id,
