@@ -31,7 +31,7 @@ def python_blocks(name: str) -> list[str]:
     return re.findall(r"```python\n(.*?)```", text, flags=re.S)
 
 
-@pytest.mark.parametrize("name", ["clustering.md", "experiments.md"])
+@pytest.mark.parametrize("name", ["clustering.md", "experiments.md", "monitoring.md"])
 def test_python_examples_run(name):
     blocks = python_blocks(name)
     assert blocks, f"docs/{name} has no python example"
