@@ -435,7 +435,7 @@ class Workspace:
 
         >>> m = ws.monitor()                                           # doctest: +SKIP
         >>> m.crossed, [a["message"] for a in m.alerts]                # doctest: +SKIP
-        (True, ["Segment 'Big' of spend shrank by 41% (369 → 218 customers; alert above 20%)."])
+        (True, ["Segment 'Big' of spend shrank by 37% (369 → 234 customers; alert above 20%)."])
         """
         from segmint.exceptions import MonitorError
         from segmint.monitor.compare import compare_runs

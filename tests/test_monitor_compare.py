@@ -235,3 +235,44 @@ def test_api(shop):
         assert bad.status_code == 400 and bad.json()["error"] == "MonitorError"
         assert "segment run" in bad.json()["problem"]
     server.state.segmint.close()
+
+
+def test_docs_python_example_runs(shop, tmp_path, monkeypatch, capsys):
+    import re
+    import shutil
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "monitoring.md").read_text()
+    section = text.split("## Comparing runs", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```python\n(.*?)```", section, flags=re.S)
+    assert blocks
+    shutil.copy(shop.ws, tmp_path / "shop.duckdb")
+    monkeypatch.chdir(tmp_path)
+    for code in blocks:
+        exec(compile(code, "docs/monitoring.md", "exec"), {})
+    printed = capsys.readouterr().out
+    assert "Segment 'Big' of spend shrank by" in printed and "retired: ['Regular']" in printed
+
+
+def test_web_page(shop):
+    from fastapi.testclient import TestClient
+
+    from segmint.api import Settings, create_app, first_admin_token
+    from tests.test_web import sign_in
+
+    server = create_app(Settings(workspace=shop.ws, data_dir=shop.root / "srv-web"))
+    admin = first_admin_token(server)
+    token = server.state.segmint.tokens.create("v", "viewer")[1] if admin is None else admin
+    with TestClient(server) as client:
+        sign_in(client, token)
+        page = client.get("/monitor")
+        assert page.status_code == 200, page.text[:300]
+        text = page.text
+        assert 'href="/monitor"' in text  # in the navigation
+        assert "Segment &#39;Big&#39; of spend shrank by" in text
+        assert "Retired segments (gone now): Regular" in text
+        assert text.count('class="chart"') == 4  # sizes over runs and migration, twice
+        quiet = client.get("/monitor", params={"baseline": shop.runs[0], "current": shop.runs[1]})
+        assert "No alerts" in quiet.text
+        bad = client.get("/monitor", params={"baseline": "nope"})
+        assert bad.status_code == 400 and "not a segment run" in bad.text
+    server.state.segmint.close()

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
     from segmint.store import Store
 
-__all__ = ["Migration", "centroid_shift", "migration", "shared_segmentations"]
+__all__ = ["Migration", "centroid_shift", "migration", "shared_segmentations", "sizes_over_runs"]
 
 #: the label shown for customers a segmentation left without a segment (rules with other: null)
 NO_SEGMENT = "(no segment)"
@@ -101,6 +101,21 @@ def shared_segmentations(store: Store, baseline: str, current: str) -> list[str]
         [current, baseline],
     ).fetchall()
     return [r[0] for r in rows]
+
+
+def sizes_over_runs(store: Store, name: str) -> dict[str, dict[str, int]]:
+    """Customers per segment label in every segment run holding segmentation ``name``, oldest
+    run first: ``{run_id: {label: n}}`` (one ``GROUP BY``)."""
+    rows = store.db.execute(
+        f"SELECT a.run_id, coalesce(a.segment, '{NO_SEGMENT}'), count(*) "
+        "FROM segment_assignments a JOIN runs r USING (run_id) WHERE a.segmentation = ? "
+        "GROUP BY r.seq, 1, 2 ORDER BY r.seq, 2",
+        [name],
+    ).fetchall()
+    out: dict[str, dict[str, int]] = {}
+    for run, label, n in rows:
+        out.setdefault(run, {})[label] = int(n)
+    return out
 
 
 def migration(

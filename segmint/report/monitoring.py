@@ -12,10 +12,10 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from segmint.report._charts import Chart, as_chart, base_layout, plot_text
+from segmint.report._charts import PALETTE, Chart, as_chart, base_layout, plot_text
 from segmint.report._render import _env, _plotly_js
 
-__all__ = ["migration_heatmap", "monitoring_view", "render_monitoring"]
+__all__ = ["migration_heatmap", "monitoring_view", "render_monitoring", "sizes_over_runs_chart"]
 
 #: white to the report's blue: a count, not a signed change
 _SEQUENTIAL = [[0.0, "#ffffff"], [1.0, "#0072B2"]]
@@ -50,6 +50,37 @@ def migration_heatmap(s: Mapping[str, Any]) -> Chart | None:
         f"Heat map of {s['customers_in_both']:,} customers from {len(rows)} baseline segments "
         f"to {len(cols)} current segments of {s['name']}; "
         + (f"{share:.1%} stayed in their segment." if share is not None else "")
+    )
+    return as_chart(fig, description)
+
+
+def sizes_over_runs_chart(
+    name: str, history: Mapping[str, Mapping[str, int]], names: Mapping[str, str]
+) -> Chart | None:
+    """Customers per segment over the runs (``{run_id: {label: n}}``, oldest first), stacked."""
+    if len(history) < 2:
+        return None
+    runs = list(history)
+    labels = sorted({label for sizes in history.values() for label in sizes})
+    fig = go.Figure()
+    for i, label in enumerate(labels):
+        fig.add_trace(
+            go.Scatter(
+                x=runs,
+                y=[history[r].get(label, 0) for r in runs],
+                name=plot_text(names.get(label, label)),
+                mode="lines+markers",
+                stackgroup="sizes",
+                line={"color": PALETTE[i % len(PALETTE)]},
+                hovertemplate="%{x}<br>%{y:,} customers<extra>%{fullData.name}</extra>",
+            )
+        )
+    base_layout(fig, 340)
+    fig.update_yaxes(title_text="customers")
+    fig.update_xaxes(title_text="segment run", type="category")
+    description = (
+        f"Stacked area chart of the customers in each of {len(labels)} segments of {name} over "
+        f"{len(runs)} runs, from {runs[0]} to {runs[-1]}."
     )
     return as_chart(fig, description)
 
