@@ -276,3 +276,27 @@ def test_web_page(shop):
         bad = client.get("/monitor", params={"baseline": "nope"})
         assert bad.status_code == 400 and "not a segment run" in bad.text
     server.state.segmint.close()
+
+
+def test_centroid_shift_on_one_feature_is_the_standardized_mean_change(shop):
+    """With one feature the formula reduces to |mean after − mean before| / sd before, checked
+    here with pandas on the runs' own feature snapshots."""
+    _, second, third = shop.runs
+    m = _monitor(shop, second, third, features=["monetary_total"])
+    with segmint.Workspace(shop.ws, read_only=True) as w:
+        frames = {}
+        for run in (second, third):
+            snap = w.feature_snapshot(run).to_pandas().set_index("customer_id")
+            seg = w.store.db.execute(
+                "SELECT customer_id, segment FROM segment_assignments "
+                "WHERE run_id = ? AND segmentation = 'spend'",
+                [run],
+            ).df()
+            frames[run] = snap.join(seg.set_index("customer_id"), how="inner")
+    sd = frames[second]["monetary_total"].std()
+    for label in ("Big", "Other"):
+        before = frames[second].loc[frames[second].segment == label, "monetary_total"].mean()
+        after = frames[third].loc[frames[third].segment == label, "monetary_total"].mean()
+        expected = abs(after - before) / sd
+        assert m.segmentations[0]["centroid_shift"][label] == pytest.approx(expected, rel=1e-9)
+    assert m.segmentations[0]["centroid_shift"]["Big"] > 0.1
