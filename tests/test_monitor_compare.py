@@ -210,12 +210,23 @@ def test_python_errors_are_monitor_errors(shop, tmp_path):
         w.monitor()
 
 
-def test_api(shop):
+def _served_copy(shop: Shop, folder: Path) -> Any:
+    """A server on a copy of the workspace (its per-thread connections stay open after the
+    test; the other tests open the original read-only)."""
+    import shutil
+
+    from segmint.api import Settings, create_app
+
+    shutil.copy(shop.ws, folder / "w.duckdb")
+    return create_app(Settings(workspace=folder / "w.duckdb", data_dir=folder / "srv"))
+
+
+def test_api(shop, tmp_path):
     from fastapi.testclient import TestClient
 
-    from segmint.api import Settings, create_app, first_admin_token
+    from segmint.api import first_admin_token
 
-    server = create_app(Settings(workspace=shop.ws, data_dir=shop.root / "srv"))
+    server = _served_copy(shop, tmp_path)
     token = first_admin_token(server)
     headers = {"Authorization": f"Bearer {token}"}
     with TestClient(server) as client:
@@ -253,15 +264,15 @@ def test_docs_python_example_runs(shop, tmp_path, monkeypatch, capsys):
     assert "Segment 'Big' of spend shrank by" in printed and "retired: ['Regular']" in printed
 
 
-def test_web_page(shop):
+def test_web_page(shop, tmp_path):
     from fastapi.testclient import TestClient
 
-    from segmint.api import Settings, create_app, first_admin_token
+    from segmint.api import first_admin_token
     from tests.test_web import sign_in
 
-    server = create_app(Settings(workspace=shop.ws, data_dir=shop.root / "srv-web"))
-    admin = first_admin_token(server)
-    token = server.state.segmint.tokens.create("v", "viewer")[1] if admin is None else admin
+    server = _served_copy(shop, tmp_path)
+    token = first_admin_token(server)
+    assert token is not None
     with TestClient(server) as client:
         sign_in(client, token)
         page = client.get("/monitor")
