@@ -34,6 +34,8 @@ if TYPE_CHECKING:
     from segmint.measure.analyze import Analysis
     from segmint.measure.campaigns import CampaignResults
     from segmint.measure.design import Design
+    from segmint.monitor.compare import Monitoring
+    from segmint.spec.model import MonitoringSpec
 
 __all__ = ["Workspace"]
 
@@ -414,6 +416,38 @@ class Workspace:
             by=dims,
             confidence=confidence,
         )
+
+    # -- monitoring ------------------------------------------------------------------------
+    def monitor(
+        self,
+        baseline: str | None = None,
+        current: str | None = None,
+        *,
+        thresholds: MonitoringSpec | Mapping[str, Any] | None = None,
+        features: Sequence[str] | None = None,
+    ) -> Monitoring:
+        """Compare segment run ``current`` (default: the latest) with ``baseline`` (default:
+        the segment run before it): feature drift, where each segment's customers went
+        (matched by segment label, so renaming a segment changes nothing), sizes, centroid
+        shift, new and retired segments, and the alerts that crossed ``thresholds`` (the spec's
+        ``monitoring:``; default: a segment ±20 %, more than 10 % of customers moved).
+        docs/monitoring.md.
+
+        >>> m = ws.monitor()                                           # doctest: +SKIP
+        >>> m.crossed, [a["message"] for a in m.alerts]                # doctest: +SKIP
+        (True, ["Segment 'Big' of spend shrank by 37% (369 → 234 customers; alert above 20%)."])
+        """
+        from segmint.exceptions import MonitorError
+        from segmint.monitor.compare import compare_runs
+
+        if "segmentations" not in self.tables():
+            raise MonitorError(
+                f"The workspace '{self.path}' has no segment runs yet, so there is nothing to "
+                "compare.",
+                fix="run `segmint run` twice (e.g. on last month's and this month's data), then "
+                "`segmint monitor`.",
+            )
+        return compare_runs(self.store, baseline, current, thresholds=thresholds, features=features)
 
     # -- reading ---------------------------------------------------------------------------
     # -- measurement -----------------------------------------------------------------------

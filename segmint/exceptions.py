@@ -19,6 +19,7 @@ else is a bug and keeps its traceback::
     │   └── NotFittedError         predict/transform called before fit (also a ValueError)
     ├── ExportError                an audience file cannot be written as asked (too small, …)
     ├── ExperimentError            a split test cannot be designed or analyzed as asked
+    ├── MonitorError               two runs cannot be compared as asked (unknown run, …)
     └── MissingDependencyError     an optional extra is needed: pip install 'segmint[extra]'
 
     SegmintWarning (a UserWarning)  a usable result the user should know about
@@ -45,6 +46,7 @@ __all__ = [
     "MemoryLimitError",
     "MissingDependencyError",
     "ModelError",
+    "MonitorError",
     "NotFittedError",
     "QualityGateError",
     "SegmintError",
@@ -168,6 +170,11 @@ class ExperimentError(SegmintError):
     unknown or empty, a variant or metric is not in the results, the run or segmentation does
     not exist. (Invalid variants or weights of a design are a :class:`SpecError`, listing every
     problem at once.)"""
+
+
+class MonitorError(SegmintError):
+    """Two runs cannot be compared as asked: fewer than two segment runs, an unknown run id,
+    a run that is not a segment run, the same run twice."""
 
 
 class SegmintWarning(UserWarning):

@@ -132,6 +132,7 @@ def endpoints(api: Api) -> list[tuple[str, str, dict[str, Any], str]]:
         ("POST", "/api/v1/experiments/analyze", {"json": {"campaign": "none"}}, "viewer"),
         ("GET", "/api/v1/experiments/power", {"params": {"baseline": 0.05, "mde": 0.1}}, "viewer"),
         ("GET", "/api/v1/campaigns", {"params": {"by": "segment"}}, "viewer"),
+        ("GET", "/api/v1/monitor", {}, "viewer"),
         ("GET", f"{seg}/rfm/segments/{label}/preview", {}, "analyst"),
         ("GET", f"/api/v1/runs/{r}/report", {}, "viewer"),
         (

@@ -140,6 +140,7 @@ PAGES = {
     "/": "viewer",
     "/quality": "viewer",
     "/compare": "viewer",
+    "/monitor": "viewer",
     "/campaigns": "viewer",
     "/docs": "viewer",
     "/upload": "analyst",

@@ -17,7 +17,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from segmint.api import routes_analysis, routes_campaigns, routes_experiments
+from segmint.api import routes_analysis, routes_campaigns, routes_experiments, routes_monitor
 from segmint.api.limits import BodyTooLarge, RequestLimits
 from segmint.api.openapi import refine
 from segmint.api.redact import Redactor
@@ -150,7 +150,7 @@ def create_app(settings: Settings) -> FastAPI:
         return response
 
     app.include_router(router)
-    for module in (routes_experiments, routes_analysis, routes_campaigns):
+    for module in (routes_experiments, routes_analysis, routes_campaigns, routes_monitor):
         app.include_router(module.router)
     refine(app)
     from segmint.web import pages

@@ -1,5 +1,5 @@
 """The segmint command line: ingest, clean, quality, features, value, run, status, sample, demo
-(and export, exports: :mod:`segmint.cli._export`)."""
+(and export, exports: :mod:`segmint.cli._export`; monitor: :mod:`segmint.cli._monitor`)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from segmint.cli import _campaigns, _experiment, _export
+from segmint.cli import _campaigns, _experiment, _export, _monitor
 from segmint.cli import _render as render
 from segmint.cli import _render_value as render_value
 from segmint.cli._common import (
@@ -43,6 +43,7 @@ app = typer.Typer(
         "  segmint value --holdout-days 90    # CLV, P(alive), value tiers; checked on a holdout\n\n"
         "  segmint run --spec segmint.yaml    # rules, RFM, clusters, ranking, report\n\n"
         "  segmint export --segmentation rfm --segment Champions --to mailchimp --out c.csv\n\n"
+        "  segmint monitor                    # what changed since the previous run\n\n"
         "  segmint status                     # what the workspace holds\n\n"
         "New here? Run `segmint demo` to do all of it on generated sample data."
     ),
@@ -535,14 +536,31 @@ def token(
 _export.register(app)
 _experiment.register(app)
 _campaigns.register(app)
+_monitor.register(app)
 
 
 @app.command()
 @user_errors
-def status(workspace: Workspace_ = DEFAULT_WORKSPACE) -> None:
+def status(
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help='Print {"tables": …, "runs": [{"id", "kind", "at", …}]} (oldest run first), '
+            "e.g. to pick a baseline for segmint monitor.",
+        ),
+    ] = False,
+    workspace: Workspace_ = DEFAULT_WORKSPACE,
+) -> None:
     """Show what the workspace holds: tables with row counts and the runs so far."""
+    import json
+
     with _open(workspace, read_only=True) as ws:
-        render.status(ws.status())
+        info = ws.status()
+    if as_json:
+        typer.echo(json.dumps(_monitor.status_json(info), indent=2, ensure_ascii=False))
+        return
+    render.status(info)
 
 
 @app.command()

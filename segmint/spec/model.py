@@ -38,6 +38,7 @@ names: {clusters: {"1": Loyal big spenders}}
 templates:                            # segmentation → segment label or name → subject, body
   clusters: {"1": {subject: 'Hi {{ first_name or "there" }}, early access for you',
                    body: "{{ plan.message }}"}}
+monitoring: {max_size_change: 0.2, max_moved_share: 0.1, min_segment_size: 30}
 ```
 """
 
@@ -67,6 +68,7 @@ __all__ = [
     "CleanSpec",
     "FeatureSpec",
     "MessageTemplate",
+    "MonitoringSpec",
     "RankingSpec",
     "SegmentationSpec",
     "SourceOptions",
@@ -247,6 +249,19 @@ class MessageTemplate(BaseModel):
         return v
 
 
+class MonitoringSpec(BaseModel):
+    """When ``segmint monitor`` raises an alert (docs/monitoring.md, "Comparing runs")."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    #: a segment whose size changed by more than this share (0.2: grew or shrank by > 20 %)
+    max_size_change: float = Field(0.2, ge=0)
+    #: a segmentation where more than this share of customers changed segment
+    max_moved_share: float = Field(0.1, ge=0, le=1)
+    #: segments smaller than this in both runs raise no size alert (their changes are noise)
+    min_segment_size: int = Field(30, ge=0)
+
+
 class Spec(BaseModel):
     """The whole pipeline spec."""
 
@@ -265,6 +280,7 @@ class Spec(BaseModel):
     #: segmentation name -> segment label or name -> message templates (subject, body)
     templates: dict[str, dict[str, MessageTemplate]] = Field(default_factory=dict)
     report: dict[str, str] = Field(default_factory=dict)
+    monitoring: MonitoringSpec = Field(default_factory=MonitoringSpec)
 
     @model_validator(mode="after")
     def _unique_names(self) -> Spec:

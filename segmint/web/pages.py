@@ -26,7 +26,17 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from segmint.api.app import error_status
 from segmint.api.state import AppState
 from segmint.exceptions import SegmintError
-from segmint.web import admin, analysis, campaigns, experiments, exports, home, runs, uploads
+from segmint.web import (
+    admin,
+    analysis,
+    campaigns,
+    experiments,
+    exports,
+    home,
+    monitoring,
+    runs,
+    uploads,
+)
 from segmint.web.render import page
 from segmint.web.session import CsrfFailed, RoleRequired, SignInRequired, load_key, read
 
@@ -160,6 +170,16 @@ def mount(app: FastAPI) -> None:
         )
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (home, uploads, runs, exports, experiments, analysis, campaigns, admin):
+    for module in (
+        home,
+        uploads,
+        runs,
+        exports,
+        experiments,
+        analysis,
+        campaigns,
+        monitoring,
+        admin,
+    ):
         app.include_router(module.router, include_in_schema=False)
     _handlers(app)

@@ -23,6 +23,7 @@ NAV = (
     ("/quality", "Data quality", "viewer"),
     ("/runs/new", "New segmentation", "analyst"),
     ("/compare", "Compare", "viewer"),
+    ("/monitor", "Monitoring", "viewer"),
     ("/exports", "Exports", "viewer"),
     ("/experiments", "Experiments", "viewer"),
     ("/experiments/analyze", "Test results", "viewer"),
