@@ -10,6 +10,7 @@ record, so later runs can be compared (migration between segments over time).
 | ``__init__`` | :func:`run_pipeline` (the order of the steps), :func:`check_spec`, the defaults |
 | ``_value`` | the value step: purchase summaries from the engine, the value models |
 | ``_segment`` | one segmentation: fit, name, profile, rank, plan → ``SegmentationResult`` |
+| ``_stable`` | stable segment ids: matched to the previous run's segments, names kept |
 | ``_persist`` | the run's assignments, results, models and values in one transaction |
 | ``_frame`` | the feature table as pandas; giving freed heap memory back |
 """
@@ -31,6 +32,7 @@ from segmint._run._frame import trim_heap as _trim_heap
 from segmint._run._persist import persist as _persist
 from segmint._run._segment import NO_PURCHASES, Segmented
 from segmint._run._segment import segment as _segment
+from segmint._run._stable import previous as _previous
 from segmint._run._value import fit_value as _value
 from segmint._run._value import summaries as _summaries
 from segmint._workspace import Workspace
@@ -195,6 +197,7 @@ def run_pipeline(
     # the value models' SQL runs before the feature frame is fetched, so that DuckDB's peak
     # does not come on top of the frame (about 0.3 GB less peak memory on 1M customers)
     summaries = {i: _summaries(ws, s, as_of) for i, s in enumerate(segs) if s.method == "value"}
+    before = {i: _previous(ws, s.name, s.method) for i, s in enumerate(segs)}
     features = _feature_frame(ws)
     ws.store.release_memory()  # the result's buffers: the pandas stages come next
     _trim_heap()
@@ -230,11 +233,14 @@ def run_pipeline(
             new = [c for c in est.values_.columns if c not in features.columns]
             features = features.join(est.values_[new])
             # fitted on the purchase summary already (_value)
-            done[i] = _segment(seg_spec, _given(est), features, spec, say, extra)
+            done[i] = _segment(
+                seg_spec, _given(est), features, spec, say, extra, previous=before[i]
+            )
             done[i].values = est.values_
             del est, fitted  # the full fitted model (per-customer labels) is not needed again
         else:
-            done[i] = _segment(seg_spec, _fit_with(build, as_of), features, spec, say)
+            fit = _fit_with(build, as_of)
+            done[i] = _segment(seg_spec, fit, features, spec, say, previous=before[i])
         _trim_heap()
     results = [done[i] for i in sorted(done)]
     from segmint.report import jsonable, write_report

@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from segmint._run._stable import Previous, stabilize
 from segmint.segment.base import Segmentation
 from segmint.segment.registry import get_method
 from segmint.spec.model import SegmentationSpec, Spec
@@ -45,15 +46,20 @@ def segment(
     spec: Spec,
     say: Callable[[str], None],
     value: ValueExtras | None = None,
+    previous: Previous | None = None,
 ) -> Segmented:
     """Fit ``s`` on ``features`` (``fit`` builds and fits the estimator), then profile, rank
-    and plan its segments; ``value`` is the value models' section of a value segmentation."""
+    and plan its segments; ``value`` is the value models' section of a value segmentation;
+    ``previous``: the last run's segmentation of the same name, whose labels and user-given
+    names the new segments keep where they match (``_stable``)."""
     from segmint.segment.history import history_span, history_warnings
     from segmint.segment.models import model_to_json
 
     method = get_method(s.method)
     cols = method.columns(s, features)
     est = fit(method.frame(features, cols))
+    given = spec.names.get(s.name, {})
+    stable = stabilize(est, previous, by_definition=method.labels_are_names, given=given)
     seg = est.segmentation(s.name)
     seg.warnings += history_warnings(  # a history too short for the labels, a far as-of date
         history_span(features), s.method, features=cols, horizon_days=s.horizon_days
@@ -62,9 +68,15 @@ def segment(
         seg.labels = seg.labels.reindex(features.index).fillna(NO_PURCHASES)
     if method.labels_are_names:
         seg.names.update({label: label for label in seg.segments})
-    seg.names.update(spec.names.get(s.name, {}))
+    seg.names.update(given)
+    if stable is not None and previous is not None:
+        stable.settle(seg.labels, previous)
+        seg.names.update(stable.names)
+        seg.warnings += stable.warnings()
     say(f"Profiling: {s.name}")
     result = _result(s, est, seg, features, cols, spec, value)
+    if stable is not None:
+        result = stable.apply(result)
     # the model keeps only what scoring needs (the per-customer labels are in `seg`), so one
     # segmentation's fitted arrays do not sit in memory during the next one's profile
     return Segmented(s, seg, result, model_to_json(est))

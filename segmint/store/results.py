@@ -214,9 +214,10 @@ class SegmentationResult(_Result):
         return self.profiles.names()
 
     def renamed(self, label: str, new_name: str) -> SegmentationResult:
-        """A copy where segment ``label`` is called ``new_name`` in profiles and ranking."""
+        """A copy where segment ``label`` is called ``new_name`` in profiles and ranking; the
+        profile is marked ``renamed`` (the next run keeps the name: ``segmint/_run/_stable.py``)."""
         segments = [
-            s.model_copy(update={"name": new_name}) if s.label == label else s
+            s.model_copy(update={"name": new_name, "renamed": True}) if s.label == label else s
             for s in self.profiles.segments
         ]
         ranked = [

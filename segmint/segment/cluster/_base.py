@@ -34,7 +34,7 @@ from segmint.segment.cluster._params import (
 )
 from segmint.segment.cluster._scores import jaccard_per_cluster
 from segmint.segment.cluster._search import Fitted, SearchResult, search_k, seeds
-from segmint.segment.cluster.guard import guard_segments
+from segmint.segment.cluster.guard import guard_segments, relabel_text
 from segmint.segment.cluster.scaling import Scaler
 
 __all__ = ["ClusterSegmenter"]
@@ -209,6 +209,25 @@ class ClusterSegmenter(BaseSegmenter):
         out = self.scaler_.inverse_transform(np.vstack(rows))
         out.index = pd.Index(segments, name="segment")
         return out
+
+    def relabel(self, mapping: dict[str, str]) -> ClusterSegmenter:
+        """Rename the fitted segments (label -> new label; others keep theirs) everywhere the
+        model keeps them, so ``predict`` and ``to_ibis`` give the new labels (stable ids across
+        runs, ``segmint/_run/_stable.py``); returns ``self``."""
+        self._check_fitted()
+
+        def new(label: Any) -> str:
+            return mapping.get(str(label), str(label))
+
+        self.component_labels_ = np.array([new(x) for x in self.component_labels_], dtype=object)
+        self.labels_ = self.labels_.map(new).astype("str")
+        self.centers_ = self.centers_.rename(index=new)
+        self.segment_stability_ = self.segment_stability_.rename(index=new)
+        self.guard_report_ = [
+            {**r, "final_segment": new(r["final_segment"])} for r in self.guard_report_
+        ]
+        self.warnings_ = [relabel_text(w, new) for w in self.warnings_]
+        return self
 
     # -- assignment ------------------------------------------------------------------------
     def _assign(self, X: pd.DataFrame) -> tuple[pd.Index, np.ndarray]:

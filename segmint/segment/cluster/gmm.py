@@ -174,3 +174,9 @@ class GMMSegmenter(ClusterSegmenter):
             },
             name="weight",
         )
+
+    def relabel(self, mapping: dict[str, str]) -> GMMSegmenter:
+        """As :meth:`ClusterSegmenter.relabel`, the mixture weights included."""
+        super().relabel(mapping)
+        self.weights_ = self.weights_.rename(index=lambda x: mapping.get(str(x), str(x)))
+        return self

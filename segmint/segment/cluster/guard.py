@@ -22,13 +22,14 @@ Segment 3 of the 3 found had 0.4 % of customers (below the 2 % minimum) and was 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-__all__ = ["GuardResult", "guard_segments", "guard_summary"]
+__all__ = ["GuardResult", "guard_segments", "guard_summary", "relabel_text"]
 
 
 @dataclass(frozen=True)
@@ -178,3 +179,19 @@ def guard_summary(chosen_k: int, report: Sequence[Mapping[str, Any]]) -> str:
     if kept:
         parts.append(f"{_segments(len(kept), _kind(kept))} flagged and kept")
     return "; ".join(parts)
+
+
+_LABEL = re.compile(r"\b(merged into segment |^Segment )(\d+)\b(?! of the)")
+
+
+def relabel_text(text: str, new: Callable[[str], str]) -> str:
+    """A guard warning with its final segment labels renamed by ``new`` (the numbers of the
+    clusters found before the guard, "Segment 3 of the 5 found", are left as they are).
+
+    >>> relabel_text("Segment 3 of the 5 found was unstable and was merged into segment 2, "
+    ...              "the nearest.", {"2": "7", "3": "9"}.get)
+    'Segment 3 of the 5 found was unstable and was merged into segment 7, the nearest.'
+    >>> relabel_text("Segment 2 had 1 %; it was kept (flagged only).", lambda x: "8")
+    'Segment 8 had 1 %; it was kept (flagged only).'
+    """
+    return _LABEL.sub(lambda m: m.group(1) + new(m.group(2)), text)

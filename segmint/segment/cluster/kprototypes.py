@@ -546,6 +546,19 @@ class KPrototypesSegmenter(BaseSegmenter):
         index = pd.Index(list(self._names), name="segment")
         self.centers_ = pd.DataFrame(centers, index=index)[list(X.columns)]
 
+    def relabel(self, mapping: dict[str, str]) -> KPrototypesSegmenter:
+        """Rename the fitted segments (label -> new label; others keep theirs), so ``predict``
+        and ``to_ibis`` give the new labels (stable ids across runs); returns ``self``."""
+        self._check_fitted()
+
+        def new(label: Any) -> str:
+            return mapping.get(str(label), str(label))
+
+        self._names = np.array([new(x) for x in self._names], dtype=object)
+        self.labels_ = self.labels_.map(new)
+        self.centers_ = self.centers_.rename(index=new)
+        return self
+
     def predict(self, X: pd.DataFrame) -> pd.Series:
         """The nearest prototype's label for every row of ``X`` (index kept); rows with a
         missing numeric feature get ``Unassigned``."""
