@@ -173,21 +173,41 @@ def _names(labels: list[str], names: dict[str, str]) -> str:
     return ", ".join(names.get(x, x) for x in labels)
 
 
+#: features shown in the terminal besides the drifted ones (the JSON and HTML hold all)
+SHOWN_FEATURES = 10
+
+
 def _features(features: list[dict[str, Any]]) -> None:
-    t = Table(title="Feature drift", title_justify="left")
-    for col in ("feature", "method", "statistic", "threshold", "p-value", "drifted"):
+    """Worst first (the order of ``drift_table``): every drifted feature, then the closest
+    calls up to :data:`SHOWN_FEATURES`; the rest is counted."""
+    tested = [f for f in features if f.get("method") not in (None, "", "none")]
+    untested = len(features) - len(tested)
+    drifted = [f for f in tested if f.get("drifted")]
+    shown = (
+        drifted
+        + [f for f in tested if not f.get("drifted")][: max(0, SHOWN_FEATURES - len(drifted))]
+    )
+    title = f"Feature drift: {len(drifted)} of {len(tested)} features drifted"
+    t = Table(title=title, title_justify="left")
+    for col in ("feature", "method", "statistic", "threshold", "p-value", "PSI", "drifted"):
         t.add_column(col, justify="left" if col in ("feature", "method") else "right")
-    ordered = sorted(features, key=lambda f: (not f.get("drifted"), str(f.get("feature"))))
-    for f in ordered:
+    for f in shown:
         t.add_row(
             escape(str(f.get("feature"))),
             escape(str(f.get("method", ""))),
             _num(f.get("statistic")),
             _num(f.get("threshold")),
             _num(f.get("p_value")),
+            _num(f.get("psi")),
             "[red]yes[/]" if f.get("drifted") else "no",
         )
     console.print(t)
+    rest = len(tested) - len(shown)
+    parts = [f"{rest} more features checked, none drifted"] if rest else []
+    if untested:
+        parts.append(f"{untested} could not be tested (empty, dates or on one side only)")
+    if parts:
+        console.print(f"  {'; '.join(parts)}: every feature is in --json and --html.")
 
 
 def _num(v: Any) -> str:
