@@ -172,7 +172,9 @@ def test_report_has_a_campaign_results_section(hill):
     assert "Campaign results" not in render_report({"segmentations": []})
 
 
-def test_a_run_reports_campaigns_per_segment_at_send_time(tmp_path):
+def _shop_run(tmp_path, *run_args: str) -> tuple[dict, Path, dict]:
+    """The sample shop with its campaigns imported by a spec and one RFM run; returns
+    (report.json, the report folder, the shop's files)."""
     files = segmint.datasets.make_retail(300, seed=5).to_files(tmp_path / "d", format="csv")
     spec = tmp_path / "s.yaml"
     spec.write_text(
@@ -184,29 +186,29 @@ def test_a_run_reports_campaigns_per_segment_at_send_time(tmp_path):
         + "segmentations:\n  - {name: rfm, method: rfm}\n"
     )
     out = tmp_path / "r"
+    r = cli("run", "--spec", str(spec), *run_args, "-w", str(tmp_path / "w.duckdb"),
+            "--out", str(out))  # fmt: skip
+    assert r.exit_code == 0, r.output
+    return json.loads((out / "report.json").read_text()), out, files
+
+
+def _placed(report: dict) -> set[str]:
+    """The segments the campaign rows name, after checking they are the run's segments."""
+    names = {s["name"] for s in report["segmentations"][0]["profiles"]["segments"]}
+    segments = {row["segment"] for row in report["campaigns"]["rows"]} - {"(no segment)"}
+    assert segments and segments <= names
+    return segments
+
+
+def test_a_run_reports_campaigns_per_segment_at_send_time(tmp_path):
+    shop = segmint.datasets.make_retail(300, seed=5).to_files(tmp_path / "p", format="csv")
     # features as of a day before the first campaign, so the run was active at send time
     with segmint.Workspace(tmp_path / "probe.duckdb") as probe:
-        probe.ingest(files["campaigns"], into="campaigns")
+        probe.ingest(shop["campaigns"], into="campaigns")
         first = probe.store.db.execute("SELECT min(started_at) FROM campaigns").fetchone()[0]
-    as_of = (first.date()).isoformat()
-    r = cli(
-        "run",
-        "--spec",
-        str(spec),
-        "--as-of",
-        as_of,
-        "-w",
-        str(tmp_path / "w.duckdb"),
-        "--out",
-        str(out),
-    )
-    assert r.exit_code == 0, r.output
-    report = json.loads((out / "report.json").read_text())
-    campaigns = report["campaigns"]
-    names = {s["name"] for s in report["segmentations"][0]["profiles"]["segments"]}
-    segments = {row["segment"] for row in campaigns["rows"]}
-    assert segments - {"(no segment)"} and segments - {"(no segment)"} <= names
-    assert {row["channel"] for row in campaigns["rows"]} == {"email", "sms"}
+    report, out, _ = _shop_run(tmp_path, "--as-of", first.date().isoformat())
+    _placed(report)
+    assert {row["channel"] for row in report["campaigns"]["rows"]} == {"email", "sms"}
     page = (out / "report.html").read_text()
     assert 'id="campaigns-h">Campaign results</h2>' in page
 
@@ -214,24 +216,9 @@ def test_a_run_reports_campaigns_per_segment_at_send_time(tmp_path):
 def test_a_first_run_over_past_campaigns_places_them_by_its_own_segments(tmp_path):
     """Campaigns sent before any run: the report uses this run's segments and says so, rather
     than a table of "(no segment)" rows."""
-    files = segmint.datasets.make_retail(300, seed=5).to_files(tmp_path / "d", format="csv")
-    spec = tmp_path / "s.yaml"
-    spec.write_text(
-        "sources:\n"
-        + "".join(
-            f"  - {{path: {files[t]}, as: {t}}}\n"
-            for t in ("customers", "orders", "campaigns", "campaign_contacts")
-        )
-        + "segmentations:\n  - {name: rfm, method: rfm}\n"
-    )
-    out = tmp_path / "r"
-    r = cli("run", "--spec", str(spec), "-w", str(tmp_path / "w.duckdb"), "--out", str(out))
-    assert r.exit_code == 0, r.output
-    report = json.loads((out / "report.json").read_text())
+    report, _, _ = _shop_run(tmp_path)
     campaigns = report["campaigns"]
-    names = {s["name"] for s in report["segmentations"][0]["profiles"]["segments"]}
-    segments = {row["segment"] for row in campaigns["rows"]}
-    assert segments - {"(no segment)"} and segments - {"(no segment)"} <= names
+    _placed(report)
     assert campaigns["run_id"] == report["run_id"]
     assert any("No run of 'rfm' existed" in n for n in campaigns["notes"])
 

@@ -179,15 +179,9 @@ def _weight(name: str, value: str) -> float:
         ) from None
 
 
-def _value(kind: str, stat: Any) -> str:
-    from segmint.measure.verdict import value
-
-    return value(kind, stat.n, stat.sum)
-
-
 def show_analysis(result: Any) -> None:
     """A Rich table per metric and variant, then the verdicts, the sample-ratio check, notes."""
-    from segmint.measure.verdict import chance, p_value, percent
+    from segmint.measure.verdict import chance, p_value, percent, value
 
     level = f"{round((1 - result.alpha) * 100, 1):g} %"
     adjusted = result.segments and result.correction != "none"
@@ -214,7 +208,7 @@ def show_analysis(result: Any) -> None:
                 row = [
                     escape(c.segment),
                     f"{c.control_stat.n:,} / {c.treatment_stat.n:,}",
-                    f"{_value(kind, c.control_stat)} → {_value(kind, c.treatment_stat)}",
+                    f"{value(kind, c.control_stat)} → {value(kind, c.treatment_stat)}",
                     f"{percent(lift)} ({percent(est.ci_low)} to {percent(est.ci_high)})"
                     if ok
                     else "n/a",

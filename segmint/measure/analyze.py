@@ -382,16 +382,24 @@ def _compare(
         bay = st.bayesian(c, t, relative=True, alpha=alpha) if engine != "frequentist" else None
         found.append((scope, c, t, rel, ab, bay))
     segs = [f for f in found if f[0] != ALL]
-    adj_rel = _adjusted([f[3] for f in segs], correction)
-    adj_abs = _adjusted([f[4] for f in segs], correction)
+    adjusted = dict(
+        zip(
+            [f[0] for f in segs],
+            zip(
+                _adjusted([f[3] for f in segs], correction),
+                _adjusted([f[4] for f in segs], correction),
+                strict=True,
+            ),
+            strict=True,
+        )
+    )
     out = []
     for scope, c, t, rel, ab, bay in found:
         if scope == ALL:
             p_rel = rel.p_value if rel else None
             p_abs = ab.p_value if ab else None
         else:
-            k = [f[0] for f in segs].index(scope)
-            p_rel, p_abs = adj_rel[k], adj_abs[k]
+            p_rel, p_abs = adjusted[scope]
         significant = (
             p_rel is not None and not math.isnan(p_rel) and p_rel < alpha
             if freq
@@ -409,7 +417,7 @@ def _compare(
             correction=correction if scope != ALL and len(segs) > 1 else "none",
             alpha=alpha,
             significant=significant,
-            values=f"{value(ms.kind, c.n, c.sum)} → {value(ms.kind, t.n, t.sum)}",
+            values=f"{value(ms.kind, c)} → {value(ms.kind, t)}",
         )
         out.append(
             Comparison(

@@ -96,13 +96,12 @@ def campaign_rows(store: Store, campaign: str) -> Rows:
 
 
 def default_metrics(rows: Rows) -> list[str]:
-    """The campaign outcome columns that hold at least one value."""
-    out = []
-    for m in CAMPAIGN_METRICS:
-        if m in rows.columns:
-            row = rows.db.execute(f"SELECT count({quote(m)}) FROM {rows.relation}").fetchone()
-            if row and row[0]:
-                out.append(m)
+    """The campaign outcome columns that hold at least one value (one query)."""
+    present = [m for m in CAMPAIGN_METRICS if m in rows.columns]
+    counts = rows.db.execute(
+        f"SELECT {', '.join(f'count({quote(m)})' for m in present) or '0'} FROM {rows.relation}"
+    ).fetchone()
+    out = [m for m, n in zip(present, counts or (), strict=False) if n]
     if not out:
         raise ExperimentError(
             "The campaign's contacts have no outcome values (opened, clicked, converted, "

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from segmint.measure.stats import Bayesian, Frequentist
+from segmint.measure.stats import Bayesian, Frequentist, Statistic
 
 __all__ = ["chance", "p_value", "percent", "value", "verdict"]
 
@@ -18,11 +18,11 @@ ALL_CUSTOMERS = "All customers"
 CORRECTIONS = {"holm": "Holm", "bh": "Benjamini–Hochberg", "none": ""}
 
 
-def value(kind: str, n: int, total: float) -> str:
+def value(kind: str, stat: Statistic) -> str:
     """An arm's mean as text: a share for a 0/1 metric, a number with 4 significant digits."""
-    if n == 0:
+    if stat.n == 0:
         return "–"
-    mean = total / n
+    mean = stat.sum / stat.n
     return percent(mean, signed=False) if kind == "proportion" else f"{mean:,.4g}"
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import plotly.graph_objects as go
 
 from segmint.measure.analyze import ALL, Analysis, Comparison
-from segmint.measure.verdict import chance, p_value, percent
+from segmint.measure.verdict import chance, p_value, percent, value
 from segmint.report._charts import PALETTE, Chart, as_chart, base_layout, plot_text
 from segmint.report._render import _env, _plotly_js
 
@@ -138,19 +138,13 @@ def experiment_view(analysis: Analysis) -> dict[str, Any]:
     }
 
 
-def _value(kind: str, stat: Any) -> str:
-    from segmint.measure.verdict import value
-
-    return value(kind, stat.n, stat.sum)
-
-
 def _row(c: Comparison, kind: str, alpha: float) -> dict[str, Any]:
     iv = _interval(c)
     return {
         "segment": c.segment,
         "n": f"{c.control_stat.n:,} / {c.treatment_stat.n:,}",
-        "control": _value(kind, c.control_stat),
-        "variant": _value(kind, c.treatment_stat),
+        "control": value(kind, c.control_stat),
+        "variant": value(kind, c.treatment_stat),
         "lift": percent(iv[0]) if iv else "n/a",
         "ci": f"{percent(iv[1])} to {percent(iv[2])}" if iv else "n/a",
         "p": _p(c, alpha),
