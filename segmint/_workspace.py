@@ -131,12 +131,14 @@ class Workspace:
         default_region: str | None = None,
         drop_identical_lines: bool = False,
         progress: Any = None,
+        only_runs: list[str] | None = None,
     ) -> CleanResult:
         """Standardize and deduplicate every table in place (see :mod:`segmint.clean`).
 
         Order lines identical in every column are removed when the source has order ids;
         without them they may be real repeat purchases and are kept and reported, unless
-        ``drop_identical_lines=True``.
+        ``drop_identical_lines=True``. ``only_runs``: clean only the rows these imports
+        wrote (the rest was cleaned before; ``segmint update``).
         """
         self._require_data()
         try:
@@ -146,6 +148,7 @@ class Workspace:
                 default_region=default_region,
                 drop_identical_lines=drop_identical_lines,
                 progress=progress,
+                only_runs=only_runs,
             )
         finally:
             self._release_memory()

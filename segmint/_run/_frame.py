@@ -12,16 +12,19 @@ from segmint._workspace import Workspace
 __all__ = ["feature_frame", "trim_heap"]
 
 
-def feature_frame(ws: Workspace) -> pd.DataFrame:
+def feature_frame(ws: Workspace, columns: list[str] | None = None) -> pd.DataFrame:
     """The feature table as pandas, through Arrow (Ibis' own ``to_pandas`` is 10× slower).
 
     The frame matches Ibis' conversion: dates become ``datetime64[s]`` and an integer column
     without any value holds ``None`` objects (profiles then treat it as an empty category, not
-    as a numeric column of NaN). The timestamps (``last_order_at``) stay: rules read them
+    as a numeric column of NaN). ``columns``: only these (and the id). The timestamps (``last_order_at``) stay: rules read them
     (``last_order_at within 90 days``); profiles and clustering take only numbers and
     categories.
     """
-    table = ws.table("customer_features").to_pyarrow()
+    t = ws.table("customer_features")
+    if columns is not None:  # scoring reads only the model's columns
+        t = t.select("customer_id", *[c for c in columns if c != "customer_id"])
+    table = t.to_pyarrow()
     dates = [f.name for f in table.schema if pa.types.is_date(f.type)]
     empty_ints = [
         name

@@ -20,7 +20,7 @@ from segmint.segment.registry import get_method
 from segmint.spec.model import SegmentationSpec, Spec
 from segmint.store.results import SegmentationResult, ValueExtras
 
-__all__ = ["NO_PURCHASES", "Segmented", "segment"]
+__all__ = ["NO_PURCHASES", "Segmented", "rescored_result", "segment"]
 
 #: value segment of customers with no purchase before the as-of date
 NO_PURCHASES = "No purchases yet"
@@ -91,38 +91,64 @@ def _result(
     spec: Spec,
     value: ValueExtras | None,
 ) -> SegmentationResult:
+    from segmint.report import jsonable
+
+    details = jsonable(seg.details)
+    data = {
+        "name": s.name,
+        "method": s.method,
+        "features": cols,
+        **_described(s, seg, features, cols, spec),
+        "k_curve": _k_curve(est),
+        # the k the rule chose; the guard's merges after it are listed in "guard"
+        "chosen_k": seg.details.get("k_chosen", getattr(est, "k_", None)),
+        "k_rule": seg.details.get("k_rule"),
+        "guard": list(details.get("guard", [])),
+        "model": {k: v for k, v in details.items() if k != "k_scores"},
+        "value": None if value is None else {**value.to_json(), "models": details},
+    }
+    return SegmentationResult.model_validate(jsonable(data))
+
+
+def rescored_result(
+    s: SegmentationSpec,
+    seg: Segmentation,
+    features: pd.DataFrame,
+    spec: Spec,
+    fitted: SegmentationResult,
+) -> SegmentationResult:
+    """The result of segments re-scored with a stored model (``segmint update --profile``):
+    the fit's sections (model, k curve, value models) from ``fitted``, the profiles, ranking,
+    plans, projection and rule matches of the current customers."""
+    from segmint.report import jsonable
+
+    data = fitted.model_dump() | jsonable(_described(s, seg, features, list(fitted.features), spec))
+    return SegmentationResult.model_validate(data)
+
+
+def _described(
+    s: SegmentationSpec, seg: Segmentation, features: pd.DataFrame, cols: list[str], spec: Spec
+) -> dict[str, Any]:
+    """What depends on the customers in each segment: profiles, ranking, plans, projection."""
     from segmint.activate.targeting import plan_targeting
     from segmint.activate.templates import apply_templates
     from segmint.profile import profile
     from segmint.profile.rank import rank
-    from segmint.report import jsonable
 
     prof = profile(features, seg)
     ranking = rank(prof, features, weights=spec.ranking.weights)
     plans = plan_targeting(prof, ranking, overrides=spec.targeting.get(s.name))
     names = {seg.label: seg.name for seg in prof.segments}
     plans = apply_templates(plans, names, spec.templates.get(s.name), segmentation=s.name)
-    details = jsonable(seg.details)
-    data = {
-        "name": s.name,
-        "method": s.method,
+    return {
         "n_customers": len(seg.labels),
-        "features": cols,
         "warnings": list(seg.warnings),
         "profiles": prof.to_dict(),
         "ranking": ranking.to_dict(),
         "targeting": {label: p.to_dict() for label, p in plans.items()},
-        "k_curve": _k_curve(est),
-        # the k the rule chose; the guard's merges after it are listed in "guard"
-        "chosen_k": seg.details.get("k_chosen", getattr(est, "k_", None)),
-        "k_rule": seg.details.get("k_rule"),
-        "guard": list(details.get("guard", [])),
         "projection": _projection(features, cols, seg.labels),
         "rules": _rules(s, seg),
-        "model": {k: v for k, v in details.items() if k != "k_scores"},
-        "value": None if value is None else {**value.to_json(), "models": details},
     }
-    return SegmentationResult.model_validate(jsonable(data))
 
 
 def _k_curve(est: Any) -> list[dict[str, Any]]:

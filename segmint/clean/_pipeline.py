@@ -10,7 +10,12 @@
 * cancellations, refunds, returns and guest lines are counted, never dropped;
 * quality gates stop the run (nothing changes) when a threshold is crossed.
 
-Running clean twice changes nothing the second time.
+Running clean twice changes nothing the second time. ``only_runs`` (``segmint update``) cleans
+the rows those imports wrote: they are standardized, counted and checked against the gates
+on their own, and deduplicated against every row (a new line identical to an old one goes;
+only rows that share the new rows' first key column are hashed), so the cost grows with the
+new rows, not with the history. The result is the table a full clean gives, because the
+older rows were cleaned when they came.
 """
 
 from __future__ import annotations
@@ -55,6 +60,7 @@ def clean(
     default_region: str | None = None,
     drop_identical_lines: bool = False,
     progress: Progress | None = None,
+    only_runs: list[str] | None = None,
 ) -> CleanResult:
     """Standardize and deduplicate every canonical table; raise QualityGateError on a gate.
 
@@ -83,6 +89,7 @@ def clean(
             "gates": gates.model_dump(),
             "region": default_region,
             "drop_identical_lines": drop_identical_lines,
+            "only_runs": only_runs,
         },
     )
     tables: dict[str, dict[str, Any]] = {}
@@ -90,7 +97,7 @@ def clean(
     issues: list[list[Any]] = []
     with store.transaction():
         store.reserve_run(run)
-        ctx = _Ctx(db, run.run_id, checks, issues)
+        ctx = _Ctx(db, run.run_id, checks, issues, only_runs)
         if "orders" in present:
             say("Cleaning orders")
             tables["orders"] = _clean_orders(ctx, drop_identical_lines)
@@ -128,6 +135,22 @@ class _Ctx:
     run_id: str
     checks: list[dict[str, Any]]
     issues: list[list[Any]]
+    #: clean only the rows these imports wrote (None: every row)
+    only_runs: list[str] | None = None
+
+    def scope(self, alias: str = "") -> str:
+        """The SQL condition for the rows this clean works on (``TRUE``: all of them)."""
+        if self.only_runs is None:
+            return "TRUE"
+        col = f"{alias}._run_id" if alias else "_run_id"
+        return f"{col} IN ({', '.join(_lit(r) for r in self.only_runs) or 'NULL'})"
+
+    def scoped(self) -> bool:
+        return self.only_runs is not None
+
+    def rows(self, table: str) -> int:
+        """How many rows of ``table`` are in scope."""
+        return int(self.one(f"SELECT count(*) FROM {quote(table)} WHERE {self.scope()}"))
 
     def one(self, sql: str, params: list[Any] | None = None) -> Any:
         row = self.db.execute(sql, params or []).fetchone()
@@ -190,11 +213,18 @@ def _dedup(
     of the table, so cleaning an already clean table costs one scan).
     """
     t = quote(table)
-    cols = ", ".join(quote(c) for c in _data_columns(ctx.db, table))
+    data = _data_columns(ctx.db, table)
+    cols = ", ".join(quote(c) for c in data)
     before = int(ctx.one(f"SELECT count(*) FROM {t}"))
+    pre = _candidates(ctx, table, data)
+    new = (
+        f" AND hash({cols}) IN (SELECT hash({cols}) FROM {t} WHERE {ctx.scope()})"
+        if ctx.scoped()
+        else ""
+    )
     ctx.db.execute(
         "CREATE OR REPLACE TEMP TABLE _segmint_dup_hash AS "
-        f"SELECT hash({cols}) AS h FROM {t} GROUP BY ALL HAVING count(*) > 1"
+        f"SELECT hash({cols}) AS h FROM {t} WHERE {pre}{new} GROUP BY ALL HAVING count(*) > 1"
     )
     removed, kept = 0, None
     if int(ctx.one("SELECT count(*) FROM _segmint_dup_hash")):
@@ -205,7 +235,7 @@ def _dedup(
             + f" FROM (SELECT rowid AS rid, row_number() OVER w AS rn, "
             f"bool_or(coalesce(_run_id IN ({runs}), false)) OVER w AS keep"
             + (f", {quote(amount)} AS amount, customer_id" if amount else "")
-            + f" FROM {t} WHERE hash({cols}) IN (SELECT h FROM _segmint_dup_hash) "
+            + f" FROM {t} WHERE {pre} AND hash({cols}) IN (SELECT h FROM _segmint_dup_hash) "
             f"WINDOW w AS (PARTITION BY {cols} ORDER BY _run_id, _row "
             "ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)) WHERE rn > 1"
         )
@@ -217,8 +247,26 @@ def _dedup(
             kept = _identical_lines(ctx)
         ctx.db.execute("DROP TABLE _segmint_dups")
     ctx.db.execute("DROP TABLE _segmint_dup_hash")
-    ctx.check(table, "*", "duplicate_rows", removed, before)
+    ctx.check(table, "*", "duplicate_rows", removed, ctx.rows(table) + removed)
     return before, removed, kept
+
+
+#: the first column of these that a table has narrows the rows a scoped dedup hashes
+_NARROW = ("order_id", "customer_id", "event_id", "anonymous_id", "campaign_id")
+
+
+def _candidates(ctx: _Ctx, table: str, data: list[str]) -> str:
+    """Rows that can be identical to a row in scope: the same value in the table's first
+    :data:`_NARROW` column (or none in it); every row when the clean is not scoped."""
+    if not ctx.scoped():
+        return "TRUE"
+    col = next((quote(c) for c in _NARROW if c in data), None)
+    if col is None:
+        return "TRUE"
+    return (
+        f"({col} IS NULL OR {col} IN (SELECT {col} FROM {quote(table)} WHERE {ctx.scope()} "
+        f"AND {col} IS NOT NULL))"
+    )
 
 
 def _identical_lines(ctx: _Ctx) -> dict[str, Any] | None:
@@ -247,11 +295,14 @@ def _clean_emails(ctx: _Ctx, table: str) -> None:
     col = quote("email")
     lowered = EMAIL_SQL.format(col=col)
     valid = EMAIL_VALID_SQL.format(col=lowered)
-    total = int(ctx.one(f"SELECT count({col}) FROM {quote(table)} WHERE trim({col}) <> ''"))
+    scope = ctx.scope()
+    total = int(
+        ctx.one(f"SELECT count({col}) FROM {quote(table)} WHERE trim({col}) <> '' AND {scope}")
+    )
     bad = int(
         ctx.one(
             f"SELECT count(*) FROM {quote(table)} t WHERE trim({col}) <> '' "
-            f"AND NOT coalesce({valid}, false)"
+            f"AND NOT coalesce({valid}, false) AND {ctx.scope('t')}"
         )
     )
     if bad:
@@ -259,13 +310,14 @@ def _clean_emails(ctx: _Ctx, table: str) -> None:
             table,
             "email",
             f"trim(t.email) <> '' AND NOT coalesce("
-            f"{EMAIL_VALID_SQL.format(col=EMAIL_SQL.format(col='t.email'))}, false)",
+            f"{EMAIL_VALID_SQL.format(col=EMAIL_SQL.format(col='t.email'))}, false) "
+            f"AND {ctx.scope('t')}",
             "not a valid e-mail address (set to empty)",
         )
     ctx.db.execute(
         f"UPDATE {quote(table)} SET email = CASE WHEN coalesce({valid}, false) THEN {lowered} END "
         f"WHERE email IS NOT NULL AND email IS DISTINCT FROM (CASE WHEN coalesce({valid}, false) "
-        f"THEN {lowered} END)"
+        f"THEN {lowered} END) AND {scope}"
     )
     ctx.check(table, "email", "email", bad, total)
 
@@ -286,7 +338,7 @@ def _apply_mapping(
         if raw_t[0] is None:
             continue
         rows.append([*raw_t, std.value, std.reason])
-    total = int(ctx.one(f"SELECT count({quote(column)}) FROM {quote(table)}"))
+    total = int(ctx.one(f"SELECT count({quote(column)}) FROM {quote(table)} WHERE {ctx.scope()}"))
     if not rows:
         ctx.check(table, column, check, 0, total)
         return
@@ -298,7 +350,7 @@ def _apply_mapping(
     bad = int(
         ctx.one(
             f"SELECT count(*) FROM {quote(table)} t JOIN {tmp} m ON {join} "
-            "WHERE m.reason IS NOT NULL"
+            f"WHERE m.reason IS NOT NULL AND {ctx.scope('t')}"
         )
     )
     if bad:
@@ -311,12 +363,13 @@ def _apply_mapping(
             ctx.sample_issues(
                 table,
                 column,
-                f"EXISTS (SELECT 1 FROM {tmp} m WHERE {join} AND m.reason = {_lit(reason)})",
+                f"EXISTS (SELECT 1 FROM {tmp} m WHERE {join} AND m.reason = {_lit(reason)}) "
+                f"AND {ctx.scope('t')}",
                 reason,
             )
     ctx.db.execute(
         f"UPDATE {quote(table)} t SET {quote(column)} = m.value FROM {tmp} m "
-        f"WHERE {join} AND t.{quote(column)} IS DISTINCT FROM m.value"
+        f"WHERE {join} AND t.{quote(column)} IS DISTINCT FROM m.value AND {ctx.scope('t')}"
     )
     ctx.db.execute(f"DROP TABLE {tmp}")
     ctx.check(table, column, check, bad, total)
@@ -330,7 +383,8 @@ def _clean_countries(ctx: _Ctx, table: str) -> None:
     values = [
         r[0]
         for r in ctx.db.execute(
-            f"SELECT DISTINCT country FROM {quote(table)} WHERE country IS NOT NULL"
+            f"SELECT DISTINCT country FROM {quote(table)} WHERE country IS NOT NULL "
+            f"AND {ctx.scope()}"
         ).fetchall()
     ]
     _apply_mapping(ctx, table, "country", dict(standardize_countries(values)), "country")
@@ -344,13 +398,14 @@ def _clean_orders(ctx: _Ctx, drop_identical_lines: bool) -> dict[str, Any]:
     _clean_emails(ctx, "orders")
     _clean_countries(ctx, "orders")
     rows = before - dups
-    guests = int(ctx.one("SELECT count(*) FROM orders WHERE customer_id IS NULL"))
-    ctx.check("orders", "customer_id", "missing_customer_id", guests, rows)
+    scope = ctx.scope()
+    guests = int(ctx.one(f"SELECT count(*) FROM orders WHERE customer_id IS NULL AND {scope}"))
+    ctx.check("orders", "customer_id", "missing_customer_id", guests, ctx.rows("orders"))
     marked = ctx.db.execute(
         "SELECT count(*) FILTER (WHERE status = 'cancelled'), "
         "count(*) FILTER (WHERE status = 'refunded'), count(*) FILTER (WHERE returned), "
         "count(*) FILTER (WHERE status = 'pending'), count(*) FILTER (WHERE customer_id IS NULL) "
-        "FROM orders"
+        f"FROM orders WHERE {scope}"
     ).fetchone()
     assert marked is not None
     out: dict[str, Any] = {
@@ -374,10 +429,15 @@ def _clean_orders(ctx: _Ctx, drop_identical_lines: bool) -> dict[str, Any]:
 def _clean_customers(ctx: _Ctx, default_region: str | None, from_orders: bool) -> dict[str, Any]:
     db = ctx.db
     before, dups = _dedup_exact(ctx, "customers")
+    ids = (
+        f"AND customer_id IN (SELECT customer_id FROM customers WHERE {ctx.scope()})"
+        if ctx.scoped()
+        else ""
+    )
     by_id = int(
         ctx.one(
             "SELECT count(*) - count(DISTINCT customer_id) FROM customers "
-            "WHERE customer_id IS NOT NULL"
+            f"WHERE customer_id IS NOT NULL {ids}"
         )
     )
     if by_id:
@@ -385,12 +445,12 @@ def _clean_customers(ctx: _Ctx, default_region: str | None, from_orders: bool) -
             "DELETE FROM customers WHERE rowid IN (SELECT rid FROM (SELECT rowid AS rid, "
             "row_number() OVER (PARTITION BY customer_id ORDER BY _run_id DESC, _row DESC) AS rn "
             "FROM customers WHERE customer_id IN (SELECT customer_id FROM customers "
-            "GROUP BY customer_id HAVING count(*) > 1)) WHERE rn > 1)"
+            f"WHERE TRUE {ids} GROUP BY customer_id HAVING count(*) > 1)) WHERE rn > 1)"
         )
     _clean_emails(ctx, "customers")
     _clean_countries(ctx, "customers")
     pairs = db.execute(
-        "SELECT DISTINCT phone, country FROM customers WHERE phone IS NOT NULL"
+        f"SELECT DISTINCT phone, country FROM customers WHERE phone IS NOT NULL AND {ctx.scope()}"
     ).fetchall()
     mapping = standardize_phones([(p, c) for p, c in pairs], default_region=default_region)
     _apply_mapping(ctx, "customers", "phone", dict(mapping), "phone", key_cols=("country",))
@@ -411,8 +471,9 @@ def _customers_from_orders(ctx: _Ctx) -> int:
     Returns how many were added. When orders carry no e-mail or no country at all, that
     aggregate is skipped (the value would be NULL anyway; ``mode`` over every line is costly).
     """
+    scope = ctx.scope()
     has_email, has_country = ctx.db.execute(
-        "SELECT count(email) > 0, count(country) > 0 FROM orders"
+        f"SELECT count(email) > 0, count(country) > 0 FROM orders WHERE {scope}"
     ).fetchone() or (True, True)
     email = "max(email)" if has_email else "NULL"
     country = "mode(country)" if has_country else "NULL"
@@ -421,7 +482,7 @@ def _customers_from_orders(ctx: _Ctx) -> int:
         "INSERT INTO customers (customer_id, email, country, _run_id, _row) "
         "SELECT customer_id, email, country, ?, NULL FROM (SELECT customer_id, "
         f"{email} AS email, {country} AS country FROM orders WHERE customer_id IS NOT NULL "
-        "GROUP BY customer_id) o WHERE NOT EXISTS "
+        f"AND {scope} GROUP BY customer_id) o WHERE NOT EXISTS "
         "(SELECT 1 FROM customers c WHERE c.customer_id = o.customer_id) ORDER BY customer_id",
         [ctx.run_id],
     ).fetchone()
@@ -433,11 +494,25 @@ def _clean_other(ctx: _Ctx, table: str) -> dict[str, Any]:
     out: dict[str, Any] = {"rows_before": before, "rows": before - dups, "duplicates_removed": dups}
     key = CANONICAL[table].key
     if key:
-        k = ", ".join(quote(c) for c in key)
-        n = int(ctx.one(f"SELECT count(*) - count(DISTINCT ({k})) FROM {quote(table)}"))
-        if n:
+        k, t = ", ".join(quote(c) for c in key), quote(table)
+        # scoped: only keys a row in scope has can have gained a duplicate
+        mine = (
+            f"WHERE EXISTS (SELECT 1 FROM {t} s WHERE {ctx.scope('s')} AND "
+            + " AND ".join(f"s.{quote(c)} IS NOT DISTINCT FROM x.{quote(c)}" for c in key)
+            + ")"
+            if ctx.scoped()
+            else ""
+        )
+        n = int(ctx.one(f"SELECT count(*) - count(DISTINCT ({k})) FROM {t} x {mine}"))
+        if n and ctx.scoped():
             ctx.db.execute(
-                f"CREATE OR REPLACE TABLE {quote(table)} AS SELECT * FROM {quote(table)} "
+                f"DELETE FROM {t} WHERE rowid IN (SELECT rid FROM (SELECT x.rowid AS rid, "
+                f"row_number() OVER (PARTITION BY {k} ORDER BY _run_id DESC, _row DESC) AS rn "
+                f"FROM {t} x {mine}) WHERE rn > 1)"
+            )
+        elif n:
+            ctx.db.execute(
+                f"CREATE OR REPLACE TABLE {t} AS SELECT * FROM {t} "
                 f"QUALIFY row_number() OVER (PARTITION BY {k} ORDER BY _run_id DESC, _row DESC) = 1"
             )
         out["duplicate_ids_removed"] = n
@@ -457,7 +532,7 @@ def _quartiles(ctx: _Ctx, table: str, column: str) -> tuple[float, float] | None
     col, t = quote(column), quote(table)
     row = ctx.db.execute(
         f"WITH h AS (SELECT {col} AS v, count(*) AS c FROM {t} WHERE {col} IS NOT NULL "
-        "GROUP BY 1), s AS (SELECT v, sum(c) OVER (ORDER BY v ROWS UNBOUNDED PRECEDING) AS upto "
+        f"AND {ctx.scope()} GROUP BY 1), s AS (SELECT v, sum(c) OVER (ORDER BY v ROWS UNBOUNDED PRECEDING) AS upto "
         "FROM h), n AS (SELECT max(upto) - 1 AS last FROM s), "
         "k AS (SELECT last * p AS x, floor(last * p) AS lo, ceil(last * p) AS hi, p FROM n, "
         "(VALUES (0.25), (0.75)) q(p)) "
@@ -487,7 +562,7 @@ def _outliers(ctx: _Ctx, table: str, columns: tuple[str, ...]) -> dict[str, Any]
         return {}
     counts = ", ".join(f"count(*) FILTER (WHERE {quote(c)} < ? OR {quote(c)} > ?)" for c in fences)
     params = [v for pair in fences.values() for v in pair]
-    found = ctx.db.execute(f"SELECT {counts} FROM {t}", params).fetchone()
+    found = ctx.db.execute(f"SELECT {counts} FROM {t} WHERE {ctx.scope()}", params).fetchone()
     out: dict[str, Any] = {}
     for (c, (low, high)), n in zip(fences.items(), found or (), strict=True):
         if n:

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from segmint.cli import _campaigns, _experiment, _export, _monitor
+from segmint.cli import _campaigns, _experiment, _export, _monitor, _update
 from segmint.cli import _render as render
 from segmint.cli import _render_value as render_value
 from segmint.cli._common import (
@@ -537,6 +537,7 @@ _export.register(app)
 _experiment.register(app)
 _campaigns.register(app)
 _monitor.register(app)
+_update.register(app)
 
 
 @app.command()

@@ -58,11 +58,14 @@ def _usable(dtype: object) -> bool:
     )
 
 
-def attribute_features(customers: ir.Table, reserved: Iterable[str] = ()) -> FeaturePart:
+def attribute_features(
+    customers: ir.Table, reserved: Iterable[str] = (), *, reference: ir.Table | None = None
+) -> FeaturePart:
     """The customers' extra columns (except ``reserved`` names); integer category codes
-    (:func:`code_columns`) as text, everything else unchanged."""
+    (:func:`code_columns`) as text, everything else unchanged. ``reference``: the customers
+    whose values decide which integers are codes (default: ``customers``)."""
     names = attribute_columns(customers, reserved)
-    codes = set(code_columns(customers, names))
+    codes = set(code_columns(customers if reference is None else reference, names))
     cols = [customers[n].cast("string").name(n) if n in codes else customers[n] for n in names]
     return FeaturePart(customers.select("customer_id", *cols))
 

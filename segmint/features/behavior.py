@@ -41,15 +41,23 @@ from segmint.features._common import (
     unique_slugs,
 )
 
-__all__ = ["event_features", "order_features"]
+__all__ = ["event_features", "order_features", "window_revenue"]
 
 WINDOW_DAYS = 90
 
 
-def order_features(orders: ir.Table, as_of: datetime, *, top_n: int) -> FeaturePart:
-    """Per-customer behavioral features from the order lines at or before ``as_of``."""
+def order_features(
+    orders: ir.Table, as_of: datetime, *, top_n: int, reference: ir.Table | None = None
+) -> FeaturePart:
+    """Per-customer behavioral features from the order lines at or before ``as_of``.
+
+    ``reference``: the lines the top-N categories and channels are chosen from (default:
+    ``orders``); an incremental update passes every line while ``orders`` holds only some
+    customers', so those customers get the columns a full build gives them.
+    """
     t = _with_defaults(orders_as_of(orders, as_of))
-    mixes = _top_mixes(t, top_n)
+    ref = t if reference is None else _with_defaults(orders_as_of(reference, as_of))
+    mixes = _top_mixes(ref, top_n)
     lines = _line_aggregates(t, as_of, mixes)
     per_order = _order_aggregates(t)
     j = lines.left_join(per_order, lines.customer_id == per_order.customer_id).select(
@@ -86,13 +94,18 @@ def order_features(orders: ir.Table, as_of: datetime, *, top_n: int) -> FeatureP
     return FeaturePart(j.select("customer_id", **cols), fill)
 
 
-def event_features(events: ir.Table, as_of: datetime, *, top_n: int) -> FeaturePart:
+def event_features(
+    events: ir.Table, as_of: datetime, *, top_n: int, reference: ir.Table | None = None
+) -> FeaturePart:
     """Counts of each of the ``top_n`` most frequent event names, and of all events, per customer.
 
-    Only identified events (with a customer id) at or before ``as_of`` count.
+    Only identified events (with a customer id) at or before ``as_of`` count. ``reference``:
+    the events the top names are chosen from (default: ``events``).
     """
     e = events.filter(events.customer_id.notnull(), events.occurred_at <= as_of)
-    rows = e.group_by("event_name").aggregate(n=e.count()).to_pyarrow().to_pylist()
+    r = e if reference is None else reference
+    r = r.filter(r.customer_id.notnull(), r.occurred_at <= as_of)
+    rows = r.group_by("event_name").aggregate(n=r.count()).to_pyarrow().to_pylist()
     names = top_values(rows, "event_name", "n", top_n)
     slugs = unique_slugs(names, reserved={"total"})
     metrics = {
@@ -100,6 +113,20 @@ def event_features(events: ir.Table, as_of: datetime, *, top_n: int) -> FeatureP
     }
     agg = e.group_by("customer_id").aggregate(**metrics, events_total=e.count())
     return FeaturePart(agg, dict.fromkeys([*metrics, "events_total"], 0))
+
+
+def window_revenue(orders: ir.Table, as_of: datetime) -> ir.Table:
+    """``revenue_last_90d`` and ``revenue_prev_90d`` per customer with a line in the two
+    windows before ``as_of``, exactly as :func:`order_features` computes them, from those
+    lines only (an incremental update moves the windows without re-reading every line)."""
+    start = as_of - timedelta(days=2 * WINDOW_DAYS)
+    t = _with_defaults(orders_as_of(orders, as_of))
+    agg = _line_aggregates(t.filter(t.ordered_at > start), as_of, {})
+    return agg.select(
+        "customer_id",
+        revenue_last_90d=agg.rev_last.fill_null(0.0).round(2),
+        revenue_prev_90d=agg.rev_prev.fill_null(0.0).round(2),
+    )
 
 
 def _with_defaults(t: ir.Table) -> ir.Table:

@@ -63,12 +63,18 @@ def build_features(
     *,
     families: Sequence[str] | None = None,
     top_categories: int = 8,
+    reference: Mapping[str, ir.Table] | None = None,
 ) -> ir.Table:
     """The wide feature table (one row per customer, ordered by customer_id) as an Ibis table.
 
     ``tables`` maps canonical table names to Ibis tables; ``top_categories`` is how many
     categories, channels and event names get their own column (the rest go to ``other``).
+    ``reference``: the full tables when ``tables`` hold only some customers' rows (an
+    incremental update, :mod:`segmint.features.incremental`); the choices that depend on every
+    customer (top categories, channels and event names; which integer attributes are codes)
+    are made on them, so those customers get exactly the row a full build gives them.
     """
+    ref = reference or {}
     chosen = check_families(families)
     if type(top_categories) is not int or top_categories < 1:
         raise SpecError(
@@ -86,13 +92,16 @@ def build_features(
     when = naive_utc(as_of)
     order_part = None
     if orders is not None and "behavioral" in chosen:
-        order_part = order_features(orders, when, top_n=top_categories)
+        order_part = order_features(orders, when, top_n=top_categories, reference=ref.get("orders"))
     people, ids = _customers(customers, orders, when) if customers is not None else (None, None)
     wide = _spine(ids, orders, order_part, when)
-    for part in _other_parts(tables, people, chosen, when, top_categories):
+    for part in _other_parts(tables, people, chosen, when, top_categories, ref.get("events")):
         wide = _attach(wide, part)
     if people is not None and "attributes" in chosen:  # last: built features keep their names
-        attrs = attribute_features(people, reserved=wide.columns)
+        everyone = ref.get("customers")
+        if everyone is not None:
+            everyone = everyone.filter(everyone.customer_id.notnull())
+        attrs = attribute_features(people, reserved=wide.columns, reference=everyone)
         if attrs.features:
             wide = _attach(wide, attrs)
     return wide.order_by("customer_id")
@@ -104,10 +113,11 @@ def _other_parts(
     chosen: list[str],
     when: datetime,
     top_n: int,
+    all_events: ir.Table | None = None,
 ) -> list[FeaturePart]:
     parts = []
     if "behavioral" in chosen and "events" in tables:
-        parts.append(event_features(tables["events"], when, top_n=top_n))
+        parts.append(event_features(tables["events"], when, top_n=top_n, reference=all_events))
     if people is not None:
         if "demographic" in chosen:
             parts.append(demographic_features(people, when))

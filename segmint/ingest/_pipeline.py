@@ -31,7 +31,7 @@ from segmint.spec.gates import CHECK_GATES, QualityGates
 from segmint.store import RunRecord, Store, quote
 from segmint.store.schema import CANONICAL
 
-__all__ = ["IngestResult", "ingest"]
+__all__ = ["IngestResult", "imported_before", "ingest"]
 
 NOT_FINITE = "not a finite number (inf, NaN, or beyond ±1.8e308)"
 ISSUE_SAMPLE = 200  # unreadable values kept per column (all are counted)
@@ -673,6 +673,16 @@ def _record_repaired(
             for line, row, text in found.sample
         ],
     )
+
+
+def imported_before(
+    store: Store, location: str | os.PathLike[str], entity: str | None = None
+) -> tuple[str, str, str, str] | None:
+    """(run_id, source, table, format) of an earlier import of the file at ``location`` (the
+    same fingerprint), or None: lets ``segmint update`` refuse a batch before importing any
+    of it."""
+    src = sniff(str(location))
+    return _previous_import(store, _fingerprint(src), src, entity)
 
 
 def _previous_import(

@@ -187,6 +187,12 @@ class ValueSegmenter(BaseSegmenter):
         self._check_fitted()
         return self._label(X, self._values(X))
 
+    def predict_values(self, X: pd.DataFrame) -> tuple[pd.Series, pd.DataFrame]:
+        """Labels and the per-customer values (as ``values_``) for customers' summaries."""
+        self._check_fitted()
+        values = self._values(X)
+        return self._label(X, values), values
+
     def segmentation(self, name: str) -> Segmentation:
         self._check_fitted()
         bg, gg = self.bgnbd_, self.gamma_gamma_

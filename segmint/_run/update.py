@@ -1,0 +1,381 @@
+"""``segmint update``: append new data and re-score every customer with the stored models.
+
+A weekly export adds a few thousand order lines to a history of millions. ``segmint run``
+would re-import nothing (the fingerprints skip old files) but would still clean, rebuild
+every feature and refit every model. ``update`` does what the new lines need:
+
+1. **import** the new files (every file is checked first: one imported before refuses the
+   whole batch, so nothing is half-imported), then **clean** (the already clean rows cost one
+   scan);
+2. **features**, incrementally where the table allows (:mod:`segmint._run._refresh`);
+3. **re-score** with the last segment run's stored models (``segment_models``): RFM cut
+   points, nearest centroid, rules, value models and tiers. Nothing is refitted, so a label
+   means what it meant; the result is stored as a new segment run (its feature snapshot
+   too), with the previous run's profiles marked as such unless ``profile=True``;
+4. **compare** with that run (``segmint monitor``'s drift and migration), and with
+   ``refit="auto"`` refit when a feature a segmentation uses drifted; ``"always"`` refits
+   every time (``segmint run`` on the updated data).
+
+The re-scored labels are the ones a full re-run that only predicts would give: the test
+``tests/test_update.py`` compares them customer by customer.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+
+from segmint._run._frame import feature_frame, trim_heap
+from segmint._run._persist import persist
+from segmint._run._refresh import Refreshed, refresh
+from segmint._run._segment import NO_PURCHASES, Segmented, rescored_result
+from segmint._workspace import Workspace
+from segmint.exceptions import SegmintError, SpecError, WorkspaceError
+from segmint.segment.base import Segmentation
+from segmint.spec.model import SegmentationSpec, Spec
+from segmint.store.results import SegmentationResult
+
+__all__ = ["REFIT", "UpdateOutput", "update_pipeline"]
+
+Refit = Literal["never", "auto", "always"]
+REFIT: tuple[str, ...] = ("never", "auto", "always")
+Progress = Callable[[str], None]
+
+
+@dataclass
+class UpdateOutput:
+    """What an update did: the runs it wrote, how, and what changed since the base run."""
+
+    base_run: str
+    run_id: str
+    imported: list[dict[str, Any]]
+    features: Refreshed
+    refit: str
+    #: why a refit happened ("" when the stored models scored)
+    refit_reason: str
+    #: the comparison with the base run (``Monitoring.to_dict()``), None when not computed
+    monitoring: dict[str, Any] | None
+    seconds: float = 0.0
+    steps: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    #: the report folder when the update refitted (a full run writes its report)
+    report: Path | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "base_run": self.base_run,
+            "run_id": self.run_id,
+            "imported": self.imported,
+            "features": {
+                "run_id": self.features.run_id,
+                "as_of": self.features.as_of,
+                "customers": self.features.customers,
+                "rebuilt": self.features.rebuilt,
+                "incremental": self.features.incremental,
+                "reason": self.features.reason or None,
+            },
+            "refit": self.refit,
+            "refit_reason": self.refit_reason or None,
+            "monitoring": self.monitoring,
+            "seconds": round(self.seconds, 3),
+            "steps": {k: round(v, 3) for k, v in self.steps.items()},
+            "notes": self.notes,
+            "report": str(self.report) if self.report else None,
+        }
+
+
+@dataclass
+class _Base:
+    run_id: str
+    specs: list[SegmentationSpec]
+    results: dict[str, SegmentationResult]
+    models: dict[str, dict[str, Any]]
+
+
+def update_pipeline(
+    ws: Workspace,
+    files: list[str | Path],
+    *,
+    refit: str = "never",
+    spec: Spec | None = None,
+    into: str | None = None,
+    fmt: str = "auto",
+    as_of: Any = None,
+    profile: bool = False,
+    out_dir: str | Path | None = None,
+    progress: Progress | None = None,
+) -> UpdateOutput:
+    """Import ``files``, refresh the features and re-score with the last run's models.
+
+    ``refit``: ``never`` (default) scores with the stored models, ``always`` refits them all
+    (a full ``segmint run`` of the last run's segmentations), ``auto`` refits when a feature
+    one of them uses drifted (``segmint monitor``'s tests). ``spec`` gives the quality gates,
+    the ranking weights and the monitoring thresholds (its segmentations are not used: the
+    update keeps the last run's). ``profile``: recompute the profiles and the ranking of the
+    re-scored segments (a few seconds per segmentation on a million customers).
+    """
+    t0 = time.perf_counter()
+    say = progress or (lambda _m: None)
+    if refit not in REFIT:
+        raise SpecError(
+            f"--refit must be one of {', '.join(REFIT)}. Got {refit!r}.",
+            fix="--refit never (score with the stored models), auto (refit when a feature "
+            "drifted) or always.",
+        )
+    spec = spec or Spec()
+    steps: dict[str, float] = {}
+    base = _base(ws)
+    paths = [str(f) for f in files]
+    _refuse_reimports(ws, paths, into)
+    tick = time.perf_counter()
+    imported, new_runs = [], []
+    for path in paths:
+        say(f"Importing {Path(path).name}")
+        r = ws.ingest(path, into=into, format=fmt, gates=spec.quality, progress=say)
+        imported.append({"file": path, "run_id": r.run_id, "table": r.table, "rows": r.rows})
+        new_runs.append(r.run_id)
+    steps["import"] = time.perf_counter() - tick
+    tick = time.perf_counter()
+    say("Cleaning")
+    cleaned = ws.clean(
+        gates=spec.quality,
+        drop_identical_lines=spec.clean.drop_identical_lines,
+        progress=say,
+        only_runs=list(new_runs),
+    )
+    new_runs.append(cleaned.run_id)
+    steps["clean"] = time.perf_counter() - tick
+    tick = time.perf_counter()
+    say("Updating features")
+    feats = refresh(ws, new_runs, as_of)
+    steps["features"] = time.perf_counter() - tick
+    notes = [] if feats.incremental else [f"Features: {feats.reason}."]
+    if refit == "always":
+        return _refitted(ws, spec, base, imported, feats, "asked (--refit always)", t0, steps,
+                         notes, out_dir, say)  # fmt: skip
+    tick = time.perf_counter()
+    say("Re-scoring with the stored models")
+    run_id = _rescore(ws, base, spec, feats.as_of, profile=profile, say=say)
+    steps["score"] = time.perf_counter() - tick
+    tick = time.perf_counter()
+    monitoring = _compare(ws, base.run_id, run_id, spec)
+    steps["compare"] = time.perf_counter() - tick
+    if refit == "auto":
+        why = _drifted_inputs(monitoring, base.specs, base.results)
+        if why:
+            return _refitted(ws, spec, base, imported, feats, why, t0, steps, notes, out_dir, say)
+    return UpdateOutput(
+        base.run_id, run_id, imported, feats, refit, "", monitoring,
+        time.perf_counter() - t0, steps, notes,
+    )  # fmt: skip
+
+
+# -- the base run ------------------------------------------------------------------------------
+
+
+def _base(ws: Workspace) -> _Base:
+    """The last segment run: its segmentations' specs, results and stored models."""
+    tables = ws.tables()
+    if "segmentations" not in tables or "segment_models" not in tables:
+        raise WorkspaceError(
+            f"The workspace '{ws.path}' has no segment run to update: `segmint update` "
+            "re-scores the segments of the last `segmint run` with its stored models.",
+            fix="run the pipeline once first: segmint run orders.csv (or --spec segmint.yaml).",
+        )
+    db = ws.store.db
+    row = db.execute(
+        "SELECT run_id FROM runs WHERE kind = 'segment' ORDER BY seq DESC LIMIT 1"
+    ).fetchone()
+    if row is None:
+        raise WorkspaceError(
+            f"The workspace '{ws.path}' has no segment run to update.",
+            fix="run the pipeline once first: segmint run orders.csv",
+        )
+    run_id = str(row[0])
+    rows = db.execute(
+        "SELECT s.name, s.spec, s.result, m.model FROM segmentations s LEFT JOIN segment_models m "
+        "ON m.run_id = s.run_id AND m.segmentation = s.name WHERE s.run_id = ?",
+        [run_id],
+    ).fetchall()
+    specs, results, models = [], {}, {}
+    for name, spec_text, result_text, model in rows:
+        if not isinstance(model, str):
+            raise WorkspaceError(
+                f"Segmentation '{name}' of run {run_id} has no stored model to re-score with "
+                "(it was written by an older version of segmint).",
+                fix="run it again once with this version: segmint run --spec segmint.yaml",
+            )
+        specs.append(SegmentationSpec.model_validate(json.loads(spec_text)))
+        results[name] = SegmentationResult.from_json(result_text)
+        models[name] = json.loads(model)
+    # the stored order is the run's (value first: its CLV joins the profiles' features)
+    specs.sort(key=lambda s: s.method != "value")
+    return _Base(run_id, specs, results, models)
+
+
+def _refuse_reimports(ws: Workspace, paths: list[str], into: str | None) -> None:
+    """Refuse the batch before importing any of it when one file was imported before."""
+    from segmint.ingest import imported_before
+
+    if not paths:
+        raise SpecError(
+            "segmint update needs the new files to import.",
+            fix="segmint update new_orders.csv (the exports since the last run).",
+        )
+    for path in paths:
+        if not Path(path).exists():
+            continue  # ingest says what is wrong with it
+        found = imported_before(ws.store, path, into)
+        if found is not None:
+            raise SegmintError(
+                f"This file was already imported into {found[2]} by run {found[0]} (from "
+                f"{found[1]}); an update adds new rows only, so nothing was imported.",
+                where=path,
+                fix="leave it out of the update (its rows are in the workspace already).",
+            )
+
+
+# -- re-scoring --------------------------------------------------------------------------------
+
+
+def _rescore(
+    ws: Workspace, base: _Base, spec: Spec, as_of: str, *, profile: bool, say: Progress
+) -> str:
+    """Score every segmentation of ``base`` with its stored model; store a new segment run."""
+    from segmint.segment.models import model_from_json
+
+    ids = ws.table("customer_features").select("customer_id").to_pyarrow()["customer_id"]
+    index = pd.Index(ids.to_pylist(), name="customer_id")
+    frame = feature_frame(ws) if profile else None
+    done: list[Segmented] = []
+    values_of: pd.DataFrame | None = None
+    for s in base.specs:
+        est = model_from_json(base.models[s.name])
+        values = None
+        if s.method == "value":
+            summary = ws.value_summary(as_of, unit=s.params.get("unit") or "weeks")
+            labels, values = est.predict_values(summary)
+            labels = labels.reindex(index).fillna(NO_PURCHASES)
+            values_of = values
+        else:
+            cols = _model_columns(est, base.results[s.name])
+            part = feature_frame(ws, cols) if frame is None else frame[cols]
+            labels = est.predict(part).reindex(index)
+            del part
+        result = base.results[s.name]
+        seg = Segmentation(
+            name=s.name, method=s.method, labels=labels.astype(str),
+            features=list(result.features), details={}, warnings=list(result.warnings),
+        )  # fmt: skip
+        done.append(Segmented(s, seg, result, base.models[s.name], values))
+        trim_heap()
+    if frame is not None:
+        say("Profiling the re-scored segments")
+        if values_of is not None:
+            new = [c for c in values_of.columns if c not in frame.columns]
+            frame = frame.join(values_of[new])
+        done = [_profiled(d, frame, spec) for d in done]
+    else:
+        done = [_marked(d, base.run_id) for d in done]
+    say("Saving segments")
+    return persist(ws, done, as_of)
+
+
+def _model_columns(est: Any, result: SegmentationResult) -> list[str]:
+    """The feature columns the model reads (RFM: its three; clusters: ``features_``)."""
+    for attr in ("features_in_", "features_", "columns_"):
+        cols = getattr(est, attr, None)
+        if cols is not None and len(cols):
+            return [str(c) for c in cols]
+    if hasattr(est, "thresholds_") and hasattr(est, "recency"):
+        return [est.recency, est.frequency, est.monetary]
+    return list(result.features)
+
+
+def _marked(d: Segmented, base_run: str) -> Segmented:
+    """The base run's result with the new sizes and a warning that its profiles are older."""
+    note = (
+        f"Re-scored by `segmint update` with the model of run {base_run}: every customer's "
+        f"segment is current ({len(d.segmentation.labels):,} customers), but the profiles, "
+        f"the ranking and the plan describe run {base_run}'s customers. "
+        "Run `segmint update --profile` (or `segmint run`) to refresh them."
+    )
+    result = d.result.model_copy(
+        update={
+            "n_customers": len(d.segmentation.labels),
+            "warnings": [*d.result.warnings, note],
+        }
+    )
+    d.segmentation.warnings.append(note)
+    d.result = result
+    return d
+
+
+def _profiled(d: Segmented, frame: pd.DataFrame, spec: Spec) -> Segmented:
+    """The re-scored segments profiled, ranked and planned on the current features."""
+    d.result = rescored_result(d.spec, d.segmentation, frame, spec, d.result)
+    return d
+
+
+# -- comparing and refitting -------------------------------------------------------------------
+
+
+def _compare(ws: Workspace, base: str, current: str, spec: Spec) -> dict[str, Any] | None:
+    from segmint.monitor.compare import compare_runs
+
+    try:
+        return compare_runs(ws.store, base, current, thresholds=spec.monitoring).to_dict()
+    except SegmintError as exc:  # the comparison is a report, not a precondition
+        return {"error": exc.problem}
+
+
+def _drifted_inputs(
+    monitoring: dict[str, Any] | None,
+    specs: list[SegmentationSpec],
+    results: dict[str, SegmentationResult],
+) -> str:
+    """Why ``auto`` refits: the drifted features some segmentation uses, or ""."""
+    if not monitoring or "features" not in monitoring:
+        return ""
+    drifted = {f["feature"] for f in monitoring["features"] if f.get("drifted")}
+    hits = []
+    for s in specs:
+        used = set(results[s.name].features) & drifted
+        if used:
+            hits.append(f"{s.name} ({', '.join(sorted(used))})")
+    return f"drift in the features of {'; '.join(hits)}" if hits else ""
+
+
+def _refitted(
+    ws: Workspace,
+    spec: Spec,
+    base: _Base,
+    imported: list[dict[str, Any]],
+    feats: Refreshed,
+    why: str,
+    t0: float,
+    steps: dict[str, float],
+    notes: list[str],
+    out_dir: str | Path | None,
+    say: Progress,
+) -> UpdateOutput:
+    """Refit the base run's segmentations on the updated data (a full run, with a report)."""
+    from segmint._run import run_pipeline
+
+    say(f"Refitting: {why}")
+    tick = time.perf_counter()
+    out = Path(out_dir) if out_dir else ws.path.parent / "segmint-report"
+    full = spec.model_copy(update={"segmentations": base.specs, "sources": []})
+    done = run_pipeline(ws, full, out_dir=out, progress=say)
+    steps["refit"] = time.perf_counter() - tick
+    monitoring = _compare(ws, base.run_id, done.run_id, spec)
+    return UpdateOutput(
+        base.run_id, done.run_id, imported, feats, "refitted", why, monitoring,
+        time.perf_counter() - t0, steps, notes, out,
+    )  # fmt: skip
