@@ -317,3 +317,90 @@ def test_centroid_shift_on_one_feature_is_the_standardized_mean_change(shop):
         expected = abs(after - before) / sd
         assert m.segmentations[0]["centroid_shift"][label] == pytest.approx(expected, rel=1e-9)
     assert m.segmentations[0]["centroid_shift"]["Big"] > 0.1
+
+
+# -- the run report's monitoring section (the three runs' own report.json and report.html) --
+
+
+def _report(shop: Shop, i: int) -> tuple[dict[str, Any], str]:
+    folder = shop.root / f"report{i}"
+    data = json.loads((folder / "report.json").read_text(encoding="utf-8"))
+    return data, (folder / "report.html").read_text(encoding="utf-8")
+
+
+def test_the_first_run_report_has_no_monitoring_section(shop):
+    data, html = _report(shop, 0)
+    assert data["monitoring"] is None
+    assert any("first segment run" in n for n in data["notes"])
+    assert 'id="monitoring"' not in html and "Changes since" not in html
+
+
+def test_the_next_run_report_compares_with_the_previous_run(shop):
+    data, html = _report(shop, 1)
+    first, second, _ = shop.runs
+    m = data["monitoring"]
+    assert (m["baseline"], m["current"]) == (first, second) == (first, data["run_id"])
+    assert m["alerts"] == [] and not m["crossed"]
+    assert [s["name"] for s in m["segmentations"]] == ["spend", "rfm"]
+    for s in m["segmentations"]:
+        total = sum(n for row in s["migration"].values() for n in row.values())
+        assert total == s["customers_in_both"] == shop.in_both(first, second, s["name"]) > 0
+        assert list(s["history"]) == [first, second]  # the sizes over runs, oldest first
+        assert s["history"][second] == s["sizes"]["current"]
+    assert m["features"] and not any(f["drifted"] for f in m["features"])
+    # the page: the section with its heading, a heat map and a sizes chart per segmentation
+    assert f"Monitoring: changes since run {first}</h2>" in html
+    assert "No alerts: nothing crossed a threshold" in html
+    section = html.split('<section id="monitoring"', 1)[1].split("</section>", 1)[0]
+    assert section.count('class="chart"') == 4
+    assert "600 of the 600 customers present in both runs" in section
+    assert "Feature drift: 0 of" in section
+    # the same numbers as segmint monitor --json
+    assert (
+        _monitor(shop, first, second).to_dict()["segmentations"][0]["migration"]
+        == (m["segmentations"][0]["migration"])
+    )
+
+
+def test_the_report_says_what_crossed_a_threshold_and_what_to_do(shop):
+    data, html = _report(shop, 2)
+    _, second, third = shop.runs
+    m = data["monitoring"]
+    assert m["baseline"] == second and m["crossed"]
+    kinds = {(a["kind"], a["subject"]) for a in m["alerts"]}
+    assert ("segment_size", "spend: Big") in kinds and ("moved_share", "spend") in kinds
+    spend = m["segmentations"][0]
+    total = sum(n for row in spend["migration"].values() for n in row.values())
+    assert total == spend["customers_in_both"] == shop.in_both(second, third, "spend")
+    assert list(spend["history"]) == shop.runs
+    section = html.split('<section id="monitoring"', 1)[1].split("</section>", 1)[0]
+    alerts = section.split('role="alert"', 1)[1].split("</div>", 1)[0]
+    assert "Segment &#39;Big&#39; of spend shrank by" in alerts
+    # grouped by kind, what to do said once per group
+    assert "Segments grew or shrank (" in alerts and "Customers changed segment (1)" in alerts
+    assert alerts.count("What to do:") == len({a["kind"] for a in m["alerts"]})
+    assert alerts.count("<li>") == len(m["alerts"])
+    assert "Re-export these segmentations&#39; audiences" in alerts  # the moved-share advice
+    assert "Retired segments (gone now): Regular." in section
+
+
+def test_a_baseline_without_feature_snapshot_is_a_note_not_a_failed_run(shop, tmp_path):
+    """A run made before feature snapshots were kept (its record removed here, on a copy):
+    the next run succeeds, its report compares the segments and says why drift is missing."""
+    import shutil
+
+    ws = tmp_path / "w.duckdb"
+    shutil.copy(shop.ws, ws)
+    with segmint.Workspace(ws) as w:
+        w.store.db.execute("DELETE FROM feature_snapshot_runs WHERE run_id = ?", [shop.runs[2]])
+    spec = tmp_path / "changed.yaml"
+    spec.write_text(SPEC.format(big=1500, second="Frequent"))
+    r = cli("run", "--spec", str(spec), "-w", str(ws), "--out", str(tmp_path / "out"))
+    assert r.exit_code == 0, r.output
+    m = json.loads((tmp_path / "out" / "report.json").read_text())["monitoring"]
+    assert m["baseline"] == shop.runs[2] and m["features"] == []
+    assert any(n.startswith("Feature drift was not computed") for n in m["notes"])
+    spend = m["segmentations"][0]
+    assert spend["stayed_share"] == 1.0 and set(spend["centroid_shift"].values()) == {None}
+    html = (tmp_path / "out" / "report.html").read_text()
+    assert "Feature drift was not computed" in html.split('<section id="monitoring"', 1)[1]

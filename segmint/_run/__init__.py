@@ -12,6 +12,8 @@ record, so later runs can be compared (migration between segments over time).
 | ``_segment`` | one segmentation: fit, name, profile, rank, plan → ``SegmentationResult`` |
 | ``_stable`` | stable segment ids: matched to the previous run's segments, names kept |
 | ``_persist`` | the run's assignments, results, models and values in one transaction |
+| ``_campaigns`` | the report's campaign results, when the workspace holds campaign contacts |
+| ``_monitoring`` | the report's monitoring section: this run against the previous segment run |
 | ``_frame`` | the feature table as pandas; giving freed heap memory back |
 """
 
@@ -29,6 +31,7 @@ import pandas as pd
 from segmint._run._campaigns import campaign_section as _campaign_section
 from segmint._run._frame import feature_frame as _feature_frame
 from segmint._run._frame import trim_heap as _trim_heap
+from segmint._run._monitoring import monitoring_section as _monitoring_section
 from segmint._run._persist import persist as _persist
 from segmint._run._segment import NO_PURCHASES, Segmented
 from segmint._run._segment import segment as _segment
@@ -248,6 +251,8 @@ def run_pipeline(
     say("Saving segments")
     run_id = _persist(ws, results, as_of)
     campaigns, note = _campaign_section(ws, results[0].result.name if results else None, run_id)
+    say("Comparing with the previous run")
+    monitoring, since = _monitoring_section(ws, run_id, spec.monitoring)
     report = RunResult(
         workspace=str(ws.path),
         run_id=run_id,
@@ -255,8 +260,9 @@ def run_pipeline(
         as_of=as_of,
         quality=jsonable({"summary": quality["summary"], "gates": quality["gates"]}),
         segmentations=[r.result for r in results],
-        notes=[*notes, note] if note else notes,
+        notes=[*notes, *(n for n in (note, since) if n)],
         campaigns=campaigns,
+        monitoring=monitoring,
     )
     say("Writing the report")
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from segmint.exceptions import MonitorError, SegmintError
 from segmint.monitor.migration import migration, shared_segmentations
+from segmint.monitor.numbers import beside, percent_beside
 from segmint.spec.model import MonitoringSpec
 
 if TYPE_CHECKING:
@@ -200,14 +201,17 @@ def _drift_alerts(drift: list[Any]) -> list[dict[str, Any]]:
         if not d.get("drifted"):
             continue
         method = d.get("method") or "drift test"
+        # the tests' threshold applies to their p-value, the distances' to the statistic
+        compared = "p-value" if d.get("p_value") is not None else "statistic"
+        value = d.get("p_value") if compared == "p-value" else d.get("statistic")
         alerts.append(
             {
                 "kind": "feature_drift",
                 "subject": d.get("feature"),
-                "value": d.get("statistic"),
+                "value": value,
                 "threshold": d.get("threshold"),
-                "message": f"The feature '{d.get('feature')}' drifted ({method}: "
-                f"{_num(d.get('statistic'))}, threshold {_num(d.get('threshold'))}).",
+                "message": f"The feature '{d.get('feature')}' drifted ({method} {compared}: "
+                f"{beside(value, d.get('threshold'))}, threshold {_num(d.get('threshold'))}).",
             }
         )
     return alerts
@@ -229,8 +233,8 @@ def _segment_alerts(m: Any, limits: MonitoringSpec) -> list[dict[str, Any]]:
                     "value": change,
                     "threshold": limits.max_size_change,
                     "message": f"Segment '{name}' of {m.name} {'grew' if change > 0 else 'shrank'}"
-                    f" by {abs(change):.0%} ({before:,} → {after:,} customers; alert above "
-                    f"{limits.max_size_change:.0%}).",
+                    f" by {percent_beside(abs(change), limits.max_size_change)} ({before:,} → "
+                    f"{after:,} customers; alert above {limits.max_size_change * 100:g}%).",
                 }
             )
     moved = m.moved_share
@@ -241,8 +245,9 @@ def _segment_alerts(m: Any, limits: MonitoringSpec) -> list[dict[str, Any]]:
                 "subject": m.name,
                 "value": moved,
                 "threshold": limits.max_moved_share,
-                "message": f"{moved:.1%} of the {m.customers_in_both:,} customers in both runs "
-                f"changed segment in {m.name} (alert above {limits.max_moved_share:.0%}).",
+                "message": f"{percent_beside(moved, limits.max_moved_share, 1)} of the "
+                f"{m.customers_in_both:,} customers in both runs changed segment in {m.name} "
+                f"(alert above {limits.max_moved_share * 100:g}%).",
             }
         )
     return alerts

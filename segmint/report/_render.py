@@ -114,6 +114,10 @@ def render_report(data: RunResult | Mapping[str, Any]) -> str:
         any(s.get(c) is not None for s in view["segmentations"] for c in _CHARTS)
         or any(s.get("k_curve") for s in view["segmentations"])
         or bool(view["campaigns"] and view["campaigns"]["chart"])
+        or any(
+            s["chart"] is not None or s["history"] is not None
+            for s in (view["monitoring"] or {}).get("sections", [])
+        )
     )
     view["has_charts"] = has_charts
     return (

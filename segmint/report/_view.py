@@ -16,6 +16,7 @@ from segmint.report import _diagnostics as diag
 from segmint.report import _format as fmt
 from segmint.report._campaigns import campaigns_view
 from segmint.report._cards import card_view
+from segmint.report._monitoring import monitoring_section_view
 from segmint.report._value import value_view
 from segmint.segment.cluster.guard import guard_summary
 
@@ -314,4 +315,5 @@ def report_view(data: Mapping[str, Any]) -> dict[str, Any]:
             for i, s in enumerate(fmt.items(data.get("segmentations")), start=1)
         ],
         "campaigns": campaigns_view(data.get("campaigns")),
+        "monitoring": monitoring_section_view(data.get("monitoring")),
     }

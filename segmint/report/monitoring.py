@@ -13,7 +13,6 @@ from typing import Any
 import plotly.graph_objects as go
 
 from segmint.report._charts import PALETTE, Chart, as_chart, base_layout, plot_text
-from segmint.report._render import _env, _plotly_js
 
 __all__ = ["migration_heatmap", "monitoring_view", "render_monitoring", "sizes_over_runs_chart"]
 
@@ -142,6 +141,10 @@ def monitoring_view(data: Mapping[str, Any]) -> dict[str, Any]:
 
 def render_monitoring(data: Mapping[str, Any]) -> str:
     """The comparison as one self-contained HTML page."""
+    # imported here: the run report's section (``_monitoring``) uses this module's charts, and
+    # ``_render`` imports the report's views
+    from segmint.report._render import _env, _plotly_js
+
     view = monitoring_view(data)
     has_charts = any(s["chart"] is not None for s in view["sections"])
     return (

@@ -24,7 +24,10 @@ from typing import Any, Self
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
+    "FeatureDriftResult",
     "KPoint",
+    "MonitoringAlert",
+    "MonitoringResult",
     "Plan",
     "Population",
     "Profiles",
@@ -32,6 +35,7 @@ __all__ = [
     "Ranking",
     "RuleMatch",
     "RunResult",
+    "SegmentChange",
     "SegmentProfile",
     "SegmentationResult",
     "ValueExtras",
@@ -238,6 +242,75 @@ class SegmentationResult(_Result):
         return self.model_copy(update={"targeting": {**self.targeting, label: plan}})
 
 
+class MonitoringAlert(_Result):
+    """Something that crossed a monitoring threshold (``docs/monitoring.md``, "Alerts"):
+    ``kind`` is ``feature_drift``, ``segment_size`` or ``moved_share``; ``value`` is compared
+    with ``threshold``."""
+
+    kind: str
+    subject: str | None = None
+    value: Number = None
+    threshold: Number = None
+    message: str = ""
+
+
+class FeatureDriftResult(_Result):
+    """One feature's drift between the runs (:class:`segmint.monitor.drift.FeatureDrift`):
+    for ``ks``, ``chisquare`` and ``z`` the threshold applies to ``p_value``, for the
+    distances to ``statistic``; ``method`` "none" with a ``reason`` when it was not tested."""
+
+    feature: str
+    kind: str = ""
+    method: str = ""
+    statistic: Number = None
+    threshold: Number = None
+    p_value: Number = None
+    drifted: bool = False
+    n_baseline: int = 0
+    n_current: int = 0
+    psi: Number = None
+    bins: list[JSON] = Field(default_factory=list)
+    missing_baseline: int = 0
+    missing_current: int = 0
+    reason: str | None = None
+
+
+class SegmentChange(_Result):
+    """One segmentation in both runs (:class:`segmint.monitor.migration.Migration`): the
+    migration counts customers present in both runs, ``sizes`` every customer of each run;
+    ``history`` is the customers per segment in every segment run holding it, oldest first
+    (``{run_id: {label: n}}``)."""
+
+    name: str
+    baseline: str = ""
+    current: str = ""
+    migration: dict[str, dict[str, int]] = Field(default_factory=dict)
+    sizes: dict[str, dict[str, int]] = Field(default_factory=dict)
+    names: dict[str, dict[str, str]] = Field(default_factory=dict)
+    customers_in_both: int = 0
+    stayed: int = 0
+    stayed_share: Number = None
+    centroid_shift: dict[str, Number] = Field(default_factory=dict)
+    new: list[str] = Field(default_factory=list)
+    retired: list[str] = Field(default_factory=list)
+    history: dict[str, dict[str, int]] = Field(default_factory=dict)
+
+
+class MonitoringResult(_Result):
+    """This run compared with the workspace's previous segment run (the baseline): what
+    :meth:`segmint.monitor.compare.Monitoring.to_dict` holds, plus each segmentation's sizes
+    over the runs."""
+
+    baseline: str
+    current: str
+    crossed: bool = False
+    alerts: list[MonitoringAlert] = Field(default_factory=list)
+    features: list[FeatureDriftResult] = Field(default_factory=list)
+    segmentations: list[SegmentChange] = Field(default_factory=list)
+    thresholds: JSON = Field(default_factory=dict)
+    notes: list[str] = Field(default_factory=list)
+
+
 class RunResult(_Result):
     """A whole ``segmint run``: what ``report.json`` holds."""
 
@@ -253,3 +326,6 @@ class RunResult(_Result):
     #: campaign results per campaign × segment × channel, when the workspace has campaign
     #: contacts (``segmint.measure.campaigns.CampaignResults.to_dict()``)
     campaigns: JSON | None = None
+    #: this run compared with the previous segment run of the workspace; None on a first run
+    #: or when the comparison could not be made (a note says why)
+    monitoring: MonitoringResult | None = None
