@@ -20,11 +20,12 @@ from segmint._workspace import Workspace
 from segmint.features import build_features, check_families, resolve_as_of
 from segmint.features.incremental import affected_customers, refresh_features
 from segmint.ingest.finite import require_finite
-from segmint.store import CANONICAL, RunRecord
+from segmint.store import CANONICAL, RunRecord, set_aside_features, settle_aside
 
-__all__ = ["Refreshed", "refresh"]
+__all__ = ["Refreshed", "affected_lines", "drop_temp", "refresh"]
 
-TEMP = "_segmint_refreshed_features"
+#: the affected customers' ids and their order lines (temporary tables)
+IDS, LINES = "_segmint_affected", "_segmint_affected_lines"
 
 
 @dataclass
@@ -45,7 +46,12 @@ class Refreshed:
 
 def refresh(ws: Workspace, new_runs: list[str], as_of: Any = None) -> Refreshed:
     """The feature table after the runs ``new_runs`` (imports and their clean), incremental
-    where it can be; recorded as a features run."""
+    where it can be; recorded as a features run.
+
+    The affected customers' order lines are copied once into a temporary table
+    (:data:`LINES`): finding them costs one scan of the history's customer ids, and the
+    value summary of the re-scoring reads them again (:func:`affected_lines`).
+    """
     store = ws.store
     present = set(ws.tables())
     tables = {name: store.table(name) for name in CANONICAL if name in present}
@@ -54,57 +60,75 @@ def refresh(ws: Workspace, new_runs: list[str], as_of: Any = None) -> Refreshed:
     when = resolve_as_of(tables.get("orders"), as_of)
     last = _last_features_run(ws, new_runs)
     spec = last["spec"] if isinstance(last, dict) else {}
-    families = spec.get("families")
-    top = int(spec.get("top_categories", 8))
+    families, top = spec.get("families"), int(spec.get("top_categories", 8))
     reason = last if isinstance(last, str) else ""
-    rebuilt = -1
-    expr: Any = None
+    drop_temp(ws)
+    keyed: dict[str, Any] = {}
     if not reason:
         old = datetime.fromisoformat(str(spec["as_of"]))
-        changed = _changed(tables, new_runs)
-        affected = affected_customers(tables, changed, old, when)
-        store.db.execute(f"DROP TABLE IF EXISTS {TEMP}")
-        store.ibis.create_table(TEMP, affected, temp=True)
-        ids = store.ibis.table(TEMP)
-        refreshed = refresh_features(
-            tables,
-            store.table("customer_features"),
-            ids,
-            old=old,
-            new=when,
-            families=families,
-            top_categories=top,
+        store.ibis.create_table(
+            IDS, affected_customers(tables, _changed(tables, new_runs), old, when), temp=True
         )
-        if isinstance(refreshed, str):
-            reason = refreshed
-        else:
-            rebuilt = int(ids.count().execute())
-            store.db.execute(f"DROP TABLE IF EXISTS {TEMP}_rows")
-            store.ibis.create_table(f"{TEMP}_rows", refreshed, temp=True)
-            expr = store.ibis.table(f"{TEMP}_rows")
-    if reason:
-        expr = build_features(tables, when, families=families, top_categories=top)
-    chosen = check_families(families)
-    run = RunRecord(
-        kind="features",
-        spec={
+        ids = store.ibis.table(IDS)
+        for name, t in tables.items():
+            if "customer_id" in t.columns:
+                t = t.filter(t.customer_id.isin(ids.customer_id))
+                if name == "orders":  # read twice (features, value summary): copied once
+                    store.ibis.create_table(LINES, t, temp=True)
+                    t = store.ibis.table(LINES)
+            keyed[name] = t
+    run = RunRecord(kind="features", spec={})
+    rebuilt = -1
+    with store.transaction():
+        store.reserve_run(run)
+        before = _current_features_run(ws)
+        aside = set_aside_features(store)
+        expr: Any = None
+        if not reason and aside is not None:
+            made = refresh_features(
+                tables, store.table(aside), store.ibis.table(IDS), keyed=keyed, old=old,
+                new=when, families=families, top_categories=top,
+            )  # fmt: skip
+            if isinstance(made, str):
+                reason = made
+            else:
+                expr, rebuilt = made, int(store.ibis.table(IDS).count().execute())
+        if expr is None:
+            reason = reason or "the workspace has no feature table yet"
+            expr = build_features(tables, when, families=families, top_categories=top)
+        run.spec = {
             "as_of": when.isoformat(),
-            "families": chosen,
+            "families": check_families(families),
             "top_categories": top,
             "features": [c for c in expr.columns if c != "customer_id"],
             "incremental": {"rebuilt": rebuilt, "reason": reason or None},
-        },
-    )
-    with store.transaction():
-        store.reserve_run(run)
+        }
         store.replace_table("customer_features", expr)
+        settle_aside(store, before)
         require_finite(store.db, "customer_features", step="features", key="customer_id", nan=False)
         n = store.count("customer_features")
         run.row_counts = {"customers": n}
         store.record_run(run)
-    store.db.execute(f"DROP TABLE IF EXISTS {TEMP}_rows")
-    store.db.execute(f"DROP TABLE IF EXISTS {TEMP}")
     return Refreshed(run.run_id, when.isoformat(), n, n if reason else rebuilt, reason)
+
+
+def affected_lines(ws: Workspace) -> Any | None:
+    """The affected customers' order lines copied by the last :func:`refresh` (an Ibis
+    table), or None when it rebuilt everything."""
+    names = {r[0] for r in ws.store.db.execute("SELECT table_name FROM duckdb_tables() "
+                                               "WHERE temporary").fetchall()}  # fmt: skip
+    return ws.store.ibis.table(LINES) if LINES in names else None
+
+
+def drop_temp(ws: Workspace) -> None:
+    """Drop the temporary tables of :func:`refresh`."""
+    for name in (LINES, IDS):
+        ws.store.db.execute(f"DROP TABLE IF EXISTS {name}")
+
+
+def _current_features_run(ws: Workspace) -> str | None:
+    rows = [r["run_id"] for r in ws.runs() if r["kind"] == "features"]
+    return rows[-1] if rows else None
 
 
 def _last_features_run(ws: Workspace, new_runs: list[str]) -> dict[str, Any] | str:

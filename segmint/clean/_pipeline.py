@@ -251,8 +251,12 @@ def _dedup(
     return before, removed, kept
 
 
-#: the first column of these that a table has narrows the rows a scoped dedup hashes
-_NARROW = ("order_id", "customer_id", "event_id", "anonymous_id", "campaign_id")
+#: the first column of these that a table has narrows the rows a scoped dedup hashes; a
+#: timestamp first: on 20M order lines, matching 100k new times took 0.05 s, new order ids 2.4 s
+_NARROW = (
+    "ordered_at", "occurred_at", "answered_at", "sent_at", "signup_at",
+    "customer_id", "order_id", "event_id", "anonymous_id", "campaign_id",
+)  # fmt: skip
 
 
 def _candidates(ctx: _Ctx, table: str, data: list[str]) -> str:

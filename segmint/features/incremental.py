@@ -75,6 +75,7 @@ def refresh_features(
     previous: ir.Table,
     affected: ir.Table,
     *,
+    keyed: Mapping[str, ir.Table] | None = None,
     old: datetime,
     new: datetime,
     families: Sequence[str] | None,

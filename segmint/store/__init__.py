@@ -12,7 +12,12 @@ from segmint.store.csvsafe import (
 )
 from segmint.store.errors import engine_errors, translate
 from segmint.store.schema import CANONICAL, TableSchema
-from segmint.store.snapshots import read_snapshot, snapshot_runs
+from segmint.store.snapshots import (
+    read_snapshot,
+    set_aside_features,
+    settle_aside,
+    snapshot_runs,
+)
 from segmint.store.tables import (
     TABLES,
     TableKind,
@@ -41,6 +46,8 @@ __all__ = [
     "neutralize_table",
     "quote",
     "read_snapshot",
+    "set_aside_features",
+    "settle_aside",
     "snapshot_runs",
     "table_to_csv",
     "translate",

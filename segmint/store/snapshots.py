@@ -21,7 +21,15 @@ from segmint.exceptions import SegmintError
 if TYPE_CHECKING:
     from segmint.store._store import Store
 
-__all__ = ["read_snapshot", "record_snapshot", "retire_features", "snapshot_runs"]
+__all__ = [
+    "ASIDE",
+    "read_snapshot",
+    "record_snapshot",
+    "retire_features",
+    "set_aside_features",
+    "settle_aside",
+    "snapshot_runs",
+]
 
 SOURCE = "customer_features"
 RUNS = "feature_snapshot_runs"
@@ -64,6 +72,37 @@ def retire_features(store: Store) -> None:
             store.db.execute(f"ALTER TABLE {SOURCE} RENAME TO {quote(kept_name(features_run))}")
             return
     store.db.execute(f"DROP TABLE {SOURCE}")
+
+
+#: where an incremental features run keeps the table it builds on while it writes the new one
+ASIDE = "_segmint_previous_features"
+
+
+def set_aside_features(store: Store) -> str | None:
+    """Rename ``customer_features`` to :data:`ASIDE` (inside the features run's transaction),
+    so the next table can be built from it; :func:`settle_aside` then keeps or drops it."""
+    if not store.has_table(SOURCE):
+        return None
+    store.db.execute(f"DROP TABLE IF EXISTS {ASIDE}")
+    store.db.execute(f"ALTER TABLE {SOURCE} RENAME TO {ASIDE}")
+    return ASIDE
+
+
+def settle_aside(store: Store, features_run: str | None) -> None:
+    """The set-aside table of ``features_run`` becomes its snapshot when a run segmented on
+    it (as :func:`retire_features` keeps it), else it is dropped."""
+    from segmint.store._store import quote
+
+    if not store.has_table(ASIDE):
+        return
+    if features_run is not None and store.has_table(RUNS):
+        used = store.db.execute(
+            f"SELECT count(*) FROM {RUNS} WHERE features_run_id = ?", [features_run]
+        ).fetchone()
+        if used and used[0] and not store.has_table(kept_name(features_run)):
+            store.db.execute(f"ALTER TABLE {ASIDE} RENAME TO {quote(kept_name(features_run))}")
+            return
+    store.db.execute(f"DROP TABLE {ASIDE}")
 
 
 def snapshot_runs(store: Store) -> list[str]:
