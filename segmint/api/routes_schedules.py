@@ -29,8 +29,9 @@ class ScheduleRequest(Strict):
 
     #: five fields in UTC, e.g. "0 6 * * 1" (Mondays 06:00); a bad one is a 400 saying why
     cron: str = Field(min_length=1, max_length=200)
-    #: the spec as YAML text, without sources: (empty: RFM, k-means, value tiers)
-    spec: str = Field("", max_length=200_000)
+    #: the spec as YAML text, without sources: (empty: RFM, k-means, value tiers); 50,000
+    #: characters at most, so that even escaped as JSON it stays under the body limit (1 MB)
+    spec: str = Field("", max_length=50_000)
 
 
 class ScheduleRunRecord(BaseModel):

@@ -104,6 +104,7 @@ def _run(state: AppState, s: Schedule, progress: Any) -> dict[str, Any]:
             lock=state.write_lock,
         )
     finally:
+        ws.close()
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)
     state.models.clear()
