@@ -179,7 +179,7 @@ def run_schedule(
         if error is None:  # a bug: recorded (so it is not retried every minute), then raised
             _record(ws, schedule, started, moment, lock, status="failed", error=_bug(exc))
             raise
-        result.update(status="failed", error=str(error))
+        result.update(status="failed", error=str(error), report_dir=None)  # no report
     return _record(ws, schedule, started, moment, lock, **result)
 
 
@@ -226,6 +226,8 @@ def _compare(ws: Workspace, run_id: str, spec: Spec) -> dict[str, Any]:
         m = compare_runs(ws.store, None, run_id, thresholds=spec.monitoring)
     except MonitorError as exc:  # the workspace's first segment run
         return {"notes": [f"Nothing to compare with: {exc.problem}"]}
+    except SegmintError as exc:  # the run itself is done and stored: a note, not a failure
+        return {"notes": [f"The comparison with the run before failed: {exc}"]}
     return {
         "baseline_run_id": m.baseline,
         "alerts": jsonable(m.alerts),
