@@ -30,6 +30,7 @@ from segmint.spec.gates import QualityGates
 from segmint.store import CANONICAL, RunRecord, Store, read_snapshot
 
 if TYPE_CHECKING:
+    from segmint._run.schedule import Schedule, ScheduleRun
     from segmint.activate.export import ExportResult
     from segmint.measure.analyze import Analysis
     from segmint.measure.campaigns import CampaignResults
@@ -451,6 +452,57 @@ class Workspace:
                 "`segmint monitor`.",
             )
         return compare_runs(self.store, baseline, current, thresholds=thresholds, features=features)
+
+    # -- scheduled re-runs -----------------------------------------------------------------
+    def add_schedule(
+        self,
+        cron: str,
+        spec: str | os.PathLike[str],
+        *,
+        out_dir: str | os.PathLike[str] | None = None,
+        user: str | None = None,
+    ) -> Schedule:
+        """Re-run the spec file ``spec`` at the times of ``cron`` (five fields, UTC: "0 6 * * 1"
+        is Mondays at 06:00). Each run is compared with the segment run before it and its
+        alerts are recorded; reports go to ``out_dir``/<time> (default: a folder next to the
+        workspace). ``segmint serve`` runs due schedules, or :meth:`run_due_schedules` (cron).
+        docs/monitoring.md#scheduled-re-runs.
+
+        >>> s = ws.add_schedule("0 6 * * 1", "segmint.yaml")         # doctest: +SKIP
+        >>> s.schedule_id, s.next_run_at                             # doctest: +SKIP
+        ('s0001', datetime.datetime(2026, 12, 7, 6, 0))
+        """
+        from segmint._run.schedule import add_schedule
+
+        added: Schedule = self._guarded(
+            lambda: add_schedule(self, cron, spec, out_dir=out_dir, user=user)
+        )
+        return added
+
+    def schedules(self) -> list[Schedule]:
+        """Every schedule of the workspace, by id (cron, spec, next and last run)."""
+        from segmint._run.schedule import list_schedules
+
+        return list_schedules(self)
+
+    def remove_schedule(self, schedule_id: str) -> Schedule:
+        """Remove a schedule and its run history (the segment runs it made stay)."""
+        from segmint._run.schedule import remove_schedule
+
+        return remove_schedule(self, schedule_id)
+
+    def run_due_schedules(
+        self, now: datetime | None = None, *, progress: Any = None
+    ) -> list[ScheduleRun]:
+        """Run every schedule that is due at ``now`` (default: now, UTC), one after the other;
+        each result has ``status`` (ok or failed), ``run_id``, ``alerts`` and ``crossed``.
+
+        >>> [r.crossed for r in ws.run_due_schedules()]               # doctest: +SKIP
+        [False]
+        """
+        from segmint._run.schedule import run_due
+
+        return run_due(self, now, progress)
 
     # -- reading ---------------------------------------------------------------------------
     # -- measurement -----------------------------------------------------------------------

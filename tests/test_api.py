@@ -133,6 +133,10 @@ def endpoints(api: Api) -> list[tuple[str, str, dict[str, Any], str]]:
         ("GET", "/api/v1/experiments/power", {"params": {"baseline": 0.05, "mde": 0.1}}, "viewer"),
         ("GET", "/api/v1/campaigns", {"params": {"by": "segment"}}, "viewer"),
         ("GET", "/api/v1/monitor", {}, "viewer"),
+        ("POST", "/api/v1/schedules", {"json": {"cron": "0 6 * *"}}, "analyst"),  # a 400
+        ("GET", "/api/v1/schedules", {}, "viewer"),
+        ("DELETE", "/api/v1/schedules/s9999", {}, "analyst"),
+        ("GET", "/api/v1/schedules/s9999/runs", {}, "viewer"),
         ("GET", f"{seg}/rfm/segments/{label}/preview", {}, "analyst"),
         ("GET", f"/api/v1/runs/{r}/report", {}, "viewer"),
         (

@@ -39,8 +39,8 @@ def _cdnow_head(folder: Path, lines: int = 3000) -> Path:
 
 class Pipeline:
     """CDNOW through `segmint run` twice (the second with other features), an audience export,
-    a split-test design, a token and a run job from the server: every path that creates
-    tables."""
+    a split-test design, a token, a schedule and a run job from the server: every path that
+    creates tables."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -74,6 +74,10 @@ class Pipeline:
         assert designed.exit_code == 0, designed.output
         token = cli.invoke(app, ["token", "maria", "--role", "analyst", "-w", str(self.ws_path)])
         assert token.exit_code == 0, token.output
+        scheduled = cli.invoke(
+            app, ["schedule", "add", "0 6 * * 1", "--spec", str(spec), "-w", str(self.ws_path)]
+        )
+        assert scheduled.exit_code == 0, scheduled.output
         server = create_app(Settings(workspace=self.ws_path))
         self.server = server
         self.admin = first_admin_token(server)

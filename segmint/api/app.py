@@ -17,7 +17,13 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from segmint.api import routes_analysis, routes_campaigns, routes_experiments, routes_monitor
+from segmint.api import (
+    routes_analysis,
+    routes_campaigns,
+    routes_experiments,
+    routes_monitor,
+    routes_schedules,
+)
 from segmint.api.limits import BodyTooLarge, RequestLimits
 from segmint.api.openapi import refine
 from segmint.api.redact import Redactor
@@ -150,7 +156,13 @@ def create_app(settings: Settings) -> FastAPI:
         return response
 
     app.include_router(router)
-    for module in (routes_experiments, routes_analysis, routes_campaigns, routes_monitor):
+    for module in (
+        routes_experiments,
+        routes_analysis,
+        routes_campaigns,
+        routes_monitor,
+        routes_schedules,
+    ):
         app.include_router(module.router)
     refine(app)
     from segmint.web import pages

@@ -3,8 +3,8 @@
 DuckDB lets one process open the same file through several connections that share one
 database: every request thread gets its own :class:`~segmint.Workspace` (thread-local), the job
 worker has its own, and reads proceed while a job writes (each sees the last committed state).
-Small metadata writes (tokens, renames) take ``write_lock``; imports and runs are serialized by
-the single job worker.
+Small metadata writes (tokens, renames, schedules) take ``write_lock``; imports, runs and
+scheduled re-runs are serialized by the single job worker.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from segmint.api.inflation import MAX_INFLATED_BYTES
 from segmint.api.jobs import JobRunner
 from segmint.api.limits import MAX_BODY_BYTES, MAX_UPLOAD_BYTES
 from segmint.api.redact import Redactor
+from segmint.api.scheduler import SchedulePoller
 
 __all__ = ["MAX_UPLOAD_BYTES", "AppState", "Settings", "state_of"]
 
@@ -39,6 +40,8 @@ class Settings:
     max_inflated_bytes: int = MAX_INFLATED_BYTES
     #: secure cookies need HTTPS; off for http://127.0.0.1
     secure_cookies: bool = False
+    #: seconds between checks for due schedules (``segmint serve --schedule-poll``); 0: never
+    schedule_poll_s: float = 60.0
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -67,6 +70,8 @@ class AppState:
             shutil.rmtree(scratch, ignore_errors=True)
         for sent in settings.folder.glob("export-*"):  # audience files not deleted after sending
             shutil.rmtree(sent, ignore_errors=True)
+        #: due schedules become jobs (started last: it submits to ``jobs``)
+        self.schedules = SchedulePoller(self, settings.schedule_poll_s)
 
     @property
     def uploads(self) -> Path:
@@ -85,6 +90,7 @@ class AppState:
         return ws
 
     def close(self) -> None:
+        self.schedules.stop()
         self.jobs.stop()
 
 

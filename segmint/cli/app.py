@@ -1,5 +1,6 @@
 """The segmint command line: ingest, clean, quality, features, value, run, status, sample, demo
-(and export, exports: :mod:`segmint.cli._export`; monitor: :mod:`segmint.cli._monitor`)."""
+(and export, exports: :mod:`segmint.cli._export`; monitor: :mod:`segmint.cli._monitor`;
+schedule: :mod:`segmint.cli._schedule`)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from segmint.cli import _campaigns, _experiment, _export, _monitor, _update
+from segmint.cli import _campaigns, _experiment, _export, _monitor, _schedule, _update
 from segmint.cli import _render as render
 from segmint.cli import _render_value as render_value
 from segmint.cli._common import (
@@ -44,6 +45,7 @@ app = typer.Typer(
         "  segmint run --spec segmint.yaml    # rules, RFM, clusters, ranking, report\n\n"
         "  segmint export --segmentation rfm --segment Champions --to mailchimp --out c.csv\n\n"
         "  segmint monitor                    # what changed since the previous run\n\n"
+        '  segmint schedule add "0 6 * * 1" --spec segmint.yaml   # re-run it every Monday\n\n'
         "  segmint status                     # what the workspace holds\n\n"
         "New here? Run `segmint demo` to do all of it on generated sample data."
     ),
@@ -479,13 +481,23 @@ def serve(
             "behind a reverse proxy).",
         ),
     ] = False,
+    schedule_poll: Annotated[
+        float,
+        typer.Option(
+            "--schedule-poll",
+            min=0,
+            help="Seconds between checks for due schedules (segmint schedule add); each due "
+            "one runs as a background job. 0: the server runs no schedules.",
+        ),
+    ] = 60.0,
 ) -> None:
     """Start the web app and the REST API (OpenAPI description at /docs).
 
     On the first start the terminal shows an admin token: sign in with it in the browser,
     then create tokens for your team (viewer, analyst, admin) on the Tokens page or with
     `segmint token NAME --role analyst`. Tokens are stored hashed; a lost one cannot be shown
-    again, only replaced.
+    again, only replaced. While it runs, the workspace's due schedules (segmint schedule add)
+    run in its background worker, one job at a time.
 
       segmint serve --workspace shop.duckdb          # then open http://127.0.0.1:8000
     """
@@ -500,6 +512,7 @@ def serve(
         max_body_bytes=max_body_kb * 1024,
         max_inflated_bytes=max_inflated_mb * 1024 * 1024,
         secure_cookies=secure_cookies,
+        schedule_poll_s=schedule_poll,
     )
     server = create_app(settings)
     token = first_admin_token(server)
@@ -538,6 +551,7 @@ _experiment.register(app)
 _campaigns.register(app)
 _monitor.register(app)
 _update.register(app)
+_schedule.register(app)
 
 
 @app.command()

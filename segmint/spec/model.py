@@ -75,6 +75,7 @@ __all__ = [
     "SourceSpec",
     "Spec",
     "load_spec",
+    "spec_from_text",
 ]
 
 #: the method names the spec accepts (what each reads: segmint/segment/registry.py, which a
@@ -321,16 +322,7 @@ def load_spec(path: str | Path) -> Spec:
     if not p.exists():
         raise SpecError(f"There is no spec file at '{p}'.", fix="check the path to the YAML spec.")
     try:
-        data: Any = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{p}, line {mark.line + 1}" if mark is not None else str(p)
-        raise SpecError(
-            f"The spec is not valid YAML: {getattr(exc, 'problem', exc)}.",
-            where=where,
-            fix="check indentation and quoting around that line (values with ':' or '#' "
-            "need quotes).",
-        ) from None
+        text = p.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise SpecError(
             f"The spec is not UTF-8 text (byte {exc.start:,} cannot be read); is it the "
@@ -338,11 +330,29 @@ def load_spec(path: str | Path) -> Spec:
             where=str(p),
             fix="pass the YAML spec (a text file), saved as UTF-8.",
         ) from None
+    return spec_from_text(text, where=str(p), base_dir=p.parent)
+
+
+def spec_from_text(text: str, *, where: str, base_dir: Path) -> Spec:
+    """Validate a spec given as YAML (or JSON) text: a spec kept in the workspace (a
+    schedule's) or sent to the server. ``where`` names it in errors; relative source paths
+    are read from ``base_dir``."""
+    try:
+        data: Any = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f"{where}, line {mark.line + 1}" if mark is not None else where
+        raise SpecError(
+            f"The spec is not valid YAML: {getattr(exc, 'problem', exc)}.",
+            where=at,
+            fix="check indentation and quoting around that line (values with ':' or '#' "
+            "need quotes).",
+        ) from None
     except RecursionError:  # [[[[… thousands deep: the YAML reader recurses per level
         raise SpecError(
             "The spec is nested too deeply to read (lists or mappings inside each other "
             "hundreds of levels deep).",
-            where=str(p),
+            where=where,
             fix="a spec needs a few levels: sources:, segmentations: and their settings; see "
             "docs/spec.md.",
         ) from None
@@ -351,18 +361,18 @@ def load_spec(path: str | Path) -> Spec:
     if not isinstance(data, dict):
         raise SpecError(
             "The spec must be a mapping with keys like sources: and quality:.",
-            where=str(p),
+            where=where,
             fix="start the file with 'sources:'.",
         )
     try:
-        spec = Spec.model_validate({**data, "base_dir": p.parent})
+        spec = Spec.model_validate({**data, "base_dir": base_dir})
     except ValidationError as exc:
         problems = [_describe(e) for e in exc.errors()]
         raise SpecError(
             f"The spec has {len(problems)} problem{'s' if len(problems) > 1 else ''}: "
             + "; ".join(problems)
             + ".",
-            where=str(p),
+            where=where,
             fix="correct each listed key; see the example at the top of segmint/spec/model.py "
             "or in docs/spec.md.",
             problems=problems,

@@ -33,8 +33,11 @@ __all__ = [
 
 #: canonical: imported data; system: runs and quality; features: the feature table;
 #: result: what segment runs store; activation: the log of audience files written;
-#: measure: split tests designed and who is in which arm; server: the API's tokens and jobs
-TableKind = Literal["canonical", "system", "features", "result", "activation", "measure", "server"]
+#: measure: split tests designed and who is in which arm; monitor: scheduled re-runs and
+#: what each found; server: the API's tokens and jobs
+TableKind = Literal[
+    "canonical", "system", "features", "result", "activation", "measure", "monitor", "server"
+]
 
 
 @dataclass(frozen=True)
@@ -303,6 +306,51 @@ _MEASURE = (
     ),
 )
 
+_MONITOR = (
+    WorkspaceTable(
+        "schedules",
+        "monitor",
+        "Scheduled re-runs of a spec (`segmint schedule add`): when, which spec, where the "
+        "reports go (docs/monitoring.md, Scheduled re-runs).",
+        (
+            _c("schedule_id", "VARCHAR PRIMARY KEY", "Schedule id, e.g. `s0002`."),
+            _c("cron", "VARCHAR", "Cron expression, five fields, in UTC (`0 6 * * 1`)."),
+            _c(
+                "spec_path",
+                "VARCHAR",
+                "The spec file (absolute), read again at each run; NULL for a spec sent to "
+                "the server (its text below is run).",
+            ),
+            _c("spec_text", "VARCHAR", "The spec's text when the schedule was added."),
+            _c("out_dir", "VARCHAR", "Folder for the reports (absolute); NULL: the default."),
+            _c("created_at", "TIMESTAMP", "When it was added (UTC)."),
+            _c("created_by", "VARCHAR", "The API token's name, or the operating-system user."),
+            _c("enabled", "BOOLEAN", "Whether it runs when due."),
+            _c("last_run_at", "TIMESTAMP", "Start of its last run (UTC), or NULL."),
+            _c("next_run_at", "TIMESTAMP", "When it is due next (UTC)."),
+        ),
+    ),
+    WorkspaceTable(
+        "schedule_runs",
+        "monitor",
+        "One row per scheduled re-run: its segment run, and the alerts of the comparison "
+        "with the segment run before it.",
+        (
+            _c("schedule_id", "VARCHAR", "The schedule (see `schedules`)."),
+            _c("started_at", "TIMESTAMP", "Start (UTC)."),
+            _c("finished_at", "TIMESTAMP", "End (UTC)."),
+            _c("status", "VARCHAR", "ok or failed."),
+            _c("run_id", "VARCHAR", "The segment run it made, or NULL when it failed."),
+            _c("baseline_run_id", "VARCHAR", "The segment run it was compared with, or NULL."),
+            _c("report_dir", "VARCHAR", "Where its report was written."),
+            _c("error", "VARCHAR", "The error paragraph of a failed run."),
+            _c("alerts", "JSON", "The alerts that crossed a threshold (`segmint monitor`)."),
+            _c("crossed", "BOOLEAN", "Whether any alert was raised."),
+            _c("notes", "JSON", "Notes (e.g. the first segment run: nothing to compare)."),
+        ),
+    ),
+)
+
 _SERVER = (
     WorkspaceTable(
         "api_tokens",
@@ -323,7 +371,7 @@ _SERVER = (
         "Background imports and runs started from the server.",
         (
             _c("job_id", "VARCHAR PRIMARY KEY", "Job id."),
-            _c("kind", "VARCHAR", "ingest or run."),
+            _c("kind", "VARCHAR", "ingest, run or schedule."),
             _c("status", "VARCHAR", "queued, running, done or failed."),
             _c("message", "VARCHAR", "The current step."),
             _c("created_by", "VARCHAR", "Token name that started it."),
@@ -346,6 +394,7 @@ TABLES: dict[str, WorkspaceTable] = {
         *_RESULTS,
         *_ACTIVATION,
         *_MEASURE,
+        *_MONITOR,
         *_SERVER,
     )
 }

@@ -35,6 +35,7 @@ from segmint.web import (
     home,
     monitoring,
     runs,
+    schedules,
     uploads,
 )
 from segmint.web.render import page
@@ -179,6 +180,7 @@ def mount(app: FastAPI) -> None:
         analysis,
         campaigns,
         monitoring,
+        schedules,
         admin,
     ):
         app.include_router(module.router, include_in_schema=False)

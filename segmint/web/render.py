@@ -24,6 +24,7 @@ NAV = (
     ("/runs/new", "New segmentation", "analyst"),
     ("/compare", "Compare", "viewer"),
     ("/monitor", "Monitoring", "viewer"),
+    ("/schedules", "Schedules", "viewer"),
     ("/exports", "Exports", "viewer"),
     ("/experiments", "Experiments", "viewer"),
     ("/experiments/analyze", "Test results", "viewer"),
