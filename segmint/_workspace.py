@@ -31,6 +31,7 @@ from segmint.store import CANONICAL, RunRecord, Store, read_snapshot
 
 if TYPE_CHECKING:
     from segmint._run.schedule import Schedule, ScheduleRun
+    from segmint._run.update import UpdateOutput
     from segmint.activate.export import ExportResult
     from segmint.measure.analyze import Analysis
     from segmint.measure.campaigns import CampaignResults
@@ -422,6 +423,37 @@ class Workspace:
         )
 
     # -- monitoring ------------------------------------------------------------------------
+    def update(
+        self,
+        files: Sequence[str | os.PathLike[str]],
+        *,
+        refit: str = "never",
+        into: str | None = None,
+        spec: str | os.PathLike[str] | None = None,
+        as_of: str | date | datetime | None = None,
+        profile: bool = False,
+        out_dir: str | os.PathLike[str] | None = None,
+        progress: Any = None,
+    ) -> UpdateOutput:
+        """Import the new ``files`` and re-score every customer with the last run's stored
+        models (``segmint update``): only the new rows are cleaned, only the feature rows they
+        touch are rebuilt. ``refit``: ``never`` (default), ``auto`` (refit when a feature a
+        segmentation uses drifted) or ``always``. ``spec``: a YAML spec for the quality gates,
+        ranking weights and monitoring thresholds. docs/monitoring.md#incremental-updates.
+
+        >>> done = ws.update(["orders_week_49.csv"])                  # doctest: +SKIP
+        >>> done.features.rebuilt, done.monitoring["alerts"]          # doctest: +SKIP
+        """
+        from segmint._run.update import update_pipeline
+        from segmint.spec.model import load_spec
+
+        loaded = load_spec(Path(spec)) if spec is not None else None
+        done: UpdateOutput = update_pipeline(
+            self, [str(f) for f in files], refit=refit, spec=loaded, into=into, as_of=as_of,
+            profile=profile, out_dir=out_dir, progress=progress,
+        )  # fmt: skip
+        return done
+
     def monitor(
         self,
         baseline: str | None = None,
