@@ -450,7 +450,7 @@ class Workspace:
         loaded = load_spec(Path(spec)) if spec is not None else None
         done: UpdateOutput = update_pipeline(
             self, [str(f) for f in files], refit=refit, spec=loaded, into=into, as_of=as_of,
-            profile=profile, out_dir=out_dir, progress=progress,
+            profile=profile, out_dir=None if out_dir is None else Path(out_dir), progress=progress,
         )  # fmt: skip
         return done
 
