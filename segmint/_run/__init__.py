@@ -220,13 +220,9 @@ def run_pipeline(
         seg_spec, build = segs[i], builders[i]
         say(f"Segmenting: {seg_spec.name} ({seg_spec.method})")
         if seg_spec.method == "value":
+            inputs = summaries.pop(i)
             fitted = _value(
-                seg_spec,
-                build,
-                len(features),
-                summaries.pop(i),
-                as_of,
-                optional=not spec.segmentations,
+                seg_spec, build, len(features), inputs, as_of, optional=not spec.segmentations
             )
             if isinstance(fitted, str):
                 notes.append(f"Value segmentation '{seg_spec.name}' was skipped: {fitted}")
@@ -240,6 +236,7 @@ def run_pipeline(
                 seg_spec, _given(est), features, spec, say, extra, previous=before[i]
             )
             done[i].values = est.values_
+            done[i].summary = inputs.summary  # what `segmint update` starts from
             del est, fitted  # the full fitted model (per-customer labels) is not needed again
         else:
             fit = _fit_with(build, as_of)

@@ -60,6 +60,8 @@ def persist(ws: Workspace, results: list[Segmented], as_of: str) -> str:
             )
             if r.values is not None:
                 _values(store, run.run_id, seg.name, r.values)
+            if r.summary is not None:
+                _summary(store, run.run_id, seg.name, r.summary)
         run.row_counts = counts
         store.record_run(run)
     return run.run_id
@@ -90,6 +92,24 @@ def _values(store: Store, run_id: str, name: str, values: pd.DataFrame) -> None:
     store.ensure("customer_values", like="_segmint_values")
     db.execute("INSERT INTO customer_values BY NAME SELECT * FROM _segmint_values")
     db.unregister("_segmint_values")
+
+
+def _summary(store: Store, run_id: str, name: str, summary: pd.DataFrame) -> None:
+    """The purchase summary the value models scored (``segmint update`` moves it forward)."""
+    from segmint.features.repeat import SUMMARY_COLUMNS
+
+    frame = summary[list(SUMMARY_COLUMNS)].reset_index(names="customer_id")
+    frame["customer_id"] = frame["customer_id"].astype(str)
+    frame.insert(0, "unit", str(summary.attrs.get("unit", "weeks")))
+    store.ensure("value_summaries")
+    db = store.db
+    db.register("_segmint_summary", frame)
+    db.execute(
+        "INSERT INTO value_summaries BY NAME SELECT ? AS run_id, ? AS segmentation, * "
+        "FROM _segmint_summary",
+        [run_id, name],
+    )
+    db.unregister("_segmint_summary")
 
 
 def _assignments(labels: pd.Series, names: dict[str, str]) -> pa.Table:

@@ -22,7 +22,7 @@ from segmint.features.incremental import affected_customers, refresh_features
 from segmint.ingest.finite import require_finite
 from segmint.store import CANONICAL, RunRecord, set_aside_features, settle_aside
 
-__all__ = ["Refreshed", "affected_lines", "drop_temp", "refresh"]
+__all__ = ["IDS", "LINES", "Refreshed", "affected_lines", "drop_temp", "refresh"]
 
 #: the affected customers' ids and their order lines (temporary tables)
 IDS, LINES = "_segmint_affected", "_segmint_affected_lines"
@@ -101,7 +101,11 @@ def refresh(ws: Workspace, new_runs: list[str], as_of: Any = None) -> Refreshed:
             "families": check_families(families),
             "top_categories": top,
             "features": [c for c in expr.columns if c != "customer_id"],
-            "incremental": {"rebuilt": rebuilt, "reason": reason or None},
+            "incremental": {
+                "rebuilt": rebuilt,
+                "reason": reason or None,
+                "since": None if reason else spec.get("as_of"),
+            },
         }
         store.replace_table("customer_features", expr)
         settle_aside(store, before)
@@ -112,12 +116,17 @@ def refresh(ws: Workspace, new_runs: list[str], as_of: Any = None) -> Refreshed:
     return Refreshed(run.run_id, when.isoformat(), n, n if reason else rebuilt, reason)
 
 
-def affected_lines(ws: Workspace) -> Any | None:
+def affected_lines(ws: Workspace, since: str | None) -> Any | None:
     """The affected customers' order lines copied by the last :func:`refresh` (an Ibis
-    table), or None when it rebuilt everything."""
+    table) when it moved the features on from the as-of ``since``; else None (it rebuilt
+    everything, or started from another as-of)."""
     names = {r[0] for r in ws.store.db.execute("SELECT table_name FROM duckdb_tables() "
                                                "WHERE temporary").fetchall()}  # fmt: skip
-    return ws.store.ibis.table(LINES) if LINES in names else None
+    if LINES not in names or since is None:
+        return None
+    runs = [r for r in ws.runs() if r["kind"] == "features"]
+    moved_from = (runs[-1]["spec"].get("incremental") or {}).get("since") if runs else None
+    return ws.store.ibis.table(LINES) if moved_from == since else None
 
 
 def drop_temp(ws: Workspace) -> None:

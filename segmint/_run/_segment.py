@@ -37,6 +37,8 @@ class Segmented:
     model: dict[str, Any]
     #: per-customer CLV, P(alive), … of a value segmentation
     values: pd.DataFrame | None = None
+    #: the purchase summary a value segmentation scored (one row per buyer)
+    summary: pd.DataFrame | None = None
 
 
 def segment(

@@ -33,7 +33,7 @@ import pandas as pd
 
 from segmint._run._frame import feature_frame, trim_heap
 from segmint._run._persist import persist
-from segmint._run._refresh import Refreshed, refresh
+from segmint._run._refresh import Refreshed, drop_temp, refresh
 from segmint._run._segment import NO_PURCHASES, Segmented, rescored_result
 from segmint._workspace import Workspace
 from segmint.exceptions import SegmintError, SpecError, WorkspaceError
@@ -96,6 +96,8 @@ class _Base:
     specs: list[SegmentationSpec]
     results: dict[str, SegmentationResult]
     models: dict[str, dict[str, Any]]
+    #: the as-of date the base run segmented at
+    as_of: str | None = None
 
 
 def update_pipeline(
@@ -151,6 +153,28 @@ def update_pipeline(
     )
     new_runs.append(cleaned.run_id)
     steps["clean"] = time.perf_counter() - tick
+    try:
+        return _after_import(ws, base, spec, new_runs, imported, as_of, refit, profile,
+                             out_dir, steps, t0, say)  # fmt: skip
+    finally:
+        drop_temp(ws)
+
+
+def _after_import(
+    ws: Workspace,
+    base: _Base,
+    spec: Spec,
+    new_runs: list[str],
+    imported: list[dict[str, Any]],
+    as_of: Any,
+    refit: str,
+    profile: bool,
+    out_dir: str | Path | None,
+    steps: dict[str, float],
+    t0: float,
+    say: Progress,
+) -> UpdateOutput:
+    """Features, re-scoring, comparison (and a refit when asked or drift says so)."""
     tick = time.perf_counter()
     say("Updating features")
     feats = refresh(ws, new_runs, as_of)
@@ -198,6 +222,8 @@ def _base(ws: Workspace) -> _Base:
             fix="run the pipeline once first: segmint run orders.csv",
         )
     run_id = str(row[0])
+    spec_row = db.execute("SELECT spec FROM runs WHERE run_id = ?", [run_id]).fetchone()
+    as_of = json.loads(spec_row[0]).get("as_of") if spec_row and spec_row[0] else None
     rows = db.execute(
         "SELECT s.name, s.spec, s.result, m.model FROM segmentations s LEFT JOIN segment_models m "
         "ON m.run_id = s.run_id AND m.segmentation = s.name WHERE s.run_id = ?",
@@ -216,7 +242,7 @@ def _base(ws: Workspace) -> _Base:
         models[name] = json.loads(model)
     # the stored order is the run's (value first: its CLV joins the profiles' features)
     specs.sort(key=lambda s: s.method != "value")
-    return _Base(run_id, specs, results, models)
+    return _Base(run_id, specs, results, models, as_of)
 
 
 def _refuse_reimports(ws: Workspace, paths: list[str], into: str | None) -> None:
@@ -259,7 +285,7 @@ def _rescore(
         est = model_from_json(base.models[s.name])
         values = None
         if s.method == "value":
-            summary = ws.value_summary(as_of, unit=s.params.get("unit") or "weeks")
+            summary = _value_summary(ws, base, s, as_of)
             labels, values = est.predict_values(summary)
             labels = labels.reindex(index).fillna(NO_PURCHASES)
             values_of = values
@@ -274,6 +300,8 @@ def _rescore(
             features=list(result.features), details={}, warnings=list(result.warnings),
         )  # fmt: skip
         done.append(Segmented(s, seg, result, base.models[s.name], values))
+        if s.method == "value":
+            done[-1].summary = summary
         trim_heap()
     if frame is not None:
         say("Profiling the re-scored segments")
@@ -285,6 +313,39 @@ def _rescore(
         done = [_marked(d, base.run_id) for d in done]
     say("Saving segments")
     return persist(ws, done, as_of)
+
+
+def _value_summary(ws: Workspace, base: _Base, s: SegmentationSpec, as_of: str) -> pd.DataFrame:
+    """The purchase summary at ``as_of``: the affected customers' from their lines, everyone
+    else's from the base run's stored summary with T moved to the new as-of (their
+    purchases did not change); the whole history is read only when that is not possible."""
+    from segmint._run._refresh import IDS, affected_lines
+    from segmint.features.repeat import UNIT_DAYS
+    from segmint.segment.value import summary_from_orders
+
+    unit = s.params.get("unit") or "weeks"
+    lines = affected_lines(ws, since=base.as_of)
+    db, key = ws.store.db, [base.run_id, s.name, unit]
+    where = "FROM value_summaries WHERE run_id = ? AND segmentation = ? AND unit = ?"
+    kept = (
+        "value_summaries" in ws.tables() and db.execute(f"SELECT count(*) {where}", key).fetchone()
+    )
+    if lines is None or not kept or not kept[0]:
+        return ws.value_summary(as_of, unit=unit)
+    stored = db.execute(
+        "SELECT customer_id, frequency, recency, T, monetary_value, revenue "
+        f"{where} AND customer_id NOT IN (SELECT customer_id FROM {IDS})",
+        key,
+    ).df()
+    mine = summary_from_orders(lines, as_of=as_of, unit=unit)  # type: ignore[arg-type]
+    rest = stored.set_index("customer_id")
+    per = UNIT_DAYS[unit]
+    moved = (pd.Timestamp(as_of).normalize() - pd.Timestamp(base.as_of).normalize()).days
+    # T = (as-of day − first purchase day) / per, recomputed from the whole days it holds
+    rest["T"] = ((rest["T"] * per).round() + moved) / per
+    out = pd.concat([rest, mine[rest.columns]]) if len(mine) else rest
+    out.attrs.update(mine.attrs)
+    return out
 
 
 def _model_columns(est: Any, result: SegmentationResult) -> list[str]:

@@ -207,6 +207,24 @@ _RESULTS = (
         dynamic_note="one column per model output",
     ),
     WorkspaceTable(
+        "value_summaries",
+        "result",
+        "The purchase summary each value segmentation scored (one row per buyer): where "
+        "`segmint update` starts from, so that it does not re-read every order line.",
+        (
+            _RUN,
+            _SEG,
+            _CUSTOMER,
+            _c("unit", "VARCHAR", "The time unit of recency and T (weeks or days)."),
+            _c("frequency", "BIGINT", "Repeat purchase days."),
+            _c("recency", "DOUBLE", "First to last purchase day, in units."),
+            _c("T", "DOUBLE", "First purchase day to the as-of date, in units."),
+            _c("monetary_value", "DOUBLE", "Mean value of the repeat purchase days."),
+            _c("revenue", "DOUBLE", "Value of every purchase day."),
+        ),
+        customer_column="customer_id",
+    ),
+    WorkspaceTable(
         "feature_snapshot_<seq>",
         "result",
         "The feature table of an earlier features run that a segment run segmented on, kept "
