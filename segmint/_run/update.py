@@ -188,7 +188,9 @@ def _after_import(
     run_id = _rescore(ws, base, spec, feats.as_of, profile=profile, say=say)
     steps["score"] = time.perf_counter() - tick
     tick = time.perf_counter()
-    monitoring = _compare(ws, base.run_id, run_id, spec)
+    # feature drift only when it decides (auto): sizes and moves are what a refit-free update
+    # has to show, and the drift tests read every feature of two snapshots
+    monitoring = _compare(ws, base.run_id, run_id, spec, drift=refit == "auto")
     steps["compare"] = time.perf_counter() - tick
     if refit == "auto":
         why = _drifted_inputs(monitoring, base.specs, base.results)
@@ -387,11 +389,16 @@ def _profiled(d: Segmented, frame: pd.DataFrame, spec: Spec) -> Segmented:
 # -- comparing and refitting -------------------------------------------------------------------
 
 
-def _compare(ws: Workspace, base: str, current: str, spec: Spec) -> dict[str, Any] | None:
-    from segmint.monitor.compare import compare_runs
+def _compare(
+    ws: Workspace, base: str, current: str, spec: Spec, *, drift: bool = True
+) -> dict[str, Any] | None:
+    from segmint.monitor.compare import compare_runs, default_feature_drift
 
     try:
-        return compare_runs(ws.store, base, current, thresholds=spec.monitoring).to_dict()
+        return compare_runs(
+            ws.store, base, current, thresholds=spec.monitoring,
+            feature_drift=default_feature_drift if drift else None,
+        ).to_dict()  # fmt: skip
     except SegmintError as exc:  # the comparison is a report, not a precondition
         return {"error": exc.problem}
 

@@ -170,7 +170,8 @@ def snapshot_drift(
     frames = []
     for side, run in (("baseline", baseline_run), ("current", current_run)):
         try:
-            frames.append(read_snapshot(store, run).to_pandas())
+            # through Arrow: Ibis' own to_pandas took 37 s for two 1M × 44 snapshots
+            frames.append(read_snapshot(store, run).to_pyarrow().to_pandas())
         except SegmintError as error:
             raise SegmintError(error.problem, fix=error.fix, where=f"{side} run {run}") from None
     return drift_table(frames[0], frames[1], features=features)
