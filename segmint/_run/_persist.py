@@ -83,14 +83,19 @@ def _models_table(store: Store) -> None:
 
 
 def _values(store: Store, run_id: str, name: str, values: pd.DataFrame) -> None:
-    frame = values.reset_index(names="customer_id")
-    frame.insert(0, "segmentation", name)
-    frame.insert(0, "run_id", run_id)
-    frame["customer_id"] = frame["customer_id"].astype(str)
     db = store.db
-    db.register("_segmint_values", frame)
-    store.ensure("customer_values", like="_segmint_values")
-    db.execute("INSERT INTO customer_values BY NAME SELECT * FROM _segmint_values")
+    db.register("_segmint_values", _with_ids(values))
+    db.execute(  # the columns the table takes: run, segmentation, then the frame's
+        "CREATE OR REPLACE TEMP VIEW _segmint_values_rows AS SELECT '' AS run_id, "
+        "'' AS segmentation, * FROM _segmint_values LIMIT 0"
+    )
+    store.ensure("customer_values", like="_segmint_values_rows")
+    db.execute("DROP VIEW _segmint_values_rows")
+    db.execute(
+        "INSERT INTO customer_values BY NAME SELECT ? AS run_id, ? AS segmentation, * "
+        "FROM _segmint_values",
+        [run_id, name],
+    )
     db.unregister("_segmint_values")
 
 
@@ -98,18 +103,24 @@ def _summary(store: Store, run_id: str, name: str, summary: pd.DataFrame) -> Non
     """The purchase summary the value models scored (``segmint update`` moves it forward)."""
     from segmint.features.repeat import SUMMARY_COLUMNS
 
-    frame = summary[list(SUMMARY_COLUMNS)].reset_index(names="customer_id")
-    frame["customer_id"] = frame["customer_id"].astype(str)
-    frame.insert(0, "unit", str(summary.attrs.get("unit", "weeks")))
     store.ensure("value_summaries")
     db = store.db
-    db.register("_segmint_summary", frame)
+    db.register("_segmint_summary", _with_ids(summary[list(SUMMARY_COLUMNS)]))
     db.execute(
-        "INSERT INTO value_summaries BY NAME SELECT ? AS run_id, ? AS segmentation, * "
-        "FROM _segmint_summary",
-        [run_id, name],
+        "INSERT INTO value_summaries BY NAME SELECT ? AS run_id, ? AS segmentation, "
+        "? AS unit, * FROM _segmint_summary",
+        [run_id, name, str(summary.attrs.get("unit", "weeks"))],
     )
     db.unregister("_segmint_summary")
+
+
+def _with_ids(frame: pd.DataFrame) -> pa.Table:
+    """The frame as Arrow with its index as a ``customer_id`` text column (the run id and the
+    segmentation are added as constants in SQL: as pandas columns, a million repeated strings
+    cost more to convert than the numbers)."""
+    ids = pa.array(frame.index.astype(str), pa.string())
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    return table.add_column(0, "customer_id", ids)
 
 
 def _assignments(labels: pd.Series, names: dict[str, str]) -> pa.Table:

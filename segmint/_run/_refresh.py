@@ -18,14 +18,15 @@ import ibis
 
 from segmint._workspace import Workspace
 from segmint.features import build_features, check_families, resolve_as_of
+from segmint.features.behavior import ORDER_COLUMNS
 from segmint.features.incremental import affected_customers, refresh_features
 from segmint.ingest.finite import require_finite
 from segmint.store import CANONICAL, RunRecord, set_aside_features, settle_aside
 
-__all__ = ["IDS", "LINES", "Refreshed", "affected_lines", "drop_temp", "refresh"]
+__all__ = ["IDS", "Refreshed", "affected_lines", "drop_temp", "refresh"]
 
-#: the affected customers' ids and their order lines (temporary tables)
-IDS, LINES = "_segmint_affected", "_segmint_affected_lines"
+#: the affected customers' ids (a temporary table)
+IDS = "_segmint_affected"
 
 
 @dataclass
@@ -44,21 +45,26 @@ class Refreshed:
         return not self.reason
 
 
-def refresh(ws: Workspace, new_runs: list[str], as_of: Any = None) -> Refreshed:
+def refresh(
+    ws: Workspace, new_runs: list[str], as_of: Any = None, progress: Any = None
+) -> Refreshed:
     """The feature table after the runs ``new_runs`` (imports and their clean), incremental
     where it can be; recorded as a features run.
 
-    The affected customers' order lines are copied once into a temporary table
-    (:data:`LINES`): finding them costs one scan of the history's customer ids, and the
-    value summary of the re-scoring reads them again (:func:`affected_lines`).
+    The affected customers' ids are kept in a temporary table (:data:`IDS`); their order
+    lines are found by a semi-join each time they are read (features, then the value summary
+    of the re-scoring: :func:`affected_lines`): on 20M lines and 94k customers the semi-join
+    took 0.5 s, copying the lines it finds 1.3–2.3 s.
     """
+    say = progress or (lambda _m: None)
     store = ws.store
     present = set(ws.tables())
     tables = {name: store.table(name) for name in CANONICAL if name in present}
-    for name in tables:
-        require_finite(store.db, name, step="features")
-    when = resolve_as_of(tables.get("orders"), as_of)
     last = _last_features_run(ws, new_runs)
+    for name, t in tables.items():  # incremental: the older rows were checked before
+        scoped = not isinstance(last, str) and "_run_id" in t.columns
+        require_finite(store.db, name, step="features", runs=new_runs if scoped else None)
+    when = resolve_as_of(tables.get("orders"), as_of)
     spec = last["spec"] if isinstance(last, dict) else {}
     families, top = spec.get("families"), int(spec.get("top_categories", 8))
     reason = last if isinstance(last, str) else ""
@@ -66,16 +72,16 @@ def refresh(ws: Workspace, new_runs: list[str], as_of: Any = None) -> Refreshed:
     keyed: dict[str, Any] = {}
     if not reason:
         old = datetime.fromisoformat(str(spec["as_of"]))
+        say("Finding the customers the new rows touch")
         store.ibis.create_table(
             IDS, affected_customers(tables, _changed(tables, new_runs), old, when), temp=True
         )
         ids = store.ibis.table(IDS)
         for name, t in tables.items():
+            if name == "orders":  # DuckDB materializes them: only what the features read
+                t = t.select(*[c for c in ORDER_COLUMNS if c in t.columns])
             if "customer_id" in t.columns:
                 t = t.filter(t.customer_id.isin(ids.customer_id))
-                if name == "orders":  # read twice (features, value summary): copied once
-                    store.ibis.create_table(LINES, t, temp=True)
-                    t = store.ibis.table(LINES)
             keyed[name] = t
     run = RunRecord(kind="features", spec={})
     rebuilt = -1
@@ -107,6 +113,7 @@ def refresh(ws: Workspace, new_runs: list[str], as_of: Any = None) -> Refreshed:
                 "since": None if reason else spec.get("as_of"),
             },
         }
+        say("Writing the feature table")
         store.replace_table("customer_features", expr)
         settle_aside(store, before)
         require_finite(store.db, "customer_features", step="features", key="customer_id", nan=False)
@@ -122,17 +129,19 @@ def affected_lines(ws: Workspace, since: str | None) -> Any | None:
     everything, or started from another as-of)."""
     names = {r[0] for r in ws.store.db.execute("SELECT table_name FROM duckdb_tables() "
                                                "WHERE temporary").fetchall()}  # fmt: skip
-    if LINES not in names or since is None:
+    if IDS not in names or since is None or "orders" not in ws.tables():
         return None
     runs = [r for r in ws.runs() if r["kind"] == "features"]
     moved_from = (runs[-1]["spec"].get("incremental") or {}).get("since") if runs else None
-    return ws.store.ibis.table(LINES) if moved_from == since else None
+    if moved_from != since:
+        return None
+    orders = ws.store.table("orders")
+    return orders.filter(orders.customer_id.isin(ws.store.ibis.table(IDS).customer_id))
 
 
 def drop_temp(ws: Workspace) -> None:
     """Drop the temporary tables of :func:`refresh`."""
-    for name in (LINES, IDS):
-        ws.store.db.execute(f"DROP TABLE IF EXISTS {name}")
+    ws.store.db.execute(f"DROP TABLE IF EXISTS {IDS}")
 
 
 def _current_features_run(ws: Workspace) -> str | None:

@@ -177,7 +177,7 @@ def _after_import(
     """Features, re-scoring, comparison (and a refit when asked or drift says so)."""
     tick = time.perf_counter()
     say("Updating features")
-    feats = refresh(ws, new_runs, as_of)
+    feats = refresh(ws, new_runs, as_of, progress=say)
     steps["features"] = time.perf_counter() - tick
     notes = [] if feats.incremental else [f"Features: {feats.reason}."]
     if refit == "always":
@@ -190,7 +190,8 @@ def _after_import(
     tick = time.perf_counter()
     # feature drift only when it decides (auto): sizes and moves are what a refit-free update
     # has to show, and the drift tests read every feature of two snapshots
-    monitoring = _compare(ws, base.run_id, run_id, spec, drift=refit == "auto")
+    used = sorted({f for r in base.results.values() for f in r.features})
+    monitoring = _compare(ws, base.run_id, run_id, spec, drift=refit == "auto", features=used)
     steps["compare"] = time.perf_counter() - tick
     if refit == "auto":
         why = _drifted_inputs(monitoring, base.specs, base.results)
@@ -294,7 +295,7 @@ def _rescore(
         else:
             cols = _model_columns(est, base.results[s.name])
             part = feature_frame(ws, cols) if frame is None else frame[cols]
-            labels = est.predict(part).reindex(index)
+            labels = est.predict(part)  # every customer, in the table's order
             del part
         result = base.results[s.name]
         seg = Segmentation(
@@ -390,13 +391,21 @@ def _profiled(d: Segmented, frame: pd.DataFrame, spec: Spec) -> Segmented:
 
 
 def _compare(
-    ws: Workspace, base: str, current: str, spec: Spec, *, drift: bool = True
+    ws: Workspace,
+    base: str,
+    current: str,
+    spec: Spec,
+    *,
+    drift: bool = True,
+    features: list[str] | None = None,
 ) -> dict[str, Any] | None:
+    """The comparison of the two runs (``features``: only those, for drift and centroid
+    shift: the ones the segmentations use)."""
     from segmint.monitor.compare import compare_runs, default_feature_drift
 
     try:
         return compare_runs(
-            ws.store, base, current, thresholds=spec.monitoring,
+            ws.store, base, current, thresholds=spec.monitoring, features=features or None,
             feature_drift=default_feature_drift if drift else None,
         ).to_dict()  # fmt: skip
     except SegmintError as exc:  # the comparison is a report, not a precondition

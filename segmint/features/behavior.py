@@ -41,7 +41,7 @@ from segmint.features._common import (
     unique_slugs,
 )
 
-__all__ = ["event_features", "order_features", "window_revenue"]
+__all__ = ["ORDER_COLUMNS", "event_features", "order_features", "window_revenue"]
 
 WINDOW_DAYS = 90
 
@@ -55,7 +55,7 @@ def order_features(
     ``orders``); an incremental update passes every line while ``orders`` holds only some
     customers', so those customers get the columns a full build gives them.
     """
-    t = _with_defaults(orders_as_of(orders, as_of))
+    t = _narrow(_with_defaults(orders_as_of(orders, as_of)))
     ref = t if reference is None else _with_defaults(orders_as_of(reference, as_of))
     mixes = _top_mixes(ref, top_n)
     lines = _line_aggregates(t, as_of, mixes)
@@ -127,6 +127,17 @@ def window_revenue(orders: ir.Table, as_of: datetime) -> ir.Table:
         revenue_last_90d=agg.rev_last.fill_null(0.0).round(2),
         revenue_prev_90d=agg.rev_prev.fill_null(0.0).round(2),
     )
+
+
+#: the order columns the behavioral features read
+ORDER_COLUMNS = ("customer_id", "order_id", "ordered_at", "amount", "status", "discount", "returned",
+         "category", "channel")  # fmt: skip
+
+
+def _narrow(t: ir.Table) -> ir.Table:
+    """Only the columns the features read: DuckDB materializes the lines once for the two
+    passes, and a copy of every column (names, currencies) cost 1–2 s on 2.5M lines."""
+    return t.select(*[c for c in ORDER_COLUMNS if c in t.columns])
 
 
 def _with_defaults(t: ir.Table) -> ir.Table:

@@ -112,7 +112,8 @@ def refresh_features(
     kept = previous.filter(~previous.customer_id.isin(affected.customer_id))
     kept = _moved(kept, tables.get("orders"), old, new)
     kept = kept.select(*[kept[c].cast(after[c]).name(c) for c in after])
-    return ibis.union(kept, rebuilt).order_by("customer_id")
+    # no ORDER BY: sorting a million rows again cost 0.65 s, and no later step needs the order
+    return ibis.union(kept, rebuilt)
 
 
 def _same(a: dt.DataType, b: dt.DataType) -> bool:

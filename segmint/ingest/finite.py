@@ -34,12 +34,14 @@ def require_finite(
     step: str,
     key: str | None = None,
     nan: bool = True,
+    runs: list[str] | None = None,
 ) -> None:
     """Raise :class:`InputError` when a float column of ``table`` holds inf or -inf (or NaN).
 
     ``key`` names a column shown for the first such rows (default ``_row``, the source row);
     ``step`` is the command that refused (``clean``, ``features``). ``nan=False`` lets NaN
     pass (a computed feature may be undefined; the segmenters impute missing values).
+    ``runs``: check only the rows these runs wrote (the others were checked before).
     """
     cols = _float_columns(db, table)
     if not cols:
@@ -47,7 +49,11 @@ def require_finite(
     q = _q(table)
     test = "NOT isfinite({})" if nan else "isinf({})"
     aggs = ", ".join(f"count(*) FILTER (WHERE {test.format(_q(c))})" for c in cols)
-    row = db.execute(f"SELECT {aggs} FROM {q}").fetchall()[0]
+    only = ""
+    if runs is not None:
+        only = " WHERE _run_id IN (" + ", ".join("'" + r.replace("'", "''") + "'" for r in runs)
+        only += ")" if runs else "NULL)"
+    row = db.execute(f"SELECT {aggs} FROM {q}{only}").fetchall()[0]
     bad = [(c, int(n)) for c, n in zip(cols, row or (), strict=True) if n]
     if not bad:
         return
