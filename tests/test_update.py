@@ -10,9 +10,11 @@ customer's segment must agree, for RFM, k-means, rules and value tiers.
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -133,3 +135,64 @@ def test_update_needs_a_segment_run(tmp_path: Path) -> None:
     s.orders.head(5).assign(order_id=lambda x: x.order_id + "-2").to_csv(g, index=False)
     out = _cli("update", str(g), "-w", ws, code=2)
     assert "segmint run" in out
+
+
+def test_refit_auto_refits_when_a_used_feature_drifted(tmp_path: Path) -> None:
+    """Half a year later only 30 % of the customers bought again: recency drifts, RFM reads
+    it, so ``--refit auto`` refits (a full run with its report); ``never`` would not."""
+    shop = segmint.datasets.make_retail(600, seed=9)
+    o = shop.orders
+    rng = np.random.default_rng(9)
+    again = set(shop.customers.customer_id[rng.random(len(shop.customers)) < 0.3])
+    t1 = pd.Timestamp("2024-06-30")
+    late = o[(o.ordered_at > t1) & o.customer_id.isin(again)]
+    old_f, new_f = tmp_path / "old.csv", tmp_path / "new.csv"
+    o[o.ordered_at <= t1].to_csv(old_f, index=False)
+    late.to_csv(new_f, index=False)
+    spec = tmp_path / "rfm.yaml"
+    spec.write_text("segmentations:\n  - {name: rfm, method: rfm}\n")
+    ws = str(tmp_path / "w.duckdb")
+    _cli("ingest", str(old_f), "--as", "orders", "-w", ws)
+    _cli("run", "--spec", str(spec), "-w", ws, "--out", str(tmp_path / "r1"))
+    out = _cli(
+        "update", str(new_f), "--as", "orders", "--refit", "auto", "-w", ws,
+        "--out", str(tmp_path / "r2"), "--json", str(tmp_path / "u.json"),
+    )  # fmt: skip
+    done = json.loads((tmp_path / "u.json").read_text())
+    assert done["refit"] == "refitted", done
+    assert "recency_days" in done["refit_reason"]
+    assert (tmp_path / "r2" / "report.html").exists()
+    assert "Refitted" in out
+    drifted = {f["feature"] for f in done["monitoring"]["features"] if f["drifted"]}
+    assert "recency_days" in drifted
+
+
+def test_refit_always_and_profile(shop: dict[str, Any], tmp_path: Path) -> None:
+    """``always`` refits whatever the data; ``--profile`` recomputes the profiles of the
+    re-scored segments (sizes in the result match the stored assignments)."""
+    ws = tmp_path / "w.duckdb"
+    shutil.copyfile(shop["ws"], ws)
+    extra = tmp_path / "more.csv"
+    s = segmint.datasets.make_retail(40, seed=77).orders
+    s.assign(order_id="P-" + s.order_id, customer_id="P-" + s.customer_id).to_csv(
+        extra, index=False
+    )
+    with segmint.Workspace(ws) as w:
+        done = w.update([extra], into="orders", profile=True)
+        assert done.refit == "never"
+        db = w.store.db
+        sizes = dict(db.execute(
+            "SELECT segment, count(*) FROM segment_assignments WHERE run_id = ? "
+            "AND segmentation = 'rfm' GROUP BY 1", [done.run_id]).fetchall())  # fmt: skip
+        result = json.loads(db.execute(
+            "SELECT result FROM segmentations WHERE run_id = ? AND name = 'rfm'",
+            [done.run_id]).fetchone()[0])  # fmt: skip
+        profiled = {p["label"]: p["size"] for p in result["profiles"]["segments"]}
+        assert profiled == {k: v for k, v in sizes.items() if k in profiled}
+        assert not any("Re-scored by `segmint update`" in w_ for w_ in result["warnings"])
+        again = tmp_path / "again.csv"
+        s.assign(order_id="Q-" + s.order_id, customer_id="Q-" + s.customer_id).to_csv(
+            again, index=False
+        )
+        refit = w.update([again], into="orders", refit="always", out_dir=tmp_path / "rep")
+        assert refit.refit == "refitted" and refit.run_id != done.run_id

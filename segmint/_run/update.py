@@ -23,6 +23,7 @@ The re-scored labels are the ones a full re-run that only predicts would give: t
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -44,6 +45,8 @@ from segmint.store.results import SegmentationResult
 __all__ = ["REFIT", "UpdateOutput", "update_pipeline"]
 
 Refit = Literal["never", "auto", "always"]
+#: how the warning of a re-scored result without fresh profiles starts
+RESCORED = "Re-scored by `segmint update`"
 REFIT: tuple[str, ...] = ("never", "auto", "always")
 Progress = Callable[[str], None]
 
@@ -240,12 +243,27 @@ def _base(ws: Workspace) -> _Base:
                 "(it was written by an older version of segmint).",
                 fix="run it again once with this version: segmint run --spec segmint.yaml",
             )
-        specs.append(SegmentationSpec.model_validate(json.loads(spec_text)))
+        specs.append(_stored_spec(json.loads(spec_text)))
         results[name] = SegmentationResult.from_json(result_text)
         models[name] = json.loads(model)
     # the stored order is the run's (value first: its CLV joins the profiles' features)
     specs.sort(key=lambda s: s.method != "value")
     return _Base(run_id, specs, results, models, as_of)
+
+
+def _stored_spec(data: dict[str, Any]) -> SegmentationSpec:
+    """A segmentation spec as stored with its run (every field, defaults too), with only the
+    fields that differ from the defaults set, as the user wrote it: a refit checks which
+    fields its method reads."""
+    plain = SegmentationSpec.model_construct(name="", method="").model_dump(
+        mode="json", warnings=False
+    )
+    given = {
+        k: v
+        for k, v in data.items()
+        if k in ("name", "method") or json.dumps(v) != json.dumps(plain.get(k))
+    }
+    return SegmentationSpec.model_validate(given)
 
 
 def _refuse_reimports(ws: Workspace, paths: list[str], into: str | None) -> None:
@@ -300,7 +318,8 @@ def _rescore(
         result = base.results[s.name]
         seg = Segmentation(
             name=s.name, method=s.method, labels=labels.astype(str),
-            features=list(result.features), details={}, warnings=list(result.warnings),
+            features=list(result.features), details={},
+            warnings=[w for w in result.warnings if not w.startswith(RESCORED)],
         )  # fmt: skip
         done.append(Segmented(s, seg, result, base.models[s.name], values))
         if s.method == "value":
@@ -313,7 +332,7 @@ def _rescore(
             frame = frame.join(values_of[new])
         done = [_profiled(d, frame, spec) for d in done]
     else:
-        done = [_marked(d, base.run_id) for d in done]
+        done = [_marked(d, _profiled_in(base.results[d.spec.name], base.run_id)) for d in done]
     say("Saving segments")
     return persist(ws, done, as_of)
 
@@ -362,18 +381,28 @@ def _model_columns(est: Any, result: SegmentationResult) -> list[str]:
     return list(result.features)
 
 
-def _marked(d: Segmented, base_run: str) -> Segmented:
+def _profiled_in(result: SegmentationResult, base_run: str) -> str:
+    """The run whose customers ``result``'s profiles describe: ``base_run``, or the run an
+    earlier update without ``--profile`` carried them over from."""
+    for w in result.warnings:
+        found = re.search(r"describe run (\S+)'s customers", w) if w.startswith(RESCORED) else None
+        if found:
+            return found.group(1)
+    return base_run
+
+
+def _marked(d: Segmented, profiled_run: str) -> Segmented:
     """The base run's result with the new sizes and a warning that its profiles are older."""
     note = (
-        f"Re-scored by `segmint update` with the model of run {base_run}: every customer's "
-        f"segment is current ({len(d.segmentation.labels):,} customers), but the profiles, "
-        f"the ranking and the plan describe run {base_run}'s customers. "
+        f"{RESCORED} with the stored model: every customer's segment is current "
+        f"({len(d.segmentation.labels):,} customers), but the profiles, "
+        f"the ranking and the plan describe run {profiled_run}'s customers. "
         "Run `segmint update --profile` (or `segmint run`) to refresh them."
     )
     result = d.result.model_copy(
         update={
             "n_customers": len(d.segmentation.labels),
-            "warnings": [*d.result.warnings, note],
+            "warnings": [*d.segmentation.warnings, note],
         }
     )
     d.segmentation.warnings.append(note)

@@ -166,7 +166,9 @@ def _sizes(s: dict[str, Any]) -> None:
     t = Table(title=f"{s['name']}: customers per segment", title_justify="left")
     for col in ("segment", "before", "after", "change"):
         t.add_column(col, justify="left" if col == "segment" else "right")
-    base, cur, names = s["sizes"]["baseline"], s["sizes"]["current"], s.get("names") or {}
+    base, cur = s["sizes"]["baseline"], s["sizes"]["current"]
+    both = s.get("names") or {}  # {"baseline": {label: name}, "current": {…}}
+    names = {**both.get("baseline", {}), **both.get("current", {})}
     for label in [*cur, *(x for x in base if x not in cur)]:
         before, after = base.get(label, 0), cur.get(label, 0)
         change = f"{(after - before) / before:+.1%}" if before else "new"
