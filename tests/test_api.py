@@ -147,6 +147,12 @@ def endpoints(api: Api) -> list[tuple[str, str, dict[str, Any], str]]:
         ),
         ("POST", "/api/v1/uploads", {"files": {"file": ("o.csv", csv, "text/csv")}}, "analyst"),
         ("POST", f"/api/v1/uploads/{'0' * 32}/import", {"json": {}}, "analyst"),
+        (  # a refit that is not one of the three: 400 before a job
+            "POST",
+            "/api/v1/update",
+            {"files": {"file": ("o.csv", csv, "text/csv")}, "data": {"refit": "sometimes"}},
+            "analyst",
+        ),
         ("GET", "/api/v1/jobs", {}, "viewer"),
         ("GET", f"/api/v1/jobs/{job}", {}, "viewer"),
         ("POST", "/api/v1/rules/validate", {"json": {"rules": {"A": "age > 3"}}}, "viewer"),

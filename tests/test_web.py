@@ -145,6 +145,7 @@ PAGES = {
     "/campaigns": "viewer",
     "/docs": "viewer",
     "/upload": "analyst",
+    "/update": "analyst",
     "/runs/new": "analyst",
     "/tokens": "admin",
 }
@@ -204,6 +205,7 @@ def _posts(site: Site) -> list[tuple[str, dict[str, str], str, int]]:
         ),
         ("/runs/new", {}, "analyst", 400),  # nothing chosen: the form again, with the problem
         ("/upload", {}, "analyst", 400),  # no file: the form again
+        ("/update", {}, "analyst", 400),  # no file: the form again
         ("/schedules", {"cron": "0 6 * *"}, "analyst", 400),  # a bad expression: the form again
         ("/tokens", {"name": "", "role": "viewer"}, "admin", 400),
     ]

@@ -23,6 +23,7 @@ from segmint.api import (
     routes_experiments,
     routes_monitor,
     routes_schedules,
+    routes_update,
 )
 from segmint.api.limits import BodyTooLarge, RequestLimits
 from segmint.api.openapi import refine
@@ -162,6 +163,7 @@ def create_app(settings: Settings) -> FastAPI:
         routes_campaigns,
         routes_monitor,
         routes_schedules,
+        routes_update,
     ):
         app.include_router(module.router)
     refine(app)

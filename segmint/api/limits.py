@@ -9,7 +9,8 @@ middleware in front of every route, answers
 - **413** when ``Content-Length`` is over the route's cap, and, for a body sent without a
   length (chunked), as soon as the bytes read pass the cap (the route stops reading).
 
-Caps: uploads (``POST /api/v1/uploads`` and the web app's ``POST /upload``) take
+Caps: uploads (``POST /api/v1/uploads`` and the web app's ``POST /upload``; the new exports of
+an update, ``POST /api/v1/update`` and ``POST /update``, together) take
 ``Settings.max_upload_bytes`` plus :data:`MULTIPART_OVERHEAD` for the form's framing; every other
 body (JSON, web forms) takes ``Settings.max_body_bytes``. The defaults are
 :data:`MAX_UPLOAD_BYTES` and :data:`MAX_BODY_BYTES`; ``segmint serve --max-upload-mb`` /
@@ -43,7 +44,12 @@ MAX_BODY_BYTES = 1024 * 1024
 #: room for a multipart form's boundaries, part headers and small fields around the file
 MULTIPART_OVERHEAD = 64 * 1024
 #: the routes that take a file: (method, path)
-UPLOAD_PATHS = {("POST", "/api/v1/uploads"), ("POST", "/upload")}
+UPLOAD_PATHS = {
+    ("POST", "/api/v1/uploads"),
+    ("POST", "/upload"),
+    ("POST", "/api/v1/update"),
+    ("POST", "/update"),
+}
 API_PREFIX = "/api/v1/"
 UNAUTHORIZED = "A valid API token is needed: send 'Authorization: Bearer <token>'."
 

@@ -11,6 +11,10 @@ temporary file first. A stored file is then checked before anything reads it who
   larger than the free space;
 - compressed content may unpack only so far (:mod:`segmint.api.inflation`, 413).
 
+:func:`receive_files` takes several file parts under one name (``segmint update``'s week of
+exports, ``POST /api/v1/update``): each goes into its own folder, and the upload limit holds
+for the files together, as the request's size cap does.
+
 Anything refused leaves nothing behind.
 """
 
@@ -29,12 +33,15 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from segmint.exceptions import DiskSpaceError, InputError
 
 __all__ = [
+    "MAX_FILES",
     "MAX_NAME_CHARS",
+    "Batch",
     "Received",
     "UploadStorageFull",
     "UploadTooLarge",
     "clean_name",
     "receive",
+    "receive_files",
 ]
 
 #: the longest upload file name accepted
@@ -42,6 +49,8 @@ MAX_NAME_CHARS = 200
 #: a part's headers, and the small form fields (the web form's CSRF token) together
 MAX_PART_HEADERS = 16 * 1024
 MAX_FIELDS_BYTES = 64 * 1024
+#: the most file parts one form may carry (:func:`receive_files`)
+MAX_FILES = 20
 _SAFE_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-")
 _FULL = (errno.ENOSPC, errno.EDQUOT)
 
@@ -91,12 +100,29 @@ class Received:
         shutil.rmtree(self.path.parent, ignore_errors=True)
 
 
+@dataclass
+class Batch:
+    """Several uploads from one form (each in its own folder) and the form's other fields."""
+
+    files: list[Received]
+    fields: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def paths(self) -> list[Path]:
+        return [r.path for r in self.files]
+
+    def discard(self) -> None:
+        for r in self.files:
+            r.discard()
+
+
 class _Target:
     """The file being written: a fresh folder, a cleaned name, counted bytes."""
 
-    def __init__(self, uploads: Path, filename: str, limit: int) -> None:
+    def __init__(self, uploads: Path, filename: str, limit: int, used: int = 0) -> None:
         self.name = clean_name(filename)
         self.limit = limit
+        self.used = used  # bytes of the form's earlier files (the limit holds for all)
         self.written = 0
         self.folder = uploads / uuid.uuid4().hex
         try:
@@ -110,9 +136,10 @@ class _Target:
 
     def write(self, data: bytes) -> None:
         self.written += len(data)
-        if self.written > self.limit:
+        if self.used + self.written > self.limit:
+            what = "The files together are" if self.used else "The file is"
             raise UploadTooLarge(
-                f"The file is larger than the upload limit ({self.limit / (1 << 20):g} MB).",
+                f"{what} larger than the upload limit ({self.limit / (1 << 20):g} MB).",
                 where=self.name,
                 fix="import it from the command line (segmint ingest FILE) or start the "
                 "server with a higher --max-upload-mb.",
@@ -136,10 +163,12 @@ class _Target:
 class _Form:
     """Callbacks for the streaming parser: small fields in memory, the file on disk."""
 
-    def __init__(self, uploads: Path, file_field: str, limit: int) -> None:
+    def __init__(self, uploads: Path, file_field: str, limit: int, max_files: int = 1) -> None:
         self.uploads, self.file_field, self.limit = uploads, file_field, limit
+        self.max_files = max_files
         self.fields: dict[str, str] = {}
-        self.target: _Target | None = None
+        #: the files written so far, in the form's order (one unless ``max_files`` > 1)
+        self.targets: list[_Target] = []
         self._headers: dict[str, bytes] = {}
         self._header = b""
         self._key = b""
@@ -186,13 +215,30 @@ class _Form:
         _, options = parse_options_header(self._headers.get("content-disposition", b""))
         name = options.get(b"name", b"").decode("utf-8", "replace")
         filename = options.get(b"filename")
-        self._in_file = name == self.file_field and filename is not None and self.target is None
+        is_file = name == self.file_field and filename is not None
+        if is_file and self.max_files > 1 and len(self.targets) >= self.max_files:
+            raise InputError(
+                f"The form carries more than {self.max_files} files.",
+                fix=f"send at most {self.max_files} files at a time (or combine them).",
+            )
+        self._in_file = is_file and len(self.targets) < self.max_files
         self._part = name if not self._in_file and filename is None else None
         self._value = bytearray()
         if self._in_file:
-            self.target = _Target(
-                self.uploads, (filename or b"").decode("utf-8", "replace"), self.limit
-            )
+            name = (filename or b"").decode("utf-8", "replace")
+            used = sum(t.written for t in self.targets)
+            self.targets.append(_Target(self.uploads, name, self.limit, used))
+
+    @property
+    def target(self) -> _Target | None:
+        """The file being written, or the last one written."""
+        return self.targets[-1] if self.targets else None
+
+    def remove(self) -> None:
+        """Delete every file written (the form was refused)."""
+        for t in self.targets:
+            t.out.close()
+            shutil.rmtree(t.folder, ignore_errors=True)
 
     def _data(self, data: bytes, start: int, end: int) -> None:
         if self._in_file and self.target is not None:
@@ -236,32 +282,59 @@ async def receive(
     """Stream a multipart body into a new folder under ``uploads``; the file part named
     ``file_field`` is written as it arrives. Raises a 4xx/507 SegmintError and leaves nothing
     behind when the form, the name, the size or the disk is not right."""
+    form = await _parse(chunks, content_type, uploads, limit, content_length, file_field, 1)
+    target = form.targets[0]
+    return Received(target.folder.name, target.folder / target.name, form.fields)
+
+
+async def receive_files(
+    chunks: AsyncIterator[bytes],
+    content_type: str,
+    uploads: Path,
+    limit: int,
+    *,
+    content_length: int | None = None,
+    file_field: str = "file",
+    max_files: int = MAX_FILES,
+) -> Batch:
+    """:func:`receive` for a form with one or more file parts named ``file_field`` (at most
+    ``max_files``), each written to its own folder; ``limit`` holds for the files together."""
+    form = await _parse(chunks, content_type, uploads, limit, content_length, file_field, max_files)
+    files = [Received(t.folder.name, t.folder / t.name) for t in form.targets]
+    return Batch(files, form.fields)
+
+
+async def _parse(
+    chunks: AsyncIterator[bytes],
+    content_type: str,
+    uploads: Path,
+    limit: int,
+    content_length: int | None,
+    file_field: str,
+    max_files: int,
+) -> _Form:
+    """Parse the body into files on disk and small fields; on any refusal remove the files."""
     boundary = _boundary(content_type)
     if content_length is not None:
         free = shutil.disk_usage(uploads).free
         if content_length > free:
             raise _storage_full("upload")
-    form = _Form(uploads, file_field, limit)
+    form = _Form(uploads, file_field, limit, max_files)
     parser = MultipartParser(boundary, cast(Any, form.callbacks()))
     try:
         async for chunk in chunks:
             _feed(parser, chunk)
         _feed(parser, None)
     except BaseException:
-        if form.target is not None:
-            form.target.out.close()
-            shutil.rmtree(form.target.folder, ignore_errors=True)
+        form.remove()
         raise
-    target = form.target
-    if target is None or not target.out.closed:  # no file part, or one cut short
-        if target is not None:
-            target.out.close()
-            shutil.rmtree(target.folder, ignore_errors=True)
+    if not form.targets or not all(t.out.closed for t in form.targets):  # none, or cut short
+        form.remove()
         raise InputError(
             f"The upload form has no file in a field named '{file_field}'.",
             fix="send the file as a form field named 'file' (curl -F file=@orders.csv …).",
         )
-    return Received(target.folder.name, target.folder / target.name, form.fields)
+    return form
 
 
 def _feed(parser: MultipartParser, chunk: bytes | None) -> None:

@@ -11,7 +11,7 @@ from segmint.api import services
 from segmint.api.state import AppState, state_of
 from segmint.report import quality_view
 from segmint.store import CANONICAL, TABLES
-from segmint.web import docs
+from segmint.web import docs, update
 from segmint.web.render import page
 from segmint.web.session import (
     WebUser,
@@ -189,6 +189,7 @@ def job_page(request: Request, job_id: str, user: Viewer) -> Response:
         title="Job",
         job=job,
         view=_job_view(job),
+        update=update.summary(job["result"]) if job["kind"] == "update" and job["result"] else None,
     )
 
 

@@ -36,6 +36,7 @@ from segmint.web import (
     monitoring,
     runs,
     schedules,
+    update,
     uploads,
 )
 from segmint.web.render import page
@@ -174,6 +175,7 @@ def mount(app: FastAPI) -> None:
     for module in (
         home,
         uploads,
+        update,
         runs,
         exports,
         experiments,

@@ -20,6 +20,7 @@ __all__ = ["NAV", "anchor", "env", "page"]
 NAV = (
     ("/", "Dashboard", "viewer"),
     ("/upload", "Upload", "analyst"),
+    ("/update", "Update segments", "analyst"),
     ("/quality", "Data quality", "viewer"),
     ("/runs/new", "New segmentation", "analyst"),
     ("/compare", "Compare", "viewer"),
