@@ -28,10 +28,8 @@ from typing import Any
 
 import pandas as pd
 
-from segmint._run._campaigns import campaign_section as _campaign_section
 from segmint._run._frame import feature_frame as _feature_frame
 from segmint._run._frame import trim_heap as _trim_heap
-from segmint._run._monitoring import monitoring_section as _monitoring_section
 from segmint._run._persist import persist as _persist
 from segmint._run._segment import NO_PURCHASES, Segmented
 from segmint._run._segment import segment as _segment
@@ -247,6 +245,11 @@ def run_pipeline(
 
     say("Saving segments")
     run_id = _persist(ws, results, as_of)
+    # imported here: the campaign statistics pull in scipy.stats and statsmodels (1.7 s of
+    # imports), which `segmint update` and the other commands that import this package skip
+    from segmint._run._campaigns import campaign_section as _campaign_section
+    from segmint._run._monitoring import monitoring_section as _monitoring_section
+
     campaigns, note = _campaign_section(ws, results[0].result.name if results else None, run_id)
     say("Comparing with the previous run")
     monitoring, since = _monitoring_section(ws, run_id, spec.monitoring)
