@@ -82,14 +82,5 @@ UPDATE_BODY: dict[str, Any] = {
 async def update(request: Request, who: Analyst, state: State) -> Job:
     batch = await service.receive(state, request)
 
-    def prepare() -> str:
-        try:
-            opts = service.options(batch.fields)
-        except BaseException:
-            batch.discard()
-            raise
-        service.check(state, batch)
-        return service.start_update(state, who.name, batch, opts)
-
-    job_id = await run_in_threadpool(prepare)
+    job_id = await run_in_threadpool(service.submit, state, who.name, batch)
     return Job(**(state.jobs.get(job_id) or {}))

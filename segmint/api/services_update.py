@@ -30,7 +30,7 @@ from segmint.exceptions import SpecError, WorkspaceError
 from segmint.monitor.compare import segment_runs
 from segmint.store.schema import CANONICAL
 
-__all__ = ["TABLES", "UpdateOptions", "check", "options", "receive", "start_update"]
+__all__ = ["TABLES", "UpdateOptions", "check", "options", "receive", "start_update", "submit"]
 
 #: the tables new files may go into (``into``; empty: detected from the file)
 TABLES: tuple[str, ...] = tuple(CANONICAL)
@@ -130,6 +130,18 @@ def start_update(state: AppState, user: str, batch: Batch, opts: UpdateOptions) 
         return _redacted(state, done.to_dict())
 
     return state.jobs.submit("update", user, work)
+
+
+def submit(state: AppState, user: str, batch: Batch) -> str:
+    """Read the batch's options, check them, queue the update (the REST route and the web
+    form both call this); the uploaded files are removed when the options are refused."""
+    try:
+        opts = options(batch.fields)
+    except BaseException:
+        batch.discard()
+        raise
+    check(state, batch)
+    return start_update(state, user, batch, opts)
 
 
 def _redacted(state: AppState, value: Any) -> Any:

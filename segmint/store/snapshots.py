@@ -59,19 +59,8 @@ def record_snapshot(store: Store, run_id: str) -> int:
 
 def retire_features(store: Store) -> None:
     """Before ``customer_features`` is replaced: keep it when a run segmented on it, else drop."""
-    from segmint.store._store import quote
-
-    if not store.has_table(SOURCE):
-        return
-    features_run = _current_features_run(store)
-    if features_run is not None and store.has_table(RUNS):
-        used = store.db.execute(
-            f"SELECT count(*) FROM {RUNS} WHERE features_run_id = ?", [features_run]
-        ).fetchone()
-        if used and used[0] and not store.has_table(kept_name(features_run)):
-            store.db.execute(f"ALTER TABLE {SOURCE} RENAME TO {quote(kept_name(features_run))}")
-            return
-    store.db.execute(f"DROP TABLE {SOURCE}")
+    if store.has_table(SOURCE):
+        _keep_or_drop(store, SOURCE, _current_features_run(store))
 
 
 #: where an incremental features run keeps the table it builds on while it writes the new one
@@ -91,18 +80,23 @@ def set_aside_features(store: Store) -> str | None:
 def settle_aside(store: Store, features_run: str | None) -> None:
     """The set-aside table of ``features_run`` becomes its snapshot when a run segmented on
     it (as :func:`retire_features` keeps it), else it is dropped."""
+    if store.has_table(ASIDE):
+        _keep_or_drop(store, ASIDE, features_run)
+
+
+def _keep_or_drop(store: Store, table: str, features_run: str | None) -> None:
+    """``table`` (built by ``features_run``) renamed to that run's snapshot name when a
+    segment run segmented on it, else dropped."""
     from segmint.store._store import quote
 
-    if not store.has_table(ASIDE):
-        return
     if features_run is not None and store.has_table(RUNS):
         used = store.db.execute(
             f"SELECT count(*) FROM {RUNS} WHERE features_run_id = ?", [features_run]
         ).fetchone()
         if used and used[0] and not store.has_table(kept_name(features_run)):
-            store.db.execute(f"ALTER TABLE {ASIDE} RENAME TO {quote(kept_name(features_run))}")
+            store.db.execute(f"ALTER TABLE {table} RENAME TO {quote(kept_name(features_run))}")
             return
-    store.db.execute(f"DROP TABLE {ASIDE}")
+    store.db.execute(f"DROP TABLE {table}")
 
 
 def snapshot_runs(store: Store) -> list[str]:

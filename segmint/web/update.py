@@ -86,17 +86,8 @@ async def update(request: Request, user: Analyst) -> Response:
         raise CsrfFailed()
     refit = batch.fields.get("refit", "never")
 
-    def start() -> str:
-        try:
-            opts = service.options(batch.fields)
-        except BaseException:
-            batch.discard()
-            raise
-        service.check(state, batch)
-        return service.start_update(state, user.principal.name, batch, opts)
-
     try:
-        job_id = await run_in_threadpool(start)
+        job_id = await run_in_threadpool(service.submit, state, user.principal.name, batch)
     except SegmintError as exc:
         msg = state.redact(str(exc))
         return _page(request, user, error=msg, refit=refit, status=error_status(exc))
