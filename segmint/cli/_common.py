@@ -240,3 +240,20 @@ def progress_display(store_db: Any = None) -> Iterator[Callable[[str], None]]:
         finally:
             stop.set()
             thread.join(timeout=1)
+
+
+def json_or_show(data: Any, json_out: Path | None, show: Callable[[Any], None]) -> None:
+    """``--json -`` prints the JSON alone (for scripts); otherwise ``show`` draws the tables
+    and ``--json FILE`` also writes the JSON there (``segmint monitor``, ``segmint update``)."""
+    import json
+
+    from rich.markup import escape
+
+    text = json.dumps(data, indent=2, ensure_ascii=False, default=str)
+    if json_out is not None and str(json_out) == "-":
+        typer.echo(text)
+        return
+    show(data)
+    if json_out is not None:
+        json_out.write_text(text, encoding="utf-8")
+        console.print(f"JSON: {escape(str(json_out))}")

@@ -8,7 +8,6 @@ self-contained page (:mod:`segmint.report.monitoring`).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,6 +19,7 @@ from segmint.cli._common import (
     DEFAULT_WORKSPACE,
     WORKSPACE_HELP,
     console,
+    json_or_show,
     user_errors,
     writable_file,
 )
@@ -93,15 +93,7 @@ def monitor(
     with Workspace(workspace, read_only=True) as ws:
         result = ws.monitor(baseline, current, thresholds=limits)
     data = result.to_dict()
-    if json_out is not None and str(json_out) == "-":
-        typer.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
-    else:
-        show(data)
-        if json_out is not None:
-            json_out.write_text(
-                json.dumps(data, indent=2, ensure_ascii=False, default=str), encoding="utf-8"
-            )
-            console.print(f"JSON: {escape(str(json_out))}")
+    json_or_show(data, json_out, show)
     if html_out is not None:
         from segmint.report.monitoring import render_monitoring
 

@@ -8,7 +8,6 @@ before and after, the alerts) and the exit codes ``segmint monitor`` uses: 0, or
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,6 +19,7 @@ from segmint.cli._common import (
     DEFAULT_WORKSPACE,
     WORKSPACE_HELP,
     console,
+    json_or_show,
     progress_display,
     user_errors,
     writable_file,
@@ -112,15 +112,7 @@ def update(
             profile=profile, out_dir=out, progress=step,
         )  # fmt: skip
     data = done.to_dict()
-    if json_out is not None and str(json_out) == "-":
-        typer.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
-    else:
-        show(data)
-        if json_out is not None:
-            json_out.write_text(
-                json.dumps(data, indent=2, ensure_ascii=False, default=str), encoding="utf-8"
-            )
-            console.print(f"JSON: {escape(str(json_out))}")
+    json_or_show(data, json_out, show)
     crossed = bool((data.get("monitoring") or {}).get("alerts"))
     if crossed and fail_on_drift:
         raise typer.Exit(CROSSED)
