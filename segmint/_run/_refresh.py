@@ -87,7 +87,6 @@ def refresh(
     rebuilt = -1
     with store.transaction():
         store.reserve_run(run)
-        before = _current_features_run(ws)
         aside = set_aside_features(store)
         expr: Any = None
         if not reason and aside is not None:
@@ -115,7 +114,7 @@ def refresh(
         }
         say("Writing the feature table")
         store.replace_table("customer_features", expr)
-        settle_aside(store, before)
+        settle_aside(store)
         require_finite(store.db, "customer_features", step="features", key="customer_id", nan=False)
         n = store.count("customer_features")
         run.row_counts = {"customers": n}
@@ -124,9 +123,9 @@ def refresh(
 
 
 def affected_lines(ws: Workspace, since: str | None) -> Any | None:
-    """The affected customers' order lines copied by the last :func:`refresh` (an Ibis
-    table) when it moved the features on from the as-of ``since``; else None (it rebuilt
-    everything, or started from another as-of)."""
+    """The order lines of the customers the last :func:`refresh` rebuilt (an Ibis
+    expression: a semi-join on :data:`IDS`) when it moved the features on from the as-of
+    ``since``; else None (it rebuilt everything, or started from another as-of)."""
     names = {r[0] for r in ws.store.db.execute("SELECT table_name FROM duckdb_tables() "
                                                "WHERE temporary").fetchall()}  # fmt: skip
     if IDS not in names or since is None or "orders" not in ws.tables():
@@ -142,11 +141,6 @@ def affected_lines(ws: Workspace, since: str | None) -> Any | None:
 def drop_temp(ws: Workspace) -> None:
     """Drop the temporary tables of :func:`refresh`."""
     ws.store.db.execute(f"DROP TABLE IF EXISTS {IDS}")
-
-
-def _current_features_run(ws: Workspace) -> str | None:
-    rows = [r["run_id"] for r in ws.runs() if r["kind"] == "features"]
-    return rows[-1] if rows else None
 
 
 def _last_features_run(ws: Workspace, new_runs: list[str]) -> dict[str, Any] | str:

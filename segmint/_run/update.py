@@ -295,37 +295,33 @@ def _rescore(
     ws: Workspace, base: _Base, spec: Spec, as_of: str, *, profile: bool, say: Progress
 ) -> str:
     """Score every segmentation of ``base`` with its stored model; store a new segment run."""
-    from segmint.segment.models import model_from_json
+    from segmint.segment.models import model_columns, model_from_json
 
-    ids = ws.table("customer_features").select("customer_id").to_pyarrow()["customer_id"]
-    index = pd.Index(ids.to_pylist(), name="customer_id")
-    frame = feature_frame(ws) if profile else None
+    models = {s.name: model_from_json(base.models[s.name]) for s in base.specs}
+    cols = {s.name: model_columns(models[s.name], base.results[s.name].features)
+            for s in base.specs if s.method != "value"}  # fmt: skip
+    # one read of the feature table: every column with --profile, else the models' columns
+    frame = feature_frame(ws, None if profile else sorted({c for v in cols.values() for c in v}))
     done: list[Segmented] = []
     values_of: pd.DataFrame | None = None
     for s in base.specs:
-        est = model_from_json(base.models[s.name])
-        values = None
+        est, values, summary = models[s.name], None, None
         if s.method == "value":
             summary = _value_summary(ws, base, s, as_of)
             labels, values = est.predict_values(summary)
-            labels = labels.reindex(index).fillna(NO_PURCHASES)
+            labels = labels.reindex(frame.index).fillna(NO_PURCHASES)
             values_of = values
         else:
-            cols = _model_columns(est, base.results[s.name])
-            part = feature_frame(ws, cols) if frame is None else frame[cols]
-            labels = est.predict(part)  # every customer, in the table's order
-            del part
+            labels = est.predict(frame[cols[s.name]])  # every customer, in the table's order
         result = base.results[s.name]
         seg = Segmentation(
             name=s.name, method=s.method, labels=labels.astype(str),
             features=list(result.features), details={},
             warnings=[w for w in result.warnings if not w.startswith(RESCORED)],
         )  # fmt: skip
-        done.append(Segmented(s, seg, result, base.models[s.name], values))
-        if s.method == "value":
-            done[-1].summary = summary
+        done.append(Segmented(s, seg, result, base.models[s.name], values, summary))
         trim_heap()
-    if frame is not None:
+    if profile:
         say("Profiling the re-scored segments")
         if values_of is not None:
             new = [c for c in values_of.columns if c not in frame.columns]
@@ -368,17 +364,6 @@ def _value_summary(ws: Workspace, base: _Base, s: SegmentationSpec, as_of: str) 
     out = pd.concat([rest, mine[rest.columns]]) if len(mine) else rest
     out.attrs.update(mine.attrs)
     return out
-
-
-def _model_columns(est: Any, result: SegmentationResult) -> list[str]:
-    """The feature columns the model reads (RFM: its three; clusters: ``features_``)."""
-    for attr in ("features_in_", "features_", "columns_"):
-        cols = getattr(est, attr, None)
-        if cols is not None and len(cols):
-            return [str(c) for c in cols]
-    if hasattr(est, "thresholds_") and hasattr(est, "recency"):
-        return [est.recency, est.frequency, est.monetary]
-    return list(result.features)
 
 
 def _profiled_in(result: SegmentationResult, base_run: str) -> str:

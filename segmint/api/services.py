@@ -27,7 +27,7 @@ from segmint.api.inflation import check_inflation
 from segmint.api.state import AppState
 from segmint.api.uploads import Received
 from segmint.exceptions import InputError, ModelError, SegmintError, UnreadableFileError
-from segmint.segment.models import model_from_json
+from segmint.segment.models import model_columns, model_from_json
 from segmint.spec import message
 from segmint.spec.model import SegmentationSpec, Spec
 from segmint.store.csvsafe import frame_to_csv_text
@@ -511,7 +511,7 @@ def score(
     model, features, names = _model(state, ws, run_id, name)
     frame = pd.DataFrame(customers)
     ids = frame.pop("customer_id") if "customer_id" in frame.columns else None
-    needed = _needed(model, features)
+    needed = model_columns(model, features)
     missing = [c for c in needed if c not in frame.columns]
     if missing:
         raise InputError(
@@ -538,18 +538,6 @@ def score(
         {"customer_id": cid, "segment": str(lab), "name": names.get(str(lab), str(lab))}
         for cid, lab in zip(frame.index, labels.astype(str), strict=True)
     ]
-
-
-def _needed(model: Any, features: list[str]) -> list[str]:
-    for attr in ("columns_", "feature_names_in_", "features_"):
-        cols = getattr(model, attr, None)
-        if cols is not None and len(cols):
-            return [str(c) for c in cols]
-    if hasattr(model, "bgnbd_"):
-        return ["frequency", "recency", "T", "monetary_value"]
-    if hasattr(model, "thresholds_") and hasattr(model, "recency"):
-        return [model.recency, model.frequency, model.monetary]
-    return list(features)
 
 
 # -- uploads and jobs --------------------------------------------------------------------------

@@ -45,7 +45,15 @@ import pandas as pd
 from segmint.exceptions import ModelError
 from segmint.segment.registry import estimator_class
 
-__all__ = ["CLASSES", "FORMAT", "VERSION", "allowed_classes", "model_from_json", "model_to_json"]
+__all__ = [
+    "CLASSES",
+    "FORMAT",
+    "VERSION",
+    "allowed_classes",
+    "model_columns",
+    "model_from_json",
+    "model_to_json",
+]
 
 FORMAT = "segmint-model"
 VERSION = 1
@@ -248,3 +256,18 @@ def _dtype(text: str) -> Any:
         return pd.api.types.pandas_dtype(text)
     except TypeError:
         return object
+
+
+def model_columns(model: Any, features: list[str]) -> list[str]:
+    """The columns a fitted (or reloaded) model reads to score: a cluster model's features,
+    RFM's three, the value models' purchase summary; else ``features`` (what the
+    segmentation was built on: rules)."""
+    for attr in ("columns_", "feature_names_in_", "features_"):
+        cols = getattr(model, attr, None)
+        if cols is not None and len(cols):
+            return [str(c) for c in cols]
+    if hasattr(model, "bgnbd_"):
+        return ["frequency", "recency", "T", "monetary_value"]
+    if hasattr(model, "thresholds_") and hasattr(model, "recency"):
+        return [model.recency, model.frequency, model.monetary]
+    return list(features)

@@ -77,11 +77,12 @@ def set_aside_features(store: Store) -> str | None:
     return ASIDE
 
 
-def settle_aside(store: Store, features_run: str | None) -> None:
-    """The set-aside table of ``features_run`` becomes its snapshot when a run segmented on
-    it (as :func:`retire_features` keeps it), else it is dropped."""
+def settle_aside(store: Store) -> None:
+    """The set-aside table becomes the snapshot of the features run that built it when a run
+    segmented on it (as :func:`retire_features` keeps it), else it is dropped. Call before
+    the new features run is recorded (until then it is the last one)."""
     if store.has_table(ASIDE):
-        _keep_or_drop(store, ASIDE, features_run)
+        _keep_or_drop(store, ASIDE, _current_features_run(store))
 
 
 def _keep_or_drop(store: Store, table: str, features_run: str | None) -> None:
