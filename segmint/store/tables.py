@@ -34,9 +34,18 @@ __all__ = [
 #: canonical: imported data; system: runs and quality; features: the feature table;
 #: result: what segment runs store; activation: the log of audience files written;
 #: measure: split tests designed and who is in which arm; monitor: scheduled re-runs and
-#: what each found; server: the API's tokens and jobs
+#: what each found; privacy: the audit log, the suppression list and workspace settings;
+#: server: the API's tokens and jobs
 TableKind = Literal[
-    "canonical", "system", "features", "result", "activation", "measure", "monitor", "server"
+    "canonical",
+    "system",
+    "features",
+    "result",
+    "activation",
+    "measure",
+    "monitor",
+    "privacy",
+    "server",
 ]
 
 
@@ -369,6 +378,56 @@ _MONITOR = (
     ),
 )
 
+_PRIVACY = (
+    WorkspaceTable(
+        "audit_log",
+        "privacy",
+        "Who did what, when and from where: every import, clean, run, export, erasure, token "
+        "change and sign-in (`segmint audit`). Holds no customer data beyond keyed hashes.",
+        (
+            _c("logged_at", "TIMESTAMP", "When (UTC)."),
+            _c("actor", "VARCHAR", "The API token's name, or the operating-system user."),
+            _c("origin", "VARCHAR", "From where: `cli`, `python`, or the client's address."),
+            _c("action", "VARCHAR", "What: ingest, clean, run, export, erase, token.create, …"),
+            _c("target", "VARCHAR", "What it acted on: a file name, a run id, a keyed hash."),
+            _c("detail", "JSON", "Counts and settings (never a customer's data)."),
+        ),
+    ),
+    WorkspaceTable(
+        "suppressions",
+        "privacy",
+        "Erased people, as keyed hashes (HMAC-SHA-256) of their id, e-mail and phone: a later "
+        "import skips their rows and counts them.",
+        (
+            _c("kind", "VARCHAR", "customer_id, email or phone."),
+            _c("hash", "VARCHAR", "HMAC-SHA-256 of the normalized value, hex."),
+            _c("added_at", "TIMESTAMP", "When (UTC)."),
+            _c("erasure", "VARCHAR", "The erasure that added it (`audit_log.target`)."),
+        ),
+    ),
+    WorkspaceTable(
+        "settings",
+        "privacy",
+        "Workspace settings kept with the data (the privacy key's check value, pseudonyms).",
+        (
+            _c("name", "VARCHAR PRIMARY KEY", "Setting."),
+            _c("value", "JSON", "Its value."),
+            _c("changed_at", "TIMESTAMP", "Last changed (UTC)."),
+        ),
+    ),
+    WorkspaceTable(
+        "report_files",
+        "privacy",
+        "Every report file segmint wrote (HTML and JSON), so that an erasure can rewrite them.",
+        (
+            _c("path", "VARCHAR", "The file (absolute)."),
+            _c("kind", "VARCHAR", "run, quality, experiment, monitoring or campaigns."),
+            _c("run_id", "VARCHAR", "The run it reports on, if any."),
+            _c("written_at", "TIMESTAMP", "When (UTC)."),
+        ),
+    ),
+)
+
 _SERVER = (
     WorkspaceTable(
         "api_tokens",
@@ -413,6 +472,7 @@ TABLES: dict[str, WorkspaceTable] = {
         *_ACTIVATION,
         *_MEASURE,
         *_MONITOR,
+        *_PRIVACY,
         *_SERVER,
     )
 }
