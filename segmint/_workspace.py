@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from segmint.measure.campaigns import CampaignResults
     from segmint.measure.design import Design
     from segmint.monitor.compare import Monitoring
+    from segmint.privacy.erase import ErasureResult
     from segmint.spec.model import MonitoringSpec
 
 __all__ = ["Workspace"]
@@ -453,6 +454,45 @@ class Workspace:
             profile=profile, out_dir=None if out_dir is None else Path(out_dir), progress=progress,
         )  # fmt: skip
         return done
+
+    def erase(
+        self,
+        *,
+        customer_id: str | None = None,
+        email: str | None = None,
+        phone: str | None = None,
+        reason: str | None = None,
+        dry_run: bool = False,
+        owned_dirs: Sequence[str | os.PathLike[str]] = (),
+        progress: Any = None,
+    ) -> ErasureResult:
+        """Erase one person, found by exactly one of id, e-mail or phone (docs/privacy.md).
+
+        Their rows go from every customer table, their quotes from stored results and from
+        the reports segmint wrote, and the workspace file is rewritten so that no deleted
+        byte remains; their keyed hashes join the suppression list. ``dry_run`` changes
+        nothing. The result lists the audience files that held them (withdraw them from
+        the platforms).
+
+        >>> done = ws.erase(email="ann@example.org", reason="ticket 4711")  # doctest: +SKIP
+        >>> done.total_rows, [e["path"] for e in done.exports]  # doctest: +SKIP
+        (23, ['/srv/exports/champions.csv'])
+        """
+        from segmint.privacy.erase import erase
+
+        self._require_data()
+        return self._guarded(
+            lambda: erase(
+                self.store,
+                customer_id=customer_id,
+                email=email,
+                phone=phone,
+                reason=reason,
+                dry_run=dry_run,
+                owned_dirs=owned_dirs,
+                progress=progress,
+            )
+        )
 
     def monitor(
         self,

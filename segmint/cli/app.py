@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from segmint.cli import _campaigns, _experiment, _export, _monitor, _schedule, _update
+from segmint.cli import _campaigns, _erase, _experiment, _export, _monitor, _schedule, _update
 from segmint.cli import _render as render
 from segmint.cli import _render_value as render_value
 from segmint.cli._common import (
@@ -552,6 +552,7 @@ _campaigns.register(app)
 _monitor.register(app)
 _update.register(app)
 _schedule.register(app)
+_erase.register(app)
 
 
 @app.command()

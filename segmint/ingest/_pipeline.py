@@ -27,6 +27,7 @@ from segmint.ingest.mapping import ASSUMED_NOTE, ROW_ID_NOTE, ColumnMapping, res
 from segmint.ingest.problems import add_reader_problems
 from segmint.ingest.readers import STAGE, ReadOptions, Staged, stage
 from segmint.ingest.sniff import Source, sniff
+from segmint.privacy.suppress import suppressed_sql
 from segmint.spec.gates import CHECK_GATES, QualityGates
 from segmint.store import RunRecord, Store, quote
 from segmint.store.schema import CANONICAL
@@ -34,6 +35,8 @@ from segmint.store.schema import CANONICAL
 __all__ = ["IngestResult", "imported_before", "ingest"]
 
 NOT_FINITE = "not a finite number (inf, NaN, or beyond ±1.8e308)"
+#: the typed rows of an import when some may belong to erased people (a temp table)
+INCOMING = "_segmint_incoming"
 ISSUE_SAMPLE = 200  # unreadable values kept per column (all are counted)
 ID_COLUMNS = {"customer_id", "order_id", "product_id", "campaign_id", "anonymous_id"}
 
@@ -54,6 +57,8 @@ class IngestResult:
     seconds: float = 0.0
     #: True when the same file was imported before and ``if_imported="skip"`` left it alone
     skipped: bool = False
+    #: rows left out because they belong to people erased before (suppression list)
+    suppressed: int = 0
     #: what segmint assumed about who the rows are (row numbers as ids, rows read as
     #: customers): every report that counts customers repeats these
     assumptions: list[str] = field(default_factory=list)
@@ -609,11 +614,22 @@ def _write(
         inner = ", ".join(f"{e} AS {quote(n)}" for n, e in plan.inner.items())
         cols = [*plan.outer, *extra_out, "_run_id", "_row"]
         exprs = [*plan.outer.values(), *extra_out.values(), lit(run.run_id), "_row"]
-        db.execute(
-            f"INSERT INTO {quote(table)} ({', '.join(quote(c) for c in cols)}) "
-            f"SELECT {', '.join(exprs)} FROM (SELECT {inner}, _row FROM {staged.relation})"
+        select = (
+            f"SELECT {', '.join(f'{e} AS {quote(c)}' for c, e in zip(cols, exprs, strict=True))} "
+            f"FROM (SELECT {inner}, _row FROM {staged.relation})"
             + "".join(f" JOIN {t} USING (_row)" for t in plan.joins)
         )
+        into = f"INSERT INTO {quote(table)} ({', '.join(quote(c) for c in cols)}) "
+        suppressed = suppressed_sql(store, INCOMING, set(cols))
+        if suppressed is None:
+            db.execute(into + select)
+            written = staged.rows
+        else:  # erased people's rows never reach the table (a temp table is not in the file)
+            db.execute(f"CREATE OR REPLACE TEMP TABLE {INCOMING} AS {select}")
+            db.execute(f"{into} SELECT * FROM {INCOMING} WHERE NOT ({suppressed})")
+            row = db.execute(f"SELECT count(*) FROM {quote(table)} WHERE _run_id = ?", [run.run_id])
+            written = int(row.fetchone()[0])  # type: ignore[index]
+            db.execute(f"DROP TABLE {INCOMING}")
         for chk in checks:
             db.execute(
                 "INSERT INTO quality_counts VALUES (?, ?, ?, ?, ?, ?)",
@@ -632,9 +648,15 @@ def _write(
             _record_repaired(db, run.run_id, table, src, staged.rows)
         run.row_counts = {
             "read": staged.rows,
-            "written": staged.rows,
+            "written": written,
             "bad_values": sum(c["n_bad"] for c in checks),
         }
+        if written < staged.rows:
+            run.row_counts["suppressed"] = staged.rows - written
+            plan.notes.append(
+                f"{staged.rows - written:,} rows left out: they belong to people erased "
+                "before (suppression list; docs/privacy.md)"
+            )
         run.message = "; ".join(plan.notes + staged.notes) or None
         store.record_run(run)
     return IngestResult(
@@ -642,7 +664,8 @@ def _write(
         table=table,
         source=src.label,
         format=cmap.fmt.name,
-        rows=staged.rows,
+        rows=written,
+        suppressed=staged.rows - written,
         mapped=dict(cmap.columns),
         extras=plan.extra_types,
         checks=checks,

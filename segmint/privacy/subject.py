@@ -51,19 +51,17 @@ def resolve(
         )
     tables = set(store.table_names())
     found: set[str] = set()
-    if kind == "customer_id":
-        for t in ("customers", "orders", "events", "feedback", "campaign_contacts"):
-            if t in tables:
-                rows = store.db.execute(
-                    f'SELECT DISTINCT customer_id FROM "{t}" WHERE customer_id = ?', [wanted]
-                ).fetchall()
-                found.update(r[0] for r in rows)
-        if not found and "customer_features" in tables:
-            rows = store.db.execute(
-                "SELECT customer_id FROM customer_features WHERE customer_id = ?", [wanted]
-            ).fetchall()
-            found.update(r[0] for r in rows)
-        return sorted(found)
+    if kind == "customer_id":  # every table about customers: a per-run snapshot may be all
+        from segmint.store.tables import customer_keyed_tables
+
+        for spec in customer_keyed_tables():
+            for t in store.instances(spec):
+                row = store.db.execute(
+                    f'SELECT count(*) FROM "{t}" WHERE "{spec.customer_column}" = ?', [wanted]
+                ).fetchone()
+                if row and row[0]:
+                    return [wanted]
+        return []
     for t in _CONTACT_COLUMNS[kind]:
         if t not in tables:
             continue

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -80,6 +81,10 @@ def _is_bad_size(exc: duckdb.Error) -> bool:
     return isinstance(
         exc, duckdb.ParserException | duckdb.ConversionException | duckdb.InvalidInputException
     ) and ("memory" in text or "size" in text or "number" in text)
+
+
+def _sql_text(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def quote(name: str) -> str:
@@ -383,6 +388,81 @@ class Store:
     def close(self) -> None:
         with suppress(Exception):  # closing twice is harmless
             self.ibis.disconnect()
+
+    def rewrite_file(self) -> dict[str, float]:
+        """Write the workspace file anew from its live rows, and swap it in.
+
+        A ``DELETE`` in DuckDB only marks rows deleted; their bytes stay in the table's
+        blocks, and blocks that a later write frees keep their old bytes until reused (small
+        segments of several tables share a block, and column statistics keep value prefixes
+        in metadata). Erasing a person must leave none of their bytes in the file, so the
+        file is copied (``COPY FROM DATABASE``: every table, constraint and sequence, live
+        rows only) to a new file next to it, which then replaces the old one; the WAL goes
+        with the old file. Every connection to the file must be closed for the swap: a second
+        connection in this process (another :class:`Store` on the same file) is detected and
+        the swap refused, because DuckDB would keep writing to the replaced file. Returns
+        the sizes before and after and the seconds taken.
+        """
+        if str(self.path) == ":memory:":
+            return {"bytes_before": 0.0, "bytes_after": 0.0, "seconds": 0.0}
+        t0 = time.perf_counter()
+        before = self.path.stat().st_size
+        new = self.path.with_name(self.path.name + ".rewrite")
+        for leftover in (new, Path(f"{new}.wal")):
+            leftover.unlink(missing_ok=True)
+        self.db.execute("CHECKPOINT")
+        try:
+            self.db.execute(f"ATTACH {_sql_text(str(new))} AS _segmint_rewrite")
+            self.db.execute("COPY FROM DATABASE " + quote(self._catalog()) + " TO _segmint_rewrite")
+            self.db.execute("DETACH _segmint_rewrite")
+        except duckdb.Error as exc:
+            with suppress(duckdb.Error):
+                self.db.execute("DETACH DATABASE IF EXISTS _segmint_rewrite")
+            new.unlink(missing_ok=True)
+            from segmint.store.errors import io_error, translate
+
+            raise (translate(exc, self.path) or io_error(exc, self.path)) from None
+        # A setting only this instance has: still there after closing our connection means
+        # another connection keeps the old database open.
+        self.db.execute("SET GLOBAL checkpoint_threshold = '987654321b'")
+        marker = self.db.execute("SELECT current_setting('checkpoint_threshold')").fetchone()
+        self.close()
+        probe = duckdb.connect(str(self.path))
+        try:
+            now = probe.execute("SELECT current_setting('checkpoint_threshold')").fetchone()
+            shared = now == marker
+            if shared:
+                with suppress(duckdb.Error):
+                    probe.execute("RESET GLOBAL checkpoint_threshold")
+        finally:
+            probe.close()
+        if shared:
+            new.unlink(missing_ok=True)
+            self._reopen()
+            raise WorkspaceError(
+                "The workspace file could not be rewritten: another connection in this "
+                "process has it open, and it would keep writing to the old file.",
+                fix="close the other Workspace objects on this file (ws.close()), then run "
+                "the erasure again; the rows are already deleted, only the rewrite is left.",
+            )
+        os.replace(new, self.path)
+        Path(f"{self.path}.wal").unlink(missing_ok=True)
+        self._reopen()
+        return {
+            "bytes_before": float(before),
+            "bytes_after": float(self.path.stat().st_size),
+            "seconds": time.perf_counter() - t0,
+        }
+
+    def _catalog(self) -> str:
+        row = self.db.execute("SELECT current_database()").fetchone()
+        return str(row[0]) if row else "memory"
+
+    def _reopen(self) -> None:
+        self.ibis = ibis.duckdb.connect(str(self.path), read_only=self.read_only)
+        self.db = self.ibis.con
+        self.db.execute("SET TimeZone = 'UTC'")
+        self._limit_memory()
 
     # -- inspection ------------------------------------------------------------------------
     def fingerprint(self) -> dict[str, Any]:
