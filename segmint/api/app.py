@@ -22,6 +22,7 @@ from segmint.api import (
     routes_campaigns,
     routes_experiments,
     routes_monitor,
+    routes_privacy,
     routes_schedules,
     routes_update,
 )
@@ -149,7 +150,22 @@ def create_app(settings: Settings) -> FastAPI:
     async def headers(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
-        response = await call_next(request)
+        if state.paused:  # the workspace file is being rewritten after an erasure
+            response: Response = JSONResponse(
+                {
+                    "error": "Paused",
+                    "detail": "The workspace file is being rewritten after an erasure.",
+                    "fix": "try again in a minute.",
+                },
+                status_code=503,
+                headers={"Retry-After": "30"},
+            )
+        else:
+            state.active += 1
+            try:
+                response = await call_next(request)
+            finally:
+                state.active -= 1
         for key, value in SECURITY_HEADERS.items():
             response.headers.setdefault(key, value)
         if request.url.path.startswith("/api/"):
@@ -164,6 +180,7 @@ def create_app(settings: Settings) -> FastAPI:
         routes_monitor,
         routes_schedules,
         routes_update,
+        routes_privacy,
     ):
         app.include_router(module.router)
     refine(app)

@@ -11,8 +11,13 @@ from __future__ import annotations
 
 import shutil
 import threading
+import time
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from starlette.requests import Request
 
@@ -59,10 +64,20 @@ class AppState:
         self._local = threading.local()
         self.meta = Workspace(settings.workspace)
         db = self.meta.store.db  # creates the workspace file when new
+        #: bumped when every connection was closed (the file rewritten after an erasure):
+        #: a thread's connection of an older generation is opened again
+        self.generation = 0
+        self._opened: list[weakref.ref[Workspace]] = []
+        self._opened_lock = threading.Lock()
+        #: requests being served, and whether new ones must wait (see :meth:`exclusive`)
+        self.active = 0
+        self.paused = False
         #: takes the server's folders out of every error text a client sees
         self.redact = Redactor([settings.folder, settings.workspace.parent])
-        self.tokens = TokenStore(db, self.write_lock)
-        self.jobs = JobRunner(db, self.write_lock, redact=self.redact)
+        conn: Any = _MetaConnection(self)
+        self.tokens = TokenStore(conn, self.write_lock)
+        self.jobs = JobRunner(conn, self.write_lock, redact=self.redact)
+        del db
         self.models: dict[tuple[str, str], object] = {}
         for sub in ("uploads", "reports"):
             (settings.folder / sub).mkdir(parents=True, exist_ok=True)
@@ -84,14 +99,64 @@ class AppState:
     def workspace(self) -> Workspace:
         """This thread's connection to the workspace."""
         ws = getattr(self._local, "ws", None)
-        if ws is None:
+        if ws is None or getattr(self._local, "generation", -1) != self.generation:
             ws = Workspace(self.settings.workspace)
-            self._local.ws = ws
+            self._local.ws, self._local.generation = ws, self.generation
+            with self._opened_lock:
+                self._opened = [r for r in self._opened if r() is not None]
+                self._opened.append(weakref.ref(ws))
         return ws
+
+    @contextmanager
+    def exclusive(self, wait_s: float = 60.0) -> Iterator[None]:
+        """Close every connection this server holds to the workspace, for the file's rewrite.
+
+        New requests are answered 503 (with Retry-After) meanwhile; requests already being
+        served are waited for (up to ``wait_s``). Connections are opened again on first use.
+        Call from the job worker (jobs are serialized, so no other job holds one).
+        """
+        self.paused = True
+        try:
+            deadline = time.monotonic() + wait_s
+            while self.active > 0 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            with self._opened_lock:
+                for ref in self._opened:
+                    ws = ref()
+                    if ws is not None:
+                        ws.close()
+                self._opened = []
+            self.generation += 1
+            self.meta.close()
+            yield
+        finally:
+            self.meta = Workspace(self.settings.workspace)
+            self.paused = False
 
     def close(self) -> None:
         self.schedules.stop()
         self.jobs.stop()
+
+
+class _MetaConnection:
+    """The server's own connection (tokens, jobs), found again after :meth:`exclusive`."""
+
+    def __init__(self, state: AppState) -> None:
+        self._state = state
+
+    def cursor(self) -> Any:
+        self._wait()
+        return self._state.meta.store.db.cursor()
+
+    def execute(self, *args: Any) -> Any:
+        self._wait()
+        return self._state.meta.store.db.execute(*args)
+
+    def _wait(self, timeout_s: float = 600.0) -> None:
+        """While the file is rewritten (another thread), wait for it to be open again."""
+        deadline = time.monotonic() + timeout_s
+        while self._state.paused and time.monotonic() < deadline:
+            time.sleep(0.05)
 
 
 def state_of(request: Request) -> AppState:

@@ -30,6 +30,7 @@ from segmint.web import (
     admin,
     analysis,
     campaigns,
+    erase,
     experiments,
     exports,
     home,
@@ -184,6 +185,7 @@ def mount(app: FastAPI) -> None:
         monitoring,
         schedules,
         admin,
+        erase,
     ):
         app.include_router(module.router, include_in_schema=False)
     _handlers(app)
