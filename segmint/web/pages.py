@@ -34,6 +34,7 @@ from segmint.web import (
     exports,
     home,
     monitoring,
+    retention,
     runs,
     schedules,
     update,
@@ -184,6 +185,7 @@ def mount(app: FastAPI) -> None:
         monitoring,
         schedules,
         admin,
+        retention,
     ):
         app.include_router(module.router, include_in_schema=False)
     _handlers(app)

@@ -31,6 +31,7 @@ NAV = (
     ("/experiments/analyze", "Test results", "viewer"),
     ("/campaigns", "Campaigns", "viewer"),
     ("/tokens", "Tokens", "admin"),
+    ("/retention", "Retention & access", "admin"),
     ("/docs", "API", "viewer"),
 )
 
