@@ -38,7 +38,8 @@ if TYPE_CHECKING:
     from segmint.measure.design import Design
     from segmint.monitor.compare import Monitoring
     from segmint.privacy.erase import ErasureResult
-    from segmint.spec.model import MonitoringSpec
+    from segmint.privacy.retention import RetentionResult
+    from segmint.spec.model import MonitoringSpec, RetentionSpec, Spec
 
 __all__ = ["Workspace"]
 
@@ -575,6 +576,75 @@ class Workspace:
         from segmint._run.schedule import run_due
 
         return run_due(self, now, progress)
+
+    # -- privacy ---------------------------------------------------------------------------
+    def apply_retention(
+        self,
+        spec_or_policy: Spec | RetentionSpec | Mapping[str, str] | str | os.PathLike[str],
+        *,
+        dry_run: bool = False,
+        now: datetime | None = None,
+        rewrite: bool = True,
+    ) -> RetentionResult:
+        """Delete the rows older than the ``retention:`` limits of a spec (its file, a loaded
+        :class:`Spec`, a :class:`RetentionSpec` or a mapping like ``{"orders": "3y"}``),
+        counted back from ``now`` (default: now, UTC); one transaction with its audit row.
+        ``dry_run`` only counts. When rows went, the workspace file is rewritten so that
+        their bytes go too (``rewrite``). docs/privacy.md#retention.
+
+        >>> ws.apply_retention({"orders": "3y", "quality_samples": "30d"}, dry_run=True).removed  # doctest: +SKIP
+        {'orders': 1204, 'quality_samples': 35}
+        """
+        from segmint.privacy.retention import apply_retention
+        from segmint.spec.model import Spec, load_spec, retention_policy
+        from segmint.spec.retention import RetentionSpec
+
+        if isinstance(spec_or_policy, str | os.PathLike):
+            spec_or_policy = load_spec(Path(spec_or_policy))
+        if isinstance(spec_or_policy, Spec):
+            spec_or_policy = spec_or_policy.retention
+        policy = (
+            spec_or_policy
+            if isinstance(spec_or_policy, RetentionSpec)
+            else retention_policy(dict(spec_or_policy))
+        )
+        self._require_data()
+        return apply_retention(self.store, policy, now=now, dry_run=dry_run, rewrite=rewrite)
+
+    def compact(self) -> dict[str, float]:
+        """Rewrite the workspace file from its live rows: deleted rows' bytes go (after a
+        retention run the server could not rewrite at once, or any bulk delete). Returns
+        the sizes before and after (bytes) and the seconds taken."""
+        from segmint.privacy.audit import record
+
+        self._require_data()
+        done = self.store.rewrite_file()
+        record(self.store, "compact", detail=done)
+        return done
+
+    def subject_access(
+        self,
+        *,
+        customer_id: str | None = None,
+        email: str | None = None,
+        phone: str | None = None,
+    ) -> dict[str, Any]:
+        """Everything the workspace holds about one person (GDPR art. 15 / 20), as JSON data:
+        their rows in every customer-keyed table, their segments per run, the audience files
+        and split tests that held them, consent history, quality samples and audit rows.
+        Give one of the identifiers; an InputError when nobody matches. docs/privacy.md.
+
+        >>> data = ws.subject_access(email="Ann@Example.org")        # doctest: +SKIP
+        >>> data["customer_ids"], len(data["tables"]["orders"])      # doctest: +SKIP
+        (['C000042'], 17)
+        """
+        from segmint.privacy.access import subject_access
+
+        self._require_data()
+        found: dict[str, Any] = subject_access(
+            self.store, customer_id=customer_id, email=email, phone=phone
+        )
+        return found
 
     # -- reading ---------------------------------------------------------------------------
     # -- measurement -----------------------------------------------------------------------

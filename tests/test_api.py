@@ -159,6 +159,13 @@ def endpoints(api: Api) -> list[tuple[str, str, dict[str, Any], str]]:
         ("GET", "/api/v1/tokens", {}, "admin"),
         ("POST", "/api/v1/tokens", {"json": {"name": "new", "role": "viewer"}}, "admin"),
         ("DELETE", "/api/v1/tokens/nonexistent", {}, "admin"),
+        (
+            "POST",
+            "/api/v1/retention/apply",
+            {"json": {"retention": {"orders": "30y"}, "dry_run": True}},
+            "admin",
+        ),
+        ("GET", "/api/v1/subject-access", {"params": {"email": "nobody@example.invalid"}}, "admin"),
     ]
 
 

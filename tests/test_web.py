@@ -148,6 +148,7 @@ PAGES = {
     "/update": "analyst",
     "/runs/new": "analyst",
     "/tokens": "admin",
+    "/retention": "admin",
 }
 
 
@@ -208,6 +209,8 @@ def _posts(site: Site) -> list[tuple[str, dict[str, str], str, int]]:
         ("/update", {}, "analyst", 400),  # no file: the form again
         ("/schedules", {"cron": "0 6 * *"}, "analyst", 400),  # a bad expression: the form again
         ("/tokens", {"name": "", "role": "viewer"}, "admin", 400),
+        ("/retention", {"spec": "", "action": "preview"}, "admin", 400),  # no limits given
+        ("/subject-access", {"kind": "email", "value": ""}, "admin", 400),  # no value
     ]
 
 

@@ -13,7 +13,9 @@ to the server as text (the API, the web app) runs that text. A failing run (a
 :class:`~segmint.exceptions.SegmintError`: a spec that no longer loads, a file that is gone) is
 recorded as failed with its paragraph and does not stop the other schedules. After a run,
 failed or not, the next run is the next time the expression fires after ``now``: runs missed
-while nothing was checking run once, not once per missed time.
+while nothing was checking run once, not once per missed time. A spec with ``retention:``
+limits has them applied before each run (counted back from the run's time), with an audit row
+and a note in the run's record.
 """
 
 from __future__ import annotations
@@ -165,6 +167,7 @@ def run_schedule(
     result: dict[str, Any] = {}
     try:
         spec = _spec(ws, schedule)
+        result["notes"] = _retention(ws, spec, moment, say)
         folder = Path(report_dir) if report_dir is not None else _folder(ws, schedule, started)
         result["report_dir"] = str(folder)
         say(f"Schedule {schedule.schedule_id}: running {schedule.spec_path or 'its spec'}")
@@ -173,7 +176,9 @@ def run_schedule(
         output = run_pipeline(ws, spec, out_dir=folder, progress=say)
         if place is not None:
             result["report_dir"] = str(place(folder, output.run_id))
-        result.update(status="ok", run_id=output.run_id, **_compare(ws, output.run_id, spec))
+        compared = _compare(ws, output.run_id, spec)
+        compared["notes"] = result["notes"] + compared.get("notes", [])
+        result.update(status="ok", run_id=output.run_id, **compared)
     except Exception as exc:
         error = exc if isinstance(exc, SegmintError) else translate(exc)
         if error is None:  # a bug: recorded (so it is not retried every minute), then raised
@@ -215,6 +220,25 @@ def _folder(ws: Workspace, schedule: Schedule, started: datetime) -> Path:
         else ws.path.resolve().parent / f"{ws.path.stem}-schedules" / schedule.schedule_id
     )
     return root / started.strftime("%Y%m%dT%H%M%SZ")
+
+
+def _retention(ws: Workspace, spec: Spec, now: datetime, say: Progress) -> list[str]:
+    """Apply the spec's ``retention:`` limits (counted back from ``now``) before the run;
+    the note for the run's row (the audit log has its own row)."""
+    if not spec.retention.limits() or not ws.tables():
+        return []
+    from segmint.privacy.retention import apply_retention
+
+    say("Applying the spec's retention limits")
+    done = apply_retention(ws.store, spec.retention, now=now)
+    cutoffs = ", ".join(f"{k} before {v:%Y-%m-%d}" for k, v in done.cutoffs.items())
+    notes = [f"Retention: {done.summary()} Limits: {cutoffs}."]
+    if done.rewrite_deferred:
+        notes.append(
+            "The removed rows' bytes stay in the workspace file until it is rewritten: "
+            "run `segmint compact` (the server queues it when retention runs from its API)."
+        )
+    return notes
 
 
 def _compare(ws: Workspace, run_id: str, spec: Spec) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from segmint.api import (
     routes_experiments,
     routes_monitor,
     routes_privacy,
+    routes_retention,
     routes_schedules,
     routes_update,
 )
@@ -181,6 +182,7 @@ def create_app(settings: Settings) -> FastAPI:
         routes_schedules,
         routes_update,
         routes_privacy,
+        routes_retention,
     ):
         app.include_router(module.router)
     refine(app)

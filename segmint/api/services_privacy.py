@@ -13,7 +13,7 @@ from typing import Any
 from segmint._workspace import Workspace
 from segmint.api.state import AppState
 
-__all__ = ["preview_erase", "start_erase"]
+__all__ = ["preview_erase", "start_compact", "start_erase"]
 
 
 def preview_erase(state: AppState, **who: str | None) -> dict[str, Any]:
@@ -42,3 +42,19 @@ def start_erase(state: AppState, user: str, *, reason: str | None, **who: str | 
         return done.as_dict()
 
     return state.jobs.submit("erase", user, work)
+
+
+def start_compact(state: AppState, user: str) -> str:
+    """Queue a rewrite of the workspace file (after retention deleted rows)."""
+    settings = state.settings
+
+    def work(progress: Any) -> dict[str, Any]:
+        progress("Waiting for requests to finish, then rewriting the workspace file")
+        with state.exclusive():
+            ws = Workspace(settings.workspace)
+            try:
+                return ws.compact()
+            finally:
+                ws.close()
+
+    return state.jobs.submit("compact", user, work)

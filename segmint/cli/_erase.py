@@ -145,5 +145,29 @@ def show(data: dict[str, Any]) -> None:
     console.print(f"Done in {data['seconds']:.1f} s.")
 
 
+def compact(workspace: Workspace_ = DEFAULT_WORKSPACE) -> None:
+    """Rewrite the workspace file from its live rows, so that deleted rows leave no bytes.
+
+    DuckDB only marks deleted rows; their bytes stay in the file until it is rewritten.
+    `segmint erase` and `segmint retention apply` rewrite it themselves; run this after a
+    retention run that could not (the server says so), or after deleting rows yourself.
+
+      segmint compact -w shop.duckdb
+    """
+    from segmint._workspace import Workspace
+    from segmint.exceptions import WorkspaceError
+
+    if not workspace.exists():
+        raise WorkspaceError(f"There is no workspace '{workspace}'.", fix="check --workspace.")
+    with Workspace(workspace) as ws, progress_display() as step:
+        step("Rewriting the workspace file")
+        done = ws.compact()
+    console.print(
+        f"Workspace file rewritten: {done['bytes_before'] / 1e6:,.1f} MB → "
+        f"{done['bytes_after'] / 1e6:,.1f} MB in {done['seconds']:.1f} s."
+    )
+
+
 def register(app: typer.Typer) -> None:
     app.command(name="erase")(user_errors(erase))
+    app.command(name="compact")(user_errors(compact))

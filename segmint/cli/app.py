@@ -1,6 +1,7 @@
 """The segmint command line: ingest, clean, quality, features, value, run, status, sample, demo
 (and export, exports: :mod:`segmint.cli._export`; monitor: :mod:`segmint.cli._monitor`;
-schedule: :mod:`segmint.cli._schedule`)."""
+schedule: :mod:`segmint.cli._schedule`; retention, subject-access: :mod:`segmint.cli._retention`,
+:mod:`segmint.cli._access`)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,17 @@ from typing import Annotated, Any
 
 import typer
 
-from segmint.cli import _campaigns, _erase, _experiment, _export, _monitor, _schedule, _update
+from segmint.cli import (
+    _access,
+    _campaigns,
+    _erase,
+    _experiment,
+    _export,
+    _monitor,
+    _retention,
+    _schedule,
+    _update,
+)
 from segmint.cli import _render as render
 from segmint.cli import _render_value as render_value
 from segmint.cli._common import (
@@ -553,6 +564,8 @@ _monitor.register(app)
 _update.register(app)
 _schedule.register(app)
 _erase.register(app)
+_retention.register(app)
+_access.register(app)
 
 
 @app.command()

@@ -39,6 +39,7 @@ templates:                            # segmentation â†’ segment label or name â
   clusters: {"1": {subject: 'Hi {{ first_name or "there" }}, early access for you',
                    body: "{{ plan.message }}"}}
 monitoring: {max_size_change: 0.2, max_moved_share: 0.1, min_segment_size: 30}
+retention: {orders: 3y, events: 13m, quality_samples: 30d}   # segmint/spec/retention.py
 ```
 """
 
@@ -62,6 +63,7 @@ from pydantic import (
 from segmint.exceptions import SpecError
 from segmint.spec.gates import QualityGates
 from segmint.spec.message import check_template
+from segmint.spec.retention import RetentionSpec
 from segmint.store.schema import CANONICAL
 
 __all__ = [
@@ -70,11 +72,13 @@ __all__ = [
     "MessageTemplate",
     "MonitoringSpec",
     "RankingSpec",
+    "RetentionSpec",
     "SegmentationSpec",
     "SourceOptions",
     "SourceSpec",
     "Spec",
     "load_spec",
+    "retention_policy",
     "spec_from_text",
 ]
 
@@ -282,6 +286,8 @@ class Spec(BaseModel):
     templates: dict[str, dict[str, MessageTemplate]] = Field(default_factory=dict)
     report: dict[str, str] = Field(default_factory=dict)
     monitoring: MonitoringSpec = Field(default_factory=MonitoringSpec)
+    #: how long rows are kept (``segmint retention apply``, scheduled runs)
+    retention: RetentionSpec = Field(default_factory=RetentionSpec)
 
     @model_validator(mode="after")
     def _unique_names(self) -> Spec:
@@ -378,6 +384,30 @@ def spec_from_text(text: str, *, where: str, base_dir: Path) -> Spec:
             problems=problems,
         ) from None
     return spec
+
+
+def retention_policy(limits: Any, *, where: str = "the retention limits") -> RetentionSpec:
+    """A ``retention:`` mapping given on its own (Python, the API) checked as the spec's
+    section is: one SpecError listing every bad limit."""
+    if not isinstance(limits, dict):
+        raise SpecError(
+            f"The retention limits must be a mapping like {{orders: 3y}}, not {type(limits).__name__}.",
+            where=where,
+            fix="give each table's limit, e.g. {orders: 3y, events: 13m, quality_samples: 30d}.",
+        )
+    try:
+        return RetentionSpec.model_validate(limits)
+    except ValidationError as exc:
+        problems = [f"retention.{_describe(e)}" for e in exc.errors()]
+        raise SpecError(
+            f"The retention limits have {len(problems)} problem{'s' if len(problems) > 1 else ''}: "
+            + "; ".join(problems)
+            + ".",
+            where=where,
+            fix="give durations like 3y, 13m, 26w or 30d for the keys of docs/privacy.md "
+            "(Retention).",
+            problems=problems,
+        ) from None
 
 
 def _describe(err: Any) -> str:

@@ -411,6 +411,9 @@ class Store:
         for leftover in (new, Path(f"{new}.wal")):
             leftover.unlink(missing_ok=True)
         self.db.execute("CHECKPOINT")
+        if self._shared():  # before the copy: the swap would be refused after it
+            raise self._shared_error()
+        self._reopen()
         try:
             self.db.execute(f"ATTACH {_sql_text(str(new))} AS _segmint_rewrite")
             self.db.execute("COPY FROM DATABASE " + quote(self._catalog()) + " TO _segmint_rewrite")
@@ -422,8 +425,25 @@ class Store:
             from segmint.store.errors import io_error, translate
 
             raise (translate(exc, self.path) or io_error(exc, self.path)) from None
-        # A setting only this instance has: still there after closing our connection means
-        # another connection keeps the old database open.
+        if self._shared():  # opened meanwhile
+            new.unlink(missing_ok=True)
+            raise self._shared_error()
+        os.replace(new, self.path)
+        Path(f"{self.path}.wal").unlink(missing_ok=True)
+        self._reopen()
+        return {
+            "bytes_before": float(before),
+            "bytes_after": float(self.path.stat().st_size),
+            "seconds": time.perf_counter() - t0,
+        }
+
+    def _shared(self) -> bool:
+        """Whether another connection in this process has the file open. Closes this one;
+        it is open again afterwards only when shared (the caller swaps, then reopens).
+
+        A setting only this database instance has is still there after closing our
+        connection when another connection keeps the instance (and the old file) open.
+        """
         self.db.execute("SET GLOBAL checkpoint_threshold = '987654321b'")
         marker = self.db.execute("SELECT current_setting('checkpoint_threshold')").fetchone()
         self.close()
@@ -437,22 +457,18 @@ class Store:
         finally:
             probe.close()
         if shared:
-            new.unlink(missing_ok=True)
             self._reopen()
-            raise WorkspaceError(
-                "The workspace file could not be rewritten: another connection in this "
-                "process has it open, and it would keep writing to the old file.",
-                fix="close the other Workspace objects on this file (ws.close()), then run "
-                "the erasure again; the rows are already deleted, only the rewrite is left.",
-            )
-        os.replace(new, self.path)
-        Path(f"{self.path}.wal").unlink(missing_ok=True)
-        self._reopen()
-        return {
-            "bytes_before": float(before),
-            "bytes_after": float(self.path.stat().st_size),
-            "seconds": time.perf_counter() - t0,
-        }
+        return shared
+
+    @staticmethod
+    def _shared_error() -> WorkspaceError:
+        return WorkspaceError(
+            "The workspace file could not be rewritten: another connection in this process "
+            "has it open, and it would keep writing to the old file.",
+            fix="close the other Workspace objects on this file (ws.close()), then run "
+            "`segmint compact` (or ws.compact()); the rows are already deleted, only the "
+            "rewrite of the file is left.",
+        )
 
     def _catalog(self) -> str:
         row = self.db.execute("SELECT current_database()").fetchone()

@@ -35,6 +35,7 @@ from segmint.web import (
     exports,
     home,
     monitoring,
+    retention,
     runs,
     schedules,
     update,
@@ -186,6 +187,7 @@ def mount(app: FastAPI) -> None:
         schedules,
         admin,
         erase,
+        retention,
     ):
         app.include_router(module.router, include_in_schema=False)
     _handlers(app)

@@ -32,6 +32,7 @@ NAV = (
     ("/campaigns", "Campaigns", "viewer"),
     ("/tokens", "Tokens", "admin"),
     ("/erase", "Erase", "admin"),
+    ("/retention", "Retention & access", "admin"),
     ("/docs", "API", "viewer"),
 )
 

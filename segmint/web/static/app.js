@@ -113,6 +113,12 @@
         if (!window.confirm(form.getAttribute("data-confirm"))) { event.preventDefault(); }
       });
     });
+    // a form with a preview and a destructive button: only the latter asks first
+    document.querySelectorAll("button[data-confirm]").forEach(function (button) {
+      button.addEventListener("click", function (event) {
+        if (!window.confirm(button.getAttribute("data-confirm"))) { event.preventDefault(); }
+      });
+    });
     document.querySelectorAll("input[data-select]").forEach(function (input) {
       input.addEventListener("focus", function () { input.select(); });
     });
