@@ -166,6 +166,12 @@ def endpoints(api: Api) -> list[tuple[str, str, dict[str, Any], str]]:
             "admin",
         ),
         ("GET", "/api/v1/subject-access", {"params": {"email": "nobody@example.invalid"}}, "admin"),
+        (  # nobody found: 400 before anything changes
+            "POST",
+            "/api/v1/erase",
+            {"json": {"email": "nobody@example.invalid", "dry_run": True}},
+            "admin",
+        ),
     ]
 
 

@@ -149,6 +149,7 @@ PAGES = {
     "/runs/new": "analyst",
     "/tokens": "admin",
     "/retention": "admin",
+    "/erase": "admin",
 }
 
 
@@ -211,6 +212,8 @@ def _posts(site: Site) -> list[tuple[str, dict[str, str], str, int]]:
         ("/tokens", {"name": "", "role": "viewer"}, "admin", 400),
         ("/retention", {"spec": "", "action": "preview"}, "admin", 400),  # no limits given
         ("/subject-access", {"kind": "email", "value": ""}, "admin", 400),  # no value
+        ("/erase/preview", {"kind": "email", "value": ""}, "admin", 400),  # no value
+        ("/erase", {"kind": "email", "value": "x@y.z"}, "admin", 400),  # not confirmed
     ]
 
 
