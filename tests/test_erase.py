@@ -237,3 +237,28 @@ def test_nobody_found_is_a_clear_error_and_changes_nothing(tmp_path: Path) -> No
     assert ws.stat().st_size == size
     out = _cli("erase", "--email", "a@b.c", "--customer", "C1", "-w", str(ws), code=2)
     assert "exactly one" in out
+
+
+def test_privacy_doc_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """docs/privacy.md's Python examples of Erasure and Retention, on a shop where one
+    customer is ann@example.org."""
+    from tests.test_docs import DOCS
+
+    shop = segmint.datasets.make_retail(150, seed=4)
+    customers = shop.customers.copy()
+    customers.loc[0, "email"] = "ann@example.org"
+    customers.to_csv(tmp_path / "customers.csv", index=False)
+    shop.orders.to_csv(tmp_path / "orders.csv", index=False)
+    (tmp_path / "segmint.yaml").write_text("retention:\n  orders: 3y\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    with segmint.Workspace("shop.duckdb") as ws:
+        ws.ingest("customers.csv")
+        ws.ingest("orders.csv")
+        ws.clean()
+    text = (DOCS / "privacy.md").read_text(encoding="utf-8")
+    for heading in ("## Erasure", "## Retention"):
+        section = text.split(heading, 1)[1].split("\n## ", 1)[0]
+        blocks = re.findall(r"```python\n(.*?)```", section, flags=re.S)
+        assert blocks, heading
+        for code in blocks:
+            exec(compile(code, f"docs/privacy.md {heading}", "exec"), {})
