@@ -159,6 +159,7 @@ def endpoints(api: Api) -> list[tuple[str, str, dict[str, Any], str]]:
         ("GET", "/api/v1/tokens", {}, "admin"),
         ("POST", "/api/v1/tokens", {"json": {"name": "new", "role": "viewer"}}, "admin"),
         ("DELETE", "/api/v1/tokens/nonexistent", {}, "admin"),
+        ("POST", "/api/v1/pseudonymize", {"json": {"dry_run": True}}, "admin"),
     ]
 
 

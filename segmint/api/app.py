@@ -22,6 +22,7 @@ from segmint.api import (
     routes_campaigns,
     routes_experiments,
     routes_monitor,
+    routes_pseudonyms,
     routes_schedules,
     routes_update,
 )
@@ -164,6 +165,7 @@ def create_app(settings: Settings) -> FastAPI:
         routes_monitor,
         routes_schedules,
         routes_update,
+        routes_pseudonyms,
     ):
         app.include_router(module.router)
     refine(app)
