@@ -26,6 +26,7 @@ from segmint.exceptions import ExperimentError, ExportError, SegmintError, Works
 from segmint.features import build_features, check_families, resolve_as_of
 from segmint.ingest import IngestResult, ReadOptions, ingest
 from segmint.ingest.finite import require_finite
+from segmint.privacy.pseudonyms import keep_pseudonymized, keyed_table
 from segmint.spec.gates import QualityGates
 from segmint.store import CANONICAL, RunRecord, Store, read_snapshot
 
@@ -203,6 +204,7 @@ class Workspace:
         with store.transaction():
             store.reserve_run(run)
             store.replace_table("customer_features", expr)
+            keep_pseudonymized(store, "customer_features")
             require_finite(
                 store.db, "customer_features", step="features", key="customer_id", nan=False
             )
@@ -238,7 +240,7 @@ class Workspace:
         from segmint.segment.value import summary_from_orders
 
         self._require_table("orders")
-        orders = self.store.table("orders")
+        orders = keyed_table(self.store, "orders")  # ids as the feature table names them
         when = resolve_as_of(orders, as_of)
         try:
             if holdout_days is None:
@@ -423,6 +425,23 @@ class Workspace:
             by=dims,
             confidence=confidence,
         )
+
+    # -- privacy ---------------------------------------------------------------------------
+    def pseudonymize(self, *, dry_run: bool = False) -> dict[str, int]:
+        """Replace the customer ids in every derived table (features, snapshots, assignments,
+        values, export members, experiment assignments) by keyed pseudonyms, drop the direct
+        identifiers they carry, and keep later writes so (the setting ``pseudonyms``). The
+        canonical tables keep the real data. Rows rewritten per table (``dry_run``: would be).
+        docs/privacy.md#pseudonyms.
+
+        >>> ws.pseudonymize()                       # doctest: +SKIP
+        {'customer_features': 500, 'segment_assignments': 1500, ...}
+        """
+        from segmint.privacy.pseudonyms import pseudonymize
+
+        self._require_data()
+        done: dict[str, int] = self._guarded(lambda: pseudonymize(self.store, dry_run=dry_run))
+        return done
 
     # -- monitoring ------------------------------------------------------------------------
     def update(

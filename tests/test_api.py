@@ -172,6 +172,7 @@ def endpoints(api: Api) -> list[tuple[str, str, dict[str, Any], str]]:
             {"json": {"email": "nobody@example.invalid", "dry_run": True}},
             "admin",
         ),
+        ("POST", "/api/v1/pseudonymize", {"json": {"dry_run": True}}, "admin"),
     ]
 
 

@@ -262,3 +262,29 @@ def test_privacy_doc_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         assert blocks, heading
         for code in blocks:
             exec(compile(code, f"docs/privacy.md {heading}", "exec"), {})
+
+
+def test_erasure_reaches_pseudonymized_tables(tmp_path: Path) -> None:
+    """With pseudonyms on, derived tables name the customer by pseudonym: those rows go too."""
+    from segmint.privacy.pseudonyms import pseudonym
+
+    shop = segmint.datasets.make_retail(200, seed=6)
+    shop.customers.to_csv(tmp_path / "c.csv", index=False)
+    shop.orders.to_csv(tmp_path / "o.csv", index=False)
+    ws = tmp_path / "w.duckdb"
+    _cli("run", str(tmp_path / "c.csv"), str(tmp_path / "o.csv"), "-w", str(ws),
+         "--out", str(tmp_path / "r"))  # fmt: skip
+    _cli("pseudonymize", "-w", str(ws))
+    cid = str(shop.customers.customer_id.iloc[4])
+    with _open(ws) as s:
+        alias = pseudonym(workspace_key(s), cid)
+        n = s.db.execute(
+            "SELECT count(*) FROM segment_assignments WHERE customer_id = ?", [alias]
+        ).fetchone()
+    assert n and n[0] > 0
+    access = tmp_path / "access.json"
+    _cli("subject-access", "--customer", cid, "--out", str(access), "-w", str(ws))
+    assert json.loads(access.read_text(encoding="utf-8"))["segments"]
+    _cli("erase", "--customer", cid, "-w", str(ws))
+    assert _found_in_tables(ws, [cid, alias]) == []
+    assert _found_in_bytes([ws], [cid, alias]) == {}

@@ -14,6 +14,7 @@ import pyarrow as pa
 
 from segmint._run._segment import Segmented
 from segmint._workspace import Workspace
+from segmint.privacy.pseudonyms import keep_pseudonymized
 from segmint.store import RunRecord, Store
 
 __all__ = ["persist"]
@@ -63,6 +64,9 @@ def persist(ws: Workspace, results: list[Segmented], as_of: str) -> str:
             if r.summary is not None:
                 _summary(store, run.run_id, seg.name, r.summary)
         run.row_counts = counts
+        # ids come from the feature table, already pseudonyms when the workspace keeps them;
+        # this catches any written from elsewhere
+        keep_pseudonymized(store, ("segment_assignments", "customer_values", "value_summaries"))
         store.record_run(run)
     return run.run_id
 

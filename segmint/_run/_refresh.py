@@ -21,6 +21,7 @@ from segmint.features import build_features, check_families, resolve_as_of
 from segmint.features.behavior import ORDER_COLUMNS
 from segmint.features.incremental import affected_customers, refresh_features
 from segmint.ingest.finite import require_finite
+from segmint.privacy.pseudonyms import keep_pseudonymized, keyed_table
 from segmint.store import CANONICAL, RunRecord, set_aside_features, settle_aside
 
 __all__ = ["IDS", "Refreshed", "affected_lines", "drop_temp", "refresh"]
@@ -59,7 +60,8 @@ def refresh(
     say = progress or (lambda _m: None)
     store = ws.store
     present = set(ws.tables())
-    tables = {name: store.table(name) for name in CANONICAL if name in present}
+    # ids as the feature table names them (pseudonyms when the workspace keeps them)
+    tables = {name: keyed_table(store, name) for name in CANONICAL if name in present}
     last = _last_features_run(ws, new_runs)
     for name, t in tables.items():  # incremental: the older rows were checked before
         scoped = not isinstance(last, str) and "_run_id" in t.columns
@@ -114,6 +116,7 @@ def refresh(
         }
         say("Writing the feature table")
         store.replace_table("customer_features", expr)
+        keep_pseudonymized(store, "customer_features")
         settle_aside(store)
         require_finite(store.db, "customer_features", step="features", key="customer_id", nan=False)
         n = store.count("customer_features")
@@ -134,7 +137,7 @@ def affected_lines(ws: Workspace, since: str | None) -> Any | None:
     moved_from = (runs[-1]["spec"].get("incremental") or {}).get("since") if runs else None
     if moved_from != since:
         return None
-    orders = ws.store.table("orders")
+    orders = keyed_table(ws.store, "orders")
     return orders.filter(orders.customer_id.isin(ws.store.ibis.table(IDS).customer_id))
 
 

@@ -106,6 +106,7 @@ def build_contacts(
     segments: list[str],
     customer_ids: Iterable[str] | pa.Array | pa.ChunkedArray | None = None,
     only: Collection[str] | None = None,
+    customer_key: str = "c.customer_id",
 ) -> int:
     """Create the temporary table ``table`` with the normalized contacts; return its rows.
 
@@ -113,7 +114,11 @@ def build_contacts(
     test's variant). They are registered as a table and semi-joined: a list parameter searched
     per row (``list_contains``) is quadratic, minutes for a variant of 100,000 customers.
     ``only``: the contact columns a destination reads; the others are left NULL (normalizing
-    columns nobody reads was a third of the time of a 1M-customer Google export)."""
+    columns nobody reads was a third of the time of a 1M-customer Google export).
+    ``customer_key``: how the assignments name a customer of ``customers c``
+    (:func:`segmint.privacy.pseudonyms.customer_key_sql`: the id, or its pseudonym). The
+    contacts' ``customer_id`` is the real id (what a platform or CRM matches on); ``_member``
+    is the id as the assignments hold it."""
     have = (
         {r[0] for r in con.execute("SELECT column_name FROM (DESCRIBE customers)").fetchall()}
         if con.execute(
@@ -140,13 +145,19 @@ def build_contacts(
     if "email" in have:  # after the join: only the segments' customers
         joined += f", {EMAIL_SQL.format(col='c.email')} AS _email"
     gender = _text("c.gender")
+    plain = customer_key == "c.customer_id"  # without pseudonyms the two ids are one
+    real = (
+        "a.customer_id"
+        if plain or not have
+        else "coalesce(CAST(c.customer_id AS VARCHAR), a.customer_id)"
+    )
     some = (
         ""
         if customer_ids is None
         else f"AND CAST(a.customer_id AS VARCHAR) IN (SELECT customer_id FROM {SUBSET})"
     )
     select = f"""
-        SELECT c.customer_id, c.segment, c.segment_name,
+        SELECT c.customer_id, c._member, c.segment, c.segment_name,
           {
         col("email", f"CASE WHEN {valid} AND left({email}, 1) NOT IN ({_STARTS}) THEN {email} END")
     } AS email,
@@ -170,9 +181,10 @@ def build_contacts(
           {col("consent_sms", "c.consent_sms", "BOOLEAN")} AS consent_sms,
           {col("consent_ads", "c.consent_ads", "BOOLEAN")} AS consent_ads
         FROM (
-          SELECT a.customer_id, a.segment, a.segment_name{joined}
+          SELECT {real} AS customer_id, a.customer_id AS _member,
+            a.segment, a.segment_name{joined}
           FROM segment_assignments a
-          {"LEFT JOIN customers c USING (customer_id)" if have else ""}
+          {f"LEFT JOIN customers c ON {customer_key} = a.customer_id" if have else ""}
           WHERE a.run_id = ? AND a.segmentation = ? AND list_contains(?, a.segment) {some}
         ) c
     """

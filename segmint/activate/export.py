@@ -46,6 +46,7 @@ from segmint.activate.exporters import Exporter, lookup
 from segmint.activate.sensitive import sensitive_terms
 from segmint.activate.templates import BODY_COLUMN, SUBJECT_COLUMN, rendered_messages
 from segmint.exceptions import ExportError
+from segmint.privacy.pseudonyms import customer_key_sql, keep_pseudonymized
 from segmint.store import Store
 from segmint.store.csvsafe import query_to_csv
 from segmint.store.results import SegmentationResult
@@ -193,6 +194,7 @@ def export_audience(
             segmentation=segmentation,
             segments=[lab for lab, _ in chosen],
             customer_ids=customer_ids,
+            customer_key=customer_key_sql(store, "c.customer_id"),
             # a message template or an extra column may read any contact field
             only=None
             if exporter.template_columns is not None or extra_columns is not None
@@ -236,6 +238,7 @@ def export_audience(
             final = ExportResult(**{**record.to_dict(), "sha256": _sha256(tmp)})
             with store.transaction() as tx:
                 _insert(tx, final)
+                keep_pseudonymized(store, "export_members")
             done.append(final)
 
         order = f"FROM {source} WHERE _keep ORDER BY customer_id"
@@ -387,7 +390,7 @@ def _insert(tx: duckdb.DuckDBPyConnection, r: ExportResult) -> None:
         ],
     )
     tx.execute(
-        f"INSERT INTO export_members SELECT ?, customer_id FROM {CONTACTS} WHERE _keep",
+        f"INSERT INTO export_members SELECT ?, _member FROM {CONTACTS} WHERE _keep",
         [r.export_id],
     )
 

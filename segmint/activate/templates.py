@@ -311,11 +311,13 @@ def preview(
     subject: str | None = None,
     body: str | None = None,
     n: int = PREVIEW_SIZE,
+    customer_key: str = "c.customer_id",
 ) -> dict[str, Any]:
     """The segment's message rendered for ``n`` example members (real customers of the run).
 
     ``subject``/``body`` preview unsaved text (checked first); by default the plan's own
     templates, or :func:`suggest`'s when it has none (``suggested`` is then true).
+    ``customer_key``: as :func:`~segmint.activate.contacts.build_contacts` takes it.
     """
     plan = result.targeting.get(label) or Plan()
     suggested = subject is None and body is None and not has_template(plan)
@@ -333,10 +335,16 @@ def preview(
     ids = _example_ids(con, result, run_id, label, n)
     try:
         build_contacts(
-            con, table, run_id=run_id, segmentation=result.name, segments=[label], customer_ids=ids
+            con,
+            table,
+            run_id=run_id,
+            segmentation=result.name,
+            segments=[label],
+            customer_ids=ids,
+            customer_key=customer_key,
         )
         rows = con.execute(
-            f"SELECT {', '.join(CUSTOMER_FIELDS)} FROM {table} ORDER BY list_position(?, customer_id)",
+            f"SELECT {', '.join(CUSTOMER_FIELDS)} FROM {table} ORDER BY list_position(?, _member)",
             [ids],
         ).fetchall()
     finally:

@@ -23,6 +23,7 @@ from segmint.api import (
     routes_experiments,
     routes_monitor,
     routes_privacy,
+    routes_pseudonyms,
     routes_retention,
     routes_schedules,
     routes_update,
@@ -183,6 +184,7 @@ def create_app(settings: Settings) -> FastAPI:
         routes_update,
         routes_privacy,
         routes_retention,
+        routes_pseudonyms,
     ):
         app.include_router(module.router)
     refine(app)

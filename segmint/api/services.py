@@ -27,6 +27,7 @@ from segmint.api.inflation import check_inflation
 from segmint.api.state import AppState
 from segmint.api.uploads import Received
 from segmint.exceptions import InputError, ModelError, SegmintError, UnreadableFileError
+from segmint.privacy.pseudonyms import customer_key_sql
 from segmint.segment.models import model_columns, model_from_json
 from segmint.spec import message
 from segmint.spec.model import SegmentationSpec, Spec
@@ -465,7 +466,10 @@ def message_preview(
 
     result = get_segmentation(ws, run_id, name)
     _segment(result, label)
-    return preview(ws.store.db.cursor(), result, run_id, label, subject=subject, body=body)
+    key = customer_key_sql(ws.store, "c.customer_id")
+    return preview(
+        ws.store.db.cursor(), result, run_id, label, subject=subject, body=body, customer_key=key
+    )
 
 
 # -- scoring ---------------------------------------------------------------------------------
@@ -505,13 +509,18 @@ def _model(
 def score(
     state: AppState, ws: Workspace, run_id: str, name: str, customers: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
-    """Assign customers (feature values as dicts) to the fitted segmentation's segments."""
+    """Assign customers (feature values as dicts) to the fitted segmentation's segments.
+
+    A customer sent with its ``customer_id`` and without feature values is scored on its row
+    of ``customer_features`` (found by its pseudonym when the workspace keeps pseudonyms)."""
     if not customers:
         raise InputError("Send at least one customer.", fix='{"customers": [{"frequency": 3}]}')
     model, features, names = _model(state, ws, run_id, name)
     frame = pd.DataFrame(customers)
     ids = frame.pop("customer_id") if "customer_id" in frame.columns else None
     needed = model_columns(model, features)
+    if ids is not None:
+        frame = _stored_features(ws, frame, ids.astype(str), needed)
     missing = [c for c in needed if c not in frame.columns]
     if missing:
         raise InputError(
@@ -538,6 +547,44 @@ def score(
         {"customer_id": cid, "segment": str(lab), "name": names.get(str(lab), str(lab))}
         for cid, lab in zip(frame.index, labels.astype(str), strict=True)
     ]
+
+
+def _stored_features(
+    ws: Workspace, frame: pd.DataFrame, ids: pd.Series, needed: list[str]
+) -> pd.DataFrame:
+    """``frame`` with the feature values its customers did not send taken from
+    ``customer_features`` (rows whose every needed value is missing; an unknown id is an InputError)."""
+    blank = frame.reindex(columns=needed).isna().all(axis=1).to_numpy()
+    have = ws.store.columns("customer_features") if "customer_features" in ws.tables() else {}
+    if not blank.any() or not all(c in have for c in needed):
+        return frame
+    import pyarrow as pa
+
+    db = ws.store.db.cursor()
+    db.register("_segmint_score_ids", pa.table({"customer_id": list(ids[blank])}))
+    cols = ", ".join(f'f."{c}"' for c in needed)
+    key = customer_key_sql(ws.store, "i.customer_id")
+    stored = (
+        db.execute(
+            f"SELECT i.customer_id, {cols} FROM _segmint_score_ids i "
+            f"JOIN customer_features f ON f.customer_id = {key}"
+        )
+        .df()
+        .drop_duplicates("customer_id")
+        .set_index("customer_id")
+    )
+    db.unregister("_segmint_score_ids")
+    unknown = [c for c in ids[blank] if c not in stored.index]
+    if unknown:
+        raise InputError(
+            f"No customer with the id(s) {', '.join(map(repr, unknown[:5]))} has stored features.",
+            fix=f"send their feature values ({', '.join(needed)}), or ids of this workspace.",
+        )
+    out = frame.reindex(columns=list(dict.fromkeys([*frame.columns, *needed]))).astype(object)
+    for i in range(len(out)):
+        if blank[i] and ids.iloc[i] in stored.index:
+            out.loc[out.index[i], needed] = stored.loc[ids.iloc[i], needed].to_numpy()
+    return out
 
 
 # -- uploads and jobs --------------------------------------------------------------------------

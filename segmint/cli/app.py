@@ -1,7 +1,8 @@
 """The segmint command line: ingest, clean, quality, features, value, run, status, sample, demo
 (and export, exports: :mod:`segmint.cli._export`; monitor: :mod:`segmint.cli._monitor`;
-schedule: :mod:`segmint.cli._schedule`; retention, subject-access: :mod:`segmint.cli._retention`,
-:mod:`segmint.cli._access`)."""
+schedule: :mod:`segmint.cli._schedule`; erase, compact: :mod:`segmint.cli._erase`; retention,
+subject-access: :mod:`segmint.cli._retention`, :mod:`segmint.cli._access`; pseudonymize:
+:mod:`segmint.cli._pseudonymize`)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from segmint.cli import (
     _experiment,
     _export,
     _monitor,
+    _pseudonymize,
     _retention,
     _schedule,
     _update,
@@ -566,6 +568,7 @@ _schedule.register(app)
 _erase.register(app)
 _retention.register(app)
 _access.register(app)
+_pseudonymize.register(app)
 
 
 @app.command()

@@ -21,6 +21,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from segmint.exceptions import SegmintError
+from segmint.privacy.pseudonyms import customer_key_sql
 from segmint.store import CANONICAL, Store
 
 __all__ = ["NO_CAMPAIGN", "NO_SEGMENT", "UNKNOWN_CHANNEL", "Aggregate", "aggregate", "no_contacts"]
@@ -206,7 +207,8 @@ def _segment_lookup(
                runs_s.run_id AS _run
         FROM con {join}
         LEFT JOIN segment_assignments a
-          ON a.run_id = runs_s.run_id AND a.segmentation = ? AND a.customer_id = con.customer_id
+          ON a.run_id = runs_s.run_id AND a.segmentation = ?
+          AND a.customer_id = {customer_key_sql(store, "con.customer_id")}
     """
     return sql, [*params, segmentation]
 

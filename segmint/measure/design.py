@@ -43,6 +43,7 @@ from segmint.activate.export import (
 from segmint.exceptions import ExperimentError, ExportError, SpecError
 from segmint.measure.bucket import hash32_sql, thresholds, variant_sql
 from segmint.measure.design_export import check_export, export_variants
+from segmint.privacy.pseudonyms import keep_pseudonymized
 from segmint.store import Store
 
 __all__ = ["DEFAULT_VARIANTS", "Design", "design_experiment", "list_experiments", "load_design"]
@@ -289,6 +290,7 @@ def _store(store: Store, design: Design, *, replace: bool) -> Design:
             "WHERE run_id = ? AND segmentation = ? AND list_contains(?, segment))",
             [eid, design.salt, design.run_id, design.segmentation, design.segments],
         )
+        keep_pseudonymized(store, "experiment_assignments")
         found = tx.execute(
             "SELECT segment, variant, count(*) FROM experiment_assignments "
             "WHERE experiment_id = ? GROUP BY ALL",

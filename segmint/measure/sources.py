@@ -18,6 +18,7 @@ from pathlib import Path
 import duckdb
 
 from segmint.exceptions import ExperimentError
+from segmint.privacy.pseudonyms import customer_key_sql
 from segmint.store import Store, quote
 
 __all__ = [
@@ -142,7 +143,7 @@ def with_segmentation(
     relation = (
         f"(SELECT r.*, coalesce(a.segment_name, a.segment) AS {SEGMENT_COLUMN} "
         f"FROM {rows.relation} r LEFT JOIN segment_assignments a "
-        f"ON a.customer_id = CAST(r.{quote(customer_column)} AS VARCHAR) "
+        f"ON a.customer_id = {customer_key_sql(store, f'r.{quote(customer_column)}')} "
         f"AND a.run_id = {_lit(run_id)} AND a.segmentation = {_lit(segmentation)})"
     )
     return Rows(

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from segmint.exceptions import InputError
 from segmint.privacy.audit import record
 from segmint.privacy.keys import keyed_hash, normalize, normalize_sql, workspace_key
+from segmint.privacy.pseudonyms import customer_keys
 from segmint.privacy.subject import resolve
 from segmint.store.tables import customer_keyed_tables
 
@@ -68,7 +69,8 @@ def subject_access(
             fix="check the value, or search by another identifier (--customer, --email, --phone).",
         )
     present = set(store.table_names())
-    tables = _keyed_rows(store, ids)
+    keys = customer_keys(store, ids)  # with their pseudonyms when derived tables hold them
+    tables = _keyed_rows(store, keys)
     contacts = _contacts(tables, given)
     out: dict[str, Any] = {
         "format": FORMAT,
@@ -77,9 +79,9 @@ def subject_access(
         "searched": {k: v for k, v in given.items() if v is not None},
         "customer_ids": ids,
         "summary": "",
-        "segments": _segments(store, ids, present),
-        "exports": _exports(store, ids, present),
-        "experiments": _experiments(store, ids, present),
+        "segments": _segments(store, keys, present),
+        "exports": _exports(store, keys, present),
+        "experiments": _experiments(store, keys, present),
         "consent_history": _rows(store, "consent_events", ids, present),
         "quality_samples": _quality(store, ids, contacts, present),
         "audit_log": _audit(store, ids, present),

@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 from segmint.exceptions import InputError
 from segmint.privacy.audit import record
 from segmint.privacy.keys import keyed_hash, normalize, workspace_key
+from segmint.privacy.pseudonyms import customer_keys
 from segmint.privacy.reports import report_paths
 from segmint.privacy.subject import resolve
 
@@ -129,7 +130,8 @@ def erase(
     key = workspace_key(store)
     con = store.db
     contacts = _contacts(store, ids)
-    tokens = sorted({*ids, *contacts["email"], *contacts["phone"]}, key=len, reverse=True)
+    keys = customer_keys(store, ids)  # with their pseudonyms when derived tables hold them
+    tokens = sorted({*keys, *contacts["email"], *contacts["phone"]}, key=len, reverse=True)
     result = ErasureResult(
         erasure_id="e:" + keyed_hash(key, normalize("customer_id", ids[0]) or ids[0])[:16],
         customers=len(ids),
@@ -139,14 +141,14 @@ def erase(
     say("Finding the person's rows")
     keyed = _keyed_instances(store)
     for table, column in keyed:
-        n = _count(con, f'SELECT count(*) FROM "{table}" WHERE "{column}" IN ?', [ids])
+        n = _count(con, f'SELECT count(*) FROM "{table}" WHERE "{column}" IN ?', [keys])
         if n:
             result.rows[table] = n
     lineage = _lineage(store, ids)
     result.rows["quality_issues"] = _quality_rows(con, lineage, tokens, count=True)
     if not result.rows["quality_issues"]:
         del result.rows["quality_issues"]
-    result.exports = _exports(store, ids)
+    result.exports = _exports(store, keys)
     result.source_files = _sources(store, lineage)
     quotes = _quotes(store, tokens)
     result.quotes = {f"{t}.{c}": len(rows) for (t, c), rows in quotes.items() if rows}
@@ -161,7 +163,7 @@ def erase(
     with store.transaction():
         for table, column in keyed:
             if table in result.rows:
-                con.execute(f'DELETE FROM "{table}" WHERE "{column}" IN ?', [ids])
+                con.execute(f'DELETE FROM "{table}" WHERE "{column}" IN ?', [keys])
         _quality_rows(con, lineage, tokens, count=False)
         for (table, column), rows in quotes.items():
             for rowid, text in rows:

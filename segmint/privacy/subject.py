@@ -52,12 +52,14 @@ def resolve(
     tables = set(store.table_names())
     found: set[str] = set()
     if kind == "customer_id":  # every table about customers: a per-run snapshot may be all
+        from segmint.privacy.pseudonyms import customer_keys
         from segmint.store.tables import customer_keyed_tables
 
+        keys = customer_keys(store, [wanted])
         for spec in customer_keyed_tables():
             for t in store.instances(spec):
                 row = store.db.execute(
-                    f'SELECT count(*) FROM "{t}" WHERE "{spec.customer_column}" = ?', [wanted]
+                    f'SELECT count(*) FROM "{t}" WHERE "{spec.customer_column}" IN ?', [keys]
                 ).fetchone()
                 if row and row[0]:
                     return [wanted]

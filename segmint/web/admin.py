@@ -1,4 +1,5 @@
-"""The tokens page (admin): list, create (the secret is shown once), revoke."""
+"""The tokens page (admin): list, create (the secret is shown once), revoke; and the
+workspace's pseudonyms (a button, with a confirmation, that runs ``segmint pseudonymize``)."""
 
 from __future__ import annotations
 
@@ -25,8 +26,11 @@ def _tokens_page(
     *,
     created: dict[str, str] | None = None,
     error: str = "",
+    notice: str = "",
     status: int = 200,
 ) -> Response:
+    from segmint.privacy.pseudonyms import enabled
+
     tokens = [
         {
             **t,
@@ -46,6 +50,8 @@ def _tokens_page(
         roles=ROLES,
         created=created,
         error=error,
+        notice=notice,
+        pseudonyms=enabled(state_of(request).workspace().store),
     )
 
 
@@ -85,3 +91,21 @@ async def revoke_token(request: Request, token_id: str, user: AdminPost) -> Resp
     if not state_of(request).tokens.revoke(token_id):
         return _tokens_page(request, user, error="That token is already revoked.", status=404)
     return RedirectResponse("/tokens", status_code=303)
+
+
+@router.post("/privacy/pseudonymize")
+async def pseudonymize(request: Request, user: AdminPost) -> Response:
+    from starlette.concurrency import run_in_threadpool
+
+    from segmint.api.routes_pseudonyms import pseudonymize as service
+
+    origin = request.client.host if request.client else "web"
+    done = await run_in_threadpool(
+        service, state_of(request), user.principal.name, origin, dry_run=False
+    )
+    return _tokens_page(
+        request,
+        user,
+        notice=f"{done['rows']:,} customer ids in {len(done['tables'])} derived tables are "
+        "now pseudonyms; later runs, exports and designs keep them so.",
+    )
