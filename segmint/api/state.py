@@ -97,7 +97,10 @@ class AppState:
         return self.settings.folder / "reports"
 
     def workspace(self) -> Workspace:
-        """This thread's connection to the workspace."""
+        """This thread's connection to the workspace (after waiting out a file rewrite)."""
+        deadline = time.monotonic() + 600.0
+        while self.paused and time.monotonic() < deadline:
+            time.sleep(0.05)
         ws = getattr(self._local, "ws", None)
         if ws is None or getattr(self._local, "generation", -1) != self.generation:
             ws = Workspace(self.settings.workspace)
