@@ -148,6 +148,7 @@ PAGES = {
     "/update": "analyst",
     "/runs/new": "analyst",
     "/tokens": "admin",
+    "/audit": "admin",
 }
 
 

@@ -14,6 +14,7 @@ import pyarrow as pa
 
 from segmint._run._segment import Segmented
 from segmint._workspace import Workspace
+from segmint.privacy import audit
 from segmint.store import RunRecord, Store
 
 __all__ = ["persist"]
@@ -64,6 +65,12 @@ def persist(ws: Workspace, results: list[Segmented], as_of: str) -> str:
                 _summary(store, run.run_id, seg.name, r.summary)
         run.row_counts = counts
         store.record_run(run)
+        audit.record(
+            store,
+            "run",
+            target=run.run_id,
+            detail={"as_of": as_of, "segmentations": {r.spec.name: r.spec.method for r in results}},
+        )
     return run.run_id
 
 

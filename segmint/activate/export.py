@@ -46,6 +46,7 @@ from segmint.activate.exporters import Exporter, lookup
 from segmint.activate.sensitive import sensitive_terms
 from segmint.activate.templates import BODY_COLUMN, SUBJECT_COLUMN, rendered_messages
 from segmint.exceptions import ExportError
+from segmint.privacy import audit
 from segmint.store import Store
 from segmint.store.csvsafe import query_to_csv
 from segmint.store.results import SegmentationResult
@@ -236,6 +237,21 @@ def export_audience(
             final = ExportResult(**{**record.to_dict(), "sha256": _sha256(tmp)})
             with store.transaction() as tx:
                 _insert(tx, final)
+                audit.record(
+                    tx,
+                    "export",
+                    target=final.export_id,
+                    detail={
+                        "run_id": run,
+                        "segmentation": segmentation,
+                        "segments": len(chosen),
+                        "destination": exporter.name,
+                        "hashed": hashed,
+                        "rows": kept,
+                        "left_out": left_out,
+                        "part": label,
+                    },
+                )
             done.append(final)
 
         order = f"FROM {source} WHERE _keep ORDER BY customer_id"

@@ -1,6 +1,6 @@
 """The segmint command line: ingest, clean, quality, features, value, run, status, sample, demo
 (and export, exports: :mod:`segmint.cli._export`; monitor: :mod:`segmint.cli._monitor`;
-schedule: :mod:`segmint.cli._schedule`)."""
+schedule: :mod:`segmint.cli._schedule`; audit: :mod:`segmint.cli._audit`)."""
 
 from __future__ import annotations
 
@@ -11,12 +11,13 @@ from typing import Annotated, Any
 
 import typer
 
-from segmint.cli import _campaigns, _experiment, _export, _monitor, _schedule, _update
+from segmint.cli import _audit, _campaigns, _experiment, _export, _monitor, _schedule, _update
 from segmint.cli import _render as render
 from segmint.cli import _render_value as render_value
 from segmint.cli._common import (
     DEFAULT_WORKSPACE,
     WORKSPACE_HELP,
+    log_reports,
     package_version,
     parse_gates,
     parse_pairs,
@@ -64,6 +65,7 @@ def _version(show: bool) -> None:
 
 @app.callback()
 def _main(
+    ctx: typer.Context,
     version: Annotated[
         bool,
         typer.Option(
@@ -72,6 +74,9 @@ def _main(
     ] = False,
 ) -> None:
     """Customer segmentation from your shop's exports."""
+    from segmint.privacy.audit import acting_as
+
+    ctx.with_resource(acting_as(None, "cli"))  # the audit log: the OS user, from the CLI
 
 
 Workspace_ = Annotated[Path, typer.Option("--workspace", "-w", help=WORKSPACE_HELP)]
@@ -321,6 +326,7 @@ def quality(
     with _open(workspace, read_only=True) as ws:
         report = ws.quality(out or _report_dir(workspace))
         render.quality_summary(report)
+    log_reports(workspace, "quality", [Path(p) for p in report["files"].values()])
 
 
 @app.command()
@@ -552,6 +558,7 @@ _campaigns.register(app)
 _monitor.register(app)
 _update.register(app)
 _schedule.register(app)
+_audit.register(app)
 
 
 @app.command()

@@ -29,6 +29,7 @@ from segmint.exceptions import SegmintError
 from segmint.web import (
     admin,
     analysis,
+    audit,
     campaigns,
     experiments,
     exports,
@@ -184,6 +185,7 @@ def mount(app: FastAPI) -> None:
         monitoring,
         schedules,
         admin,
+        audit,
     ):
         app.include_router(module.router, include_in_schema=False)
     _handlers(app)

@@ -31,6 +31,7 @@ NAV = (
     ("/experiments/analyze", "Test results", "viewer"),
     ("/campaigns", "Campaigns", "viewer"),
     ("/tokens", "Tokens", "admin"),
+    ("/audit", "Audit log", "admin"),
     ("/docs", "API", "viewer"),
 )
 
