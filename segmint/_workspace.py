@@ -26,7 +26,9 @@ from segmint.exceptions import ExperimentError, ExportError, SegmintError, Works
 from segmint.features import build_features, check_families, resolve_as_of
 from segmint.ingest import IngestResult, ReadOptions, ingest
 from segmint.ingest.finite import require_finite
+from segmint.privacy import audit as audit_log
 from segmint.privacy.pseudonyms import keep_pseudonymized, keyed_table
+from segmint.privacy.reports import register_report
 from segmint.spec.gates import QualityGates
 from segmint.store import CANONICAL, RunRecord, Store, read_snapshot
 
@@ -164,6 +166,9 @@ class Workspace:
         report = build_report(self.store)
         if out_dir is not None:
             json_path, html_path = write_report(report, Path(out_dir))
+            if not self.read_only:  # `segmint quality` reads: it records them itself
+                for path in (json_path, html_path):
+                    register_report(self.store, path, "quality")
             report["files"] = {"json": str(json_path), "html": str(html_path)}
         return report
 
@@ -210,6 +215,12 @@ class Workspace:
             )
             run.row_counts = {"customers": store.count("customer_features")}
             store.record_run(run)
+            audit_log.record(
+                store,
+                "features",
+                target=run.run_id,
+                detail={"as_of": when.isoformat(), "families": chosen, **run.row_counts},
+            )
         self._release_memory()
         return store.table("customer_features")
 
@@ -513,6 +524,26 @@ class Workspace:
                 progress=progress,
             )
         )
+
+    def audit(
+        self,
+        since: str | date | datetime | None = None,
+        action: str | None = None,
+        *,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """The audit log, newest first: when, who (``actor``), from where (``origin``: ``cli``,
+        ``python`` or the client's address), ``action``, ``target`` and ``detail`` (counts and
+        settings, no customer data). ``since``: a date or time (UTC); ``action``: one action
+        and those under it (``"token"``: ``token.create`` and ``token.revoke``).
+
+        >>> [e["action"] for e in ws.audit(since="2026-12-01")]  # doctest: +SKIP
+        ['run', 'features', 'clean', 'ingest']
+        """
+        moment = audit_log.parse_since(since)
+        if self._store is None and not self.path.exists():
+            return []
+        return audit_log.entries(self.store.db, since=moment, action=action, limit=limit)
 
     def monitor(
         self,

@@ -157,6 +157,7 @@ def endpoints(api: Api) -> list[tuple[str, str, dict[str, Any], str]]:
         ("GET", f"/api/v1/jobs/{job}", {}, "viewer"),
         ("POST", "/api/v1/rules/validate", {"json": {"rules": {"A": "age > 3"}}}, "viewer"),
         ("GET", "/api/v1/tokens", {}, "admin"),
+        ("GET", "/api/v1/audit", {"params": {"action": "token"}}, "admin"),
         ("POST", "/api/v1/tokens", {"json": {"name": "new", "role": "viewer"}}, "admin"),
         ("DELETE", "/api/v1/tokens/nonexistent", {}, "admin"),
         (

@@ -150,6 +150,7 @@ PAGES = {
     "/tokens": "admin",
     "/retention": "admin",
     "/erase": "admin",
+    "/audit": "admin",
 }
 
 

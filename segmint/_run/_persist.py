@@ -14,6 +14,7 @@ import pyarrow as pa
 
 from segmint._run._segment import Segmented
 from segmint._workspace import Workspace
+from segmint.privacy import audit
 from segmint.privacy.pseudonyms import keep_pseudonymized
 from segmint.store import RunRecord, Store
 
@@ -68,6 +69,12 @@ def persist(ws: Workspace, results: list[Segmented], as_of: str) -> str:
         # this catches any written from elsewhere
         keep_pseudonymized(store, ("segment_assignments", "customer_values", "value_summaries"))
         store.record_run(run)
+        audit.record(
+            store,
+            "run",
+            target=run.run_id,
+            detail={"as_of": as_of, "segmentations": {r.spec.name: r.spec.method for r in results}},
+        )
     return run.run_id
 
 

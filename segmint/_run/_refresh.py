@@ -21,6 +21,7 @@ from segmint.features import build_features, check_families, resolve_as_of
 from segmint.features.behavior import ORDER_COLUMNS
 from segmint.features.incremental import affected_customers, refresh_features
 from segmint.ingest.finite import require_finite
+from segmint.privacy import audit
 from segmint.privacy.pseudonyms import keep_pseudonymized, keyed_table
 from segmint.store import CANONICAL, RunRecord, set_aside_features, settle_aside
 
@@ -122,6 +123,12 @@ def refresh(
         n = store.count("customer_features")
         run.row_counts = {"customers": n}
         store.record_run(run)
+        audit.record(
+            store,
+            "features",
+            target=run.run_id,
+            detail={"as_of": when.isoformat(), "customers": n, "rebuilt": rebuilt},
+        )
     return Refreshed(run.run_id, when.isoformat(), n, n if reason else rebuilt, reason)
 
 

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
+from segmint.privacy import audit
 from segmint.store import Store
 
 __all__ = [
@@ -122,6 +123,12 @@ def insert(store: Store, s: Schedule) -> None:
                 s.next_run_at,
             ],
         )
+        audit.record(
+            tx,
+            "schedule.add",
+            target=s.schedule_id,
+            detail={"cron": s.cron, "spec": "file" if s.spec_path else "text"},
+        )
 
 
 def next_id(store: Store) -> str:
@@ -139,6 +146,7 @@ def delete(store: Store, schedule_id: str) -> None:
     with store.transaction() as tx:
         tx.execute("DELETE FROM schedule_runs WHERE schedule_id = ?", [schedule_id])
         tx.execute("DELETE FROM schedules WHERE schedule_id = ?", [schedule_id])
+        audit.record(tx, "schedule.remove", target=schedule_id)
 
 
 def record(store: Store, run: ScheduleRun, next_run_at: datetime) -> bool:
@@ -169,5 +177,11 @@ def record(store: Store, run: ScheduleRun, next_run_at: datetime) -> bool:
                 run.crossed,
                 json.dumps(run.notes, ensure_ascii=False),
             ],
+        )
+        audit.record(
+            tx,
+            "schedule.run",
+            target=run.schedule_id,
+            detail={"status": run.status, "run_id": run.run_id, "alerts": len(run.alerts)},
         )
     return True

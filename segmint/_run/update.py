@@ -38,6 +38,7 @@ from segmint._run._refresh import Refreshed, drop_temp, refresh
 from segmint._run._segment import NO_PURCHASES, Segmented, rescored_result
 from segmint._workspace import Workspace
 from segmint.exceptions import SegmintError, SpecError, WorkspaceError
+from segmint.privacy import audit
 from segmint.segment.base import Segmentation
 from segmint.spec.model import SegmentationSpec, Spec
 from segmint.store.results import SegmentationResult
@@ -157,10 +158,23 @@ def update_pipeline(
     new_runs.append(cleaned.run_id)
     steps["clean"] = time.perf_counter() - tick
     try:
-        return _after_import(ws, base, spec, new_runs, imported, as_of, refit, profile,
+        done = _after_import(ws, base, spec, new_runs, imported, as_of, refit, profile,
                              out_dir, steps, t0, say)  # fmt: skip
     finally:
         drop_temp(ws)
+    audit.record(
+        ws.store,
+        "update",
+        target=done.run_id,
+        detail={
+            "base_run": done.base_run,
+            "files": len(done.imported),
+            "rows": sum(int(i["rows"]) for i in done.imported),
+            "refit": refit,
+            "refitted": bool(done.refit_reason),
+        },
+    )
+    return done
 
 
 def _after_import(

@@ -46,6 +46,7 @@ from segmint.activate.exporters import Exporter, lookup
 from segmint.activate.sensitive import sensitive_terms
 from segmint.activate.templates import BODY_COLUMN, SUBJECT_COLUMN, rendered_messages
 from segmint.exceptions import ExportError
+from segmint.privacy import audit
 from segmint.privacy.pseudonyms import customer_key_sql, keep_pseudonymized
 from segmint.store import Store
 from segmint.store.csvsafe import query_to_csv
@@ -239,6 +240,21 @@ def export_audience(
             with store.transaction() as tx:
                 _insert(tx, final)
                 keep_pseudonymized(store, "export_members")
+                audit.record(
+                    tx,
+                    "export",
+                    target=final.export_id,
+                    detail={
+                        "run_id": run,
+                        "segmentation": segmentation,
+                        "segments": len(chosen),
+                        "destination": exporter.name,
+                        "hashed": hashed,
+                        "rows": kept,
+                        "left_out": left_out,
+                        "part": label,
+                    },
+                )
             done.append(final)
 
         order = f"FROM {source} WHERE _keep ORDER BY customer_id"

@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse
 
 from segmint.api import (
     routes_analysis,
+    routes_audit,
     routes_campaigns,
     routes_experiments,
     routes_monitor,
@@ -28,6 +29,7 @@ from segmint.api import (
     routes_schedules,
     routes_update,
 )
+from segmint.api.actor import ActingAs
 from segmint.api.limits import BodyTooLarge, RequestLimits
 from segmint.api.openapi import refine
 from segmint.api.redact import Redactor
@@ -139,6 +141,8 @@ def create_app(settings: Settings) -> FastAPI:
             status_code=422,
         )
 
+    # innermost: every route, job and page writes its audit rows as the caller
+    app.add_middleware(ActingAs, tokens=state.tokens)
     # before the security headers' middleware, so that it runs inside it: its early 401 and
     # 413 answers get the headers too
     app.add_middleware(
@@ -176,6 +180,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     app.include_router(router)
     for module in (
+        routes_audit,
         routes_experiments,
         routes_analysis,
         routes_campaigns,

@@ -13,12 +13,15 @@ import hmac
 import secrets
 import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
 
+from segmint.privacy import audit
 from segmint.store import workspace_table
 
 __all__ = ["ROLES", "Principal", "TokenStore", "role_allows"]
@@ -33,6 +36,18 @@ DDL = workspace_table("api_tokens").ddl()
 def role_allows(role: str, needed: str) -> bool:
     """True when ``role`` is ``needed`` or above it."""
     return ROLES.index(role) >= ROLES.index(needed)
+
+
+@contextmanager
+def _together(cur: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A token change and its audit row land together or not at all."""
+    cur.execute("BEGIN TRANSACTION")
+    try:
+        yield cur
+    except BaseException:
+        cur.execute("ROLLBACK")
+        raise
+    cur.execute("COMMIT")
 
 
 def _hash(token: str) -> str:
@@ -56,6 +71,8 @@ class TokenStore:
         self._lock = lock
         with lock:
             db.execute(DDL)
+            # made now, so that a request's row never races a job's first one to create it
+            db.execute(workspace_table("audit_log").ddl())
         self._cache: dict[str, Principal] = {}
         self._reload()
 
@@ -76,10 +93,13 @@ class TokenStore:
         token = PREFIX + secrets.token_urlsafe(32)
         principal = Principal(uuid.uuid4().hex[:12], name, role)
         now = datetime.now(UTC).replace(tzinfo=None)
-        with self._lock:
-            self._db.cursor().execute(
+        with self._lock, _together(self._db.cursor()) as cur:
+            cur.execute(
                 "INSERT INTO api_tokens VALUES (?, ?, ?, ?, ?, NULL)",
                 [principal.token_id, name, role, _hash(token), now],
+            )
+            audit.record(
+                cur, "token.create", target=principal.token_id, detail={"name": name, "role": role}
             )
         self._reload()
         return principal, token
@@ -97,8 +117,7 @@ class TokenStore:
 
     def revoke(self, token_id: str) -> bool:
         now = datetime.now(UTC).replace(tzinfo=None)
-        with self._lock:
-            cur = self._db.cursor()
+        with self._lock, _together(self._db.cursor()) as cur:
             cur.execute(
                 "UPDATE api_tokens SET revoked_at = ? WHERE token_id = ? AND revoked_at IS NULL",
                 [now, token_id],
@@ -107,6 +126,8 @@ class TokenStore:
                 "SELECT count(*) FROM api_tokens WHERE token_id = ? AND revoked_at = ?",
                 [token_id, now],
             ).fetchone()
+            if changed and changed[0]:
+                audit.record(cur, "token.revoke", target=token_id)
         self._reload()
         return bool(changed and changed[0])
 

@@ -7,7 +7,9 @@ that raises is marked failed with its error (a user error's paragraph, DuckDB's 
 and I/O failures translated into one by :func:`segmint.store.translate`, or the exception's
 type and text for a bug); every stage writes in its own transaction, so the workspace stays
 consistent. One worker means runs never compete for DuckDB's single writer: two users who
-start runs at once both finish, one after the other.
+start runs at once both finish, one after the other. A job acts as the request that queued it
+(its token and address, taken at :meth:`JobRunner.submit`): the audit rows its stages write
+name them, not the worker thread.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any
 
 import duckdb
 
+from segmint.privacy.audit import Actor, acting_as, current_actor
 from segmint.store import translate, workspace_table
 
 __all__ = ["JobRunner"]
@@ -61,7 +64,7 @@ class JobRunner:
                 "WHERE status IN ('queued', 'running')",
                 [_now(), "The server stopped before this job finished; start it again."],
             )
-        self._queue: queue.Queue[tuple[str, Work] | None] = queue.Queue()
+        self._queue: queue.Queue[tuple[str, Work, Actor] | None] = queue.Queue()
         self._thread = threading.Thread(target=self._loop, name="segmint-jobs", daemon=True)
         self._thread.start()
 
@@ -70,13 +73,14 @@ class JobRunner:
             self._db.cursor().execute(sql, params)
 
     def submit(self, kind: str, user: str, work: Work) -> str:
+        """Queue ``work``; it runs as the actor submitting it (the audit log's who and where)."""
         job_id = uuid.uuid4().hex[:16]
         self._write(
             "INSERT INTO jobs VALUES (?, ?, 'queued', 'Waiting to start', ?, ?, NULL, NULL, "
             "NULL, NULL)",
             [job_id, kind, user, _now()],
         )
-        self._queue.put((job_id, work))
+        self._queue.put((job_id, work, current_actor()))
         return job_id
 
     def get(self, job_id: str) -> dict[str, Any] | None:
@@ -121,7 +125,7 @@ class JobRunner:
             item = self._queue.get()
             if item is None:
                 return
-            job_id, work = item
+            job_id, work, actor = item
             self._write(
                 "UPDATE jobs SET status = 'running', started_at = ?, message = 'Starting' "
                 "WHERE job_id = ?",
@@ -132,7 +136,8 @@ class JobRunner:
                 self._write("UPDATE jobs SET message = ? WHERE job_id = ?", [message, job_id])
 
             try:
-                result = work(progress)
+                with acting_as(actor.name, actor.origin):
+                    result = work(progress)
             except Exception as exc:
                 self._failed(job_id, exc)
             else:

@@ -35,6 +35,7 @@ __all__ = [
     "BodyTooLarge",
     "Limit",
     "RequestLimits",
+    "bearer_token",
 ]
 
 #: the largest uploaded file (``--max-upload-mb``, ``SEGMINT_MAX_UPLOAD_MB``)
@@ -123,7 +124,7 @@ class RequestLimits:
             return
         headers = _headers(scope)
         path: str = scope["path"]
-        if path.startswith(API_PREFIX) and self.tokens.verify(_bearer(headers)) is None:
+        if path.startswith(API_PREFIX) and self.tokens.verify(bearer_token(headers)) is None:
             await _respond(send, 401, {"detail": UNAUTHORIZED}, {"WWW-Authenticate": "Bearer"})
             return
         limit = self.limit(scope["method"], path)
@@ -170,7 +171,8 @@ def _headers(scope: Scope) -> dict[str, str]:
     return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
 
 
-def _bearer(headers: dict[str, str]) -> str | None:
+def bearer_token(headers: dict[str, str]) -> str | None:
+    """The token of an ``Authorization: Bearer`` header (lower-cased header names)."""
     scheme, _, token = headers.get("authorization", "").partition(" ")
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 

@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 from segmint._run.schedule import Schedule, due_schedules, run_schedule
 from segmint._workspace import Workspace
 from segmint.exceptions import SegmintError
+from segmint.privacy.audit import acting_as
+from segmint.privacy.reports import moved
 
 if TYPE_CHECKING:
     from segmint.api.state import AppState
@@ -53,7 +55,8 @@ class SchedulePoller:
                 if s.schedule_id in self._pending:
                     continue
                 self._pending.add(s.schedule_id)
-            jobs.append(self._state.jobs.submit("schedule", s.created_by, self._work(s)))
+            with acting_as(s.created_by, f"schedule {s.schedule_id}"):
+                jobs.append(self._state.jobs.submit("schedule", s.created_by, self._work(s)))
         return jobs
 
     def stop(self) -> None:
@@ -92,6 +95,7 @@ def _run(state: AppState, s: Schedule, progress: Any) -> dict[str, Any]:
         final = state.reports / run_id
         shutil.rmtree(final, ignore_errors=True)
         folder.rename(final)
+        moved(ws.store, folder, final)
         return final
 
     try:

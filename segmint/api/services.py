@@ -27,7 +27,9 @@ from segmint.api.inflation import check_inflation
 from segmint.api.state import AppState
 from segmint.api.uploads import Received
 from segmint.exceptions import InputError, ModelError, SegmintError, UnreadableFileError
+from segmint.privacy import audit
 from segmint.privacy.pseudonyms import customer_key_sql
+from segmint.privacy.reports import moved
 from segmint.segment.models import model_columns, model_from_json
 from segmint.spec import message
 from segmint.spec.model import SegmentationSpec, Spec
@@ -411,10 +413,14 @@ def rename_segment(
     state.models.pop((run_id, name), None)  # scoring answers with the new name
     _store_result(state, ws, run_id, name, result)
     with state.write_lock:
-        ws.store.db.cursor().execute(
+        cur = ws.store.db.cursor()
+        cur.execute(
             "UPDATE segment_assignments SET segment_name = ? "
             "WHERE run_id = ? AND segmentation = ? AND segment = ?",
             [new_name, run_id, name, label],
+        )
+        audit.record(
+            cur, "segment.rename", target=run_id, detail={"segmentation": name, "segment": label}
         )
     return _segment(result, label).to_json()
 
@@ -447,6 +453,13 @@ def update_targeting(
     )
     result = result.with_plan(label, changes)
     _store_result(state, ws, run_id, name, result)
+    with state.write_lock:
+        audit.record(
+            ws.store.db.cursor(),
+            "segment.plan",
+            target=run_id,
+            detail={"segmentation": name, "segment": label, "fields": sorted(fields)},
+        )
     plan: Plan = result.targeting[label]
     return plan.to_json()
 
@@ -622,6 +635,13 @@ def check_upload(state: AppState, received: Received) -> None:
     except BaseException:
         received.discard()
         raise
+    with state.write_lock:
+        audit.record(
+            state.workspace().store.db.cursor(),
+            "upload",
+            target=received.upload_id,
+            detail={"kind": src.kind, "bytes": path.stat().st_size},
+        )
 
 
 def upload_path(state: AppState, upload_id: str) -> Path:
@@ -719,6 +739,7 @@ def start_run(state: AppState, user: str, segmentations: list[SegmentationSpec])
             final = state.reports / output.run_id
             shutil.rmtree(final, ignore_errors=True)
             scratch.rename(final)
+            moved(ws.store, scratch, final)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
         state.models.clear()

@@ -28,6 +28,7 @@ from segmint.api.state import AppState
 from segmint.api.uploads import Batch
 from segmint.exceptions import SpecError, WorkspaceError
 from segmint.monitor.compare import segment_runs
+from segmint.privacy.reports import moved
 from segmint.store.schema import CANONICAL
 
 __all__ = ["TABLES", "UpdateOptions", "check", "options", "receive", "start_update", "submit"]
@@ -122,6 +123,8 @@ def start_update(state: AppState, user: str, batch: Batch, opts: UpdateOptions) 
                 final = state.reports / done.run_id
                 shutil.rmtree(final, ignore_errors=True)
                 scratch.rename(final)
+                with Workspace(settings.workspace) as ws:
+                    moved(ws.store, scratch, final)
                 done.report = final
         finally:
             shutil.rmtree(scratch, ignore_errors=True)

@@ -35,6 +35,7 @@ from segmint.clean.standardize import (
 )
 from segmint.exceptions import QualityGateError
 from segmint.ingest.finite import require_finite
+from segmint.privacy import audit
 from segmint.spec.gates import CHECK_GATES, QualityGates
 from segmint.store import RunRecord, Store, quote
 from segmint.store.schema import CANONICAL, LINEAGE
@@ -126,6 +127,16 @@ def clean(
             db.executemany("INSERT INTO quality_issues VALUES (?, ?, ?, ?, ?, ?, ?)", issues)
         run.row_counts = tables
         store.record_run(run)
+        audit.record(
+            db,
+            "clean",
+            target=run.run_id,
+            detail={
+                "rows": {t: c.get("rows") for t, c in tables.items()},
+                "region": default_region,
+                "drop_identical_lines": drop_identical_lines,
+            },
+        )
     return CleanResult(run.run_id, tables, checks, time.perf_counter() - t0)
 
 

@@ -19,6 +19,7 @@ from segmint.cli._common import (
     DEFAULT_WORKSPACE,
     WORKSPACE_HELP,
     console,
+    log_reports,
     user_errors,
     writable_file,
 )
@@ -114,6 +115,7 @@ def campaigns(
             encoding="utf-8",
         )
         console.print(f"Wrote {escape(str(json_out))}.")
+    log_reports(workspace, "campaigns", [json_out])
 
 
 def show(res: Any) -> None:

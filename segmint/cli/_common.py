@@ -257,3 +257,31 @@ def json_or_show(data: Any, json_out: Path | None, show: Callable[[Any], None]) 
     if json_out is not None:
         json_out.write_text(text, encoding="utf-8")
         console.print(f"JSON: {escape(str(json_out))}")
+
+
+def log_reports(
+    workspace: Path, kind: str, paths: list[Path | None], run_id: str | None = None
+) -> None:
+    """Record report files a command wrote from a workspace it read (``report_files``), so
+    that an erasure finds them. A workspace another process holds for writing (a running
+    server) cannot take the record: that is said, and the command still succeeds."""
+    from rich.markup import escape
+
+    from segmint.privacy.reports import register_report
+    from segmint.store import Store
+
+    written = [p for p in paths if p is not None and str(p) != "-"]
+    if not written or not workspace.exists():
+        return
+    try:
+        store = Store(workspace)
+        try:
+            for path in written:
+                register_report(store, path, kind, run_id)
+        finally:
+            store.close()
+    except SegmintError as exc:
+        err_console.print(
+            f"Note: the workspace's report log could not record {len(written)} file(s) "
+            f"({escape(exc.problem)}); an erasure will not rewrite them."
+        )

@@ -15,6 +15,7 @@ from segmint.cli._common import (
     WORKSPACE_HELP,
     console,
     err_console,
+    log_reports,
     parse_pairs,
     split_names,
     user_errors,
@@ -166,6 +167,7 @@ def analyze(
 
         html_out.write_text(render_experiment(result), encoding="utf-8")
         console.print(f"Wrote {escape(str(html_out))}.")
+    log_reports(workspace, "experiment", [json_out, html_out])
 
 
 def _weight(name: str, value: str) -> float:

@@ -20,6 +20,7 @@ from segmint.cli._common import (
     WORKSPACE_HELP,
     console,
     json_or_show,
+    log_reports,
     user_errors,
     writable_file,
 )
@@ -99,6 +100,7 @@ def monitor(
 
         html_out.write_text(render_monitoring(data), encoding="utf-8")
         console.print(f"Page: {escape(str(html_out))}")
+    log_reports(workspace, "monitoring", [json_out, html_out], data.get("current"))
     if result.crossed and fail_on_drift:
         raise typer.Exit(CROSSED)
 

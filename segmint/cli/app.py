@@ -2,7 +2,7 @@
 (and export, exports: :mod:`segmint.cli._export`; monitor: :mod:`segmint.cli._monitor`;
 schedule: :mod:`segmint.cli._schedule`; erase, compact: :mod:`segmint.cli._erase`; retention,
 subject-access: :mod:`segmint.cli._retention`, :mod:`segmint.cli._access`; pseudonymize:
-:mod:`segmint.cli._pseudonymize`)."""
+:mod:`segmint.cli._pseudonymize`; audit: :mod:`segmint.cli._audit`)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import typer
 
 from segmint.cli import (
     _access,
+    _audit,
     _campaigns,
     _erase,
     _experiment,
@@ -30,6 +31,7 @@ from segmint.cli import _render_value as render_value
 from segmint.cli._common import (
     DEFAULT_WORKSPACE,
     WORKSPACE_HELP,
+    log_reports,
     package_version,
     parse_gates,
     parse_pairs,
@@ -77,6 +79,7 @@ def _version(show: bool) -> None:
 
 @app.callback()
 def _main(
+    ctx: typer.Context,
     version: Annotated[
         bool,
         typer.Option(
@@ -85,6 +88,9 @@ def _main(
     ] = False,
 ) -> None:
     """Customer segmentation from your shop's exports."""
+    from segmint.privacy.audit import acting_as
+
+    ctx.with_resource(acting_as(None, "cli"))  # the audit log: the OS user, from the CLI
 
 
 Workspace_ = Annotated[Path, typer.Option("--workspace", "-w", help=WORKSPACE_HELP)]
@@ -334,6 +340,7 @@ def quality(
     with _open(workspace, read_only=True) as ws:
         report = ws.quality(out or _report_dir(workspace))
         render.quality_summary(report)
+    log_reports(workspace, "quality", [Path(p) for p in report["files"].values()])
 
 
 @app.command()
@@ -569,6 +576,7 @@ _erase.register(app)
 _retention.register(app)
 _access.register(app)
 _pseudonymize.register(app)
+_audit.register(app)
 
 
 @app.command()

@@ -27,6 +27,7 @@ from segmint.ingest.mapping import ASSUMED_NOTE, ROW_ID_NOTE, ColumnMapping, res
 from segmint.ingest.problems import add_reader_problems
 from segmint.ingest.readers import STAGE, ReadOptions, Staged, stage
 from segmint.ingest.sniff import Source, sniff
+from segmint.privacy import audit
 from segmint.privacy.suppress import suppressed_sql
 from segmint.spec.gates import CHECK_GATES, QualityGates
 from segmint.store import RunRecord, Store, quote
@@ -659,6 +660,18 @@ def _write(
             )
         run.message = "; ".join(plan.notes + staged.notes) or None
         store.record_run(run)
+        audit.record(
+            db,
+            "ingest",
+            target=run.run_id,
+            detail={
+                "table": table,
+                "rows": staged.rows,
+                "format": cmap.fmt.family,
+                "kind": src.kind,
+                "replace": replace,
+            },
+        )
     return IngestResult(
         run_id=run.run_id,
         table=table,

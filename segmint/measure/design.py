@@ -43,6 +43,7 @@ from segmint.activate.export import (
 from segmint.exceptions import ExperimentError, ExportError, SpecError
 from segmint.measure.bucket import hash32_sql, thresholds, variant_sql
 from segmint.measure.design_export import check_export, export_variants
+from segmint.privacy import audit
 from segmint.privacy.pseudonyms import keep_pseudonymized
 from segmint.store import Store
 
@@ -301,6 +302,19 @@ def _store(store: Store, design: Design, *, replace: bool) -> Design:
             counts[seg][variant] = int(n)
         stored = replace_fields(design, experiment_id=eid, counts=counts)
         _insert(tx, stored)
+        audit.record(
+            tx,
+            "experiment.design",
+            target=eid,
+            detail={
+                "name": design.name,
+                "run_id": design.run_id,
+                "segmentation": design.segmentation,
+                "variants": design.variants,
+                "customers": sum(sum(c.values()) for c in counts.values()),
+                "replaced": old is not None,
+            },
+        )
     return stored
 
 

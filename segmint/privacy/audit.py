@@ -21,15 +21,17 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
+
+from segmint.exceptions import InputError
 
 if TYPE_CHECKING:
     import duckdb
 
     from segmint.store import Store
 
-__all__ = ["Actor", "acting_as", "current_actor", "entries", "os_user", "record"]
+__all__ = ["Actor", "acting_as", "current_actor", "entries", "os_user", "parse_since", "record"]
 
 
 @dataclass(frozen=True)
@@ -96,9 +98,14 @@ def record(
 
 
 def entries(
-    con: duckdb.DuckDBPyConnection, *, since: datetime | None = None, limit: int | None = None
+    con: duckdb.DuckDBPyConnection,
+    *,
+    since: datetime | None = None,
+    action: str | None = None,
+    limit: int | None = None,
 ) -> list[dict[str, Any]]:
-    """The log, newest first (rows at or after ``since``)."""
+    """The log, newest first: rows at or after ``since``; ``action`` keeps one action and
+    the actions under it (``token`` keeps ``token.create`` and ``token.revoke``)."""
     exists = con.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_name = 'audit_log' "
         "AND table_schema = 'main' AND table_catalog = current_database()"
@@ -106,10 +113,16 @@ def entries(
     if not exists or not exists[0]:
         return []
     sql = "SELECT logged_at, actor, origin, action, target, detail FROM audit_log"
+    where: list[str] = []
     params: list[Any] = []
     if since is not None:
-        sql += " WHERE logged_at >= ?"
+        where.append("logged_at >= ?")
         params.append(since)
+    if action:
+        where.append("(action = ? OR starts_with(action, ?))")
+        params += [action, action + "."]
+    if where:
+        sql += " WHERE " + " AND ".join(where)
     sql += " ORDER BY logged_at DESC"
     if limit:
         sql += f" LIMIT {int(limit)}"
@@ -119,3 +132,26 @@ def entries(
     for e in out:
         e["detail"] = json.loads(e["detail"]) if e["detail"] else {}
     return out
+
+
+def parse_since(value: str | date | datetime | None) -> datetime | None:
+    """``--since``: a date (``2026-12-01``, from its midnight) or a time (``2026-12-01T08:30``),
+    in UTC like the log; a time with an offset is converted to UTC."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, date):
+        moment = datetime(value.year, value.month, value.day)
+    else:
+        try:
+            moment = datetime.fromisoformat(str(value).strip())
+        except ValueError:
+            raise InputError(
+                f"'{value}' is not a date or a time.",
+                fix="give a date as YYYY-MM-DD (e.g. --since 2026-12-01) or a time as "
+                "YYYY-MM-DDTHH:MM, in UTC.",
+            ) from None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
     from segmint.store import Store
 
-__all__ = ["register_report", "report_paths"]
+__all__ = ["moved", "register_report", "report_paths"]
 
 
 def register_report(
@@ -40,13 +40,36 @@ def register_report(
     )
 
 
+def moved(
+    db: Store | duckdb.DuckDBPyConnection,
+    old: str | os.PathLike[str],
+    new: str | os.PathLike[str],
+) -> None:
+    """The files recorded under the folder ``old`` now live under ``new`` (the server writes a
+    report to a scratch folder and renames it into place when it is complete)."""
+    con: duckdb.DuckDBPyConnection = getattr(db, "db", db)  # type: ignore[arg-type]
+    src, dst = str(Path(old).resolve()), str(Path(new).resolve())
+    if not _has_log(con):
+        return
+    con.execute("DELETE FROM report_files WHERE starts_with(path, ?)", [dst + os.sep])
+    con.execute(
+        "UPDATE report_files SET path = ? || substr(path, length(?) + 1) "
+        "WHERE starts_with(path, ?)",
+        [dst, src, src + os.sep],
+    )
+
+
 def report_paths(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str | None]]:
     """(path, kind, run_id) of every report recorded, oldest first."""
+    if not _has_log(con):
+        return []
+    rows = con.execute("SELECT path, kind, run_id FROM report_files ORDER BY written_at").fetchall()
+    return [(r[0], r[1], r[2]) for r in rows]
+
+
+def _has_log(con: duckdb.DuckDBPyConnection) -> bool:
     exists = con.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_name = 'report_files' "
         "AND table_schema = 'main' AND table_catalog = current_database()"
     ).fetchone()
-    if not exists or not exists[0]:
-        return []
-    rows = con.execute("SELECT path, kind, run_id FROM report_files ORDER BY written_at").fetchall()
-    return [(r[0], r[1], r[2]) for r in rows]
+    return bool(exists and exists[0])

@@ -6,9 +6,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from segmint.api import services
+from segmint.api.actor import ANONYMOUS, client_address
 from segmint.api.state import AppState, state_of
+from segmint.privacy.audit import Actor, record
 from segmint.report import quality_view
 from segmint.store import CANONICAL, TABLES
 from segmint.web import docs, update
@@ -69,6 +72,7 @@ async def signin(request: Request) -> Response:
     form = await request.form()
     next_path = _safe_next(form.get("next"))
     if not signin_csrf_ok(request, form.get("csrf")):
+        await run_in_threadpool(_audit, request, "signin.failed", reason="the form's token")
         return _signin_page(
             request,
             next_path,
@@ -77,7 +81,8 @@ async def signin(request: Request) -> Response:
         )
     token = str(form.get("token") or "").strip()
     principal = state_of(request).tokens.verify(token)
-    if principal is None:
+    if principal is None:  # what was typed is not kept: it may be a real token with a typo
+        await run_in_threadpool(_audit, request, "signin.failed", reason="no such token")
         return _signin_page(
             request,
             next_path,
@@ -85,13 +90,32 @@ async def signin(request: Request) -> Response:
             "(it starts with sgm_), or ask an admin for a new one (segmint token NAME).",
             status=401,
         )
+    await run_in_threadpool(
+        _audit, request, "signin", principal.name, token_id=principal.token_id, role=principal.role
+    )
     response = RedirectResponse(next_path, status_code=303)
     issue(request, response, principal)
     return response
 
 
+def _audit(request: Request, action: str, name: str = ANONYMOUS, **detail: str) -> None:
+    """A sign-in row: the session does not exist yet, so the actor is given here. Run off the
+    event loop: the write lock may be held by an export."""
+    state = state_of(request)
+    with state.write_lock:
+        record(
+            state.workspace().store,
+            action,
+            detail=detail,
+            actor=Actor(name, client_address(request.scope)),
+        )
+
+
 @router.post("/signout")
-def signout(_: Annotated[WebUser, Depends(form_user("viewer"))]) -> Response:
+def signout(request: Request, user: Annotated[WebUser, Depends(form_user("viewer"))]) -> Response:
+    state = state_of(request)
+    with state.write_lock:
+        record(state.workspace().store, "signout", detail={"token_id": user.principal.token_id})
     response = RedirectResponse("/signin", status_code=303)
     clear(response)
     return response

@@ -29,6 +29,7 @@ from segmint.exceptions import SegmintError
 from segmint.web import (
     admin,
     analysis,
+    audit,
     campaigns,
     erase,
     experiments,
@@ -188,6 +189,7 @@ def mount(app: FastAPI) -> None:
         admin,
         erase,
         retention,
+        audit,
     ):
         app.include_router(module.router, include_in_schema=False)
     _handlers(app)

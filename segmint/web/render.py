@@ -33,6 +33,7 @@ NAV = (
     ("/tokens", "Tokens", "admin"),
     ("/erase", "Erase", "admin"),
     ("/retention", "Retention & access", "admin"),
+    ("/audit", "Audit log", "admin"),
     ("/docs", "API", "viewer"),
 )
 
