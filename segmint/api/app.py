@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse
 from segmint.api import (
     routes_analysis,
     routes_campaigns,
+    routes_consent,
     routes_experiments,
     routes_monitor,
     routes_schedules,
@@ -164,6 +165,7 @@ def create_app(settings: Settings) -> FastAPI:
         routes_monitor,
         routes_schedules,
         routes_update,
+        routes_consent,
     ):
         app.include_router(module.router)
     refine(app)

@@ -1,6 +1,6 @@
 """The segmint command line: ingest, clean, quality, features, value, run, status, sample, demo
 (and export, exports: :mod:`segmint.cli._export`; monitor: :mod:`segmint.cli._monitor`;
-schedule: :mod:`segmint.cli._schedule`)."""
+schedule: :mod:`segmint.cli._schedule`; consent: :mod:`segmint.cli._consent`)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from segmint.cli import _campaigns, _experiment, _export, _monitor, _schedule, _update
+from segmint.cli import _campaigns, _consent, _experiment, _export, _monitor, _schedule, _update
 from segmint.cli import _render as render
 from segmint.cli import _render_value as render_value
 from segmint.cli._common import (
@@ -552,6 +552,7 @@ _campaigns.register(app)
 _monitor.register(app)
 _update.register(app)
 _schedule.register(app)
+_consent.register(app)
 
 
 @app.command()

@@ -27,6 +27,7 @@ from segmint.ingest.mapping import ASSUMED_NOTE, ROW_ID_NOTE, ColumnMapping, res
 from segmint.ingest.problems import add_reader_problems
 from segmint.ingest.readers import STAGE, ReadOptions, Staged, stage
 from segmint.ingest.sniff import Source, sniff
+from segmint.privacy.consent import record_imported
 from segmint.spec.gates import CHECK_GATES, QualityGates
 from segmint.store import RunRecord, Store, quote
 from segmint.store.schema import CANONICAL
@@ -603,6 +604,8 @@ def _write(
                 extra_out[name] = f"CAST({quote(name)} AS VARCHAR)"
             else:
                 extra_out[name] = quote(name)
+        # a canonical column added since the table was made (consent_profiling)
+        new_cols |= {n: schema.column(n).dtype for n in plan.outer if n not in existing}
         store.add_columns(table, new_cols)
         if replace:
             db.execute(f"DELETE FROM {quote(table)}")
@@ -635,6 +638,9 @@ def _write(
             "written": staged.rows,
             "bad_values": sum(c["n_bad"] for c in checks),
         }
+        if table == "customers":
+            given = {n for n, e in plan.outer.items() if not e.startswith("CAST(NULL ")}
+            run.row_counts["consent_events"] = record_imported(db, run.run_id, src.label, given)
         run.message = "; ".join(plan.notes + staged.notes) or None
         store.record_run(run)
     return IngestResult(

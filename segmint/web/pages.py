@@ -30,6 +30,7 @@ from segmint.web import (
     admin,
     analysis,
     campaigns,
+    consent,
     experiments,
     exports,
     home,
@@ -183,6 +184,7 @@ def mount(app: FastAPI) -> None:
         campaigns,
         monitoring,
         schedules,
+        consent,
         admin,
     ):
         app.include_router(module.router, include_in_schema=False)
