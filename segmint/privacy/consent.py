@@ -187,52 +187,99 @@ def record_imported(
     customer's last record (true → granted; false → revoked after a grant, else denied),
     dated by the file's ``consent_at`` when mapped, else ``at`` (the import time). Then the
     new rows' missing flags take the customer's last recorded value.
+
+    Cost, measured on 1M customers with four flags each on two busy cores: 2.0–2.8 s on top
+    of an import of about 2.4 s (first import, a re-import changing a third of the e-mail
+    flags, a re-import without consent columns).
     """
     mapped = [c for c in CHANNELS if f"consent_{c}" in columns]
-    now = at or _now()
     con.execute(workspace_table("consent_events").ddl())
-    mine = "customer_id IN (SELECT customer_id FROM customers WHERE _run_id = $run)"
-    added = 0
-    if mapped:
-        when = "coalesce(consent_at, $now)" if "consent_at" in columns else "$now"
-        picks = ", ".join(f'consent_{c} AS "{c}"' for c in mapped)
-        row = con.execute(
-            f"""
-            INSERT INTO consent_events
-            WITH given AS (
-              SELECT customer_id, channel, arg_max(value, _row) AS value,
-                     arg_max(given_at, _row) AS given_at
-              FROM (UNPIVOT (SELECT customer_id, _row, {when} AS given_at, {picks} FROM customers
-                             WHERE _run_id = $run AND customer_id IS NOT NULL)
-                    ON {", ".join(f'"{c}"' for c in mapped)} INTO NAME channel VALUE value)
-              GROUP BY ALL
-            ), latest AS (
-              SELECT customer_id, channel, arg_max(status, recorded_at) AS status
-              FROM consent_events WHERE {mine} GROUP BY ALL
+    row = con.execute("SELECT EXISTS (SELECT 1 FROM consent_events)").fetchone()
+    before = bool(row and row[0])  # no record yet: nothing to compare with or keep
+    if not mapped and not before:
+        return 0
+    now = at or _now()
+    when = "coalesce(consent_at, $now)" if "consent_at" in columns else "$now"
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {_STATE} AS {_state_sql(mapped, when, before)}",
+        {"run": run_id, "now": now},
+    )
+    try:
+        added = 0
+        if mapped:
+            changed = " UNION ALL ".join(
+                f"SELECT customer_id, '{c}', CASE WHEN {c} THEN 'granted' WHEN last_{c} = "
+                f"'granted' THEN 'revoked' ELSE 'denied' END, given_at, $source, $run, $now "
+                f"FROM {_STATE} WHERE {c} IS NOT NULL AND (last_{c} IS NULL OR "
+                f"(last_{c} = 'granted') <> {c})"
+                for c in mapped
             )
-            SELECT g.customer_id, g.channel,
-                   CASE WHEN g.value THEN 'granted'
-                        WHEN l.status = 'granted' THEN 'revoked' ELSE 'denied' END,
-                   g.given_at, $source, $run, $now
-            FROM given g LEFT JOIN latest l USING (customer_id, channel)
-            WHERE l.status IS NULL OR (l.status = 'granted') <> g.value
-            """,
-            {"run": run_id, "source": source, "now": now},
-        ).fetchone()
-        added = int(row[0]) if row else 0
-    # a file silent about a channel keeps the last record (an objection is not undone)
-    last = ", ".join(
-        f"arg_max(status, recorded_at) FILTER (channel = '{c}') = 'granted' AS {c}"
+            row = con.execute(
+                f"INSERT INTO consent_events {changed}",
+                {"run": run_id, "source": source, "now": now},
+            ).fetchone()
+            added = int(row[0]) if row else 0
+        if before:  # a file silent about a channel keeps the last record
+            _keep_last(con, run_id)
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {_STATE}")
+    return added
+
+
+#: per customer of the import with a change to record or a flag to keep: per channel the
+#: file's last non-missing value (``email``), the last recorded status (``last_email``), and
+#: the file's consent date
+_STATE = "_segmint_consent_state"
+
+
+def _state_sql(mapped: list[str], when: str, before: bool) -> str:
+    """The import's consent per customer next to their last recorded status, one row each
+    (joined on the customer alone: a third of the time of one row per customer and channel)."""
+    given = ", ".join(
+        f"arg_max(consent_{c}, _row) FILTER (consent_{c} IS NOT NULL) AS {c}"
+        if c in mapped
+        else f"NULL::BOOLEAN AS {c}"
         for c in CHANNELS
     )
-    sets = ", ".join(f"consent_{c} = coalesce(customers.consent_{c}, l.{c})" for c in CHANNELS)
+    last = ", ".join(
+        f"arg_max(status, recorded_at) FILTER (channel = '{c}') AS last_{c}" for c in CHANNELS
+    )
+    latest = (
+        f"SELECT customer_id, {last} FROM consent_events WHERE customer_id IN "
+        "(SELECT customer_id FROM customers WHERE _run_id = $run) GROUP BY customer_id"
+        if before
+        else "SELECT NULL::VARCHAR AS customer_id, "
+        + ", ".join(f"NULL::VARCHAR AS last_{c}" for c in CHANNELS)
+        + " WHERE false"
+    )
+    # only the customers with something to do: a change to record or a missing flag to keep
+    # (measured on 1M customers re-imported: writing every row out took as long as the rest)
+    todo = " OR ".join(
+        f"({c} IS NOT NULL AND (last_{c} IS NULL OR (last_{c} = 'granted') <> {c})) "
+        f"OR ({c} IS NULL AND last_{c} IS NOT NULL)"
+        for c in CHANNELS
+    )
+    return (
+        f"WITH given AS (SELECT customer_id, {given}, arg_max({when}, _row) AS given_at "
+        "FROM customers WHERE _run_id = $run AND customer_id IS NOT NULL GROUP BY customer_id), "
+        f"latest AS ({latest}) SELECT * FROM given LEFT JOIN latest USING (customer_id) "
+        f"WHERE {todo}"
+    )
+
+
+def _keep_last(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
+    """The import's missing flags take the customer's current state (an objection to
+    profiling is not undone by a file without the column)."""
+    state = ", ".join(f"coalesce({c}, last_{c} = 'granted') AS {c}" for c in CHANNELS)
+    known = " OR ".join(f"last_{c} IS NOT NULL" for c in CHANNELS)
+    sets = ", ".join(f"consent_{c} = coalesce(customers.consent_{c}, s.{c})" for c in CHANNELS)
+    missing = " OR ".join(f"customers.consent_{c} IS NULL" for c in CHANNELS)
     con.execute(
-        f"UPDATE customers SET {sets} FROM (SELECT customer_id, {last} FROM consent_events "
-        f"WHERE {mine} GROUP BY customer_id) l "
-        "WHERE customers.customer_id = l.customer_id AND customers._run_id = $run",
+        f"UPDATE customers SET {sets} FROM (SELECT customer_id, {state} FROM {_STATE} "
+        f"WHERE {known}) s WHERE customers.customer_id = s.customer_id "
+        f"AND customers._run_id = $run AND ({missing})",
         {"run": run_id},
     )
-    return added
 
 
 def objections(store: Store) -> ibis.Table | None:
