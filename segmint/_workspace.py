@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from segmint.measure.campaigns import CampaignResults
     from segmint.measure.design import Design
     from segmint.monitor.compare import Monitoring
+    from segmint.privacy.consent import ConsentEvent
     from segmint.privacy.erase import ErasureResult
     from segmint.privacy.retention import RetentionResult
     from segmint.spec.model import MonitoringSpec, RetentionSpec, Spec
@@ -245,14 +246,19 @@ class Workspace:
         Columns frequency, recency, T, monetary_value, revenue (``segmint.features.repeat``);
         index customer_id. With ``holdout_days`` the summary stops that many days before
         ``as_of`` (the calibration period) and adds frequency_holdout / duration_holdout.
+        Customers who objected to profiling (``consent_profiling`` false) are left out.
 
         >>> ws.value_summary(as_of="2024-12-31", holdout_days=90)  # doctest: +SKIP
         """
+        from segmint.privacy.consent import objections
         from segmint.segment.value import summary_from_orders
 
         self._require_table("orders")
         orders = keyed_table(self.store, "orders")  # ids as the feature table names them
         when = resolve_as_of(orders, as_of)
+        objected = objections(self.store)
+        if objected is not None:
+            orders = orders.filter(orders.customer_id.notin(objected.customer_id))
         try:
             if holdout_days is None:
                 return summary_from_orders(orders, as_of=when, unit=unit)  # type: ignore[arg-type]
@@ -327,6 +333,42 @@ class Workspace:
         if self._store is None and not self.path.exists():
             return []
         return list_exports(self.store)
+
+    # -- consent ---------------------------------------------------------------------------
+    def set_consent(
+        self,
+        customer_id: str,
+        channel: str,
+        status: str,
+        *,
+        source: str | None = None,
+        at: datetime | None = None,
+    ) -> ConsentEvent:
+        """Record a customer's consent on ``channel`` (``email``, ``sms``, ``ads``,
+        ``profiling``): ``status`` ``granted`` (or ``grant``), ``denied`` or ``revoked``.
+
+        Sets ``customers.consent_<channel>`` (true for granted, else false) and appends a
+        record to the customer's history (``consent_history``), dated ``at`` (default now,
+        UTC), from ``source`` (default: who is acting). Denying ``profiling`` leaves the
+        customer out of later segment runs. docs/privacy.md, "Consent".
+
+        >>> ws.set_consent("C000042", "email", "revoked", source="support ticket 1234")  # doctest: +SKIP
+        """
+        from segmint.privacy.consent import set_consent
+
+        event: ConsentEvent = set_consent(
+            self.store, customer_id, channel, status, source=source, at=at
+        )
+        return event
+
+    def consent_history(self, customer_id: str) -> list[ConsentEvent]:
+        """Every consent record of one customer, oldest first: channel, status (granted,
+        denied, revoked), when, from where (the imported file, ``segmint consent``, a token)."""
+        from segmint.privacy.consent import consent_history
+
+        if self._store is None and not self.path.exists():
+            return []
+        return consent_history(self.store, customer_id)
 
     # -- measurement -----------------------------------------------------------------------
     def design_experiment(

@@ -122,6 +122,13 @@ def endpoints(api: Api) -> list[tuple[str, str, dict[str, Any], str]]:
         ("GET", f"{seg}/rfm/members.csv", {}, "analyst"),
         ("POST", f"{seg}/rfm/export", {"json": {"segments": [label], "to": "csv"}}, "analyst"),
         ("GET", "/api/v1/exports", {}, "viewer"),
+        (  # an unknown customer: a 400
+            "POST",
+            "/api/v1/consent",
+            {"json": {"customer_id": "nobody", "channel": "email", "status": "denied"}},
+            "analyst",
+        ),
+        ("GET", "/api/v1/consent/nobody", {}, "analyst"),
         (
             "POST",
             "/api/v1/experiments",

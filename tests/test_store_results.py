@@ -39,8 +39,8 @@ def _cdnow_head(folder: Path, lines: int = 3000) -> Path:
 
 class Pipeline:
     """CDNOW through `segmint run` twice (the second with other features), an audience export,
-    a split-test design, a token, a schedule and a run job from the server: every path that
-    creates tables."""
+    a split-test design, a token, a schedule, an erasure and a run job from the server: every
+    path that creates tables."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -78,6 +78,11 @@ class Pipeline:
             app, ["schedule", "add", "0 6 * * 1", "--spec", str(spec), "-w", str(self.ws_path)]
         )
         assert scheduled.exit_code == 0, scheduled.output
+        ws = segmint.Workspace(self.ws_path)
+        gone = ws.store.db.execute("SELECT max(customer_id) FROM orders").fetchone()[0]
+        ws.close()
+        erased = cli.invoke(app, ["erase", "--customer", str(gone), "-w", str(self.ws_path)])
+        assert erased.exit_code == 0, erased.output
         server = create_app(Settings(workspace=self.ws_path))
         self.server = server
         self.admin = first_admin_token(server)

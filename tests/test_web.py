@@ -147,6 +147,7 @@ PAGES = {
     "/upload": "analyst",
     "/update": "analyst",
     "/runs/new": "analyst",
+    "/consent": "analyst",
     "/tokens": "admin",
     "/retention": "admin",
     "/erase": "admin",
@@ -210,6 +211,7 @@ def _posts(site: Site) -> list[tuple[str, dict[str, str], str, int]]:
         ("/upload", {}, "analyst", 400),  # no file: the form again
         ("/update", {}, "analyst", 400),  # no file: the form again
         ("/schedules", {"cron": "0 6 * *"}, "analyst", 400),  # a bad expression: the form again
+        ("/consent", {"customer": "nobody", "channel": "email"}, "analyst", 400),  # no such one
         ("/tokens", {"name": "", "role": "viewer"}, "admin", 400),
         ("/retention", {"spec": "", "action": "preview"}, "admin", 400),  # no limits given
         ("/subject-access", {"kind": "email", "value": ""}, "admin", 400),  # no value

@@ -1,4 +1,10 @@
-"""The feature table as a pandas frame, and giving freed heap memory back between steps."""
+"""The feature table as a pandas frame, and giving freed heap memory back between steps.
+
+The frame is what segment runs fit and assign, so customers who objected to profiling
+(``consent_profiling`` false, :func:`segmint.privacy.consent.objections`) are left out here,
+once for ``segmint run`` and ``segmint update``; :func:`objected` counts them for the run's
+record and output.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +14,12 @@ import pandas as pd
 import pyarrow as pa
 
 from segmint._workspace import Workspace
+from segmint.privacy.consent import objections
 
-__all__ = ["feature_frame", "trim_heap"]
+__all__ = ["OBJECTED", "feature_frame", "objected", "objected_note", "trim_heap"]
+
+#: the key of a segment run's ``row_counts`` that counts the customers left out
+OBJECTED = "objected_to_profiling"
 
 
 def feature_frame(ws: Workspace, columns: list[str] | None = None) -> pd.DataFrame:
@@ -19,9 +29,12 @@ def feature_frame(ws: Workspace, columns: list[str] | None = None) -> pd.DataFra
     without any value holds ``None`` objects (profiles then treat it as an empty category, not
     as a numeric column of NaN). ``columns``: only these (and the id). The timestamps (``last_order_at``) stay: rules read them
     (``last_order_at within 90 days``); profiles and clustering take only numbers and
-    categories.
+    categories. Customers who objected to profiling are not in it.
     """
     t = ws.table("customer_features")
+    out = objections(ws.store)
+    if out is not None:
+        t = t.filter(t.customer_id.notin(out.customer_id))
     if columns is not None:  # scoring reads only the model's columns
         t = t.select("customer_id", *[c for c in columns if c != "customer_id"])
     table = t.to_pyarrow()
@@ -40,6 +53,25 @@ def feature_frame(ws: Workspace, columns: list[str] | None = None) -> pd.DataFra
     for name in empty_ints:
         df[name] = pd.Series([None] * len(df), index=df.index, dtype=object)
     return df.set_index("customer_id")
+
+
+def objected(ws: Workspace) -> int:
+    """How many customers of the feature table objected to profiling (left out of the frame)."""
+    out = objections(ws.store)
+    if out is None:
+        return 0
+    t = ws.table("customer_features")
+    return int(t.filter(t.customer_id.isin(out.customer_id)).count().execute())
+
+
+def objected_note(n: int) -> str | None:
+    """The run's note about the customers left out, or None when there are none."""
+    if not n:
+        return None
+    return (
+        f"{n:,} customer{'s' if n != 1 else ''} left out: they objected to profiling "
+        "(consent_profiling = false)."
+    )
 
 
 def trim_heap() -> None:

@@ -12,6 +12,7 @@ import json
 import pandas as pd
 import pyarrow as pa
 
+from segmint._run._frame import OBJECTED
 from segmint._run._segment import Segmented
 from segmint._workspace import Workspace
 from segmint.privacy import audit
@@ -21,8 +22,9 @@ from segmint.store import RunRecord, Store
 __all__ = ["persist"]
 
 
-def persist(ws: Workspace, results: list[Segmented], as_of: str) -> str:
-    """Write every segmentation of the run; return the run id."""
+def persist(ws: Workspace, results: list[Segmented], as_of: str, *, objected: int = 0) -> str:
+    """Write every segmentation of the run; return the run id. ``objected``: the customers
+    left out because they objected to profiling (counted in the run's ``row_counts``)."""
     store = ws.store
     db = store.db
     run = RunRecord(
@@ -64,10 +66,10 @@ def persist(ws: Workspace, results: list[Segmented], as_of: str) -> str:
                 _values(store, run.run_id, seg.name, r.values)
             if r.summary is not None:
                 _summary(store, run.run_id, seg.name, r.summary)
-        run.row_counts = counts
         # ids come from the feature table, already pseudonyms when the workspace keeps them;
         # this catches any written from elsewhere
         keep_pseudonymized(store, ("segment_assignments", "customer_values", "value_summaries"))
+        run.row_counts = {**counts, OBJECTED: objected} if objected else counts
         store.record_run(run)
         audit.record(
             store,

@@ -32,13 +32,14 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from segmint._run._frame import feature_frame, trim_heap
+from segmint._run._frame import OBJECTED, feature_frame, objected, objected_note, trim_heap
 from segmint._run._persist import persist
 from segmint._run._refresh import Refreshed, drop_temp, refresh
 from segmint._run._segment import NO_PURCHASES, Segmented, rescored_result
 from segmint._workspace import Workspace
 from segmint.exceptions import SegmintError, SpecError, WorkspaceError
 from segmint.privacy import audit
+from segmint.privacy.consent import objections
 from segmint.segment.base import Segmentation
 from segmint.spec.model import SegmentationSpec, Spec
 from segmint.store.results import SegmentationResult
@@ -204,6 +205,8 @@ def _after_import(
     say("Re-scoring with the stored models")
     run_id = _rescore(ws, base, spec, feats.as_of, profile=profile, say=say)
     steps["score"] = time.perf_counter() - tick
+    note = objected_note(_left_out(ws, run_id))
+    notes += [note] if note else []
     tick = time.perf_counter()
     # feature drift only when it decides (auto): sizes and moves are what a refit-free update
     # has to show, and the drift tests read every feature of two snapshots
@@ -218,6 +221,12 @@ def _after_import(
         base.run_id, run_id, imported, feats, refit, "", monitoring,
         time.perf_counter() - t0, steps, notes,
     )  # fmt: skip
+
+
+def _left_out(ws: Workspace, run_id: str) -> int:
+    """The customers a segment run left out because they objected to profiling."""
+    row = ws.store.db.execute("SELECT row_counts FROM runs WHERE run_id = ?", [run_id]).fetchone()
+    return int(json.loads(row[0]).get(OBJECTED, 0)) if row and row[0] else 0
 
 
 # -- the base run ------------------------------------------------------------------------------
@@ -316,6 +325,7 @@ def _rescore(
             for s in base.specs if s.method != "value"}  # fmt: skip
     # one read of the feature table: every column with --profile, else the models' columns
     frame = feature_frame(ws, None if profile else sorted({c for v in cols.values() for c in v}))
+    left_out = objected(ws)  # not in the frame: they objected to profiling
     done: list[Segmented] = []
     values_of: pd.DataFrame | None = None
     for s in base.specs:
@@ -344,7 +354,7 @@ def _rescore(
     else:
         done = [_marked(d, _profiled_in(base.results[d.spec.name], base.run_id)) for d in done]
     say("Saving segments")
-    return persist(ws, done, as_of)
+    return persist(ws, done, as_of, objected=left_out)
 
 
 def _value_summary(ws: Workspace, base: _Base, s: SegmentationSpec, as_of: str) -> pd.DataFrame:
@@ -363,7 +373,7 @@ def _value_summary(ws: Workspace, base: _Base, s: SegmentationSpec, as_of: str) 
         "value_summaries" in ws.tables() and db.execute(f"SELECT count(*) {where}", key).fetchone()
     )
     if lines is None or not kept or not kept[0]:
-        return ws.value_summary(as_of, unit=unit)
+        return ws.value_summary(as_of, unit=unit)  # without the customers who objected
     stored = db.execute(
         "SELECT customer_id, frequency, recency, T, monetary_value, revenue "
         f"{where} AND customer_id NOT IN (SELECT customer_id FROM {IDS})",
@@ -377,6 +387,10 @@ def _value_summary(ws: Workspace, base: _Base, s: SegmentationSpec, as_of: str) 
     rest["T"] = ((rest["T"] * per).round() + moved) / per
     out = pd.concat([rest, mine[rest.columns]]) if len(mine) else rest
     out.attrs.update(mine.attrs)
+    objected = objections(ws.store)  # since the base run, too
+    if objected is not None:
+        attrs, out = out.attrs, out[~out.index.isin(objected.execute()["customer_id"])]
+        out.attrs.update(attrs)
     return out
 
 
@@ -479,6 +493,8 @@ def _refitted(
     full = spec.model_copy(update={"segmentations": base.specs, "sources": []})
     done = run_pipeline(ws, full, out_dir=out, progress=say)
     steps["refit"] = time.perf_counter() - tick
+    note = objected_note(_left_out(ws, done.run_id))
+    notes = [*notes, note] if note else notes
     monitoring = _compare(ws, base.run_id, done.run_id, spec)
     return UpdateOutput(
         base.run_id, done.run_id, imported, feats, "refitted", why, monitoring,

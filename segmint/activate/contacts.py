@@ -20,7 +20,9 @@ postal_code,   trimmed text
 city, region
 gender         ``m`` or ``f`` (``male``/``man``/``m``, ``female``/``woman``/``f``/``w``), else NULL
 birth_year     the year of ``birth_date`` (4 digits)
-consent_*      as stored: true, false or NULL (NULL counts as no consent unless assumed)
+consent_*      as stored: true, false or NULL (NULL counts as no consent unless assumed);
+               ``consent_profiling`` is read but never written: false (an objection to
+               profiling made after the segment run) leaves the customer out of every file
 =============  =================================================================================
 
 Phones and countries that are not yet in standard form (a workspace exported before
@@ -43,7 +45,7 @@ from segmint.clean.standardize import (
 )
 from segmint.store.csvsafe import FORMULA_STARTS
 
-__all__ = ["CONTACT_COLUMNS", "build_contacts"]
+__all__ = ["CONTACT_COLUMNS", "OBJECTION", "build_contacts"]
 
 #: what every exporter may read (besides customer_id, segment and segment_name)
 CONTACT_COLUMNS = (
@@ -89,8 +91,10 @@ def _text(col: str) -> str:
     )
 
 
+#: read for every export, never written: false when the customer objected to profiling
+OBJECTION = "consent_profiling"
 #: the customers columns the contacts read (a birth year comes from the birth date)
-_READ = tuple("birth_date" if c == "birth_year" else c for c in CONTACT_COLUMNS)
+_READ = (*("birth_date" if c == "birth_year" else c for c in CONTACT_COLUMNS), OBJECTION)
 
 
 def _customer_column(available: set[str], name: str, sql: str, cast: str = "VARCHAR") -> str:
@@ -128,7 +132,7 @@ def build_contacts(
     )
 
     if only is not None:
-        wanted = {"birth_date" if c == "birth_year" else c for c in only}
+        wanted = {"birth_date" if c == "birth_year" else c for c in only} | {OBJECTION}
         if "phone" in wanted:  # the country is the region hint of national numbers
             wanted.add("country")
         have = {c for c in have if c in wanted or c not in _READ}
@@ -179,7 +183,8 @@ def build_contacts(
           {col("birth_date", "CAST(year(c.birth_date) AS VARCHAR)")} AS birth_year,
           {col("consent_email", "c.consent_email", "BOOLEAN")} AS consent_email,
           {col("consent_sms", "c.consent_sms", "BOOLEAN")} AS consent_sms,
-          {col("consent_ads", "c.consent_ads", "BOOLEAN")} AS consent_ads
+          {col("consent_ads", "c.consent_ads", "BOOLEAN")} AS consent_ads,
+          {col(OBJECTION, f"c.{OBJECTION}", "BOOLEAN")} AS {OBJECTION}
         FROM (
           SELECT {real} AS customer_id, a.customer_id AS _member,
             a.segment, a.segment_name{joined}

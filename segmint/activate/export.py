@@ -7,9 +7,11 @@
    segments (by label or name) are checked;
 2. the contacts of those segments (or of the given customers of them: a split test's variant,
    labelled in the log) are normalized once (:mod:`segmint.activate.contacts`);
-3. customers without the destination's consent are left out (a missing value counts as no
-   consent unless ``assume_consent``), then those without an identifier the platform can match
-   on; both are counted, never dropped silently;
+3. customers who objected to profiling since the run (``consent_profiling`` false: a segment
+   is the product of profiling) are left out, then those without the destination's consent (a
+   missing value counts as no consent unless ``assume_consent``; an explicit no always
+   counts), then those without an identifier the platform can match on; all are counted,
+   never dropped silently;
 4. an ad audience smaller than the platform takes (Google and Meta: 100) is refused unless
    ``min_size`` is lowered;
 5. DuckDB writes the file (hashing with its own ``sha256``) to a temporary name; its SHA-256,
@@ -41,7 +43,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from segmint.activate.contacts import build_contacts
+from segmint.activate.contacts import OBJECTION, build_contacts
 from segmint.activate.exporters import Exporter, lookup
 from segmint.activate.sensitive import sensitive_terms
 from segmint.activate.templates import BODY_COLUMN, SUBJECT_COLUMN, rendered_messages
@@ -65,6 +67,8 @@ CONTACTS = "_segmint_export_contacts"
 MESSAGES = "_segmint_export_messages"
 #: reasons a customer is left out, as the log and the CLI name them
 NO_CONSENT, NO_IDENTIFIER = "no consent", "no usable identifier"
+#: counted only when some customer objected (an export log from before has no such reason)
+OBJECTED = "objected to profiling"
 
 
 @dataclass(frozen=True)
@@ -288,18 +292,23 @@ def _filter(
     else:
         consent = f"{exporter.consent} IS TRUE"
     con.execute(
+        f"ALTER TABLE {CONTACTS} ADD COLUMN _objected BOOLEAN; "
         f"ALTER TABLE {CONTACTS} ADD COLUMN _consent BOOLEAN; "
         f"ALTER TABLE {CONTACTS} ADD COLUMN _keep BOOLEAN; "
-        f"UPDATE {CONTACTS} SET _consent = ({consent}), "
-        f"_keep = ({consent}) AND coalesce({exporter.identifier}, false)"
+        f"UPDATE {CONTACTS} SET _objected = ({OBJECTION} IS FALSE), "
+        f"_consent = ({OBJECTION} IS NOT FALSE) AND ({consent}), "
+        f"_keep = ({OBJECTION} IS NOT FALSE) AND ({consent}) "
+        f"AND coalesce({exporter.identifier}, false)"
     )
     row = con.execute(
-        f"SELECT count(*) FILTER (NOT _consent), count(*) FILTER (_consent AND NOT _keep), "
-        f"count(*) FILTER (_keep) FROM {CONTACTS}"
+        f"SELECT count(*) FILTER (_objected), count(*) FILTER (NOT _objected AND NOT _consent), "
+        f"count(*) FILTER (_consent AND NOT _keep), count(*) FILTER (_keep) FROM {CONTACTS}"
     ).fetchone()
     assert row is not None
-    left_out = {NO_CONSENT: int(row[0]), NO_IDENTIFIER: int(row[1])}
-    return left_out, int(row[2])
+    left_out = {NO_CONSENT: int(row[1]), NO_IDENTIFIER: int(row[2])}
+    if row[0]:
+        left_out = {OBJECTED: int(row[0]), **left_out}
+    return left_out, int(row[3])
 
 
 def _matchable(con: duckdb.DuckDBPyConnection, exporter: Exporter) -> int:

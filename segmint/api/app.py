@@ -21,6 +21,7 @@ from segmint.api import (
     routes_analysis,
     routes_audit,
     routes_campaigns,
+    routes_consent,
     routes_experiments,
     routes_monitor,
     routes_privacy,
@@ -190,6 +191,7 @@ def create_app(settings: Settings) -> FastAPI:
         routes_privacy,
         routes_retention,
         routes_pseudonyms,
+        routes_consent,
     ):
         app.include_router(module.router)
     refine(app)

@@ -2,7 +2,8 @@
 (and export, exports: :mod:`segmint.cli._export`; monitor: :mod:`segmint.cli._monitor`;
 schedule: :mod:`segmint.cli._schedule`; erase, compact: :mod:`segmint.cli._erase`; retention,
 subject-access: :mod:`segmint.cli._retention`, :mod:`segmint.cli._access`; pseudonymize:
-:mod:`segmint.cli._pseudonymize`; audit: :mod:`segmint.cli._audit`)."""
+:mod:`segmint.cli._pseudonymize`; audit: :mod:`segmint.cli._audit`; consent:
+:mod:`segmint.cli._consent`)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from segmint.cli import (
     _access,
     _audit,
     _campaigns,
+    _consent,
     _erase,
     _experiment,
     _export,
@@ -577,6 +579,7 @@ _retention.register(app)
 _access.register(app)
 _pseudonymize.register(app)
 _audit.register(app)
+_consent.register(app)
 
 
 @app.command()

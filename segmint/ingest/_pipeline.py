@@ -28,6 +28,7 @@ from segmint.ingest.problems import add_reader_problems
 from segmint.ingest.readers import STAGE, ReadOptions, Staged, stage
 from segmint.ingest.sniff import Source, sniff
 from segmint.privacy import audit
+from segmint.privacy.consent import record_imported
 from segmint.privacy.suppress import suppressed_sql
 from segmint.spec.gates import CHECK_GATES, QualityGates
 from segmint.store import RunRecord, Store, quote
@@ -609,6 +610,8 @@ def _write(
                 extra_out[name] = f"CAST({quote(name)} AS VARCHAR)"
             else:
                 extra_out[name] = quote(name)
+        # a canonical column added since the table was made (consent_profiling)
+        new_cols |= {n: schema.column(n).dtype for n in plan.outer if n not in existing}
         store.add_columns(table, new_cols)
         if replace:
             db.execute(f"DELETE FROM {quote(table)}")
@@ -658,6 +661,9 @@ def _write(
                 f"{staged.rows - written:,} rows left out: they belong to people erased "
                 "before (suppression list; docs/privacy.md)"
             )
+        if table == "customers":
+            given = {n for n, e in plan.outer.items() if not e.startswith("CAST(NULL ")}
+            run.row_counts["consent_events"] = record_imported(db, run.run_id, src.label, given)
         run.message = "; ".join(plan.notes + staged.notes) or None
         store.record_run(run)
         audit.record(

@@ -86,6 +86,13 @@ CUSTOMERS = TableSchema(
         Column("consent_email", _B, "May be contacted by e-mail."),
         Column("consent_sms", _B, "May be contacted by SMS."),
         Column("consent_ads", _B, "May be included in ad-platform audiences."),
+        Column(
+            "consent_profiling",
+            _B,
+            "False when the customer objected to profiling: left out of segmentations "
+            "(missing: not objected).",
+        ),
+        Column("consent_at", _TS, "When the consent flags were given or last changed (UTC)."),
     ),
     required=(("customer_id", "email"),),
     key=("customer_id",),

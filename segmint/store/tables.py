@@ -416,6 +416,32 @@ _PRIVACY = (
         ),
     ),
     WorkspaceTable(
+        "consent_events",
+        "privacy",
+        "Consent records per customer and channel (grant, deny, revoke), with when and from "
+        "where: an import adds one when a flag differs from the customer's last record, "
+        "`segmint consent set` adds one each time (`segmint consent show`).",
+        (
+            _CUSTOMER,
+            _c("channel", "VARCHAR", "email, sms, ads or profiling."),
+            _c("status", "VARCHAR", "granted, denied or revoked (a grant taken back)."),
+            _c(
+                "at",
+                "TIMESTAMP",
+                "When the customer gave or refused it (UTC): the source's "
+                "consent date, else when it was recorded.",
+            ),
+            _c(
+                "source",
+                "VARCHAR",
+                "The imported file, or who set it (`segmint consent`, a token's name).",
+            ),
+            _c("run_id", "VARCHAR", "The import that recorded it (NULL when set by hand)."),
+            _c("recorded_at", "TIMESTAMP", "When segmint recorded it (UTC)."),
+        ),
+        customer_column="customer_id",
+    ),
+    WorkspaceTable(
         "report_files",
         "privacy",
         "Every report file segmint wrote (HTML and JSON), so that an erasure can rewrite them.",

@@ -30,6 +30,7 @@ NAV = (
     ("/experiments", "Experiments", "viewer"),
     ("/experiments/analyze", "Test results", "viewer"),
     ("/campaigns", "Campaigns", "viewer"),
+    ("/consent", "Consent", "analyst"),
     ("/tokens", "Tokens", "admin"),
     ("/erase", "Erase", "admin"),
     ("/retention", "Retention & access", "admin"),

@@ -88,6 +88,21 @@ GENERIC_ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
         ),
         "consent_sms": ("consent_sms", "sms consent", "sms_opt_in", "accepts sms marketing"),
         "consent_ads": ("consent_ads", "ads consent", "ad_consent", "marketing_consent"),
+        "consent_profiling": (
+            "consent_profiling",
+            "profiling consent",
+            "profiling_consent",
+            "allow profiling",
+            "profiling_opt_in",
+        ),
+        "consent_at": (
+            "consent_at",
+            "consent date",
+            "consent_date",
+            "consent_updated_at",
+            "consent timestamp",
+            "opt_in_date",
+        ),
     },
     "orders": {
         "order_id": (
