@@ -66,6 +66,12 @@ def main() -> None:
 
 def write(results: dict[str, dict[str, float]], size: int) -> None:
     rows = [
+        "## Erasure: one customer out of the 1M-customer workspace",
+        "",
+        "Command: `.venv/bin/python bench/bench_erase.py`. The workspace `segmint run` leaves on "
+        "`orders_20000000.parquet` (20M order lines, 1M customers, three segmentations); each "
+        "contender in a fresh process on the same copy. Target (issue 14): under 30 s.",
+        "",
         "| contender | wall | peak RSS | notes |",
         "|---|---:|---:|---|",
     ]
