@@ -21,6 +21,7 @@ from segmint.api import Settings, create_app, first_admin_token, services
 from segmint.datasets import make_retail
 from segmint.privacy.reports import report_paths
 from segmint.spec.model import SegmentationSpec
+from tests.test_web import csrf_of, sign_in
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -264,23 +265,6 @@ def test_the_audit_log_is_for_admins(server: Server) -> None:
 
 
 # -- the web app -------------------------------------------------------------------------------
-
-
-def csrf_of(page: str) -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', page) or re.search(
-        r'name="csrf-token" content="([^"]+)"', page
-    )
-    assert found, "no CSRF token on the page"
-    return found.group(1)
-
-
-def sign_in(client: TestClient, token: str) -> Any:
-    form = client.get("/signin")
-    return client.post(
-        "/signin",
-        data={"token": token, "csrf": csrf_of(form.text), "next": "/"},
-        follow_redirects=False,
-    )
 
 
 def selections(page: str) -> dict[str, str]:

@@ -50,16 +50,22 @@ def _cli(*args: str, code: int = 0) -> str:
     return r.output
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """A sample shop after `segmint run` (report) and an export of one customer's segment."""
-    d = tmp_path_factory.mktemp("erase")
-    shop = segmint.datasets.make_retail(400, seed=5)
+def _shop_run(d: Path, customers: int, seed: int, out: str = "rep") -> tuple[Any, Path]:
+    """A sample shop written as CSV and run through `segmint run` (report in ``d / out``)."""
+    shop = segmint.datasets.make_retail(customers, seed=seed)
     shop.customers.to_csv(d / "customers.csv", index=False)
     shop.orders.to_csv(d / "orders.csv", index=False)
     ws = d / "shop.duckdb"
     _cli("run", str(d / "customers.csv"), str(d / "orders.csv"), "-w", str(ws),
-         "--out", str(d / "rep"))  # fmt: skip
+         "--out", str(d / out))  # fmt: skip
+    return shop, ws
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """A sample shop after `segmint run` (report) and an export of one customer's segment."""
+    d = tmp_path_factory.mktemp("erase")
+    shop, ws = _shop_run(d, 400, seed=5)
     report = json.loads((d / "rep" / "report.json").read_text(encoding="utf-8"))
     quoted = set(re.findall(r'"customer_id": "(C\d+)"', json.dumps(report)))
     with _open(ws) as s:
@@ -262,12 +268,7 @@ def test_erasure_reaches_pseudonymized_tables(tmp_path: Path) -> None:
     """With pseudonyms on, derived tables name the customer by pseudonym: those rows go too."""
     from segmint.privacy.pseudonyms import pseudonym
 
-    shop = segmint.datasets.make_retail(200, seed=6)
-    shop.customers.to_csv(tmp_path / "c.csv", index=False)
-    shop.orders.to_csv(tmp_path / "o.csv", index=False)
-    ws = tmp_path / "w.duckdb"
-    _cli("run", str(tmp_path / "c.csv"), str(tmp_path / "o.csv"), "-w", str(ws),
-         "--out", str(tmp_path / "r"))  # fmt: skip
+    shop, ws = _shop_run(tmp_path, 200, seed=6)
     _cli("pseudonymize", "-w", str(ws))
     cid = str(shop.customers.customer_id.iloc[4])
     with _open(ws) as s:

@@ -63,7 +63,9 @@ def test_agrees_with_lifetimes_on_cdnow(pnbd, cdnow):
     from lifetimes import ParetoNBDFitter
 
     f, r, t = columns(cdnow)
-    ref = ParetoNBDFitter().fit(f, r, t)
+    # lifetimes draws its start from numpy's global random state unless given one; what the
+    # tests before left in that state once made it stop at r = 0.47 (tol 1e-4): start fixed
+    ref = ParetoNBDFitter().fit(f, r, t, initial_params=np.ones(4))
     for k in PUBLISHED:  # lifetimes stops Nelder-Mead at tol 1e-4
         assert pnbd.params_[k] == pytest.approx(float(ref.params_[k]), rel=1e-3)
     ours = np.array(list(pnbd.params_.values()))
