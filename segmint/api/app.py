@@ -36,7 +36,7 @@ from segmint.api.openapi import refine
 from segmint.api.redact import Redactor
 from segmint.api.routes import router
 from segmint.api.services import NotFound
-from segmint.api.state import AppState, Settings
+from segmint.api.state import IN_REQUEST, AppState, Settings
 from segmint.api.uploads import UploadTooLarge
 from segmint.exceptions import DiskSpaceError, EngineError, SegmintError
 from segmint.store import translate
@@ -158,20 +158,14 @@ def create_app(settings: Settings) -> FastAPI:
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
         if state.paused:  # the workspace file is being rewritten after an erasure
-            response: Response = JSONResponse(
-                {
-                    "error": "Paused",
-                    "detail": "The workspace file is being rewritten after an erasure.",
-                    "fix": "try again in a minute.",
-                },
-                status_code=503,
-                headers={"Retry-After": "30"},
-            )
+            response: Response = _paused(request.url.path)
         else:
             state.active += 1
+            admitted = IN_REQUEST.set(True)
             try:
                 response = await call_next(request)
             finally:
+                IN_REQUEST.reset(admitted)
                 state.active -= 1
         for key, value in SECURITY_HEADERS.items():
             response.headers.setdefault(key, value)
@@ -199,6 +193,24 @@ def create_app(settings: Settings) -> FastAPI:
 
     pages.mount(app)
     return app
+
+
+def _paused(path: str) -> Response:
+    """503 while the workspace file is rewritten (an erasure, a compact): JSON for the API, a
+    page that reloads itself for the web app."""
+    detail = "The workspace file is being rewritten after an erasure; this takes seconds."
+    if path.startswith("/api/"):
+        return JSONResponse(
+            {"error": "Paused", "detail": detail, "fix": "try again in a few seconds."},
+            status_code=503,
+            headers={"Retry-After": "5"},
+        )
+    page = (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        '<meta http-equiv="refresh" content="2"><title>One moment</title></head>'
+        f"<body><p>{detail} This page reloads by itself.</p></body></html>"
+    )
+    return Response(page, status_code=503, media_type="text/html", headers={"Retry-After": "2"})
 
 
 def first_admin_token(app: FastAPI) -> str | None:

@@ -9,6 +9,7 @@ scheduled re-runs are serialized by the single job worker.
 
 from __future__ import annotations
 
+import contextvars
 import shutil
 import threading
 import time
@@ -98,9 +99,7 @@ class AppState:
 
     def workspace(self) -> Workspace:
         """This thread's connection to the workspace (after waiting out a file rewrite)."""
-        deadline = time.monotonic() + 600.0
-        while self.paused and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_for_rewrite(self)
         ws = getattr(self._local, "ws", None)
         if ws is None or getattr(self._local, "generation", -1) != self.generation:
             ws = Workspace(self.settings.workspace)
@@ -141,6 +140,22 @@ class AppState:
         self.jobs.stop()
 
 
+#: set while a request is served: an admitted request never waits for a file rewrite (the
+#: rewrite waits for it instead); other threads (jobs, the schedule poller) do
+IN_REQUEST: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "segmint_in_request", default=False
+)
+
+
+def wait_for_rewrite(state: AppState, timeout_s: float = 600.0) -> None:
+    """Outside a request, wait while the workspace file is rewritten (:meth:`exclusive`)."""
+    if IN_REQUEST.get():
+        return
+    deadline = time.monotonic() + timeout_s
+    while state.paused and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
 class _MetaConnection:
     """The server's own connection (tokens, jobs), found again after :meth:`exclusive`."""
 
@@ -148,18 +163,12 @@ class _MetaConnection:
         self._state = state
 
     def cursor(self) -> Any:
-        self._wait()
+        wait_for_rewrite(self._state)
         return self._state.meta.store.db.cursor()
 
     def execute(self, *args: Any) -> Any:
-        self._wait()
+        wait_for_rewrite(self._state)
         return self._state.meta.store.db.execute(*args)
-
-    def _wait(self, timeout_s: float = 600.0) -> None:
-        """While the file is rewritten (another thread), wait for it to be open again."""
-        deadline = time.monotonic() + timeout_s
-        while self._state.paused and time.monotonic() < deadline:
-            time.sleep(0.05)
 
 
 def state_of(request: Request) -> AppState:
