@@ -64,7 +64,6 @@ class AppState:
         self.write_lock = threading.Lock()
         self._local = threading.local()
         self.meta = Workspace(settings.workspace)
-        db = self.meta.store.db  # creates the workspace file when new
         #: bumped when every connection was closed (the file rewritten after an erasure):
         #: a thread's connection of an older generation is opened again
         self.generation = 0
@@ -78,7 +77,6 @@ class AppState:
         conn: Any = _MetaConnection(self)
         self.tokens = TokenStore(conn, self.write_lock)
         self.jobs = JobRunner(conn, self.write_lock, redact=self.redact)
-        del db
         self.models: dict[tuple[str, str], object] = {}
         for sub in ("uploads", "reports"):
             (settings.folder / sub).mkdir(parents=True, exist_ok=True)

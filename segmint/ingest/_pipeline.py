@@ -630,9 +630,10 @@ def _write(
             written = staged.rows
         else:  # erased people's rows never reach the table (a temp table is not in the file)
             db.execute(f"CREATE OR REPLACE TEMP TABLE {INCOMING} AS {select}")
-            db.execute(f"{into} SELECT * FROM {INCOMING} WHERE NOT ({suppressed})")
-            row = db.execute(f"SELECT count(*) FROM {quote(table)} WHERE _run_id = ?", [run.run_id])
-            written = int(row.fetchone()[0])  # type: ignore[index]
+            inserted = db.execute(
+                f"{into} SELECT * FROM {INCOMING} WHERE NOT ({suppressed})"
+            ).fetchone()
+            written = int(inserted[0]) if inserted else 0
             db.execute(f"DROP TABLE {INCOMING}")
         for chk in checks:
             db.execute(

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from segmint.exceptions import InputError
 from segmint.privacy.audit import record
-from segmint.privacy.keys import keyed_hash, normalize, normalize_sql, workspace_key
+from segmint.privacy.keys import customer_target, normalize, normalize_sql
 from segmint.privacy.pseudonyms import customer_keys
 from segmint.privacy.subject import resolve
 from segmint.store.tables import customer_keyed_tables
@@ -41,7 +41,7 @@ FORMAT = "segmint subject access 1"
 
 def subject_target(store: Store, customer_id: str) -> str:
     """The audit target that stands for ``customer_id``: its keyed hash (HMAC-SHA-256)."""
-    return keyed_hash(workspace_key(store), normalize("customer_id", customer_id) or "")
+    return customer_target(store, customer_id)
 
 
 def subject_access(

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from segmint.exceptions import InputError, SpecError
 from segmint.privacy.audit import current_actor, record
-from segmint.privacy.keys import keyed_hash, workspace_key
+from segmint.privacy.keys import customer_target
 from segmint.store.tables import workspace_table
 
 if TYPE_CHECKING:
@@ -127,7 +127,7 @@ def set_consent(
             fix="give a customer id as imported (segmint consent show --customer ID lists its "
             "history); import the customer first if they are new.",
         )
-    key = workspace_key(store)  # may write the key's check value: before the transaction
+    target = customer_target(store, customer_id)  # may write the key's check: before the tx
     now = _now()
     event = ConsentEvent(
         customer_id, channel, found, at or now, source or current_actor().name, None, now
@@ -146,7 +146,7 @@ def set_consent(
         record(
             tx,
             "consent.set",
-            target=keyed_hash(key, customer_id),
+            target=target,
             detail={"channel": channel, "status": found},
         )
     return event

@@ -145,9 +145,8 @@ def erase(
         if n:
             result.rows[table] = n
     lineage = _lineage(store, ids)
-    result.rows["quality_issues"] = _quality_rows(con, lineage, tokens, count=True)
-    if not result.rows["quality_issues"]:
-        del result.rows["quality_issues"]
+    if samples := _quality_rows(store, lineage, tokens, count=True):
+        result.rows["quality_issues"] = samples
     result.exports = _exports(store, keys)
     result.source_files = _sources(store, lineage)
     quotes = _quotes(store, tokens)
@@ -164,7 +163,7 @@ def erase(
         for table, column in keyed:
             if table in result.rows:
                 con.execute(f'DELETE FROM "{table}" WHERE "{column}" IN ?', [keys])
-        _quality_rows(con, lineage, tokens, count=False)
+        _quality_rows(store, lineage, tokens, count=False)
         for (table, column), rows in quotes.items():
             for rowid, text in rows:
                 con.execute(
@@ -284,17 +283,12 @@ def _lineage(store: Store, ids: list[str]) -> list[tuple[str, str, int]]:
 
 
 def _quality_rows(
-    con: Any, lineage: list[tuple[str, str, int]], tokens: list[str], *, count: bool
+    store: Store, lineage: list[tuple[str, str, int]], tokens: list[str], *, count: bool
 ) -> int:
     """Quality samples of the person's source rows, or quoting one of their identifiers."""
-    exists = _count(
-        con,
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'quality_issues' "
-        "AND table_catalog = current_database()",
-        [],
-    )
-    if not exists:
+    if not store.has_table("quality_issues"):
         return 0
+    con = store.db
     con.execute("CREATE OR REPLACE TEMP TABLE _erase_lineage (t VARCHAR, r VARCHAR, n BIGINT)")
     if lineage:
         con.executemany("INSERT INTO _erase_lineage VALUES (?, ?, ?)", [list(x) for x in lineage])

@@ -38,6 +38,7 @@ __all__ = [
     "KEY_ENV",
     "KEY_FILE_ENV",
     "Kind",
+    "customer_target",
     "hmac_sql",
     "key_path",
     "keyed_hash",
@@ -167,6 +168,12 @@ def normalize_sql(kind: str, expr: str) -> str:
 def keyed_hash(key: bytes, text: str) -> str:
     """HMAC-SHA-256 of ``text`` (UTF-8) under ``key``, as 64 hex digits."""
     return hmac.new(key, text.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def customer_target(store: Store, customer_id: str) -> str:
+    """How an audit row names one customer: the keyed hash of their (normalized) id, so that
+    every row about them (consent changes, subject-access requests) is found by one value."""
+    return keyed_hash(workspace_key(store), normalize("customer_id", customer_id) or "")
 
 
 def _blob(data: bytes) -> str:

@@ -5,7 +5,7 @@ e-mail and phone into ``suppressions``; nothing else about them is kept. An impo
 leaves out every row whose id, e-mail or phone hashes to one of them, and counts those rows
 (:func:`segmint.ingest.ingest` reports them). Only the *distinct* values of a batch are
 hashed, and only when the list is not empty, so imports into a workspace that never erased
-anyone cost nothing extra (hashing runs at about 400,000 distinct values a second per core).
+anyone cost nothing extra (1M distinct values hashed in 2.5 s on two cores, measured in DuckDB).
 
 Phones are compared by their digits: an erased ``+14155550100`` matches ``+1 415 555 0100``
 but not ``(415) 555-0100`` from a file without the country code (``clean`` has not run yet
