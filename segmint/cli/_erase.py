@@ -109,8 +109,9 @@ def show(data: dict[str, Any]) -> None:
     if data["quotes"]:
         quoted = ", ".join(f"{k} ({v})" for k, v in data["quotes"].items())
         console.print(f"Quotes replaced by \\[erased]: {escape(quoted)}.")
+    rewritten = "Reports to rewrite" if data["dry_run"] else "Reports rewritten"
     for label, paths in (
-        ("Reports rewritten", data["reports_rewritten"]),
+        (rewritten, data["reports_rewritten"]),
         ("Reports deleted (could not be rewritten safely)", data["reports_deleted"]),
         ("Server uploads deleted", data["files_deleted"]),
     ):
