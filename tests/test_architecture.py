@@ -19,6 +19,7 @@ ORDER = [
     "privacy",
     "ingest",
     "clean",
+    "identity",
     "features",
     "segment",
     "profile",

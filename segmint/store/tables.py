@@ -31,7 +31,8 @@ __all__ = [
     "workspace_table",
 ]
 
-#: canonical: imported data; system: runs and quality; features: the feature table;
+#: canonical: imported data; system: runs and quality; identity: which customer records are one
+#: person (`segmint dedupe`); features: the feature table;
 #: result: what segment runs store; activation: the log of audience files written;
 #: measure: split tests designed and who is in which arm; monitor: scheduled re-runs and
 #: what each found; privacy: the audit log, the suppression list and workspace settings;
@@ -39,6 +40,7 @@ __all__ = [
 TableKind = Literal[
     "canonical",
     "system",
+    "identity",
     "features",
     "result",
     "activation",
@@ -153,6 +155,89 @@ _SYSTEM = (
             _c("check_name", "VARCHAR", "The check."),
             _c("n_bad", "BIGINT", "Values failing it."),
             _c("n_checked", "BIGINT", "Values checked."),
+        ),
+    ),
+)
+
+_PAIR = (
+    _c("customer_id_l", "VARCHAR", "One record of the pair (the smaller id)."),
+    _c("customer_id_r", "VARCHAR", "The other record (the larger id)."),
+)
+
+_IDENTITY = (
+    WorkspaceTable(
+        "identity_map",
+        "identity",
+        "Which person each customer record belongs to (`segmint dedupe`). Features, segments, "
+        "audiences and erasure work on persons when this table exists.",
+        (
+            _CUSTOMER,
+            _c(
+                "person_id",
+                "VARCHAR",
+                "The person: the customer id of one of its records, kept across runs while "
+                "the cluster keeps that record.",
+            ),
+            _c(
+                "match_probability",
+                "DOUBLE",
+                "The probability of the strongest link that joined this record to its "
+                "person (1 for a record alone, or for a link a reviewer accepted).",
+            ),
+            _c("cluster_size", "INTEGER", "Records in the person."),
+            _c("run_id", "VARCHAR", "The dedupe run that last placed this record."),
+        ),
+        customer_column="customer_id",
+    ),
+    WorkspaceTable(
+        "identity_pairs",
+        "identity",
+        "Scored record pairs of the last dedupe run (the pairs at or above the review floor): "
+        "what the review queue and `--explain` read.",
+        (
+            *_PAIR,
+            _c("match_weight", "DOUBLE", "Sum of the comparisons' match weights (log2 odds)."),
+            _c("match_probability", "DOUBLE", "The model's probability that the two are one."),
+            _c("run_id", "VARCHAR", "The dedupe run that scored the pair."),
+        ),
+        customer_column="customer_id_l",
+    ),
+    WorkspaceTable(
+        "identity_decisions",
+        "identity",
+        "Reviewers' decisions on record pairs (accept: one person; reject: two people); "
+        "every later dedupe run respects them.",
+        (
+            *_PAIR,
+            _c("decision", "VARCHAR", "accept or reject."),
+            _c("decided_by", "VARCHAR", "Who decided (token name or OS user)."),
+            _c("decided_at", "TIMESTAMP", "When (UTC)."),
+        ),
+        customer_column="customer_id_l",
+    ),
+    WorkspaceTable(
+        "identity_models",
+        "identity",
+        "The trained linkage model of each dedupe run (Splink's JSON), reused by incremental "
+        "runs and explanations.",
+        (
+            _RUN,
+            _c("model", "VARCHAR", "Splink settings with trained m and u probabilities (JSON)."),
+            _c("threshold", "DOUBLE", "The match probability at which records were linked."),
+            _c("created_at", "TIMESTAMP", "When (UTC)."),
+        ),
+    ),
+    WorkspaceTable(
+        "identity_events",
+        "identity",
+        "What each dedupe run did to persons: new, grew, merged (two or more persons became "
+        "one), split (one person became several), kept.",
+        (
+            _RUN,
+            _c("person_id", "VARCHAR", "The person after the run."),
+            _c("event", "VARCHAR", "new, grew, merged, split or shrank."),
+            _c("previous", "VARCHAR", "The person ids before the run (comma-separated)."),
+            _c("records", "INTEGER", "Records in the person after the run."),
         ),
     ),
 )
@@ -493,6 +578,7 @@ TABLES: dict[str, WorkspaceTable] = {
     for t in (
         *(_canonical(s) for s in CANONICAL.values()),
         *_SYSTEM,
+        *_IDENTITY,
         *_FEATURES,
         *_RESULTS,
         *_ACTIVATION,
