@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from segmint.exceptions import InputError, SpecError
 from segmint.privacy.audit import current_actor, record
 from segmint.privacy.keys import customer_target
+from segmint.privacy.pseudonyms import keyed_table
 from segmint.store.tables import workspace_table
 
 if TYPE_CHECKING:
@@ -283,9 +284,11 @@ def _keep_last(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
 
 
 def objections(store: Store) -> ibis.Table | None:
-    """The customers who objected to profiling (one column, ``customer_id``), or None when the
-    workspace records no such column. Segment runs leave them out."""
+    """The customers who objected to profiling (one column, ``customer_id``, named as the
+    derived tables name them: by person and pseudonym, :func:`keyed_table`), or None when the
+    workspace records no such column. Segment runs leave them out. Once records are linked,
+    a person objected when any of their records did."""
     if not store.has_table("customers") or "consent_profiling" not in store.columns("customers"):
         return None
-    t = store.table("customers")
+    t = keyed_table(store, "customers")
     return t.filter(t.consent_profiling == False).select("customer_id").distinct()  # noqa: E712
