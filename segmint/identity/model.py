@@ -52,8 +52,18 @@ def first(cursor: duckdb.DuckDBPyConnection) -> Any:
 
 
 def arrow(con: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> pa.Table:
-    """A query's rows as one Arrow table (read whole: the connection is free afterwards)."""
-    table: pa.Table = con.sql(sql, params=params).to_arrow_table()
+    """A query's rows as one Arrow table, read whole (the connection is free afterwards).
+
+    Through ``execute`` rather than ``con.sql``: DuckDB 2 refuses a relation on a connection
+    whose last ``execute`` result is still open (the workspace's connection, shared with
+    Ibis, often has one). DuckDB warns that this path copies the rows once; the tables here
+    are the linkage fields or pairs, small next to the copy Splink makes anyway.
+    """
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Arrow output on a DB-API result")
+        table: pa.Table = con.execute(sql, params or []).to_arrow_table()
     return table
 
 
@@ -99,6 +109,7 @@ class Linkage:
     notes: list[str] = field(default_factory=list)
     #: the fields compared (those with a value in at least one record)
     used: list[Field] = field(default_factory=list)
+    _tf_ready: bool = False
 
     # -- building ----------------------------------------------------------------------
     @classmethod
@@ -246,12 +257,20 @@ class Linkage:
         )
         self.con.unregister("_new_ids")
         db = self.linker._db_api
+        self.term_frequencies()
         new, old = db.register("new_records"), db.register("old_records")
         inf = self.linker.inference
         with _quiet():
             between = self._pairs(inf.predict_between(new, old, threshold_match_probability=floor))
             within = self._pairs(inf.predict_within(new, threshold_match_probability=floor))
         return pa.concat_tables([between, within])
+
+    def term_frequencies(self) -> None:
+        """Term-frequency tables from every prepared record (name and e-mail comparisons
+        weigh a rare value more than a common one), as a full run computes them."""
+        with _quiet():
+            for col in self.linker._settings_obj._term_frequency_columns:
+                self.linker.table_management.compute_tf_table(col.unquote().name)
 
     def _pairs(self, df: Any) -> pa.Table:
         name = df.physical_name
@@ -274,6 +293,9 @@ class Linkage:
         ).to_pylist()
         if len(recs) != 2:
             return None
+        if not self._tf_ready:
+            self.term_frequencies()
+            self._tf_ready = True
         with _quiet():
             df = self.linker.inference.score_pair(recs[0], recs[1])
         rows = arrow(self.con, f"SELECT * FROM {df.physical_name}")
@@ -294,9 +316,11 @@ class Linkage:
                 "match_weight": _finite(r["log2_bayes_factor"]),
                 "m": r.get("m_probability"),
                 "u": r.get("u_probability"),
+                "term_frequency": bool(r.get("term_frequency_adjustment")),
             }
             for r in rows
-            if not r.get("term_frequency_adjustment")
+            # a term-frequency step that changed nothing is noise in the explanation
+            if not (r.get("term_frequency_adjustment") and r["log2_bayes_factor"] == 0)
         ]
 
     def close(self) -> None:
