@@ -163,7 +163,7 @@ def test_a_full_rerun_keeps_every_person_id(linked: tuple) -> None:
 
 
 def test_decisions_take_effect_at_once_and_in_later_runs(linked: tuple) -> None:
-    ws, frame = linked
+    ws, _ = linked
     m = _map(ws)
     # a linked pair a reviewer says are two people
     a, b = next(
