@@ -344,3 +344,113 @@ def test_pseudonyms_name_persons(shop: Shop, tmp_path: Path, monkeypatch: pytest
     assert set(summary.index) <= {pseudonym(key, c) for c in persons}
     after = _export(path, "csv", tmp_path / "after.csv")
     assert after == before
+
+
+# -- cross-source: a Shopify customers export and a Mailchimp audience, linked by dedupe ------
+
+SHOPIFY = ["Customer ID", "First Name", "Last Name", "Email", "Accepts Email Marketing",
+           "Default Address Company", "Default Address Address1", "Default Address Address2",
+           "Default Address City", "Default Address Province Code",
+           "Default Address Country Code", "Default Address Zip", "Default Address Phone",
+           "Phone", "Accepts SMS Marketing", "Total Spent", "Total Orders", "Note",
+           "Tax Exempt", "Tags"]  # fmt: skip
+MAILCHIMP = ["Email Address", "First Name", "Last Name", "Address", "Phone Number", "Birthday",
+             "MEMBER_RATING", "OPTIN_TIME", "OPTIN_IP", "CONFIRM_TIME", "CONFIRM_IP",
+             "LATITUDE", "LONGITUDE", "GMTOFF", "DSTOFF", "TIMEZONE", "CC", "REGION",
+             "LAST_CHANGED", "LEID", "EUID", "NOTES", "TAGS"]  # fmt: skip
+
+
+def _write(path: Path, header: list[str], rows: list[dict[str, object]]) -> None:
+    with path.open("w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=header)
+        w.writeheader()
+        w.writerows([{k: ("" if v is None else v) for k, v in r.items()} for r in rows])
+
+
+def _two_sources(root: Path) -> dict[str, str]:
+    """The sample shop's customers as a Shopify customers export; a Mailchimp audience with
+    half of them (a third of those under another e-mail address, so another customer id)
+    and 20 subscribers who never bought; orders under the shop's ids. The truth: the person
+    of each customer id these files give."""
+    sample = segmint.datasets.make_retail(260, seed=17)
+    people = sample.customers.reset_index(drop=True)
+    people["shop_id"] = people["email"].str.strip().str.lower()
+    truth: dict[str, str] = {}
+    shop_rows, mc_rows = [], []
+    for i, p in people.iterrows():
+        who = str(p["customer_id"])
+        if i < 240:
+            truth[p["shop_id"]] = who
+            shop_rows.append(
+                {
+                    "Customer ID": 7_000_000 + i,
+                    "First Name": p["first_name"],
+                    "Last Name": p["last_name"],
+                    "Email": p["email"],
+                    "Accepts Email Marketing": "yes" if p["consent_email"] else "no",
+                    "Default Address City": p["city"],
+                    "Default Address Province Code": p["region"],
+                    "Default Address Country Code": p["country"],
+                    "Default Address Zip": p["postal_code"],
+                    "Phone": p["phone"],
+                    "Accepts SMS Marketing": "yes" if p["consent_sms"] else "no",
+                    "Tax Exempt": "no",
+                }
+            )
+        if i < 120 or i >= 240:
+            other = i % 3 == 0 and i < 240  # another address in the newsletter
+            email = f"{p['first_name']}.{p['last_name']}.{i}@post.example" if other else p["email"]
+            truth[email.strip().lower()] = who
+            mc_rows.append(
+                {
+                    "Email Address": email,
+                    "First Name": p["first_name"],
+                    "Last Name": p["last_name"],
+                    "Phone Number": p["phone"],
+                    "MEMBER_RATING": 3,
+                    "OPTIN_TIME": "2023-05-01 14:02:11",
+                    "CC": p["country"],
+                    "REGION": p["region"],
+                    "LAST_CHANGED": "2024-01-10 08:00:00",
+                    "LEID": 100_000 + i,
+                    "EUID": f"e{i:05d}",
+                }
+            )
+    _write(root / "customers_export.csv", SHOPIFY, shop_rows)
+    _write(root / "subscribed_members.csv", MAILCHIMP, mc_rows)
+    ids = dict(zip(people["customer_id"], people["shop_id"], strict=True))
+    orders = sample.orders[sample.orders["customer_id"].isin(people["customer_id"][:240])].copy()
+    orders["customer_id"] = orders["customer_id"].map(ids)
+    orders.to_csv(root / "orders.csv", index=False)
+    return truth
+
+
+def test_a_shop_and_a_newsletter_count_each_person_once(tmp_path: Path):
+    """Both exports imported, ``dedupe`` run: the linker finds the true persons, and a segment
+    run holds each person once (before, 40 of them had two customer ids)."""
+    truth = _two_sources(tmp_path)
+    persons = set(truth.values())
+    assert len(truth) == len(persons) + 40
+
+    with segmint.Workspace(tmp_path / "w.duckdb") as ws:
+        ws.ingest(tmp_path / "customers_export.csv", into="customers")
+        ws.ingest(tmp_path / "subscribed_members.csv", into="customers")
+        ws.ingest(tmp_path / "orders.csv", into="orders")
+        ws.clean()
+        assert ws.store.count("customers") == len(truth)
+        ws.dedupe()
+        linked = ws.identity_clusters().set_index("customer_id")["cluster_id"]
+        run_pipeline(ws, SPEC, out_dir=tmp_path / "r")
+        features = ws.store.db.execute("SELECT customer_id FROM customer_features").fetchall()
+        assigned = ws.store.db.execute(
+            "SELECT customer_id FROM segment_assignments WHERE segmentation = 'rfm'"
+        ).fetchall()
+    # the persons the linker found are the true ones
+    found = {cid: str(linked.get(cid, cid)) for cid in truth}
+    groups = pd.Series(found).groupby(pd.Series(truth)).nunique()
+    assert (groups == 1).all(), groups[groups > 1].index.tolist()[:5]
+    assert len(set(found.values())) == len(persons)
+    # and each counts once
+    assert len(features) == len({f[0] for f in features}) == len(persons)
+    assert {a[0] for a in assigned} <= set(found.values())
+    assert len(assigned) == len({a[0] for a in assigned}) == len(persons)
