@@ -207,6 +207,25 @@ def test_a_members_refusal_keeps_the_person_out_of_an_email_audience(shop: Shop)
     assert len(mine) == len({r[email] for r in mine}) and mine == base
 
 
+def test_a_grant_is_the_persons(shop: Shop, tmp_path: Path):
+    """Consent given again on one record holds for the person (it is not overruled by the
+    other record's old refusal): the person is back in the e-mail audience."""
+    path = _copy(shop, tmp_path)
+    with segmint.Workspace(path) as ws:
+        ws.set_consent(REFUSED, "email", "granted", source="preference centre")
+        flags = ws.store.db.execute(
+            "SELECT customer_id, consent_email FROM customers WHERE customer_id IN ? ORDER BY 1",
+            [[REFUSED, _second(REFUSED)]],
+        ).fetchall()
+        history = ws.consent_history(_second(REFUSED))
+    assert flags == [(REFUSED, True), (_second(REFUSED), True)]
+    assert [(e.channel, e.status) for e in history][-1] == ("email", "granted")
+    rows = _export(path, "mailchimp", tmp_path / "mc.csv")
+    email = next(k for k in rows[0] if "mail" in k.lower())
+    wanted = shop.customers.set_index("customer_id").loc[REFUSED, "email"].strip().lower()
+    assert wanted in {r[email] for r in rows}
+
+
 def test_person_tables_without_an_identity_map_are_the_tables(tmp_path: Path):
     with segmint.Workspace(tmp_path / "w.duckdb") as ws:
         ws.store.ensure("identity_map")  # an empty map links nobody

@@ -84,10 +84,25 @@ def person_tables(store: Store, tables: Mapping[str, ir.Table]) -> dict[str, ir.
 
 def golden_customers(customers: ir.Table, identity: ir.Table) -> ir.Table:
     """One row per person from ``customers`` and the map (columns ``_cid``, ``_pid``), with
-    the columns of ``customers`` in their order (see the module's rules)."""
+    the columns of ``customers`` in their order (see the module's rules).
+
+    Only the records of persons with several records are aggregated; the others pass through
+    as they are (on 1M customers of which 200k are linked in pairs, aggregating everyone took
+    17 s against 2.8 s for reading the table)."""
     c = customers
-    j = c.left_join(identity, c.customer_id.cast("string") == identity._cid)
-    person = ibis.coalesce(j._pid, j.customer_id.cast("string"))
+    sizes = identity.group_by("_pid").aggregate(
+        _n=identity._cid.count(), _other=(identity._cid != identity._pid).any()
+    )
+    linked = sizes.filter((sizes._n > 1) | sizes._other).select("_pid")
+    # their records, and the person's own record should the map not list it
+    many = ibis.union(
+        identity.join(linked, "_pid").select("_cid", "_pid"),
+        linked.select(_cid=linked._pid, _pid=linked._pid),
+        distinct=True,
+    )
+    alone = c.filter(~c.customer_id.cast("string").isin(many._cid))
+    j = c.inner_join(many, c.customer_id.cast("string") == many._cid)
+    person = j._pid
     # the member order: the person's own record first, then the others by id
     rank = ibis.ifelse(j.customer_id.cast("string") == person, "0", "1") + j.customer_id.cast(
         "string"
@@ -106,11 +121,10 @@ def golden_customers(customers: ir.Table, identity: ir.Table) -> ir.Table:
             aggs[name] = col.max()
         else:
             aggs[name] = col.argmin(j._rank, where=col.notnull())
-    out = j.group_by(customer_id=j._person).aggregate(**aggs)
-    return out.select(
-        *[out.customer_id.cast(c.customer_id.type()).name("customer_id") if n == "customer_id"
-          else out[n] for n in c.columns]
-    )  # fmt: skip
+    merged = j.group_by(customer_id=j._person).aggregate(**aggs)
+    types = c.schema()
+    merged = merged.select(*[merged[n].cast(types[n]).name(n) for n in c.columns])
+    return ibis.union(alone.select(*c.columns), merged)
 
 
 def customers_sql(store: Store) -> str:

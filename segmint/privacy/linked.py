@@ -47,9 +47,9 @@ def same_person(store: Store, ids: Sequence[str]) -> list[str]:
     persons ``ids`` belong to."""
     if not ids or not linked(store):
         return sorted(set(ids))
-    rows = store.db.execute(
-        f"SELECT customer_id FROM {MAP} WHERE person_id IN "
-        f"(SELECT person_id FROM {MAP} WHERE customer_id IN ? OR person_id IN ?)",
-        [list(ids), list(ids)],
+    persons = f"(SELECT person_id FROM {MAP} WHERE customer_id IN $ids OR person_id IN $ids)"
+    rows = store.db.execute(  # the person id is a record's id too
+        f"SELECT customer_id FROM {MAP} WHERE person_id IN {persons} UNION SELECT * FROM {persons}",
+        {"ids": list(ids)},
     ).fetchall()
     return sorted({*ids, *(str(r[0]) for r in rows)})
