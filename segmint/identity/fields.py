@@ -63,6 +63,11 @@ _ID_NAME = re.compile(
 )
 _ADDRESS_NAME = re.compile(r"^(address|street|address_?(line)?_?1|street_?address|addr)$", re.I)
 _NAME_NAME = re.compile(r"^(name|full_?name|customer_?name|contact_?name|person_?name)$", re.I)
+_ORG_NAME = re.compile(
+    r"^(organi[sz]ation|org|business|account|site|store|shop|practice|employer|firm|agency)"
+    r"_?name$|^(organi[sz]ation|business_?name)$",
+    re.I,
+)
 
 
 @dataclass(frozen=True)
@@ -195,6 +200,8 @@ def choose_fields(
                 kinds[col] = "address"
             elif _NAME_NAME.match(col):
                 kinds[col] = "person_name"
+            elif _ORG_NAME.match(col):
+                kinds[col] = "company"
             elif _ID_NAME.search(col) and columns[col].upper() in ("VARCHAR", "BIGINT", "INTEGER"):
                 kinds[col] = "id"
         if "region" in kinds and ({"city", "postal_code"} & set(kinds.values())):
