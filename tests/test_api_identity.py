@@ -32,6 +32,8 @@ class Server(Api):
 
         self.root = root
         self.truth = people(30, 1.0, seed=4)
+        # a copy whose id a spreadsheet would run as a formula
+        self.truth.loc[self.truth.customer_id == "D00001", "customer_id"] = "=D00001"
         self.customers = root / "customers.csv"
         self.truth.drop(columns=["truth"]).to_csv(self.customers, index=False)
         self.app = create_app(Settings(workspace=root / "w.duckdb", schedule_poll_s=0))
@@ -110,6 +112,9 @@ def test_the_map_a_page_at_a_time_and_as_csv(api: Server) -> None:
     rows = list(csv.DictReader(io.StringIO(download.text)))
     assert len(rows) == everyone["total"] == 60
     assert {"customer_id", "cluster_id", "match_probability", "cluster_size"} <= set(rows[0])
+    ids = {r["customer_id"] for r in rows}
+    assert "'=D00001" in ids and "=D00001" not in ids  # neutralized in the file only
+    assert "=D00001" in {r["customer_id"] for r in everyone["items"]}
     assert api.get("/api/v1/identity/clusters", "viewer").status_code == 403
 
 

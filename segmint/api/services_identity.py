@@ -185,10 +185,9 @@ def overview(ws: Workspace) -> dict[str, Any] | None:
         return None
     _, model, threshold = saved
     db = ws.store.db.cursor()
-    records, persons, in_groups = db.execute(
-        "SELECT count(*), count(DISTINCT person_id), count(*) FILTER (cluster_size > 1) "
-        "FROM identity_map"
-    ).fetchone() or (0, 0, 0)
+    records, persons = db.execute(
+        "SELECT count(*), count(DISTINCT person_id) FROM identity_map"
+    ).fetchone() or (0, 0)
     waiting = (
         db.execute(
             "SELECT count(DISTINCT customer_id) FROM customers WHERE CAST(customer_id AS "
@@ -211,7 +210,6 @@ def overview(ws: Workspace) -> dict[str, Any] | None:
             "records": int(records),
             "persons": int(persons),
             "linked": int(records) - int(persons),
-            "in_groups": int(in_groups),
             "waiting": int(waiting),
             "threshold": float(threshold),
             "run_id": last[0] if last else None,
