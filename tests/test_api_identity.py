@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -262,3 +263,36 @@ def test_a_workspace_without_customers_or_fields_is_refused_before_a_job(
         assert client.get("/api/v1/jobs", headers=headers).json() == []
         none_yet = client.get("/api/v1/identity/review", headers=headers)
         assert none_yet.status_code == 400 and "dedupe" in none_yet.json()["fix"]
+
+
+def test_the_persons_page_shows_what_the_api_answers(api: Server) -> None:
+    """The page and the endpoints call the same services: the same counts, the same queue,
+    the same refusals (shown on the page with their paragraph)."""
+    from fastapi.testclient import TestClient
+
+    from tests.test_web import csrf_of, sign_in
+
+    client = TestClient(api.app)
+    sign_in(client, api.tokens["analyst"])
+    page = client.get("/persons")
+    assert page.status_code == 200
+    persons = api.persons()
+    records, people_ = len(persons), len(set(persons.values()))
+    assert f'data-field="records">{records:,}<' in page.text
+    assert f'data-field="persons">{people_:,}<' in page.text
+    queue = api.get("/api/v1/identity/review", "analyst", params={"n": 10}).json()
+    shown = re.findall(r'class="card review-pair" data-pair="([^"]+)"', page.text)
+    assert shown == [f"{q['customer_id_l']}|{q['customer_id_r']}" for q in queue]
+    assert "% sure" in page.text
+    missing = client.get("/persons", params={"explain": "NOPE"})
+    assert missing.status_code == 400 and "There is no customer" in missing.text
+    token = csrf_of(page.text)
+    bad = client.post("/persons/decide", data={"csrf": token, "a": "NOPE", "b": shown[0][:6],
+                                                "decision": "accept"})  # fmt: skip
+    assert bad.status_code == 400 and "NOPE" in bad.text
+    assert (
+        client.post("/persons/dedupe", data={"csrf": token, "threshold": "150"}).status_code == 400
+    )
+    viewer = TestClient(api.app)
+    sign_in(viewer, api.tokens["viewer"])
+    assert viewer.get("/persons").status_code == 403
