@@ -13,6 +13,7 @@ least one session where it is not the blocking field.
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import math
@@ -41,6 +42,9 @@ _LOG = logging.getLogger("splink")
 #: the Chicago list pairwise F1 fell from 0.96 to 0.88 with it)
 EM_MIN_PAIRS = 200
 EM_SESSIONS = 5
+#: a training rule with more pairs is sampled down to about this many (Splink's hash-based
+#: record sampling): m probabilities settle long before, and EM's time grows with the pairs
+EM_MAX_PAIRS = 1_000_000
 Progress = Callable[[str], None]
 
 
@@ -109,6 +113,8 @@ class Linkage:
     notes: list[str] = field(default_factory=list)
     #: the fields compared (those with a value in at least one record)
     used: list[Field] = field(default_factory=list)
+    #: candidate pairs per blocking rule (SQL)
+    sizes: dict[str, int] = field(default_factory=dict)
     _tf_ready: bool = False
 
     # -- building ----------------------------------------------------------------------
@@ -177,7 +183,7 @@ class Linkage:
         db = DuckDBAPI(connection=con)
         records = db.register("prepared")
         linker = Linker(records, settings, log_level=None)
-        out = cls(con, linker, records, rules, notes, fields)
+        out = cls(con, linker, records, rules, notes, fields, sizes)
         say("estimating how many pairs match")
         shared = {rule_sql([f.name]) for f in fields if f.kind == "email"}
         em_rules = [r for r in rules if sizes.get(r, 0) >= EM_MIN_PAIRS and r not in shared]
@@ -207,13 +213,38 @@ class Linkage:
             say("expectation maximisation")
             trained = 0
             for rule in em_rules:
+                big = self.sizes.get(rule, 0) > EM_MAX_PAIRS
+                if not self._trainable(rule):
+                    self.notes.append(
+                        f"training on '{rule}' skipped: every comparison uses its fields."
+                    )
+                    continue
+                saved = copy.deepcopy(self.linker._settings_obj)
                 try:
-                    tr.estimate_parameters_using_expectation_maximisation(rule)
+                    tr.estimate_parameters_using_expectation_maximisation(
+                        rule,
+                        estimate_without_term_frequencies=True,
+                        max_pairs=EM_MAX_PAIRS if big else None,
+                    )
                     trained += 1
                 except Exception as exc:  # a rule with too few pairs: Splink refuses it
+                    # a failed session can leave the settings without the comparisons it
+                    # set aside (Splink restores them only on success)
+                    self.linker._settings_obj = saved
                     self.notes.append(f"training on '{rule}' skipped: {str(exc)[:160]}")
             if not trained:
                 self.notes.append("no training session ran: m probabilities are defaults.")
+
+    def _trainable(self, rule: str) -> bool:
+        """Whether a session blocked on ``rule`` leaves a comparison to estimate."""
+        import re
+
+        used = set(re.findall(r"\b[lr]\.([a-z_][a-z0-9_]*)", rule))
+        for comp in self.linker._settings_obj.comparisons:
+            cols = {c.unquote().name for c in comp._input_columns_used_by_case_statement}
+            if not cols & used:
+                return True
+        return False
 
     @classmethod
     def load(cls, prepared: pa.Table, model_json: str) -> Linkage:
