@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import doctest
+import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -120,3 +122,12 @@ def test_bad_arguments_are_refused() -> None:
         people_with_duplicates(10, duplicate_share=1.5)
     with pytest.raises(ValueError, match="n_people"):
         people_with_duplicates(0)
+
+
+def test_readme_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    readme = Path(_duplicates.__file__).with_name("README.md").read_text(encoding="utf-8")
+    section = readme.split("## People recorded more than once", 1)[1]
+    code = re.findall(r"```python\n(.*?)```", section, flags=re.S)[0]
+    monkeypatch.chdir(tmp_path)
+    exec(compile(code, "segmint/datasets/README.md", "exec"), {})
+    assert len(pd.read_csv(tmp_path / "people.csv")) == 1412
