@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from segmint._run.schedule import Schedule, ScheduleRun
     from segmint._run.update import UpdateOutput
     from segmint.activate.export import ExportResult
+    from segmint.identity import DedupeResult, Explanation, IdentityOptions
     from segmint.measure.analyze import Analysis
     from segmint.measure.campaigns import CampaignResults
     from segmint.measure.design import Design
@@ -702,6 +703,67 @@ class Workspace:
         )
         self._require_data()
         return apply_retention(self.store, policy, now=now, dry_run=dry_run, rewrite=rewrite)
+
+    def dedupe(
+        self,
+        *,
+        threshold: float | None = None,
+        incremental: bool | None = None,
+        options: IdentityOptions | None = None,
+        progress: Any = None,
+    ) -> DedupeResult:
+        """Link customer records that are one person (within and across sources) with Splink
+        and store the identity map (docs/identity.md). Zero configuration chooses the fields,
+        comparisons and blocking rules from the customers columns; ``options`` overrides them.
+        Once a model exists, new customer records are matched incrementally (``incremental``:
+        None chooses, True requires, False trains anew); person ids stay stable.
+
+        >>> done = ws.dedupe()                                   # doctest: +SKIP
+        >>> done.records, done.persons, done.threshold           # doctest: +SKIP
+        (3337, 1034, 0.95)
+        """
+        from segmint.identity import dedupe
+
+        self._require_data()
+        return dedupe(
+            self.store,
+            threshold=threshold,
+            incremental=incremental,
+            options=options,
+            progress=progress,
+        )
+
+    def identity_clusters(self, *, linked_only: bool = False) -> pd.DataFrame:
+        """The identity map: customer_id, cluster_id (= person_id), match_probability,
+        cluster_size; ``linked_only`` keeps persons with more than one record."""
+        from segmint.identity import clusters
+
+        self._require_data()
+        frame: pd.DataFrame = clusters(self.store, linked_only=linked_only)
+        return frame
+
+    def explain_identity(self, customer_id: str, other: str | None = None) -> Explanation:
+        """Why a customer's records are one person: each linking pair's comparison levels and
+        match weights (Splink's waterfall); with ``other``, that one pair."""
+        from segmint.identity import explain
+
+        self._require_data()
+        return explain(self.store, str(customer_id), None if other is None else str(other))
+
+    def identity_review(self, n: int = 20) -> list[dict[str, Any]]:
+        """The ``n`` undecided record pairs nearest the threshold, for a person to judge."""
+        from segmint.identity import review_queue
+
+        self._require_data()
+        return review_queue(self.store, n)
+
+    def decide_identity(self, a: str, b: str, decision: str) -> DedupeResult:
+        """Accept (one person), reject (two people) or clear a decision on a pair; the persons
+        are reclustered at once and every later run keeps the decision."""
+        from segmint.identity import decide
+
+        self._require_data()
+        return decide(self.store, str(a), str(b), decision)
 
     def compact(self) -> dict[str, float]:
         """Rewrite the workspace file from its live rows: deleted rows' bytes go (after a

@@ -3,7 +3,7 @@
 schedule: :mod:`segmint.cli._schedule`; erase, compact: :mod:`segmint.cli._erase`; retention,
 subject-access: :mod:`segmint.cli._retention`, :mod:`segmint.cli._access`; pseudonymize:
 :mod:`segmint.cli._pseudonymize`; audit: :mod:`segmint.cli._audit`; consent:
-:mod:`segmint.cli._consent`)."""
+:mod:`segmint.cli._consent`; dedupe: :mod:`segmint.cli._dedupe`)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from segmint.cli import (
     _audit,
     _campaigns,
     _consent,
+    _dedupe,
     _erase,
     _experiment,
     _export,
@@ -568,6 +569,7 @@ def token(
     render.token_created(principal, secret)
 
 
+_dedupe.register(app)
 _export.register(app)
 _experiment.register(app)
 _campaigns.register(app)

@@ -5,3 +5,30 @@ across sources (a Shopify customer, a Mailchimp subscriber, a HubSpot contact), 
 identity map (``customer_id → person_id``) lets every later stage work on persons.
 See docs/identity.md.
 """
+
+from segmint.identity.fields import DEFAULT_THRESHOLD, IdentityOptions
+from segmint.identity.link import DedupeResult, dedupe, recluster
+from segmint.identity.review import (
+    Explanation,
+    PairExplanation,
+    clusters,
+    decide,
+    explain,
+    explain_pair,
+    review_queue,
+)
+
+__all__ = [
+    "DEFAULT_THRESHOLD",
+    "DedupeResult",
+    "Explanation",
+    "IdentityOptions",
+    "PairExplanation",
+    "clusters",
+    "decide",
+    "dedupe",
+    "explain",
+    "explain_pair",
+    "recluster",
+    "review_queue",
+]

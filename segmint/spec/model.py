@@ -17,6 +17,7 @@ quality:                              # gates: largest share of bad values allow
   max_invalid_dates: 0.02
   max_invalid_emails: 0.3
 clean: {drop_identical_lines: false}  # true: also drop identical lines when there is no order id
+identity: {link: true, threshold: 0.95}  # segmint dedupe before features (docs/identity.md)
 features: {as_of: 2024-12-31}
 segmentations:
   - name: lifestyle
@@ -69,6 +70,7 @@ from segmint.store.schema import CANONICAL
 __all__ = [
     "CleanSpec",
     "FeatureSpec",
+    "IdentitySpec",
     "MessageTemplate",
     "MonitoringSpec",
     "RankingSpec",
@@ -267,6 +269,28 @@ class MonitoringSpec(BaseModel):
     min_segment_size: int = Field(30, ge=0)
 
 
+class IdentitySpec(BaseModel):
+    """How ``segmint dedupe`` links customer records (docs/identity.md); every key optional.
+
+    ``fields`` maps customers columns to field kinds (person_name, first_name, last_name,
+    company, email, phone, date, address, city, postal_code, region, country, id, text) and
+    replaces the automatic choice; ``blocking`` lists blocking rules (a list of fields that
+    must be equal, or a SQL condition on ``l.`` and ``r.``); ``comparisons`` takes Splink
+    comparison dictionaries. ``link: true`` makes ``segmint run`` link before it builds
+    features.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    link: bool = False
+    threshold: float | None = Field(None, gt=0, lt=1)
+    fields: dict[str, str] | None = None
+    blocking: list[str | list[str]] | None = None
+    comparisons: list[dict[str, Any]] | None = None
+    #: pairs scored at least this likely are kept for review and explanations
+    review_floor: float = Field(0.05, gt=0, lt=1)
+
+
 class Spec(BaseModel):
     """The whole pipeline spec."""
 
@@ -275,6 +299,8 @@ class Spec(BaseModel):
     sources: list[SourceSpec] = Field(default_factory=list)
     quality: QualityGates = Field(default_factory=QualityGates)
     clean: CleanSpec = Field(default_factory=CleanSpec)
+    #: record linkage (``segmint dedupe``)
+    identity: IdentitySpec = Field(default_factory=IdentitySpec)
     features: FeatureSpec = Field(default_factory=FeatureSpec)
     segmentations: list[SegmentationSpec] = Field(default_factory=list)
     ranking: RankingSpec = Field(default_factory=RankingSpec)
