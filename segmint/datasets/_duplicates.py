@@ -137,7 +137,7 @@ def _areas(city: str) -> tuple[str, ...]:
     return next(c[3] for c in CITIES if c[0] == city)
 
 
-def _originals(rng: np.random.Generator, n: int) -> list[dict[str, object]]:
+def _originals(rng: np.random.Generator, n: int, household: float) -> list[dict[str, object]]:
     female = rng.random(n) < 0.5
     firsts = np.where(female, _ranked(rng, FEMALE, n), _ranked(rng, MALE, n))
     lasts = _ranked(rng, LAST, n)
@@ -150,7 +150,7 @@ def _originals(rng: np.random.Generator, n: int) -> list[dict[str, object]]:
         p: dict[str, object] = {"first_name": firsts[i], "last_name": lasts[i], **_place(rng)}
         p["birth_date"] = births[i]
         p["phone"] = _phone(rng, _areas(str(p["city"])))
-        if i and rng.random() < 0.05:  # shares a household with someone listed before
+        if i and rng.random() < household:  # shares a household with someone listed before
             other = people[int(rng.integers(i))]
             for key in ("last_name", "address", "city", "postal_code", "phone"):
                 p[key] = other[key]
@@ -229,7 +229,7 @@ def _modify(p: dict[str, object], kind: str, rng: np.random.Generator) -> None:
 
 
 def people_with_duplicates(
-    n_people: int, duplicate_share: float = 0.3, seed: int = 0
+    n_people: int, duplicate_share: float = 0.3, seed: int = 0, household_share: float = 0.05
 ) -> pd.DataFrame:
     """Customer records of ``n_people`` people, some recorded more than once, with the truth.
 
@@ -237,15 +237,17 @@ def people_with_duplicates(
     copy of the original with 1–3 modifications (see the module docstring), so there are about
     ``n_people × (1 + 1.4 × duplicate_share)`` rows. Rows are shuffled; ``customer_id`` is
     unique per row and ``true_person`` is the answer key. Same arguments → identical frame.
+    ``household_share`` of the people live with someone listed before them: same last name,
+    address, ZIP and landline, but their own first name, birth date and e-mail.
 
     >>> df = people_with_duplicates(1000, seed=0)
     >>> len(df), df["true_person"].nunique(), df["customer_id"].is_unique
     (1412, 1000, True)
     """
-    if n_people < 1 or not 0 <= duplicate_share <= 1:
-        raise ValueError("n_people must be ≥ 1 and duplicate_share between 0 and 1")
+    if n_people < 1 or not 0 <= duplicate_share <= 1 or not 0 <= household_share <= 1:
+        raise ValueError("n_people must be ≥ 1, duplicate_share and household_share in [0, 1]")
     rng = np.random.default_rng([seed, 15])
-    people = _originals(rng, n_people)
+    people = _originals(rng, n_people, household_share)
     for i, p in enumerate(people):
         p["true_person"] = f"P{i:07d}"
     dup_of = rng.choice(n_people, size=round(duplicate_share * n_people), replace=False)
