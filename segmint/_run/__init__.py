@@ -32,6 +32,7 @@ from segmint._run._frame import feature_frame as _feature_frame
 from segmint._run._frame import objected as _objected
 from segmint._run._frame import objected_note as _objected_note
 from segmint._run._frame import trim_heap as _trim_heap
+from segmint._run._identity import link_new
 from segmint._run._persist import persist as _persist
 from segmint._run._segment import NO_PURCHASES, Segmented
 from segmint._run._segment import segment as _segment
@@ -190,6 +191,7 @@ def run_pipeline(
         gates=spec.quality, drop_identical_lines=spec.clean.drop_identical_lines, progress=say
     )
     quality = ws.quality(Path(out_dir) / "quality")
+    linked = link_new(ws, spec, say)
     say("Computing features")
     ws.features(as_of=spec.features.as_of, **_families(spec))
     as_of = ws.runs()[-1]["spec"]["as_of"]
@@ -214,7 +216,7 @@ def run_pipeline(
             if t.get("identical_lines")
         ]
         + skipped
-        + [n for n in (_objected_note(objected),) if n]
+        + [n for n in (_objected_note(objected), linked) if n]
     )
     # value segmentations first: their per-customer CLV and P(alive) join the features, so
     # every later profile and ranking can use them (the ranking's potential term)

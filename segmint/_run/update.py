@@ -33,6 +33,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from segmint._run._frame import OBJECTED, feature_frame, objected, objected_note, trim_heap
+from segmint._run._identity import link_new
 from segmint._run._persist import persist
 from segmint._run._refresh import Refreshed, drop_temp, refresh
 from segmint._run._segment import NO_PURCHASES, Segmented, rescored_result
@@ -158,11 +159,17 @@ def update_pipeline(
     )
     new_runs.append(cleaned.run_id)
     steps["clean"] = time.perf_counter() - tick
+    tick = time.perf_counter()
+    linked = link_new(ws, spec, say)  # new records matched against the stored model
+    if linked:
+        steps["link"] = time.perf_counter() - tick
     try:
         done = _after_import(ws, base, spec, new_runs, imported, as_of, refit, profile,
                              out_dir, steps, t0, say)  # fmt: skip
     finally:
         drop_temp(ws)
+    if linked:
+        done.notes.insert(0, linked)
     audit.record(
         ws.store,
         "update",

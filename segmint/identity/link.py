@@ -39,7 +39,14 @@ from segmint.identity.model import Linkage, arrow, comparison_table, first, spli
 from segmint.privacy import audit as audit_log
 from segmint.store import RunRecord, Store
 
-__all__ = ["DedupeResult", "dedupe", "latest_model", "prepared_records", "recluster"]
+__all__ = [
+    "DedupeResult",
+    "dedupe",
+    "latest_model",
+    "prepared_records",
+    "recluster",
+    "unplaced_count",
+]
 
 Progress = Callable[[str], None]
 
@@ -269,6 +276,11 @@ def _rules_of(model_json: str) -> list[str]:
 
     rules = json.loads(model_json).get("blocking_rules_to_generate_predictions", [])
     return [r["blocking_rule"] if isinstance(r, dict) else str(r) for r in rules]
+
+
+def unplaced_count(store: Store) -> int:
+    """How many customer ids the identity map does not hold yet."""
+    return _unplaced(store).num_rows
 
 
 def _unplaced(store: Store) -> pa.Table:

@@ -41,6 +41,9 @@ _LOG = logging.getLogger("splink")
 #: the Chicago list pairwise F1 fell from 0.96 to 0.88 with it)
 EM_MIN_PAIRS = 200
 EM_SESSIONS = 5
+#: a training rule with more pairs is sampled down to about this many (Splink's hash-based
+#: record sampling): m probabilities settle long before, and EM's time grows with the pairs
+EM_MAX_PAIRS = 1_000_000
 Progress = Callable[[str], None]
 
 
@@ -52,8 +55,18 @@ def first(cursor: duckdb.DuckDBPyConnection) -> Any:
 
 
 def arrow(con: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> pa.Table:
-    """A query's rows as one Arrow table (read whole: the connection is free afterwards)."""
-    table: pa.Table = con.sql(sql, params=params).to_arrow_table()
+    """A query's rows as one Arrow table, read whole (the connection is free afterwards).
+
+    Through ``execute`` rather than ``con.sql``: DuckDB 2 refuses a relation on a connection
+    whose last ``execute`` result is still open (the workspace's connection, shared with
+    Ibis, often has one). DuckDB warns that this path copies the rows once; the tables here
+    are the linkage fields or pairs, small next to the copy Splink makes anyway.
+    """
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Arrow output on a DB-API result")
+        table: pa.Table = con.execute(sql, params or []).to_arrow_table()
     return table
 
 
@@ -99,6 +112,9 @@ class Linkage:
     notes: list[str] = field(default_factory=list)
     #: the fields compared (those with a value in at least one record)
     used: list[Field] = field(default_factory=list)
+    #: candidate pairs per blocking rule (SQL)
+    sizes: dict[str, int] = field(default_factory=dict)
+    _tf_ready: bool = False
 
     # -- building ----------------------------------------------------------------------
     @classmethod
@@ -166,7 +182,7 @@ class Linkage:
         db = DuckDBAPI(connection=con)
         records = db.register("prepared")
         linker = Linker(records, settings, log_level=None)
-        out = cls(con, linker, records, rules, notes, fields)
+        out = cls(con, linker, records, rules, notes, fields, sizes)
         say("estimating how many pairs match")
         shared = {rule_sql([f.name]) for f in fields if f.kind == "email"}
         em_rules = [r for r in rules if sizes.get(r, 0) >= EM_MIN_PAIRS and r not in shared]
@@ -196,8 +212,13 @@ class Linkage:
             say("expectation maximisation")
             trained = 0
             for rule in em_rules:
+                big = self.sizes.get(rule, 0) > EM_MAX_PAIRS
                 try:
-                    tr.estimate_parameters_using_expectation_maximisation(rule)
+                    tr.estimate_parameters_using_expectation_maximisation(
+                        rule,
+                        estimate_without_term_frequencies=True,
+                        max_pairs=EM_MAX_PAIRS if big else None,
+                    )
                     trained += 1
                 except Exception as exc:  # a rule with too few pairs: Splink refuses it
                     self.notes.append(f"training on '{rule}' skipped: {str(exc)[:160]}")
@@ -246,12 +267,20 @@ class Linkage:
         )
         self.con.unregister("_new_ids")
         db = self.linker._db_api
+        self.term_frequencies()
         new, old = db.register("new_records"), db.register("old_records")
         inf = self.linker.inference
         with _quiet():
             between = self._pairs(inf.predict_between(new, old, threshold_match_probability=floor))
             within = self._pairs(inf.predict_within(new, threshold_match_probability=floor))
         return pa.concat_tables([between, within])
+
+    def term_frequencies(self) -> None:
+        """Term-frequency tables from every prepared record (name and e-mail comparisons
+        weigh a rare value more than a common one), as a full run computes them."""
+        with _quiet():
+            for col in self.linker._settings_obj._term_frequency_columns:
+                self.linker.table_management.compute_tf_table(col.unquote().name)
 
     def _pairs(self, df: Any) -> pa.Table:
         name = df.physical_name
@@ -274,6 +303,9 @@ class Linkage:
         ).to_pylist()
         if len(recs) != 2:
             return None
+        if not self._tf_ready:
+            self.term_frequencies()
+            self._tf_ready = True
         with _quiet():
             df = self.linker.inference.score_pair(recs[0], recs[1])
         rows = arrow(self.con, f"SELECT * FROM {df.physical_name}")
@@ -294,9 +326,11 @@ class Linkage:
                 "match_weight": _finite(r["log2_bayes_factor"]),
                 "m": r.get("m_probability"),
                 "u": r.get("u_probability"),
+                "term_frequency": bool(r.get("term_frequency_adjustment")),
             }
             for r in rows
-            if not r.get("term_frequency_adjustment")
+            # a term-frequency step that changed nothing is noise in the explanation
+            if not (r.get("term_frequency_adjustment") and r["log2_bayes_factor"] == 0)
         ]
 
     def close(self) -> None:

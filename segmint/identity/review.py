@@ -132,21 +132,18 @@ def _person_of(store: Store, customer_id: str) -> str:
     return str(row[0])
 
 
-def _linkage(store: Store, ids: list[str]) -> tuple[Linkage, float]:
+def _linkage(store: Store) -> tuple[Linkage, float]:
     model_run, model, thr = _model(store)
     fields = choose_fields(store.columns("customers"), _fields_of(store, model_run))
-    prepared = prepared_records(store, fields)
-    import pyarrow.compute as pc
-
-    keep = pc.is_in(prepared.column("unique_id"), value_set=__import__("pyarrow").array(ids))
-    return Linkage.load(prepared.filter(keep), model), thr
+    # every record, not only the pair's: term frequencies come from the whole list
+    return Linkage.load(prepared_records(store, fields), model), thr
 
 
 def explain_pair(store: Store, a: str, b: str) -> PairExplanation:
     """The waterfall of one pair of customer records, scored with the stored model."""
     _person_of(store, a)
     _person_of(store, b)
-    link, _thr = _linkage(store, [a, b])
+    link, _thr = _linkage(store)
     try:
         rec = link.score(a, b)
         if rec is None:
@@ -187,7 +184,7 @@ def explain(store: Store, customer_id: str, other: str | None = None) -> Explana
     ).fetchall()
     pairs: list[PairExplanation] = []
     if linked:
-        link, _ = _linkage(store, members)
+        link, _ = _linkage(store)
         try:
             for a, b in linked:
                 rec = link.score(str(a), str(b))
