@@ -55,6 +55,15 @@ class Server:
         )
         return str(rows[i * 3][0])
 
+    def pair(self, i: int) -> tuple[str, str]:
+        """Two customer ids no privacy call takes (a reviewer's decision joins them)."""
+        rows = (
+            self.state.workspace()
+            .store.db.execute("SELECT DISTINCT customer_id FROM orders ORDER BY 1 LIMIT 10")
+            .fetchall()
+        )
+        return str(rows[1 + 3 * i][0]), str(rows[2 + 3 * i][0])
+
     @property
     def state(self) -> Any:
         return self.app.state.segmint
@@ -97,8 +106,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     tokens["api-analyst"] = state.tokens.create("api-analyst", "analyst")[1]
     tokens["web-admin"] = state.tokens.create("web-admin", "admin")[1]
     tokens["viewer"] = state.tokens.create("viewer", "viewer")[1]
-    job = state.jobs.wait(services.start_ingest(state, "setup", root / "data" / "orders.csv"))
-    assert job and job["status"] == "done", job
+    for name in ("customers", "orders"):  # the customers' names and e-mails: for dedupe
+        job = state.jobs.wait(services.start_ingest(state, "setup", root / "data" / f"{name}.csv"))
+        assert job and job["status"] == "done", job
     job = state.jobs.wait(
         services.start_run(state, "setup", [SegmentationSpec(name="rfm", method="rfm")])
     )
@@ -195,6 +205,13 @@ def api_calls(server: Server, client: TestClient) -> list[tuple[str, str, Callab
                              json={"customer_id": server.customer(3), "channel": "email",
                                    "status": "denied"}),
          "consent.set"),
+        ("POST", "/api/v1/dedupe",
+         lambda: client.post("/api/v1/dedupe", headers=auth, json={}), "dedupe"),
+        ("POST", "/api/v1/identity/decisions",
+         lambda: client.post("/api/v1/identity/decisions", headers=auth,
+                             json={"customer_id_a": server.pair(0)[0],
+                                   "customer_id_b": server.pair(0)[1], "decision": "reject"}),
+         "identity_decision"),
         ("POST", "/api/v1/retention/apply",
          lambda: client.post("/api/v1/retention/apply", headers=admin,
                              json={"retention": {"orders": "30y"}}),
@@ -344,6 +361,11 @@ def web_calls(server: Server, client: TestClient) -> list[tuple[str, str, Callab
         ("POST", "/consent",
          lambda: post("/consent", customer=server.customer(3), channel="sms", status="granted"),
          "consent.set"),
+        ("POST", "/persons/dedupe", lambda: post("/persons/dedupe"), "dedupe"),
+        ("POST", "/persons/decide",
+         lambda: post("/persons/decide", a=server.pair(1)[0], b=server.pair(1)[1],
+                      decision="accept"),
+         "identity_decision"),
         ("POST", "/retention", lambda: post("/retention", spec="retention:\n  orders: 30y\n", action="apply"),
          "retention.apply"),
         ("POST", "/subject-access",

@@ -148,6 +148,7 @@ PAGES = {
     "/update": "analyst",
     "/runs/new": "analyst",
     "/consent": "analyst",
+    "/persons": "analyst",
     "/tokens": "admin",
     "/retention": "admin",
     "/erase": "admin",
@@ -212,6 +213,8 @@ def _posts(site: Site) -> list[tuple[str, dict[str, str], str, int]]:
         ("/update", {}, "analyst", 400),  # no file: the form again
         ("/schedules", {"cron": "0 6 * *"}, "analyst", 400),  # a bad expression: the form again
         ("/consent", {"customer": "nobody", "channel": "email"}, "analyst", 400),  # no such one
+        ("/persons/dedupe", {}, "analyst", 400),  # orders only: nothing to compare records on
+        ("/persons/decide", {"a": "x", "b": "y", "decision": "accept"}, "analyst", 400),  # no map
         ("/tokens", {"name": "", "role": "viewer"}, "admin", 400),
         ("/retention", {"spec": "", "action": "preview"}, "admin", 400),  # no limits given
         ("/subject-access", {"kind": "email", "value": ""}, "admin", 400),  # no value

@@ -23,6 +23,7 @@ from segmint.api import (
     routes_campaigns,
     routes_consent,
     routes_experiments,
+    routes_identity,
     routes_monitor,
     routes_privacy,
     routes_pseudonyms,
@@ -186,6 +187,7 @@ def create_app(settings: Settings) -> FastAPI:
         routes_retention,
         routes_pseudonyms,
         routes_consent,
+        routes_identity,
     ):
         app.include_router(module.router)
     refine(app)

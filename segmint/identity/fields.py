@@ -62,7 +62,14 @@ _ID_NAME = re.compile(
     re.IGNORECASE,
 )
 _ADDRESS_NAME = re.compile(r"^(address|street|address_?(line)?_?1|street_?address|addr)$", re.I)
+_LAT_NAME = re.compile(r"^(lat|latitude)$", re.I)
+_LNG_NAME = re.compile(r"^(lng|lon|long|longitude)$", re.I)
 _NAME_NAME = re.compile(r"^(name|full_?name|customer_?name|contact_?name|person_?name)$", re.I)
+_ORG_NAME = re.compile(
+    r"^(organi[sz]ation|org|business|account|site|store|shop|practice|employer|firm|agency)"
+    r"_?name$|^(organi[sz]ation|business_?name)$",
+    re.I,
+)
 
 
 @dataclass(frozen=True)
@@ -140,6 +147,9 @@ def _kind_sql(kind: str, col: str) -> str:
         return f"nullif(upper(regexp_replace(CAST({q} AS VARCHAR), '[^A-Za-z0-9]', '', 'g')), '')"
     if kind == "country":
         return f"nullif(upper(trim(CAST({q} AS VARCHAR))), '')"
+    if kind in ("latitude", "longitude"):
+        # 0 means "not geocoded" in many exports (0°N 0°E is open sea): missing, not a place
+        return f"nullif(TRY_CAST({q} AS DOUBLE), 0)"
     if kind == "id":
         return f"nullif(upper(regexp_replace(CAST({q} AS VARCHAR), '[^A-Za-z0-9]', '', 'g')), '')"
     raise ValueError(kind)
@@ -159,6 +169,8 @@ KINDS = (
     "region",
     "country",
     "id",
+    "latitude",
+    "longitude",
     "text",
 )
 
@@ -195,8 +207,19 @@ def choose_fields(
                 kinds[col] = "address"
             elif _NAME_NAME.match(col):
                 kinds[col] = "person_name"
+            elif _ORG_NAME.match(col):
+                kinds[col] = "company"
+            elif _LAT_NAME.match(col) and columns[col].upper() in ("DOUBLE", "FLOAT", "DECIMAL"):
+                kinds[col] = "latitude"
+            elif _LNG_NAME.match(col) and columns[col].upper() in ("DOUBLE", "FLOAT", "DECIMAL"):
+                kinds[col] = "longitude"
             elif _ID_NAME.search(col) and columns[col].upper() in ("VARCHAR", "BIGINT", "INTEGER"):
                 kinds[col] = "id"
+        if sorted(k for k in kinds.values() if k in ("latitude", "longitude")) != [
+            "latitude",
+            "longitude",
+        ]:  # a position needs both coordinates, once each
+            kinds = {c: k for c, k in kinds.items() if k not in ("latitude", "longitude")}
         if "region" in kinds and ({"city", "postal_code"} & set(kinds.values())):
             del kinds["region"]  # a city or postal code says it better; one would count twice
     out: list[Field] = []
@@ -282,6 +305,8 @@ def comparisons(fields: list[Field]) -> list[Any]:
             out.append(cl.DamerauLevenshteinAtThresholds(f.name, [1]))
         elif k in ("region", "country", "house_number"):
             out.append(cl.ExactMatch(f.name))
+        elif k == "latitude" and "longitude" in names:
+            out.append(cl.DistanceInKMAtThresholds(f.name, names["longitude"], [0.1, 1, 10]))
     return out
 
 
@@ -315,6 +340,8 @@ def blocking_rules(fields: list[Field]) -> list[list[str]]:
             rules.append([by["house_number"], postal])
     if dob and city:
         rules.append([dob, city])
+    if "latitude" in by and "longitude" in by:  # about 1 km apart or less
+        rules.append([f"round({by['latitude']}, 2)", f"round({by['longitude']}, 2)"])
     seen: set[tuple[str, ...]] = set()
     out = []
     for r in rules:
@@ -342,4 +369,6 @@ def training_rules(fields: list[Field]) -> list[list[str]]:
         rules.append([name, by["address"]])
     if name and "phone" in by:
         rules.append([name, by["phone"]])
+    if not rules and name:  # a list of names only: the same name, spelled alike
+        rules.append([name])
     return rules

@@ -125,8 +125,10 @@ def dedupe(
 ) -> DedupeResult:
     """Link the workspace's customer records into persons and store the identity map.
 
-    ``incremental``: None chooses (incremental when a model exists and there are customer
-    records it has not placed yet), True requires a stored model, False trains anew.
+    ``incremental``: None chooses (with a stored model: the new customer records matched
+    against it, or with none new the persons rebuilt from the stored scores, at a new
+    threshold if one is given; else a full run), True requires a stored model, False trains
+    anew on every record. Options that change the fields, comparisons or blocking train anew.
     """
     started = time.perf_counter()
     say = progress or (lambda _m: None)
@@ -147,6 +149,10 @@ def dedupe(
             fix="run segmint dedupe once without --incremental (it trains the model)",
         )
     custom = bool(opts.fields or opts.comparisons or opts.blocking)
+    if saved is not None and not custom and incremental is not False and not new_ids.num_rows:
+        # nothing new to score: the persons again from the stored scores (a new threshold,
+        # decisions); --full retrains
+        return recluster(store, threshold=threshold, reason="nothing new to score")
     use_saved = saved is not None and (
         incremental is True or (incremental is None and new_ids.num_rows > 0 and not custom)
     )
@@ -243,10 +249,16 @@ def recluster(
     with store.transaction():
         store.reserve_run(run)
         events, persons = _recluster(store, prepared, thr, run.run_id)
+        if thr != saved_thr:  # later runs link at the threshold chosen last
+            store.db.execute(
+                "UPDATE identity_models SET threshold = ? WHERE run_id = ?", [thr, model_run]
+            )
         run.spec = {"mode": "recluster", "threshold": thr, "model_run": model_run,
-                    "reason": reason}  # fmt: skip
+                    "reason": reason, "fields": [{"column": c, "kind": k} for c, k in
+                    (_fields_of(store, model_run) or {}).items()]}  # fmt: skip
         run.row_counts = {"records": prepared.num_rows, "persons": persons, "events": events}
         store.record_run(run)
+        audit_log.record(store, "dedupe", target=run.run_id, detail=run.row_counts)
     return DedupeResult(
         run_id=run.run_id,
         mode="recluster",
@@ -257,8 +269,11 @@ def recluster(
         review=_near(store, thr),
         decisions=store.count("identity_decisions"),
         comparisons=comparison_table(model),
+        fields=[{"column": c, "kind": k, "field": c} for c, k in
+                (_fields_of(store, model_run) or {}).items()],
+        blocking=_rules_of(model),
         seconds=round(time.perf_counter() - started, 2),
-    )
+    )  # fmt: skip
 
 
 def _fields_of(store: Store, model_run: str) -> dict[str, str] | None:

@@ -13,6 +13,7 @@ least one session where it is not the blocking field.
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import math
@@ -213,6 +214,12 @@ class Linkage:
             trained = 0
             for rule in em_rules:
                 big = self.sizes.get(rule, 0) > EM_MAX_PAIRS
+                if not self._trainable(rule):
+                    self.notes.append(
+                        f"training on '{rule}' skipped: every comparison uses its fields."
+                    )
+                    continue
+                saved = copy.deepcopy(self.linker._settings_obj)
                 try:
                     tr.estimate_parameters_using_expectation_maximisation(
                         rule,
@@ -221,9 +228,23 @@ class Linkage:
                     )
                     trained += 1
                 except Exception as exc:  # a rule with too few pairs: Splink refuses it
+                    # a failed session can leave the settings without the comparisons it
+                    # set aside (Splink restores them only on success)
+                    self.linker._settings_obj = saved
                     self.notes.append(f"training on '{rule}' skipped: {str(exc)[:160]}")
             if not trained:
                 self.notes.append("no training session ran: m probabilities are defaults.")
+
+    def _trainable(self, rule: str) -> bool:
+        """Whether a session blocked on ``rule`` leaves a comparison to estimate."""
+        import re
+
+        used = set(re.findall(r"\b[lr]\.([a-z_][a-z0-9_]*)", rule))
+        for comp in self.linker._settings_obj.comparisons:
+            cols = {c.unquote().name for c in comp._input_columns_used_by_case_statement}
+            if not cols & used:
+                return True
+        return False
 
     @classmethod
     def load(cls, prepared: pa.Table, model_json: str) -> Linkage:

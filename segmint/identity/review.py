@@ -141,6 +141,7 @@ def _linkage(store: Store) -> tuple[Linkage, float]:
 
 def explain_pair(store: Store, a: str, b: str) -> PairExplanation:
     """The waterfall of one pair of customer records, scored with the stored model."""
+    _model(store)
     _person_of(store, a)
     _person_of(store, b)
     link, _thr = _linkage(store)
@@ -255,6 +256,7 @@ def decide(
         )
     if a == b:
         raise InputError("A pair needs two different customer ids.", fix="give two ids")
+    _model(store)  # no identity map yet: say so, before any table is read
     _person_of(store, a)
     _person_of(store, b)
     l_, r_ = sorted((a, b))

@@ -183,6 +183,8 @@ def _job_view(job: dict[str, Any]) -> dict[str, Any]:
     if job["status"] == "done":
         if job["kind"] == "ingest":
             link = {"href": "/quality", "text": "See the data quality report"}
+        elif job["kind"] == "dedupe":
+            link = {"href": "/persons", "text": "See the persons"}
         elif result.get("run_id"):
             link = {"href": f"/runs/{result['run_id']}", "text": "Open the results"}
     return {

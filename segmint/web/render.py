@@ -22,6 +22,7 @@ NAV = (
     ("/upload", "Upload", "analyst"),
     ("/update", "Update segments", "analyst"),
     ("/quality", "Data quality", "viewer"),
+    ("/persons", "Persons", "analyst"),
     ("/runs/new", "New segmentation", "analyst"),
     ("/compare", "Compare", "viewer"),
     ("/monitor", "Monitoring", "viewer"),
