@@ -11,7 +11,9 @@ cleaned (``ingest`` + ``clean``, timed apart), the truth held out of the import:
 * ``patstat``: Dutch PATSTAT applicants (2,379 records, KU Leuven's hand-checked ids; name →
   company, latitude, longitude, co-authors and classes as extra columns);
 * ``febrl``: FEBRL-style people from ``segmint.datasets.people_with_duplicates`` (70,600
-  people, 100,084 records; typos, swapped names, nicknames, missing birth dates, moves).
+  people, about 100k records; typos, swapped names, nicknames, missing birth dates, moves);
+* ``households``: the same with 5 % of the people sharing a household (last name, address,
+  ZIP, landline) with someone else: pairs that must stay apart.
 
 Then ``Workspace.dedupe()`` runs zero-config in a fresh process: wall time includes the
 Python start, peak RSS is the process's (``/usr/bin/time``). Precision, recall and F1 count
@@ -37,7 +39,7 @@ from run import DATA, write_section  # noqa: E402
 
 SHARED = HERE.parent.parent / "shared" / "data"
 PEOPLE = 70_600  # 100,084 records with seed 0
-SWEEP = (0.5, 0.8, 0.9, 0.95, 0.99, 0.999)
+SWEEP = (0.1, 0.3, 0.5, 0.8, 0.9, 0.95, 0.99, 0.999)
 
 
 def chicago(tmp: Path) -> tuple[Path, dict[str, str], dict[str, str]]:
@@ -64,11 +66,11 @@ def patstat(tmp: Path) -> tuple[Path, dict[str, str], dict[str, str]]:
     return path, mapping, dict(zip(ref["person_id"], ref["leuven_id"], strict=True))
 
 
-def febrl(tmp: Path, people: int) -> tuple[Path, dict[str, str], dict[str, str]]:
+def febrl(tmp: Path, people: int, households: float) -> tuple[Path, dict[str, str], dict[str, str]]:
     from segmint.datasets import people_with_duplicates
 
-    df = people_with_duplicates(people, seed=0)
-    path = tmp / f"people_{people}.csv"
+    df = people_with_duplicates(people, seed=0, household_share=households)
+    path = tmp / f"people_{people}_{households}.csv"
     df.drop(columns="true_person").to_csv(path, index=False)
     return path, {}, dict(zip(df["customer_id"], df["true_person"], strict=True))
 
@@ -144,7 +146,9 @@ def measure(name: str, source: tuple[Path, dict[str, str], dict[str, str]], tmp:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--people", type=int, default=PEOPLE, help="people in the FEBRL-style set")
-    ap.add_argument("--only", choices=["chicago", "patstat", "febrl"], action="append")
+    ap.add_argument(
+        "--only", choices=["chicago", "patstat", "febrl", "households"], action="append"
+    )
     ap.add_argument("--no-write", action="store_true", help="do not update BENCHMARKS.md")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--out", help=argparse.SUPPRESS)
@@ -165,7 +169,8 @@ def main() -> None:
         sources = {
             "chicago": lambda: chicago(t),
             "patstat": lambda: patstat(t),
-            "febrl": lambda: febrl(t, a.people),
+            "febrl": lambda: febrl(t, a.people, 0.0),
+            "households": lambda: febrl(t, a.people, 0.05),
         }
         for name, make in sources.items():
             if not a.only or name in a.only:
@@ -178,6 +183,7 @@ LABELS = {
     "chicago": "Chicago early childhood (zero-config)",
     "patstat": "PATSTAT applicants (zero-config)",
     "febrl": "FEBRL-style people (zero-config)",
+    "households": "… with 5 % shared households",
 }
 
 
