@@ -24,6 +24,7 @@ import pandas as pd
 from segmint.clean import CleanResult, build_report, clean, write_report
 from segmint.exceptions import ExperimentError, ExportError, SegmintError, WorkspaceError
 from segmint.features import build_features, check_families, resolve_as_of
+from segmint.identity.persons import identity_spec, person_tables
 from segmint.ingest import IngestResult, ReadOptions, ingest
 from segmint.ingest.finite import require_finite
 from segmint.privacy import audit as audit_log
@@ -196,6 +197,7 @@ class Workspace:
         tables = {name: store.table(name) for name in CANONICAL if name in present}
         for name in tables:
             require_finite(store.db, name, step="features")
+        tables = person_tables(store, tables)  # one row per person once records are linked
         when = resolve_as_of(tables.get("orders"), as_of)
         expr = build_features(tables, when, families=families, top_categories=top_categories)
         chosen = check_families(families)
@@ -206,6 +208,7 @@ class Workspace:
                 "families": chosen,
                 "top_categories": top_categories,
                 "features": [c for c in expr.columns if c != "customer_id"],
+                **identity_spec(store),
             },
         )
         with store.transaction():
@@ -232,6 +235,7 @@ class Workspace:
         self._require_data()
         present = set(self.tables())
         tables = {name: self.store.table(name) for name in CANONICAL if name in present}
+        tables = person_tables(self.store, tables)
         when = resolve_as_of(tables.get("orders"), None)
         return build_features(tables, when, families=families).schema()
 

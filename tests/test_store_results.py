@@ -125,7 +125,14 @@ def test_every_table_the_pipeline_and_server_create_is_declared(pipeline, tmp_pa
         "SELECT min(customer_id), max(customer_id) FROM orders"
     ).fetchone()
     store.close()
+    # identity: customers with names to link (some twice), linked, one pair decided
+    from tests.test_identity import people
+
+    people(60, 0.4, seed=7).drop(columns=["truth"]).to_csv(tmp_path / "people.csv", index=False)
     for args in (
+        ["ingest", str(tmp_path / "people.csv"), "--as", "customers"],
+        ["dedupe"],
+        ["dedupe", "--reject", "C00000,C00001"],
         ["erase", "--customer", str(last)],
         ["consent", "set", "--customer", str(first), "--channel", "email", "--grant"],
     ):

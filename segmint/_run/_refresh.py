@@ -6,6 +6,12 @@ table in the workspace must be the one the last features run wrote, with nothing
 or cleaned since but the update's own runs), materializes the result, and records it as a
 features run like :meth:`segmint.Workspace.features` does, so snapshots, drift and the next
 update see an ordinary features run.
+
+Once ``segmint dedupe`` has linked records into persons, the feature rows are persons': a new
+row of any of a person's records marks the person (:func:`~segmint.privacy.pseudonyms.keyed_table`
+names each row by its person), the features read the golden customer records
+(:mod:`segmint.identity.persons`), and a changed identity map (recorded with each features
+run as a fingerprint) rebuilds every row, since a merge or split moves rows between persons.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from segmint._workspace import Workspace
 from segmint.features import build_features, check_families, resolve_as_of
 from segmint.features.behavior import ORDER_COLUMNS
 from segmint.features.incremental import affected_customers, refresh_features
+from segmint.identity.persons import customers_sql, fingerprint, has_identity, identity_spec
 from segmint.ingest.finite import require_finite
 from segmint.privacy import audit
 from segmint.privacy.pseudonyms import keep_pseudonymized, keyed_table
@@ -61,10 +68,15 @@ def refresh(
     say = progress or (lambda _m: None)
     store = ws.store
     present = set(ws.tables())
-    # ids as the feature table names them (pseudonyms when the workspace keeps them)
-    tables = {name: keyed_table(store, name) for name in CANONICAL if name in present}
+    # ids as the feature table names them (persons once records are linked, pseudonyms when
+    # the workspace keeps them): one row per record, so that a new row of any record of a
+    # person marks the person as changed
+    rows = {name: keyed_table(store, name) for name in CANONICAL if name in present}
+    tables = dict(rows)
+    if "customers" in tables and has_identity(store):  # the features read golden records
+        tables["customers"] = keyed_table(store, "customers", source=customers_sql(store))
     last = _last_features_run(ws, new_runs)
-    for name, t in tables.items():  # incremental: the older rows were checked before
+    for name, t in rows.items():  # incremental: the older rows were checked before
         scoped = not isinstance(last, str) and "_run_id" in t.columns
         require_finite(store.db, name, step="features", runs=new_runs if scoped else None)
     when = resolve_as_of(tables.get("orders"), as_of)
@@ -77,7 +89,7 @@ def refresh(
         old = datetime.fromisoformat(str(spec["as_of"]))
         say("Finding the customers the new rows touch")
         store.ibis.create_table(
-            IDS, affected_customers(tables, _changed(tables, new_runs), old, when), temp=True
+            IDS, affected_customers(rows, _changed(rows, new_runs), old, when), temp=True
         )
         ids = store.ibis.table(IDS)
         for name, t in tables.items():
@@ -109,6 +121,7 @@ def refresh(
             "families": check_families(families),
             "top_categories": top,
             "features": [c for c in expr.columns if c != "customer_id"],
+            **identity_spec(store),
             "incremental": {
                 "rebuilt": rebuilt,
                 "reason": reason or None,
@@ -172,6 +185,11 @@ def _last_features_run(ws: Workspace, new_runs: list[str]) -> dict[str, Any] | s
         )
     if not (last.get("spec") or {}).get("as_of"):
         return "the last features run recorded no as-of date"
+    if (last.get("spec") or {}).get("identity") != fingerprint(ws.store):
+        return (
+            "the identity map changed since the last features run (segmint dedupe linked or "
+            "split records), so every person's row is rebuilt"
+        )
     return last
 
 

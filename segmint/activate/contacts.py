@@ -1,7 +1,8 @@
 """The contacts of an export: one row per customer of the chosen segments, normalized once.
 
 Every destination reads the same temporary table, built in the engine from the run's
-``segment_assignments`` and the ``customers`` table:
+``segment_assignments`` and the ``customers`` table (its golden records, one per person, once
+``segmint dedupe`` has linked records):
 
 =============  =================================================================================
 column         what it holds
@@ -111,6 +112,7 @@ def build_contacts(
     customer_ids: Iterable[str] | pa.Array | pa.ChunkedArray | None = None,
     only: Collection[str] | None = None,
     customer_key: str = "c.customer_id",
+    customers: str = "customers",
 ) -> int:
     """Create the temporary table ``table`` with the normalized contacts; return its rows.
 
@@ -122,7 +124,10 @@ def build_contacts(
     ``customer_key``: how the assignments name a customer of ``customers c``
     (:func:`segmint.privacy.pseudonyms.customer_key_sql`: the id, or its pseudonym). The
     contacts' ``customer_id`` is the real id (what a platform or CRM matches on); ``_member``
-    is the id as the assignments hold it."""
+    is the id as the assignments hold it. ``customers``: the relation read as ``customers c``
+    (:func:`segmint.identity.persons.customers_sql`: once records are linked into persons,
+    one golden record per person, so a file holds one row per person with the best contact
+    data of their records; ``customer_key`` then names its ids without mapping them again)."""
     have = (
         {r[0] for r in con.execute("SELECT column_name FROM (DESCRIBE customers)").fetchall()}
         if con.execute(
@@ -189,7 +194,7 @@ def build_contacts(
           SELECT {real} AS customer_id, a.customer_id AS _member,
             a.segment, a.segment_name{joined}
           FROM segment_assignments a
-          {f"LEFT JOIN customers c ON {customer_key} = a.customer_id" if have else ""}
+          {f"LEFT JOIN {customers} c ON {customer_key} = a.customer_id" if have else ""}
           WHERE a.run_id = ? AND a.segmentation = ? AND list_contains(?, a.segment) {some}
         ) c
     """

@@ -48,6 +48,7 @@ from segmint.activate.exporters import Exporter, lookup
 from segmint.activate.sensitive import sensitive_terms
 from segmint.activate.templates import BODY_COLUMN, SUBJECT_COLUMN, rendered_messages
 from segmint.exceptions import ExportError
+from segmint.identity.persons import customers_sql
 from segmint.privacy import audit
 from segmint.privacy.pseudonyms import customer_key_sql, keep_pseudonymized
 from segmint.store import Store
@@ -199,7 +200,9 @@ def export_audience(
             segmentation=segmentation,
             segments=[lab for lab, _ in chosen],
             customer_ids=customer_ids,
-            customer_key=customer_key_sql(store, "c.customer_id"),
+            # one golden record per person once records are linked; its ids are person ids
+            customer_key=customer_key_sql(store, "c.customer_id", persons=False),
+            customers=customers_sql(store),
             # a message template or an extra column may read any contact field
             only=None
             if exporter.template_columns is not None or extra_columns is not None

@@ -312,12 +312,14 @@ def preview(
     body: str | None = None,
     n: int = PREVIEW_SIZE,
     customer_key: str = "c.customer_id",
+    customers: str = "customers",
 ) -> dict[str, Any]:
     """The segment's message rendered for ``n`` example members (real customers of the run).
 
     ``subject``/``body`` preview unsaved text (checked first); by default the plan's own
     templates, or :func:`suggest`'s when it has none (``suggested`` is then true).
-    ``customer_key``: as :func:`~segmint.activate.contacts.build_contacts` takes it.
+    ``customer_key``, ``customers``: as :func:`~segmint.activate.contacts.build_contacts`
+    takes them.
     """
     plan = result.targeting.get(label) or Plan()
     suggested = subject is None and body is None and not has_template(plan)
@@ -342,6 +344,7 @@ def preview(
             segments=[label],
             customer_ids=ids,
             customer_key=customer_key,
+            customers=customers,
         )
         rows = con.execute(
             f"SELECT {', '.join(CUSTOMER_FIELDS)} FROM {table} ORDER BY list_position(?, _member)",

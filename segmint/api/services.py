@@ -27,6 +27,7 @@ from segmint.api.inflation import check_inflation
 from segmint.api.state import AppState
 from segmint.api.uploads import Received
 from segmint.exceptions import InputError, ModelError, SegmintError, UnreadableFileError
+from segmint.identity.persons import customers_sql
 from segmint.privacy import audit
 from segmint.privacy.pseudonyms import customer_key_sql
 from segmint.privacy.reports import moved
@@ -479,9 +480,16 @@ def message_preview(
 
     result = get_segmentation(ws, run_id, name)
     _segment(result, label)
-    key = customer_key_sql(ws.store, "c.customer_id")
+    key = customer_key_sql(ws.store, "c.customer_id", persons=False)  # golden records' ids
     return preview(
-        ws.store.db.cursor(), result, run_id, label, subject=subject, body=body, customer_key=key
+        ws.store.db.cursor(),
+        result,
+        run_id,
+        label,
+        subject=subject,
+        body=body,
+        customer_key=key,
+        customers=customers_sql(ws.store),
     )
 
 

@@ -104,21 +104,29 @@ def _keyed_rows(store: Store, ids: list[str]) -> dict[str, list[dict[str, Any]]]
     present = set(store.table_names())
     for spec in customer_keyed_tables():
         for name in store.instances(spec):
-            rows = _rows(store, name, ids, present, column=str(spec.customer_column))
+            rows = _rows(store, name, ids, present, columns=spec.customer_columns)
             if rows:
                 found[name] = rows
     return found
 
 
 def _rows(
-    store: Store, table: str, ids: list[str], present: set[str], *, column: str = "customer_id"
+    store: Store,
+    table: str,
+    ids: list[str],
+    present: set[str],
+    *,
+    columns: tuple[str, ...] = ("customer_id",),
 ) -> list[dict[str, Any]]:
-    if table not in present or column not in store.columns(table):
+    """The rows of ``table`` in which any of ``columns`` names one of ``ids``."""
+    have = store.columns(table) if table in present else {}
+    where = " OR ".join(f'"{c}" IN $ids' for c in columns if c in have)
+    if not where:
         return []
-    return _query(store, f'SELECT * FROM "{table}" WHERE "{column}" IN ?', [ids])
+    return _query(store, f'SELECT * FROM "{table}" WHERE {where}', {"ids": ids})
 
 
-def _query(store: Store, sql: str, params: list[Any]) -> list[dict[str, Any]]:
+def _query(store: Store, sql: str, params: list[Any] | dict[str, Any]) -> list[dict[str, Any]]:
     cur = store.db.cursor().execute(sql, params)
     names = [d[0] for d in cur.description or []]
     types = [str(d[1]) for d in cur.description or []]

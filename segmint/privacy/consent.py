@@ -24,13 +24,15 @@ file without a profiling column must not undo an objection.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from segmint.exceptions import InputError, SpecError
 from segmint.privacy.audit import current_actor, record
 from segmint.privacy.keys import customer_target
+from segmint.privacy.linked import same_person
+from segmint.privacy.pseudonyms import keyed_table
 from segmint.store.tables import workspace_table
 
 if TYPE_CHECKING:
@@ -117,7 +119,10 @@ def set_consent(
     ``status``: ``granted`` / ``denied`` / ``revoked`` (or ``grant`` / ``deny`` / ``revoke``);
     granted sets the flag true, the other two false. ``source`` defaults to who is acting
     (:func:`segmint.privacy.audit.current_actor`); ``at`` to now (UTC). The flag, the event and
-    an audit row (the customer as a keyed hash) are written in one transaction.
+    an audit row (the customer as a keyed hash) are written in one transaction. Consent is the
+    person's: when ``segmint dedupe`` linked the record to others, their flags are set too,
+    with an event each (a grant on one record would otherwise stay overruled by another
+    record's refusal: audiences take the most restrictive flag of a person's records).
     """
     col, found = column(channel), _status(status)
     customer_id = str(customer_id).strip()
@@ -132,16 +137,17 @@ def set_consent(
     event = ConsentEvent(
         customer_id, channel, found, at or now, source or current_actor().name, None, now
     )
+    records = same_person(store, [customer_id])
     with store.transaction() as tx:
         store.ensure("consent_events")
         tx.execute(f'ALTER TABLE customers ADD COLUMN IF NOT EXISTS "{col}" BOOLEAN')
         tx.execute(
-            f'UPDATE customers SET "{col}" = ? WHERE customer_id = ?',
-            [found == "granted", customer_id],
+            f'UPDATE customers SET "{col}" = ? WHERE customer_id IN ?',
+            [found == "granted", records],
         )
-        tx.execute(
+        tx.executemany(
             "INSERT INTO consent_events VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [getattr(event, c) for c in _EVENT_COLUMNS],
+            [[getattr(replace(event, customer_id=r), c) for c in _EVENT_COLUMNS] for r in records],
         )
         record(
             tx,
@@ -283,9 +289,11 @@ def _keep_last(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
 
 
 def objections(store: Store) -> ibis.Table | None:
-    """The customers who objected to profiling (one column, ``customer_id``), or None when the
-    workspace records no such column. Segment runs leave them out."""
+    """The customers who objected to profiling (one column, ``customer_id``, named as the
+    derived tables name them: by person and pseudonym, :func:`keyed_table`), or None when the
+    workspace records no such column. Segment runs leave them out. Once records are linked,
+    a person objected when any of their records did."""
     if not store.has_table("customers") or "consent_profiling" not in store.columns("customers"):
         return None
-    t = store.table("customers")
+    t = keyed_table(store, "customers")
     return t.filter(t.consent_profiling == False).select("customer_id").distinct()  # noqa: E712

@@ -2,11 +2,13 @@
 
 What :func:`erase` does, in order:
 
-1. **Find** the person's customer ids (:func:`segmint.privacy.subject.resolve`) and their
-   identifiers as stored (ids, e-mails, phones).
+1. **Find** the person's customer ids (:func:`segmint.privacy.subject.resolve`: with every
+   record ``segmint dedupe`` linked to them) and their identifiers as stored (ids, e-mails,
+   phones).
 2. **Delete**, in one transaction: their rows in every customer-keyed table of the registry
    (:func:`segmint.store.tables.customer_keyed_tables`, families such as the per-run feature
-   snapshots included), the quality samples of their source rows or quoting their
+   snapshots included; a row goes when any of its id columns names them: a scored pair of
+   records, one of them theirs), the quality samples of their source rows or quoting their
    identifiers, and every quote of an identifier in the other tables' text and JSON
    (segmentation results, job results: the value becomes ``[erased]``). Their id, e-mail and
    phone go on the suppression list as keyed hashes, and the audit log gets the erasure,
@@ -140,8 +142,9 @@ def erase(
     )
     say("Finding the person's rows")
     keyed = _keyed_instances(store)
-    for table, column in keyed:
-        n = _count(con, f'SELECT count(*) FROM "{table}" WHERE "{column}" IN ?', [keys])
+    for table, columns in _by_table(keyed).items():
+        where = " OR ".join(f'"{c}" IN $keys' for c in columns)
+        n = _count(con, f'SELECT count(*) FROM "{table}" WHERE {where}', {"keys": keys})
         if n:
             result.rows[table] = n
     lineage = _lineage(store, ids)
@@ -162,7 +165,7 @@ def erase(
     with store.transaction():
         for table, column in keyed:
             if table in result.rows:
-                con.execute(f'DELETE FROM "{table}" WHERE "{column}" IN ?', [keys])
+                con.execute(f'DELETE FROM "{table}" WHERE "{column}" IN ?', [keys]).fetchall()
         _quality_rows(store, lineage, tokens, count=False)
         for (table, column), rows in quotes.items():
             for rowid, text in rows:
@@ -232,7 +235,14 @@ def suppression_hashes(
 # -- finding ---------------------------------------------------------------------------------
 
 
-def _count(con: Any, sql: str, params: list[Any]) -> int:
+def _by_table(keyed: list[tuple[str, str]]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for table, column in keyed:
+        out.setdefault(table, []).append(column)
+    return out
+
+
+def _count(con: Any, sql: str, params: list[Any] | dict[str, Any]) -> int:
     row = con.execute(sql, params).fetchone()
     return int(row[0]) if row else 0
 
@@ -241,9 +251,8 @@ def _keyed_instances(store: Store) -> list[tuple[str, str]]:
     from segmint.store.tables import customer_keyed_tables
 
     out = []
-    for t in customer_keyed_tables():
-        assert t.customer_column is not None
-        out += [(name, t.customer_column) for name in store.instances(t)]
+    for t in customer_keyed_tables():  # every id column: a pair's two records, a person
+        out += [(name, column) for name in store.instances(t) for column in t.customer_columns]
     return out
 
 

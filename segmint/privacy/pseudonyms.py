@@ -22,6 +22,13 @@ in the write's transaction), and every place where a derived table meets a canon
 through :func:`customer_key_sql` (SQL) or :func:`keyed_table` (an Ibis table), which give the
 id unchanged while the setting is off. Hashing in the engine costs about 2 s per million ids
 on one core, so only per-customer rows are hashed, never each order line of a full build.
+
+When ``segmint dedupe`` has linked records into persons (``identity_map``), derived tables are
+about persons: their ``customer_id`` is the person id (:mod:`segmint.privacy.linked`), and the
+two functions name a record by its person first, then by the person's pseudonym. The identity
+tables themselves keep the real ids, like the canonical tables: they say which real records
+are one person, and linking the next import, explaining a link and reviewing a pair all read
+the records behind them (erasure and subject access visit them, every id column included).
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from segmint.privacy.keys import hmac_sql, keyed_hash, workspace_key
+from segmint.privacy.linked import linked, person_sql
 
 if TYPE_CHECKING:
     import ibis
@@ -105,27 +113,37 @@ def _key_sql(key: bytes, expr: str) -> str:
     )
 
 
-def customer_key_sql(store: Store, expr: str) -> str:
-    """The SQL that names a customer as derived tables do: ``expr`` itself, or its pseudonym
-    when the workspace has pseudonyms on. Use it wherever a canonical table (real ids) meets
-    a derived one: ``ON {customer_key_sql(store, 'c.customer_id')} = a.customer_id``."""
+def customer_key_sql(store: Store, expr: str, *, persons: bool = True) -> str:
+    """The SQL that names a customer as derived tables do: ``expr`` itself, its person (when
+    records are linked) and its pseudonym (when the workspace has pseudonyms on). Use it
+    wherever a canonical table (real ids) meets a derived one:
+    ``ON {customer_key_sql(store, 'c.customer_id')} = a.customer_id``. ``persons=False``: the
+    ids in ``expr`` are person ids already (the golden records of
+    :func:`segmint.identity.persons.customers_sql`)."""
+    if persons:
+        expr = person_sql(store, expr)
     if not enabled(store):
         return expr
     return _key_sql(workspace_key(store), expr)
 
 
-def keyed_table(store: Store, name: str) -> ibis.Table:
+def keyed_table(store: Store, name: str, *, source: str | None = None) -> ibis.Table:
     """The canonical table ``name`` as an Ibis table whose ``customer_id`` is named as in the
-    derived tables (a temporary view over it when pseudonyms are on)."""
-    if not enabled(store) or "customer_id" not in store.columns(name):
-        return store.table(name)
+    derived tables: by its person and pseudonym (a temporary view over it when either is on;
+    every row stays, so a person with two records has two ``customers`` rows here).
+
+    ``source``: a SQL relation to read instead of the stored table, whose ids are person ids
+    already (the golden records :func:`segmint.identity.persons.customers_sql` gives)."""
     from segmint.store import quote
 
-    view = f"_segmint_keyed_{name}"
-    key = customer_key_sql(store, "customer_id")
+    on = source is not None or enabled(store) or linked(store)
+    if not on or "customer_id" not in store.columns(name):
+        return store.table(name)
+    view = f"_segmint_keyed_{name}" if source is None else f"_segmint_keyed_person_{name}"
+    key = customer_key_sql(store, "t.customer_id", persons=source is None)
     store.db.execute(
         f"CREATE OR REPLACE TEMP VIEW {quote(view)} AS "
-        f"SELECT * REPLACE ({key} AS customer_id) FROM {quote(name)}"
+        f"SELECT t.* REPLACE ({key} AS customer_id) FROM {source or quote(name)} t"
     )
     return store.ibis.table(view)
 
@@ -146,19 +164,17 @@ def _rewrite(store: Store, key: bytes, table: str) -> dict[str, int]:
     from segmint.store import quote
     from segmint.store.tables import workspace_table
 
-    column = workspace_table(table).customer_column or "customer_id"
-    q = quote(column)
-    row = store.db.execute(
-        f"SELECT count(*) FROM {quote(table)} "
-        f"WHERE {q} IS NOT NULL AND NOT regexp_full_match(CAST({q} AS VARCHAR), '{PATTERN}')"
-    ).fetchone()
-    n = int(row[0]) if row else 0
-    if n:
-        store.db.execute(
-            f"UPDATE {quote(table)} SET {q} = {_key_sql(key, q)} "
-            f"WHERE {q} IS NOT NULL AND NOT regexp_full_match(CAST({q} AS VARCHAR), '{PATTERN}')"
-        )
-    dropped = [c for c in store.columns(table) if c != column and IDENTIFIER.fullmatch(c)]
+    columns = workspace_table(table).customer_columns or ("customer_id",)
+    n = 0
+    for column in columns:  # every id column: a pair's other record, a record's person
+        q = quote(column)
+        todo = f"{q} IS NOT NULL AND NOT regexp_full_match(CAST({q} AS VARCHAR), '{PATTERN}')"
+        row = store.db.execute(f"SELECT count(*) FROM {quote(table)} WHERE {todo}").fetchone()
+        found = int(row[0]) if row else 0
+        if found:
+            store.db.execute(f"UPDATE {quote(table)} SET {q} = {_key_sql(key, q)} WHERE {todo}")
+        n = max(n, found)
+    dropped = [c for c in store.columns(table) if c not in columns and IDENTIFIER.fullmatch(c)]
     for c in dropped:
         store.db.execute(f"ALTER TABLE {quote(table)} DROP COLUMN {quote(c)}")
     return {"rows": n, "columns": len(dropped)}

@@ -4,6 +4,10 @@ Erasure and subject access both start here. An e-mail or phone is looked up in `
 (and in ``orders``, which may carry the e-mail given at checkout) after the same
 normalization the suppression list uses (:func:`segmint.privacy.keys.normalize`), so that
 ``Ann@Example.org`` finds ``ann@example.org`` and ``+1 (415) 555-0100`` finds ``+14155550100``.
+Once ``segmint dedupe`` has linked records into persons, the ids found bring every record of
+their person with them (:func:`segmint.privacy.linked.same_person`): erasing the Mailchimp
+subscriber erases the Shopify customer who is the same woman, and her subject access shows
+both.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from segmint.exceptions import InputError
 from segmint.privacy.keys import normalize, normalize_sql
+from segmint.privacy.linked import same_person
 
 if TYPE_CHECKING:
     from segmint.store import Store
@@ -29,7 +34,8 @@ def resolve(
     email: str | None = None,
     phone: str | None = None,
 ) -> list[str]:
-    """The customer ids the given identifiers stand for (sorted; empty when none matches).
+    """The customer ids the given identifiers stand for, with every record linked to them
+    (sorted; empty when none matches).
 
     Exactly one of ``customer_id``, ``email`` and ``phone`` must be given.
     """
@@ -60,9 +66,9 @@ def resolve(
             for t in store.instances(spec):
                 row = store.db.execute(
                     f'SELECT count(*) FROM "{t}" WHERE "{spec.customer_column}" IN ?', [keys]
-                ).fetchone()
+                ).fetchall()[0]
                 if row and row[0]:
-                    return [wanted]
+                    return same_person(store, [wanted])
         return []
     for t in _CONTACT_COLUMNS[kind]:
         if t not in tables:
@@ -76,4 +82,4 @@ def resolve(
             [wanted],
         ).fetchall()
         found.update(r[0] for r in rows)
-    return sorted(found)
+    return same_person(store, sorted(found))

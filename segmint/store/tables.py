@@ -61,6 +61,9 @@ class WorkspaceTable:
     columns: tuple[Column, ...]
     #: the column holding the customer id, when each row is about one customer
     customer_column: str | None = None
+    #: further columns naming a customer the row is about (the other record of a pair, the
+    #: person a record belongs to): erasure, subject access and pseudonyms visit them too
+    other_customer_columns: tuple[str, ...] = ()
     #: further columns are added at run time (source extras, features, model outputs)
     dynamic: bool = False
     #: what the dynamic columns are (shown in docs/data-model.md)
@@ -71,6 +74,13 @@ class WorkspaceTable:
     @property
     def customer_keyed(self) -> bool:
         return self.customer_column is not None
+
+    @property
+    def customer_columns(self) -> tuple[str, ...]:
+        """Every column naming a customer the row is about (empty when not customer-keyed)."""
+        if self.customer_column is None:
+            return ()
+        return (self.customer_column, *self.other_customer_columns)
 
     @property
     def names(self) -> list[str]:
@@ -188,6 +198,7 @@ _IDENTITY = (
             _c("run_id", "VARCHAR", "The dedupe run that last placed this record."),
         ),
         customer_column="customer_id",
+        other_customer_columns=("person_id",),
     ),
     WorkspaceTable(
         "identity_pairs",
@@ -201,6 +212,7 @@ _IDENTITY = (
             _c("run_id", "VARCHAR", "The dedupe run that scored the pair."),
         ),
         customer_column="customer_id_l",
+        other_customer_columns=("customer_id_r",),
     ),
     WorkspaceTable(
         "identity_decisions",
@@ -214,6 +226,7 @@ _IDENTITY = (
             _c("decided_at", "TIMESTAMP", "When (UTC)."),
         ),
         customer_column="customer_id_l",
+        other_customer_columns=("customer_id_r",),
     ),
     WorkspaceTable(
         "identity_models",
@@ -624,14 +637,16 @@ def render_markdown() -> str:
         "A workspace creates no table that is not listed here (a name with `<seq>` stands "
         "for a family, one table per run). *Customer key* names the "
         "column holding the customer id in tables whose rows are about one customer each "
-        "(what erasing a customer visits). Some tables get further columns at run time "
+        "(what erasing a customer visits), then any further column naming a customer the row "
+        "is about (a pair's other record, a record's person). Some tables get further "
+        "columns at run time "
         "(a source's extra attributes, features, model outputs).",
         "",
         "| table | kind | customer key | further columns at run time | meaning |",
         "|---|---|---|---|---|",
     ]
     for t in TABLES.values():
-        key = f"`{t.customer_column}`" if t.customer_column else ""
+        key = ", ".join(f"`{c}`" for c in t.customer_columns)
         dyn = t.dynamic_note if t.dynamic else ""
         out.append(f"| `{t.name}` | {t.kind} | {key} | {dyn} | {t.description} |")
     out += ["", "## Runs, features, results and the server's tables", ""]
