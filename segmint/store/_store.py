@@ -339,8 +339,9 @@ class Store:
         return [t for t in self.table_names() if table.matches(t)]
 
     def next_seq(self) -> int:
-        row = self.db.execute("SELECT coalesce(max(seq), 0) + 1 FROM runs").fetchone()
-        return int(row[0]) if row else 1
+        # fetchall, not fetchone: the result drained, so the next query may use the connection
+        rows = self.db.execute("SELECT coalesce(max(seq), 0) + 1 FROM runs").fetchall()
+        return int(rows[0][0]) if rows else 1
 
     def record_run(self, run: RunRecord) -> RunRecord:
         """Insert ``run`` (call inside the write transaction so it lands with the data)."""
