@@ -35,7 +35,9 @@ def python_blocks(name: str) -> list[str]:
     return re.findall(r"```python\n(.*?)```", text, flags=re.S)
 
 
-@pytest.mark.parametrize("name", ["clustering.md", "experiments.md", "monitoring.md"])
+@pytest.mark.parametrize(
+    "name", ["clustering.md", "experiments.md", "identity.md", "monitoring.md"]
+)
 def test_python_examples_run(name):
     blocks = python_blocks(name)
     assert blocks, f"docs/{name} has no python example"
