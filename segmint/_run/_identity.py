@@ -34,14 +34,7 @@ def link_new(ws: Workspace, spec: Spec, say: Callable[[str], None]) -> str | Non
     if model is not None and new == 0 and ident.threshold in (None, model[2]):
         return None
     say("Linking customer records (segmint dedupe)")
-    options = IdentityOptions(
-        threshold=ident.threshold,
-        fields=ident.fields,
-        comparisons=ident.comparisons,
-        blocking=ident.blocking,
-        review_floor=ident.review_floor,
-    )
-    done = ws.dedupe(options=options, progress=say)
+    done = ws.dedupe(options=IdentityOptions.from_spec(ident), progress=say)
     how = "matched against the stored model" if done.mode == "incremental" else "linked"
     return (
         f"Identity: {done.new_records:,} customer records {how}; {done.records:,} records "

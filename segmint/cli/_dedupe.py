@@ -168,14 +168,7 @@ def _options(spec: Path | None) -> Any:
     from segmint.identity import IdentityOptions
     from segmint.spec.model import load_spec
 
-    ident = load_spec(spec).identity
-    return IdentityOptions(
-        threshold=ident.threshold,
-        fields=ident.fields,
-        comparisons=ident.comparisons,
-        blocking=ident.blocking,
-        review_floor=ident.review_floor,
-    )
+    return IdentityOptions.from_spec(load_spec(spec).identity)
 
 
 def show_result(data: dict[str, Any]) -> None:

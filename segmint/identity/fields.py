@@ -20,7 +20,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from segmint.spec.model import IdentitySpec
 
 __all__ = [
     "DEFAULT_THRESHOLD",
@@ -102,6 +105,17 @@ class IdentityOptions:
     seed: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
+    @classmethod
+    def from_spec(cls, spec: IdentitySpec) -> IdentityOptions:
+        """The options a pipeline spec's ``identity:`` section sets."""
+        return cls(
+            threshold=spec.threshold,
+            fields=spec.fields,
+            comparisons=spec.comparisons,
+            blocking=spec.blocking,
+            review_floor=spec.review_floor,
+        )
+
 
 def _text(col: str) -> str:
     """Lower case, accents and punctuation gone, single spaces; empty becomes NULL."""
@@ -143,15 +157,13 @@ def _kind_sql(kind: str, col: str) -> str:
         return f"TRY_CAST({q} AS DATE)"
     if kind == "address":
         return _address(q)
-    if kind == "postal_code":
+    if kind in ("postal_code", "id"):  # letters and digits only: 'SW1A 1AA', 'AB-123 456'
         return f"nullif(upper(regexp_replace(CAST({q} AS VARCHAR), '[^A-Za-z0-9]', '', 'g')), '')"
     if kind == "country":
         return f"nullif(upper(trim(CAST({q} AS VARCHAR))), '')"
     if kind in ("latitude", "longitude"):
         # 0 means "not geocoded" in many exports (0°N 0°E is open sea): missing, not a place
         return f"nullif(TRY_CAST({q} AS DOUBLE), 0)"
-    if kind == "id":
-        return f"nullif(upper(regexp_replace(CAST({q} AS VARCHAR), '[^A-Za-z0-9]', '', 'g')), '')"
     raise ValueError(kind)
 
 
