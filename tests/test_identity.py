@@ -217,10 +217,9 @@ def test_an_explanation_adds_up(linked: tuple) -> None:
     assert one.match_probability < ex.threshold
 
 
-def test_clear_errors() -> None:
+def test_an_empty_workspace_is_a_clear_error() -> None:
     ws = segmint.Workspace(":memory:")
-    pd.DataFrame({"order_id": ["1"], "amount": [1.0]})
-    with pytest.raises(segmint.SegmintError):
+    with pytest.raises(segmint.SegmintError, match="holds no data yet"):
         ws.dedupe()
     ws.close()
 
@@ -259,6 +258,8 @@ def test_a_spec_chooses_the_fields(tmp_path: Path) -> None:
     assert done.threshold == 0.9 and len(done.blocking) == 2
     with pytest.raises(segmint.SegmintError, match="not a field kind"):
         ws.dedupe(options=IdentityOptions(fields={"email": "mail"}))
+    with pytest.raises(segmint.SegmintError, match="'birth_date', which is not a linkage"):
+        ws.dedupe(options=IdentityOptions(fields={"email": "email"}, blocking=[["birth_date"]]))
     ws.close()
 
 

@@ -145,6 +145,7 @@ class Linkage:
         fields = filled
         if options.blocking:
             candidates = [[r] if isinstance(r, str) else list(r) for r in options.blocking]
+            _check_blocking(candidates, [f.name for f in fields])
         else:
             candidates = blocking_rules(fields)
         rules: list[str] = []
@@ -359,6 +360,28 @@ class Linkage:
 
     def close(self) -> None:
         self.con.close()
+
+
+def _check_blocking(rules: list[list[str]], names: list[str]) -> None:
+    """A spec's blocking rule may only name fields that are compared (and filled)."""
+    import re
+
+    from segmint.exceptions import SpecError
+
+    for rule in rules:
+        text = " ".join(rule)
+        if "=" in text:
+            used = set(re.findall(r"\b[lr]\.([a-z_][a-z0-9_]*)", text))
+        else:
+            used = {w for e in rule for w in re.findall(r"[a-z_][a-z0-9_]*", e.lower())}
+            used -= {"substr", "round", "lower", "upper", "left", "right"}
+        unknown = sorted(u for u in used if u not in names)
+        if unknown:
+            raise SpecError(
+                f"identity.blocking names {', '.join(map(repr, unknown))}, which is not a "
+                "linkage field (or is empty in every record).",
+                fix=f"use the fields compared: {', '.join(names)} (or add it to identity.fields)",
+            )
 
 
 def _em_rules(fields: list[Field], rules: list[str], sizes: dict[str, int]) -> list[str]:
