@@ -208,9 +208,15 @@ def pair_view(pair: Mapping[str, Any], threshold: float) -> dict[str, Any]:
 
 def _step_label(step: Mapping[str, Any]) -> str:
     column = str(step.get("column"))
-    if column.startswith("tf_"):  # Splink's term-frequency adjustment: common values count less
+    if column.startswith("tf_"):  # Splink's term-frequency adjustment against the average value
+        # relative, not absolute: an e-mail held by just these two records is already more
+        # frequent than most e-mails (held by one); "a common value" misled there
         w = fmt.number(step.get("match_weight")) or 0.0
-        how = "a common value, counts less" if w < 0 else "a rare value, counts more"
+        how = (
+            "in more records than most values, counts less"
+            if w < 0
+            else "rarer than most values, counts more"
+        )
         return f"{plain_column(column[3:])}: {how}"
     return f"{plain_column(column)}: {plain_level(str(step.get('level')), column)}"
 
