@@ -20,8 +20,7 @@ from typing import Any
 from segmint._workspace import Workspace
 from segmint.api.state import AppState
 from segmint.exceptions import InputError
-from segmint.identity.fields import choose_fields
-from segmint.identity.link import latest_model
+from segmint.identity.link import latest_model, preflight
 from segmint.identity.model import comparison_table
 from segmint.privacy.audit import acting_as
 from segmint.store.csvsafe import frame_to_csv_text
@@ -56,42 +55,9 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-def _has_customers(ws: Workspace) -> bool:
-    return "customers" in ws.tables() and ws.store.count("customers") > 0
-
-
 def check_dedupe(ws: Workspace, *, incremental: bool | None = None) -> None:
-    """Refuse now what the job would refuse after waiting its turn: no customer records,
-    no filled column to link on, an incremental run without a model."""
-    if not _has_customers(ws):
-        raise InputError(
-            "Finding duplicates links customer records, and this workspace has none.",
-            where="customers",
-            fix="import a customers file (or orders with customer ids) first.",
-        )
-    model = latest_model(ws.store)
-    if incremental is True and model is None:
-        raise InputError(
-            "There is no linkage model to match new records against yet.",
-            fix="run it once without incremental (it trains the model).",
-        )
-    if model is not None and incremental is not False:
-        return  # the stored model names its fields
-    fields = choose_fields(ws.store.columns("customers"))
-    db = ws.store.db.cursor()
-    sources = sorted({f.source for f in fields})
-    filled = [
-        s
-        for s in sources
-        if (db.execute(f'SELECT count("{s}") FROM customers').fetchone() or (0,))[0]
-    ]
-    if not filled:
-        raise InputError(
-            "The customer records have no names, e-mails, phones, birth dates or addresses "
-            "to compare, so no two can be linked.",
-            where="customers",
-            fix="import a customers file with such columns (the orders alone carry only ids).",
-        )
+    """Refuse now what the job would refuse after waiting its turn (identity's preflight)."""
+    preflight(ws.store, incremental=incremental)
 
 
 def start_dedupe(
@@ -160,7 +126,7 @@ def decide(
             f"A decision is accept, reject or clear; got '{decision[:40]}'.",
             fix="accept: one person; reject: two people; clear: forget the decision.",
         )
-    if latest_model(ws.store) is None:  # identity.decide would query a missing table
+    if latest_model(ws.store) is None:  # as identity.decide says it, in the server's words
         raise InputError(
             "This workspace has no identity map yet: there are no pairs to decide on.",
             fix="run a dedupe first (POST /api/v1/dedupe, or Find duplicates on the Persons page).",

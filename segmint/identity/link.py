@@ -35,7 +35,15 @@ from segmint.identity.fields import (
     choose_fields,
     prepare_sql,
 )
-from segmint.identity.model import Linkage, arrow, comparison_table, first, splink_connection
+from segmint.identity.model import (
+    Linkage,
+    arrow,
+    comparison_table,
+    first,
+    quiet,
+    registered,
+    splink_connection,
+)
 from segmint.privacy import audit as audit_log
 from segmint.store import RunRecord, Store
 
@@ -43,6 +51,7 @@ __all__ = [
     "DedupeResult",
     "dedupe",
     "latest_model",
+    "preflight",
     "prepared_records",
     "recluster",
     "unplaced_count",
@@ -105,13 +114,34 @@ def latest_model(store: Store) -> tuple[str, str, float] | None:
     return (str(row[0]), str(row[1]), float(row[2])) if row else None
 
 
-def _require_customers(store: Store) -> None:
+def preflight(store: Store, *, incremental: bool | None = None) -> None:
+    """Refuse what :func:`dedupe` cannot do, before any work (the server calls it before it
+    queues a job): no customer records, an incremental run without a model, or, when a model
+    is to be trained, no filled column to compare."""
     if not store.has_table("customers") or store.count("customers") == 0:
         raise InputError(
             "segmint dedupe links customer records, and this workspace has none.",
             where="customers",
             fix="import a customers file (or orders with customer ids) first: "
             "segmint ingest customers.csv",
+        )
+    model = latest_model(store)
+    if incremental is True and model is None:
+        raise InputError(
+            "There is no linkage model to match new records against yet.",
+            fix="run segmint dedupe once without --incremental (it trains the model)",
+        )
+    if model is not None and incremental is not False:
+        return  # the stored model names its fields
+    sources = sorted({f.source for f in choose_fields(store.columns("customers"))})
+    counts = ", ".join(f'count("{c}")' for c in sources)
+    row = first(store.db.execute(f"SELECT {counts} FROM customers")) if sources else None
+    if not row or not any(row):
+        raise InputError(
+            "The customer records have no names, e-mails, phones, birth dates or addresses "
+            "to compare, so no two can be linked.",
+            where="customers",
+            fix="import a customers file with such columns (the orders alone carry only ids).",
         )
 
 
@@ -132,7 +162,7 @@ def dedupe(
     """
     started = time.perf_counter()
     say = progress or (lambda _m: None)
-    _require_customers(store)
+    preflight(store, incremental=incremental)
     opts = options or IdentityOptions()
     if threshold is None:
         threshold = opts.threshold
@@ -143,11 +173,6 @@ def dedupe(
         )
     saved = latest_model(store)
     new_ids = _unplaced(store)
-    if incremental is True and saved is None:
-        raise InputError(
-            "There is no linkage model to match new records against yet.",
-            fix="run segmint dedupe once without --incremental (it trains the model)",
-        )
     custom = bool(opts.fields or opts.comparisons or opts.blocking)
     if saved is not None and not custom and incremental is not False and not new_ids.num_rows:
         # nothing new to score: the persons again from the stored scores (a new threshold,
@@ -156,10 +181,9 @@ def dedupe(
     use_saved = saved is not None and (
         incremental is True or (incremental is None and new_ids.num_rows > 0 and not custom)
     )
-    fields = choose_fields(store.columns("customers"), opts.fields)
-    if use_saved:
-        assert saved is not None
-        fields = choose_fields(store.columns("customers"), _fields_of(store, saved[0]))
+    # an incremental run compares the fields its model was trained on
+    chosen = _fields_of(store, saved[0]) if use_saved and saved is not None else opts.fields
+    fields = choose_fields(store.columns("customers"), chosen)
     say("reading customer records")
     prepared = prepared_records(store, fields)
     notes: list[str] = []
@@ -200,6 +224,8 @@ def dedupe(
                 [run.run_id, model_json, thr, datetime.now(UTC).replace(tzinfo=None)],
             )
             model_run = run.run_id
+        else:
+            _keep_threshold(store, model_run, thr)
         n_pairs = 0
         if pairs is not None and pairs.num_rows:
             n_pairs = pairs.num_rows
@@ -249,10 +275,7 @@ def recluster(
     with store.transaction():
         store.reserve_run(run)
         events, persons = _recluster(store, prepared, thr, run.run_id)
-        if thr != saved_thr:  # later runs link at the threshold chosen last
-            store.db.execute(
-                "UPDATE identity_models SET threshold = ? WHERE run_id = ?", [thr, model_run]
-            )
+        _keep_threshold(store, model_run, thr)
         run.spec = {"mode": "recluster", "threshold": thr, "model_run": model_run,
                     "reason": reason, "fields": [{"column": c, "kind": k} for c, k in
                     (_fields_of(store, model_run) or {}).items()]}  # fmt: skip
@@ -274,6 +297,14 @@ def recluster(
         blocking=_rules_of(model),
         seconds=round(time.perf_counter() - started, 2),
     )  # fmt: skip
+
+
+def _keep_threshold(store: Store, model_run: str, threshold: float) -> None:
+    """Later runs link at the threshold chosen last."""
+    store.db.execute(
+        "UPDATE identity_models SET threshold = ? WHERE run_id = ? AND threshold <> ?",
+        [threshold, model_run, threshold],
+    )
 
 
 def _fields_of(store: Store, model_run: str) -> dict[str, str] | None:
@@ -315,8 +346,7 @@ def _unplaced(store: Store) -> pa.Table:
 
 
 def _append_pairs(store: Store, pairs: pa.Table, run_id: str) -> None:
-    store.db.register("_identity_new_pairs", pairs)
-    try:
+    with registered(store.db, "_identity_new_pairs", pairs):
         store.db.execute(
             "DELETE FROM identity_pairs WHERE (customer_id_l, customer_id_r) IN "
             "(SELECT (customer_id_l, customer_id_r) FROM _identity_new_pairs)"
@@ -326,8 +356,6 @@ def _append_pairs(store: Store, pairs: pa.Table, run_id: str) -> None:
             "match_probability, ? FROM _identity_new_pairs",
             [run_id],
         )
-    finally:
-        store.db.unregister("_identity_new_pairs")
 
 
 def _near(store: Store, threshold: float, band: float = 0.5) -> int:
@@ -381,16 +409,13 @@ def _recluster(
             "cluster_size": pa.array([size[assignment[c]] for c in cust], pa.int32()),
         }
     )
-    store.db.register("_identity_map_new", table)
-    try:
+    with registered(store.db, "_identity_map_new", table):
         store.db.execute("DELETE FROM identity_map")
         store.db.execute(
             "INSERT INTO identity_map SELECT customer_id, person_id, match_probability, "
             "cluster_size, ? FROM _identity_map_new",
             [run_id],
         )
-    finally:
-        store.db.unregister("_identity_map_new")
     counts: dict[str, int] = defaultdict(int)
     for event, _previous in events.values():
         counts[event] += 1
@@ -404,15 +429,12 @@ def _recluster(
                 "records": pa.array([size[p] for p in pids], pa.int32()),
             }
         )
-        store.db.register("_identity_events_new", log)
-        try:
+        with registered(store.db, "_identity_events_new", log):
             store.db.execute(
                 "INSERT INTO identity_events SELECT ?, person_id, event, previous, records "
                 "FROM _identity_events_new",
                 [run_id],
             )
-        finally:
-            store.db.unregister("_identity_events_new")
     before = set(old.values())
     counts["kept"] = sum(1 for p in size if p not in events and p in before)
     return dict(counts), len(size)
@@ -435,13 +457,11 @@ def _components(ids: pa.ChunkedArray, edges: pa.Table, threshold: float) -> dict
             "nodes) AND unique_id_r IN (SELECT unique_id FROM nodes) GROUP BY ALL"
         )
         db = DuckDBAPI(connection=con)
-        import logging
-
-        logging.getLogger("splink").setLevel(logging.ERROR)
-        out = cluster_pairwise_predictions_at_threshold(
-            "nodes", "edges", db, node_id_column_name="unique_id",
-            threshold_match_probability=min(threshold, 1.0),
-        )  # fmt: skip
+        with quiet():
+            out = cluster_pairwise_predictions_at_threshold(
+                "nodes", "edges", db, node_id_column_name="unique_id",
+                threshold_match_probability=threshold,
+            )  # fmt: skip
         rows = con.execute(
             f"SELECT CAST(unique_id AS VARCHAR), CAST(cluster_id AS VARCHAR) FROM "
             f"{out.physical_name}"

@@ -17,7 +17,8 @@ import copy
 import json
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,7 +33,16 @@ from segmint.identity.fields import (
     training_rules,
 )
 
-__all__ = ["Linkage", "arrow", "comparison_table", "first", "rule_sql", "splink_connection"]
+__all__ = [
+    "Linkage",
+    "arrow",
+    "comparison_table",
+    "first",
+    "quiet",
+    "registered",
+    "rule_sql",
+    "splink_connection",
+]
 
 _LOG = logging.getLogger("splink")
 #: expectation maximisation runs once per blocking rule with at least this many pairs (a rule
@@ -71,10 +81,24 @@ def arrow(con: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> pa.Ta
     return table
 
 
-def splink_connection() -> duckdb.DuckDBPyConnection:
-    """A private in-memory DuckDB for Splink (its temp tables stay out of the workspace)."""
+@contextmanager
+def registered(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> Iterator[None]:
+    """``table`` visible to SQL on ``con`` as ``name`` for the block, then gone."""
+    con.register(name, table)
+    try:
+        yield
+    finally:
+        con.unregister(name)
+
+
+def splink_connection(prepared: pa.Table | None = None) -> duckdb.DuckDBPyConnection:
+    """A private in-memory DuckDB for Splink (its temp tables stay out of the workspace),
+    holding the linkage records as the table ``prepared`` when they are given."""
     con = duckdb.connect(":memory:")
     con.execute("SET TimeZone = 'UTC'")
+    if prepared is not None:
+        with registered(con, "_prepared_arrow", prepared):
+            con.execute("CREATE TABLE prepared AS SELECT * FROM _prepared_arrow")
     return con
 
 
@@ -129,10 +153,7 @@ class Linkage:
         from splink import DuckDBAPI, Linker, SettingsCreator
 
         say = progress or (lambda _m: None)
-        con = splink_connection()
-        con.register("_prepared_arrow", prepared)
-        con.execute("CREATE TABLE prepared AS SELECT * FROM _prepared_arrow")
-        con.unregister("_prepared_arrow")
+        con = splink_connection(prepared)
         notes: list[str] = []
         # an empty field tells Splink nothing and cannot be trained: leave it out
         filled = []
@@ -199,7 +220,7 @@ class Linkage:
             for r in training_rules(fields)
             if _pairs_in_rule(self.con, "prepared", r) > 0
         ]
-        with _quiet():
+        with quiet():
             if exact:
                 tr.estimate_probability_two_random_records_match(exact, recall=0.7)
             else:
@@ -250,10 +271,7 @@ class Linkage:
         """A linker with a saved model (incremental runs, explanations)."""
         from splink import DuckDBAPI, Linker
 
-        con = splink_connection()
-        con.register("_prepared_arrow", prepared)
-        con.execute("CREATE TABLE prepared AS SELECT * FROM _prepared_arrow")
-        con.unregister("_prepared_arrow")
+        con = splink_connection(prepared)
         settings = json.loads(model_json)
         db = DuckDBAPI(connection=con)
         records = db.register("prepared")
@@ -270,27 +288,26 @@ class Linkage:
 
     def predict(self, floor: float) -> pa.Table:
         """Every blocked pair scored, those at or above ``floor`` kept (ids as text, l < r)."""
-        with _quiet():
+        with quiet():
             df = self.linker.inference.predict(threshold_match_probability=floor)
         return self._pairs(df)
 
     def predict_new(self, new_ids: pa.Table, floor: float) -> pa.Table:
         """Pairs between new records and all others, and among the new (old pairs untouched)."""
-        self.con.register("_new_ids", new_ids)
-        self.con.execute(
-            "CREATE OR REPLACE TABLE new_records AS SELECT p.* FROM prepared p "
-            "WHERE unique_id IN (SELECT unique_id FROM _new_ids)"
-        )
-        self.con.execute(
-            "CREATE OR REPLACE TABLE old_records AS SELECT p.* FROM prepared p "
-            "WHERE unique_id NOT IN (SELECT unique_id FROM _new_ids)"
-        )
-        self.con.unregister("_new_ids")
+        with registered(self.con, "_new_ids", new_ids):
+            self.con.execute(
+                "CREATE OR REPLACE TABLE new_records AS SELECT p.* FROM prepared p "
+                "WHERE unique_id IN (SELECT unique_id FROM _new_ids)"
+            )
+            self.con.execute(
+                "CREATE OR REPLACE TABLE old_records AS SELECT p.* FROM prepared p "
+                "WHERE unique_id NOT IN (SELECT unique_id FROM _new_ids)"
+            )
         db = self.linker._db_api
         self.term_frequencies()
         new, old = db.register("new_records"), db.register("old_records")
         inf = self.linker.inference
-        with _quiet():
+        with quiet():
             between = self._pairs(inf.predict_between(new, old, threshold_match_probability=floor))
             within = self._pairs(inf.predict_within(new, threshold_match_probability=floor))
         return pa.concat_tables([between, within])
@@ -298,7 +315,7 @@ class Linkage:
     def term_frequencies(self) -> None:
         """Term-frequency tables from every prepared record (name and e-mail comparisons
         weigh a rare value more than a common one), as a full run computes them."""
-        with _quiet():
+        with quiet():
             for col in self.linker._settings_obj._term_frequency_columns:
                 self.linker.table_management.compute_tf_table(col.unquote().name)
 
@@ -331,7 +348,7 @@ class Linkage:
             self.term_frequencies()
             self._tf_ready = True
         db = self.linker._db_api
-        with _quiet():
+        with quiet():
             df = self.linker.inference.score_pair(db.register("pair_l"), db.register("pair_r"))
         rows = arrow(self.con, f"SELECT * FROM {df.physical_name}")
         return rows.to_pylist()[0] if rows.num_rows else None
@@ -431,7 +448,7 @@ def comparison_table(model_json: str) -> list[dict[str, Any]]:
     return out
 
 
-class _quiet:
+class quiet:
     """Splink logs at INFO and warns freely; a run shows its own progress instead."""
 
     def __enter__(self) -> None:
