@@ -20,6 +20,7 @@ ORDER = [
     "ingest",
     "clean",
     "identity",
+    "feedback",
     "features",
     "segment",
     "profile",
