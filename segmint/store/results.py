@@ -25,19 +25,24 @@ from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
     "FeatureDriftResult",
+    "FeedbackSummary",
+    "FeedbackTopic",
     "KPoint",
     "MonitoringAlert",
     "MonitoringResult",
     "Plan",
     "Population",
     "Profiles",
+    "Quote",
     "RankedSegment",
     "Ranking",
     "RuleMatch",
     "RunResult",
     "SegmentChange",
+    "SegmentFeedback",
     "SegmentProfile",
     "SegmentationResult",
+    "TopicShare",
     "ValueExtras",
 ]
 
@@ -184,6 +189,73 @@ class ValueExtras(_Result):
     models: JSON = Field(default_factory=dict)
 
 
+class TopicShare(_Result):
+    """One topic within a segment's texts, against every text of the run's population."""
+
+    topic: int
+    name: str
+    n_texts: int = 0
+    #: share of the segment's topic-assigned texts in this topic
+    share: Number = None
+    #: share of all topic-assigned texts (the population) in this topic
+    population_share: Number = None
+    #: share / population_share (None when the population has no text in it)
+    lift: Number = None
+
+
+class Quote(_Result):
+    """A representative text of a segment (the text only: no customer id, no name)."""
+
+    text: str
+    sentiment: Number = None
+    topic: int | None = None
+
+
+class SegmentFeedback(_Result):
+    """What one segment's customers wrote: sentiment, topics, complaint themes, quotes."""
+
+    label: str
+    n_texts: int = 0
+    #: texts with a sentiment score (English texts; others are flagged, not scored)
+    n_scored: int = 0
+    n_customers: int = 0
+    sentiment_mean: Number = None
+    #: 95 % confidence interval of the mean sentiment [low, high]
+    sentiment_ci: list[Number] = Field(default_factory=list)
+    share_negative: Number = None
+    #: topic mix, largest share first
+    topics: list[TopicShare] = Field(default_factory=list)
+    #: topics over-represented against the population (lift > 1, enough texts), by lift
+    over_represented: list[TopicShare] = Field(default_factory=list)
+    #: topics of the segment's negative texts over-represented against all negative texts
+    complaint_themes: list[TopicShare] = Field(default_factory=list)
+    quotes: list[Quote] = Field(default_factory=list)
+
+
+class FeedbackTopic(_Result):
+    """One topic found in the texts: named by its top terms, with example texts."""
+
+    topic: int
+    name: str
+    terms: list[str] = Field(default_factory=list)
+    n_texts: int = 0
+    share: Number = None
+    examples: list[str] = Field(default_factory=list)
+
+
+class FeedbackSummary(_Result):
+    """Feedback texts summarised per segment of one segmentation."""
+
+    n_texts: int = 0
+    n_scored: int = 0
+    #: texts not scored because their language is not English (or could not be told)
+    n_not_english: int = 0
+    sentiment_mean: Number = None
+    share_negative: Number = None
+    topics: list[FeedbackTopic] = Field(default_factory=list)
+    segments: list[SegmentFeedback] = Field(default_factory=list)
+
+
 class SegmentationResult(_Result):
     """One segmentation of a run (the ``segmentations.result`` row and a report section)."""
 
@@ -207,6 +279,8 @@ class SegmentationResult(_Result):
     #: the fitted model's parameters (centres, scaling, cut points, …) as JSON
     model: JSON = Field(default_factory=dict)
     value: ValueExtras | None = None
+    #: feedback texts per segment (when the workspace has analysed feedback texts)
+    feedback: FeedbackSummary | None = None
 
     def labels(self) -> list[str]:
         """The segment labels, largest segment first (each customer's label is stored in the
