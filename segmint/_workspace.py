@@ -23,7 +23,7 @@ import pandas as pd
 
 from segmint.clean import CleanResult, build_report, clean, write_report
 from segmint.exceptions import ExperimentError, ExportError, SegmintError, WorkspaceError
-from segmint.features import build_features, check_families, resolve_as_of
+from segmint.features import TEXT_TABLES, build_features, check_families, resolve_as_of
 from segmint.identity.persons import identity_spec, person_tables
 from segmint.ingest import IngestResult, ReadOptions, ingest
 from segmint.ingest.finite import require_finite
@@ -197,6 +197,7 @@ class Workspace:
         tables = {name: store.table(name) for name in CANONICAL if name in present}
         for name in tables:
             require_finite(store.db, name, step="features")
+        tables |= {n: store.table(n) for n in TEXT_TABLES if n in present}  # the text family
         tables = person_tables(store, tables)  # one row per person once records are linked
         when = resolve_as_of(tables.get("orders"), as_of)
         expr = build_features(tables, when, families=families, top_categories=top_categories)
@@ -235,6 +236,7 @@ class Workspace:
         self._require_data()
         present = set(self.tables())
         tables = {name: self.store.table(name) for name in CANONICAL if name in present}
+        tables |= {n: self.store.table(n) for n in TEXT_TABLES if n in present}
         tables = person_tables(self.store, tables)
         when = resolve_as_of(tables.get("orders"), None)
         return build_features(tables, when, families=families).schema()

@@ -263,7 +263,7 @@ def test_bad_parameters_say_what_was_expected(tiny):
         tiny.features(top_categories=0)
     with pytest.raises(SpecError, match=r"as-of date.*Got '31/01/2024'"):
         tiny.features(as_of="31/01/2024")
-    with pytest.raises(InputError, match="'customers' or an 'orders' table"):
+    with pytest.raises(InputError, match="'customers', an 'orders' or a 'feedback' table"):
         build_features({"events": tiny.table("events")}, datetime(2024, 1, 1))
 
 

@@ -1,7 +1,8 @@
 """Build the wide per-customer feature table from the canonical tables, as one Ibis expression.
 
 One row per customer: every customer_id in ``orders`` with a line at or before ``as_of``, and
-every customer in ``customers`` who existed then (``signup_at`` at or before ``as_of``; a
+every customer in ``customers`` who existed then; with neither table, every respondent in
+``feedback`` (a survey or reviews alone) (``signup_at`` at or before ``as_of``; a
 customer without ``signup_at`` counts unless all their order lines come later). Families whose
 tables are absent are skipped. Columns come in catalog order, families in the order of
 :data:`~segmint.features.catalog.FAMILIES`.
@@ -36,6 +37,7 @@ from segmint.features.demographics import demographic_features
 from segmint.features.firmographic import firmographic_features
 from segmint.features.geography import geographic_features
 from segmint.features.psychographic import feedback_features
+from segmint.features.text import text_features
 
 __all__ = ["build_features", "check_families"]
 
@@ -83,17 +85,20 @@ def build_features(
             fix="pass e.g. top_categories=8 (the default).",
         )
     orders, customers = tables.get("orders"), tables.get("customers")
-    if orders is None and customers is None:
+    feedback = tables.get("feedback")
+    if orders is None and customers is None and feedback is None:
         raise InputError(
-            "Features need a 'customers' or an 'orders' table. "
+            "Features need a 'customers', an 'orders' or a 'feedback' table. "
             f"Got {', '.join(sorted(tables)) or 'no tables'}.",
-            fix="import orders or customers first, e.g. segmint ingest orders.csv.",
+            fix="import orders, customers or feedback first, e.g. segmint ingest orders.csv.",
         )
     when = naive_utc(as_of)
     order_part = None
     if orders is not None and "behavioral" in chosen:
         order_part = order_features(orders, when, top_n=top_categories, reference=ref.get("orders"))
     people, ids = _customers(customers, orders, when) if customers is not None else (None, None)
+    if ids is None and orders is None and feedback is not None:
+        ids = _respondents(feedback, when)  # a survey or reviews alone: one row per respondent
     wide = _spine(ids, orders, order_part, when)
     for part in _other_parts(tables, people, chosen, when, top_categories, ref.get("events")):
         wide = _attach(wide, part)
@@ -125,6 +130,8 @@ def _other_parts(
             parts.append(geographic_features(people))
     if "psychographic" in chosen and "feedback" in tables:
         parts.append(feedback_features(tables["feedback"], when))
+    if "text" in chosen and "feedback_texts" in tables:
+        parts.append(text_features(tables["feedback_texts"], tables.get("feedback_topics"), when))
     if people is not None and "firmographic" in chosen:
         parts.append(firmographic_features(people))
     return [p for p in parts if p.features]
@@ -157,6 +164,15 @@ def _customers(
             undated = undated & ~c.customer_id.isin(_not_counted(orders, when).customer_id)
         existed = existed | undated
     return c, c.filter(existed.fill_null(False)).select("customer_id")
+
+
+def _respondents(feedback: ir.Table, when: datetime) -> ir.Table:
+    """The customers (or survey respondents) with a feedback row at or before ``when`` (undated
+    rows count): the spine of a workspace holding feedback alone."""
+    f = feedback.filter(feedback.customer_id.notnull())
+    if "answered_at" in f.columns:
+        f = f.filter(f.answered_at.isnull() | (f.answered_at <= when))
+    return f.select("customer_id").distinct()
 
 
 def _not_counted(orders: ir.Table, when: datetime) -> ir.Table:

@@ -84,6 +84,13 @@ FAMILIES: dict[str, Family] = {
             "What they think: ratings and survey (Likert) answers.",
         ),
         Family(
+            "text",
+            ("feedback_texts",),
+            "text.py",
+            "What their words say: sentiment and topics of their reviews, answers and posts "
+            "(`segmint feedback analyze`).",
+        ),
+        Family(
             "firmographic",
             ("customers",),
             "firmographic.py",
@@ -155,6 +162,12 @@ _ROWS: tuple[tuple[str, str, str, str, str], ...] = (
     ("feedback_count", "psychographic", "numeric", "answers", "feedback rows (0 if none)"),
     ("survey_<name>", "psychographic", "numeric", "points",
      "mean answer to the survey item `<name>` (a numeric extra column of feedback)"),
+    ("sentiment_mean", "text", "numeric", "score (−1…1)",
+     "mean VADER sentiment of the customer's scored (English) texts"),
+    ("negative_share", "text", "numeric", _SHARE, "texts scored negative / texts scored"),
+    ("topic_<slug>_share", "text", "numeric", _SHARE,
+     "texts on this topic / texts with a topic (one column per topic, named by its top two "
+     "terms)"),
     ("industry", "firmographic", "categorical", "", "industry (B2B)"),
     ("company_size", "firmographic", "numeric", "employees", "number of employees (B2B)"),
     ("annual_revenue", "firmographic", "numeric", "currency units per year",
@@ -202,6 +215,9 @@ _LABELS: dict[str, str] = {
     "rating_mean": "average rating",
     "feedback_count": "feedback answers",
     "survey_<name>": "survey: <name>",
+    "sentiment_mean": "average sentiment",
+    "negative_share": "negative texts",
+    "topic_<slug>_share": "talks about <slug>",
     "industry": "industry",
     "company_size": "company size",
     "annual_revenue": "company revenue",

@@ -152,7 +152,8 @@ FEEDBACK = TableSchema(
     "feedback",
     "Surveys, reviews and social posts. Survey items (Likert answers) are kept as extra columns.",
     (
-        Column("customer_id", _S, "Customer identifier."),
+        Column("customer_id", _S, "Customer (or survey respondent) identifier."),
+        Column("feedback_id", _S, "The answer's, review's or post's own id in the source."),
         Column("answered_at", _TS, "When the answer or review was given (UTC)."),
         Column("source", _S, "survey, review or social."),
         Column("rating", _D, "Rating (e.g. 1–5 stars or 0–10 NPS).", "points"),

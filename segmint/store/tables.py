@@ -32,7 +32,8 @@ __all__ = [
 ]
 
 #: canonical: imported data; system: runs and quality; identity: which customer records are one
-#: person (`segmint dedupe`); features: the feature table;
+#: person (`segmint dedupe`); feedback: feedback texts analysed (language, sentiment, topics);
+#: features: the feature table;
 #: result: what segment runs store; activation: the log of audience files written;
 #: measure: split tests designed and who is in which arm; monitor: scheduled re-runs and
 #: what each found; privacy: the audit log, the suppression list and workspace settings;
@@ -41,6 +42,7 @@ TableKind = Literal[
     "canonical",
     "system",
     "identity",
+    "feedback",
     "features",
     "result",
     "activation",
@@ -251,6 +253,43 @@ _IDENTITY = (
             _c("event", "VARCHAR", "new, grew, merged, split or shrank."),
             _c("previous", "VARCHAR", "The person ids before the run (comma-separated)."),
             _c("records", "INTEGER", "Records in the person after the run."),
+        ),
+    ),
+)
+
+_FEEDBACK = (
+    WorkspaceTable(
+        "feedback_texts",
+        "feedback",
+        "One row per feedback text analysed by the last `segmint feedback analyze` (replaced "
+        "by each): its language, sentiment and topic. The text itself stays in `feedback` "
+        "(joined on `_run_id`, `_row`), so erasing the feedback row erases it.",
+        (
+            _c("_run_id", "VARCHAR", "The feedback row's import run (`feedback._run_id`)."),
+            _c("_row", "BIGINT", "The feedback row's data row (`feedback._row`)."),
+            _c("feedback_id", "VARCHAR", "The text's own id in the source, when it has one."),
+            _CUSTOMER,
+            _c("language", "VARCHAR", "ISO 639-1 code (`und`: could not be told)."),
+            _c("language_score", "DOUBLE", "Confidence of the language (0–1)."),
+            _c("sentiment", "DOUBLE", "VADER compound score, −1…1 (NULL: not English)."),
+            _c("sentiment_label", "VARCHAR", "negative, neutral or positive (NULL: not scored)."),
+            _c("topic", "INTEGER", "Topic number (`feedback_topics`); NULL: no topic word."),
+            _c("topic_weight", "DOUBLE", "How strongly the text belongs to its topic (NMF)."),
+            _c("analysis_id", "VARCHAR", "The analysis run (see `runs`)."),
+        ),
+        customer_column="customer_id",
+    ),
+    WorkspaceTable(
+        "feedback_topics",
+        "feedback",
+        "The topics the last analysis found (TF-IDF + NMF), named by their top terms.",
+        (
+            _c("analysis_id", "VARCHAR", "The analysis run (see `runs`)."),
+            _c("topic", "INTEGER", "Topic number."),
+            _c("name", "VARCHAR", "Its top terms, e.g. `delay · hours · flight`."),
+            _c("terms", "JSON", "Its top terms, strongest first."),
+            _c("n_texts", "BIGINT", "Texts assigned to it."),
+            _c("share", "DOUBLE", "Share of the texts with a topic."),
         ),
     ),
 )
@@ -592,6 +631,7 @@ TABLES: dict[str, WorkspaceTable] = {
         *(_canonical(s) for s in CANONICAL.values()),
         *_SYSTEM,
         *_IDENTITY,
+        *_FEEDBACK,
         *_FEATURES,
         *_RESULTS,
         *_ACTIVATION,
