@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from segmint._run.schedule import Schedule, ScheduleRun
     from segmint._run.update import UpdateOutput
     from segmint.activate.export import ExportResult
+    from segmint.feedback.analyze import FeedbackAnalysis
     from segmint.identity import DedupeResult, Explanation, IdentityOptions
     from segmint.measure.analyze import Analysis
     from segmint.measure.campaigns import CampaignResults
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
     from segmint.privacy.erase import ErasureResult
     from segmint.privacy.retention import RetentionResult
     from segmint.spec.model import MonitoringSpec, RetentionSpec, Spec
+    from segmint.store.results import FeedbackSummary
 
 __all__ = ["Workspace"]
 
@@ -770,6 +772,82 @@ class Workspace:
 
         self._require_data()
         return decide(self.store, str(a), str(b), decision)
+
+    def analyze_feedback(
+        self, *, topics: int | str = "auto", random_state: int = 0, progress: Any = None
+    ) -> FeedbackAnalysis:
+        """Analyse every feedback text: its language (non-English is flagged, not scored), its
+        VADER sentiment and its topic (TF-IDF + NMF; ``topics``: "auto" or a number ≥ 2), kept
+        in ``feedback_texts`` and ``feedback_topics`` for the text features and the per-segment
+        summaries (docs/text.md).
+
+        >>> done = ws.analyze_feedback()                         # doctest: +SKIP
+        >>> done.n_texts, done.n_scored, len(done.topics)        # doctest: +SKIP
+        (14640, 14221, 8)
+        """
+        from segmint.feedback.analyze import analyze_feedback
+
+        self._require_data()
+        return analyze_feedback(
+            self.store, topics=topics, random_state=random_state, progress=progress
+        )
+
+    def feedback_texts(self) -> pd.DataFrame:
+        """One row per analysed text: feedback_id, customer_id, language, sentiment,
+        sentiment_label, topic, topic_name (what ``segmint feedback analyze --out`` writes)."""
+        from segmint.feedback.analyze import analyzed_texts
+
+        texts = analyzed_texts(self.store)
+        if texts.empty:
+            return texts
+        names = dict(self.store.db.execute("SELECT topic, name FROM feedback_topics").fetchall())
+        texts["topic_name"] = [None if pd.isna(t) else names.get(int(t)) for t in texts.topic]
+        cols = ["feedback_id", "customer_id", "answered_at", "language", "language_score",
+                "sentiment", "sentiment_label", "topic", "topic_name", "topic_weight"]  # fmt: skip
+        return texts[cols]
+
+    def feedback_summary(
+        self, segmentation: str | None = None, run_id: str | None = None
+    ) -> FeedbackSummary | None:
+        """What each segment of a stored run's segmentation wrote (default: the latest segment
+        run, its first segmentation), from the current analysis of the feedback texts: mean
+        sentiment with a 95 % CI, share negative, topic mix and lift, complaint themes, quotes.
+        None when no texts were analysed or none came from the run's customers."""
+        from segmint._run._feedback import summary_of_run
+
+        run, name = self.segment_run(run_id, segmentation)
+        return summary_of_run(self, run, name)
+
+    def segment_run(
+        self, run_id: str | None = None, segmentation: str | None = None
+    ) -> tuple[str, str]:
+        """(run id, segmentation name) of a stored segment run (default: the latest run, its
+        first segmentation); SegmintError naming the known ones otherwise."""
+        runs = [r["run_id"] for r in self.runs() if r["kind"] == "segment"]
+        if not runs:
+            raise SegmintError(
+                f"The workspace '{self.path}' has no segment run yet.",
+                fix="run segmint run first.",
+            )
+        run = run_id or runs[-1]
+        if run not in runs:
+            raise SegmintError(
+                f"'{run}' is not a segment run of '{self.path}'.",
+                fix=f"use one of: {', '.join(runs)}.",
+            )
+        names = [
+            r[0]
+            for r in self.store.db.execute(
+                "SELECT name FROM segmentations WHERE run_id = ? ORDER BY rowid", [run]
+            ).fetchall()
+        ]
+        name = segmentation or (names[0] if names else "")
+        if name not in names:
+            raise SegmintError(
+                f"Run {run} has no segmentation '{name}'.",
+                fix=f"use one of: {', '.join(names) or '(none)'}.",
+            )
+        return run, name
 
     def compact(self) -> dict[str, float]:
         """Rewrite the workspace file from its live rows: deleted rows' bytes go (after a

@@ -13,6 +13,7 @@ record, so later runs can be compared (migration between segments over time).
 | ``_stable`` | stable segment ids: matched to the previous run's segments, names kept |
 | ``_persist`` | the run's assignments, results, models and values in one transaction |
 | ``_campaigns`` | the report's campaign results, when the workspace holds campaign contacts |
+| ``_feedback`` | feedback texts analysed when they changed; their summary per segment |
 | ``_monitoring`` | the report's monitoring section: this run against the previous segment run |
 | ``_frame`` | the feature table as pandas (without customers who objected to profiling); giving freed heap memory back |
 """
@@ -28,6 +29,8 @@ from typing import Any
 
 import pandas as pd
 
+from segmint._run._feedback import analyse as _analyse_feedback
+from segmint._run._feedback import summarise as _summarise_feedback
 from segmint._run._frame import feature_frame as _feature_frame
 from segmint._run._frame import objected as _objected
 from segmint._run._frame import objected_note as _objected_note
@@ -192,6 +195,7 @@ def run_pipeline(
     )
     quality = ws.quality(Path(out_dir) / "quality")
     linked = link_new(ws, spec, say)
+    analysed = _analyse_feedback(ws, spec, say)
     say("Computing features")
     ws.features(as_of=spec.features.as_of, **_families(spec))
     as_of = ws.runs()[-1]["spec"]["as_of"]
@@ -216,7 +220,7 @@ def run_pipeline(
             if t.get("identical_lines")
         ]
         + skipped
-        + [n for n in (_objected_note(objected), linked) if n]
+        + [n for n in (_objected_note(objected), linked, analysed) if n]
     )
     # value segmentations first: their per-customer CLV and P(alive) join the features, so
     # every later profile and ranking can use them (the ranking's potential term)
@@ -247,6 +251,7 @@ def run_pipeline(
             done[i] = _segment(seg_spec, fit, features, spec, say, previous=before[i])
         _trim_heap()
     results = [done[i] for i in sorted(done)]
+    _summarise_feedback(ws, results)  # what each segment's customers wrote
     from segmint.privacy.reports import register_report
     from segmint.report import jsonable, write_report
 

@@ -23,6 +23,7 @@ from segmint.api import (
     routes_campaigns,
     routes_consent,
     routes_experiments,
+    routes_feedback,
     routes_identity,
     routes_monitor,
     routes_privacy,
@@ -188,6 +189,7 @@ def create_app(settings: Settings) -> FastAPI:
         routes_pseudonyms,
         routes_consent,
         routes_identity,
+        routes_feedback,
     ):
         app.include_router(module.router)
     refine(app)

@@ -3,7 +3,8 @@
 schedule: :mod:`segmint.cli._schedule`; erase, compact: :mod:`segmint.cli._erase`; retention,
 subject-access: :mod:`segmint.cli._retention`, :mod:`segmint.cli._access`; pseudonymize:
 :mod:`segmint.cli._pseudonymize`; audit: :mod:`segmint.cli._audit`; consent:
-:mod:`segmint.cli._consent`; dedupe: :mod:`segmint.cli._dedupe`)."""
+:mod:`segmint.cli._consent`; dedupe: :mod:`segmint.cli._dedupe`; feedback analyze:
+:mod:`segmint.cli._feedback`)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from segmint.cli import (
     _erase,
     _experiment,
     _export,
+    _feedback,
     _monitor,
     _pseudonymize,
     _retention,
@@ -570,6 +572,7 @@ def token(
 
 
 _dedupe.register(app)
+_feedback.register(app)
 _export.register(app)
 _experiment.register(app)
 _campaigns.register(app)

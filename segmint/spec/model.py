@@ -70,6 +70,7 @@ from segmint.store.schema import CANONICAL
 __all__ = [
     "CleanSpec",
     "FeatureSpec",
+    "FeedbackSpec",
     "IdentitySpec",
     "MessageTemplate",
     "MonitoringSpec",
@@ -291,6 +292,29 @@ class IdentitySpec(BaseModel):
     review_floor: float = Field(0.05, gt=0, lt=1)
 
 
+class FeedbackSpec(BaseModel):
+    """How ``segmint run`` analyses feedback texts (docs/text.md); every key optional.
+
+    ``analyze`` (default true): a run analyses the feedback texts when they changed since the
+    last analysis (``segmint feedback analyze``), so the text features and the per-segment
+    summaries are current; ``topics``: ``auto`` (chosen by stability) or a number ≥ 2;
+    ``random_state``: the topic model's seed.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    analyze: bool = True
+    topics: int | Literal["auto"] = "auto"
+    random_state: int = 0
+
+    @field_validator("topics")
+    @classmethod
+    def _enough_topics(cls, v: int | str) -> int | str:
+        if isinstance(v, int) and v < 2:
+            raise ValueError("topics must be 'auto' or a whole number ≥ 2")
+        return v
+
+
 class Spec(BaseModel):
     """The whole pipeline spec."""
 
@@ -301,6 +325,8 @@ class Spec(BaseModel):
     clean: CleanSpec = Field(default_factory=CleanSpec)
     #: record linkage (``segmint dedupe``)
     identity: IdentitySpec = Field(default_factory=IdentitySpec)
+    #: feedback texts: language, sentiment, topics (``segmint feedback analyze``)
+    feedback: FeedbackSpec = Field(default_factory=FeedbackSpec)
     features: FeatureSpec = Field(default_factory=FeatureSpec)
     segmentations: list[SegmentationSpec] = Field(default_factory=list)
     ranking: RankingSpec = Field(default_factory=RankingSpec)

@@ -269,6 +269,7 @@ _FEEDBACK = (
             _c("_row", "BIGINT", "The feedback row's data row (`feedback._row`)."),
             _c("feedback_id", "VARCHAR", "The text's own id in the source, when it has one."),
             _CUSTOMER,
+            _c("answered_at", "TIMESTAMP", "When it was written (`feedback.answered_at`)."),
             _c("language", "VARCHAR", "ISO 639-1 code (`und`: could not be told)."),
             _c("language_score", "DOUBLE", "Confidence of the language (0–1)."),
             _c("sentiment", "DOUBLE", "VADER compound score, −1…1 (NULL: not English)."),
