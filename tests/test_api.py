@@ -141,6 +141,12 @@ def endpoints(api: Api) -> list[tuple[str, str, dict[str, Any], str]]:
             {"json": {"customer_id_a": "a", "customer_id_b": "b", "decision": "accept"}},
             "analyst",
         ),
+        # feedback: a bad number of topics is a 400 before a job
+        ("POST", "/api/v1/feedback/analyze", {"json": {"topics": 1}}, "analyst"),
+        ("GET", "/api/v1/feedback/topics", {}, "analyst"),
+        ("GET", "/api/v1/feedback/texts", {"params": {"limit": 5}}, "analyst"),
+        ("GET", "/api/v1/feedback/texts.csv", {}, "analyst"),
+        ("GET", "/api/v1/feedback/summary", {"params": {"run_id": r}}, "viewer"),
         (
             "POST",
             "/api/v1/experiments",

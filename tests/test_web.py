@@ -149,6 +149,7 @@ PAGES = {
     "/runs/new": "analyst",
     "/consent": "analyst",
     "/persons": "analyst",
+    "/feedback": "analyst",
     "/tokens": "admin",
     "/retention": "admin",
     "/erase": "admin",

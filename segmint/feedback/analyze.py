@@ -223,7 +223,7 @@ def analyze_feedback(
             "topics": len(topics_out),
         }
         store.record_run(run)
-        audit_log.record(store, "feedback analyze", target=run.run_id, detail=run.row_counts)
+        audit_log.record(store, "feedback.analyze", target=run.run_id, detail=run.row_counts)
     return FeedbackAnalysis(
         analysis_id=run.run_id,
         n_texts=len(frame),

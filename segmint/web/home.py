@@ -185,6 +185,8 @@ def _job_view(job: dict[str, Any]) -> dict[str, Any]:
             link = {"href": "/quality", "text": "See the data quality report"}
         elif job["kind"] == "dedupe":
             link = {"href": "/persons", "text": "See the persons"}
+        elif job["kind"] == "feedback":
+            link = {"href": "/feedback", "text": "See what customers wrote"}
         elif result.get("run_id"):
             link = {"href": f"/runs/{result['run_id']}", "text": "Open the results"}
     return {

@@ -23,6 +23,7 @@ NAV = (
     ("/update", "Update segments", "analyst"),
     ("/quality", "Data quality", "viewer"),
     ("/persons", "Persons", "analyst"),
+    ("/feedback", "Feedback", "analyst"),
     ("/runs/new", "New segmentation", "analyst"),
     ("/compare", "Compare", "viewer"),
     ("/monitor", "Monitoring", "viewer"),
