@@ -179,8 +179,12 @@ def analyze_feedback(
             and last["spec"].get("topics") == topics):  # fmt: skip
         return _from_store(store, last, skipped=True)
     say(f"Analysing {len(rows):,} feedback texts (language, sentiment, topics)")
-    result = analyze_texts(rows["text"], topics=topics, random_state=random_state)
-    per_text = result.texts
+    # each distinct text once: survey comments and templated reviews repeat a lot, and a
+    # text's language, sentiment and topic do not depend on who wrote it
+    codes, unique = pd.factorize(rows["text"], sort=False)
+    result = analyze_texts(pd.Series(unique, dtype=object), topics=topics,
+                           random_state=random_state)  # fmt: skip
+    per_text = result.texts.iloc[codes].reset_index(drop=True)
     frame = pd.DataFrame(
         {
             "_run_id": rows["_run_id"],
@@ -196,7 +200,7 @@ def analyze_feedback(
             "topic_weight": per_text["topic_weight"].to_numpy(dtype="float64"),
         }
     )
-    table = result.topics_frame()
+    table = _recount(result.topics_frame(), per_text["topic"])
     selection = dict(getattr(result.model, "selection", {}) or {})
     run = RunRecord(kind="feedback", fingerprint=fp, spec={"topics": topics,
                     "random_state": random_state, "selection": selection})  # fmt: skip
@@ -235,6 +239,16 @@ def analyze_feedback(
         sentiment=_counts(frame["sentiment_label"]),
         seconds=time.perf_counter() - t0,
     )
+
+
+def _recount(table: pd.DataFrame, topic: pd.Series) -> pd.DataFrame:
+    """The topics' text counts and shares over every text (the model saw each text once)."""
+    counts = topic.dropna().astype("int64").value_counts()
+    n = int(counts.sum())
+    out = table.copy()
+    out["n_texts"] = [int(counts.get(int(t), 0)) for t in out["topic"]]
+    out["share"] = [c / n if n else None for c in out["n_texts"]]
+    return out
 
 
 def _terms(value: Any) -> list[str]:

@@ -4,7 +4,7 @@ What :func:`erase` does, in order:
 
 1. **Find** the person's customer ids (:func:`segmint.privacy.subject.resolve`: with every
    record ``segmint dedupe`` linked to them) and their identifiers as stored (ids, e-mails,
-   phones).
+   phones), and the feedback texts they wrote (a segment's summary quotes texts).
 2. **Delete**, in one transaction: their rows in every customer-keyed table of the registry
    (:func:`segmint.store.tables.customer_keyed_tables`, families such as the per-run feature
    snapshots included; a row goes when any of its id columns names them: a scored pair of
@@ -133,7 +133,8 @@ def erase(
     con = store.db
     contacts = _contacts(store, ids)
     keys = customer_keys(store, ids)  # with their pseudonyms when derived tables hold them
-    tokens = sorted({*keys, *contacts["email"], *contacts["phone"]}, key=len, reverse=True)
+    said = _texts(store, ids)  # quoted in segment summaries and reports
+    tokens = sorted({*keys, *contacts["email"], *contacts["phone"], *said}, key=len, reverse=True)
     result = ErasureResult(
         erasure_id="e:" + keyed_hash(key, normalize("customer_id", ids[0]) or ids[0])[:16],
         customers=len(ids),
@@ -274,6 +275,22 @@ def _contacts(store: Store, ids: list[str]) -> dict[str, set[str]]:
     return found
 
 
+#: shorter texts ("ok", "thanks") would match unrelated words: they are never quoted alone
+_MIN_QUOTED_TEXT = 12
+
+
+def _texts(store: Store, ids: list[str]) -> set[str]:
+    """The person's feedback texts (a segment summary quotes texts, never who wrote them)."""
+    if not store.has_table("feedback") or "text" not in store.columns("feedback"):
+        return set()
+    rows = store.db.execute(
+        "SELECT DISTINCT text FROM feedback WHERE CAST(customer_id AS VARCHAR) IN ? "
+        "AND length(trim(text)) >= ?",
+        [ids, _MIN_QUOTED_TEXT],
+    ).fetchall()
+    return {str(r[0]).strip() for r in rows}
+
+
 def _lineage(store: Store, ids: list[str]) -> list[tuple[str, str, int]]:
     """(table, run id, source row) of the person's canonical rows."""
     from segmint.store.schema import CANONICAL
@@ -347,6 +364,8 @@ def _quotes(store: Store, tokens: list[str]) -> dict[tuple[str, str], list[tuple
     from segmint.store.tables import workspace_table
 
     out: dict[tuple[str, str], list[tuple[int, str]]] = {}
+    # as written inside stored JSON too (a quoted text's quotes and line breaks are escaped)
+    needles = sorted({v for t in tokens for v in (t, json.dumps(t, ensure_ascii=False)[1:-1])})
     for table in store.table_names():
         try:
             spec = workspace_table(table)
@@ -366,10 +385,10 @@ def _quotes(store: Store, tokens: list[str]) -> dict[tuple[str, str], list[tuple
         for column, dtype in store.columns(table).items():
             if not dtype.upper().startswith(_TEXT_TYPES):
                 continue
-            likes = " OR ".join(f'contains(CAST("{column}" AS VARCHAR), ?)' for _ in tokens)
+            likes = " OR ".join(f'contains(CAST("{column}" AS VARCHAR), ?)' for _ in needles)
             rows = store.db.execute(
                 f'SELECT rowid, CAST("{column}" AS VARCHAR) FROM "{table}" WHERE {likes}',
-                tokens,
+                needles,
             ).fetchall()
             hits = [(int(r[0]), str(r[1])) for r in rows if _scrub_text(r[1], tokens) != r[1]]
             if hits:
