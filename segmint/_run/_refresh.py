@@ -16,6 +16,7 @@ run as a fingerprint) rebuilds every row, since a merge or split moves rows betw
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -23,7 +24,7 @@ from typing import Any
 import ibis
 
 from segmint._workspace import Workspace
-from segmint.features import build_features, check_families, resolve_as_of
+from segmint.features import TEXT_TABLES, build_features, check_families, resolve_as_of
 from segmint.features.behavior import ORDER_COLUMNS
 from segmint.features.incremental import affected_customers, refresh_features
 from segmint.identity.persons import customers_sql, fingerprint, has_identity, identity_spec
@@ -67,12 +68,14 @@ def refresh(
     """
     say = progress or (lambda _m: None)
     store = ws.store
+    reanalysed = _reanalyse(store, say)
     present = set(ws.tables())
     # ids as the feature table names them (persons once records are linked, pseudonyms when
     # the workspace keeps them): one row per record, so that a new row of any record of a
     # person marks the person as changed
     rows = {name: keyed_table(store, name) for name in CANONICAL if name in present}
     tables = dict(rows)
+    tables |= {n: keyed_table(store, n) for n in TEXT_TABLES if n in present}  # text family
     if "customers" in tables and has_identity(store):  # the features read golden records
         tables["customers"] = keyed_table(store, "customers", source=customers_sql(store))
     last = _last_features_run(ws, new_runs)
@@ -82,7 +85,7 @@ def refresh(
     when = resolve_as_of(tables.get("orders"), as_of)
     spec = last["spec"] if isinstance(last, dict) else {}
     families, top = spec.get("families"), int(spec.get("top_categories", 8))
-    reason = last if isinstance(last, str) else ""
+    reason = last if isinstance(last, str) else reanalysed
     drop_temp(ws)
     keyed: dict[str, Any] = {}
     if not reason:
@@ -205,3 +208,22 @@ def _changed(tables: dict[str, Any], new_runs: list[str]) -> Any:
     if not parts:
         return ibis.memtable({"customer_id": []}, schema={"customer_id": "string"})
     return ibis.union(*parts, distinct=True)
+
+
+def _reanalyse(store: Any, say: Callable[[str], None]) -> str:
+    """Analyse the feedback texts again when the workspace analyses them and they changed
+    (new feedback came in); the topics may change with them, so every feature row is then
+    rebuilt: the reason why, or "" when nothing was analysed."""
+    from segmint.feedback.analyze import analyze_feedback, is_current, last_analysis
+
+    last = last_analysis(store)
+    if last is None or is_current(store):
+        return ""
+    spec = last["spec"]
+    analyze_feedback(
+        store,
+        topics=spec.get("topics", "auto"),
+        random_state=int(spec.get("random_state", 0)),
+        progress=say,
+    )
+    return "the feedback texts changed and were analysed again (their topics may differ)"
