@@ -3,7 +3,8 @@
 schedule: :mod:`segmint.cli._schedule`; erase, compact: :mod:`segmint.cli._erase`; retention,
 subject-access: :mod:`segmint.cli._retention`, :mod:`segmint.cli._access`; pseudonymize:
 :mod:`segmint.cli._pseudonymize`; audit: :mod:`segmint.cli._audit`; consent:
-:mod:`segmint.cli._consent`; dedupe: :mod:`segmint.cli._dedupe`)."""
+:mod:`segmint.cli._consent`; dedupe: :mod:`segmint.cli._dedupe`; needs:
+:mod:`segmint.cli._needs`)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from segmint.cli import (
     _experiment,
     _export,
     _monitor,
+    _needs,
     _pseudonymize,
     _retention,
     _schedule,
@@ -582,6 +584,7 @@ _access.register(app)
 _pseudonymize.register(app)
 _audit.register(app)
 _consent.register(app)
+_needs.register(app)
 
 
 @app.command()
