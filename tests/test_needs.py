@@ -271,3 +271,14 @@ def test_workspace_needs_matches_the_run(shop_run):
     section = shop_run["report"]["segmentations"][0]["needs"]
     assert sol.n_factors == len(section["factors"])
     assert sol.n_respondents == section["respondents"]
+
+
+def test_the_modules_examples_run():
+    import doctest
+
+    from segmint.feedback import survey
+    from segmint.report import _needs
+    from segmint.segment import needs
+
+    for module in (survey, needs, _needs):
+        assert doctest.testmod(module).failed == 0, module.__name__

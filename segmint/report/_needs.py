@@ -72,6 +72,9 @@ def needs_view(needs: Mapping[str, Any]) -> dict[str, Any] | None:
     items = [fmt.text(i) for i in fmt.items(needs.get("items"))]
     factors = [fmt.mapping(f) for f in fmt.items(needs.get("factors"))]
     loadings = [list(fmt.items(row)) for row in fmt.items(needs.get("loadings"))]
+    if len(loadings) == len(items):  # items grouped by their factor, strongest first
+        order = sorted(range(len(items)), key=lambda i: _grouping(loadings[i]))
+        items, loadings = [items[i] for i in order], [loadings[i] for i in order]
     return {
         "rule": fmt.text(needs.get("rule_text")),
         "rotation": fmt.text(needs.get("rotation")) or "no",
@@ -98,6 +101,15 @@ def needs_view(needs: Mapping[str, Any]) -> dict[str, Any] | None:
         ],
         "chart": loadings_heatmap(items, factors, loadings),
     }
+
+
+def _grouping(row: list[Any]) -> tuple[int, float]:
+    """(the factor an item loads most on, minus that loading): sorts items into blocks."""
+    values = [abs(fmt.number(v) or 0.0) for v in row]
+    if not values:
+        return (0, 0.0)
+    j = max(range(len(values)), key=values.__getitem__)
+    return (j, -values[j])
 
 
 def _fixed(value: Any) -> str:
