@@ -89,7 +89,7 @@ def test_cronbach_alpha_equals_the_covariance_formula():
     for k, noise in ((3, 0.5), (5, 1.0), (8, 2.0)):
         X = rng.normal(size=(200, 1)) + rng.normal(0, noise, size=(200, k))
         assert cronbach_alpha(X) == pytest.approx(alpha_from_covariances(X), abs=1e-9)
-    # the hand example: item variances 5/3, 5/3, 5/3... computed above in docs
+    # the example in cronbach_alpha's docstring
     small = pd.DataFrame({"a": [1, 2, 3, 4], "b": [2, 3, 3, 5], "c": [1, 3, 2, 4]})
     assert cronbach_alpha(small) == pytest.approx(alpha_from_covariances(small.to_numpy()))
 
@@ -236,9 +236,9 @@ def test_planted_needs_groups_are_recovered_by_a_needs_segmentation(shop_run):
     needs = section["needs"]
     assert len(needs["factors"]) == 3 and needs["rule"] == "parallel"
     names = {p["label"]: p["name"] for p in section["profiles"]["segments"]}
-    price = truth[respondents.index][respondents == respondents[truth == "Price first"].mode()[0]]
-    assert (price == "Price first").mean() > 0.8
     price_label = respondents[truth == "Price first"].mode()[0]
+    price_segment = truth[respondents.index][respondents == price_label]
+    assert (price_segment == "Price first").mean() > 0.8
     assert "sales" in names[price_label] or "prices" in names[price_label]
 
 
