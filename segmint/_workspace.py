@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from segmint._run.update import UpdateOutput
     from segmint.activate.export import ExportResult
     from segmint.feedback.analyze import FeedbackAnalysis
+    from segmint.feedback.survey import FactorSolution
     from segmint.identity import DedupeResult, Explanation, IdentityOptions
     from segmint.measure.analyze import Analysis
     from segmint.measure.campaigns import CampaignResults
@@ -280,6 +281,40 @@ class Workspace:
             )
         finally:
             self._release_memory()
+
+    def needs(
+        self,
+        n_factors: int | str = "auto",
+        *,
+        rule: str = "parallel",
+        rotation: str | None = "varimax",
+        as_of: str | date | datetime | None = None,
+    ) -> FactorSolution:
+        """The factor solution of the survey items in ``feedback`` (what ``method: needs``
+        segments on): wide or long layout (``segmint.feedback.survey.survey_matrix``), answers
+        up to ``as_of`` (default: all), customers who objected to profiling left out.
+        ``n_factors``: "auto" (by ``rule``: "parallel" or "kaiser") or a number.
+
+        >>> print(ws.needs().summary())  # doctest: +SKIP
+        """
+        from segmint.feedback.survey import fit_factors, survey_matrix
+        from segmint.privacy.consent import objections
+
+        self._require_table("feedback")
+        feedback = keyed_table(self.store, "feedback")
+        if as_of is not None and "answered_at" in feedback.columns:
+            when = pd.Timestamp(as_of).to_pydatetime()
+            feedback = feedback.filter(
+                feedback.answered_at.isnull() | (feedback.answered_at <= when)
+            )
+        objected = objections(self.store)
+        if objected is not None:
+            feedback = feedback.filter(feedback.customer_id.notin(objected.customer_id))
+        try:
+            matrix = survey_matrix(feedback.to_pandas())
+        finally:
+            self._release_memory()
+        return fit_factors(matrix, n_factors, rule, rotation)
 
     # -- activation ------------------------------------------------------------------------
     def export(

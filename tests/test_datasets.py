@@ -29,16 +29,17 @@ COLUMNS = {
     "events": ["customer_id", "anonymous_id", "occurred_at", "event_name", "properties"],
     "feedback": [
         "customer_id", "answered_at", "source", "rating", "text", "q_price_sensitive",
-        "q_quality_focused", "q_eco_minded",
+        "q_quality_focused", "q_eco_minded", "q_waits_for_sales", "q_pays_for_brands",
+        "q_prefers_local", "q_compares_prices", "q_values_durability", "q_avoids_packaging",
     ],
     "campaigns": ["campaign_id", "name", "channel", "cost", "started_at", "ended_at"],
     "campaign_contacts": [
         "campaign_id", "customer_id", "segment", "variant", "sent_at", "sent", "opened",
         "clicked", "converted", "revenue",
     ],
-    "truth": ["customer_id", "persona"],
+    "truth": ["customer_id", "persona", "need"],
 }  # fmt: skip
-LIKERT = ["q_price_sensitive", "q_quality_focused", "q_eco_minded"]
+LIKERT = [c for c in COLUMNS["feedback"] if c.startswith("q_")]
 END = pd.Timestamp("2025-01-01")  # the default period ends on 2024-12-31 (inclusive)
 N = 2000
 
@@ -114,6 +115,12 @@ def test_feedback_surveys_carry_likert_items(sample: RetailSample) -> None:
     answers = fb[survey].merge(sample.truth).groupby("persona")[LIKERT].mean()
     assert answers["q_price_sensitive"].idxmax() == "Bargain Hunters"
     assert answers["q_quality_focused"].idxmax() == "Champions"
+    # what a respondent says follows the planted needs group (docs/needs.md recovers it)
+    by_need = fb[survey].merge(sample.truth).groupby("need")[LIKERT].mean()
+    assert by_need["q_waits_for_sales"].idxmax() == "Price first"
+    assert by_need["q_values_durability"].idxmax() == "Quality first"
+    assert by_need["q_avoids_packaging"].idxmax() == "Eco first"
+    assert by_need.loc["Indifferent"].max() < 3
 
 
 def test_same_seed_same_data_other_seed_other_data() -> None:

@@ -36,7 +36,7 @@ def python_blocks(name: str) -> list[str]:
 
 
 @pytest.mark.parametrize(
-    "name", ["clustering.md", "experiments.md", "identity.md", "monitoring.md"]
+    "name", ["clustering.md", "experiments.md", "identity.md", "monitoring.md", "needs.md"]
 )
 def test_python_examples_run(name):
     blocks = python_blocks(name)
@@ -59,7 +59,7 @@ def test_spec_doc_example_is_a_valid_spec(tmp_path):
     path = tmp_path / "spec.yaml"
     path.write_text(yaml.safe_dump(merged))
     spec = segmint.load_spec(path)
-    assert [s.method for s in spec.segmentations] == ["rules", "rfm", "kmeans", "value"]
+    assert [s.method for s in spec.segmentations] == ["rules", "rfm", "kmeans", "value", "needs"]
 
 
 # ---------------------------------------------------------------------------------------------

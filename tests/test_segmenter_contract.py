@@ -1,6 +1,6 @@
 """One contract for every registered segmenter (scikit-learn's estimator conventions).
 
-Each segmenter in ``SEGMENTERS`` is built with small settings and checked the same way: ``fit``
+Each segmenter in ``SEGMENTERS`` (and the needs segmenter) is built with small settings and checked the same way: ``fit``
 returns ``self``; learned state ends in ``_``; parameters are stored unchanged (validation
 happens in ``fit``) and round-trip through get/set_params; predict works on unseen rows with
 labels from the fitted set; unfitted predict raises NotFittedError; the model saved as JSON
@@ -20,7 +20,10 @@ import pytest
 
 from segmint.exceptions import ModelError, NotFittedError
 from segmint.segment.base import UNASSIGNED, BaseSegmenter, Segmentation
-from segmint.segment.cluster import SEGMENTERS
+from segmint.segment.cluster import SEGMENTERS as CLUSTERING
+from segmint.segment.needs import NeedsSegmenter
+
+SEGMENTERS: dict[str, type[BaseSegmenter]] = {**CLUSTERING, "needs": NeedsSegmenter}
 
 #: small, fast settings per method (any other registered method fits with its defaults)
 SMALL: dict[str, dict[str, Any]] = {
@@ -28,6 +31,7 @@ SMALL: dict[str, dict[str, Any]] = {
     "gmm": {"k_range": (2, 4), "stability_runs": 2},
     "hdbscan": {"stability_runs": 2},
     "kprototypes": {"k": 3},
+    "needs": {"k_range": (2, 4), "stability_runs": 2},
 }
 
 #: (bad parameters, the exact message) per method
@@ -45,15 +49,29 @@ BAD: dict[str, tuple[dict[str, Any], str]] = {
         {"k": 1},
         "The 'k' parameter of KPrototypesSegmenter must be an int ≥ 2 or 'auto'. Got 1.",
     ),
+    "needs": (
+        {"n_factors": 0},
+        "The 'n_factors' parameter of NeedsSegmenter must be an int ≥ 1 or 'auto'. Got 0.",
+    ),
 }
 
 METHODS = sorted(SEGMENTERS)
 
 
 def frame(method: str, n: int = 360, seed: int = 0) -> pd.DataFrame:
-    """Three clear groups; k-prototypes also gets a categorical column."""
+    """Three clear groups; k-prototypes also gets a categorical column; the needs segmenter
+    gets Likert answers (three items for each of three needs, one high need per group)."""
     rng = np.random.default_rng(seed)
     group = np.arange(n) % 3
+    if method == "needs":
+        level = 1.5 + 2.5 * np.eye(3)[group] + rng.normal(0, 0.3, (n, 3))
+        items = {
+            f"survey_q_need{f}_{i}": np.clip(np.round(level[:, f] + rng.normal(0, 0.6, n)), 1, 5)
+            for f in range(3)
+            for i in range(3)
+        }
+        index = pd.Index([f"C{seed}-{i:04d}" for i in range(n)], name="customer_id")
+        return pd.DataFrame(items, index=index)
     centres = np.array([[0.0, 0.0], [6.0, 0.0], [0.0, 6.0]])
     values = centres[group] + rng.normal(0, 0.8, (n, 2))
     X = pd.DataFrame(values, columns=["recency", "spend"])

@@ -108,6 +108,7 @@ def _result(
         "guard": list(details.get("guard", [])),
         "model": {k: v for k, v in details.items() if k != "k_scores"},
         "value": None if value is None else {**value.to_json(), "models": details},
+        "needs": _needs(est),
     }
     return SegmentationResult.model_validate(jsonable(data))
 
@@ -151,6 +152,14 @@ def _described(
         "projection": _projection(features, cols, seg.labels),
         "rules": _rules(s, seg),
     }
+
+
+def _needs(est: Any) -> dict[str, Any] | None:
+    """The factor solution of a needs segmentation (None for other methods)."""
+    from segmint.feedback.survey import FactorSolution
+
+    solution = getattr(est, "factors_", None)
+    return solution.extras().to_json() if isinstance(solution, FactorSolution) else None
 
 
 def _k_curve(est: Any) -> list[dict[str, Any]]:

@@ -4,7 +4,7 @@ schedule: :mod:`segmint.cli._schedule`; erase, compact: :mod:`segmint.cli._erase
 subject-access: :mod:`segmint.cli._retention`, :mod:`segmint.cli._access`; pseudonymize:
 :mod:`segmint.cli._pseudonymize`; audit: :mod:`segmint.cli._audit`; consent:
 :mod:`segmint.cli._consent`; dedupe: :mod:`segmint.cli._dedupe`; feedback analyze:
-:mod:`segmint.cli._feedback`)."""
+:mod:`segmint.cli._feedback`; needs: :mod:`segmint.cli._needs`)."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ from segmint.cli import (
     _export,
     _feedback,
     _monitor,
+    _needs,
     _pseudonymize,
     _retention,
     _schedule,
@@ -585,6 +586,7 @@ _access.register(app)
 _pseudonymize.register(app)
 _audit.register(app)
 _consent.register(app)
+_needs.register(app)
 
 
 @app.command()

@@ -8,9 +8,15 @@ import pandas as pd
 from segmint.datasets._catalog import CATALOG
 from segmint.datasets._core import DAY, Period, pick_rows
 from segmint.datasets._people import hex_ids, timestamps
-from segmint.datasets._personas import CATEGORIES, PERSONAS, persona_matrix
+from segmint.datasets._personas import (
+    CATEGORIES,
+    NEEDS,
+    PERSONAS,
+    SURVEY_ITEMS,
+    persona_matrix,
+)
 
-__all__ = ["make_campaigns", "make_events", "make_feedback"]
+__all__ = ["draw_needs", "make_campaigns", "make_events", "make_feedback"]
 
 EVENT_NAMES = ("page_view", "add_to_cart", "email_open", "email_click", "search")
 _PRODUCT_IDS = np.array(
@@ -85,15 +91,27 @@ def make_events(
     )
 
 
+def draw_needs(rng: np.random.Generator, persona: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each customer's needs group (index into NEEDS, drawn from the persona's shares) and own
+    levels of the three needs (customers × 3, around the group's)."""
+    need = pick_rows(rng, persona_matrix("needs")[persona])
+    centres = np.array(list(NEEDS.values()))
+    return need, centres[need] + rng.normal(0, 0.35, (len(persona), len(SURVEY_ITEMS)))
+
+
 def make_feedback(
     rng: np.random.Generator,
     customer_id: pd.Series,
     persona: np.ndarray,
+    needs: np.ndarray,
     active_from: np.ndarray,
     active_to: np.ndarray,
     period: Period,
 ) -> pd.DataFrame:
-    """Survey answers (with Likert items) and star reviews from a minority of customers."""
+    """Survey answers (with Likert items) and star reviews from a minority of customers.
+
+    A survey answers the nine items of SURVEY_ITEMS (three per need), each the customer's
+    level of that need (``needs``, customers × 3) plus noise, rounded to 1–5."""
     answers = (rng.random(len(persona)) < persona_matrix("feedback")[persona]) * (
         1 + rng.poisson(0.3, size=len(persona))
     )
@@ -119,9 +137,10 @@ def make_feedback(
             "text": text,
         }
     )
-    likert = persona_matrix("likert")[p]
-    for j, column in enumerate(("q_price_sensitive", "q_quality_focused", "q_eco_minded")):
-        item = np.clip(np.round(rng.normal(likert[:, j], 0.7)), 1, 5).astype(np.int64)
+    level = needs[who]
+    items = [(j, c) for j, group in enumerate(SURVEY_ITEMS) for c in group]
+    for j, column in sorted(items, key=lambda jc: SURVEY_ITEMS[jc[0]].index(jc[1])):
+        item = np.clip(np.round(level[:, j] + rng.normal(0, 0.6, n)), 1, 5).astype(np.int64)
         frame[column] = pd.array(item, dtype="Int64")
         frame.loc[~survey, column] = pd.NA
     return frame.iloc[np.argsort(when, kind="stable")].reset_index(drop=True)

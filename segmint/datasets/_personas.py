@@ -16,7 +16,9 @@ __all__ = [
     "CATEGORIES",
     "CHANNELS",
     "EDUCATION",
+    "NEEDS",
     "PERSONAS",
+    "SURVEY_ITEMS",
     "Persona",
     "persona_matrix",
 ]
@@ -70,12 +72,29 @@ class Persona:
     engagement: float
     #: probability of answering a survey or writing a review.
     feedback: float
-    #: mean star rating, and mean survey answers (price-sensitive, quality-focused, eco-minded).
+    #: mean star rating.
     rating: float
-    likert: tuple[float, float, float]
+    #: share of the persona in each needs group (NEEDS order: price, quality, eco, indifferent);
+    #: what a customer says in surveys follows the group, not the persona.
+    needs: tuple[float, float, float, float]
 
 
 EDUCATION: tuple[str, ...] = ("secondary", "vocational", "bachelor", "master", "doctorate")
+
+#: survey items (Likert 1–5) measuring each of three needs: price, quality, eco
+SURVEY_ITEMS: tuple[tuple[str, ...], ...] = (
+    ("q_price_sensitive", "q_waits_for_sales", "q_compares_prices"),
+    ("q_quality_focused", "q_pays_for_brands", "q_values_durability"),
+    ("q_eco_minded", "q_prefers_local", "q_avoids_packaging"),
+)
+#: planted needs groups: mean level (1–5) of the price, quality and eco needs; a customer's
+#: own levels vary around the group's (sd 0.35), each answer around the customer's (sd 0.6)
+NEEDS: dict[str, tuple[float, float, float]] = {
+    "Price first": (4.4, 2.4, 2.4),
+    "Quality first": (2.0, 4.4, 3.0),
+    "Eco first": (2.6, 3.0, 4.5),
+    "Indifferent": (2.2, 2.2, 1.8),
+}
 
 PERSONAS: tuple[Persona, ...] = (
     Persona(
@@ -103,7 +122,7 @@ PERSONAS: tuple[Persona, ...] = (
         engagement=0.55,
         feedback=0.55,
         rating=4.5,
-        likert=(1.8, 4.6, 3.2),
+        needs=(0.05, 0.60, 0.25, 0.10),
     ),
     Persona(
         name="Bargain Hunters",
@@ -130,7 +149,7 @@ PERSONAS: tuple[Persona, ...] = (
         engagement=0.35,
         feedback=0.35,
         rating=3.8,
-        likert=(4.6, 2.2, 2.6),
+        needs=(0.70, 0.05, 0.10, 0.15),
     ),
     Persona(
         name="Young Professionals",
@@ -157,7 +176,7 @@ PERSONAS: tuple[Persona, ...] = (
         engagement=0.45,
         feedback=0.30,
         rating=4.0,
-        likert=(2.8, 3.6, 4.2),
+        needs=(0.15, 0.25, 0.40, 0.20),
     ),
     Persona(
         name="Families",
@@ -184,7 +203,7 @@ PERSONAS: tuple[Persona, ...] = (
         engagement=0.30,
         feedback=0.30,
         rating=4.0,
-        likert=(3.8, 3.4, 3.0),
+        needs=(0.35, 0.20, 0.20, 0.25),
     ),
     Persona(
         name="Lapsed",
@@ -211,7 +230,7 @@ PERSONAS: tuple[Persona, ...] = (
         engagement=0.06,
         feedback=0.12,
         rating=2.6,
-        likert=(3.2, 3.0, 2.8),
+        needs=(0.30, 0.10, 0.10, 0.50),
     ),
 )
 

@@ -12,7 +12,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from segmint.datasets._activity import make_campaigns, make_events, make_feedback
+from segmint.datasets._activity import draw_needs, make_campaigns, make_events, make_feedback
 from segmint.datasets._core import (
     DEFAULT_CHUNK,
     DEFAULT_LINES_PER_CUSTOMER,
@@ -22,7 +22,7 @@ from segmint.datasets._core import (
     iter_chunks,
 )
 from segmint.datasets._people import make_customers
-from segmint.datasets._personas import PERSONAS
+from segmint.datasets._personas import NEEDS, PERSONAS
 
 __all__ = ["RetailSample", "make_retail", "write_orders_parquet", "write_retail"]
 
@@ -34,7 +34,8 @@ TABLES = ("customers", "orders", "events", "feedback", "campaigns", "campaign_co
 class RetailSample:
     """The tables of one synthetic shop, plus the planted segment of every customer.
 
-    ``truth`` (customer_id, persona) is the answer key; it is not a shop export, so
+    ``truth`` (customer_id, persona, need) is the answer key (``need``: the planted needs
+    group behind the survey answers, for every customer; only respondents reveal it); it is not a shop export, so
     :meth:`to_files` leaves it out unless asked.
     """
 
@@ -124,10 +125,17 @@ def make_retail(
 
     customers = make_customers(rng(1), ids, persona, signup, period)
     events = make_events(rng(2), ids, persona, active_from, active_to, period)
-    feedback = make_feedback(rng(3), ids, persona, active_from, active_to, period)
+    need, levels = draw_needs(rng(7), persona)
+    feedback = make_feedback(rng(3), ids, persona, levels, active_from, active_to, period)
     campaigns, contacts = make_campaigns(rng(4), customers, persona, period)
     names = np.array([p.name for p in PERSONAS], dtype=object)
-    truth = pd.DataFrame({"customer_id": ids, "persona": pd.Series(names[persona], dtype="str")})
+    truth = pd.DataFrame(
+        {
+            "customer_id": ids,
+            "persona": pd.Series(names[persona], dtype="str"),
+            "need": pd.Series(np.array(list(NEEDS), dtype=object)[need], dtype="str"),
+        }
+    )
     return RetailSample(
         customers=customers,
         orders=orders,

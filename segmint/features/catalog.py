@@ -257,6 +257,8 @@ def label(column: str) -> str:
     ('variation in days between orders', 'home garden share of spend')
     >>> label("mens"), label("Delicassen"), label("detergents_paper"), label("clv")
     ('Mens', 'Delicassen', 'Detergents paper', 'CLV')
+    >>> label("survey_q_price_sensitive")  # a survey item's "q_" / "q12_" prefix is dropped
+    'survey: price sensitive'
     """
     if column in _VALUE_OUTPUTS:
         return _VALUE_OUTPUTS[column]
@@ -268,6 +270,8 @@ def label(column: str) -> str:
         return info.label
     prefix, _, suffix = re.split(r"(<[a-z]+>)", info.name)
     value = column[len(prefix) : len(column) - len(suffix)]
+    if prefix == "survey_":
+        value = re.sub(r"^q\d*_(?=.)", "", value)
     return re.sub(r"<[a-z]+>", value.replace("_", " "), info.label)
 
 

@@ -8,7 +8,8 @@ A stored model is a JSON document (Splink saves its models the same way)::
                {"__array__": "float64", "shape": [4, 5], "data": [...]}, …}}, …}}
 
 ``state`` holds the hyperparameters and what ``predict`` needs (centres, scaling, categorical
-levels, RFM cut points and map, rule texts, value-model parameters and tiers); per-customer
+levels, RFM cut points and map, rule texts, value-model parameters and tiers, a needs model's
+factor solution and its k-means); per-customer
 results (``labels_``, ``values_``, …) are stored as tables, so they are kept with no rows.
 Values are plain JSON; numpy arrays, pandas frames, tuples, dates and non-finite floats are
 tagged objects; nested objects may only be segmint's own model classes (:func:`allowed_classes`:
@@ -63,6 +64,7 @@ CLASSES = {
     "ColumnScaling": "segmint.segment.cluster.scaling",
     "CentroidAssigner": "segmint.segment.cluster._assign",
     "GaussianAssigner": "segmint.segment.cluster._assign",
+    "FactorSolution": "segmint.feedback.survey",
 }
 #: attributes parsed again from their text on load instead of being stored
 _REBUILT = {"RulesSegmenter": ("rules_",)}
@@ -164,7 +166,7 @@ def allowed_classes() -> dict[str, type[Any]]:
     segmint estimator (segmenters and the value models they fit)."""
     from segmint.segment.base import BaseEstimator
 
-    for module in ("cluster", "rfm", "rules", "value"):
+    for module in ("cluster", "rfm", "rules", "value", "needs"):
         importlib.import_module(f"segmint.segment.{module}")  # defines its estimators
     out = {n: getattr(importlib.import_module(m), n) for n, m in CLASSES.items()}
     todo = list(BaseEstimator.__subclasses__())

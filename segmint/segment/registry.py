@@ -8,7 +8,9 @@ Adding a method is one :class:`Method` entry in :data:`METHODS` (and its estimat
 
 >>> get_method("kprototypes").fields
 ('k', 'k_range', 'random_state')
->>> sorted(METHODS) == sorted(("rules", "rfm", "kmeans", "kprototypes", "gmm", "hdbscan", "value"))
+>>> sorted(METHODS) == sorted(
+...     ("rules", "rfm", "kmeans", "kprototypes", "gmm", "hdbscan", "value", "needs")
+... )
 True
 """
 
@@ -61,7 +63,7 @@ class Method:
     becomes; ``params`` the other estimator keywords a spec may pass under ``params:`` (None:
     every ``__init__`` keyword not already a field). ``features`` says which columns it segments
     when the spec names none: ``"clustering"`` (the numeric defaults that vary), ``"value"``
-    (the value models' outputs) or ``"all"``. ``labels_are_names``: its labels are display names
+    (the value models' outputs), ``"survey"`` (the ``survey_…`` items) or ``"all"``. ``labels_are_names``: its labels are display names
     already (RFM's "Champions"), so profiles do not invent names.
     """
 
@@ -156,6 +158,18 @@ class Method:
             from segmint.segment.value import VALUE_COLUMNS
 
             return list(VALUE_COLUMNS)
+        if self.features == "survey":
+            from segmint.segment.needs import survey_columns
+
+            items = survey_columns(list(features.columns))
+            if len(items) < 2:
+                raise SpecError(
+                    f"Segmentation '{s.name}' (method needs) needs survey items, but the "
+                    f"feature table has {len(items) or 'no'} survey_ column(s).",
+                    fix="import survey answers into feedback (Likert items as numeric columns, "
+                    "or a question and an answer column; see docs/needs.md).",
+                )
+            return items
         if self.features == "clustering":
             cols = [
                 c
@@ -289,6 +303,16 @@ METHODS: dict[str, Method] = {
             labels_are_names=True,
             validate=_value_settings,
         ),
+        Method(
+            "needs",
+            "Needs (survey factors, then k-means)",
+            "NeedsSegmenter",
+            (*_CLUSTER, "random_state"),
+            _CLUSTER | _SEED,
+            features="survey",
+            numeric_only=True,
+            takes_k=True,
+        ),
     )
 }
 
@@ -301,6 +325,7 @@ _ESTIMATORS = {
     "GMMSegmenter": "segmint.segment.cluster",
     "HDBSCANSegmenter": "segmint.segment.cluster",
     "ValueSegmenter": "segmint.segment.value",
+    "NeedsSegmenter": "segmint.segment.needs",
 }
 
 

@@ -21,7 +21,7 @@ identity: {link: true, threshold: 0.95}  # segmint dedupe before features (docs/
 features: {as_of: 2024-12-31}
 segmentations:
   - name: lifestyle
-    method: rules                     # rules | rfm | kmeans | kprototypes | gmm | hdbscan | value
+    method: rules                     # rules | rfm | kmeans | kprototypes | gmm | hdbscan | value | needs
     rules:
       Young Professionals: age between 22 and 35 and income > 50000
       Families: children > 0
@@ -87,7 +87,7 @@ __all__ = [
 
 #: the method names the spec accepts (what each reads: segmint/segment/registry.py, which a
 #: test keeps in step with these names)
-METHODS = ("rules", "rfm", "kmeans", "kprototypes", "gmm", "hdbscan", "value")
+METHODS = ("rules", "rfm", "kmeans", "kprototypes", "gmm", "hdbscan", "value", "needs")
 CLUSTER_METHODS = ("kmeans", "kprototypes", "gmm", "hdbscan")
 
 

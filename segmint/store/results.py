@@ -30,6 +30,8 @@ __all__ = [
     "KPoint",
     "MonitoringAlert",
     "MonitoringResult",
+    "NeedsExtras",
+    "NeedsFactor",
     "Plan",
     "Population",
     "Profiles",
@@ -189,6 +191,37 @@ class ValueExtras(_Result):
     models: JSON = Field(default_factory=dict)
 
 
+class NeedsFactor(_Result):
+    """One factor of a needs segmentation: its name, the items of its scale and their alpha."""
+
+    factor: str
+    name: str
+    #: the items whose largest loading is on this factor (the scale)
+    items: list[str] = Field(default_factory=list)
+    #: Cronbach's alpha of the scale (None below two items)
+    alpha: Number = None
+    #: share of the items' variance the factor explains
+    variance: Number = None
+
+
+class NeedsExtras(_Result):
+    """A needs segmentation's factor solution (``segmint.feedback.survey.FactorSolution``):
+    how many factors and by which rule, eigenvalues against the rule's thresholds, rotated
+    loadings (items × factors) and the factors' scales."""
+
+    rule: str | None = None
+    #: the choice in words, e.g. "3 chosen by parallel analysis (…)"
+    rule_text: str | None = None
+    rotation: str | None = None
+    respondents: int = 0
+    items: list[str] = Field(default_factory=list)
+    #: per possible factor: {"factor", "eigenvalue", "threshold", "retained"}
+    eigenvalues: list[JSON] = Field(default_factory=list)
+    #: loadings[i][j]: item ``items[i]`` on factor ``factors[j]``
+    loadings: list[list[Number]] = Field(default_factory=list)
+    factors: list[NeedsFactor] = Field(default_factory=list)
+
+
 class TopicShare(_Result):
     """One topic within a segment's texts, against every text of the run's population."""
 
@@ -281,6 +314,8 @@ class SegmentationResult(_Result):
     value: ValueExtras | None = None
     #: feedback texts per segment (when the workspace has analysed feedback texts)
     feedback: FeedbackSummary | None = None
+    #: the factor solution of a needs segmentation
+    needs: NeedsExtras | None = None
 
     def labels(self) -> list[str]:
         """The segment labels, largest segment first (each customer's label is stored in the
