@@ -30,6 +30,7 @@ from typing import Any
 import pandas as pd
 
 from segmint._run._feedback import analyse as _analyse_feedback
+from segmint._run._feedback import feedback_defaults as _feedback_defaults
 from segmint._run._feedback import summarise as _summarise_feedback
 from segmint._run._frame import feature_frame as _feature_frame
 from segmint._run._frame import objected as _objected
@@ -200,6 +201,8 @@ def run_pipeline(
     ws.features(as_of=spec.features.as_of, **_families(spec))
     as_of = ws.runs()[-1]["spec"]["as_of"]
     segs, builders, skipped = _need_orders(ws, segs, builders, explicit=bool(spec.segmentations))
+    segs, said = _feedback_defaults(ws, segs, explicit=bool(spec.segmentations))
+    builders, skipped = [_estimator(s) for s in segs], skipped + said
     for note in skipped:
         say(note)
     check_columns(segs, ws.table("customer_features").schema())

@@ -16,11 +16,16 @@ import pandas as pd
 
 from segmint._run._segment import Segmented
 from segmint._workspace import Workspace
-from segmint.feedback.analyze import analyze_feedback, analyzed_texts, last_analysis
-from segmint.spec.model import Spec
+from segmint.feedback.analyze import WORDS, analyze_feedback, analyzed_texts, last_analysis
+from segmint.spec.model import SegmentationSpec, Spec
 from segmint.store.results import FeedbackSummary
 
-__all__ = ["analyse", "summarise", "summary_of_run"]
+__all__ = ["analyse", "feedback_defaults", "likert_items", "summarise", "summary_of_run"]
+
+#: a Likert item's answers: whole numbers on a scale of at most this many points
+_MAX_SCALE = 11
+#: text features the zero-config clustering of feedback alone segments on
+_TEXT = ("rating_mean", "sentiment_mean", "negative_share")
 
 
 def _has_texts(ws: Workspace) -> bool:
@@ -32,9 +37,7 @@ def analyse(ws: Workspace, spec: Spec, say: Callable[[str], None]) -> str | None
     """Analyse the feedback texts when they changed; a note for the report, or None."""
     if not spec.feedback.analyze or not _has_texts(ws):
         return None
-    n = ws.store.db.execute(
-        "SELECT count(*) FROM feedback WHERE text IS NOT NULL AND trim(text) <> ''"
-    ).fetchall()[0][0]
+    n = ws.store.db.execute(f"SELECT count(*) FROM feedback WHERE {WORDS}").fetchall()[0][0]
     if not n:
         return None
     done = analyze_feedback(
@@ -127,3 +130,56 @@ def _terms(value: object) -> list[str]:
     if isinstance(value, str):
         return [str(t) for t in json.loads(value)]
     return [str(t) for t in (value or [])]
+
+
+def likert_items(ws: Workspace) -> list[str]:
+    """The survey item columns (``survey_<name>``) of the feature table that look like Likert
+    answers: on a scale of at most 11 points, and nearly all whole numbers (a respondent's
+    repeated answers are averaged); a confidence score or a retweet count is a number, not an
+    answer."""
+    store = ws.store
+    if not store.has_table("customer_features"):
+        return []
+    out = []
+    for c in (c for c in store.columns("customer_features") if c.startswith("survey_")):
+        q = f'"{c}"'
+        lo, hi, whole = store.db.execute(
+            f"SELECT min({q}), max({q}), avg(CASE WHEN {q} = round({q}) THEN 1 ELSE 0 END) "
+            f"FROM customer_features WHERE {q} IS NOT NULL"
+        ).fetchall()[0]
+        if lo is not None and hi - lo <= _MAX_SCALE - 1 and whole >= 0.9:
+            out.append(c)
+    return out
+
+
+def feedback_defaults(
+    ws: Workspace, segs: list[SegmentationSpec], *, explicit: bool
+) -> tuple[list[SegmentationSpec], list[str]]:
+    """The zero-config segmentations of a workspace without orders, from its feedback:
+    needs segments when the survey has at least 3 Likert items, and clusters of what the
+    texts say (sentiment, topics, rating) when there are no customer attributes to cluster.
+    A spec's own segmentations are left as they are. Returns (segmentations, notes)."""
+    if explicit or "orders" in ws.tables() or not ws.store.has_table("feedback"):
+        return segs, []
+    notes = []
+    items = likert_items(ws)
+    out = list(segs)
+    if len(items) >= 3 and not any(s.method == "needs" for s in out):
+        out.append(SegmentationSpec(name="needs", method="needs", features=items))
+        notes.append(
+            f"No orders: respondents are segmented by their needs, from {len(items)} survey "
+            "items (factor analysis, then k-means on the factor scores; docs/needs.md)."
+        )
+    if "customers" not in ws.tables():
+        cols = ws.store.columns("customer_features")
+        text = [c for c in cols if c in _TEXT or (c.startswith("topic_") and c.endswith("_share"))]
+        if len(text) >= 2:
+            out = [s.model_copy(update={"features": text}) if s.method == "kmeans" and not s.features
+                   else s for s in out]  # fmt: skip
+            notes.append(
+                "Feedback alone: the clusters group customers by what they wrote (sentiment, "
+                "topics" + (", rating" if "rating_mean" in text else "") + ")."
+            )
+        elif len(items) >= 3:  # the needs segments say more than clusters of a few answers
+            out = [s for s in out if s.method != "kmeans"]
+    return out, notes

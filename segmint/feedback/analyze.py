@@ -26,6 +26,7 @@ from segmint.privacy import audit as audit_log
 from segmint.store import RunRecord, Store
 
 __all__ = [
+    "WORDS",
     "FeedbackAnalysis",
     "analyze_feedback",
     "analyzed_texts",
@@ -38,6 +39,9 @@ __all__ = [
 ]
 
 TEXTS, TOPICS = "feedback_texts", "feedback_topics"
+#: a feedback row with a text to analyse: not empty, and not only a number (a long survey's
+#: answers arrive in ``text`` when their header is "answer")
+WORDS = "text IS NOT NULL AND NOT regexp_full_match(trim(text), '[-+]?[0-9]*([.,][0-9]+)?')"
 
 
 @dataclass
@@ -89,7 +93,7 @@ def check_topics(topics: int | str) -> int | str:
 
 def text_rows(store: Store) -> pd.DataFrame:
     """The feedback rows with a text: ``_run_id``, ``_row``, ``feedback_id``, ``customer_id``,
-    ``answered_at``, ``text`` (in import order)."""
+    ``answered_at``, ``text`` (in import order); empty texts and bare numbers left out."""
     if not store.has_table("feedback"):
         raise InputError(
             f"The workspace '{store.path}' has no feedback to analyse.",
@@ -109,7 +113,7 @@ def text_rows(store: Store) -> pd.DataFrame:
     sql = (
         f"SELECT _run_id, _row, {fid} AS feedback_id, CAST(customer_id AS VARCHAR) AS "
         f"customer_id, {when} AS answered_at, text FROM feedback "
-        "WHERE text IS NOT NULL AND trim(text) <> '' ORDER BY _run_id, _row"
+        f"WHERE {WORDS} ORDER BY _run_id, _row"
     )
     return store.db.execute(sql).df()
 

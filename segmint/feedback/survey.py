@@ -58,8 +58,9 @@ _KNOWN = {*CANONICAL["feedback"].names, *(c.name for c in LINEAGE)}
 def survey_matrix(feedback: pd.DataFrame) -> pd.DataFrame:
     """Respondents (index ``customer_id``) × items, the mean of each respondent's answers.
 
-    Long layout when ``feedback`` has an item column (:data:`ITEM_COLUMNS`) and a numeric
-    answer column (:data:`ANSWER_COLUMNS`); otherwise wide: every numeric column that is not a
+    Long layout when ``feedback`` has an item column (:data:`ITEM_COLUMNS`) and numeric
+    answers (:data:`ANSWER_COLUMNS`, else ``rating``, else numbers in ``text``: how a survey
+    export's "score" or "answer" header is imported); otherwise wide: every numeric column that is not a
     canonical ``feedback`` column (``rating`` is a star rating, not an item) nor lineage, as
     ``segmint.features.psychographic`` picks them. Rows without any answer are dropped.
 
@@ -74,18 +75,12 @@ def survey_matrix(feedback: pd.DataFrame) -> pd.DataFrame:
             "respondent.",
             fix="map the respondent's id to customer_id when importing the feedback.",
         )
-    item = next((c for c in ITEM_COLUMNS if c in feedback.columns), None)
-    answer = next(
-        (
-            c
-            for c in ANSWER_COLUMNS
-            if c in feedback.columns and pd.api.types.is_numeric_dtype(feedback[c])
-        ),
-        None,
-    )
     fb = feedback[feedback["customer_id"].notna()]
+    item = next((c for c in ITEM_COLUMNS if c in fb.columns), None)
+    answer = _answers(fb, item) if item is not None else None
     if item is not None and answer is not None:
-        long = fb[["customer_id", item, answer]].dropna()
+        long = fb[["customer_id", item]].assign(_answer=answer).dropna()
+        answer = "_answer"
         out = long.pivot_table(
             index="customer_id", columns=item, values=answer, aggfunc="mean", observed=True
         ).astype("float64")
@@ -103,6 +98,22 @@ def survey_matrix(feedback: pd.DataFrame) -> pd.DataFrame:
         out.columns = pd.Index(items, name="item")
     out.index = out.index.astype(str).rename("customer_id")
     return out.dropna(how="all")
+
+
+def _answers(fb: pd.DataFrame, item: str) -> pd.Series | None:
+    """The numeric answers of a long-layout survey: an answer/score/value column, else
+    ``rating`` (a "score" header is imported as rating), else the ``text`` when it holds
+    numbers (an "answer" header is imported as text); the first with an answer to an item."""
+    asked = fb[item].notna()
+    candidates = [fb[c] for c in (*ANSWER_COLUMNS, "rating")
+                  if c in fb.columns and pd.api.types.is_numeric_dtype(fb[c])]  # fmt: skip
+    if "text" in fb.columns:
+        candidates.append(pd.to_numeric(fb["text"].astype("string").str.strip(), errors="coerce"))
+    for c in candidates:
+        values = c.astype("float64")
+        if (asked & values.notna()).any():
+            return values
+    return None
 
 
 def cronbach_alpha(X: pd.DataFrame | np.ndarray) -> float:
