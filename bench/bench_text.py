@@ -45,6 +45,7 @@ out = {"setup_s": time.perf_counter() - t0}
 if mode == "all":
     t = time.perf_counter(); r = analyze_texts(texts); out["analyze_s"] = time.perf_counter() - t
     out["k"] = r.model.n_topics; out["en"] = float((r.texts.language == "en").mean())
+    out["und"] = float((r.texts.language == "und").mean())
 else:
     t = time.perf_counter(); detect_language(texts.tolist()); out["language_s"] = time.perf_counter() - t
     t = time.perf_counter(); score_sentiment(texts.tolist()); out["sentiment_s"] = time.perf_counter() - t
@@ -106,7 +107,8 @@ def write(n: int, results: dict[str, dict]) -> None:
     rows += [
         "",
         f"- *analyze_texts* chose k = {whole['k']} topics; {whole['en']:.1%} of the texts "
-        "came out `en` (the rest `und`, none confidently non-English in this data).",
+        f"came out `en`, {whole['und']:.1%} `und` (scored as English), "
+        f"{1 - whole['en'] - whole['und']:.1%} another language (not scored).",
         "- *analysis s* counts from the call to its return, without process start and reading "
         "the files (*wall s* has them). *stages* fits topics on all texts (analyze_texts fits "
         "them on the English and undetermined ones only, here the same).",

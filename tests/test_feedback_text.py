@@ -195,7 +195,7 @@ def test_assign_gives_no_topic_to_a_text_without_vocabulary():
 
 
 def test_too_few_texts_is_a_model_error_with_a_fix():
-    with pytest.raises(ModelError, match="share no word") as err:
+    with pytest.raises(ModelError, match="No topic can be found") as err:
         fit_topics(["late flight", "lost bag", "rude crew"])
     assert err.value.fix
     with pytest.raises(ModelError, match="Too few texts"):

@@ -204,10 +204,11 @@ def _fit(
     cleaned = [_clean(t) for t in texts]
     try:
         vectorizer, x = _vectorize(cleaned)
-    except ValueError as err:  # empty vocabulary
+    except ValueError:  # scikit-learn: empty vocabulary, or no term left after min_df
         raise ModelError(
-            f"No topic can be found: the {len(texts):,} texts share no word ({err}).",
-            fix="Give more texts (a term must appear in at least 2 of them), in English.",
+            f"No topic can be found in {len(texts):,} texts: no word (other than stop words) "
+            "appears in 2 of them or more.",
+            fix="Give more texts, in English (a term must appear in at least 2 of them).",
         ) from None
     vocabulary = vectorizer.get_feature_names_out()
     if n_topics == "auto":
