@@ -24,6 +24,7 @@ from segmint.feedback import (
     score_sentiment,
     sentiment,
     texts,
+    topic_stability,
     topics,
 )
 from tests.conftest import shared_file
@@ -168,7 +169,7 @@ def test_auto_k_finds_planted_themes_and_names_them_by_their_terms():
     assert model.selection.k.tolist() == list(range(2, 8))
     assert model.selection.stability.between(0, 1).all()
     for t in model.topics:
-        assert t.name == " · ".join(t.terms[:3]) and len(t.terms) == topics.TOP_TERMS
+        assert t.name == " · ".join(t.terms[:3]) and len(t.terms) == topic_stability.TOP_TERMS
         theme = {th for th, words in THEMES.items() if t.terms[0] in words}
         assert len(theme) == 1 and set(t.terms[:3]) <= set(THEMES[theme.pop()])
         assert t.n_texts == 150 and t.share == pytest.approx(0.25)
@@ -232,7 +233,7 @@ def test_too_few_texts_still_give_language_and_sentiment():
     assert any(issubclass(w.category, SegmintWarning) for w in caught)
 
 
-@pytest.mark.parametrize("module", [language, sentiment, topics, texts])
+@pytest.mark.parametrize("module", [language, sentiment, topic_stability, topics, texts])
 def test_module_examples(module):
     assert doctest.testmod(module).failed == 0
 

@@ -3,7 +3,7 @@
 The sentiment lexicon (VADER) and the topic stop words are English: a French complaint scored
 by them reads as neutral. This module tells them apart with py3langid, chosen because its
 naive-Bayes model ships inside the wheel (nothing is downloaded at run time) and it is fast
-enough for 100,000 tweets in about 15 to 20 s on one core (bench/bench_text.py).
+enough for 100,000 short texts in 12 to 20 s on one core (bench/bench_text.py).
 
 Setup, fixed for determinism: the full model (140 languages), probabilities normalised
 (``norm_probs=True``), URLs and HTML entities removed before detection (they are not

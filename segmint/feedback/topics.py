@@ -6,15 +6,9 @@ seconds on one core (no embeddings model to download). Each text gets the topic 
 largest weight; ``topic_weight`` is that topic's share of the text's weights (0..1), and a
 text with no vocabulary term has no topic (``<NA>``).
 
-The number of topics (``n_topics="auto"``) is chosen by stability (Greene, O'Callaghan &
-Cunningham 2014, "How many topics? Stability analysis for topic models"): for each k in
-``k_range``, NMF is fitted on a reference sample and on :data:`RESAMPLES` random 80 %
-subsamples; each subsample's topics are matched one-to-one to the reference topics (Hungarian
-matching on the average Jaccard of their ranked top :data:`TOP_TERMS` terms, see
-:func:`average_jaccard`) and the mean over matched topics and subsamples is that k's
-stability. The most stable k wins (the smaller k on a tie within 0.005). Selection runs
-on at most :data:`SELECTION_SAMPLE` texts so its cost does not grow with the data; the final
-model is then fitted on all texts. The scores per k stay in :attr:`TopicModel.selection`.
+The number of topics (``n_topics="auto"``) is the most stable k across subsamples
+(Greene et al. 2014; see :mod:`segmint.feedback.topic_stability`); the scores per k stay in
+:attr:`TopicModel.selection`, and the final model is fitted once on all texts.
 
 Text cleaning for readable topics: URLs, @handles, HTML entities and numbers are dropped,
 ``#hashtags`` keep their word, English stop words plus chat filler (``im``, ``amp``, ``just``,
@@ -30,31 +24,16 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import linear_sum_assignment
 from scipy.sparse import csr_matrix
 from sklearn.decomposition import NMF
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 from threadpoolctl import threadpool_limits
 
 from segmint.exceptions import ModelError
+from segmint.feedback.topic_stability import choose_k, nmf_model, top_terms
 
-__all__ = [
-    "RESAMPLES",
-    "SELECTION_SAMPLE",
-    "TOP_TERMS",
-    "Topic",
-    "TopicModel",
-    "average_jaccard",
-    "fit_topics",
-    "stability",
-]
+__all__ = ["STOP_WORDS", "Topic", "TopicModel", "fit_topics"]
 
-#: subsamples per k in the stability rule
-RESAMPLES = 3
-#: the most texts the stability rule looks at
-SELECTION_SAMPLE = 5_000
-#: terms kept per topic (names use the first 3)
-TOP_TERMS = 10
 #: example texts kept per topic
 EXAMPLES = 3
 
@@ -124,60 +103,6 @@ def _vectorize(cleaned: list[str]) -> tuple[TfidfVectorizer, csr_matrix]:
     return vectorizer, vectorizer.fit_transform(cleaned)
 
 
-def _nmf(k: int, random_state: int) -> NMF:
-    # tol 1e-3 (scikit-learn's default is 1e-4): on the airline tweets the top terms no longer
-    # change past it, and the stability search runs 2 to 3 times faster
-    return NMF(n_components=k, init="nndsvda", random_state=random_state, max_iter=500, tol=1e-3)
-
-
-def _top_terms(nmf: NMF, vocabulary: np.ndarray) -> list[list[str]]:
-    order = np.argsort(-nmf.components_, axis=1, kind="stable")[:, :TOP_TERMS]
-    return [list(vocabulary[row]) for row in order]
-
-
-def average_jaccard(x: list[str], y: list[str]) -> float:
-    """Greene et al.'s average Jaccard of two ranked term lists: the mean, over depths
-    d = 1..len, of the Jaccard overlap of their first d terms (top ranks weigh most).
-
-    >>> average_jaccard(["a", "b", "c"], ["a", "c", "b"])  # (1 + 1/3 + 1) / 3
-    0.7777777777777777
-    """
-    return float(np.mean([len(set(x[:d]) & set(y[:d])) / len(set(x[:d]) | set(y[:d]))
-                          for d in range(1, len(x) + 1)]))  # fmt: skip
-
-
-def _agreement(a: list[list[str]], b: list[list[str]]) -> float:
-    """Mean average-Jaccard of two topic lists, topics matched one-to-one (Hungarian)."""
-    sim = np.array([[average_jaccard(x, y) for y in b] for x in a])
-    rows, cols = linear_sum_assignment(-sim)
-    return float(sim[rows, cols].mean())
-
-
-def stability(x: csr_matrix, vocabulary: np.ndarray, k: int, random_state: int) -> float:
-    """Greene et al.'s stability of k topics on ``x`` (see the module docstring)."""
-    rng = np.random.default_rng(random_state)
-    reference = _top_terms(_nmf(k, random_state).fit(x), vocabulary)
-    scores = []
-    for _ in range(RESAMPLES):
-        rows = np.sort(rng.choice(x.shape[0], size=int(0.8 * x.shape[0]), replace=False))
-        terms = _top_terms(_nmf(k, random_state).fit(x[rows]), vocabulary)
-        scores.append(_agreement(reference, terms))
-    return float(np.mean(scores))
-
-
-def _choose_k(
-    x: csr_matrix, vocabulary: np.ndarray, k_range: tuple[int, int], seed: int
-) -> tuple[int, pd.DataFrame]:
-    rng = np.random.default_rng(seed)
-    if x.shape[0] > SELECTION_SAMPLE:
-        x = x[np.sort(rng.choice(x.shape[0], size=SELECTION_SAMPLE, replace=False))]
-    ks = range(k_range[0], min(k_range[1], x.shape[1] - 1, x.shape[0] - 1) + 1)
-    selection = pd.DataFrame({"k": list(ks)})
-    selection["stability"] = [stability(x, vocabulary, k, seed) for k in ks]
-    best = selection["stability"].max()
-    return int(selection.loc[selection["stability"] >= best - 0.005, "k"].min()), selection
-
-
 def fit_topics(
     texts: Sequence[str | None],
     n_topics: int | Literal["auto"] = "auto",
@@ -189,7 +114,7 @@ def fit_topics(
 
     BLAS runs on one thread: the many small NMF fits of the search spent 4× the CPU time
     (22.8 s against 5.7 s on the 9,178 negative airline tweets) with the default threads
-    when the 2 cores were shared with other work.
+    when the 2 cores were shared with other work. ``texts`` may hold ``None`` (no topic).
     """
     with threadpool_limits(limits=1):
         return _fit(texts, n_topics, random_state, k_range)
@@ -218,7 +143,7 @@ def _fit(
                 f"{x.shape[0]:,} texts with {x.shape[1]:,} shared terms.",
                 fix="Give more texts, or a fixed number of topics (--topics N).",
             )
-        k, selection = _choose_k(x, vocabulary, k_range, random_state)
+        k, selection = choose_k(x, vocabulary, k_range, random_state)
     else:
         k, selection = int(n_topics), pd.DataFrame({"k": [], "stability": []})
         if not 1 <= k < min(x.shape):
@@ -226,7 +151,7 @@ def _fit(
                 f"The number of topics must be between 1 and {min(x.shape) - 1} here. Got {k}.",
                 fix="Use --topics auto, or a smaller number.",
             )
-    nmf = _nmf(k, random_state)
+    nmf = nmf_model(k, random_state)
     weights = nmf.fit_transform(x)
     topics = _describe(nmf, weights, vocabulary, x, cleaned)
     return TopicModel(vectorizer, nmf, topics, selection, _assignment(weights))
@@ -239,7 +164,7 @@ def _describe(
     counts = assigned["topic"].value_counts()
     n = max(int(assigned["topic"].notna().sum()), 1)
     topics = []
-    for t, terms in enumerate(_top_terms(nmf, vocabulary)):
+    for t, terms in enumerate(top_terms(nmf, vocabulary)):
         n_t = int(counts.get(t, 0))
         examples = _examples(assigned, weights, x, cleaned, t)
         topics.append(Topic(t, " · ".join(terms[:3]), terms, n_t, n_t / n, examples))
