@@ -205,7 +205,7 @@ def analyze_feedback(
         }
     )
     table = _recount(result.topics_frame(), per_text["topic"])
-    selection = dict(getattr(result.model, "selection", {}) or {})
+    selection = _selection(result.model, topics)
     run = RunRecord(kind="feedback", fingerprint=fp, spec={"topics": topics,
                     "random_state": random_state, "selection": selection})  # fmt: skip
     with store.transaction():
@@ -243,6 +243,26 @@ def analyze_feedback(
         sentiment=_counts(frame["sentiment_label"]),
         seconds=time.perf_counter() - t0,
     )
+
+
+def _selection(model: Any, topics: int | str) -> dict[str, Any]:
+    """How the number of topics was chosen, as JSON: the rule in words and the score per k."""
+    if model is None:
+        return {"rule": "too few texts with shared words for topics", "k": 0, "scores": []}
+    table = getattr(model, "selection", None)
+    k = int(model.n_topics)
+    if topics != "auto" or table is None or len(table) == 0:
+        return {"rule": f"{k} topics, as asked", "k": k, "scores": []}
+    scores = [{"k": int(r.k), "stability": round(float(r.stability), 4)}
+              for r in table.itertuples()]  # fmt: skip
+    best = next(s["stability"] for s in scores if s["k"] == k)
+    tried = f"{scores[0]['k']}–{scores[-1]['k']}" if scores else ""
+    return {
+        "rule": f"{k} topics: the most stable number among {tried} (the same top terms come "
+        f"back in random 80 % subsamples; stability {best:.2f}, ties go to fewer topics)",
+        "k": k,
+        "scores": scores,
+    }
 
 
 def _recount(table: pd.DataFrame, topic: pd.Series) -> pd.DataFrame:
