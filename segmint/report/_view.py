@@ -16,6 +16,7 @@ from segmint.report import _diagnostics as diag
 from segmint.report import _format as fmt
 from segmint.report._campaigns import campaigns_view
 from segmint.report._cards import card_view
+from segmint.report._feedback import feedback_view
 from segmint.report._monitoring import monitoring_section_view
 from segmint.report._value import value_view
 from segmint.segment.cluster.guard import guard_summary
@@ -290,6 +291,7 @@ def segmentation_view(index: int, seg: Mapping[str, Any]) -> dict[str, Any]:
         "rules": rules,
         "ranking": _ranking(ranking, names),
         "value": value_view(fmt.mapping(seg.get("value"))),
+        "feedback": feedback_view(fmt.mapping(seg.get("feedback")), names, sid),
     }
 
 
