@@ -1,4 +1,5 @@
-"""Profiles of segments (M10) and key variables (M3); ranking (M11) lives in ``rank``.
+"""Profiles of segments (M10) and key variables (M3); ranking (M11) lives in ``rank``; what
+each segment's customers wrote (sentiment, topics, quotes) in ``feedback``.
 
 >>> import pandas as pd
 >>> from segmint.segment.base import Segmentation
@@ -10,7 +11,17 @@
 
 from segmint.profile._profile import profile
 from segmint.profile._types import Profiles, SegmentProfile
+from segmint.profile.feedback import quote_text, summarize_feedback
 from segmint.profile.keyvars import key_variables
 from segmint.profile.rank import Ranking, rank
 
-__all__ = ["Profiles", "Ranking", "SegmentProfile", "key_variables", "profile", "rank"]
+__all__ = [
+    "Profiles",
+    "Ranking",
+    "SegmentProfile",
+    "key_variables",
+    "profile",
+    "quote_text",
+    "rank",
+    "summarize_feedback",
+]

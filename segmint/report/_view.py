@@ -16,6 +16,7 @@ from segmint.report import _diagnostics as diag
 from segmint.report import _format as fmt
 from segmint.report._campaigns import campaigns_view
 from segmint.report._cards import card_view
+from segmint.report._feedback import feedback_view
 from segmint.report._monitoring import monitoring_section_view
 from segmint.report._needs import needs_view
 from segmint.report._value import value_view
@@ -292,6 +293,7 @@ def segmentation_view(index: int, seg: Mapping[str, Any]) -> dict[str, Any]:
         "ranking": _ranking(ranking, names),
         "value": value_view(fmt.mapping(seg.get("value"))),
         "needs": needs_view(fmt.mapping(seg.get("needs"))),
+        "feedback": feedback_view(fmt.mapping(seg.get("feedback")), names, sid),
     }
 
 

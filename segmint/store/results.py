@@ -277,13 +277,19 @@ class FeedbackTopic(_Result):
 
 
 class FeedbackSummary(_Result):
-    """Feedback texts summarised per segment of one segmentation."""
+    """Feedback texts summarised per segment of one segmentation
+    (:func:`segmint.profile.summarize_feedback`; counts and sentiment are of the texts of the
+    segmentation's customers, the population)."""
 
     n_texts: int = 0
     n_scored: int = 0
     #: texts not scored because their language is not English (or could not be told)
     n_not_english: int = 0
+    #: texts of customers outside this segmentation (or without a customer id): left out
+    n_unlabelled: int = 0
     sentiment_mean: Number = None
+    #: 95 % confidence interval of the mean sentiment [low, high]
+    sentiment_ci: list[Number] = Field(default_factory=list)
     share_negative: Number = None
     topics: list[FeedbackTopic] = Field(default_factory=list)
     segments: list[SegmentFeedback] = Field(default_factory=list)

@@ -138,7 +138,8 @@ def _means(seg: Mapping[str, Any], population: Mapping[str, Any]) -> list[dict[s
 
 
 def profile_view(result: SegmentationResult, label: str) -> dict[str, Any] | None:
-    """One segment: its card, lift chart, means vs all customers, rules, examples, plan."""
+    """One segment: its card, lift chart, means vs all customers, what its customers wrote
+    (when the run summarised feedback texts), rules, examples, plan."""
     view = segmentation_view(1, result.to_json())
     card = next((c for c in view["cards"] if c["label"] == label), None)
     profile = result.profiles.segment(label)
@@ -147,9 +148,13 @@ def profile_view(result: SegmentationResult, label: str) -> dict[str, Any] | Non
     seg = profile.to_json()
     planned = result.targeting.get(label)
     plan = planned.to_json() if planned is not None else {}
+    feedback = view["feedback"]
     return {
         "segmentation": view,
         "card": card,
+        # None without a feedback summary: the page shows no "What they say"
+        "feedback": feedback["by_label"].get(label) if feedback else None,
+        "feedback_all": feedback,
         "lift_chart": _lift_chart(seg),
         "means": _means(seg, result.profiles.population.to_json()),
         "plan": plan_view(plan),
