@@ -280,7 +280,10 @@ _MIN_QUOTED_TEXT = 12
 
 
 def _texts(store: Store, ids: list[str]) -> set[str]:
-    """The person's feedback texts (a segment summary quotes texts, never who wrote them)."""
+    """The person's feedback texts, as written and as quoted (:func:`quote_text`): a segment
+    summary quotes texts, never who wrote them."""
+    from segmint.privacy.quotes import quote_text
+
     if not store.has_table("feedback") or "text" not in store.columns("feedback"):
         return set()
     rows = store.db.execute(
@@ -288,7 +291,9 @@ def _texts(store: Store, ids: list[str]) -> set[str]:
         "AND length(trim(text)) >= ?",
         [ids, _MIN_QUOTED_TEXT],
     ).fetchall()
-    return {str(r[0]).strip() for r in rows}
+    said = {str(r[0]).strip() for r in rows}
+    quoted = {quote_text(t) for t in said}  # as summaries and reports show them
+    return {t for t in said | quoted if len(t) >= _MIN_QUOTED_TEXT}
 
 
 def _lineage(store: Store, ids: list[str]) -> list[tuple[str, str, int]]:

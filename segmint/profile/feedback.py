@@ -27,7 +27,7 @@ the ``feedback`` stage computed (language, sentiment, topic). Definitions (also 
   most common topics, then any text: among a topic's texts the half closest to the segment's
   mean sentiment, and of those the one with the highest topic weight. Identical texts are
   quoted once; e-mail addresses and long digit runs (phone, card numbers) are masked and a
-  quote is cut at :data:`MAX_QUOTE_CHARS` (:func:`quote_text`). A quote carries the text, its
+  quote is cut at :data:`segmint.privacy.quotes.MAX_QUOTE_CHARS` (:func:`quote_text`). A quote carries the text, its
   sentiment and topic, never a customer id.
 
 >>> import pandas as pd
@@ -52,7 +52,8 @@ import pandas as pd
 from scipy import stats as sps
 
 from segmint.exceptions import InputError
-from segmint.profile._feedback_quotes import pick_quotes, quote_text
+from segmint.privacy.quotes import quote_text
+from segmint.profile._feedback_quotes import pick_quotes
 from segmint.profile.stats import MAX_OVER, MIN_RATIO, MIN_SHARE
 from segmint.store.results import (
     FeedbackSummary,
