@@ -62,6 +62,9 @@ __all__ = [
 ]
 
 Progress = Callable[[str], None]
+NO_ORDERS_SHORT = (
+    "No orders in the workspace: RFM and value segments were skipped (they need purchases)."
+)
 
 
 @dataclass
@@ -202,7 +205,9 @@ def run_pipeline(
     as_of = ws.runs()[-1]["spec"]["as_of"]
     segs, builders, skipped = _need_orders(ws, segs, builders, explicit=bool(spec.segmentations))
     segs, said = _feedback_defaults(ws, segs, explicit=bool(spec.segmentations))
-    builders, skipped = [_estimator(s) for s in segs], skipped + said
+    if said:  # feedback decides what is segmented: the note about attributes does not hold
+        skipped = [NO_ORDERS_SHORT, *said] if skipped else said
+    builders = [_estimator(s) for s in segs]
     for note in skipped:
         say(note)
     check_columns(segs, ws.table("customer_features").schema())

@@ -152,6 +152,14 @@ def likert_items(ws: Workspace) -> list[str]:
     return out
 
 
+def _has_values(ws: Workspace, column: str) -> bool:
+    q = f'"{column}"'
+    found = ws.store.db.execute(
+        f"SELECT count(DISTINCT {q}) FROM customer_features WHERE {q} IS NOT NULL"
+    ).fetchall()[0][0]
+    return bool(found and found > 1)
+
+
 def feedback_defaults(
     ws: Workspace, segs: list[SegmentationSpec], *, explicit: bool
 ) -> tuple[list[SegmentationSpec], list[str]]:
@@ -173,6 +181,7 @@ def feedback_defaults(
     if "customers" not in ws.tables():
         cols = ws.store.columns("customer_features")
         text = [c for c in cols if c in _TEXT or (c.startswith("topic_") and c.endswith("_share"))]
+        text = [c for c in text if _has_values(ws, c)]
         if len(text) >= 2:
             out = [s.model_copy(update={"features": text}) if s.method == "kmeans" and not s.features
                    else s for s in out]  # fmt: skip

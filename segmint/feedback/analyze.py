@@ -227,7 +227,7 @@ def analyze_feedback(
         run.row_counts = {
             "texts": len(frame),
             "scored": scored,
-            "not_english": int((frame["language"] != "en").sum()),
+            "not_english": int((frame["sentiment"].isna() & (frame["language"] != "en")).sum()),
             "topics": len(topics_out),
         }
         store.record_run(run)
