@@ -65,7 +65,7 @@ class Trait:
 
 _SHARE = r"(?:^|_)(?:share|pct|percent|ratio|frac|fraction|mix)(?:_|$)"
 _STRIP = {"share", "pct", "percent", "ratio", "frac", "fraction", "mix", "channel", "category",
-          "cat", "of", "orders", "lines", "by", "spend"}  # fmt: skip
+          "cat", "of", "orders", "lines", "by", "spend", "topic"}  # fmt: skip
 
 #: (pattern on the lower-case feature name, high wording, low wording); first match wins
 VOCABULARY: list[tuple[str, Word | None, Word | None]] = [
@@ -94,6 +94,11 @@ VOCABULARY: list[tuple[str, Word | None, Word | None]] = [
     (r"return", Word("tail", "frequent returns"), None),
     (r"p_alive|prob_alive|alive", Word("adj", "active"), Word("adj", "at-risk")),
     (r"churn", Word("adj", "at-risk"), Word("adj", "loyal")),
+    # what they wrote (the text family): a topic is what they write about
+    (r"^topic_.+_share$", Word("tail", "mostly about {token}"), None),
+    (r"^sentiment_mean$", Word("adj", "happy"), Word("adj", "unhappy")),
+    (r"^negative_share$", Word("tail", "often negative"), None),
+    (r"^rating_mean$", Word("adj", "high-rating"), Word("adj", "low-rating")),
     (_SHARE, Word("tail", "mostly {token}"), None),
     (r"^age(_years)?$", Word("range", "aged {range}"), Word("range", "aged {range}")),
     (r"income|salary", Word("adj", "high-income"), Word("adj", "low-income")),
@@ -204,11 +209,18 @@ def compose(chosen: list[Trait]) -> str:
         elif t.word.slot == "noun" and t.word is not nouns[0]:
             tails.append(t.word.alt or t.word.text)
     head = nouns[0].text if nouns else "customers"
+    # what they write: "Customers writing mostly about delays", not "Mostly about delays customers"
+    if not adjs and not nouns and tails and any(w in tails[0] for w in (" about ", " negative")):
+        return _capital(f"customers writing {', '.join(tails)}")
     if not adjs and not nouns and tails and tails[0].startswith(("mostly ", "more ", "often ")):
         adjs = [tails.pop(0)]  # "Mostly app customers"
     text = " ".join([*adjs, head])
     if tails:
         text += (" " if text == "customers" else ", ") + ", ".join(tails)
+    return _capital(text)
+
+
+def _capital(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
