@@ -848,7 +848,7 @@ class Workspace:
         run, its first segmentation), from the current analysis of the feedback texts: mean
         sentiment with a 95 % CI, share negative, topic mix and lift, complaint themes, quotes.
         None when no texts were analysed or none came from the run's customers."""
-        from segmint._run._feedback import summary_of_run
+        from segmint._run import feedback_summary_of_run as summary_of_run
 
         run, name = self.segment_run(run_id, segmentation)
         return summary_of_run(self, run, name)

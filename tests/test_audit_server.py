@@ -106,8 +106,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     tokens["api-analyst"] = state.tokens.create("api-analyst", "analyst")[1]
     tokens["web-admin"] = state.tokens.create("web-admin", "admin")[1]
     tokens["viewer"] = state.tokens.create("viewer", "viewer")[1]
-    for name in ("customers", "orders"):  # the customers' names and e-mails: for dedupe
-        job = state.jobs.wait(services.start_ingest(state, "setup", root / "data" / f"{name}.csv"))
+    # the customers' names and e-mails: for dedupe; the feedback texts: to analyse
+    for name in ("customers", "orders", "feedback"):
+        path = root / "data" / f"{name}.csv"
+        job = state.jobs.wait(services.start_ingest(state, "setup", path, into=name))
         assert job and job["status"] == "done", job
     job = state.jobs.wait(
         services.start_run(state, "setup", [SegmentationSpec(name="rfm", method="rfm")])

@@ -36,7 +36,8 @@ def python_blocks(name: str) -> list[str]:
 
 
 @pytest.mark.parametrize(
-    "name", ["clustering.md", "experiments.md", "identity.md", "monitoring.md", "needs.md"]
+    "name",
+    ["clustering.md", "experiments.md", "identity.md", "monitoring.md", "needs.md", "text.md"],
 )
 def test_python_examples_run(name):
     blocks = python_blocks(name)

@@ -32,6 +32,7 @@ import pandas as pd
 from segmint._run._feedback import analyse as _analyse_feedback
 from segmint._run._feedback import feedback_defaults as _feedback_defaults
 from segmint._run._feedback import summarise as _summarise_feedback
+from segmint._run._feedback import summary_of_run as feedback_summary_of_run
 from segmint._run._frame import feature_frame as _feature_frame
 from segmint._run._frame import objected as _objected
 from segmint._run._frame import objected_note as _objected_note
@@ -57,6 +58,7 @@ __all__ = [
     "check_columns",
     "check_spec",
     "default_segmentations",
+    "feedback_summary_of_run",
     "run_pipeline",
     "segmentations",
 ]

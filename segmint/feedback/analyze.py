@@ -183,12 +183,8 @@ def analyze_feedback(
             and last["spec"].get("topics") == topics):  # fmt: skip
         return _from_store(store, last, skipped=True)
     say(f"Analysing {len(rows):,} feedback texts (language, sentiment, topics)")
-    # each distinct text once: survey comments and templated reviews repeat a lot, and a
-    # text's language, sentiment and topic do not depend on who wrote it
-    codes, unique = pd.factorize(rows["text"], sort=False)
-    result = analyze_texts(pd.Series(unique, dtype=object), topics=topics,
-                           random_state=random_state)  # fmt: skip
-    per_text = result.texts.iloc[codes].reset_index(drop=True)
+    result = analyze_texts(rows["text"], topics=topics, random_state=random_state)
+    per_text = result.texts.reset_index(drop=True)
     frame = pd.DataFrame(
         {
             "_run_id": rows["_run_id"],
@@ -204,7 +200,7 @@ def analyze_feedback(
             "topic_weight": per_text["topic_weight"].to_numpy(dtype="float64"),
         }
     )
-    table = _recount(result.topics_frame(), per_text["topic"])
+    table = result.topics_frame()
     selection = _selection(result.model, topics)
     run = RunRecord(kind="feedback", fingerprint=fp, spec={"topics": topics,
                     "random_state": random_state, "selection": selection})  # fmt: skip
@@ -263,16 +259,6 @@ def _selection(model: Any, topics: int | str) -> dict[str, Any]:
         "k": k,
         "scores": scores,
     }
-
-
-def _recount(table: pd.DataFrame, topic: pd.Series) -> pd.DataFrame:
-    """The topics' text counts and shares over every text (the model saw each text once)."""
-    counts = topic.dropna().astype("int64").value_counts()
-    n = int(counts.sum())
-    out = table.copy()
-    out["n_texts"] = [int(counts.get(int(t), 0)) for t in out["topic"]]
-    out["share"] = [c / n if n else None for c in out["n_texts"]]
-    return out
 
 
 def _terms(value: Any) -> list[str]:

@@ -35,6 +35,7 @@ from segmint.feedback.topics import TopicModel, fit_topics
 
 __all__ = ["TextAnalysis", "analyze_texts"]
 
+_NONE = "\x00"  # stands for a missing text while the texts are made distinct
 COLUMNS = ["language", "language_score", "sentiment", "sentiment_label", "topic", "topic_weight"]
 
 
@@ -74,9 +75,15 @@ def analyze_texts(
 ) -> TextAnalysis:
     """Language, sentiment and topic of every text in ``texts`` (see the module docstring)."""
     values = [t if isinstance(t, str) else None for t in texts]
-    language = detect_language(values)
+    # language and sentiment of each distinct text once (reviews and survey comments repeat);
+    # topics see every text, so a frequent text weighs as often as it was written
+    codes, distinct = pd.factorize(pd.Series([_NONE if v is None else v for v in values],
+                                             dtype=object))  # fmt: skip
+    unique = [None if u == _NONE else str(u) for u in distinct]
+    language = detect_language(unique)
     english = language["language"].isin(["en", UNDETERMINED]).to_numpy()
-    frame = pd.concat([language, score_sentiment(values, scored=english)], axis=1)
+    per_text = pd.concat([language, score_sentiment(unique, scored=english)], axis=1)
+    frame = per_text.iloc[codes].reset_index(drop=True)
     frame["topic"] = pd.array([pd.NA] * len(frame), dtype="Int64")
     frame["topic_weight"] = np.nan
     model = _topics(frame, values, topics, random_state)
