@@ -147,6 +147,7 @@ def endpoints(api: Api) -> list[tuple[str, str, dict[str, Any], str]]:
         ("GET", "/api/v1/feedback/texts", {"params": {"limit": 5}}, "analyst"),
         ("GET", "/api/v1/feedback/texts.csv", {}, "analyst"),
         ("GET", "/api/v1/feedback/summary", {"params": {"run_id": r}}, "viewer"),
+        ("GET", "/api/v1/needs", {"params": {"rule": "kaiser"}}, "viewer"),
         (
             "POST",
             "/api/v1/experiments",

@@ -4,7 +4,8 @@
 JSON of ``segmint feedback analyze --json``; ``GET /feedback/topics`` (the last analysis, each
 topic with example texts), ``GET /feedback/texts`` (a page, or every text as ``.csv``) and
 ``GET /feedback/summary`` (per segment of a run's segmentation: sentiment with a CI, topic
-mix and lift, complaint themes, quotes) read it. The texts are what customers wrote, so
+mix and lift, complaint themes, quotes) read it; ``GET /needs`` is the survey's factor
+solution (``segmint needs``). The texts are what customers wrote, so
 everything but the summary is for analysts; the summary is as visible as the segment
 profiles that hold it. The work is :mod:`segmint.api.services_feedback`.
 """
@@ -104,3 +105,22 @@ def summary(
     segmentation: Annotated[str | None, Query(max_length=200)] = None,
 ) -> dict[str, Any]:
     return service.summary(state.workspace(), run_id, segmentation)
+
+
+@router.get(
+    "/needs",
+    summary="The survey's factor solution: what needs the Likert items measure",
+    description="`segmint needs --json`: the survey items of `feedback` (wide or long), the "
+    "number of factors by the rule (parallel analysis or eigenvalue > 1, both shown), varimax "
+    "loadings, factor names from their top-loading items, each scale's Cronbach's alpha. "
+    "Aggregates only. No survey items, or too few respondents, is a 400. docs/needs.md.",
+    responses=errors(403),
+)
+def needs(
+    _: Viewer,
+    state: State,
+    factors: Annotated[str, Query(pattern=r"^(auto|[1-9][0-9]?)$")] = "auto",
+    rule: Literal["parallel", "kaiser"] = "parallel",
+) -> dict[str, Any]:
+    n: int | str = int(factors) if factors.isdigit() else "auto"
+    return service.needs(state.workspace(), n, rule)

@@ -20,6 +20,7 @@ from segmint.store.csvsafe import frame_to_csv_text
 __all__ = [
     "MAX_PAGE",
     "check_analyze",
+    "needs",
     "overview",
     "start_analyze",
     "summary",
@@ -108,3 +109,11 @@ def summary(
         "segmentation": name,
         "summary": None if found is None else _jsonable(found.to_json()),
     }
+
+
+def needs(ws: Workspace, factors: int | str = "auto", rule: str = "parallel") -> dict[str, Any]:
+    """The factor solution of the survey items (``segmint needs --json``): eigenvalues against
+    the rule, varimax loadings, factor names, scales with Cronbach's alpha."""
+    solution = ws.needs(factors, rule=rule)
+    out: dict[str, Any] = _jsonable(solution.extras().to_json())
+    return out

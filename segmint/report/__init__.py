@@ -21,6 +21,7 @@ from segmint.report._campaigns import campaigns_view
 from segmint.report._cards import plan_view
 from segmint.report._charts import DIVERGING, PALETTE, Chart, as_chart, base_layout, plot_text
 from segmint.report._charts import _wrap as wrap_label
+from segmint.report._needs import needs_view
 from segmint.report._projection import pca_projection
 from segmint.report._render import jsonable, render_report, write_report
 from segmint.report._view import quality_view, segmentation_view
@@ -34,6 +35,7 @@ __all__ = [
     "campaigns_view",
     "fmt",
     "jsonable",
+    "needs_view",
     "pca_projection",
     "plan_view",
     "plot_text",

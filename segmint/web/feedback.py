@@ -3,8 +3,10 @@
 A button queues an analysis (a job of kind ``feedback``, as ``POST /api/v1/feedback/analyze``
 does: :mod:`segmint.api.services_feedback`); below it, what the last analysis found: how many
 texts, how many were scored and how many flagged as not English, the sentiment split as a
-bar chart, and each topic by its top terms with its share and three example texts. What each
-segment wrote is on the segment's profile page (``SegmentationResult.feedback``).
+bar chart, and each topic by its top terms with its share and three example texts; then the
+survey's needs (``GET /api/v1/needs``): the loadings heat map, the factors with their items
+and Cronbach's alpha. What each segment wrote is on the segment's profile page
+(``SegmentationResult.feedback``).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from segmint.api import services_feedback as service
 from segmint.api.state import state_of
 from segmint.exceptions import SegmintError
-from segmint.report import Chart, as_chart, base_layout, fmt, plot_text
+from segmint.report import Chart, as_chart, base_layout, fmt, needs_view, plot_text
 from segmint.web.render import page
 from segmint.web.session import WebUser, form_user, page_user
 
@@ -73,6 +75,12 @@ def _page(
     ws = state.workspace()
     ov = service.overview(ws)
     has_feedback = ws.store.has_table("feedback")
+    needs, needs_note = None, ""
+    if has_feedback:
+        try:
+            needs = needs_view(service.needs(ws))
+        except SegmintError as exc:  # no survey items, too few respondents: said, not hidden
+            needs_note = state.redact(exc.problem)
     return page(
         request,
         "feedback.html.j2",
@@ -84,7 +92,9 @@ def _page(
         chart=sentiment_chart(ov["sentiment"]) if ov else None,
         error=error,
         topics=topics,
-        charts=ov is not None,
+        needs=needs,
+        needs_note=needs_note,
+        charts=ov is not None or needs is not None,
     )
 
 
