@@ -72,6 +72,8 @@ def test_feedback_page_and_what_a_segment_says(server: Server, browser: object) 
     # the survey's needs show before any text analysis: 9 Likert items, 3 factors
     _drawn(page, "needs-chart")
     expect(page.locator("#needs-factors tbody tr")).to_have_count(3)
+    expect(page.locator("#needs-factors tbody")).to_contain_text("price sensitive")
+    expect(page.locator("#needs-factors tbody")).not_to_contain_text("built-in")
 
     page.get_by_role("button", name="Analyse the texts").click()
     expect(page).to_have_url(re.compile(r"/jobs/[0-9a-f]+$"))

@@ -247,6 +247,9 @@ def test_the_report_draws_the_loadings_heat_map(shop_run):
     assert "Needs: what the survey items measure" in html
     assert "Heat map of the loadings of 9 survey items on 3 factors" in html
     assert "Cronbach" in html
+    # each factor's row lists its items in words (not a Python repr)
+    assert "built-in method" not in html
+    assert "price sensitive, waits for sales" in html or "waits for sales, price" in html
 
 
 def test_segmint_needs_prints_the_factor_solution(shop_run):

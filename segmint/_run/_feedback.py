@@ -16,7 +16,13 @@ import pandas as pd
 
 from segmint._run._segment import Segmented
 from segmint._workspace import Workspace
-from segmint.feedback.analyze import WORDS, analyze_feedback, analyzed_texts, last_analysis
+from segmint.feedback.analyze import (
+    WORDS,
+    analyze_feedback,
+    analyzed_texts,
+    last_analysis,
+    topic_terms,
+)
 from segmint.spec.model import SegmentationSpec, Spec
 from segmint.store.results import FeedbackSummary
 
@@ -79,7 +85,7 @@ def _topics(ws: Workspace) -> pd.DataFrame:
     topics = ws.store.db.execute(
         "SELECT topic, name, terms, n_texts, share FROM feedback_topics ORDER BY topic"
     ).df()
-    topics["terms"] = [_terms(t) for t in topics["terms"]]
+    topics["terms"] = [topic_terms(t) for t in topics["terms"]]
     return topics
 
 
@@ -122,14 +128,6 @@ def summary_of_run(ws: Workspace, run_id: str, segmentation: str) -> FeedbackSum
     ).fetchall()
     labels = pd.Series([r[1] for r in rows], index=[r[0] for r in rows], dtype=object)
     return _summary(texts, labels, _topics(ws))
-
-
-def _terms(value: object) -> list[str]:
-    import json
-
-    if isinstance(value, str):
-        return [str(t) for t in json.loads(value)]
-    return [str(t) for t in (value or [])]
 
 
 def likert_items(ws: Workspace) -> list[str]:

@@ -17,7 +17,7 @@ import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 
@@ -36,9 +36,13 @@ __all__ = [
     "stored_analysis",
     "text_rows",
     "topic_examples",
+    "topic_terms",
 ]
 
 TEXTS, TOPICS = "feedback_texts", "feedback_topics"
+#: what the stored analysis was made with; a change (the sentiment lexicon, the topic rule)
+#: makes the next run analyse again
+METHOD = "vader-feedback-1/nmf-stability-1"
 #: a feedback row with a text to analyse: not empty, and not only a number (a long survey's
 #: answers arrive in ``text`` when their header is "answer")
 WORDS = "text IS NOT NULL AND NOT regexp_full_match(trim(text), '[-+]?[0-9]*([.,][0-9]+)?')"
@@ -62,7 +66,7 @@ class FeedbackAnalysis:
 
     def as_dict(self) -> dict[str, Any]:
         """Plain JSON (what ``segmint feedback analyze --json`` and the API answer)."""
-        topics = self.topics.assign(terms=[_terms(t) for t in self.topics["terms"]])
+        topics = self.topics.assign(terms=[topic_terms(t) for t in self.topics["terms"]])
         return {
             "analysis_id": self.analysis_id,
             "texts": self.n_texts,
@@ -76,12 +80,12 @@ class FeedbackAnalysis:
         }
 
 
-def check_topics(topics: int | str) -> int | str:
+def check_topics(topics: int | str) -> int | Literal["auto"]:
     """``topics`` as the analysis takes it ("auto" or an int ≥ 2; "8" becomes 8), else a
     SpecError."""
-    if topics == "auto" or (
-        isinstance(topics, int) and not isinstance(topics, bool) and topics >= 2
-    ):
+    if topics == "auto":
+        return "auto"
+    if isinstance(topics, int) and not isinstance(topics, bool) and topics >= 2:
         return topics
     if isinstance(topics, str) and topics.isdigit() and int(topics) >= 2:
         return int(topics)
@@ -150,6 +154,8 @@ def is_current(store: Store, *, topics: int | str | None = None) -> bool:
         return False
     if topics is not None and last["spec"].get("topics") != check_topics(topics):
         return False
+    if last["spec"].get("method") != METHOD:
+        return False
     return bool(last["fingerprint"] == _fingerprint(text_rows(store)))
 
 
@@ -180,7 +186,8 @@ def analyze_feedback(
     fp = _fingerprint(rows)
     last = last_analysis(store)
     if (not force and last is not None and last["fingerprint"] == fp
-            and last["spec"].get("topics") == topics):  # fmt: skip
+            and last["spec"].get("topics") == topics
+            and last["spec"].get("method") == METHOD):  # fmt: skip
         return _from_store(store, last, skipped=True)
     say(f"Analysing {len(rows):,} feedback texts (language, sentiment, topics)")
     result = analyze_texts(rows["text"], topics=topics, random_state=random_state)
@@ -202,7 +209,7 @@ def analyze_feedback(
     )
     table = result.topics_frame()
     selection = _selection(result.model, topics)
-    run = RunRecord(kind="feedback", fingerprint=fp, spec={"topics": topics,
+    run = RunRecord(kind="feedback", fingerprint=fp, spec={"topics": topics, "method": METHOD,
                     "random_state": random_state, "selection": selection})  # fmt: skip
     with store.transaction():
         store.reserve_run(run)
@@ -261,7 +268,8 @@ def _selection(model: Any, topics: int | str) -> dict[str, Any]:
     }
 
 
-def _terms(value: Any) -> list[str]:
+def topic_terms(value: Any) -> list[str]:
+    """A topic's terms as a list (stored as JSON text)."""
     import json
 
     if isinstance(value, str):
