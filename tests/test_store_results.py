@@ -129,8 +129,16 @@ def test_every_table_the_pipeline_and_server_create_is_declared(pipeline, tmp_pa
     from tests.test_identity import people
 
     people(60, 0.4, seed=7).drop(columns=["truth"]).to_csv(tmp_path / "people.csv", index=False)
+    # feedback: reviews by some of the linked customers, analysed
+    reviews = ["Late delivery and no answer from support", "Great value, fast delivery",
+               "The refund took weeks", "Lovely quality, will buy again"] * 10  # fmt: skip
+    pd.DataFrame({"customer_id": [f"C{i:05d}" for i in range(40)], "review": reviews}).to_csv(
+        tmp_path / "reviews.csv", index=False
+    )
     for args in (
         ["ingest", str(tmp_path / "people.csv"), "--as", "customers"],
+        ["ingest", str(tmp_path / "reviews.csv"), "--as", "feedback"],
+        ["feedback", "analyze", "--topics", "2"],
         ["dedupe"],
         ["dedupe", "--reject", "C00000,C00001"],
         ["erase", "--customer", str(last)],
