@@ -122,7 +122,7 @@ def write(n: int, results: dict[str, dict]) -> None:
         "",
         f"- *analyze_texts* chose k = {whole['k']} topics; {whole['en']:.1%} of the texts "
         f"came out `en`, {whole['und']:.1%} `und` (scored as English), "
-        f"{1 - whole['en'] - whole['und']:.1%} another language (not scored).",
+        f"{max(0.0, 1 - whole['en'] - whole['und']):.1%} another language (not scored).",
         "- *analysis s* counts from the call to its return, without process start and reading "
         "the files (*wall s* has them). *stages* fits topics on all texts (analyze_texts fits "
         "them on the English and undetermined ones only, here the same). *workspace* is "

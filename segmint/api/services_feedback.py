@@ -8,10 +8,10 @@ feedback, no text column, a bad number of topics) is a 400 before the job.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from segmint._workspace import Workspace
+from segmint.api.services_identity import jsonable
 from segmint.api.state import AppState
 from segmint.exceptions import InputError
 from segmint.feedback.analyze import check_topics, stored_analysis, text_rows, topic_examples
@@ -30,16 +30,6 @@ __all__ = [
 
 #: the most rows one page of texts holds
 MAX_PAGE = 1000
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    return value
 
 
 def check_analyze(ws: Workspace, topics: int | str) -> None:
@@ -61,7 +51,7 @@ def start_analyze(state: AppState, user: str, *, topics: int | str = "auto") -> 
     def work(progress: Any) -> dict[str, Any]:
         with Workspace(settings.workspace) as ws:
             done = ws.analyze_feedback(topics=topics, progress=progress)
-        out: dict[str, Any] = _jsonable(done.as_dict())
+        out: dict[str, Any] = jsonable(done.as_dict())
         return out
 
     return state.jobs.submit("feedback", user, work)
@@ -73,7 +63,7 @@ def overview(ws: Workspace, examples: int = 3) -> dict[str, Any] | None:
     done = stored_analysis(ws.store)
     if done is None:
         return None
-    data: dict[str, Any] = _jsonable(done.as_dict())
+    data: dict[str, Any] = jsonable(done.as_dict())
     quotes = topic_examples(ws.store, examples) if examples else {}
     for t in data["topics"]:
         t["examples"] = quotes.get(int(t["topic"]), [])
@@ -90,7 +80,7 @@ def texts_page(ws: Workspace, *, offset: int = 0, limit: int = 100) -> dict[str,
         {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items()}
         for row in part.to_dict(orient="records")
     ]
-    return {"total": total, "offset": offset, "limit": limit, "items": _jsonable(items)}
+    return {"total": total, "offset": offset, "limit": limit, "items": jsonable(items)}
 
 
 def texts_csv(ws: Workspace) -> tuple[str, str]:
@@ -107,7 +97,7 @@ def summary(
     return {
         "run_id": run,
         "segmentation": name,
-        "summary": None if found is None else _jsonable(found.to_json()),
+        "summary": None if found is None else jsonable(found.to_json()),
     }
 
 
@@ -115,5 +105,5 @@ def needs(ws: Workspace, factors: int | str = "auto", rule: str = "parallel") ->
     """The factor solution of the survey items (``segmint needs --json``): eigenvalues against
     the rule, varimax loadings, factor names, scales with Cronbach's alpha."""
     solution = ws.needs(factors, rule=rule)
-    out: dict[str, Any] = _jsonable(solution.extras().to_json())
+    out: dict[str, Any] = jsonable(solution.extras().to_json())
     return out
