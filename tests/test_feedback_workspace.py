@@ -183,3 +183,28 @@ def test_erasure_leaves_no_text_of_the_person(ran: tuple[Path, Path], tmp_path: 
             "SELECT CAST(result AS VARCHAR) FROM segmentations").fetchall())  # fmt: skip
     assert left == 0
     assert quote not in results
+
+
+def test_summaries_hold_under_pseudonyms(ran: tuple[Path, Path], tmp_path: Path) -> None:
+    """With pseudonyms on, assignments name customers by pseudonym: the texts are matched to
+    them the same way, so every text still lands in a segment."""
+    import os
+    import shutil
+
+    from segmint._run import run_pipeline
+    from segmint.spec.model import Spec
+
+    path = tmp_path / "copy.duckdb"
+    shutil.copy(ran[0], path)
+    os.environ["SEGMINT_PRIVACY_KEY"] = "k" * 64
+    try:
+        with segmint.Workspace(path) as ws:
+            ws.pseudonymize()
+            out = run_pipeline(ws, Spec(), out_dir=tmp_path / "out")
+            ids = ws.store.db.execute(
+                "SELECT customer_id FROM segment_assignments LIMIT 1").fetchall()[0][0]  # fmt: skip
+    finally:
+        del os.environ["SEGMINT_PRIVACY_KEY"]
+    assert ids.startswith("p_")
+    summary = out.report.segmentations[0].feedback
+    assert summary is not None and summary.n_texts == N

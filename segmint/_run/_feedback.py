@@ -67,18 +67,9 @@ def analyse(ws: Workspace, spec: Spec, say: Callable[[str], None]) -> str | None
 
 
 def _texts_by_person(ws: Workspace) -> pd.DataFrame:
-    """The analysed texts, each under the person its customer record belongs to."""
-    texts = analyzed_texts(ws.store)
-    if not texts.empty:
-        texts["customer_id"] = texts["customer_id"].astype(str)
-    if texts.empty or not ws.store.has_table("identity_map"):
-        return texts
-    m = ws.store.db.execute(
-        "SELECT CAST(customer_id AS VARCHAR), min(person_id) FROM identity_map GROUP BY 1"
-    ).fetchall()
-    person = dict(m)
-    texts["customer_id"] = [person.get(c, c) for c in texts["customer_id"].astype(str)]
-    return texts
+    """The analysed texts, each under the id the segment assignments use (the person its
+    record belongs to, its pseudonym when pseudonyms are on)."""
+    return analyzed_texts(ws.store, keyed=True)
 
 
 def _topics(ws: Workspace) -> pd.DataFrame:

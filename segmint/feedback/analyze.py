@@ -355,15 +355,22 @@ def _from_store(store: Store, last: dict[str, Any], *, skipped: bool) -> Feedbac
     )
 
 
-def analyzed_texts(store: Store) -> pd.DataFrame:
+def analyzed_texts(store: Store, *, keyed: bool = False) -> pd.DataFrame:
     """Every analysed text with its text and source: ``feedback_id``, ``customer_id``,
     ``answered_at``, ``text``, ``language``, ``sentiment``, ``sentiment_label``, ``topic``,
     ``topic_weight`` (empty when nothing was analysed; rows whose feedback was erased since
-    are gone with it)."""
+    are gone with it). ``keyed``: customers named as the derived tables name them (their
+    person when records are linked, their pseudonym when pseudonyms are on)."""
     if not (store.has_table(TEXTS) and store.has_table("feedback")):
         return pd.DataFrame()
+    who = "t.customer_id"
+    if keyed:  # as the derived tables name customers: by person, by pseudonym
+        from segmint.privacy.pseudonyms import customer_key_sql
+
+        who = customer_key_sql(store, "t.customer_id")
     return store.db.execute(
-        f"SELECT t.feedback_id, t.customer_id, t.answered_at, f.text, t.language, "
+        f"SELECT t.feedback_id, CAST({who} AS VARCHAR) AS customer_id, t.answered_at, f.text, "
+        "t.language, "
         f"t.language_score, t.sentiment, t.sentiment_label, t.topic, t.topic_weight "
         f"FROM {TEXTS} t JOIN feedback f ON f._run_id = t._run_id AND f._row = t._row "
         "ORDER BY t._run_id, t._row"
