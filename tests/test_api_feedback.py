@@ -95,6 +95,8 @@ def test_the_summary_per_segment_of_a_run(api: Server) -> None:
     assert stored["feedback"]["n_texts"] == summary["n_texts"]
     missing = api.get("/api/v1/feedback/summary", params={"segmentation": "nope"})
     assert missing.status_code == 400 and "nope" in missing.text
+    typo = api.get("/api/v1/feedback/summary", params={"segmentaton": "rfm"})
+    assert typo.status_code == 400 and "segmentaton" in typo.text
 
 
 def test_needs_is_the_factor_solution(api: Server) -> None:

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import Field
 
 from segmint.api import services_feedback as service
 from segmint.api.openapi import errors
 from segmint.api.routes import Analyst, Job, State, Strict, Viewer
+from segmint.exceptions import InputError
 
 __all__ = ["router"]
 
@@ -95,15 +96,24 @@ def texts_csv(_: Analyst, state: State) -> Response:
     "complaint themes, quotes",
     description="For a stored run's segmentation (default: the latest run, its first "
     "segmentation), under the current analysis. `summary` is null when no analysed text "
-    "came from its customers; an unknown run or segmentation is a 400.",
+    "came from its customers; an unknown run or segmentation, or another parameter, is a 400.",
     responses=errors(403),
 )
 def summary(
     _: Viewer,
     state: State,
-    run_id: Annotated[str | None, Query(max_length=100)] = None,
-    segmentation: Annotated[str | None, Query(max_length=200)] = None,
+    request: Request,
+    run_id: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
+    segmentation: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
 ) -> dict[str, Any]:
+    # both parameters are optional: a misspelt one would silently give the defaults' answer
+    unknown = sorted(set(request.query_params) - {"run_id", "segmentation"})
+    if unknown:
+        raise InputError(
+            f"GET /api/v1/feedback/summary takes run_id and segmentation; got "
+            f"{', '.join(repr(u[:40]) for u in unknown[:3])}.",
+            fix="e.g. /api/v1/feedback/summary?run_id=0005-segment&segmentation=rfm.",
+        )
     return service.summary(state.workspace(), run_id, segmentation)
 
 
