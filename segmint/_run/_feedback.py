@@ -11,16 +11,16 @@ analysed texts of the customers it segmented (objectors to profiling are not amo
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pandas as pd
 
 from segmint._run._segment import Segmented
 from segmint._workspace import Workspace
 from segmint.feedback.analyze import (
-    WORDS,
     analyze_feedback,
     analyzed_texts,
-    last_analysis,
+    text_count,
     topic_terms,
 )
 from segmint.spec.model import SegmentationSpec, Spec
@@ -34,18 +34,13 @@ _MAX_SCALE = 11
 _TEXT = ("rating_mean", "sentiment_mean", "negative_share")
 
 
-def _has_texts(ws: Workspace) -> bool:
-    store = ws.store
-    return store.has_table("feedback") and "text" in store.columns("feedback")
-
-
 def analyse(ws: Workspace, spec: Spec, say: Callable[[str], None]) -> str | None:
     """Analyse the feedback texts when they changed; a note for the report, or None."""
-    if not spec.feedback.analyze or not _has_texts(ws):
+    store = ws.store
+    if not (spec.feedback.analyze and store.has_table("feedback")):
         return None
-    n = ws.store.db.execute(f"SELECT count(*) FROM feedback WHERE {WORDS}").fetchall()[0][0]
-    if not n:
-        return None
+    if "text" not in store.columns("feedback") or not text_count(store):
+        return None  # a survey without comments: nothing to analyse
     done = analyze_feedback(
         ws.store,
         topics=spec.feedback.topics,
@@ -64,12 +59,6 @@ def analyse(ws: Workspace, spec: Spec, say: Callable[[str], None]) -> str | None
         f"Analysed {done.n_texts:,} feedback texts: sentiment for {done.n_scored:,}, "
         f"{len(done.topics)} topics{flagged}."
     )
-
-
-def _texts_by_person(ws: Workspace) -> pd.DataFrame:
-    """The analysed texts, each under the id the segment assignments use (the person its
-    record belongs to, its pseudonym when pseudonyms are on)."""
-    return analyzed_texts(ws.store, keyed=True)
 
 
 def _topics(ws: Workspace) -> pd.DataFrame:
@@ -92,9 +81,8 @@ def _summary(
 
 def summarise(ws: Workspace, results: list[Segmented]) -> None:
     """Attach the per-segment feedback summary to each result (nothing when no texts)."""
-    if last_analysis(ws.store) is None or not results:
-        return
-    texts = _texts_by_person(ws)
+    # the texts under the ids the assignments use: persons, pseudonyms when those are on
+    texts = analyzed_texts(ws.store, keyed=True) if results else pd.DataFrame()
     if texts.empty:
         return
     topics = _topics(ws)
@@ -107,9 +95,7 @@ def summarise(ws: Workspace, results: list[Segmented]) -> None:
 def summary_of_run(ws: Workspace, run_id: str, segmentation: str) -> FeedbackSummary | None:
     """The feedback summary of a stored run's segmentation under the current analysis (its
     assignments from ``segment_assignments``); None without analysed texts."""
-    if last_analysis(ws.store) is None:
-        return None
-    texts = _texts_by_person(ws)
+    texts = analyzed_texts(ws.store, keyed=True)
     if texts.empty:
         return None
     rows = ws.store.db.execute(
@@ -121,6 +107,19 @@ def summary_of_run(ws: Workspace, run_id: str, segmentation: str) -> FeedbackSum
     return _summary(texts, labels, _topics(ws))
 
 
+def _stats(ws: Workspace, columns: list[str]) -> dict[str, tuple[Any, ...]]:
+    """Per feature column, in one scan: (min, max, share of whole numbers, distinct values)."""
+    if not columns:
+        return {}
+    parts = []
+    for c in columns:
+        q = f'"{c}"'
+        whole = f"CASE WHEN {q} = round({q}) THEN 1.0 WHEN {q} IS NOT NULL THEN 0.0 END"
+        parts += [f"min({q})", f"max({q})", f"avg({whole})", f"count(DISTINCT {q})"]
+    row = ws.store.db.execute(f"SELECT {', '.join(parts)} FROM customer_features").fetchall()[0]
+    return {c: tuple(row[4 * i : 4 * i + 4]) for i, c in enumerate(columns)}
+
+
 def likert_items(ws: Workspace) -> list[str]:
     """The survey item columns (``survey_<name>``) of the feature table that look like Likert
     answers: on a scale of at most 11 points, and nearly all whole numbers (a respondent's
@@ -129,24 +128,12 @@ def likert_items(ws: Workspace) -> list[str]:
     store = ws.store
     if not store.has_table("customer_features"):
         return []
-    out = []
-    for c in (c for c in store.columns("customer_features") if c.startswith("survey_")):
-        q = f'"{c}"'
-        lo, hi, whole = store.db.execute(
-            f"SELECT min({q}), max({q}), avg(CASE WHEN {q} = round({q}) THEN 1 ELSE 0 END) "
-            f"FROM customer_features WHERE {q} IS NOT NULL"
-        ).fetchall()[0]
-        if lo is not None and hi - lo <= _MAX_SCALE - 1 and whole >= 0.9:
-            out.append(c)
-    return out
-
-
-def _has_values(ws: Workspace, column: str) -> bool:
-    q = f'"{column}"'
-    found = ws.store.db.execute(
-        f"SELECT count(DISTINCT {q}) FROM customer_features WHERE {q} IS NOT NULL"
-    ).fetchall()[0][0]
-    return bool(found and found > 1)
+    items = [c for c in store.columns("customer_features") if c.startswith("survey_")]
+    return [
+        c
+        for c, (lo, hi, whole, _) in _stats(ws, items).items()
+        if lo is not None and hi - lo <= _MAX_SCALE - 1 and whole >= 0.9
+    ]
 
 
 def feedback_defaults(
@@ -170,7 +157,7 @@ def feedback_defaults(
     if "customers" not in ws.tables():
         cols = ws.store.columns("customer_features")
         text = [c for c in cols if c in _TEXT or (c.startswith("topic_") and c.endswith("_share"))]
-        text = [c for c in text if _has_values(ws, c)]
+        text = [c for c, st in _stats(ws, text).items() if st[3] > 1]  # values that vary
         if len(text) >= 2:
             out = [s.model_copy(update={"features": text}) if s.method == "kmeans" and not s.features
                    else s for s in out]  # fmt: skip

@@ -214,16 +214,19 @@ def _reanalyse(store: Any, say: Callable[[str], None]) -> str:
     """Analyse the feedback texts again when the workspace analyses them and they changed
     (new feedback came in); the topics may change with them, so every feature row is then
     rebuilt: the reason why, or "" when nothing was analysed."""
-    from segmint.feedback.analyze import analyze_feedback, is_current, last_analysis
+    from segmint.feedback.analyze import analyze_feedback, last_analysis
 
     last = last_analysis(store)
-    if last is None or is_current(store):
+    if last is None or not store.has_table("feedback"):
         return ""
     spec = last["spec"]
-    analyze_feedback(
+    done = analyze_feedback(
         store,
         topics=spec.get("topics", "auto"),
         random_state=int(spec.get("random_state", 0)),
+        force=False,
         progress=say,
     )
+    if done.skipped:
+        return ""
     return "the feedback texts changed and were analysed again (their topics may differ)"

@@ -14,7 +14,7 @@ from segmint._workspace import Workspace
 from segmint.api.services_identity import jsonable
 from segmint.api.state import AppState
 from segmint.exceptions import InputError
-from segmint.feedback.analyze import check_topics, stored_analysis, text_rows, topic_examples
+from segmint.feedback.analyze import check_topics, stored_analysis, text_count, topic_examples
 from segmint.store.csvsafe import frame_to_csv_text
 
 __all__ = [
@@ -35,8 +35,7 @@ MAX_PAGE = 1000
 def check_analyze(ws: Workspace, topics: int | str) -> None:
     """Refuse now what the job would refuse after waiting its turn."""
     check_topics(topics)
-    rows = text_rows(ws.store)
-    if rows.empty:
+    if not text_count(ws.store):
         raise InputError(
             f"The feedback in '{ws.path}' has no text to analyse (every text is empty).",
             fix="import reviews, survey comments or posts with a text column.",

@@ -26,7 +26,6 @@ from segmint.privacy import audit as audit_log
 from segmint.store import RunRecord, Store
 
 __all__ = [
-    "WORDS",
     "FeedbackAnalysis",
     "analyze_feedback",
     "analyzed_texts",
@@ -34,6 +33,7 @@ __all__ = [
     "is_current",
     "last_analysis",
     "stored_analysis",
+    "text_count",
     "text_rows",
     "topic_examples",
     "topic_terms",
@@ -95,9 +95,8 @@ def check_topics(topics: int | str) -> int | Literal["auto"]:
     )
 
 
-def text_rows(store: Store) -> pd.DataFrame:
-    """The feedback rows with a text: ``_run_id``, ``_row``, ``feedback_id``, ``customer_id``,
-    ``answered_at``, ``text`` (in import order); empty texts and bare numbers left out."""
+def _feedback_columns(store: Store) -> dict[str, str]:
+    """The feedback table's columns; InputError when there is no feedback or no text."""
     if not store.has_table("feedback"):
         raise InputError(
             f"The workspace '{store.path}' has no feedback to analyse.",
@@ -112,6 +111,20 @@ def text_rows(store: Store) -> pd.DataFrame:
             fix="import the file again mapping its text column: "
             "segmint ingest FILE --as feedback --map text=COLUMN.",
         )
+    return cols
+
+
+def text_count(store: Store) -> int:
+    """How many feedback rows have a text to analyse (InputError as :func:`text_rows`)."""
+    _feedback_columns(store)
+    return int(store.db.execute(f"SELECT count(*) FROM feedback WHERE {WORDS}").fetchall()[0][0])
+
+
+def text_rows(store: Store) -> pd.DataFrame:
+    """The feedback rows with a text: ``_run_id``, ``_row``, ``feedback_id``, ``customer_id``,
+    ``answered_at``, ``text`` (in import order); empty texts and bare numbers left out.
+    InputError when the workspace has no feedback or its feedback has no text column."""
+    cols = _feedback_columns(store)
     fid = "CAST(feedback_id AS VARCHAR)" if "feedback_id" in cols else "NULL::VARCHAR"
     when = "answered_at" if "answered_at" in cols else "NULL::TIMESTAMP"
     sql = (
@@ -147,16 +160,23 @@ def last_analysis(store: Store) -> dict[str, Any] | None:
             "row_counts": json.loads(counts or "{}")}  # fmt: skip
 
 
+def _covers(last: dict[str, Any] | None, fingerprint: str, topics: int | str | None) -> bool:
+    """Whether analysis ``last`` was made of these text rows, with today's method (and with
+    ``topics``, when given)."""
+    return (
+        last is not None
+        and last["fingerprint"] == fingerprint
+        and last["spec"].get("method") == METHOD
+        and (topics is None or last["spec"].get("topics") == check_topics(topics))
+    )
+
+
 def is_current(store: Store, *, topics: int | str | None = None) -> bool:
     """Whether the stored analysis covers today's feedback texts (and ``topics``, if given)."""
     last = last_analysis(store)
     if last is None or not store.has_table("feedback"):
         return False
-    if topics is not None and last["spec"].get("topics") != check_topics(topics):
-        return False
-    if last["spec"].get("method") != METHOD:
-        return False
-    return bool(last["fingerprint"] == _fingerprint(text_rows(store)))
+    return _covers(last, _fingerprint(text_rows(store)), topics)
 
 
 def analyze_feedback(
@@ -185,9 +205,7 @@ def analyze_feedback(
         )
     fp = _fingerprint(rows)
     last = last_analysis(store)
-    if (not force and last is not None and last["fingerprint"] == fp
-            and last["spec"].get("topics") == topics
-            and last["spec"].get("method") == METHOD):  # fmt: skip
+    if not force and last is not None and _covers(last, fp, topics):
         return _from_store(store, last, skipped=True)
     say(f"Analysing {len(rows):,} feedback texts (language, sentiment, topics)")
     result = analyze_texts(rows["text"], topics=topics, random_state=random_state)
@@ -323,10 +341,9 @@ def _replace(store: Store, name: str, frame: pd.DataFrame) -> None:
     """Replace table ``name`` (declared in the registry) with ``frame``'s rows."""
     from segmint.store.tables import workspace_table
 
-    spec = workspace_table(name)
-    store.db.execute(f'DROP TABLE IF EXISTS "{name}"')
-    store.db.execute(spec.ddl())
-    store.db.register("_feedback_frame", frame[spec.names])
+    store.db.execute(f'DROP TABLE IF EXISTS "{name}"')  # an older layout goes with it
+    store.ensure(name)
+    store.db.register("_feedback_frame", frame[workspace_table(name).names])
     try:
         store.db.execute(f'INSERT INTO "{name}" SELECT * FROM _feedback_frame')
     finally:
@@ -370,8 +387,7 @@ def analyzed_texts(store: Store, *, keyed: bool = False) -> pd.DataFrame:
         who = customer_key_sql(store, "t.customer_id")
     return store.db.execute(
         f"SELECT t.feedback_id, CAST({who} AS VARCHAR) AS customer_id, t.answered_at, f.text, "
-        "t.language, "
-        f"t.language_score, t.sentiment, t.sentiment_label, t.topic, t.topic_weight "
+        "t.language, t.language_score, t.sentiment, t.sentiment_label, t.topic, t.topic_weight "
         f"FROM {TEXTS} t JOIN feedback f ON f._run_id = t._run_id AND f._row = t._row "
         "ORDER BY t._run_id, t._row"
     ).df()
