@@ -208,3 +208,31 @@ def test_summaries_hold_under_pseudonyms(ran: tuple[Path, Path], tmp_path: Path)
     assert ids.startswith("p_")
     summary = out.report.segmentations[0].feedback
     assert summary is not None and summary.n_texts == N
+
+
+def test_an_update_with_new_feedback_analyses_it(ran: tuple[Path, Path], tmp_path: Path) -> None:
+    """`segmint update` with a new feedback file: the new text is analysed before the features
+    are refreshed, the refresh says why every row was rebuilt, and models that read topic
+    columns which are gone are refitted instead of failing."""
+    import shutil
+
+    path = tmp_path / "copy.duckdb"
+    shutil.copy(ran[0], path)
+    extra = tmp_path / "more.csv"
+    pd.DataFrame({"customer_id": ["newcomer"], "tweet_id": ["2"],
+                  "text": ["My flight was cancelled, stuck for hours"]}).to_csv(extra, index=False)  # fmt: skip
+    with segmint.Workspace(path) as ws:
+        before = len([r for r in ws.runs() if r["kind"] == "feedback"])
+        old_topics = {c for c in ws.store.columns("customer_features") if c.startswith("topic_")}
+        done = ws.update([extra], into="feedback")
+        new_topics = {c for c in ws.store.columns("customer_features") if c.startswith("topic_")}
+        after = [r for r in ws.runs() if r["kind"] == "feedback"]
+        texts = ws.feedback_texts()
+        row = ws.table("customer_features").filter(lambda t: t.customer_id == "newcomer")
+        newcomer = row.to_pandas()
+    assert len(after) > before and len(texts) == N + 1
+    assert "feedback texts changed" in (done.features.reason or "")
+    # when the topic columns changed with the analysis, the stored models cannot score: the
+    # update refits and says why (whether they change depends on the topic fit)
+    assert ("no longer has" in done.refit_reason) == bool(old_topics - new_topics)
+    assert newcomer["negative_share"].item() == 1.0

@@ -141,8 +141,9 @@ def feedback_defaults(
 ) -> tuple[list[SegmentationSpec], list[str]]:
     """The zero-config segmentations of a workspace without orders, from its feedback:
     needs segments when the survey has at least 3 Likert items, and clusters of what the
-    texts say (sentiment, topics, rating) when there are no customer attributes to cluster.
-    A spec's own segmentations are left as they are. Returns (segmentations, notes)."""
+    texts say (sentiment, topics, rating: the registry's clustering default without order
+    features) when there are no customer attributes, said in a note. A spec's own
+    segmentations are left as they are. Returns (segmentations, notes)."""
     if explicit or "orders" in ws.tables() or not ws.store.has_table("feedback"):
         return segs, []
     notes = []
@@ -158,9 +159,7 @@ def feedback_defaults(
         cols = ws.store.columns("customer_features")
         text = [c for c in cols if c in _TEXT or (c.startswith("topic_") and c.endswith("_share"))]
         text = [c for c, st in _stats(ws, text).items() if st[3] > 1]  # values that vary
-        if len(text) >= 2:
-            out = [s.model_copy(update={"features": text}) if s.method == "kmeans" and not s.features
-                   else s for s in out]  # fmt: skip
+        if len(text) >= 2:  # the registry's clustering default then takes them
             notes.append(
                 "Feedback alone: the clusters group customers by what they wrote (sentiment, "
                 "topics" + (", rating" if "rating_mean" in text else "") + ")."

@@ -205,9 +205,11 @@ def _after_import(
     feats = refresh(ws, new_runs, as_of, progress=say)
     steps["features"] = time.perf_counter() - tick
     notes = [] if feats.incremental else [f"Features: {feats.reason}."]
-    if refit == "always":
-        return _refitted(ws, spec, base, imported, feats, "asked (--refit always)", t0, steps,
-                         notes, out_dir, say)  # fmt: skip
+    gone = _columns_gone(ws, base)
+    if refit == "always" or gone:
+        why = ("asked (--refit always)" if refit == "always" else
+               f"the feature table no longer has {gone}, which the stored models read")  # fmt: skip
+        return _refitted(ws, spec, base, imported, feats, why, t0, steps, notes, out_dir, say)
     tick = time.perf_counter()
     say("Re-scoring with the stored models")
     run_id = _rescore(ws, base, spec, feats.as_of, profile=profile, say=say)
@@ -228,6 +230,23 @@ def _after_import(
         base.run_id, run_id, imported, feats, refit, "", monitoring,
         time.perf_counter() - t0, steps, notes,
     )  # fmt: skip
+
+
+def _columns_gone(ws: Workspace, base: _Base) -> str:
+    """The feature columns the base run's models read that the refreshed feature table lacks
+    (a full rebuild can change them: new top categories, topics found again in changed
+    feedback), named for the reason of the refit they force; "" when none is gone."""
+    from segmint.segment.models import model_columns, model_from_json
+
+    have = set(ws.store.columns("customer_features"))
+    gone = sorted({
+        c
+        for s in base.specs
+        if s.method != "value"  # scored from the purchase summary, not the feature table
+        for c in model_columns(model_from_json(base.models[s.name]), base.results[s.name].features)
+        if c not in have
+    })  # fmt: skip
+    return ", ".join(gone[:5]) + (f" and {len(gone) - 5} more" if len(gone) > 5 else "")
 
 
 def _left_out(ws: Workspace, run_id: str) -> int:

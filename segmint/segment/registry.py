@@ -176,7 +176,7 @@ class Method:
                 for c in DEFAULT_CLUSTER_FEATURES
                 if c in features.columns and features[c].nunique(dropna=True) > 1
             ]
-            return cols or _numeric_attributes(features)
+            return cols or _text_columns(features) or _numeric_attributes(features)
         return list(features.columns)
 
     def frame(self, features: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
@@ -200,6 +200,24 @@ def missing_features(s: SegmentationSpec, known: list[str]) -> None:
         "feature table does not have" + (f"; {' '.join(hints)}" if hints else "."),
         fix=f"choose from: {', '.join(known)} (see docs/features.md).",
     )
+
+
+#: what customers wrote (the text family), clustered when there are no order features
+_TEXT_FEATURES = ("rating_mean", "sentiment_mean", "negative_share")
+
+
+def _text_columns(features: pd.DataFrame) -> list[str]:
+    """Without order features, what the customers wrote (sentiment, topic shares, rating)
+    when at least two such columns vary: a workspace of reviews or posts is segmented by what
+    its authors said, not by counts such as retweets. Chosen anew from each feature table, so
+    a refit after the topics changed clusters the new topics."""
+    cols = [
+        str(c)
+        for c in features.columns
+        if (c in _TEXT_FEATURES or (str(c).startswith("topic_") and str(c).endswith("_share")))
+        and features[c].nunique(dropna=True) > 1
+    ]
+    return cols if len(cols) >= 2 else []
 
 
 def _numeric_attributes(features: pd.DataFrame) -> list[str]:
