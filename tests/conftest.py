@@ -120,3 +120,15 @@ def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             env=env,
         )
         shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[object]:
+    """One local Spark (local[2]) shared by every test marked ``spark`` (starting one takes
+    about 7 s; the suite shares it to stay inside make test's time budget)."""
+    pytest.importorskip("pyspark", reason="the spark suite needs PySpark (pip install -e .[spark])")
+    from segmint.store.spark import spark_session
+
+    session = spark_session("local[2]", {"spark.sql.shuffle.partitions": "4"})
+    yield session
+    session.stop()
