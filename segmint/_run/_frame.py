@@ -16,7 +16,7 @@ import pyarrow as pa
 from segmint._workspace import Workspace
 from segmint.privacy.consent import objections
 
-__all__ = ["OBJECTED", "feature_frame", "objected", "objected_note", "trim_heap"]
+__all__ = ["OBJECTED", "feature_frame", "objected", "objected_note", "shaped", "trim_heap"]
 
 #: the key of a segment run's ``row_counts`` that counts the customers left out
 OBJECTED = "objected_to_profiling"
@@ -37,7 +37,14 @@ def feature_frame(ws: Workspace, columns: list[str] | None = None) -> pd.DataFra
         t = t.filter(t.customer_id.notin(out.customer_id))
     if columns is not None:  # scoring reads only the model's columns
         t = t.select("customer_id", *[c for c in columns if c != "customer_id"])
-    table = t.to_pyarrow()
+    return shaped(t.to_pyarrow())
+
+
+def shaped(table: pa.Table | pd.DataFrame) -> pd.DataFrame:
+    """Feature rows (Arrow, or a frame read from it) as the run's frame: dates as
+    ``datetime64[s]``, an all-empty integer column as ``None`` objects, indexed by customer_id."""
+    if isinstance(table, pd.DataFrame):
+        table = pa.Table.from_pandas(table, preserve_index=False)
     dates = [f.name for f in table.schema if pa.types.is_date(f.type)]
     empty_ints = [
         name

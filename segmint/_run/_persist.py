@@ -8,6 +8,8 @@ Per segmentation: the assignments (customer → segment, name), the typed result
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -22,31 +24,49 @@ from segmint.store import RunRecord, Store
 __all__ = ["persist"]
 
 
-def persist(ws: Workspace, results: list[Segmented], as_of: str, *, objected: int = 0) -> str:
+def persist(
+    ws: Workspace | Any,
+    results: list[Segmented],
+    as_of: str,
+    *,
+    objected: int = 0,
+    engine: dict[str, Any] | None = None,
+    write_engine: Callable[[str], None] | None = None,
+) -> str:
     """Write every segmentation of the run; return the run id. ``objected``: the customers
-    left out because they objected to profiling (counted in the run's ``row_counts``)."""
+    left out because they objected to profiling (counted in the run's ``row_counts``).
+
+    ``engine`` (a run on Spark: its sample size, population and seed, kept in the run's spec):
+    the assignments and values live in the engine, written by ``write_engine(run_id)`` inside
+    this transaction, so a failed engine write leaves no run record behind.
+    """
     store = ws.store
     db = store.db
     run = RunRecord(
         kind="segment",
-        spec={"as_of": as_of, "segmentations": [r.spec.model_dump() for r in results]},
+        spec={"as_of": as_of, "segmentations": [r.spec.model_dump() for r in results]}
+        | ({"engine": engine} if engine else {}),
     )
     with store.transaction():
         store.reserve_run(run)
         store.ensure("segment_assignments")  # declared in segmint/store/tables.py
         store.ensure("segmentations")
         _models_table(store)
-        store.snapshot_features(run.run_id)  # what this run segmented on, for drift later
+        if engine is None:
+            store.snapshot_features(run.run_id)  # what this run segmented on, for drift later
+        elif write_engine is not None:
+            write_engine(run.run_id)
         counts = {}
         for r in results:
             seg = r.segmentation
-            db.register("_segmint_assign", _assignments(seg.labels, r.result.names()))
-            db.execute(
-                "INSERT INTO segment_assignments SELECT ?, ?, customer_id, segment, "
-                "segment_name FROM _segmint_assign",
-                [run.run_id, seg.name],
-            )
-            db.unregister("_segmint_assign")
+            if engine is None:
+                db.register("_segmint_assign", _assignments(seg.labels, r.result.names()))
+                db.execute(
+                    "INSERT INTO segment_assignments SELECT ?, ?, customer_id, segment, "
+                    "segment_name FROM _segmint_assign",
+                    [run.run_id, seg.name],
+                )
+                db.unregister("_segmint_assign")
             db.execute(
                 "INSERT INTO segmentations VALUES (?, ?, ?, ?, ?)",
                 [
@@ -57,14 +77,14 @@ def persist(ws: Workspace, results: list[Segmented], as_of: str, *, objected: in
                     r.result.dumps(),
                 ],
             )
-            counts[seg.name] = len(seg.labels)
+            counts[seg.name] = r.result.n_customers if engine else len(seg.labels)
             db.execute(
                 "INSERT INTO segment_models VALUES (?, ?, ?, ?)",
                 [run.run_id, seg.name, json.dumps(r.result.features), json.dumps(r.model)],
             )
-            if r.values is not None:
+            if r.values is not None and engine is None:
                 _values(store, run.run_id, seg.name, r.values)
-            if r.summary is not None:
+            if r.summary is not None and engine is None:
                 _summary(store, run.run_id, seg.name, r.summary)
         # ids come from the feature table, already pseudonyms when the workspace keeps them;
         # this catches any written from elsewhere

@@ -23,6 +23,7 @@ import ibis
 import ibis.expr.types as ir
 
 from segmint.exceptions import SpecError
+from segmint.features._common import cents, exact_sum
 from segmint.ingest.coerce import plausible_range
 
 __all__ = ["BASIC_FEATURES", "customer_basics", "resolve_as_of"]
@@ -97,7 +98,7 @@ def customer_basics(orders: ir.Table, as_of: datetime) -> ir.Table:
     revenue = (t.status == "paid") | (t.amount < 0)
     agg = t.group_by("customer_id").aggregate(
         frequency=t.order_id.nunique(where=purchase),
-        monetary_total=t.amount.sum(where=revenue).fill_null(0.0),
+        monetary_total=exact_sum(t.amount, where=revenue).fill_null(0.0),
         first_order_at=t.ordered_at.min(where=purchase),
         last_order_at=t.ordered_at.max(where=purchase),
     )
@@ -106,9 +107,9 @@ def customer_basics(orders: ir.Table, as_of: datetime) -> ir.Table:
         "customer_id",
         recency_days=as_of_date.delta(agg.last_order_at.date(), unit="day"),
         frequency=agg.frequency,
-        monetary_total=agg.monetary_total.round(2),
+        monetary_total=cents(agg.monetary_total),
         avg_order_value=ibis.ifelse(
-            agg.frequency > 0, (agg.monetary_total / agg.frequency).round(2), ibis.null()
+            agg.frequency > 0, cents(agg.monetary_total / agg.frequency), ibis.null()
         ),
         tenure_days=as_of_date.delta(agg.first_order_at.date(), unit="day"),
         first_order_at=agg.first_order_at,

@@ -33,6 +33,8 @@ import ibis.expr.types as ir
 
 from segmint.features._common import (
     FeaturePart,
+    cents,
+    exact_sum,
     has_columns,
     is_purchase,
     is_revenue,
@@ -69,15 +71,15 @@ def order_features(
     cols: dict[str, ir.Value] = {
         "recency_days": day.delta(j.last_order_at.date(), unit="day"),
         "frequency": freq,
-        "monetary_total": money.round(2),
-        "avg_order_value": ibis.ifelse(freq > 0, (money / freq).round(2), ibis.null()),
+        "monetary_total": cents(money),
+        "avg_order_value": ibis.ifelse(freq > 0, cents(money / freq), ibis.null()),
         "tenure_days": day.delta(j.first_order_at.date(), unit="day"),
         "first_order_at": j.first_order_at,
         "last_order_at": j.last_order_at,
         "interpurchase_mean_days": j.ipt_mean,
         "interpurchase_std_days": j.ipt_std,
-        "revenue_last_90d": j.rev_last.fill_null(0.0).round(2),
-        "revenue_prev_90d": j.rev_prev.fill_null(0.0).round(2),
+        "revenue_last_90d": cents(j.rev_last.fill_null(0.0)),
+        "revenue_prev_90d": cents(j.rev_prev.fill_null(0.0)),
         "discount_share": j.n_discounted / j.n_purchase.nullif(0),
         "discount_rate": j.discount_sum / (j.spend + j.discount_sum).nullif(0),
         "return_rate": j.n_returned / j.n_purchase.nullif(0),
@@ -124,8 +126,8 @@ def window_revenue(orders: ir.Table, as_of: datetime) -> ir.Table:
     agg = _line_aggregates(t.filter(t.ordered_at > start), as_of, {})
     return agg.select(
         "customer_id",
-        revenue_last_90d=agg.rev_last.fill_null(0.0).round(2),
-        revenue_prev_90d=agg.rev_prev.fill_null(0.0).round(2),
+        revenue_last_90d=cents(agg.rev_last.fill_null(0.0)),
+        revenue_prev_90d=cents(agg.rev_prev.fill_null(0.0)),
     )
 
 
@@ -188,11 +190,11 @@ def _line_aggregates(
     prev_start = as_of - timedelta(days=2 * WINDOW_DAYS)
     in_prev = (x.ordered_at > prev_start) & (x.ordered_at <= last_start)
     metrics: dict[str, ir.Value] = {
-        "monetary": x.r_amount.sum(),
+        "monetary": exact_sum(x.r_amount),  # rounded to cents: exact on every engine
         "first_order_at": x.p_time.min(),
         "last_order_at": x.p_time.max(),
-        "rev_last": ibis.ifelse(x.ordered_at > last_start, x.r_amount, None).sum(),
-        "rev_prev": ibis.ifelse(in_prev, x.r_amount, None).sum(),
+        "rev_last": exact_sum(ibis.ifelse(x.ordered_at > last_start, x.r_amount, None)),
+        "rev_prev": exact_sum(ibis.ifelse(in_prev, x.r_amount, None)),
         "n_purchase": x.p_time.count(),
         "n_discounted": x.count(where=x.p_discount > 0),
         "n_returned": x.count(where=x.returned.fill_null(False)),
@@ -214,7 +216,9 @@ def _order_aggregates(t: ir.Table) -> ir.Table:
     orders = p.group_by(["customer_id", "order_id"]).aggregate(start=p.ordered_at.min())
     # Orders that start at the same time are 0 days apart whichever comes first: no tie-breaker.
     prev = orders.start.lag().over(group_by=orders.customer_id, order_by=orders.start)
-    gaps = orders.mutate(gap=(orders.start.epoch_seconds() - prev.epoch_seconds()) / 86400.0)
+    gaps = orders.mutate(
+        gap=(orders.start.epoch_seconds() - prev.epoch_seconds()).cast("float64") / 86400
+    )
     return gaps.group_by("customer_id").aggregate(
         frequency=gaps.count(), ipt_mean=gaps.gap.mean(), ipt_std=gaps.gap.std()
     )

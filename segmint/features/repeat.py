@@ -85,8 +85,8 @@ def repeat_summary(
     summary = agg.select(
         "customer_id",
         frequency=freq,
-        recency=((agg.last - agg.first) / per).cast("float64"),
-        T=((as_of_day - agg.first) / per).cast("float64"),
+        recency=(agg.last - agg.first).cast("float64") / per,  # a double on every engine
+        T=(as_of_day - agg.first).cast("float64") / per,
         monetary_value=ibis.ifelse(
             freq > 0, (agg.revenue - agg.first_value) / freq.cast("float64"), 0.0
         ).cast("float64"),

@@ -9,6 +9,7 @@ own session (``Workspace.spark(session)``); segmint then only checks the setting
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -59,7 +60,13 @@ def spark_session(
             "and JAVA_HOME is not set.",
             fix="install a JDK (e.g. apt-get install openjdk-17-jre-headless) or set JAVA_HOME.",
         )
-    builder = SparkSession.builder.appName(app_name).master(master or "local[*]")
+    master = master or "local[*]"
+    builder = SparkSession.builder.appName(app_name).master(master)
+    # Python workers run segmint's functions (value predictions, standardizing): on a local
+    # master they must be this interpreter (its packages), not the first python3 on the PATH
+    # (PySpark reads PYSPARK_PYTHON when the context starts; a value the user set wins)
+    if master.startswith("local"):
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     for key, value in {**LOCAL_CONF, **SESSION_CONF, **dict(conf or {})}.items():
         builder = builder.config(key, str(value))
     session = builder.getOrCreate()

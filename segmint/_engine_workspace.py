@@ -1,0 +1,296 @@
+"""A workspace whose data lives in an engine other than the embedded file (Spark).
+
+>>> ws = segmint.Workspace.spark(master="local[2]", path="shop-spark")  # doctest: +SKIP
+>>> ws.ingest("s3://lake/orders/")                                      # doctest: +SKIP
+>>> ws.run(segmint.Spec(), out_dir="report")                           # doctest: +SKIP
+
+Layout of ``path``: the canonical tables, the features, the segment assignments and the
+per-customer values are Parquet folders under ``path/tables`` (or the ``warehouse`` given: any
+path the cluster reaches, e.g. ``s3://bucket/segmint``); what the run knows about itself (the
+runs, the typed results, the fitted models, the audit log) is small and stays on the driver in
+``path/segmint.duckdb``, the same system tables as an embedded workspace, so ``segmint status``
+and the report read them the same way. Opening the same ``path`` again (a new session, another
+day) finds every table.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+
+from segmint.clean.engine import clean_tables
+from segmint.exceptions import WorkspaceError
+from segmint.features import build_features, check_families, resolve_as_of
+from segmint.ingest.engine import import_plan
+from segmint.privacy import audit as audit_log
+from segmint.spec.gates import QualityGates
+from segmint.store import CANONICAL, RunRecord, Store
+from segmint.store.engine import Engine, SparkEngine
+
+__all__ = ["METADATA_FILE", "EngineWorkspace"]
+
+#: the driver-side file of a Spark workspace (runs, results, models, audit)
+METADATA_FILE = "segmint.duckdb"
+
+
+class EngineWorkspace:
+    """The pipeline's data stages on an :class:`~segmint.store.engine.Engine` (Spark)."""
+
+    def __init__(self, path: str | os.PathLike[str], engine: Engine):
+        self.path = Path(path)
+        self.engine = engine
+        self.store = Store(self.path / METADATA_FILE)
+
+    @classmethod
+    def spark(
+        cls,
+        session_or_conf: Any = None,
+        path: str | os.PathLike[str] = "segmint-spark",
+        *,
+        master: str | None = None,
+        warehouse: str | None = None,
+    ) -> EngineWorkspace:
+        """Open (or create) a Spark workspace at ``path``.
+
+        ``session_or_conf``: a running SparkSession (yours, on your cluster), or a dict of
+        Spark settings for the session segmint starts on ``master`` (``local[2]``,
+        ``spark://host:7077``, ``yarn``). ``warehouse``: where the tables live (default
+        ``path/tables``), a path every executor can reach.
+        """
+        from segmint.store.spark import configure, spark_session
+
+        if session_or_conf is not None and not isinstance(session_or_conf, Mapping):
+            session = configure(session_or_conf)
+        else:
+            session = spark_session(master, session_or_conf)
+        root = Path(path)
+        root.mkdir(parents=True, exist_ok=True)
+        where = warehouse or str((root / "tables").resolve())
+        return cls(root, SparkEngine(session, where))
+
+    # -- reading ---------------------------------------------------------------------------
+    def tables(self) -> list[str]:
+        return self.engine.tables()
+
+    def table(self, name: str) -> ir.Table:
+        return self.engine.table(name)
+
+    def runs(self) -> list[dict[str, Any]]:
+        import json
+
+        cur = self.store.db.execute("SELECT * FROM runs ORDER BY seq")
+        names = [d[0] for d in cur.description]
+        out = []
+        for row in cur.fetchall():
+            rec = dict(zip(names, row, strict=True))
+            for k in ("spec", "row_counts"):
+                rec[k] = json.loads(rec[k]) if rec[k] else {}
+            out.append(rec)
+        return out
+
+    def status(self) -> dict[str, Any]:
+        """Tables with row counts (counted in the engine), and the runs so far."""
+        tables = {
+            name: int(self.engine.table(name).count().to_pyarrow().as_py())
+            for name in self.tables()
+            if name in CANONICAL or name == "customer_features"
+        }
+        return {
+            "workspace": str(self.path),
+            "engine": self.engine.name,
+            "tables": tables,
+            "runs": self.runs(),
+        }
+
+    # -- the stages ------------------------------------------------------------------------
+    def ingest(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        into: str | None = None,
+        format: str = "auto",
+        mapping: dict[str, str] | None = None,
+        replace: bool = False,
+    ) -> dict[str, Any]:
+        """Import a file (or a folder of files) Spark can read into its canonical table;
+        rows already there stay unless ``replace``. Returns what was imported."""
+        plan = import_plan(self.engine, str(path), into=into, format=format, mapping=mapping)
+        run = RunRecord(
+            kind="ingest",
+            source=str(path),
+            spec={"table": plan.table, "mapping": plan.mapping, "engine": self.engine.name},
+        )
+        self.store.reserve_run(run)
+        new = plan.expr.mutate(_run_id=ibis.literal(run.run_id)).relocate("_run_id", before="_row")
+        if plan.table in self.tables() and not replace:
+            new = _union(self.engine.table(plan.table), new)
+        self.engine.write({plan.table: new})
+        rows = int(
+            self.engine.table(plan.table)
+            .filter(ibis._._run_id == run.run_id)
+            .count()
+            .to_pyarrow()
+            .as_py()
+        )
+        run.row_counts = {"rows": rows, "unreadable": plan.unreadable}
+        with self.store.transaction():
+            self.store.record_run(run)
+            audit_log.record(
+                self.store, "ingest", target=run.run_id, detail={"table": plan.table, "rows": rows}
+            )
+        return {
+            "run_id": run.run_id,
+            "table": plan.table,
+            "rows": rows,
+            "unreadable": plan.unreadable,
+            "notes": plan.notes,
+        }
+
+    def clean(
+        self,
+        *,
+        gates: QualityGates | None = None,
+        drop_identical_lines: bool = False,
+        default_region: str | None = None,
+    ) -> dict[str, Any]:
+        """Standardize and deduplicate every canonical table in the engine (all or nothing);
+        QualityGateError, with nothing changed, when a check fails its gate."""
+        from segmint.clean._pipeline import _apply_gates
+
+        cleaned, counts, checks = clean_tables(
+            self.engine,
+            orders_without_id=self._orders_without_id(),
+            drop_identical_lines=drop_identical_lines,
+            default_region=default_region,
+        )
+        _apply_gates(checks, gates or QualityGates(), [])
+        run = RunRecord(
+            kind="clean",
+            spec={
+                "drop_identical_lines": drop_identical_lines,
+                "region": default_region,
+                "engine": self.engine.name,
+            },
+        )
+        self.store.reserve_run(run)
+        self.engine.write(cleaned)
+        run.row_counts = counts
+        with self.store.transaction():
+            self.store.record_run(run)
+            for chk in checks:
+                self.store.db.execute(
+                    "INSERT INTO quality_counts VALUES (?, ?, ?, ?, ?, ?)",
+                    [
+                        run.run_id,
+                        chk["table"],
+                        chk["column"],
+                        chk["check"],
+                        chk["n_bad"],
+                        chk["n_checked"],
+                    ],
+                )
+            audit_log.record(
+                self.store,
+                "clean",
+                target=run.run_id,
+                detail={"rows": {t: c.get("rows") for t, c in counts.items()}},
+            )
+        return {"run_id": run.run_id, "tables": counts, "checks": checks}
+
+    def _orders_without_id(self) -> bool:
+        return any(
+            r["kind"] == "ingest"
+            and r["spec"].get("table") == "orders"
+            and "order_id" not in (r["spec"].get("mapping") or {})
+            for r in self.runs()
+        )
+
+    def features(
+        self,
+        as_of: str | date | datetime | None = None,
+        families: Sequence[str] | None = None,
+        *,
+        top_categories: int = 8,
+    ) -> ir.Table:
+        """Build ``customer_features`` in the engine (the same Ibis expression as the embedded
+        workspace builds) and write it there."""
+        present = set(self.tables())
+        tables = {name: self.engine.table(name) for name in CANONICAL if name in present}
+        if not tables:
+            raise WorkspaceError(
+                f"The Spark workspace '{self.path}' holds no data yet.",
+                fix="import a file first (segmint run --engine spark FILE).",
+            )
+        when = resolve_as_of(tables.get("orders"), as_of)
+        expr = build_features(tables, when, families=families, top_categories=top_categories)
+        run = RunRecord(
+            kind="features",
+            spec={
+                "as_of": when.isoformat(),
+                "families": check_families(families),
+                "top_categories": top_categories,
+                "features": [c for c in expr.columns if c != "customer_id"],
+                "engine": self.engine.name,
+            },
+        )
+        self.store.reserve_run(run)
+        self.engine.write({"customer_features": expr})
+        table = self.engine.table("customer_features")
+        run.row_counts = {"customers": int(table.count().to_pyarrow().as_py())}
+        with self.store.transaction():
+            self.store.record_run(run)
+            audit_log.record(
+                self.store,
+                "features",
+                target=run.run_id,
+                detail={"as_of": when.isoformat(), **run.row_counts},
+            )
+        return table
+
+    def run(
+        self,
+        spec: Any,
+        *,
+        out_dir: str | os.PathLike[str],
+        progress: Any = None,
+        sample_size: int | None = None,
+        seed: int = 0,
+    ) -> Any:
+        """The whole spec on the engine (:func:`segmint._run.engine_run.run_on_engine`)."""
+        from segmint._run.engine_run import run_on_engine
+
+        return run_on_engine(
+            self, spec, out_dir=Path(out_dir), progress=progress, sample_size=sample_size, seed=seed
+        )
+
+    def close(self) -> None:
+        self.store.close()
+        self.engine.close()
+
+    def __enter__(self) -> EngineWorkspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"EngineWorkspace({str(self.path)!r}, engine={self.engine.name!r})"
+
+
+def _union(old: ir.Table, new: ir.Table) -> ir.Table:
+    """Rows of both, by column name; a column only one side has is NULL on the other."""
+    cols = list(old.columns) + [c for c in new.columns if c not in old.columns]
+    types = {**{c: new[c].type() for c in new.columns}, **{c: old[c].type() for c in old.columns}}
+
+    def shaped(t: ir.Table) -> ir.Table:
+        return t.select(
+            *[(t[c] if c in t.columns else ibis.null()).cast(types[c]).name(c) for c in cols]
+        )
+
+    return shaped(old).union(shaped(new))

@@ -1,0 +1,277 @@
+"""``segmint run --engine spark``: the spec's pipeline where the data lives.
+
+Fit on a sample, apply in the engine:
+
+1. import, clean and build the features inside the engine (``EngineWorkspace``);
+2. per segmentation, draw a sample of the feature table (``sample_size`` customers, seeded;
+   every customer when there are no more) to the driver and fit the estimator there, with
+   the same code as the embedded run (so profiles, names, ranking and plans are the sample's);
+3. score every customer inside the engine through the estimator's Ibis expression
+   (``to_ibis``: nearest centroid, first matching rule, RFM edges, value tiers) and write
+   the assignments there; the value models' per-customer predictions run as a vectorised
+   function on the engine's workers (:meth:`Engine.map_batches`);
+4. check that the engine gave every sampled customer the label the driver gave (a mismatch
+   would mean the two formulas disagree; the run stops rather than store it);
+5. keep the typed results, the models and the run record on the driver (``segmint.duckdb``)
+   and write the report.
+
+Only aggregates, the sample and the check's labels leave the engine. The sample size and the
+population are recorded with each segmentation.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+from segmint._run._segment import NO_PURCHASES, Segmented
+from segmint._run._segment import segment as _segment
+from segmint.exceptions import SegmintError, SpecError
+from segmint.spec.model import SegmentationSpec, Spec
+from segmint.store.results import RunResult
+
+__all__ = ["DEFAULT_SAMPLE", "ENGINE_METHODS", "EngineRunOutput", "run_on_engine"]
+
+#: customers the estimators are fitted on by default (k-means, rules and RFM edges settle
+#: well below this; see docs/scale.md)
+DEFAULT_SAMPLE = 1_000_000
+#: methods whose fitted model scores inside the engine
+ENGINE_METHODS = ("rules", "rfm", "kmeans", "kprototypes", "gmm", "needs", "value")
+
+
+class EngineRunOutput:
+    """What an engine run leaves: its id, the typed result, the report files."""
+
+    def __init__(self, run_id: str, report: RunResult, files: dict[str, Path], seconds: float):
+        self.run_id, self.report, self.files, self.seconds = run_id, report, files, seconds
+
+
+def run_on_engine(
+    ws: Any,
+    spec: Spec,
+    *,
+    out_dir: str | Path,
+    progress: Callable[[str], None] | None = None,
+    sample_size: int | None = None,
+    seed: int = 0,
+) -> EngineRunOutput:
+    """Run ``spec`` on the engine workspace ``ws`` (:class:`segmint._engine_workspace.EngineWorkspace`)."""
+    from segmint._run import _estimator, segmentations
+    from segmint.report import write_report
+
+    t0 = time.perf_counter()
+    say = progress or (lambda _m: None)
+    n = int(sample_size or DEFAULT_SAMPLE)
+    segs = segmentations(spec)
+    _check_methods(segs)
+    builders = [_estimator(s) for s in segs]
+    notes: list[str] = []
+    for src in spec.sources:
+        path = spec.source_path(src)
+        if not src.replace and _imported(ws, str(path)):
+            notes.append(f"{Path(path).name} was imported before; not imported again.")
+            continue
+        say(f"Importing {Path(path).name} ({ws.engine.name})")
+        got = ws.ingest(path, into=src.as_, mapping=src.mapping or None, replace=src.replace)
+        notes += [f"{got['table']}: {note}" for note in got["notes"]]
+        for col, bad in got["unreadable"].items():
+            notes.append(f"{got['table']}.{col}: {bad:,} values could not be read (left empty).")
+    say("Cleaning")
+    ws.clean(gates=spec.quality, drop_identical_lines=spec.clean.drop_identical_lines)
+    say("Computing features")
+    table = ws.features(as_of=spec.features.as_of, **_families(spec))
+    as_of = ws.runs()[-1]["spec"]["as_of"]
+    if "orders" not in ws.tables():
+        keep = [i for i, s in enumerate(segs) if s.method not in ("rfm", "value")]
+        segs, builders = [segs[i] for i in keep], [builders[i] for i in keep]
+    from segmint._run import check_columns
+
+    check_columns(segs, table.schema())
+    say(f"Drawing the sample (up to {n:,} customers)")
+    from segmint._run._frame import shaped
+
+    rows, population = ws.engine.sample(table, n, seed)
+    frame = shaped(rows)
+    if population > len(frame):
+        notes.append(
+            f"Segments were fitted and profiled on a sample of {len(frame):,} of "
+            f"{population:,} customers (seed {seed}); every customer was assigned in the engine."
+        )
+    done: list[Segmented] = []
+    assigned: dict[str, ir.Table] = {}
+    for s, build in sorted(zip(segs, builders, strict=True), key=lambda p: p[0].method != "value"):
+        say(f"Segmenting: {s.name} ({s.method})")
+        if s.method == "value":
+            got_value = _value(ws, s, build, as_of, n, seed, frame, spec, say)
+            if isinstance(got_value, str):
+                notes.append(f"Value segmentation '{s.name}' was skipped: {got_value}")
+                continue
+            seg_done, labels, values = got_value
+            frame = frame.join(values[[c for c in values.columns if c not in frame.columns]])
+        else:
+            fitted: list[Any] = []
+            seg_done = _segment(s, _fit(build, as_of, fitted), frame, spec, say)
+            labels = fitted[0].to_ibis(table)
+        seg_done.result = seg_done.result.model_copy(update={"n_customers": population})
+        _agree(labels, seg_done.segmentation.labels, s.name)
+        assigned[s.name] = _named(labels, seg_done.result.names(), s.name)
+        done.append(seg_done)
+    say("Saving segments")
+    run_id = _persist(ws, done, as_of, assigned, n, population, seed)
+    report = RunResult(
+        workspace=str(ws.path),
+        run_id=run_id,
+        generated_at=datetime.now().replace(microsecond=0).isoformat(),
+        as_of=as_of,
+        quality={},
+        segmentations=[r.result for r in done],
+        notes=notes,
+    )
+    html, js = write_report(report, out_dir)
+    return EngineRunOutput(run_id, report, {"html": html, "json": js}, time.perf_counter() - t0)
+
+
+def _check_methods(segs: list[SegmentationSpec]) -> None:
+    bad = [s for s in segs if s.method not in ENGINE_METHODS]
+    if bad:
+        raise SpecError(
+            f"Segmentation(s) {', '.join(repr(s.name) for s in bad)} use "
+            f"{', '.join(sorted({s.method for s in bad}))}, which cannot assign customers "
+            "inside Spark (no formula to apply in the engine).",
+            fix=f"on --engine spark use one of {', '.join(ENGINE_METHODS)}, or run this "
+            "segmentation on the default engine.",
+        )
+
+
+def _imported(ws: Any, path: str) -> bool:
+    return any(r["kind"] == "ingest" and r["source"] == path for r in ws.runs())
+
+
+def _families(spec: Spec) -> dict[str, Any]:
+    return {"families": spec.features.families} if spec.features.families else {}
+
+
+def _fit(build: Any, as_of: str, fitted: list[Any]) -> Callable[[pd.DataFrame], Any]:
+    def fit(X: pd.DataFrame) -> Any:
+        est = build(X, as_of).fit(X)
+        fitted.append(est)
+        return est
+
+    return fit
+
+
+def _agree(labels: ir.Table, driver: pd.Series, name: str) -> None:
+    """Every sampled customer got the same segment in the engine as on the driver."""
+    ids = ibis.memtable(pd.DataFrame({"customer_id": driver.index.astype(str)}))
+    got = labels.semi_join(ids, labels.customer_id == ids.customer_id)
+    engine = got.select("customer_id", "segment").to_pyarrow().to_pandas().set_index("customer_id")
+    engine = engine["segment"].reindex(driver.index.astype(str))
+    want = driver.astype(str)
+    want.index = want.index.astype(str)
+    differ = (engine.fillna("\0") != want).sum()
+    if differ:
+        raise SegmintError(
+            f"Segmentation '{name}': the engine assigned {differ:,} of {len(want):,} sampled "
+            "customers to another segment than the fitted model did, so the run was not saved.",
+            fix="report this with the spec; run on the default engine meanwhile.",
+        )
+
+
+def _named(labels: ir.Table, names: dict[str, str], segmentation: str) -> ir.Table:
+    seg = labels.segment.cast("string")
+    cases = [(seg == k, v) for k, v in names.items()]
+    name = ibis.cases(*cases, else_=seg) if cases else seg
+    return labels.select(
+        segmentation=ibis.literal(segmentation),
+        customer_id=labels.customer_id,
+        segment=seg,
+        segment_name=name,
+    )
+
+
+def _value(
+    ws: Any,
+    s: SegmentationSpec,
+    build: Any,
+    as_of: str,
+    n: int,
+    seed: int,
+    frame: pd.DataFrame,
+    spec: Spec,
+    say: Callable[[str], None],
+) -> Any:
+    """Value models fitted on a sample of purchase histories, predicted for every buyer in the
+    engine; tiers from the predictions (:mod:`segmint.segment.value`)."""
+    from segmint._run._value import Summaries, fit_value
+    from segmint.features.basic import resolve_as_of
+    from segmint.features.repeat import repeat_summary
+    from segmint.segment.value._summary import _attrs
+
+    unit = s.params.get("unit") or "weeks"
+    orders = ws.engine.table("orders")
+    when = resolve_as_of(orders, as_of)
+    summary_expr = repeat_summary(orders, when, unit=unit)  # type: ignore[arg-type]
+    rows, _buyers = ws.engine.sample(summary_expr, n, seed + 1)
+    summary = rows.to_pandas().set_index("customer_id")
+    summary.attrs.update(_attrs(when, unit, None))
+    fitted = fit_value(
+        s,
+        build,
+        len(frame),
+        Summaries(unit=unit, summary=summary),
+        as_of,
+        optional=not spec.segmentations,
+    )
+    if isinstance(fitted, str):
+        return fitted
+    est, extra = fitted
+    values = est.values_
+    seg_done = _segment(
+        s,
+        lambda _X: est,
+        frame.join(values[[c for c in values.columns if c not in frame.columns]]),
+        spec,
+        say,
+        extra,
+    )
+    everyone = ws.engine.map_batches(summary_expr, est.predict_values, est.values_schema())
+    tiers = est.to_ibis(everyone)
+    spine = ws.engine.table("customer_features").select("customer_id")
+    j = spine.left_join(
+        tiers.select(_cid=tiers.customer_id, _seg=tiers.segment), spine.customer_id == ibis._._cid
+    )
+    labels = j.select(customer_id=j.customer_id, segment=j._seg.fill_null(NO_PURCHASES))
+    ws.engine.write({f"customer_values__{s.name}": everyone})
+    return seg_done, labels, values
+
+
+def _persist(
+    ws: Any,
+    done: list[Segmented],
+    as_of: str,
+    assigned: dict[str, ir.Table],
+    n: int,
+    population: int,
+    seed: int,
+) -> str:
+    """Assignments into the engine (all runs' rows, one table), results on the driver."""
+    from segmint._run._persist import persist
+
+    def write(run_id: str) -> None:
+        new = [t.mutate(run_id=ibis.literal(run_id)).relocate("run_id") for t in assigned.values()]
+        if not new:
+            return
+        rows = new[0].union(*new[1:]) if len(new) > 1 else new[0]
+        if "segment_assignments" in ws.engine.tables():
+            rows = ws.engine.table("segment_assignments").select(*rows.columns).union(rows)
+        ws.engine.write({"segment_assignments": rows})
+
+    sampled = {"sample": min(n, population), "population": population, "seed": seed}
+    return persist(ws, done, as_of, engine=sampled, write_engine=write)
