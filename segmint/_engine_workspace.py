@@ -138,7 +138,7 @@ class EngineWorkspace:
             .to_pyarrow()
             .as_py()
         )
-        run.row_counts = {"rows": rows, "unreadable": plan.unreadable}
+        run.row_counts = {"written": rows, "unreadable": plan.unreadable}
         with self.store.transaction():
             self.store.record_run(run)
             audit_log.record(

@@ -80,6 +80,27 @@ class Workspace:
         return self._store
 
     # -- stages ----------------------------------------------------------------------------
+    @staticmethod
+    def spark(
+        session_or_conf: Any = None,
+        path: str | os.PathLike[str] = "segmint-spark",
+        *,
+        master: str | None = None,
+        warehouse: str | None = None,
+    ) -> Any:
+        """A workspace whose data lives in Spark (:class:`segmint._engine_workspace.EngineWorkspace`).
+
+        ``session_or_conf``: your SparkSession, or Spark settings for a session segmint starts
+        on ``master`` (``local[2]``, ``spark://…``, ``yarn``); tables are Parquet folders under
+        ``warehouse`` (default ``path/tables``); see docs/scale.md.
+
+        >>> ews = segmint.Workspace.spark(master="local[2]", path="shop-spark")  # doctest: +SKIP
+        >>> ews.run(segmint.Spec(sources=[{"path": "orders.parquet"}]), out_dir="report")  # doctest: +SKIP
+        """
+        from segmint._engine_workspace import EngineWorkspace
+
+        return EngineWorkspace.spark(session_or_conf, path, master=master, warehouse=warehouse)
+
     def ingest(
         self,
         source: str | os.PathLike[str],

@@ -37,20 +37,13 @@ from segmint.exceptions import SegmintError, SpecError
 from segmint.spec.model import SegmentationSpec, Spec
 from segmint.store.results import RunResult
 
-__all__ = ["DEFAULT_SAMPLE", "ENGINE_METHODS", "EngineRunOutput", "run_on_engine"]
+__all__ = ["DEFAULT_SAMPLE", "ENGINE_METHODS", "run_on_engine"]
 
 #: customers the estimators are fitted on by default (k-means, rules and RFM edges settle
 #: well below this; see docs/scale.md)
 DEFAULT_SAMPLE = 1_000_000
 #: methods whose fitted model scores inside the engine
 ENGINE_METHODS = ("rules", "rfm", "kmeans", "kprototypes", "gmm", "needs", "value")
-
-
-class EngineRunOutput:
-    """What an engine run leaves: its id, the typed result, the report files."""
-
-    def __init__(self, run_id: str, report: RunResult, files: dict[str, Path], seconds: float):
-        self.run_id, self.report, self.files, self.seconds = run_id, report, files, seconds
 
 
 def run_on_engine(
@@ -61,7 +54,7 @@ def run_on_engine(
     progress: Callable[[str], None] | None = None,
     sample_size: int | None = None,
     seed: int = 0,
-) -> EngineRunOutput:
+) -> Any:
     """Run ``spec`` on the engine workspace ``ws`` (:class:`segmint._engine_workspace.EngineWorkspace`)."""
     from segmint._run import _estimator, segmentations
     from segmint.report import write_report
@@ -135,7 +128,10 @@ def run_on_engine(
         notes=notes,
     )
     html, js = write_report(report, out_dir)
-    return EngineRunOutput(run_id, report, {"html": html, "json": js}, time.perf_counter() - t0)
+    from segmint._run import RunOutput
+
+    files = {"html": html, "json": js}
+    return RunOutput(run_id, report, files, [], time.perf_counter() - t0)
 
 
 def _check_methods(segs: list[SegmentationSpec]) -> None:

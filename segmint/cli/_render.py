@@ -139,6 +139,19 @@ def export_table(table: Any, out: Path) -> None:
         table_to_csv(table, out)
 
 
+def export_engine_table(table: Any, out: Path) -> None:
+    """A table of another engine (Spark) to a file on this machine: .parquet as is, CSV with
+    formula cells neutralized; the rows come to the driver, which is what a file here means."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    rows = table.to_pyarrow()
+    if out.suffix.lower() == ".parquet":
+        import pyarrow.parquet as pq
+
+        pq.write_table(rows, out)
+    else:
+        frame_to_csv(rows.to_pandas(), out)
+
+
 def export_frame(frame: Any, out: Path) -> None:
     """A frame (without its index) to .parquet, or to CSV with formula cells neutralized."""
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -47,6 +47,13 @@ from segmint.cli._common import (
     writable_file,
     writable_folder,
 )
+from segmint.cli._engine import (
+    Engine_,
+    SparkMaster,
+    SparkWarehouse,
+    check_engine,
+    open_engine,
+)
 from segmint.exceptions import SpecError, WorkspaceError
 from segmint.ingest.formats import families
 from segmint.spec.model import CleanSpec, SourceOptions, SourceSpec, Spec, load_spec
@@ -362,6 +369,9 @@ def features(
         Path | None, typer.Option(help="Also write the features to a .csv or .parquet file.")
     ] = None,
     workspace: Workspace_ = DEFAULT_WORKSPACE,
+    engine: Engine_ = "duckdb",
+    spark_master: SparkMaster = None,
+    spark_warehouse: SparkWarehouse = None,
 ) -> None:
     """Compute the per-customer feature table (one row per customer).
 
@@ -373,6 +383,13 @@ def features(
     """
     if out is not None:
         writable_file(out)
+    if check_engine(engine) == "spark":
+        with open_engine(workspace, spark_master, spark_warehouse, must_exist=True) as ews:
+            table = ews.features(as_of=as_of)
+            if out is not None:
+                render.export_engine_table(table, out)
+            render.features_summary(table, ews.runs()[-1], out)
+        return
     with _open(workspace) as ws:
         with progress_display(ws.store.db) as step:
             step("Computing customer features")
@@ -601,12 +618,19 @@ def status(
         ),
     ] = False,
     workspace: Workspace_ = DEFAULT_WORKSPACE,
+    engine: Engine_ = "duckdb",
+    spark_master: SparkMaster = None,
+    spark_warehouse: SparkWarehouse = None,
 ) -> None:
     """Show what the workspace holds: tables with row counts and the runs so far."""
     import json
 
-    with _open(workspace, read_only=True) as ws:
-        info = ws.status()
+    if check_engine(engine) == "spark":
+        with open_engine(workspace, spark_master, spark_warehouse, must_exist=True) as ews:
+            info = ews.status()
+    else:
+        with _open(workspace, read_only=True) as ws:
+            info = ws.status()
     if as_json:
         typer.echo(json.dumps(_monitor.status_json(info), indent=2, ensure_ascii=False))
         return
@@ -669,6 +693,17 @@ def run(
         ),
     ] = None,
     workspace: Workspace_ = DEFAULT_WORKSPACE,
+    engine: Engine_ = "duckdb",
+    spark_master: SparkMaster = None,
+    spark_warehouse: SparkWarehouse = None,
+    sample_size: Annotated[
+        int | None,
+        typer.Option(
+            "--sample-size",
+            help="With --engine spark: customers the models are fitted on (default 1,000,000; "
+            "every customer is assigned in the engine).",
+        ),
+    ] = None,
 ) -> None:
     """Everything in one go: ingest → clean → features → segments → profiles → ranking → report.
 
@@ -687,6 +722,8 @@ def run(
       segmint run --spec segmint.yaml --out reports/
 
       segmint run CDNOW_sample.txt --no-header --columns customer_id,sample_id,date,number_of_cds,dollar_value
+
+      segmint run orders.parquet --engine spark --spark-master local[2] --workspace shop-spark
 
     --as, --map, --no-header, --columns apply to the FILES given here (a spec's sources have
     their own). A file of customers without orders is clustered on its numeric attributes (RFM
@@ -724,6 +761,14 @@ def run(
             fix="run segmint run orders.csv (or list sources: in a spec).",
         )
     writable_folder(out, "the report")
+    if check_engine(engine) == "spark":
+        with (
+            open_engine(workspace, spark_master, spark_warehouse) as ews,
+            progress_display(None) as step,
+        ):
+            output = ews.run(loaded, out_dir=out, progress=step, sample_size=sample_size)
+        render.run_summary(output)
+        return
     with _open(workspace) as ws:
         if not loaded.sources and {"orders", "customers"} & set(ws.tables()):
             # nothing new to import: check feature and column names against the data now

@@ -85,4 +85,6 @@ def _has_java() -> bool:
     import shutil
 
     home = os.environ.get("JAVA_HOME")
-    return bool(shutil.which("java") or (home and os.path.exists(os.path.join(home, "bin", "java"))))
+    return bool(
+        shutil.which("java") or (home and os.path.exists(os.path.join(home, "bin", "java")))
+    )
