@@ -5,7 +5,8 @@ customer's score on a column is ``1 + floor(bins × w / n)``, where ``w`` is the
 scored customers with a strictly *worse* value (a larger recency; a smaller frequency or
 monetary value) and ``n`` the number scored. Equal values always share a score, and a column
 with few distinct values (most customers bought once) never fails: scores are simply skipped.
-The fitted cut points (``thresholds_``) score new customers in :meth:`RFMSegmenter.predict`.
+The fitted cut points (``thresholds_``) score new customers in :meth:`RFMSegmenter.predict`,
+and in the engine (DuckDB, Spark) in :meth:`RFMSegmenter.to_ibis`, with the same labels.
 
 Names come from a map of regular expressions matched in order (first match wins) against
 the two-digit code R·FM, where FM = (F + M) / 2 rounded half up (``DEFAULT_SEGMENT_MAP``).
@@ -28,10 +29,13 @@ import math
 import re
 from typing import Any
 
+import ibis
+import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
 from segmint.exceptions import ModelError
+from segmint.segment._cuts import compare, require_columns
 from segmint.segment.base import BaseSegmenter, Segmentation
 
 __all__ = ["DEFAULT_SEGMENT_MAP", "NO_PURCHASE", "OTHER", "RFMSegmenter"]
@@ -242,15 +246,60 @@ class RFMSegmenter(BaseSegmenter):
         scores["rfm"] = np.array([f"{c:03d}" for c in range(1000)], dtype=object)[code]
         return scores
 
-    def _name(self, scores: pd.DataFrame) -> pd.Series:
+    def _lookup(self) -> np.ndarray:
+        """Segment name by code 10·R + FM (R = 0: no purchase)."""
         compiled = [(re.compile(p), name) for p, name in self.segment_map_.items()]
-        lookup = np.full(100, NO_PURCHASE, dtype=object)  # index 10·R + FM; R = 0: no purchase
+        lookup = np.full(100, NO_PURCHASE, dtype=object)
         for key in range(11, 100):
             text = f"{key:02d}"
             if "0" not in text:
                 lookup[key] = next((n for rx, n in compiled if rx.fullmatch(text)), OTHER)
+        return lookup
+
+    def _name(self, scores: pd.DataFrame) -> pd.Series:
         codes = scores.r.to_numpy() * 10 + scores.fm.to_numpy()
-        return pd.Series(lookup[codes], index=scores.index, name="segment", dtype=object)
+        return pd.Series(self._lookup()[codes], index=scores.index, name="segment", dtype=object)
+
+    def to_ibis(self, table: ir.Table, column: str = "segment") -> ir.Table:
+        """``table`` plus a ``column`` with every row's segment name, computed by the engine.
+
+        The fitted cut points become CASE expressions making :meth:`predict`'s comparisons (a
+        value at a cut point gets that score), so DuckDB, Spark, ... give every customer the
+        label ``predict`` gives. Rows with frequency 0, NULL or NaN are ``No purchase``. Where
+        ``predict`` refuses a buyer without recency or monetary value, the engine (which cannot
+        raise per row) scores that value 1.
+
+        >>> import ibis, pandas as pd
+        >>> X = pd.DataFrame({"customer_id": ["a", "b", "c"], "recency_days": [3, 40, None],
+        ...                   "frequency": [5, 1, 0], "monetary_total": [500.0, 20.0, None]})
+        >>> model = RFMSegmenter(bins=2, segment_map={"22": "Best", ".*": "Rest"}).fit(X)
+        >>> out = model.to_ibis(ibis.memtable(X)).to_pandas()
+        >>> out.segment.tolist() == model.predict(X).tolist() == ["Best", "Rest", "No purchase"]
+        True
+        """
+        self._check_fitted()
+        require_columns(table, [self.recency, self.frequency, self.monetary], "RFMSegmenter")
+        cuts = self.thresholds_
+
+        def score(col: str, op: str, edges: list[float]) -> ir.IntegerValue:
+            hits = [compare(table[col], op, e).ifelse(1, 0) for e in edges]
+            return sum(hits, ibis.literal(1, type="int64"))
+
+        buyer = compare(table[self.frequency], ">", 0.0)
+        f, m = score(self.frequency, ">=", cuts["f"]), score(self.monetary, ">=", cuts["m"])
+        r, fm = "__segmint_r", "__segmint_fm"
+        t = table.mutate(
+            **{
+                r: buyer.ifelse(score(self.recency, "<=", cuts["r"]), 0),
+                fm: buyer.ifelse((f + m + 1) // 2, 0),
+            }
+        )
+        code = t[r] * 10 + t[fm]
+        lookup = self._lookup()
+        reachable = [10 * i + j for i in range(1, self.bins + 1) for j in range(1, self.bins + 1)]
+        names = dict.fromkeys(lookup[reachable])  # first-seen order, for a stable SQL text
+        branches = [(code.isin([c for c in reachable if lookup[c] == n]), n) for n in names]
+        return t.mutate(**{column: ibis.cases(*branches, else_=NO_PURCHASE)}).drop(r, fm)
 
     def _warnings(self, bought: pd.DataFrame) -> list[str]:
         out: list[str] = []

@@ -5,6 +5,7 @@ churn risk.
 """
 
 from segmint.segment.value._summary import summary_from_orders
+from segmint.segment.value.batch import ValueScorer
 from segmint.segment.value.bgnbd import BetaGeoModel
 from segmint.segment.value.clv import (
     DEFAULT_TIERS,
@@ -26,6 +27,7 @@ __all__ = [
     "GammaGammaModel",
     "ModifiedBetaGeoModel",
     "ParetoNBDModel",
+    "ValueScorer",
     "ValueSegmenter",
     "assign_tiers",
     "clv",

@@ -13,6 +13,10 @@ and churn risk (and every name or goal read from P(alive)) would then pass over 
 customers who left after one order and flag repeat buyers instead. MBG/NBD's P(alive) falls
 with the time since the last purchase for one-time buyers too.
 
+To score customers where the data live (fit on a sample, apply in the engine), the values come
+from :meth:`ValueSegmenter.scorer` batch by batch (``batch.py``: the models need ₂F₁, which SQL
+lacks) and the labels from :meth:`ValueSegmenter.to_ibis`, as Ibis expressions.
+
 >>> from segmint.datasets import make_retail
 >>> from segmint.segment.value import ValueSegmenter, summary_from_orders
 >>> shop = make_retail(n_customers=400, seed=1)
@@ -28,12 +32,17 @@ import warnings
 from collections.abc import Mapping
 from typing import Any
 
+import ibis
+import ibis.expr.types as ir
 import pandas as pd
 
 from segmint.exceptions import ModelError, SegmintWarning
+from segmint.segment._cuts import compare, require_columns
 from segmint.segment.base import BaseSegmenter, Segmentation
 from segmint.segment.value._mle import NoFiniteMaximum
+from segmint.segment.value.batch import ValueScorer
 from segmint.segment.value.clv import (
+    LOW,
     MONTH_DAYS,
     VALUE_COLUMNS,
     _checked_tiers,
@@ -192,6 +201,49 @@ class ValueSegmenter(BaseSegmenter):
         self._check_fitted()
         values = self._values(X)
         return self._label(X, values), values
+
+    def scorer(self) -> ValueScorer:
+        """The fitted models as a batch function: summary rows in, their ``values_`` out
+        (:class:`~segmint.segment.value.batch.ValueScorer`), to run per partition."""
+        self._check_fitted()
+        unit = self.unit or self.bgnbd_.unit_
+        if unit is None:
+            raise ModelError(
+                "The value models do not know the summary's time unit, so a batch of rows "
+                "(which carries none) cannot be scored.",
+                fix="pass unit= to ValueSegmenter (the unit of the summary it was fitted on).",
+            )
+        return ValueScorer(
+            self.bgnbd_,
+            self.gamma_gamma_,
+            horizon_days=float(self.horizon_days),
+            discount_rate=float(self.discount_rate),
+            margin=float(self.margin),
+            unit=str(unit),
+        )
+
+    def to_ibis(self, table: ir.Table, column: str = "segment") -> ir.Table:
+        """``table`` plus a ``column`` with every row's tier or ``Churn risk``, in the engine.
+
+        ``table`` holds the values of :meth:`scorer` (clv, p_alive) and the past revenue
+        (``revenue``, else frequency × monetary_value, as in ``fit``). The fitted thresholds
+        become CASE expressions making ``predict``'s comparisons, so the labels equal it; a
+        missing or NaN value meets no threshold (``Low``, not churn risk), as in pandas.
+        """
+        self._check_fitted()
+        past_cols = ["revenue"] if "revenue" in table.columns else ["frequency", "monetary_value"]
+        require_columns(table, ["clv", "p_alive", *past_cols], "ValueSegmenter")
+        past = (
+            table.revenue
+            if "revenue" in table.columns
+            else table.frequency.cast("float64") * table.monetary_value.cast("float64")
+        )
+        branches = [(compare(table.clv, ">=", cut), name) for name, cut in self.thresholds_.items()]
+        tier = ibis.cases(*branches, else_=LOW) if branches else ibis.literal(LOW)
+        risky = compare(past, ">=", self.churn_revenue_) & compare(
+            table.p_alive, "<", float(self.churn_p_alive)
+        )
+        return table.mutate(**{column: risky.ifelse(CHURN_RISK, tier)})
 
     def segmentation(self, name: str) -> Segmentation:
         self._check_fitted()
