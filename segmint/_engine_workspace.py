@@ -161,7 +161,7 @@ class EngineWorkspace:
     ) -> dict[str, Any]:
         """Standardize and deduplicate every canonical table in the engine (all or nothing);
         QualityGateError, with nothing changed, when a check fails its gate."""
-        from segmint.clean._pipeline import _apply_gates
+        from segmint.clean import apply_gates
 
         cleaned, counts, checks = clean_tables(
             self.engine,
@@ -169,7 +169,7 @@ class EngineWorkspace:
             drop_identical_lines=drop_identical_lines,
             default_region=default_region,
         )
-        _apply_gates(checks, gates or QualityGates(), [])
+        apply_gates(checks, gates or QualityGates(), [])
         run = RunRecord(
             kind="clean",
             spec={
@@ -262,7 +262,9 @@ class EngineWorkspace:
         sample_size: int | None = None,
         seed: int = 0,
     ) -> Any:
-        """The whole spec on the engine (:func:`segmint._run.engine_run.run_on_engine`)."""
+        """The whole spec on the engine (:func:`segmint._run.engine_run.run_on_engine`): import,
+        clean, features, every segmentation fitted on a sample of ``sample_size`` customers
+        (default 1,000,000) and assigned in the engine, the report in ``out_dir``."""
         from segmint._run.engine_run import run_on_engine
 
         return run_on_engine(

@@ -99,6 +99,7 @@ def run_on_engine(
         )
     done: list[Segmented] = []
     assigned: dict[str, ir.Table] = {}
+    per_customer: dict[str, ir.Table] = {}  # value predictions, by value segmentation
     for s, build in sorted(zip(segs, builders, strict=True), key=lambda p: p[0].method != "value"):
         say(f"Segmenting: {s.name} ({s.method})")
         if s.method == "value":
@@ -106,8 +107,9 @@ def run_on_engine(
             if isinstance(got_value, str):
                 notes.append(f"Value segmentation '{s.name}' was skipped: {got_value}")
                 continue
-            seg_done, labels, values = got_value
+            seg_done, labels, values, scored = got_value
             frame = frame.join(values[[c for c in values.columns if c not in frame.columns]])
+            per_customer[s.name] = scored
         else:
             fitted: list[Any] = []
             seg_done = _segment(s, _fit(build, as_of, fitted), frame, spec, say)
@@ -117,7 +119,7 @@ def run_on_engine(
         assigned[s.name] = _named(labels, seg_done.result.names(), s.name)
         done.append(seg_done)
     say("Saving segments")
-    run_id = _persist(ws, done, as_of, assigned, n, population, seed)
+    run_id = _persist(ws, done, as_of, assigned, per_customer, n, population, seed)
     report = RunResult(
         workspace=str(ws.path),
         run_id=run_id,
@@ -185,7 +187,6 @@ def _named(labels: ir.Table, names: dict[str, str], segmentation: str) -> ir.Tab
     cases = [(seg == k, v) for k, v in names.items()]
     name = ibis.cases(*cases, else_=seg) if cases else seg
     return labels.select(
-        segmentation=ibis.literal(segmentation),
         customer_id=labels.customer_id,
         segment=seg,
         segment_name=name,
@@ -203,12 +204,12 @@ def _value(
     spec: Spec,
     say: Callable[[str], None],
 ) -> Any:
-    """Value models fitted on a sample of purchase histories, predicted for every buyer in the
-    engine; tiers from the predictions (:mod:`segmint.segment.value`)."""
+    """Value models fitted on a sample of purchase histories, their predictions for every
+    buyer computed on the engine's workers (``ValueScorer`` per batch), tiers by the engine."""
     from segmint._run._value import Summaries, fit_value
-    from segmint.features.basic import resolve_as_of
+    from segmint.features import resolve_as_of
     from segmint.features.repeat import repeat_summary
-    from segmint.segment.value._summary import _attrs
+    from segmint.segment.value import summary_attrs
 
     unit = s.params.get("unit") or "weeks"
     orders = ws.engine.table("orders")
@@ -216,36 +217,26 @@ def _value(
     summary_expr = repeat_summary(orders, when, unit=unit)  # type: ignore[arg-type]
     rows, _buyers = ws.engine.sample(summary_expr, n, seed + 1)
     summary = rows.to_pandas().set_index("customer_id")
-    summary.attrs.update(_attrs(when, unit, None))
-    fitted = fit_value(
-        s,
-        build,
-        len(frame),
-        Summaries(unit=unit, summary=summary),
-        as_of,
-        optional=not spec.segmentations,
-    )
+    summary.attrs.update(summary_attrs(when, unit, None))
+    inputs = Summaries(unit=unit, summary=summary)
+    fitted = fit_value(s, build, len(frame), inputs, as_of, optional=not spec.segmentations)
     if isinstance(fitted, str):
         return fitted
     est, extra = fitted
     values = est.values_
-    seg_done = _segment(
-        s,
-        lambda _X: est,
-        frame.join(values[[c for c in values.columns if c not in frame.columns]]),
-        spec,
-        say,
-        extra,
-    )
-    everyone = ws.engine.map_batches(summary_expr, est.predict_values, est.values_schema())
-    tiers = est.to_ibis(everyone)
+    joined = frame.join(values[[c for c in values.columns if c not in frame.columns]])
+    seg_done = _segment(s, lambda _X: est, joined, spec, say, extra)
+    scorer = est.scorer()
+    history = summary_expr.select("customer_id", "frequency", "recency", "T", "monetary_value")
+    everyone = ws.engine.map_batches(history, scorer, scorer.schema(summary_expr))
+    revenue = summary_expr.select(_cid=summary_expr.customer_id, revenue=summary_expr.revenue)
+    scored = everyone.join(revenue, everyone.customer_id == revenue._cid).drop("_cid")
+    tiers = est.to_ibis(scored)
     spine = ws.engine.table("customer_features").select("customer_id")
-    j = spine.left_join(
-        tiers.select(_cid=tiers.customer_id, _seg=tiers.segment), spine.customer_id == ibis._._cid
-    )
+    tiered = tiers.select(_cid=tiers.customer_id, _seg=tiers.segment)
+    j = spine.left_join(tiered, spine.customer_id == tiered._cid)
     labels = j.select(customer_id=j.customer_id, segment=j._seg.fill_null(NO_PURCHASES))
-    ws.engine.write({f"customer_values__{s.name}": everyone})
-    return seg_done, labels, values
+    return seg_done, labels, values, everyone
 
 
 def _persist(
@@ -253,21 +244,37 @@ def _persist(
     done: list[Segmented],
     as_of: str,
     assigned: dict[str, ir.Table],
+    values: dict[str, ir.Table],
     n: int,
     population: int,
     seed: int,
 ) -> str:
-    """Assignments into the engine (all runs' rows, one table), results on the driver."""
+    """Assignments and values into the engine (every run's rows, one table each, written with
+    the run record), results and models on the driver."""
     from segmint._run._persist import persist
 
     def write(run_id: str) -> None:
-        new = [t.mutate(run_id=ibis.literal(run_id)).relocate("run_id") for t in assigned.values()]
-        if not new:
-            return
-        rows = new[0].union(*new[1:]) if len(new) > 1 else new[0]
-        if "segment_assignments" in ws.engine.tables():
-            rows = ws.engine.table("segment_assignments").select(*rows.columns).union(rows)
-        ws.engine.write({"segment_assignments": rows})
+        tables = {
+            "segment_assignments": _stacked(ws, "segment_assignments", assigned, run_id),
+            "customer_values": _stacked(ws, "customer_values", values, run_id),
+        }
+        ws.engine.write({k: v for k, v in tables.items() if v is not None})
 
     sampled = {"sample": min(n, population), "population": population, "seed": seed}
     return persist(ws, done, as_of, engine=sampled, write_engine=write)
+
+
+def _stacked(ws: Any, name: str, parts: dict[str, ir.Table], run_id: str) -> ir.Table | None:
+    """The rows already in table ``name`` plus this run's ``parts`` (by segmentation)."""
+    new = [
+        t.mutate(run_id=ibis.literal(run_id), segmentation=ibis.literal(seg)).relocate(
+            "run_id", "segmentation"
+        )
+        for seg, t in parts.items()
+    ]
+    if not new:
+        return None
+    rows = new[0].union(*new[1:]) if len(new) > 1 else new[0]
+    if name in ws.engine.tables():
+        rows = ws.engine.table(name).select(*rows.columns).union(rows)
+    return rows

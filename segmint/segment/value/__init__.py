@@ -4,6 +4,7 @@ churn risk.
 >>> from segmint.segment.value import BetaGeoModel, GammaGammaModel, clv, summary_from_orders
 """
 
+from segmint.segment.value._summary import _attrs as summary_attrs
 from segmint.segment.value._summary import summary_from_orders
 from segmint.segment.value.batch import ValueScorer
 from segmint.segment.value.bgnbd import BetaGeoModel
@@ -31,6 +32,7 @@ __all__ = [
     "ValueSegmenter",
     "assign_tiers",
     "clv",
+    "summary_attrs",
     "summary_from_orders",
     "tier_thresholds",
 ]
