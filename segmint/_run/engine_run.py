@@ -97,10 +97,13 @@ def run_on_engine(
             f"Segments were fitted and profiled on a sample of {len(frame):,} of "
             f"{population:,} customers (seed {seed}); every customer was assigned in the engine."
         )
-    done: list[Segmented] = []
+    by_index: dict[int, Segmented] = {}
     assigned: dict[str, ir.Table] = {}
     per_customer: dict[str, ir.Table] = {}  # value predictions, by value segmentation
-    for s, build in sorted(zip(segs, builders, strict=True), key=lambda p: p[0].method != "value"):
+    # value first (its CLV and P(alive) join the frame, as in the embedded run); results keep
+    # the spec's order
+    for i in sorted(range(len(segs)), key=lambda j: segs[j].method != "value"):
+        s, build = segs[i], builders[i]
         say(f"Segmenting: {s.name} ({s.method})")
         if s.method == "value":
             got_value = _value(ws, s, build, as_of, n, seed, frame, spec, say)
@@ -117,7 +120,8 @@ def run_on_engine(
         seg_done.result = seg_done.result.model_copy(update={"n_customers": population})
         _agree(labels, seg_done.segmentation.labels, s.name)
         assigned[s.name] = _named(labels, seg_done.result.names(), s.name)
-        done.append(seg_done)
+        by_index[i] = seg_done
+    done = [by_index[i] for i in sorted(by_index)]
     say("Saving segments")
     run_id = _persist(ws, done, as_of, assigned, per_customer, n, population, seed)
     report = RunResult(

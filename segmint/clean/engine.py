@@ -147,6 +147,7 @@ def _empty_customers(engine: Any) -> ir.Table:
 
 def _ibis_type(dtype: str) -> str:
     return {
+        "JSON": "string",
         "VARCHAR": "string",
         "TIMESTAMP": "timestamp",
         "DOUBLE": "float64",

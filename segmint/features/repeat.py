@@ -54,7 +54,9 @@ def _purchase_days(orders: ir.Table, start: datetime | None, end: datetime) -> i
     t = t.filter(is_purchase(t))
     paid = ibis.ifelse(t.status == "paid", t.amount, 0.0)
     t = t.mutate(day=t.ordered_at.date().epoch_days(), paid=paid)
-    return t.group_by(["customer_id", "day"]).aggregate(value=t.paid.sum())
+    # summed as decimals: exact, so every engine gives the value models the same numbers (a
+    # float sum depends on the row order, and the models' fits amplify the last bits)
+    return t.group_by(["customer_id", "day"]).aggregate(value=t.paid.cast("decimal(38, 6)").sum())
 
 
 def repeat_summary(
@@ -88,7 +90,7 @@ def repeat_summary(
         recency=(agg.last - agg.first).cast("float64") / per,  # a double on every engine
         T=(as_of_day - agg.first).cast("float64") / per,
         monetary_value=ibis.ifelse(
-            freq > 0, (agg.revenue - agg.first_value) / freq.cast("float64"), 0.0
+            freq > 0, (agg.revenue - agg.first_value).cast("float64") / freq.cast("float64"), 0.0
         ).cast("float64"),
         revenue=agg.revenue.cast("float64"),
     )

@@ -38,7 +38,10 @@ from segmint.store.schema import CANONICAL
 
 __all__ = ["EngineImport", "detect_format", "import_plan"]
 
+#: canonical SQL types as Ibis types; JSON (event properties) is kept as its text: Parquet
+#: and Spark have no JSON type
 _TYPES = {
+    "JSON": "string",
     "VARCHAR": "string",
     "TIMESTAMP": "timestamp",
     "DOUBLE": "float64",
@@ -228,10 +231,14 @@ def _derived(engine: Any, typed: ir.Table, cmap: Any, schema: Any) -> ir.Table:
         elif n in _GENERIC_DERIVE.get(cmap.entity, {}):
             exprs[n] = _GENERIC_DERIVE[cmap.entity][n](have)
         else:
-            exprs[n] = f"CAST(NULL AS {column.dtype})"
+            exprs[n] = f"CAST(NULL AS {_sql_type(column.dtype)})"
     if cmap.entity == "orders" and "status" in have and "status" not in fmt.override:
         exprs["status"] = _STATUS_NORMALIZE
-    missing = {n: f"CAST(NULL AS {schema.column(n).dtype})" for n in schema.names if n not in have}
+    missing = {
+        n: f"CAST(NULL AS {_sql_type(schema.column(n).dtype)})"
+        for n in schema.names
+        if n not in have
+    }
     dialect = engine.ibis.name
     base = typed.mutate(
         **{n: ibis.null(_TYPES[s.split("(")[0]]) for n, s in _types(missing).items()}
@@ -242,6 +249,10 @@ def _derived(engine: Any, typed: ir.Table, cmap: Any, schema: Any) -> ir.Table:
     derived = view.sql(f"SELECT {', '.join(cols)} FROM _segmint_typed")
     casts = {c.name: _TYPES[c.dtype] for c in schema.columns}
     return derived.mutate(**{n: derived[n].cast(t) for n, t in casts.items()})
+
+
+def _sql_type(dtype: str) -> str:
+    return "VARCHAR" if dtype == "JSON" else dtype
 
 
 def _types(missing: dict[str, str]) -> dict[str, str]:
@@ -255,8 +266,13 @@ def _sql(expr: str, dialect: str) -> str:
     out = sqlglot.transpile(
         expr, read="duckdb", write="spark" if dialect == "pyspark" else dialect
     )[0]
-    # sqlglot leaves letters of a strftime format unquoted in Spark's pattern ('…ddTHH…')
-    return re.sub(r"'(yyyy-MM-dd)T(HH:mm:ss)'", r"\"\1'T'\2\"", out)
+    # sqlglot leaves the T of ISO 8601 unquoted in Spark's pattern ('…ddTHH…'), which Spark
+    # refuses: format the date and the time apart and join them with a literal T
+    return re.sub(
+        r"DATE_FORMAT\(([^()]+), 'yyyy-MM-ddTHH:mm:ss'\)",
+        r"DATE_FORMAT(\1, 'yyyy-MM-dd') || 'T' || DATE_FORMAT(\1, 'HH:mm:ss')",
+        out,
+    )
 
 
 def _q(name: str, dialect: str = "duckdb") -> str:
