@@ -15,7 +15,15 @@ import typer
 from segmint.cli._common import DEFAULT_WORKSPACE
 from segmint.exceptions import SpecError
 
-__all__ = ["ENGINES", "Engine_", "SparkMaster", "SparkWarehouse", "open_engine", "spark_path"]
+__all__ = [
+    "ENGINES",
+    "Engine_",
+    "SparkConf",
+    "SparkMaster",
+    "SparkWarehouse",
+    "open_engine",
+    "spark_path",
+]
 
 ENGINES = ("duckdb", "spark")
 #: where a Spark workspace lives when --workspace is left at the embedded default
@@ -46,6 +54,16 @@ SparkWarehouse = Annotated[
 ]
 
 
+SparkConf = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--spark-conf",
+        help="With --engine spark: a Spark setting KEY=VALUE for the session segmint starts "
+        "(repeatable), e.g. --spark-conf spark.driver.memory=4g.",
+    ),
+]
+
+
 def check_engine(engine: str) -> str:
     if engine not in ENGINES:
         raise SpecError(
@@ -61,7 +79,12 @@ def spark_path(workspace: Path) -> Path:
 
 
 def open_engine(
-    workspace: Path, master: str | None, warehouse: str | None, *, must_exist: bool = False
+    workspace: Path,
+    master: str | None,
+    warehouse: str | None,
+    *,
+    must_exist: bool = False,
+    conf: list[str] | None = None,
 ) -> Any:
     """The Spark workspace at ``workspace`` (WorkspaceError when ``must_exist`` and it is not)."""
     from segmint._engine_workspace import METADATA_FILE, EngineWorkspace
@@ -74,4 +97,7 @@ def open_engine(
             fix="run segmint run --engine spark FILE --workspace DIR first, or pass the "
             "--workspace of an existing one.",
         )
-    return EngineWorkspace.spark(None, path, master=master, warehouse=warehouse)
+    from segmint.cli._common import parse_pairs
+
+    settings = parse_pairs(conf, "--spark-conf", "--spark-conf spark.driver.memory=4g")
+    return EngineWorkspace.spark(settings or None, path, master=master, warehouse=warehouse)

@@ -297,10 +297,11 @@ def run_summary(output: Any) -> None:
             console.print(f"  [yellow]Warning:[/] {w}")
     for note in output.report.notes:  # e.g. a step skipped: no orders, no repeats
         console.print(f"[yellow]Note:[/] {note}", soft_wrap=True)
+    quality = output.files.get("quality")  # a run on Spark has no quality report file
     console.print(
         f"[bold green]Done[/] in {output.seconds:.1f} s (run {output.run_id}). "
-        f"Report: [bold]{output.files['html']}[/] (numbers: {output.files['json']}); "
-        f"data quality: {output.files['quality']}",
+        f"Report: [bold]{output.files['html']}[/] (numbers: {output.files['json']})"
+        + (f"; data quality: {quality}" if quality else ""),
         soft_wrap=True,
     )
 

@@ -49,6 +49,7 @@ from segmint.cli._common import (
 )
 from segmint.cli._engine import (
     Engine_,
+    SparkConf,
     SparkMaster,
     SparkWarehouse,
     check_engine,
@@ -696,6 +697,7 @@ def run(
     engine: Engine_ = "duckdb",
     spark_master: SparkMaster = None,
     spark_warehouse: SparkWarehouse = None,
+    spark_conf: SparkConf = None,
     sample_size: Annotated[
         int | None,
         typer.Option(
@@ -763,7 +765,7 @@ def run(
     writable_folder(out, "the report")
     if check_engine(engine) == "spark":
         with (
-            open_engine(workspace, spark_master, spark_warehouse) as ews,
+            open_engine(workspace, spark_master, spark_warehouse, conf=spark_conf) as ews,
             progress_display(None) as step,
         ):
             output = ews.run(loaded, out_dir=out, progress=step, sample_size=sample_size)
