@@ -17,7 +17,9 @@ cannot agree to the last bit, for two measured reasons (tolerances below):
 
 On 420 generated records (300 people) this moves a weight by at most TOL_WEIGHT bits and a
 probability by at most TOL_PROBABILITY; none of it changes which pairs pass the floor or who
-is one person.
+is one person. Splink on Spark runs a few hundred small Spark jobs (most of them estimating
+u: about 11 per comparison), so the linkage itself takes 1–2 minutes on local[2] whatever
+the size of so small an input; the module links once and shares it.
 """
 
 from __future__ import annotations
@@ -39,9 +41,11 @@ from tests.conftest import shared_file
 
 #: measured on the records below (local[2], Spark 4.0.1, Splink 5.0.0): largest |Δ match
 #: weight| 0.73 bits (on pairs of weight 22 to 37, probability 1.0 on both), |Δ probability|
-#: 0.0007
+#: 0.0007; with city and country left out, 0.73 bits and 0.011. A weight that moves by w
+#: bits moves a probability p by at most about 0.7·w·p(1−p), so near p = 0.5 the probability
+#: tolerance is the tighter one.
 TOL_WEIGHT = 1.0
-TOL_PROBABILITY = 0.005
+TOL_PROBABILITY = 0.02
 
 ACCENTED = ["José Müller-Lüdenscheidt", "ÅNGSTRÖM & Søn", "Dvořák", "Nguyễn Thị Minh Khai",
             "Ærøskøbing", "Crème brûlée", "O'Neil", "Zoë  Łukasz", "e\u0301te\u0301", None,

@@ -129,7 +129,9 @@ class SparkBackend(SplinkBackend):
         self._view(logical, frame)
 
     def create(self, logical: str, sql: str) -> None:
-        self._view(logical, self.spark.sql(sql))
+        # persisted: Splink and the counts read the prepared records many times, and the
+        # query under them may be costly (a scan, the normalising SQL); released on close
+        self._view(logical, self.spark.sql(sql).persist())
 
     def _view(self, logical: str, frame: Any) -> None:
         frame.createOrReplaceTempView(self.name(logical))

@@ -59,14 +59,9 @@ def link_frame(
     or an Ibis table on the PySpark backend, which stay in the cluster (an Ibis table on
     another backend is read as Arrow). ``spark``: a SparkSession to run Splink on (its Spark
     backend); without one, a private in-memory DuckDB. ``floor``: the lowest match
-    probability kept (default: the options' review floor, 0.05).
-
-    >>> import pandas as pd
-    >>> people = pd.DataFrame({"customer_id": ["a", "b", "c"],
-    ...                        "email": ["ann@x.org", "ann@x.org", "bo@y.org"]})
-    >>> found = link_frame(people, threshold=0.9)  # doctest: +SKIP
-    >>> found.pairs.column_names  # doctest: +SKIP
-    ['customer_id_l', 'customer_id_r', 'match_weight', 'match_probability']
+    probability kept (default: the options' review floor, 0.05). ``options``: what a spec's
+    ``identity:`` sets (fields, comparisons, blocking rules). An example runs in
+    docs/identity.md ("On Spark").
     """
     opts = options or IdentityOptions()
     db = backend(spark)
@@ -97,7 +92,11 @@ def _load_records(db: SplinkBackend, records: Any) -> dict[str, str]:
         db.load_frame("records", records)
         columns = {name: _spark_type(kind) for name, kind in records.dtypes}
     else:
-        table = records if isinstance(records, pa.Table) else pa.Table.from_pandas(records)
+        table = (
+            records
+            if isinstance(records, pa.Table)
+            else pa.Table.from_pandas(records, preserve_index=False)
+        )
         db.load("records", table)
         columns = _arrow_types(table.schema)
     if "customer_id" not in columns:
