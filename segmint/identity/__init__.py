@@ -3,10 +3,12 @@
 Between ``clean`` and ``features``: Splink links the cleaned customer records within and
 across sources (a Shopify customer, a Mailchimp subscriber, a HubSpot contact), and the
 identity map (``customer_id → person_id``) lets every later stage work on persons.
-See docs/identity.md.
+:func:`link_frame` links a table of records without a workspace, on a private DuckDB or on a
+SparkSession (Splink's Spark backend). See docs/identity.md.
 """
 
 from segmint.identity.fields import DEFAULT_THRESHOLD, IdentityOptions
+from segmint.identity.frames import FrameLinks, link_frame
 from segmint.identity.link import DedupeResult, dedupe, recluster
 from segmint.identity.review import (
     Explanation,
@@ -22,6 +24,7 @@ __all__ = [
     "DEFAULT_THRESHOLD",
     "DedupeResult",
     "Explanation",
+    "FrameLinks",
     "IdentityOptions",
     "PairExplanation",
     "clusters",
@@ -29,6 +32,7 @@ __all__ = [
     "dedupe",
     "explain",
     "explain_pair",
+    "link_frame",
     "recluster",
     "review_queue",
 ]

@@ -10,7 +10,10 @@ spec, or :class:`IdentityOptions`) can replace the fields, comparisons, blocking
 threshold; what was chosen is recorded with every run and shown by ``segmint dedupe``.
 
 The normalisation is SQL, run in the workspace engine, so the prepared table comes out typed
-and small (only the linkage fields). An address also gives its house number as a field of
+and small (only the linkage fields). It is written in DuckDB's dialect and translated for
+Spark (:func:`prepare_sql` with ``dialect="spark"``) by sqlglot, with one function Spark lacks
+(``strip_accents``) as a ``translate`` over the accented Latin letters, so that both engines
+give the same linkage fields. An address also gives its house number as a field of
 its own: two sites on one street differ there, and a street-level string similarity would
 call them alike (on the Chicago list this one field took pairwise F1 from 0.89 to 0.94).
 """
@@ -273,13 +276,48 @@ def _safe(col: str) -> str:
     return f"f_{s}" if s in ("unique_id", "match_probability", "match_weight") else s
 
 
-def prepare_sql(fields: list[Field], table: str = "customers") -> str:
-    """SELECT the linkage input: ``unique_id`` (the customer id) and one column per field."""
+def prepare_sql(fields: list[Field], table: str = "customers", dialect: str = "duckdb") -> str:
+    """SELECT the linkage input: ``unique_id`` (the customer id) and one column per field,
+    in DuckDB's SQL or (``dialect="spark"``) Spark's."""
     cols = ", ".join(f"{f.sql} AS {f.name}" for f in fields)
-    return (
+    sql = (
         f"SELECT CAST(customer_id AS VARCHAR) AS unique_id, {cols} FROM {table} "
         "WHERE customer_id IS NOT NULL"
     )
+    return sql if dialect == "duckdb" else _translate(sql, dialect)
+
+
+def _translate(sql: str, dialect: str) -> str:
+    """DuckDB's SQL in ``dialect`` (sqlglot), ``strip_accents`` as a ``translate``."""
+    import sqlglot
+    from sqlglot import exp
+
+    def unaccent(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Anonymous) and node.name.lower() == "strip_accents":
+            src, dst = _accents()
+            return exp.func("translate", node.expressions[0], exp.Literal.string(src),
+                            exp.Literal.string(dst))  # fmt: skip
+        return node
+
+    tree = sqlglot.parse_one(sql, read="duckdb").transform(unaccent)
+    return tree.sql(dialect=dialect)
+
+
+def _accents() -> tuple[str, str]:
+    """``translate`` arguments that do what DuckDB's ``strip_accents`` does to the Latin
+    letters (U+00C0–U+024F, U+1E00–U+1EFF: each to its letter without marks) and to
+    combining marks (removed: they have no counterpart). Other text passes unchanged."""
+    import unicodedata
+
+    src, dst = [], []
+    for code in [*range(0xC0, 0x250), *range(0x1E00, 0x1F00)]:
+        ch = chr(code)
+        base = "".join(c for c in unicodedata.normalize("NFD", ch) if not unicodedata.combining(c))
+        if len(base) == 1 and base != ch:
+            src.append(ch)
+            dst.append(base)
+    marks = [chr(c) for c in range(0x300, 0x370)]
+    return "".join(src + marks), "".join(dst)
 
 
 def comparisons(fields: list[Field]) -> list[Any]:

@@ -1,9 +1,11 @@
 """The Splink model: settings from the chosen fields, unsupervised training, scoring.
 
-Splink runs on an in-memory DuckDB connection of its own, never on the workspace's: it
-creates many ``__splink__*`` tables, and the workspace must hold only declared tables (and
-stay small). The prepared linkage input (the normalised fields only) is copied over as Arrow;
-results come back as Arrow, fully read before anything else runs on either connection.
+Splink runs beside the workspace, never on its connection: it creates many ``__splink__*``
+tables, and the workspace must hold only declared tables (and stay small). By default that is
+a private in-memory DuckDB; given a SparkSession, Splink's Spark backend (identity/backends.py),
+with the same fields, comparisons, blocking rules and training. The prepared linkage input
+(the normalised fields only) goes in as Arrow (or stays in Spark as a DataFrame); scored pairs
+come back as Arrow, fully read before anything else runs on either connection.
 
 Training is Splink's unsupervised path: the share of matching pairs from exact rules with an
 assumed recall, the u probabilities from random pairs (seeded), then expectation
@@ -25,6 +27,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from segmint.identity.backends import SplinkBackend, backend
 from segmint.identity.fields import (
     Field,
     IdentityOptions,
@@ -114,23 +117,22 @@ def rule_sql(rule: list[str]) -> str:
     return " AND ".join(f"{side(e, 'l')} = {side(e, 'r')}" for e in rule)
 
 
-def _pairs_in_rule(con: duckdb.DuckDBPyConnection, table: str, rule: list[str]) -> int:
+def _pairs_in_rule(db: SplinkBackend, rule: list[str]) -> int:
     keys = ", ".join(rule)
     nonnull = " AND ".join(f"{e} IS NOT NULL" for e in rule)
-    row = first(
-        con.execute(
-            f"SELECT coalesce(sum(n * (n - 1) / 2), 0) FROM "
-            f"(SELECT count(*) AS n FROM {table} WHERE {nonnull} GROUP BY {keys})"
-        )
+    n = db.scalar(
+        f"SELECT coalesce(sum(n * (n - 1) / 2), 0) FROM (SELECT count(*) AS n FROM "
+        f"{db.name('prepared')} WHERE {nonnull} GROUP BY {keys}) AS groups"
     )
-    return int(row[0]) if row else 0
+    return int(n or 0)
 
 
 @dataclass
 class Linkage:
-    """A Splink linker over the prepared records, trained or loaded from a saved model."""
+    """A Splink linker over the prepared records, trained or loaded from a saved model, on
+    the engine ``db`` (a private DuckDB, or a SparkSession: identity/backends.py)."""
 
-    con: duckdb.DuckDBPyConnection
+    db: SplinkBackend
     linker: Any
     records: Any  # the registered SplinkDataFrame
     rules: list[str]
@@ -145,21 +147,39 @@ class Linkage:
     @classmethod
     def train(
         cls,
-        prepared: pa.Table,
+        prepared: pa.Table | SplinkBackend,
         fields: list[Field],
         options: IdentityOptions,
         progress: Progress | None = None,
+        *,
+        spark: Any = None,
     ) -> Linkage:
-        from splink import DuckDBAPI, Linker, SettingsCreator
-
+        """Train on ``prepared`` (Arrow; or a backend already holding the table
+        ``prepared``), on a private DuckDB or, given ``spark``, on that SparkSession."""
         say = progress or (lambda _m: None)
-        con = splink_connection(prepared)
+        db = _holding(prepared, spark)
+        try:
+            return cls._train_on(db, fields, options, say)
+        except BaseException:
+            if db is not prepared:  # made here: its tables (or Spark views) go
+                db.close()
+            raise
+
+    @classmethod
+    def _train_on(
+        cls, db: SplinkBackend, fields: list[Field], options: IdentityOptions, say: Progress
+    ) -> Linkage:
+        from splink import Linker, SettingsCreator
+
         notes: list[str] = []
         # an empty field tells Splink nothing and cannot be trained: leave it out
+        counts = db.rows(
+            "SELECT " + ", ".join(f"count({f.name}) AS {f.name}" for f in fields)
+            + f" FROM {db.name('prepared')}"
+        ).to_pylist() if fields else [{}]  # fmt: skip
         filled = []
         for f in fields:
-            row = first(con.execute(f"SELECT count({f.name}) FROM prepared"))
-            if row and row[0]:
+            if counts[0].get(f.name):
                 filled.append(f)
             elif options.fields:
                 notes.append(f"'{f.source}' is empty in every record: not compared.")
@@ -176,7 +196,7 @@ class Linkage:
                 rules.append(r[0])  # a full SQL condition from the spec
                 sizes[r[0]] = EM_MIN_PAIRS
                 continue
-            n = _pairs_in_rule(con, "prepared", r)
+            n = _pairs_in_rule(db, r)
             if n > options.max_pairs_per_rule and not options.blocking:
                 notes.append(
                     f"blocking on {' + '.join(r)} would compare {n:,} pairs; left out "
@@ -202,10 +222,9 @@ class Linkage:
             retain_intermediate_calculation_columns=True,
             retain_matching_columns=True,
         )
-        db = DuckDBAPI(connection=con)
-        records = db.register("prepared")
+        records = db.api.register(db.name("prepared"))
         linker = Linker(records, settings, log_level=None)
-        out = cls(con, linker, records, rules, notes, fields, sizes)
+        out = cls(db, linker, records, rules, notes, fields, sizes)
         say("estimating how many pairs match")
         em_rules = _em_rules(fields, rules, sizes)
         out._train(fields, options, em_rules, say)
@@ -215,11 +234,7 @@ class Linkage:
         self, fields: list[Field], options: IdentityOptions, em_rules: list[str], say: Progress
     ) -> None:
         tr = self.linker.training
-        exact = [
-            rule_sql(r)
-            for r in training_rules(fields)
-            if _pairs_in_rule(self.con, "prepared", r) > 0
-        ]
+        exact = [rule_sql(r) for r in training_rules(fields) if _pairs_in_rule(self.db, r) > 0]
         with quiet():
             if exact:
                 tr.estimate_probability_two_random_records_match(exact, recall=0.7)
@@ -267,20 +282,34 @@ class Linkage:
         return False
 
     @classmethod
-    def load(cls, prepared: pa.Table, model_json: str) -> Linkage:
-        """A linker with a saved model (incremental runs, explanations)."""
-        from splink import DuckDBAPI, Linker
+    def load(
+        cls, prepared: pa.Table | SplinkBackend, model_json: str, *, spark: Any = None
+    ) -> Linkage:
+        """A linker with a saved model (incremental runs, explanations), on a private DuckDB
+        or, given ``spark``, on that SparkSession (a model saved by the same engine: its
+        comparisons are SQL of that engine's dialect)."""
+        from splink import Linker
 
-        con = splink_connection(prepared)
         settings = json.loads(model_json)
-        db = DuckDBAPI(connection=con)
-        records = db.register("prepared")
+        trained_on = settings.get("sql_dialect") or "duckdb"
+        here = prepared.dialect if isinstance(prepared, SplinkBackend) else None
+        if trained_on != (here or ("spark" if spark is not None else "duckdb")):
+            from segmint.exceptions import InputError
+
+            raise InputError(
+                f"This linkage model was trained on {trained_on}; its comparisons are "
+                f"{trained_on} SQL.",
+                fix="score with the engine it was trained on, or train anew (segmint dedupe "
+                "--full).",
+            )
+        db = _holding(prepared, spark)
+        records = db.api.register(db.name("prepared"))
         linker = Linker(records, settings, log_level=None)
         rules = [
             r["blocking_rule"] if isinstance(r, dict) else str(r)
             for r in settings.get("blocking_rules_to_generate_predictions", [])
         ]
-        return cls(con, linker, records, rules)
+        return cls(db, linker, records, rules)
 
     # -- using -------------------------------------------------------------------------
     def model_json(self) -> str:
@@ -294,18 +323,14 @@ class Linkage:
 
     def predict_new(self, new_ids: pa.Table, floor: float) -> pa.Table:
         """Pairs between new records and all others, and among the new (old pairs untouched)."""
-        with registered(self.con, "_new_ids", new_ids):
-            self.con.execute(
-                "CREATE OR REPLACE TABLE new_records AS SELECT p.* FROM prepared p "
-                "WHERE unique_id IN (SELECT unique_id FROM _new_ids)"
-            )
-            self.con.execute(
-                "CREATE OR REPLACE TABLE old_records AS SELECT p.* FROM prepared p "
-                "WHERE unique_id NOT IN (SELECT unique_id FROM _new_ids)"
-            )
-        db = self.linker._db_api
+        db, p = self.db, self.db.name("prepared")
+        db.load("new_ids", new_ids)
+        ids = f"(SELECT unique_id FROM {db.name('new_ids')})"
+        db.create("new_records", f"SELECT p.* FROM {p} p WHERE unique_id IN {ids}")
+        db.create("old_records", f"SELECT p.* FROM {p} p WHERE unique_id NOT IN {ids}")
         self.term_frequencies()
-        new, old = db.register("new_records"), db.register("old_records")
+        new = db.api.register(db.name("new_records"))
+        old = db.api.register(db.name("old_records"))
         inf = self.linker.inference
         with quiet():
             between = self._pairs(inf.predict_between(new, old, threshold_match_probability=floor))
@@ -321,36 +346,41 @@ class Linkage:
 
     def _pairs(self, df: Any) -> pa.Table:
         name = df.physical_name
-        out = arrow(
-            self.con,
-            "SELECT least(CAST(unique_id_l AS VARCHAR), CAST(unique_id_r AS VARCHAR)) "
-            "AS customer_id_l, greatest(CAST(unique_id_l AS VARCHAR), "
-            "CAST(unique_id_r AS VARCHAR)) AS customer_id_r, match_weight, match_probability "
+        # STRING: DuckDB's alias of VARCHAR, and Spark's name for it
+        out = self.db.rows(
+            "SELECT least(CAST(unique_id_l AS STRING), CAST(unique_id_r AS STRING)) "
+            "AS customer_id_l, greatest(CAST(unique_id_l AS STRING), "
+            "CAST(unique_id_r AS STRING)) AS customer_id_r, match_weight, match_probability "
             f"FROM {name} WHERE unique_id_l <> unique_id_r",
         )
-        return out
+        return out.cast(PAIRS_SCHEMA)
 
     def score(self, a: str, b: str) -> dict[str, Any] | None:
         """The scored comparison of two records (with every intermediate column), or None
         when one of them is not in the prepared records. The records go to Splink as typed
         tables: as Python dicts, a missing date lost its type and the SQL failed."""
-        for side, uid in (("pair_l", a), ("pair_r", b)):
-            self.con.execute(
-                f"CREATE OR REPLACE TABLE {side} AS SELECT * FROM prepared WHERE unique_id = ?",
-                [uid],
+        db, p = self.db, self.db.name("prepared")
+        db.load("pair_ids", pa.table({"side": ["l", "r"], "unique_id": [a, b]}))
+        for side in ("l", "r"):
+            db.create(
+                f"pair_{side}",
+                f"SELECT p.* FROM {p} p WHERE unique_id IN (SELECT unique_id FROM "
+                f"{db.name('pair_ids')} WHERE side = '{side}')",
             )
-        n = first(
-            self.con.execute("SELECT (SELECT count(*) FROM pair_l) * (SELECT count(*) FROM pair_r)")
+        n = db.scalar(
+            f"SELECT (SELECT count(*) FROM {db.name('pair_l')}) * "
+            f"(SELECT count(*) FROM {db.name('pair_r')})"
         )
-        if not n or n[0] != 1:
+        if n != 1:
             return None
         if not self._tf_ready:
             self.term_frequencies()
             self._tf_ready = True
-        db = self.linker._db_api
         with quiet():
-            df = self.linker.inference.score_pair(db.register("pair_l"), db.register("pair_r"))
-        rows = arrow(self.con, f"SELECT * FROM {df.physical_name}")
+            df = self.linker.inference.score_pair(
+                db.api.register(db.name("pair_l")), db.api.register(db.name("pair_r"))
+            )
+        rows = db.rows(f"SELECT * FROM {df.physical_name}")
         return rows.to_pylist()[0] if rows.num_rows else None
 
     def waterfall(self, record: dict[str, Any]) -> list[dict[str, Any]]:
@@ -376,7 +406,27 @@ class Linkage:
         ]
 
     def close(self) -> None:
-        self.con.close()
+        self.db.close()
+
+
+#: the scored pairs, on either engine (ids as text, ``customer_id_l < customer_id_r``)
+PAIRS_SCHEMA = pa.schema(
+    [
+        ("customer_id_l", pa.string()),
+        ("customer_id_r", pa.string()),
+        ("match_weight", pa.float64()),
+        ("match_probability", pa.float64()),
+    ]
+)
+
+
+def _holding(prepared: pa.Table | SplinkBackend, spark: Any) -> SplinkBackend:
+    """A backend holding the prepared records as its table ``prepared``."""
+    if isinstance(prepared, SplinkBackend):
+        return prepared
+    db = backend(spark)
+    db.load("prepared", prepared)
+    return db
 
 
 def _check_blocking(rules: list[list[str]], names: list[str]) -> None:
