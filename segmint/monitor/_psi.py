@@ -6,39 +6,66 @@ Numeric features are cut at the baseline's deciles, so each bin holds about a te
 baseline and the bins say where the current sample moved; categorical ones use their values.
 A bin empty on one side would make the logarithm infinite: its share counts as
 :data:`EPSILON` in the sum (the recorded shares stay as observed).
+
+The deciles are ``numpy.quantile``'s (linear), interpolated here, as numpy does, between the
+two order statistics around each decile that the engine returns; the bin counts are the
+engine's counts at or below each edge.
 """
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
+from collections.abc import Sequence
+from typing import Any
 
-from segmint.monitor._stattests import categories, shares
+import numpy as np
 
 #: quantile bins of the baseline for a numeric feature
 N_BINS = 10
 #: the share an empty bin counts as in the PSI sum
 EPSILON = 0.0001
 
+#: the quantiles of the baseline that cut its bins (numpy's arange, as np.quantile is called)
+QUANTILES = np.arange(1, N_BINS) / N_BINS
 
-def psi(baseline: pd.Series, current: pd.Series, kind: str) -> tuple[float, list[dict]]:
-    """PSI of two samples without missing values, and its bins."""
-    if kind == "numeric":
-        edges = decile_edges(baseline)
-        base, cur = _bin_shares(baseline, edges), _bin_shares(current, edges)
-        lows = [-np.inf, *edges]
-        highs = [*edges, np.inf]
-        bins = [
-            {"low": float(lo), "high": float(hi), "baseline_share": b, "current_share": c}
-            for lo, hi, b, c in zip(lows, highs, base.tolist(), cur.tolist(), strict=True)
-        ]
-    else:
-        keys = categories(baseline, current)
-        base, cur = shares(baseline, keys), shares(current, keys)
-        bins = [
-            {"value": _plain(k), "baseline_share": b, "current_share": c}
-            for k, b, c in zip(keys, base.tolist(), cur.tolist(), strict=True)
-        ]
+
+def decile_edges(n: int, ends: Sequence[tuple[float, float | None]]) -> list[float]:
+    """The distinct inner edges: the 10 %, …, 90 % quantiles (``numpy.quantile``, linear) of
+    ``n`` values, from the two order statistics around each (``ends``; the second is None
+    when there is none), interpolated as numpy's ``_lerp`` does."""
+    virtual = (n - 1) * QUANTILES
+    gamma = virtual - np.floor(virtual)
+    a = np.array([lo for lo, _ in ends], dtype=float)
+    b = np.array([lo if hi is None else hi for lo, hi in ends], dtype=float)
+    diff = b - a  # numpy interpolates from the nearer end, so the result is monotone in gamma
+    qs = np.where(gamma >= 0.5, b - diff * (1 - gamma), a + diff * gamma)
+    return [float(q) for q in np.unique(qs)]
+
+
+def numeric_bins(
+    edges: Sequence[float],
+    baseline: tuple[Sequence[int], int],
+    current: tuple[Sequence[int], int],
+) -> tuple[float, list[dict[str, Any]]]:
+    """PSI over the bins (-inf, e1], (e1, e2], …, (ek, inf), and the bins; each side is
+    (values ≤ each edge, values)."""
+    base, cur = _bin_shares(*baseline), _bin_shares(*current)
+    lows, highs = [-np.inf, *edges], [*edges, np.inf]
+    bins = [
+        {"low": float(lo), "high": float(hi), "baseline_share": b, "current_share": c}
+        for lo, hi, b, c in zip(lows, highs, base.tolist(), cur.tolist(), strict=True)
+    ]
+    return psi_of_shares(base, cur), bins
+
+
+def categorical_bins(
+    keys: Sequence[object], baseline: np.ndarray, current: np.ndarray
+) -> tuple[float, list[dict[str, Any]]]:
+    """PSI over one bin per value (``keys``, counted by ``baseline`` and ``current``)."""
+    base, cur = baseline / baseline.sum(), current / current.sum()
+    bins = [
+        {"value": k, "baseline_share": b, "current_share": c}
+        for k, b, c in zip(keys, base.tolist(), cur.tolist(), strict=True)
+    ]
     return psi_of_shares(base, cur), bins
 
 
@@ -49,18 +76,7 @@ def psi_of_shares(base: np.ndarray, cur: np.ndarray) -> float:
     return float(np.sum((c - b) * np.log(c / b)))
 
 
-def decile_edges(baseline: pd.Series) -> list[float]:
-    """The distinct inner edges: the baseline's 10 %, 20 %, …, 90 % quantiles (linear)."""
-    qs = np.quantile(baseline.to_numpy(dtype=float), np.arange(1, N_BINS) / N_BINS)
-    return [float(q) for q in np.unique(qs)]
-
-
-def _bin_shares(values: pd.Series, edges: list[float]) -> np.ndarray:
-    """Shares in the bins (-inf, e1], (e1, e2], …, (ek, inf)."""
-    index = np.searchsorted(np.asarray(edges), values.to_numpy(dtype=float), side="left")
-    return np.bincount(index, minlength=len(edges) + 1) / len(values)
-
-
-def _plain(value: object) -> object:
-    """A numpy scalar as the Python value JSON can hold."""
-    return value.item() if isinstance(value, np.generic) else value
+def _bin_shares(at_most: Sequence[int], n: int) -> np.ndarray:
+    """Shares in the bins from the counts at or below each edge."""
+    cumulative = np.array([0, *at_most, n])
+    return np.diff(cumulative) / n

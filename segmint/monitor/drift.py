@@ -5,8 +5,12 @@ feature by feature, whether today's customers look like the baseline's. Each fea
 test Evidently's ``DataDriftPreset`` would pick by default (so results can be checked against
 a tool users know), plus the population stability index with its bins. A feature that cannot
 be tested (no values, a date, absent from one side) comes back as a coded result with a reason,
-never as an exception, so one odd column does not hide the others. Statistics, thresholds,
-bins and sources: docs/monitoring.md.
+never as an exception, so one odd column does not hide the others.
+
+Everything is computed from aggregates the engine returns (``_aggregates.py``), so two runs'
+feature tables are compared where they live, DuckDB or Spark, without pulling customers to the
+driver (:func:`table_drift`); pandas samples go through the same path on an in-memory DuckDB.
+Statistics, thresholds, bins and sources: docs/monitoring.md.
 
 >>> import pandas as pd
 >>> same = pd.Series([1.0, 2.0, 3.0, 4.0, 5.0, 6.0] * 10)
@@ -17,67 +21,53 @@ bins and sources: docs/monitoring.md.
 
 from __future__ import annotations
 
-import math
 import numbers
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
+import ibis
+import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from segmint.exceptions import SegmintError
-from segmint.monitor._psi import psi
-from segmint.monitor._stattests import P_VALUE_METHODS, choose_method, column_kind, run_test
+from segmint.monitor._result import FeatureDrift, untested, worst_first
+from segmint.monitor._tables import KINDS, features_drift, same_engine
 
 if TYPE_CHECKING:
     from segmint.store import Store
 
-__all__ = ["FeatureDrift", "drift_table", "feature_drift", "snapshot_drift"]
+__all__ = [
+    "FeatureDrift",
+    "drift_table",
+    "feature_drift",
+    "snapshot_drift",
+    "table_drift",
+    "untested",
+]
 
-KINDS = ("numeric", "categorical")
 
+def table_drift(
+    baseline: ir.Table,
+    current: ir.Table,
+    features: Sequence[str] | None = None,
+    *,
+    kinds: Mapping[str, str] | None = None,
+) -> list[FeatureDrift]:
+    """Drift of each feature of two Ibis tables of one engine (DuckDB, Spark, …), worst first.
 
-@dataclass(frozen=True)
-class FeatureDrift:
-    """One feature's drift between a baseline and a current sample.
-
-    ``statistic`` is the test's own statistic (KS D, chi-square, z, normed Wasserstein or
-    Jensen–Shannon distance). For the tests with a p-value (``ks``, ``chisquare``, ``z``)
-    ``threshold`` applies to ``p_value``; for the distances it applies to ``statistic``.
-    ``method`` "none" marks a feature that could not be tested; ``reason`` says why (its
-    ``kind`` is then also "datetime" for a date, "" for a feature absent from one side).
-    ``n_baseline``/``n_current`` count the values compared, ``missing_*`` those dropped.
+    ``features`` defaults to every column but ``customer_id``; ``kinds`` maps a feature to
+    "numeric" or "categorical" to override the kind read from its type and values. Only
+    aggregates leave the engine. Drifted features come first, then by how far across the
+    threshold (:attr:`FeatureDrift.severity`); a feature present on one side only is reported
+    untested.
     """
-
-    feature: str
-    kind: str
-    method: str
-    statistic: float
-    threshold: float
-    p_value: float | None
-    drifted: bool
-    n_baseline: int
-    n_current: int
-    psi: float
-    bins: list[dict[str, Any]]
-    missing_baseline: int = 0
-    missing_current: int = 0
-    reason: str | None = None
-
-    @property
-    def severity(self) -> float:
-        """How far across its threshold: > 1 when drifted (p-tests: threshold / p); -1: untested."""
-        if self.method == "none":
-            return -1.0
-        if self.method in P_VALUE_METHODS:
-            p = self.p_value if self.p_value is not None else 1.0
-            return self.threshold / p if p > 0 else math.inf
-        return self.statistic / self.threshold
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-able dict: NaN and infinities become None."""
-        return _jsonable(asdict(self))
+    for name, kind in (kinds or {}).items():
+        _check_kind(name, kind)
+    names = _names(baseline.columns, current.columns, features)
+    same_engine(baseline, current)
+    return worst_first(features_drift(baseline, current, names, kinds))
 
 
 def feature_drift(
@@ -87,74 +77,20 @@ def feature_drift(
 
     ``kind`` ("numeric" or "categorical") overrides the kind read from the values.
     """
-    if kind is not None and kind not in KINDS:
-        raise SegmintError(
-            f"The kind of feature '{feature}' must be 'numeric' or 'categorical'. Got {kind!r}.",
-            fix="leave kind out to have it read from the values.",
-        )
-    base, miss_b = _clean(baseline)
-    cur, miss_c = _clean(current)
-    counts = {
-        "n_baseline": len(base),
-        "n_current": len(cur),
-        "missing_baseline": miss_b,
-        "missing_current": miss_c,
-    }
-    if pd.api.types.is_datetime64_any_dtype(base) or pd.api.types.is_datetime64_any_dtype(cur):
-        reason = "a date: not tested (as in Evidently); its drift shows in the day counts"
-        return untested(feature, reason, kind="datetime", **counts)
-    read = column_kind(base, cur)
-    if base.empty or cur.empty:
-        side = "either sample" if base.empty and cur.empty else _side(base.empty)
-        return untested(feature, f"no values in {side}", kind=kind or read, **counts)
-    if kind == "numeric" and read == "categorical" and not _numeric(base, cur):
-        raise SegmintError(
-            f"Feature '{feature}' was asked to be compared as numeric, but its values are not "
-            f"numbers (e.g. {base.iloc[0]!r}).",
-            fix="compare it as categorical (leave kind out).",
-        )
-    kind = kind or read
-    method = choose_method(base, cur, kind)
-    test = run_test(method, base, cur)
-    value, bins = psi(base, cur, kind)
-    return FeatureDrift(
-        feature,
-        kind,
-        method,
-        test.statistic,
-        test.threshold,
-        test.p_value,
-        test.drifted,
-        len(base),
-        len(cur),
-        value,
-        bins,
-        missing_baseline=miss_b,
-        missing_current=miss_c,
-    )
+    if kind is not None:
+        _check_kind(feature, kind)
+    base, cur = (_memtable({feature: s}) for s in (baseline, current))
+    return features_drift(base, cur, [feature], {feature: kind} if kind else None)[0]
 
 
 def drift_table(
     baseline: pd.DataFrame, current: pd.DataFrame, *, features: Sequence[str] | None = None
 ) -> list[FeatureDrift]:
-    """Drift of each feature (default: every column but ``customer_id``), worst first.
-
-    Drifted features come first, then by how far across the threshold (:attr:`severity`);
-    a feature present on one side only is reported untested.
-    """
-    if features is None:
-        both = dict.fromkeys([*baseline.columns, *current.columns])
-        names = [c for c in both if c != "customer_id"]
-    else:
-        names = list(features)
-        unknown = [f for f in names if f not in baseline.columns and f not in current.columns]
-        if unknown:
-            raise SegmintError(
-                f"No feature named {', '.join(map(repr, unknown))} in either sample.",
-                fix=f"choose among: {', '.join(map(str, baseline.columns))}.",
-            )
-    results = [_one(str(name), baseline, current) for name in names]
-    return sorted(results, key=lambda r: (not r.drifted, -r.severity))
+    """Drift of each feature of two pandas samples (default: every column but
+    ``customer_id``), worst first, as :func:`table_drift` gives it."""
+    names = _names(baseline.columns, current.columns, features)
+    base, cur = (_memtable({c: f[c] for c in names if c in f.columns}) for f in (baseline, current))
+    return worst_first(features_drift(base, cur, names))
 
 
 def snapshot_drift(
@@ -163,49 +99,59 @@ def snapshot_drift(
     """Drift between the feature snapshots two segment runs segmented on, worst first.
 
     Every customer of each snapshot counts (drift compares populations, not the customers
-    present in both).
+    present in both). The snapshots are compared in the workspace's engine.
     """
     from segmint.store.snapshots import read_snapshot
 
-    frames = []
+    tables = []
     for side, run in (("baseline", baseline_run), ("current", current_run)):
         try:
-            # through Arrow: Ibis' own to_pandas took 37 s for two 1M × 44 snapshots
-            frames.append(read_snapshot(store, run).to_pyarrow().to_pandas())
+            tables.append(read_snapshot(store, run))
         except SegmintError as error:
             raise SegmintError(error.problem, fix=error.fix, where=f"{side} run {run}") from None
-    return drift_table(frames[0], frames[1], features=features)
+    return table_drift(tables[0], tables[1], features)
 
 
-def untested(feature: str, reason: str, *, kind: str = "", **counts: int) -> FeatureDrift:
-    """A coded result for a feature that could not be compared: not drifted, method "none"."""
-    n = {"n_baseline": 0, "n_current": 0, **counts}
-    nan = math.nan
-    return FeatureDrift(
-        feature, kind, "none", nan, nan, None, False, psi=nan, bins=[], reason=reason, **n
-    )
+def _check_kind(feature: str, kind: str) -> None:
+    if kind not in KINDS:
+        raise SegmintError(
+            f"The kind of feature '{feature}' must be 'numeric' or 'categorical'. Got {kind!r}.",
+            fix="leave kind out to have it read from the values.",
+        )
 
 
-def _one(name: str, baseline: pd.DataFrame, current: pd.DataFrame) -> FeatureDrift:
-    for side, frame in (("baseline", baseline), ("current", current)):
-        if name not in frame.columns:
-            return untested(name, f"not in the {side} sample")
-    return feature_drift(name, baseline[name], current[name])
+def _names(
+    baseline: Iterable[object], current: Iterable[object], features: Sequence[str] | None
+) -> list[str]:
+    """The features to compare: those asked for (each on at least one side), or every column
+    of either side but ``customer_id``."""
+    base, cur = [str(c) for c in baseline], [str(c) for c in current]
+    if features is None:
+        return [c for c in dict.fromkeys([*base, *cur]) if c != "customer_id"]
+    unknown = [f for f in features if f not in base and f not in cur]
+    if unknown:
+        raise SegmintError(
+            f"No feature named {', '.join(map(repr, unknown))} in either sample.",
+            fix=f"choose among: {', '.join(base)}.",
+        )
+    return [str(f) for f in features]
 
 
-def _side(baseline_empty: bool) -> str:
-    return "the baseline sample" if baseline_empty else "the current sample"
+def _memtable(columns: Mapping[str, pd.Series]) -> ir.Table:
+    """pandas columns as an in-memory table of the default engine (DuckDB)."""
+    arrays = {name: _arrow(pd.Series(values)) for name, values in columns.items()}
+    return ibis.memtable(pa.table(arrays) if arrays else pa.table({"_": pa.array([])}))
 
 
-def _clean(values: pd.Series) -> tuple[pd.Series, int]:
-    """The values without missing ones (NaN, None, ±inf, as Evidently drops), and how many."""
-    values = pd.Series(values)
+def _arrow(values: pd.Series) -> pa.Array:
+    """A column as Arrow: NaN becomes NULL; numbers held as objects (Decimal from an engine)
+    become floats; objects of mixed types become text."""
     if values.dtype == object:
         values = _numbers_as_floats(values)
-    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-        values = values.replace([np.inf, -np.inf], np.nan)
-    kept = values.dropna().reset_index(drop=True)
-    return kept, len(values) - len(kept)
+    try:
+        return pa.array(values, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return pa.array(values.map(lambda v: v if _missing(v) else str(v)), from_pandas=True)
 
 
 def _numbers_as_floats(values: pd.Series) -> pd.Series:
@@ -218,19 +164,5 @@ def _numbers_as_floats(values: pd.Series) -> pd.Series:
     return values.infer_objects()
 
 
-def _numeric(base: pd.Series, cur: pd.Series) -> bool:
-    return all(
-        pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s) for s in (base, cur)
-    )
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
+def _missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and np.isnan(value))
