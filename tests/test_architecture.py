@@ -30,7 +30,15 @@ ORDER = [
     "report",
 ]
 STANDALONE = {"datasets": {"exceptions"}}  # may import only these
-INTERFACES = {"_workspace", "_engine_workspace", "_run", "cli", "api", "web", "__init__"}  # may reach across stages
+INTERFACES = {
+    "_workspace",
+    "_engine_workspace",
+    "_run",
+    "cli",
+    "api",
+    "web",
+    "__init__",
+}  # may reach across stages
 
 
 def _stage(module: str) -> str:
