@@ -37,7 +37,15 @@ def python_blocks(name: str) -> list[str]:
 
 @pytest.mark.parametrize(
     "name",
-    ["clustering.md", "experiments.md", "identity.md", "monitoring.md", "needs.md", "text.md"],
+    [
+        "clustering.md",
+        "experiments.md",
+        "identity.md",
+        "monitoring.md",
+        "needs.md",
+        "scale.md",
+        "text.md",
+    ],
 )
 def test_python_examples_run(name):
     blocks = python_blocks(name)
