@@ -60,8 +60,11 @@ def clean_tables(
     if "orders" in present:
         keep = orders_without_id and not drop_identical_lines
         orders, c = _dedup(engine.table("orders"), keep_identical=keep)
-        orders = _standardize(engine, orders, "email", _emails, checks, "orders")
-        orders = _standardize(engine, orders, "country", _countries, checks, "orders")
+        filled = _filled(orders, ("email", "country"))
+        if "email" in filled:
+            orders = _standardize(engine, orders, "email", _emails, checks, "orders")
+        if "country" in filled:
+            orders = _standardize(engine, orders, "country", _countries, checks, "orders")
         out["orders"], counts["orders"] = orders, c
     if "customers" in present or "orders" in present:
         people = engine.table("customers") if "customers" in present else None
@@ -121,10 +124,14 @@ def _customers(
         people, c = _dedup(people)
         before, dups = c["rows_before"], c["duplicates_removed"]
         people, by_id = _last_per_key(people, ["customer_id"])
-    people = _standardize(engine, people, "email", _emails, checks, "customers")
-    people = _standardize(engine, people, "country", _countries, checks, "customers")
-    phone = _phones(region)
-    people = _standardize(engine, people, "phone", phone, checks, "customers", key=("country",))
+    filled = _filled(people, ("email", "country", "phone"))
+    if "email" in filled:
+        people = _standardize(engine, people, "email", _emails, checks, "customers")
+    if "country" in filled:
+        people = _standardize(engine, people, "country", _countries, checks, "customers")
+    if "phone" in filled:
+        phone = _phones(region)
+        people = _standardize(engine, people, "phone", phone, checks, "customers", key=("country",))
     added = 0
     if orders is not None:
         people, added = _from_orders(people, orders)
@@ -136,6 +143,16 @@ def _customers(
         "duplicate_ids_removed": by_id,
         "added_from_orders": added,
     }
+
+
+def _filled(t: ir.Table, columns: tuple[str, ...]) -> set[str]:
+    """Which of ``columns`` (text) hold any value: one aggregate, so that standardizing a
+    column nobody filled (CDNOW's orders have no e-mail) costs no job on the engine."""
+    have = [c for c in columns if c in t.columns and t[c].type().is_string()]
+    if not have:
+        return set()
+    row = t.aggregate(**{c: t[c].count() for c in have}).to_pyarrow().to_pylist()[0]
+    return {c for c in have if row[c]}
 
 
 def _empty_customers(engine: Any) -> ir.Table:
