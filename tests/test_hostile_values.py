@@ -532,3 +532,26 @@ def test_run_with_a_few_infinite_prices_and_a_year_9999_date_succeeds(
     with segmint.Workspace(ws_path) as ws:
         as_of = [r for r in ws.runs() if r["kind"] == "features"][-1]["spec"]["as_of"]
     assert datetime.fromisoformat(as_of) == max(r[4] for i, r in enumerate(retail) if i != 7)
+
+
+def test_amounts_beyond_the_exact_sum_are_summed_as_floats(tmp_path):
+    """Sums are exact decimals below 1e12 (so every engine agrees); a hostile 1e15 or 1e40
+    still adds up (as a float) instead of stopping the features with a conversion error."""
+    import pandas as pd
+    src = tmp_path / "o.csv"
+    pd.DataFrame(
+        {
+            "order_id": ["A", "B", "C", "D"],
+            "customer_id": ["c1", "c1", "c2", "c3"],
+            "ordered_at": ["2024-01-01", "2024-01-05", "2024-01-03", "2024-01-04"],
+            "amount": [1e15, 5.25, 1e40, None],
+        }
+    ).to_csv(src, index=False)
+    ws = segmint.Workspace(tmp_path / "w.duckdb")
+    ws.ingest(src)
+    ws.clean()
+    f = ws.features().to_pandas().set_index("customer_id")
+    assert f.loc["c1", "monetary_total"] == 1e15 + 5.25
+    assert f.loc["c2", "monetary_total"] == 1e40
+    assert f.loc["c3", "monetary_total"] == 0.0
+    assert ws.value_summary().loc["c1", "revenue"] == 1e15 + 5.25

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import ibis
 import ibis.expr.types as ir
 
 __all__ = [
@@ -62,7 +63,15 @@ def cents(x: ir.NumericValue) -> ir.FloatingValue:
     double is exact in each) and equals DuckDB's ``round(x, 2)`` on every value (checked on
     2.1M values, halves included), so DuckDB workspaces keep their numbers.
     """
-    return (x * 100).round(0).cast("float64") / 100
+    # Ibis rounds to an integer type: beyond 1e13 (1e15 cents) a double has no cents left
+    # to round, and the integer would overflow, so such values stay as they are
+    rounded = (x * 100).round(0).cast("float64") / 100
+    return ibis.ifelse(x.abs() < 1e13, rounded, x.cast("float64"))
+
+
+#: amounts below this (in absolute value) are summed exactly (DECIMAL(18, 6): 12 digits before
+#: the point); larger ones (a hostile file's 1e40) are summed as floats, as before
+EXACT_LIMIT = 1e12
 
 
 def exact_sum(x: ir.NumericValue, where: ir.BooleanValue | None = None) -> ir.FloatingValue:
@@ -71,10 +80,17 @@ def exact_sum(x: ir.NumericValue, where: ir.BooleanValue | None = None) -> ir.Fl
     A float sum depends on the order rows are added in, which differs between engines and
     between runs of a parallel engine; a total that lands near a cent boundary would then
     round (:func:`cents`) to different cents (Spark and DuckDB disagreed on 4 of 800 sample
-    customers' average order values). Summed as decimals (6 places: amounts are prices) the
-    sum is exact and the same everywhere.
+    customers' average order values), and the value models' fits amplify the last bits.
+    Summed as decimals (6 places; amounts are prices) the sum is exact and the same
+    everywhere, and on DuckDB faster than the float sum (1.0 s against 1.3 s for 20M lines
+    by customer). Values of :data:`EXACT_LIMIT` or more do not fit the decimal: they are
+    summed as floats and added (NULL when every value is NULL, as ``sum``).
     """
-    return x.cast("decimal(38, 6)").sum(where=where).cast("float64")
+    safe = (x.abs() < EXACT_LIMIT).fill_null(False)
+    small = ibis.ifelse(safe, x, ibis.null()).cast("decimal(18, 6)").sum(where=where)
+    big = ibis.ifelse(safe, ibis.null(), x).cast("float64").sum(where=where)
+    total = small.cast("float64").fill_null(0.0) + big.fill_null(0.0)
+    return ibis.ifelse(small.isnull() & big.isnull(), ibis.null("float64"), total)
 
 
 def has_columns(table: ir.Table, *names: str) -> bool:

@@ -36,7 +36,7 @@ import ibis
 import ibis.expr.types as ir
 
 from segmint.exceptions import SpecError
-from segmint.features._common import is_purchase, naive_utc
+from segmint.features._common import exact_sum, is_purchase, naive_utc
 
 __all__ = ["SUMMARY_COLUMNS", "UNIT_DAYS", "repeat_summary"]
 
@@ -56,7 +56,7 @@ def _purchase_days(orders: ir.Table, start: datetime | None, end: datetime) -> i
     t = t.mutate(day=t.ordered_at.date().epoch_days(), paid=paid)
     # summed as decimals: exact, so every engine gives the value models the same numbers (a
     # float sum depends on the row order, and the models' fits amplify the last bits)
-    return t.group_by(["customer_id", "day"]).aggregate(value=t.paid.cast("decimal(38, 6)").sum())
+    return t.group_by(["customer_id", "day"]).aggregate(value=exact_sum(t.paid))
 
 
 def repeat_summary(
@@ -79,7 +79,7 @@ def repeat_summary(
         n=days.day.count(),
         first=days.day.min(),
         last=days.day.max(),
-        revenue=days.value.sum(),
+        revenue=exact_sum(days.value),
         first_value=days.value.argmin(days.day),
     )
     as_of_day = ibis.literal(as_of.date()).epoch_days()
@@ -90,7 +90,7 @@ def repeat_summary(
         recency=(agg.last - agg.first).cast("float64") / per,  # a double on every engine
         T=(as_of_day - agg.first).cast("float64") / per,
         monetary_value=ibis.ifelse(
-            freq > 0, (agg.revenue - agg.first_value).cast("float64") / freq.cast("float64"), 0.0
+            freq > 0, (agg.revenue - agg.first_value) / freq.cast("float64"), 0.0
         ).cast("float64"),
         revenue=agg.revenue.cast("float64"),
     )

@@ -3,14 +3,22 @@ SELECT
   DATEDIFF(DAY, CAST(`t9`.`last_order_at` AS DATE), MAKE_DATE(2024, 3, 1)) AS `recency_days`,
   COALESCE(COALESCE(`t9`.`frequency`, 0), 0) AS `frequency`,
   COALESCE(
-    CAST(CAST(ROUND(COALESCE(`t9`.`monetary`, 0.0) * 100, 0) AS BIGINT) AS DOUBLE) / 100,
+    IF(
+      ABS(COALESCE(`t9`.`monetary`, 0.0)) < 10000000000000.0,
+      CAST(CAST(ROUND(COALESCE(`t9`.`monetary`, 0.0) * 100, 0) AS BIGINT) AS DOUBLE) / 100,
+      COALESCE(`t9`.`monetary`, 0.0)
+    ),
     0.0
   ) AS `monetary_total`,
   IF(
     COALESCE(`t9`.`frequency`, 0) > 0,
-    CAST(CAST(ROUND((
+    IF(
+      ABS(COALESCE(`t9`.`monetary`, 0.0) / COALESCE(`t9`.`frequency`, 0)) < 10000000000000.0,
+      CAST(CAST(ROUND((
+        COALESCE(`t9`.`monetary`, 0.0) / COALESCE(`t9`.`frequency`, 0)
+      ) * 100, 0) AS BIGINT) AS DOUBLE) / 100,
       COALESCE(`t9`.`monetary`, 0.0) / COALESCE(`t9`.`frequency`, 0)
-    ) * 100, 0) AS BIGINT) AS DOUBLE) / 100,
+    ),
     NULL
   ) AS `avg_order_value`,
   DATEDIFF(DAY, CAST(`t9`.`first_order_at` AS DATE), MAKE_DATE(2024, 3, 1)) AS `tenure_days`,
@@ -19,11 +27,19 @@ SELECT
   `t9`.`ipt_mean` AS `interpurchase_mean_days`,
   `t9`.`ipt_std` AS `interpurchase_std_days`,
   COALESCE(
-    CAST(CAST(ROUND(COALESCE(`t9`.`rev_last`, 0.0) * 100, 0) AS BIGINT) AS DOUBLE) / 100,
+    IF(
+      ABS(COALESCE(`t9`.`rev_last`, 0.0)) < 10000000000000.0,
+      CAST(CAST(ROUND(COALESCE(`t9`.`rev_last`, 0.0) * 100, 0) AS BIGINT) AS DOUBLE) / 100,
+      COALESCE(`t9`.`rev_last`, 0.0)
+    ),
     0.0
   ) AS `revenue_last_90d`,
   COALESCE(
-    CAST(CAST(ROUND(COALESCE(`t9`.`rev_prev`, 0.0) * 100, 0) AS BIGINT) AS DOUBLE) / 100,
+    IF(
+      ABS(COALESCE(`t9`.`rev_prev`, 0.0)) < 10000000000000.0,
+      CAST(CAST(ROUND(COALESCE(`t9`.`rev_prev`, 0.0) * 100, 0) AS BIGINT) AS DOUBLE) / 100,
+      COALESCE(`t9`.`rev_prev`, 0.0)
+    ),
     0.0
   ) AS `revenue_prev_90d`,
   `t9`.`n_discounted` / NULLIF(`t9`.`n_purchase`, 0) AS `discount_share`,
@@ -34,44 +50,295 @@ SELECT
   `t9`.`cat_other` / NULLIF(`t9`.`spend`, 0) AS `cat_other_share`
 FROM (
   SELECT
-    `t5`.`customer_id`,
-    `t5`.`monetary`,
-    `t5`.`first_order_at`,
-    `t5`.`last_order_at`,
-    `t5`.`rev_last`,
-    `t5`.`rev_prev`,
-    `t5`.`n_purchase`,
-    `t5`.`n_discounted`,
-    `t5`.`n_returned`,
-    `t5`.`discount_sum`,
-    `t5`.`spend`,
-    `t5`.`cat_books`,
-    `t5`.`cat_toys`,
-    `t5`.`cat_other`,
-    `t8`.`frequency`,
-    `t8`.`ipt_mean`,
-    `t8`.`ipt_std`
+    `t8`.`customer_id`,
+    `t8`.`monetary`,
+    `t8`.`first_order_at`,
+    `t8`.`last_order_at`,
+    `t8`.`rev_last`,
+    `t8`.`rev_prev`,
+    `t8`.`n_purchase`,
+    `t8`.`n_discounted`,
+    `t8`.`n_returned`,
+    `t8`.`discount_sum`,
+    `t8`.`spend`,
+    `t8`.`cat_books`,
+    `t8`.`cat_toys`,
+    `t8`.`cat_other`,
+    `t6`.`frequency`,
+    `t6`.`ipt_mean`,
+    `t6`.`ipt_std`
   FROM (
     SELECT
       `t2`.`customer_id`,
-      CAST(SUM(CAST(`t2`.`r_amount` AS DECIMAL(38, 6))) AS DOUBLE) AS `monetary`,
+      IF(
+        (
+          SUM(
+            CAST(IF(COALESCE(ABS(`t2`.`r_amount`) < 1000000000000.0, FALSE), `t2`.`r_amount`, NULL) AS DECIMAL(18, 6))
+          ) IS NULL
+        )
+        AND (
+          SUM(
+            IF(COALESCE(ABS(`t2`.`r_amount`) < 1000000000000.0, FALSE), NULL, `t2`.`r_amount`)
+          ) IS NULL
+          OR ISNAN(
+            SUM(
+              IF(COALESCE(ABS(`t2`.`r_amount`) < 1000000000000.0, FALSE), NULL, `t2`.`r_amount`)
+            )
+          )
+        ),
+        CAST(NULL AS DOUBLE),
+        COALESCE(
+          CAST(SUM(
+            CAST(IF(COALESCE(ABS(`t2`.`r_amount`) < 1000000000000.0, FALSE), `t2`.`r_amount`, NULL) AS DECIMAL(18, 6))
+          ) AS DOUBLE),
+          0.0
+        ) + COALESCE(
+          SUM(
+            IF(COALESCE(ABS(`t2`.`r_amount`) < 1000000000000.0, FALSE), NULL, `t2`.`r_amount`)
+          ),
+          0.0
+        )
+      ) AS `monetary`,
       MIN(`t2`.`p_time`) AS `first_order_at`,
       MAX(`t2`.`p_time`) AS `last_order_at`,
-      CAST(SUM(
-        CAST(IF(`t2`.`ordered_at` > CAST('2023-12-02T00:00:00' AS TIMESTAMP), `t2`.`r_amount`, NULL) AS DECIMAL(38, 6))
-      ) AS DOUBLE) AS `rev_last`,
-      CAST(SUM(
-        CAST(IF(
-          (
-            `t2`.`ordered_at` > CAST('2023-09-03T00:00:00' AS TIMESTAMP)
+      IF(
+        (
+          SUM(
+            CAST(IF(
+              COALESCE(
+                ABS(
+                  IF(`t2`.`ordered_at` > CAST('2023-12-02T00:00:00' AS TIMESTAMP), `t2`.`r_amount`, NULL)
+                ) < 1000000000000.0,
+                FALSE
+              ),
+              IF(`t2`.`ordered_at` > CAST('2023-12-02T00:00:00' AS TIMESTAMP), `t2`.`r_amount`, NULL),
+              NULL
+            ) AS DECIMAL(18, 6))
+          ) IS NULL
+        )
+        AND (
+          SUM(
+            IF(
+              COALESCE(
+                ABS(
+                  IF(`t2`.`ordered_at` > CAST('2023-12-02T00:00:00' AS TIMESTAMP), `t2`.`r_amount`, NULL)
+                ) < 1000000000000.0,
+                FALSE
+              ),
+              NULL,
+              IF(`t2`.`ordered_at` > CAST('2023-12-02T00:00:00' AS TIMESTAMP), `t2`.`r_amount`, NULL)
+            )
+          ) IS NULL
+          OR ISNAN(
+            SUM(
+              IF(
+                COALESCE(
+                  ABS(
+                    IF(`t2`.`ordered_at` > CAST('2023-12-02T00:00:00' AS TIMESTAMP), `t2`.`r_amount`, NULL)
+                  ) < 1000000000000.0,
+                  FALSE
+                ),
+                NULL,
+                IF(`t2`.`ordered_at` > CAST('2023-12-02T00:00:00' AS TIMESTAMP), `t2`.`r_amount`, NULL)
+              )
+            )
           )
-          AND (
-            `t2`.`ordered_at` <= CAST('2023-12-02T00:00:00' AS TIMESTAMP)
+        ),
+        CAST(NULL AS DOUBLE),
+        COALESCE(
+          CAST(SUM(
+            CAST(IF(
+              COALESCE(
+                ABS(
+                  IF(`t2`.`ordered_at` > CAST('2023-12-02T00:00:00' AS TIMESTAMP), `t2`.`r_amount`, NULL)
+                ) < 1000000000000.0,
+                FALSE
+              ),
+              IF(`t2`.`ordered_at` > CAST('2023-12-02T00:00:00' AS TIMESTAMP), `t2`.`r_amount`, NULL),
+              NULL
+            ) AS DECIMAL(18, 6))
+          ) AS DOUBLE),
+          0.0
+        ) + COALESCE(
+          SUM(
+            IF(
+              COALESCE(
+                ABS(
+                  IF(`t2`.`ordered_at` > CAST('2023-12-02T00:00:00' AS TIMESTAMP), `t2`.`r_amount`, NULL)
+                ) < 1000000000000.0,
+                FALSE
+              ),
+              NULL,
+              IF(`t2`.`ordered_at` > CAST('2023-12-02T00:00:00' AS TIMESTAMP), `t2`.`r_amount`, NULL)
+            )
           ),
-          `t2`.`r_amount`,
-          NULL
-        ) AS DECIMAL(38, 6))
-      ) AS DOUBLE) AS `rev_prev`,
+          0.0
+        )
+      ) AS `rev_last`,
+      IF(
+        (
+          SUM(
+            CAST(IF(
+              COALESCE(
+                ABS(
+                  IF(
+                    (
+                      `t2`.`ordered_at` > CAST('2023-09-03T00:00:00' AS TIMESTAMP)
+                    )
+                    AND (
+                      `t2`.`ordered_at` <= CAST('2023-12-02T00:00:00' AS TIMESTAMP)
+                    ),
+                    `t2`.`r_amount`,
+                    NULL
+                  )
+                ) < 1000000000000.0,
+                FALSE
+              ),
+              IF(
+                (
+                  `t2`.`ordered_at` > CAST('2023-09-03T00:00:00' AS TIMESTAMP)
+                )
+                AND (
+                  `t2`.`ordered_at` <= CAST('2023-12-02T00:00:00' AS TIMESTAMP)
+                ),
+                `t2`.`r_amount`,
+                NULL
+              ),
+              NULL
+            ) AS DECIMAL(18, 6))
+          ) IS NULL
+        )
+        AND (
+          SUM(
+            IF(
+              COALESCE(
+                ABS(
+                  IF(
+                    (
+                      `t2`.`ordered_at` > CAST('2023-09-03T00:00:00' AS TIMESTAMP)
+                    )
+                    AND (
+                      `t2`.`ordered_at` <= CAST('2023-12-02T00:00:00' AS TIMESTAMP)
+                    ),
+                    `t2`.`r_amount`,
+                    NULL
+                  )
+                ) < 1000000000000.0,
+                FALSE
+              ),
+              NULL,
+              IF(
+                (
+                  `t2`.`ordered_at` > CAST('2023-09-03T00:00:00' AS TIMESTAMP)
+                )
+                AND (
+                  `t2`.`ordered_at` <= CAST('2023-12-02T00:00:00' AS TIMESTAMP)
+                ),
+                `t2`.`r_amount`,
+                NULL
+              )
+            )
+          ) IS NULL
+          OR ISNAN(
+            SUM(
+              IF(
+                COALESCE(
+                  ABS(
+                    IF(
+                      (
+                        `t2`.`ordered_at` > CAST('2023-09-03T00:00:00' AS TIMESTAMP)
+                      )
+                      AND (
+                        `t2`.`ordered_at` <= CAST('2023-12-02T00:00:00' AS TIMESTAMP)
+                      ),
+                      `t2`.`r_amount`,
+                      NULL
+                    )
+                  ) < 1000000000000.0,
+                  FALSE
+                ),
+                NULL,
+                IF(
+                  (
+                    `t2`.`ordered_at` > CAST('2023-09-03T00:00:00' AS TIMESTAMP)
+                  )
+                  AND (
+                    `t2`.`ordered_at` <= CAST('2023-12-02T00:00:00' AS TIMESTAMP)
+                  ),
+                  `t2`.`r_amount`,
+                  NULL
+                )
+              )
+            )
+          )
+        ),
+        CAST(NULL AS DOUBLE),
+        COALESCE(
+          CAST(SUM(
+            CAST(IF(
+              COALESCE(
+                ABS(
+                  IF(
+                    (
+                      `t2`.`ordered_at` > CAST('2023-09-03T00:00:00' AS TIMESTAMP)
+                    )
+                    AND (
+                      `t2`.`ordered_at` <= CAST('2023-12-02T00:00:00' AS TIMESTAMP)
+                    ),
+                    `t2`.`r_amount`,
+                    NULL
+                  )
+                ) < 1000000000000.0,
+                FALSE
+              ),
+              IF(
+                (
+                  `t2`.`ordered_at` > CAST('2023-09-03T00:00:00' AS TIMESTAMP)
+                )
+                AND (
+                  `t2`.`ordered_at` <= CAST('2023-12-02T00:00:00' AS TIMESTAMP)
+                ),
+                `t2`.`r_amount`,
+                NULL
+              ),
+              NULL
+            ) AS DECIMAL(18, 6))
+          ) AS DOUBLE),
+          0.0
+        ) + COALESCE(
+          SUM(
+            IF(
+              COALESCE(
+                ABS(
+                  IF(
+                    (
+                      `t2`.`ordered_at` > CAST('2023-09-03T00:00:00' AS TIMESTAMP)
+                    )
+                    AND (
+                      `t2`.`ordered_at` <= CAST('2023-12-02T00:00:00' AS TIMESTAMP)
+                    ),
+                    `t2`.`r_amount`,
+                    NULL
+                  )
+                ) < 1000000000000.0,
+                FALSE
+              ),
+              NULL,
+              IF(
+                (
+                  `t2`.`ordered_at` > CAST('2023-09-03T00:00:00' AS TIMESTAMP)
+                )
+                AND (
+                  `t2`.`ordered_at` <= CAST('2023-12-02T00:00:00' AS TIMESTAMP)
+                ),
+                `t2`.`r_amount`,
+                NULL
+              )
+            )
+          ),
+          0.0
+        )
+      ) AS `rev_prev`,
       COUNT(`t2`.`p_time`) AS `n_purchase`,
       SUM(CAST(`t2`.`p_discount` > 0 AS BIGINT)) AS `n_discounted`,
       SUM(CAST(COALESCE(`t2`.`returned`, FALSE) AS BIGINT)) AS `n_returned`,
@@ -127,13 +394,13 @@ FROM (
     ) AS `t2`
     GROUP BY
       1
-  ) AS `t5`
+  ) AS `t8`
   LEFT OUTER JOIN (
     SELECT
-      `t6`.`customer_id`,
+      `t4`.`customer_id`,
       COUNT(*) AS `frequency`,
-      AVG(`t6`.`gap`) AS `ipt_mean`,
-      STDDEV_SAMP(`t6`.`gap`) AS `ipt_std`
+      AVG(`t4`.`gap`) AS `ipt_mean`,
+      STDDEV_SAMP(`t4`.`gap`) AS `ipt_std`
     FROM (
       SELECT
         `t3`.`customer_id`,
@@ -170,11 +437,11 @@ FROM (
           1,
           2
       ) AS `t3`
-    ) AS `t6`
+    ) AS `t4`
     GROUP BY
       1
-  ) AS `t8`
-    ON `t5`.`customer_id` = `t8`.`customer_id`
+  ) AS `t6`
+    ON `t8`.`customer_id` = `t6`.`customer_id`
 ) AS `t9`
 ORDER BY
   `t9`.`customer_id` ASC NULLS LAST

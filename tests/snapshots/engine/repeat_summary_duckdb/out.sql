@@ -7,23 +7,103 @@ SELECT
     WHEN (
       "t3"."n" - 1
     ) > 0
-    THEN CAST("t3"."revenue" - "t3"."first_value" AS DOUBLE) / CAST("t3"."n" - 1 AS DOUBLE)
+    THEN (
+      "t3"."revenue" - "t3"."first_value"
+    ) / CAST("t3"."n" - 1 AS DOUBLE)
     ELSE 0.0
   END AS "monetary_value",
-  CAST("t3"."revenue" AS DOUBLE) AS "revenue"
+  "t3"."revenue"
 FROM (
   SELECT
     "t2"."customer_id",
     COUNT("t2"."day") AS "n",
     MIN("t2"."day") AS "first",
     MAX("t2"."day") AS "last",
-    SUM("t2"."value") AS "revenue",
+    CASE
+      WHEN (
+        SUM(
+          CAST(CASE
+            WHEN COALESCE(ABS("t2"."value") < 1000000000000.0, FALSE)
+            THEN "t2"."value"
+            ELSE NULL
+          END AS DECIMAL(18, 6))
+        ) IS NULL
+      )
+      AND (
+        SUM(
+          CASE
+            WHEN COALESCE(ABS("t2"."value") < 1000000000000.0, FALSE)
+            THEN NULL
+            ELSE "t2"."value"
+          END
+        ) IS NULL
+      )
+      THEN CAST(NULL AS DOUBLE)
+      ELSE COALESCE(
+        CAST(SUM(
+          CAST(CASE
+            WHEN COALESCE(ABS("t2"."value") < 1000000000000.0, FALSE)
+            THEN "t2"."value"
+            ELSE NULL
+          END AS DECIMAL(18, 6))
+        ) AS DOUBLE),
+        0.0
+      ) + COALESCE(
+        SUM(
+          CASE
+            WHEN COALESCE(ABS("t2"."value") < 1000000000000.0, FALSE)
+            THEN NULL
+            ELSE "t2"."value"
+          END
+        ),
+        0.0
+      )
+    END AS "revenue",
     FIRST("t2"."value" ORDER BY "t2"."day") AS "first_value"
   FROM (
     SELECT
       "t1"."customer_id",
       "t1"."day",
-      SUM(CAST("t1"."paid" AS DECIMAL(38, 6))) AS "value"
+      CASE
+        WHEN (
+          SUM(
+            CAST(CASE
+              WHEN COALESCE(ABS("t1"."paid") < 1000000000000.0, FALSE)
+              THEN "t1"."paid"
+              ELSE NULL
+            END AS DECIMAL(18, 6))
+          ) IS NULL
+        )
+        AND (
+          SUM(
+            CASE
+              WHEN COALESCE(ABS("t1"."paid") < 1000000000000.0, FALSE)
+              THEN NULL
+              ELSE "t1"."paid"
+            END
+          ) IS NULL
+        )
+        THEN CAST(NULL AS DOUBLE)
+        ELSE COALESCE(
+          CAST(SUM(
+            CAST(CASE
+              WHEN COALESCE(ABS("t1"."paid") < 1000000000000.0, FALSE)
+              THEN "t1"."paid"
+              ELSE NULL
+            END AS DECIMAL(18, 6))
+          ) AS DOUBLE),
+          0.0
+        ) + COALESCE(
+          SUM(
+            CASE
+              WHEN COALESCE(ABS("t1"."paid") < 1000000000000.0, FALSE)
+              THEN NULL
+              ELSE "t1"."paid"
+            END
+          ),
+          0.0
+        )
+      END AS "value"
     FROM (
       SELECT
         "t0"."order_id",

@@ -7,23 +7,67 @@ SELECT
     (
       `t3`.`n` - 1
     ) > 0,
-    CAST(`t3`.`revenue` - `t3`.`first_value` AS DOUBLE) / CAST(`t3`.`n` - 1 AS DOUBLE),
+    (
+      `t3`.`revenue` - `t3`.`first_value`
+    ) / CAST(`t3`.`n` - 1 AS DOUBLE),
     0.0
   ) AS `monetary_value`,
-  CAST(`t3`.`revenue` AS DOUBLE) AS `revenue`
+  `t3`.`revenue`
 FROM (
   SELECT
     `t2`.`customer_id`,
     COUNT(`t2`.`day`) AS `n`,
     MIN(`t2`.`day`) AS `first`,
     MAX(`t2`.`day`) AS `last`,
-    SUM(`t2`.`value`) AS `revenue`,
+    IF(
+      (
+        SUM(
+          CAST(IF(COALESCE(ABS(`t2`.`value`) < 1000000000000.0, FALSE), `t2`.`value`, NULL) AS DECIMAL(18, 6))
+        ) IS NULL
+      )
+      AND (
+        SUM(IF(COALESCE(ABS(`t2`.`value`) < 1000000000000.0, FALSE), NULL, `t2`.`value`)) IS NULL
+        OR ISNAN(
+          SUM(IF(COALESCE(ABS(`t2`.`value`) < 1000000000000.0, FALSE), NULL, `t2`.`value`))
+        )
+      ),
+      CAST(NULL AS DOUBLE),
+      COALESCE(
+        CAST(SUM(
+          CAST(IF(COALESCE(ABS(`t2`.`value`) < 1000000000000.0, FALSE), `t2`.`value`, NULL) AS DECIMAL(18, 6))
+        ) AS DOUBLE),
+        0.0
+      ) + COALESCE(
+        SUM(IF(COALESCE(ABS(`t2`.`value`) < 1000000000000.0, FALSE), NULL, `t2`.`value`)),
+        0.0
+      )
+    ) AS `revenue`,
     MIN_BY(`t2`.`value`, `t2`.`day`) AS `first_value`
   FROM (
     SELECT
       `t1`.`customer_id`,
       `t1`.`day`,
-      SUM(CAST(`t1`.`paid` AS DECIMAL(38, 6))) AS `value`
+      IF(
+        (
+          SUM(
+            CAST(IF(COALESCE(ABS(`t1`.`paid`) < 1000000000000.0, FALSE), `t1`.`paid`, NULL) AS DECIMAL(18, 6))
+          ) IS NULL
+        )
+        AND (
+          SUM(IF(COALESCE(ABS(`t1`.`paid`) < 1000000000000.0, FALSE), NULL, `t1`.`paid`)) IS NULL
+          OR ISNAN(SUM(IF(COALESCE(ABS(`t1`.`paid`) < 1000000000000.0, FALSE), NULL, `t1`.`paid`)))
+        ),
+        CAST(NULL AS DOUBLE),
+        COALESCE(
+          CAST(SUM(
+            CAST(IF(COALESCE(ABS(`t1`.`paid`) < 1000000000000.0, FALSE), `t1`.`paid`, NULL) AS DECIMAL(18, 6))
+          ) AS DOUBLE),
+          0.0
+        ) + COALESCE(
+          SUM(IF(COALESCE(ABS(`t1`.`paid`) < 1000000000000.0, FALSE), NULL, `t1`.`paid`)),
+          0.0
+        )
+      ) AS `value`
     FROM (
       SELECT
         `t0`.`order_id`,
