@@ -31,7 +31,7 @@ from segmint.ingest.engine import import_plan
 from segmint.privacy import audit as audit_log
 from segmint.spec.gates import QualityGates
 from segmint.store import CANONICAL, RunRecord, Store
-from segmint.store.engine import Engine, SparkEngine
+from segmint.store.engine import DuckDBEngine, Engine, SparkEngine
 
 __all__ = ["METADATA_FILE", "EngineWorkspace"]
 
@@ -42,10 +42,13 @@ METADATA_FILE = "segmint.duckdb"
 class EngineWorkspace:
     """The pipeline's data stages on an :class:`~segmint.store.engine.Engine` (Spark)."""
 
-    def __init__(self, path: str | os.PathLike[str], engine: Engine):
+    def __init__(self, path: str | os.PathLike[str], engine: Engine | None = None):
+        """``engine`` None: the embedded engine, data and system tables in one file
+        (``path/segmint.duckdb``), e.g. to compare the engine run with the embedded one."""
         self.path = Path(path)
-        self.engine = engine
+        self.path.mkdir(parents=True, exist_ok=True)
         self.store = Store(self.path / METADATA_FILE)
+        self.engine = engine if engine is not None else DuckDBEngine(self.store)
 
     @classmethod
     def spark(

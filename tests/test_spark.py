@@ -154,15 +154,16 @@ def test_run_records_the_sample(cdnow):
 
 
 def test_sampled_fit_assigns_everyone_in_the_engine(tmp_path, spark, cdnow):
-    """Fitted on 2,000 of 23,570 customers, k-means and RFM still assign every customer in the
-    engine, the note says so, and the sampled customers got the driver's labels (checked
-    by the run itself)."""
+    """Fitted on 2,000 of 23,570 customers, k-means, RFM and value tiers still assign every
+    customer in the engine, the note says so, and the sampled customers got the driver's
+    labels (checked by the run itself)."""
     _duck, _out, ews, _ = cdnow
     spec = Spec.model_validate(
         {
             "segmentations": [
                 {"name": "rfm", "method": "rfm"},
                 {"name": "km", "method": "kmeans", "k": 4},
+                {"name": "value", "method": "value"},
             ]
         }
     )
@@ -170,7 +171,9 @@ def test_sampled_fit_assigns_everyone_in_the_engine(tmp_path, spark, cdnow):
     assert any("sample of 2,000 of 23,570" in n for n in out.report.notes)
     rows = ews.table("segment_assignments").filter(ibis._.run_id == out.run_id)
     counts = rows.group_by("segmentation").aggregate(n=rows.count()).to_pyarrow().to_pylist()
-    assert {r["segmentation"]: r["n"] for r in counts} == {"rfm": 23_570, "km": 23_570}
+    assert {r["segmentation"]: r["n"] for r in counts} == dict.fromkeys(
+        ("rfm", "km", "value"), 23_570
+    )
 
 
 def test_workspace_found_again(cdnow, spark):

@@ -219,7 +219,14 @@ def _value(
     orders = ws.engine.table("orders")
     when = resolve_as_of(orders, as_of)
     summary_expr = repeat_summary(orders, when, unit=unit)  # type: ignore[arg-type]
-    rows, _buyers = ws.engine.sample(summary_expr, n, seed + 1)
+    # the histories of the sampled customers (the feature sample's buyers), so that the
+    # driver's labels and the engine's agree on every sampled customer
+    if len(frame) < int(ws.engine.table("customer_features").count().to_pyarrow().as_py()):
+        ids = ibis.memtable(pd.DataFrame({"_cid": frame.index.astype(str)}))
+        picked = summary_expr.semi_join(ids, summary_expr.customer_id == ids._cid)
+    else:
+        picked = summary_expr
+    rows, _buyers = ws.engine.sample(picked, n, seed)
     summary = rows.to_pandas().set_index("customer_id")
     summary.attrs.update(summary_attrs(when, unit, None))
     inputs = Summaries(unit=unit, summary=summary)

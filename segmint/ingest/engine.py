@@ -243,10 +243,9 @@ def _derived(engine: Any, typed: ir.Table, cmap: Any, schema: Any) -> ir.Table:
     base = typed.mutate(
         **{n: ibis.null(_TYPES[s.split("(")[0]]) for n, s in _types(missing).items()}
     )
-    view = base.alias("_segmint_typed")
     cols = [f"{_sql(e, dialect)} AS {_q(n, dialect)}" for n, e in exprs.items()]
     cols += [_q(c, dialect) for c in typed.columns if c not in exprs]
-    derived = view.sql(f"SELECT {', '.join(cols)} FROM _segmint_typed")
+    derived = engine.select_sql(base, cols)
     casts = {c.name: _TYPES[c.dtype] for c in schema.columns}
     return derived.mutate(**{n: derived[n].cast(t) for n, t in casts.items()})
 

@@ -119,6 +119,8 @@ class Store:
                 fix="Import data first (segmint ingest FILE --workspace PATH) or pass the "
                 "--workspace of an existing one.",
             )
+        #: a transaction of :meth:`transaction` is open (a nested one joins it)
+        self.in_transaction = False
         self.created = not self.path.exists()
         if not read_only:
             from segmint.store.errors import file_errors
@@ -205,13 +207,20 @@ class Store:
     # -- writing ---------------------------------------------------------------------------
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """All statements inside land together or not at all."""
+        """All statements inside land together or not at all. Inside an open transaction it
+        joins that one (the outer one commits or rolls back everything)."""
+        if self.in_transaction:
+            yield self.db
+            return
         self.db.execute("BEGIN TRANSACTION")
+        self.in_transaction = True
         try:
             yield self.db
         except BaseException:
+            self.in_transaction = False
             self._roll_back()
             raise
+        self.in_transaction = False
         try:
             self.db.execute("COMMIT")
         except duckdb.Error as exc:  # e.g. disk full while writing the WAL

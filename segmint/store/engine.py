@@ -79,6 +79,11 @@ class Engine(ABC):
     def row_ids(self, t: ir.Table) -> ir.Table:
         """``t`` with ``_row``: 1, 2, … in the order the rows were read (the file's order)."""
 
+    @abstractmethod
+    def select_sql(self, t: ir.Table, columns: list[str]) -> ir.Table:
+        """``SELECT <columns> FROM t``, the columns written in this engine's SQL (derivations
+        that are SQL text, e.g. the import's): a view of the engine, as an Ibis table."""
+
     def sample(
         self, expr: ir.Table, n: int, seed: int, key: str = "customer_id"
     ) -> tuple[pa.Table, int]:
@@ -147,17 +152,30 @@ class DuckDBEngine(Engine):
     def row_ids(self, t: ir.Table) -> ir.Table:
         return t.mutate(_row=ibis.row_number() + 1)
 
+    def _view(self, sql: str) -> ir.Table:
+        # a temporary view by SQL (Ibis 12's Table.sql fails on DuckDB 2: fetch_arrow_table)
+        name = f"_segmint_view_{uuid.uuid4().hex[:8]}"
+        self.store.db.execute(f'CREATE TEMP VIEW "{name}" AS {sql}')
+        return self.ibis.table(name)
+
+    def select_sql(self, t: ir.Table, columns: list[str]) -> ir.Table:
+        return self._view(f"SELECT {', '.join(columns)} FROM ({self.ibis.compile(t)}) AS t")
+
     def _sample(self, expr: ir.Table, n: int, total: int, seed: int) -> ir.Table:
-        sql = f"SELECT * FROM ({self.ibis.compile(expr)}) USING SAMPLE reservoir({n} ROWS) REPEATABLE ({seed})"
-        return self.ibis.sql(sql)
+        return self._view(
+            f"SELECT * FROM ({self.ibis.compile(expr)}) AS t "
+            f"USING SAMPLE reservoir({n} ROWS) REPEATABLE ({seed})"
+        )
 
     def map_batches(
         self, expr: ir.Table, fn: Callable[[pd.DataFrame], pd.DataFrame], schema: sch.Schema
     ) -> ir.Table:
         target = schema.to_pyarrow()
+        self.ibis._run_pre_execute_hooks(expr)
+        reader = self.store.db.sql(self.ibis.compile(expr)).to_arrow_reader(100_000)
         parts = [
             pa.Table.from_pandas(fn(b.to_pandas()), schema=target, preserve_index=False)
-            for b in expr.to_pyarrow_batches(chunk_size=100_000)
+            for b in reader
         ]
         return ibis.memtable(pa.concat_tables(parts) if parts else target.empty_table())
 
@@ -266,6 +284,13 @@ class SparkEngine(Engine):
                 fs.delete(self._path(name), True)
             self.session.catalog.dropTempView(name)
             self._known.discard(name)
+
+    def select_sql(self, t: ir.Table, columns: list[str]) -> ir.Table:
+        self.ibis._run_pre_execute_hooks(t)
+        df = self.session.sql(f"SELECT {', '.join(columns)} FROM ({self.ibis.compile(t)}) AS t")
+        view = f"_segmint_view_{uuid.uuid4().hex[:8]}"
+        df.createOrReplaceTempView(view)
+        return self.ibis.table(view)
 
     def row_ids(self, t: ir.Table) -> ir.Table:
         """A row number in read order: Spark's ``monotonically_increasing_id`` follows the
