@@ -28,6 +28,7 @@ __all__ = [
     "orders_as_of",
     "slug",
     "top_values",
+    "trimmed",
     "unique_slugs",
 ]
 
@@ -91,6 +92,16 @@ def exact_sum(x: ir.NumericValue, where: ir.BooleanValue | None = None) -> ir.Fl
     big = ibis.ifelse(safe, ibis.null(), x).cast("float64").sum(where=where)
     total = small.cast("float64").fill_null(0.0) + big.fill_null(0.0)
     return ibis.ifelse(small.isnull() & big.isnull(), ibis.null("float64"), total)
+
+
+def trimmed(x: ir.StringValue) -> ir.StringValue:
+    """``x`` without leading and trailing whitespace, the same on every engine.
+
+    Ibis 12 writes ``strip()`` for Spark as ``TRIM(' \\t\\n\\r\\v\\f' FROM x)``, and Spark reads
+    ``\\v`` and ``\\f`` in a literal as the letters v and f: "fashion" lost its f. A regular
+    expression over the same six characters means the same to DuckDB (RE2) and Spark (Java).
+    """
+    return x.re_replace(r"^[ \t\n\r\x0b\x0c]+|[ \t\n\r\x0b\x0c]+$", "")
 
 
 def has_columns(table: ir.Table, *names: str) -> bool:

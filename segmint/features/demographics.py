@@ -25,7 +25,7 @@ from datetime import datetime
 import ibis
 import ibis.expr.types as ir
 
-from segmint.features._common import FeaturePart
+from segmint.features._common import FeaturePart, trimmed
 
 __all__ = ["INCOME_BANDS", "demographic_features", "income_band"]
 
@@ -80,5 +80,5 @@ def demographic_features(customers: ir.Table, as_of: datetime) -> FeaturePart:
     if "email" in c.columns:
         cols["has_email"] = c.email.contains("@").fill_null(False)
     if "phone" in c.columns:
-        cols["has_phone"] = (c.phone.strip().length() > 0).fill_null(False)
+        cols["has_phone"] = (trimmed(c.phone).length() > 0).fill_null(False)
     return FeaturePart(c.select("customer_id", **cols))

@@ -24,7 +24,7 @@ from datetime import datetime
 import ibis
 import ibis.expr.types as ir
 
-from segmint.features._common import FeaturePart, unique_slugs
+from segmint.features._common import FeaturePart, trimmed, unique_slugs
 from segmint.feedback.survey import ANSWER_COLUMNS, ITEM_COLUMNS
 from segmint.store.schema import CANONICAL, LINEAGE
 
@@ -59,7 +59,7 @@ def long_layout(feedback: ir.Table) -> tuple[str, ir.Value] | None:
         if c in feedback.columns and schema[c].is_numeric()
     ]
     if "text" in feedback.columns and schema["text"].is_string():
-        candidates.append(feedback.text.strip().try_cast("float64"))
+        candidates.append(trimmed(feedback.text).try_cast("float64"))
     if not candidates:
         return None
     asked = feedback[item].notnull()

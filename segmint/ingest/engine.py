@@ -33,6 +33,7 @@ import sqlglot
 
 from segmint.exceptions import InputError
 from segmint.ingest._pipeline import _GENERIC_DERIVE, _STATUS_NORMALIZE
+from segmint.ingest.coerce import NULL_TOKENS, NUMBER_NULL_TOKENS
 from segmint.ingest.mapping import resolve
 from segmint.store.schema import CANONICAL
 
@@ -134,9 +135,11 @@ def import_plan(
     return EngineImport(cmap.entity, out, dict(cmap.columns), unreadable, notes)
 
 
-def _blank(v: ir.Value) -> ir.Value:
-    s = v.cast("string").strip()
-    return ibis.ifelse(s == "", ibis.null("string"), s)
+def _blank(v: ir.Value, tokens: tuple[str, ...] = NULL_TOKENS) -> ir.Value:
+    """The embedded import's ``blank_to_null``: spaces trimmed (as DuckDB's ``trim``; not
+    Ibis' ``strip``, which Spark misreads), and the null tokens ('', 'NA', 'null', …) NULL."""
+    s = v.cast("string").re_replace("^ +| +$", "")
+    return ibis.ifelse(s.lower().isin(tokens), ibis.null("string"), s)
 
 
 def _typed(raw: ir.Table, col: str, target: str, text: bool, notes: list[str], where: str) -> Any:
@@ -144,12 +147,15 @@ def _typed(raw: ir.Table, col: str, target: str, text: bool, notes: list[str], w
     if not text or not v.type().is_string():
         if target == "timestamp" and v.type().is_timestamp() and v.type().timezone:
             return v.cast("timestamp('UTC')").cast("timestamp")
+        if target == "string" and v.type().is_string():  # as stored; only '' is NULL
+            return ibis.ifelse(v == "", ibis.null("string"), v)
         return v.cast(target)
+    if target == "string":  # the embedded import: trimmed, empty is NULL (no null tokens)
+        t = v.re_replace("^ +| +$", "")
+        return ibis.ifelse(t == "", ibis.null("string"), t)
     s = _blank(v)
-    if target == "string":
-        return s
     if target in ("float64", "int64", "int32"):
-        return s.try_cast(target)
+        return _blank(v, NUMBER_NULL_TOKENS).try_cast(target)
     if target == "boolean":
         low = s.lower()
         return ibis.cases((low.isin(_TRUE), True), (low.isin(_FALSE), False), else_=ibis.null())
@@ -203,7 +209,7 @@ def _unreadable(
     if not text:
         return {}
     checks = {
-        name: (raw[col].notnull() & (raw[col].strip() != "") & typed[name].isnull())
+        name: (_blank(raw[col]).notnull() & typed[name].isnull())
         for name, col in columns.items()
         if name in typed and not typed[name].type().is_string()
     }
