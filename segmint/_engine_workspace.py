@@ -85,17 +85,7 @@ class EngineWorkspace:
         return self.engine.table(name)
 
     def runs(self) -> list[dict[str, Any]]:
-        import json
-
-        cur = self.store.db.execute("SELECT * FROM runs ORDER BY seq")
-        names = [d[0] for d in cur.description]
-        out = []
-        for row in cur.fetchall():
-            rec = dict(zip(names, row, strict=True))
-            for k in ("spec", "row_counts"):
-                rec[k] = json.loads(rec[k]) if rec[k] else {}
-            out.append(rec)
-        return out
+        return self.store.run_records()
 
     def status(self) -> dict[str, Any]:
         """Tables with row counts (counted in the engine), and the runs so far."""

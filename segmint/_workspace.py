@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
@@ -1018,17 +1017,7 @@ class Workspace:
         return self.store.table_names()
 
     def runs(self) -> list[dict[str, Any]]:
-        if "runs" not in self.tables():
-            return []
-        cur = self.store.db.execute("SELECT * FROM runs ORDER BY seq")
-        names = [d[0] for d in cur.description]
-        out = []
-        for row in cur.fetchall():
-            rec = dict(zip(names, row, strict=True))
-            for k in ("spec", "row_counts"):
-                rec[k] = json.loads(rec[k]) if rec[k] else {}
-            out.append(rec)
-        return out
+        return self.store.run_records()
 
     def status(self) -> dict[str, Any]:
         """Tables with row counts, and the runs so far."""

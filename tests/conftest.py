@@ -41,6 +41,17 @@ def ws(ws_path: Path) -> Iterator[segmint.Workspace]:
     w.close()
 
 
+def assert_sql_snapshot(folder: Path, case: str, sql: str) -> None:
+    """Compare ``sql`` with ``folder/<case>/out.sql``; SEGMINT_UPDATE_SNAPSHOTS=1 writes it."""
+    path = folder / case / "out.sql"
+    text = sql.rstrip() + "\n"
+    if os.environ.get("SEGMINT_UPDATE_SNAPSHOTS") == "1":
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    assert path.exists(), f"{path} is missing: run with SEGMINT_UPDATE_SNAPSHOTS=1 to write it"
+    assert text == path.read_text(encoding="utf-8"), f"generated SQL differs from {path}"
+
+
 def snapshot(path: Path) -> dict[str, tuple[int, int]]:
     """Row count + content hash of every table: equal snapshots mean an unchanged workspace."""
     store = Store(path, read_only=True)

@@ -538,6 +538,7 @@ def test_amounts_beyond_the_exact_sum_are_summed_as_floats(tmp_path):
     """Sums are exact decimals below 1e12 (so every engine agrees); a hostile 1e15 or 1e40
     still adds up (as a float) instead of stopping the features with a conversion error."""
     import pandas as pd
+
     src = tmp_path / "o.csv"
     pd.DataFrame(
         {

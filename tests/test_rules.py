@@ -7,7 +7,6 @@ and on the real CDNOW and UCI wholesale data.
 
 from __future__ import annotations
 
-import os
 import re
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -39,7 +38,7 @@ from segmint.segment.rules._ast import (
     Value,
 )
 from segmint.segment.rules._parse import parse_one
-from tests.conftest import shared_file
+from tests.conftest import assert_sql_snapshot, shared_file
 
 ROOT = Path(__file__).resolve().parents[1]
 SNAPSHOTS = Path(__file__).parent / "snapshots" / "rules"
@@ -866,14 +865,7 @@ def test_segmentation_details_and_warnings() -> None:
 
 # ------------------------------------------------------------------- in-engine SQL, snapshots
 def assert_snapshot(case: str, sql: str) -> None:
-    """Compare with tests/snapshots/rules/<case>/out.sql; SEGMINT_UPDATE_SNAPSHOTS=1 writes it."""
-    path = SNAPSHOTS / case / "out.sql"
-    text = sql.rstrip() + "\n"
-    if os.environ.get("SEGMINT_UPDATE_SNAPSHOTS") == "1":
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    assert path.exists(), f"{path} is missing: run with SEGMINT_UPDATE_SNAPSHOTS=1 to write it"
-    assert text == path.read_text(encoding="utf-8"), f"generated SQL differs from {path}"
+    assert_sql_snapshot(SNAPSHOTS, case, sql)
 
 
 SNAPSHOT_CASES = {

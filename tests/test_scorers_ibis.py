@@ -8,7 +8,6 @@ import doctest
 import importlib
 import itertools
 import json
-import os
 import pickle
 import warnings
 from pathlib import Path
@@ -23,7 +22,7 @@ from segmint.exceptions import ModelError, SegmintWarning
 from segmint.segment.models import model_from_json, model_to_json
 from segmint.segment.rfm import NO_PURCHASE, OTHER, RFMSegmenter
 from segmint.segment.value import CHURN_RISK, VALUE_COLUMNS, ValueSegmenter
-from tests.conftest import shared_file
+from tests.conftest import assert_sql_snapshot, shared_file
 
 RFM_COLS = ["customer_id", "recency_days", "frequency", "monetary_total"]
 SNAPSHOTS = Path(__file__).parent / "snapshots" / "scorers"
@@ -300,14 +299,7 @@ def _view(frame: object, name: str) -> str:
 
 # --------------------------------------------------------------------- SQL snapshots
 def _snapshot(case: str, sql: str) -> None:
-    """Compare with tests/snapshots/scorers/<case>/out.sql; SEGMINT_UPDATE_SNAPSHOTS=1 writes."""
-    path = SNAPSHOTS / case / "out.sql"
-    text = sql.rstrip() + "\n"
-    if os.environ.get("SEGMINT_UPDATE_SNAPSHOTS") == "1":
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    assert path.exists(), f"{path} is missing: run with SEGMINT_UPDATE_SNAPSHOTS=1 to write it"
-    assert text == path.read_text(encoding="utf-8"), f"generated SQL differs from {path}"
+    assert_sql_snapshot(SNAPSHOTS, case, sql)
 
 
 @pytest.mark.parametrize("dialect", ["duckdb", "pyspark"])

@@ -9,7 +9,6 @@ value tiers are identical. One Spark session is shared by the suite (fixture ``s
 
 from __future__ import annotations
 
-import os
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ import segmint
 from segmint._run import run_pipeline
 from segmint.datasets import make_retail
 from segmint.spec.model import Spec
-from tests.conftest import shared_file
+from tests.conftest import assert_sql_snapshot, shared_file
 
 pytestmark = pytest.mark.spark
 
@@ -199,14 +198,7 @@ def test_failed_write_leaves_tables_as_they_were(cdnow):
 
 # --------------------------------------------------------------------- generated SQL
 def _snapshot(case: str, sql: str) -> None:
-    """Compare with tests/snapshots/engine/<case>/out.sql; SEGMINT_UPDATE_SNAPSHOTS=1 writes."""
-    path = SNAPSHOTS / case / "out.sql"
-    text = sql.rstrip() + "\n"
-    if os.environ.get("SEGMINT_UPDATE_SNAPSHOTS") == "1":
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    assert path.exists(), f"{path} is missing: run with SEGMINT_UPDATE_SNAPSHOTS=1 to write it"
-    assert text == path.read_text(encoding="utf-8"), f"generated SQL differs from {path}"
+    assert_sql_snapshot(SNAPSHOTS, case, sql)
 
 
 @pytest.mark.parametrize("dialect", ["duckdb", "pyspark"])

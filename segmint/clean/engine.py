@@ -34,7 +34,7 @@ from segmint.clean.standardize import (
     standardize_emails,
     standardize_phones,
 )
-from segmint.store.schema import CANONICAL, LINEAGE
+from segmint.store.schema import CANONICAL, IBIS_TYPES, LINEAGE
 
 __all__ = ["clean_tables"]
 
@@ -156,23 +156,10 @@ def _filled(t: ir.Table, columns: tuple[str, ...]) -> set[str]:
 
 
 def _empty_customers(engine: Any) -> ir.Table:
-    schema = {c.name: _ibis_type(c.dtype) for c in (*CANONICAL["customers"].columns, *LINEAGE)}
+    schema = {c.name: IBIS_TYPES[c.dtype] for c in (*CANONICAL["customers"].columns, *LINEAGE)}
     return ibis.memtable(
         pd.DataFrame({n: pd.Series([], dtype=object) for n in schema}), schema=schema
     )
-
-
-def _ibis_type(dtype: str) -> str:
-    return {
-        "JSON": "string",
-        "VARCHAR": "string",
-        "TIMESTAMP": "timestamp",
-        "DOUBLE": "float64",
-        "BOOLEAN": "boolean",
-        "BIGINT": "int64",
-        "INTEGER": "int32",
-        "DATE": "date",
-    }[dtype]
 
 
 def _from_orders(people: ir.Table, orders: ir.Table) -> tuple[ir.Table, int]:

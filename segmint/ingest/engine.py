@@ -35,22 +35,10 @@ from segmint.exceptions import InputError
 from segmint.ingest._pipeline import _GENERIC_DERIVE, _STATUS_NORMALIZE
 from segmint.ingest.coerce import NULL_TOKENS, NUMBER_NULL_TOKENS
 from segmint.ingest.mapping import resolve
-from segmint.store.schema import CANONICAL
+from segmint.store.schema import CANONICAL, IBIS_TYPES
 
 __all__ = ["EngineImport", "detect_format", "import_plan"]
 
-#: canonical SQL types as Ibis types; JSON (event properties) is kept as its text: Parquet
-#: and Spark have no JSON type
-_TYPES = {
-    "JSON": "string",
-    "VARCHAR": "string",
-    "TIMESTAMP": "timestamp",
-    "DOUBLE": "float64",
-    "BOOLEAN": "boolean",
-    "BIGINT": "int64",
-    "INTEGER": "int32",
-    "DATE": "date",
-}
 #: strptime directive → Spark (Java) pattern letters
 _JAVA = {
     "%Y": "yyyy",
@@ -124,7 +112,7 @@ def import_plan(
     for name, col in cmap.columns.items():
         if name not in schema.names:
             continue  # an export format's auxiliary column (not carried on this engine)
-        target = _TYPES[schema.column(name).dtype]
+        target = IBIS_TYPES[schema.column(name).dtype]
         inner[name] = _typed(raw, col, target, text, notes, f"{cmap.entity}.{name}")
     for col, name in cmap.extras.items():
         inner[name] = _blank(raw[col]) if text and raw[col].type().is_string() else raw[col]
@@ -247,12 +235,12 @@ def _derived(engine: Any, typed: ir.Table, cmap: Any, schema: Any) -> ir.Table:
     }
     dialect = engine.ibis.name
     base = typed.mutate(
-        **{n: ibis.null(_TYPES[s.split("(")[0]]) for n, s in _types(missing).items()}
+        **{n: ibis.null(IBIS_TYPES[s.split("(")[0]]) for n, s in _types(missing).items()}
     )
     cols = [f"{_sql(e, dialect)} AS {_q(n, dialect)}" for n, e in exprs.items()]
     cols += [_q(c, dialect) for c in typed.columns if c not in exprs]
     derived = engine.select_sql(base, cols)
-    casts = {c.name: _TYPES[c.dtype] for c in schema.columns}
+    casts = {c.name: IBIS_TYPES[c.dtype] for c in schema.columns}
     return derived.mutate(**{n: derived[n].cast(t) for n, t in casts.items()})
 
 

@@ -197,6 +197,20 @@ class Store:
         ).fetchall()
         return {r[0]: r[1] for r in rows}
 
+    def run_records(self) -> list[dict[str, Any]]:
+        """Every run, oldest first, with ``spec`` and ``row_counts`` as dicts."""
+        if "runs" not in self.table_names():
+            return []
+        cur = self.db.execute("SELECT * FROM runs ORDER BY seq")
+        names = [d[0] for d in cur.description]
+        out = []
+        for row in cur.fetchall():
+            rec = dict(zip(names, row, strict=True))
+            for k in ("spec", "row_counts"):
+                rec[k] = json.loads(rec[k]) if rec[k] else {}
+            out.append(rec)
+        return out
+
     def count(self, name: str) -> int:
         row = self.db.execute(f"SELECT count(*) FROM {quote(name)}").fetchone()
         return int(row[0]) if row else 0

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["CANONICAL", "LINEAGE", "Column", "TableSchema"]
+__all__ = ["CANONICAL", "IBIS_TYPES", "LINEAGE", "Column", "TableSchema"]
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,19 @@ LINEAGE: tuple[Column, ...] = (
     Column("_run_id", "VARCHAR", "Run that wrote this row (see the runs table)."),
     Column("_row", "BIGINT", "1-based data row in the source file (header excluded)."),
 )
+
+#: the canonical SQL types as Ibis types (engines other than DuckDB build tables from them);
+#: JSON (event properties) is kept as its text there: Parquet and Spark have no JSON type
+IBIS_TYPES = {
+    "JSON": "string",
+    "VARCHAR": "string",
+    "TIMESTAMP": "timestamp",
+    "DOUBLE": "float64",
+    "BOOLEAN": "boolean",
+    "BIGINT": "int64",
+    "INTEGER": "int32",
+    "DATE": "date",
+}
 
 _S = "VARCHAR"
 _TS = "TIMESTAMP"
