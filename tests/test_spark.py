@@ -9,6 +9,7 @@ value tiers are identical. One Spark session is shared by the suite (fixture ``s
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -245,3 +246,25 @@ def test_csv_import_on_spark_equals_the_embedded_import(tmp_path, spark):
     ews.features()
     _assert_same_features(duck, ews)
     assert "cat_fashion_share" in ews.table("customer_features").columns
+
+
+def test_cli_status_and_features_on_the_spark_workspace(cdnow, tmp_path):
+    """`segmint status --engine spark` and `features --engine spark --out` find the workspace
+    folder again; a folder that is not one is refused with the command to make it."""
+    from typer.testing import CliRunner
+
+    from segmint.cli import app
+
+    _duck, _out, ews, _ = cdnow
+    runner = CliRunner()
+    done = runner.invoke(app, ["status", "--engine", "spark", "-w", str(ews.path), "--json"])
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.output)["tables"]["customer_features"] == 23_570
+    out = tmp_path / "features.csv"
+    done = runner.invoke(
+        app, ["features", "--engine", "spark", "-w", str(ews.path), "--out", str(out)]
+    )
+    assert done.exit_code == 0, done.output
+    assert len(pd.read_csv(out)) == 23_570
+    done = runner.invoke(app, ["status", "--engine", "spark", "-w", str(tmp_path / "nothing")])
+    assert done.exit_code == 2 and "no Spark workspace" in done.output
