@@ -268,3 +268,25 @@ def test_cli_status_and_features_on_the_spark_workspace(cdnow, tmp_path):
     assert len(pd.read_csv(out)) == 23_570
     done = runner.invoke(app, ["status", "--engine", "spark", "-w", str(tmp_path / "nothing")])
     assert done.exit_code == 2 and "no Spark workspace" in done.output
+
+
+def test_csv_dates_in_another_format_read_and_counted(tmp_path, spark):
+    """CDNOW's dates (19970101) in a CSV: the format is detected as the embedded import does,
+    parsed in Spark without stopping on a bad value (counted, left empty), and the derived
+    order ids equal the embedded import's."""
+    raw = pd.read_csv(shared_file("cdnow", "CDNOW_master.txt"), sep=r"\s+", dtype=str).head(2000)
+    raw.loc[5, "date"] = "1997013x"
+    path = tmp_path / "cdnow.csv"
+    raw.to_csv(path, index=False)
+    duck = segmint.Workspace(tmp_path / "duck.duckdb")
+    duck.ingest(path, into="orders", gates=segmint.QualityGates(max_invalid_dates=0.5))
+    ews = segmint.Workspace.spark(spark, tmp_path / "spark")
+    got = ews.ingest(path, into="orders")
+    assert got["unreadable"] == {"ordered_at": 1}
+    assert any("%Y%m%d" in n for n in got["notes"])
+    cols = ["_row", "ordered_at", "order_id"]
+    a = duck.table("orders").select(*cols).to_pandas().set_index("_row").sort_index()
+    b = ews.table("orders").select(*cols).to_pyarrow().to_pandas().set_index("_row").sort_index()
+    for col in ("ordered_at", "order_id"):
+        x, y = a[col].reset_index(drop=True), b[col].reset_index(drop=True)
+        assert ((x == y) | (x.isna() & y.isna())).all(), col

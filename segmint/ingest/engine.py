@@ -109,16 +109,21 @@ def import_plan(
     raw = engine.row_ids(raw)
     inner: dict[str, ir.Value] = {}
     notes: list[str] = []
+    patterns: dict[str, str] = {}  # date columns read with a detected format (strptime)
     for name, col in cmap.columns.items():
         if name not in schema.names:
             continue  # an export format's auxiliary column (not carried on this engine)
         target = IBIS_TYPES[schema.column(name).dtype]
-        inner[name] = _typed(raw, col, target, text, notes, f"{cmap.entity}.{name}")
+        where = f"{cmap.entity}.{name}"
+        inner[name] = _typed(raw, col, target, text, notes, where, patterns.setdefault)
     for col, name in cmap.extras.items():
         inner[name] = _blank(raw[col]) if text and raw[col].type().is_string() else raw[col]
     inner["_row"] = raw["_row"].cast("int64")
     typed = raw.select(**inner)
     unreadable = _unreadable(raw, inner, cmap.columns, text)
+    if patterns:
+        typed, bad = _parse_dates(engine, typed, patterns)
+        unreadable |= bad
     out = _derived(engine, typed, cmap, schema)
     return EngineImport(cmap.entity, out, dict(cmap.columns), unreadable, notes)
 
@@ -130,7 +135,17 @@ def _blank(v: ir.Value, tokens: tuple[str, ...] = NULL_TOKENS) -> ir.Value:
     return ibis.ifelse(s.lower().isin(tokens), ibis.null("string"), s)
 
 
-def _typed(raw: ir.Table, col: str, target: str, text: bool, notes: list[str], where: str) -> Any:
+def _typed(
+    raw: ir.Table,
+    col: str,
+    target: str,
+    text: bool,
+    notes: list[str],
+    where: str,
+    pattern_for: Any,
+) -> Any:
+    """The typed value of ``col``; a date column with a detected format stays text here and
+    is parsed by :func:`_parse_dates` (``pattern_for(name, format)`` records it)."""
     v = raw[col]
     if not text or not v.type().is_string():
         if target == "timestamp" and v.type().is_timestamp() and v.type().timezone:
@@ -152,14 +167,42 @@ def _typed(raw: ir.Table, col: str, target: str, text: bool, notes: list[str], w
         if pattern is None:
             return s.try_cast(target)
         notes.append(f"{where} ('{col}'): read as {pattern}")
-        parsed = s.as_timestamp(pattern) if hasattr(s, "as_timestamp") else s.to_timestamp(pattern)
-        return parsed.cast(target)
+        pattern_for(where.split(".", 1)[1], pattern)
+        return s
     return s.try_cast(target)
 
 
+def _parse_dates(
+    engine: Any, typed: ir.Table, patterns: dict[str, str]
+) -> tuple[ir.Table, dict[str, int]]:
+    """The text date columns of ``patterns`` parsed with their format in the engine's own
+    forgiving parser (Spark ``try_to_timestamp`` with the Java pattern, DuckDB
+    ``try_strptime``): a value that does not read becomes NULL and is counted, never an error
+    (Spark's ``to_timestamp`` stops the query on one bad value in ANSI mode)."""
+    dialect = engine.ibis.name
+    cols = []
+    for c in typed.columns:
+        if c in patterns and dialect == "pyspark":
+            java = _java_pattern(patterns[c]).replace("'", "\\'")
+            cols.append(f"try_to_timestamp({_q(c, dialect)}, '{java}') AS {_q(c, dialect)}")
+        elif c in patterns:
+            fmt = patterns[c].replace("'", "''")
+            cols.append(f"try_strptime({_q(c, dialect)}, '{fmt}') AS {_q(c, dialect)}")
+        else:
+            cols.append(_q(c, dialect))
+    parsed = engine.select_sql(typed, cols)
+    parsed = parsed.mutate(**{c: parsed[c].cast("timestamp") for c in patterns})
+    counts = {f"t_{c}": typed[c].count() for c in patterns}
+    before = typed.aggregate(**counts).to_pyarrow().to_pylist()[0]
+    after = parsed.aggregate(**{f"t_{c}": parsed[c].count() for c in patterns})
+    got = after.to_pyarrow().to_pylist()[0]
+    bad = {c: int(before[f"t_{c}"]) - int(got[f"t_{c}"]) for c in patterns}
+    return parsed, {c: n for c, n in bad.items() if n}
+
+
 def _date_pattern(raw: ir.Table, col: str) -> str | None:
-    """The Java pattern of the column's dates, detected (as the embedded import does) on up
-    to 5,000 distinct values pulled from the engine; None for ISO 8601."""
+    """The strptime format of the column's dates, detected (as the embedded import does) on
+    up to 5,000 distinct values pulled from the engine; None for ISO 8601."""
     import duckdb
 
     from segmint.ingest.coerce import detect_datetime_format
@@ -171,7 +214,7 @@ def _date_pattern(raw: ir.Table, col: str) -> str | None:
     local.close()
     if not formats or formats[0] in ("iso", "epoch"):
         return None
-    return _java_pattern(formats[0])
+    return formats[0]
 
 
 def _java_pattern(strptime: str) -> str:
