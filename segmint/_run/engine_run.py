@@ -106,7 +106,7 @@ def run_on_engine(
         s, build = segs[i], builders[i]
         say(f"Segmenting: {s.name} ({s.method})")
         if s.method == "value":
-            got_value = _value(ws, s, build, as_of, n, seed, frame, spec, say)
+            got_value = _value(ws, s, build, as_of, n, seed, frame, population, spec, say)
             if isinstance(got_value, str):
                 notes.append(f"Value segmentation '{s.name}' was skipped: {got_value}")
                 continue
@@ -205,6 +205,7 @@ def _value(
     n: int,
     seed: int,
     frame: pd.DataFrame,
+    population: int,
     spec: Spec,
     say: Callable[[str], None],
 ) -> Any:
@@ -221,7 +222,7 @@ def _value(
     summary_expr = repeat_summary(orders, when, unit=unit)  # type: ignore[arg-type]
     # the histories of the sampled customers (the feature sample's buyers), so that the
     # driver's labels and the engine's agree on every sampled customer
-    if len(frame) < int(ws.engine.table("customer_features").count().to_pyarrow().as_py()):
+    if len(frame) < population:  # a sample: only its customers' histories
         ids = ibis.memtable(pd.DataFrame({"_cid": frame.index.astype(str)}))
         picked = summary_expr.semi_join(ids, summary_expr.customer_id == ids._cid)
     else:
