@@ -27,8 +27,10 @@ import ibis.expr.types as ir
 from segmint.clean.engine import clean_tables
 from segmint.exceptions import WorkspaceError
 from segmint.features import build_features, check_families, resolve_as_of
+from segmint.identity.persons import by_person
 from segmint.ingest.engine import import_plan
 from segmint.privacy import audit as audit_log
+from segmint.privacy.linked import MAP
 from segmint.spec.gates import QualityGates
 from segmint.store import CANONICAL, RunRecord, Store
 from segmint.store.engine import DuckDBEngine, Engine, SparkEngine
@@ -220,6 +222,8 @@ class EngineWorkspace:
                 f"The Spark workspace '{self.path}' holds no data yet.",
                 fix="import a file first (segmint run --engine spark FILE).",
             )
+        if MAP in present:  # one row per person once records are linked (segmint dedupe)
+            tables = by_person(tables, self.engine.table(MAP))
         when = resolve_as_of(tables.get("orders"), as_of)
         expr = build_features(tables, when, families=families, top_categories=top_categories)
         run = RunRecord(
@@ -245,6 +249,20 @@ class EngineWorkspace:
                 detail={"as_of": when.isoformat(), **run.row_counts},
             )
         return table
+
+    def dedupe(
+        self,
+        *,
+        threshold: float | None = None,
+        options: Any = None,
+        progress: Any = None,
+    ) -> Any:
+        """Link the customer records into persons in the engine (Splink's Spark backend) and
+        keep the identity map there (:func:`segmint.identity.engine.dedupe_on_engine`); the
+        next features count each person once."""
+        from segmint.identity.engine import dedupe_on_engine
+
+        return dedupe_on_engine(self, threshold=threshold, options=options, progress=progress)
 
     def run(
         self,

@@ -78,6 +78,7 @@ def run_on_engine(
             notes.append(f"{got['table']}.{col}: {bad:,} values could not be read (left empty).")
     say("Cleaning")
     ws.clean(gates=spec.quality, drop_identical_lines=spec.clean.drop_identical_lines)
+    notes += _link(ws, spec, say)
     say("Computing features")
     table = ws.features(as_of=spec.features.as_of, **_families(spec))
     as_of = ws.runs()[-1]["spec"]["as_of"]
@@ -150,6 +151,30 @@ def _check_methods(segs: list[SegmentationSpec]) -> None:
             fix=f"on --engine spark use one of {', '.join(ENGINE_METHODS)}, or run this "
             "segmentation on the default engine.",
         )
+
+
+def _link(ws: Any, spec: Spec, say: Callable[[str], None]) -> list[str]:
+    """Persons before features: a full dedupe in the engine when the spec says
+    ``identity: {link: true}``; else a note when records arrived after the last dedupe."""
+    from segmint.identity import IdentityOptions
+    from segmint.identity.engine import unmapped
+
+    if "customers" not in ws.tables():
+        return []
+    if spec.identity.link:
+        say("Linking customer records (segmint dedupe)")
+        done = ws.dedupe(options=IdentityOptions.from_spec(spec.identity), progress=say)
+        return [
+            f"Identity: {done.records:,} customer records are {done.persons:,} persons "
+            f"(linked in {ws.engine.name} at match probability ≥ {done.threshold:g})."
+        ]
+    new = unmapped(ws)
+    if not new:
+        return []
+    return [
+        f"Identity: {new:,} customer records arrived after the last dedupe and count as "
+        f"persons of their own (segmint dedupe --engine spark links them)."
+    ]
 
 
 def _imported(ws: Any, path: str) -> bool:

@@ -23,6 +23,14 @@ from segmint.cli._common import (
     user_errors,
     writable_file,
 )
+from segmint.cli._engine import (
+    Engine_,
+    SparkConf,
+    SparkMaster,
+    SparkWarehouse,
+    check_engine,
+    open_engine,
+)
 
 __all__ = ["register", "show_explanation", "show_result"]
 
@@ -104,6 +112,10 @@ def dedupe(
         Path | None, typer.Option("--json", help="Write the result as JSON ('-': print).")
     ] = None,
     workspace: Workspace_ = DEFAULT_WORKSPACE,
+    engine: Engine_ = "duckdb",
+    spark_master: SparkMaster = None,
+    spark_warehouse: SparkWarehouse = None,
+    spark_conf: SparkConf = None,
 ) -> None:
     """Find customer records that are one person (within and across sources) and link them.
 
@@ -119,6 +131,7 @@ def dedupe(
       segmint dedupe --explain C0042         why C0042's records are one person
       segmint dedupe --review 20             the pairs the model is least sure of
       segmint dedupe --accept C0042,C0917    a reviewer's decision (kept for later runs)
+      segmint dedupe --engine spark -w DIR   link a Spark workspace's customers in Spark
 
     docs/identity.md explains the model, the threshold, review and stable ids.
     """
@@ -136,6 +149,11 @@ def dedupe(
     if json_out is not None and str(json_out) != "-":
         writable_file(json_out, "--json")
     options = _options(spec)
+    if check_engine(engine) == "spark":
+        _on_spark(workspace, spark_master, spark_warehouse, spark_conf, threshold, options,
+                  json_out, out=out, review=review, explain=explain, decided=bool(accept or reject),
+                  incremental=incremental)  # fmt: skip
+        return
     with Workspace(workspace) as ws:
         data: dict[str, Any]
         if explain is not None:
@@ -160,6 +178,37 @@ def dedupe(
         json_or_show(done.as_dict(), json_out, show_result)
         if out is not None:
             console.print(f"Identity map written to {escape(str(out))}.")
+
+
+def _on_spark(
+    workspace: Path,
+    master: str | None,
+    warehouse: str | None,
+    conf: list[str] | None,
+    threshold: float | None,
+    options: Any,
+    json_out: Path | None,
+    **embedded_only: Any,
+) -> None:
+    """``--engine spark``: a full linkage in Spark; the review tools need the embedded file."""
+    from segmint.exceptions import InputError
+
+    used = [k for k, v in embedded_only.items() if v not in (None, False)]
+    if used:
+        flags = {"out": "--out", "review": "--review", "explain": "--explain",
+                 "decided": "--accept/--reject", "incremental": "--incremental/--full"}  # fmt: skip
+        raise InputError(
+            f"{', '.join(flags[k] for k in used)} cannot be used with --engine spark: a Spark "
+            "dedupe trains on every record and keeps the persons in Spark.",
+            fix="leave it out (segmint dedupe --engine spark [--threshold P] [--spec FILE]); "
+            "reviews and decisions need an embedded workspace.",
+        )
+    with (
+        open_engine(workspace, master, warehouse, must_exist=True, conf=conf) as ews,
+        progress_display() as step,
+    ):
+        done = ews.dedupe(threshold=threshold, options=options, progress=step)
+    json_or_show(done.as_dict(), json_out, show_result)
 
 
 def _options(spec: Path | None) -> Any:

@@ -39,8 +39,9 @@ class FrameLinks:
     blocking: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     #: ``customer_id → person_id`` for every record (given a threshold), a person named
-    #: after its most complete record (ties: the smallest id), as a first dedupe run names it
-    persons: pa.Table | None = None
+    #: after its most complete record (ties: the smallest id), as a first dedupe run names it;
+    #: a Spark DataFrame when ``link_frame(..., persons_in_engine=True)`` ran on Spark
+    persons: Any = None
 
 
 def link_frame(
@@ -51,6 +52,7 @@ def link_frame(
     floor: float | None = None,
     threshold: float | None = None,
     progress: Progress | None = None,
+    persons_in_engine: bool = False,
 ) -> FrameLinks:
     """Link customer records (one row per ``customer_id``, with the customers columns that
     ``segmint dedupe`` compares) into scored pairs and, given ``threshold``, persons.
@@ -60,8 +62,10 @@ def link_frame(
     another backend is read as Arrow). ``spark``: a SparkSession to run Splink on (its Spark
     backend); without one, a private in-memory DuckDB. ``floor``: the lowest match
     probability kept (default: the options' review floor, 0.05). ``options``: what a spec's
-    ``identity:`` sets (fields, comparisons, blocking rules). An example runs in
-    docs/identity.md ("On Spark").
+    ``identity:`` sets (fields, comparisons, blocking rules). ``persons_in_engine`` (with
+    ``spark``): the persons stay in the cluster, a checkpointed Spark DataFrame that outlives
+    the linker's views, instead of coming back as Arrow (one row per record). An example
+    runs in docs/identity.md ("On Spark").
     """
     opts = options or IdentityOptions()
     db = backend(spark)
@@ -74,7 +78,7 @@ def link_frame(
         pairs = link.predict(opts.review_floor if floor is None else floor)
         out = FrameLinks(pairs, link.model_json(), n, link.used, link.rules, link.notes)
         if threshold is not None:
-            out.persons = _persons(db, fields, pairs, threshold)
+            out.persons = _persons(db, fields, pairs, threshold, persons_in_engine)
         return out
     finally:
         db.close()
@@ -144,7 +148,9 @@ def _arrow_types(schema: pa.Schema) -> dict[str, str]:
         con.close()
 
 
-def _persons(db: SplinkBackend, fields: list[Field], pairs: pa.Table, threshold: float) -> pa.Table:
+def _persons(
+    db: SplinkBackend, fields: list[Field], pairs: pa.Table, threshold: float, keep: bool = False
+) -> Any:
     """Splink's connected components of the pairs at or above ``threshold``, in the engine;
     each person named after its most complete record (then the smallest id)."""
     from splink.clustering import cluster_pairwise_predictions_at_threshold
@@ -163,4 +169,7 @@ def _persons(db: SplinkBackend, fields: list[Field], pairs: pa.Table, threshold:
         "(PARTITION BY c.cluster_id ORDER BY n.filled DESC, c.unique_id) AS STRING) AS person_id "
         f"FROM {clusters.physical_name} c JOIN {db.name('nodes')} n ON n.unique_id = c.unique_id"
     )
+    if keep and isinstance(db, SparkBackend):
+        # materialised now: the views under it are dropped when the linker closes
+        return db.spark.sql(sql).localCheckpoint(eager=True)
     return db.rows(sql).cast(pa.schema([("customer_id", pa.string()), ("person_id", pa.string())]))

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from segmint.store import Store
 
 __all__ = [
+    "by_person",
     "customers_sql",
     "fingerprint",
     "golden_customers",
@@ -54,9 +55,12 @@ def has_identity(store: Store) -> bool:
 
 
 def _map(store: Store) -> ir.Table:
+    return _grouped(store.table(MAP))
+
+
+def _grouped(m: ir.Table) -> ir.Table:
     """The map, one row per customer id (``min`` guards against a record held twice, which
     would otherwise repeat every order line of it)."""
-    m = store.table(MAP)
     return m.group_by(_cid=m.customer_id.cast("string")).aggregate(_pid=m.person_id.min())
 
 
@@ -66,7 +70,13 @@ def person_tables(store: Store, tables: Mapping[str, ir.Table]) -> dict[str, ir.
     given. Without an identity map, ``tables`` unchanged."""
     if not has_identity(store):
         return dict(tables)
-    m = _map(store)
+    return by_person(tables, store.table(MAP))
+
+
+def by_person(tables: Mapping[str, ir.Table], identity_map: ir.Table) -> dict[str, ir.Table]:
+    """:func:`person_tables` with the map given as a table of the same engine
+    (``customer_id``, ``person_id``): a Spark workspace keeps its map in Spark."""
+    m = _grouped(identity_map)
     out: dict[str, ir.Table] = {}
     for name, t in tables.items():
         if name == "customers":

@@ -157,8 +157,16 @@ def _typed(
         t = v.re_replace("^ +| +$", "")
         return ibis.ifelse(t == "", ibis.null("string"), t)
     s = _blank(v)
-    if target in ("float64", "int64", "int32"):
+    if target == "float64":
         return _blank(v, NUMBER_NULL_TOKENS).try_cast(target)
+    if target in ("int64", "int32"):
+        # DuckDB reads '3.0' (what pandas writes for whole numbers in a column with gaps)
+        # and '2.5' as whole numbers, rounding halves away from zero; Spark's cast gives
+        # NULL for both, so a second try goes through an exact decimal, rounded the same way
+        n = _blank(v, NUMBER_NULL_TOKENS)
+        return ibis.coalesce(
+            n.try_cast(target), n.try_cast("decimal(38, 10)").round(0).try_cast(target)
+        )
     if target == "boolean":
         low = s.lower()
         return ibis.cases((low.isin(_TRUE), True), (low.isin(_FALSE), False), else_=ibis.null())
