@@ -19,7 +19,7 @@ import os
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ibis
 import ibis.expr.types as ir
@@ -34,6 +34,9 @@ from segmint.privacy.linked import MAP
 from segmint.spec.gates import QualityGates
 from segmint.store import CANONICAL, RunRecord, Store
 from segmint.store.engine import DuckDBEngine, Engine, SparkEngine
+
+if TYPE_CHECKING:
+    from segmint.activate.export import ExportResult
 
 __all__ = ["METADATA_FILE", "EngineWorkspace"]
 
@@ -281,6 +284,43 @@ class EngineWorkspace:
         return run_on_engine(
             self, spec, out_dir=Path(out_dir), progress=progress, sample_size=sample_size, seed=seed
         )
+
+    def export(
+        self,
+        segmentation: str,
+        segment: str | Sequence[str],
+        to: str,
+        out: str | os.PathLike[str],
+        *,
+        run: str | None = None,
+        hashed: bool | None = None,
+        min_size: int | None = None,
+        assume_consent: bool = False,
+    ) -> ExportResult:
+        """The audience file of segments of a run, as ``Workspace.export`` writes it (same
+        options, destinations, consent rules and log): the segments' customer rows are
+        computed in the engine and only they come to the driver
+        (:func:`segmint.activate.engine.export_from_engine`)."""
+        from segmint.activate.engine import export_from_engine
+
+        return export_from_engine(
+            self.store,
+            self.engine,
+            segmentation=segmentation,
+            segments=[segment] if isinstance(segment, str) else list(segment),
+            destination=to,
+            out=out,
+            run_id=run,
+            hashed=hashed,
+            min_size=min_size,
+            assume_consent=assume_consent,
+        )
+
+    def exports(self) -> list[ExportResult]:
+        """Every audience file written from this workspace, newest first (the driver's log)."""
+        from segmint.activate.export import list_exports
+
+        return list_exports(self.store)
 
     def close(self) -> None:
         self.store.close()

@@ -25,6 +25,15 @@ from segmint.cli._common import (
     user_errors,
     writable_file,
 )
+from segmint.cli._engine import (
+    Engine_,
+    SparkConf,
+    SparkMaster,
+    SparkWarehouse,
+    check_engine,
+    open_engine,
+    spark_path,
+)
 
 __all__ = ["register"]
 
@@ -73,6 +82,9 @@ log records it). Google and Meta take audiences of at least 100 people: a smalle
 refused unless --min-size is lowered. Every file is logged with its SHA-256
 (`segmint exports`). The latest run holding the segmentation is used unless --run names one.
 
+With --engine spark the segments' customers are selected in Spark and only their rows come
+to this machine to become the file (docs/scale.md).
+
 Destinations (--to):
 
 {DESTINATIONS}
@@ -84,6 +96,8 @@ Examples:
   segmint export --segmentation rfm --segment Champions --segment Loyal --to google-ads --out ads.csv
 
   segmint exports                 # every file written so far (--json for scripts)
+
+  segmint export --engine spark -w shop-spark -s rfm --segment Champions --to meta -o m.csv
 
 Formats, sources and consent rules: docs/activation.md.
 """
@@ -138,10 +152,31 @@ def export(
         ),
     ] = False,
     workspace: Workspace_ = DEFAULT_WORKSPACE,
+    engine: Engine_ = "duckdb",
+    spark_master: SparkMaster = None,
+    spark_warehouse: SparkWarehouse = None,
+    spark_conf: SparkConf = None,
 ) -> None:
     from segmint._workspace import Workspace
     from segmint.exceptions import WorkspaceError
 
+    if check_engine(engine) == "spark":
+        writable_file(out)
+        with open_engine(
+            workspace, spark_master, spark_warehouse, must_exist=True, conf=spark_conf
+        ) as ews:
+            result = ews.export(
+                segmentation,
+                segment,
+                to=to,
+                out=out,
+                run=run,
+                hashed=hashed,
+                min_size=min_size,
+                assume_consent=assume_consent,
+            )
+        show_result(result)
+        return
     if not workspace.exists():
         raise WorkspaceError(
             f"There is no workspace '{workspace}'.",
@@ -190,6 +225,7 @@ def exports(
         bool, typer.Option("--json", help="Print the log as JSON (one object per export).")
     ] = False,
     workspace: Workspace_ = DEFAULT_WORKSPACE,
+    engine: Engine_ = "duckdb",
 ) -> None:
     """List every audience file written from the workspace, newest first.
 
@@ -199,11 +235,15 @@ def exports(
       segmint exports -w shop.duckdb
 
       segmint exports --json > exports.json
+
+      segmint exports --engine spark -w shop-spark   # the log is on the driver: no Spark started
     """
     from segmint._workspace import Workspace
 
     found = []
-    if workspace.exists():
+    if check_engine(engine) == "spark":
+        found = _engine_exports(workspace)
+    elif workspace.exists():
         with Workspace(workspace, read_only=True) as ws:
             found = ws.exports()
     if as_json:
@@ -232,6 +272,23 @@ def exports(
             r.sha256,
         )
     console.print(t)
+
+
+def _engine_exports(workspace: Path) -> list[Any]:
+    """The export log of a Spark workspace: its driver file, read without starting Spark
+    (opened as the workspace opens it, so a process holding the workspace can list too)."""
+    from segmint._engine_workspace import METADATA_FILE
+    from segmint.activate.export import list_exports
+    from segmint.store import Store
+
+    path = spark_path(workspace) / METADATA_FILE
+    if not path.exists():
+        return []
+    store = Store(path)
+    try:
+        return list_exports(store)
+    finally:
+        store.close()
 
 
 def register(app: typer.Typer) -> None:
