@@ -89,6 +89,14 @@ class EngineWorkspace:
     def table(self, name: str) -> ir.Table:
         return self.engine.table(name)
 
+    def keyed(self, name: str) -> ir.Table:
+        """Table ``name`` as the later stages read it: by person once ``dedupe`` has linked
+        records (``customers`` as golden records, other tables keyed by the person id)."""
+        table = self.engine.table(name)
+        if MAP not in self.tables():
+            return table
+        return by_person({name: table}, self.engine.table(MAP))[name]
+
     def runs(self) -> list[dict[str, Any]]:
         return self.store.run_records()
 

@@ -27,6 +27,8 @@ from tests.conftest import assert_sql_snapshot, shared_file
 
 pytestmark = pytest.mark.spark
 
+#: customers of the sample shop who objected to profiling before the run
+OBJECTED = ["C000003", "C000010", "C000042", "C000100", "C000555"]
 SNAPSHOTS = Path(__file__).parent / "snapshots" / "engine"
 SEGMENTATIONS = [
     {"name": "rules", "method": "rules",
@@ -50,7 +52,13 @@ def _both(tmp: Path, spark: Any, sources: list[dict[str, Any]]) -> tuple[Any, An
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory: pytest.TempPathFactory, spark: Any) -> Any:
     tmp = tmp_path_factory.mktemp("shop")
-    files = make_retail(600, seed=7).to_files(tmp / "data", "parquet")
+    sample = make_retail(600, seed=7)
+    # a few customers objected to profiling before the run: both engines leave them out
+    objected = sample.customers["customer_id"].isin(OBJECTED)
+    sample.customers["consent_profiling"] = pd.array(
+        [False if o else None for o in objected], dtype="boolean"
+    )
+    files = sample.to_files(tmp / "data", "parquet")
     sources = [{"path": str(files[n]), "as": n} for n in ("customers", "orders", "events")]
     yield _both(tmp, spark, sources)
 
@@ -114,6 +122,20 @@ def test_sample_shop_features_equal(shop):
 
 def test_sample_shop_segments_identical(shop):
     _assert_same_segments(*shop)
+
+
+def test_objections_left_out_on_both_engines(shop):
+    """Customers who objected to profiling are in no segment and have no value on Spark,
+    as in the embedded run, and both runs count them."""
+    duck, out_duck, ews, out_spark = shop
+    for ws, out in ((duck, out_duck), (ews, out_spark)):
+        a = _assignments(ws.table("segment_assignments"), out.run_id)
+        assert not a.index.get_level_values("customer_id").isin(OBJECTED).any()
+        v = ws.table("customer_values").to_pyarrow().to_pandas()
+        assert not v["customer_id"].isin(OBJECTED).any()
+    counts = [r["row_counts"].get("objected_to_profiling") for r in (duck.store.run_records()[-1],
+              ews.runs()[-1])]  # fmt: skip
+    assert counts == [len(OBJECTED), len(OBJECTED)]
 
 
 def test_sample_shop_results_equal(shop):

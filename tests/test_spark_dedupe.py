@@ -130,3 +130,30 @@ def test_review_tools_are_refused_on_spark(linked):
     )
     assert done.exit_code == 2
     assert "--review cannot be used with --engine spark" in " ".join(done.output.split())
+
+
+def test_a_spark_run_and_its_export_are_by_person(linked, tmp_path):
+    """After the dedupe, the Spark run assigns persons (no second ids), as the embedded run
+    does after its own, and an audience file holds one row per person: the same file."""
+    from segmint._run import run_pipeline
+    from segmint.spec.model import SegmentationSpec, Spec
+
+    duck, _reference, ews, _ = linked
+    spec = Spec(segmentations=[SegmentationSpec(name="rfm", method="rfm")])
+    spec.features.as_of = "2025-01-01"
+    out_duck = run_pipeline(duck, spec, out_dir=tmp_path / "duck")
+    out_spark = ews.run(spec, out_dir=tmp_path / "spark")
+    frames = []
+    for ws, out in ((duck, out_duck), (ews, out_spark)):
+        t = ws.table("segment_assignments")
+        t = t.filter(t.run_id == out.run_id).to_pyarrow().to_pandas()
+        frames.append(t.set_index("customer_id")["segment"].astype(str).sort_index())
+    assert frames[0].equals(frames[1])
+    assert not frames[1].index.str.startswith("D").any()
+    label = frames[1].value_counts().index[0]
+    files = [tmp_path / "duck.csv", tmp_path / "spark.csv"]
+    duck.export("rfm", label, "csv", files[0], assume_consent=True)
+    ews.export("rfm", label, "csv", files[1], assume_consent=True)
+    assert files[0].read_bytes() == files[1].read_bytes()
+    rows = pd.read_csv(files[1], dtype=str)
+    assert len(rows) == (frames[1] == label).sum() and rows["customer_id"].is_unique

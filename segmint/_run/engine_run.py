@@ -31,6 +31,7 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
+from segmint._run._frame import objected_note
 from segmint._run._segment import NO_PURCHASES, Segmented
 from segmint._run._segment import segment as _segment
 from segmint.exceptions import SegmintError, SpecError
@@ -82,6 +83,10 @@ def run_on_engine(
     say("Computing features")
     table = ws.features(as_of=spec.features.as_of, **_families(spec))
     as_of = ws.runs()[-1]["spec"]["as_of"]
+    objections = _objections(ws)
+    table, objected = _without(table, objections)
+    if objected:
+        notes.append(objected_note(objected) or "")
     if "orders" not in ws.tables():
         keep = [i for i, s in enumerate(segs) if s.method not in ("rfm", "value")]
         segs, builders = [segs[i] for i in keep], [builders[i] for i in keep]
@@ -107,7 +112,9 @@ def run_on_engine(
         s, build = segs[i], builders[i]
         say(f"Segmenting: {s.name} ({s.method})")
         if s.method == "value":
-            got_value = _value(ws, s, build, as_of, n, seed, frame, population, spec, say)
+            got_value = _value(
+                ws, s, build, as_of, n, seed, frame, population, spec, say, table, objections
+            )
             if isinstance(got_value, str):
                 notes.append(f"Value segmentation '{s.name}' was skipped: {got_value}")
                 continue
@@ -124,7 +131,7 @@ def run_on_engine(
         by_index[i] = seg_done
     done = [by_index[i] for i in sorted(by_index)]
     say("Saving segments")
-    run_id = _persist(ws, done, as_of, assigned, per_customer, n, population, seed)
+    run_id = _persist(ws, done, as_of, assigned, per_customer, n, population, seed, objected)
     report = RunResult(
         workspace=str(ws.path),
         run_id=run_id,
@@ -151,6 +158,27 @@ def _check_methods(segs: list[SegmentationSpec]) -> None:
             fix=f"on --engine spark use one of {', '.join(ENGINE_METHODS)}, or run this "
             "segmentation on the default engine.",
         )
+
+
+def _objections(ws: Any) -> ir.Table | None:
+    """The customers who objected to profiling (``consent_profiling`` false; a person when
+    any of their records did), one column ``_cid``; None when nobody could have: the
+    embedded run leaves them out of fitting, assignment and the value models' histories."""
+    if "customers" not in ws.tables():
+        return None
+    c = ws.keyed("customers")
+    if "consent_profiling" not in c.columns:
+        return None
+    out = c.filter(c.consent_profiling == False)  # noqa: E712
+    return out.select(_cid=out.customer_id.cast("string")).distinct()
+
+
+def _without(table: ir.Table, out: ir.Table | None) -> tuple[ir.Table, int]:
+    """``table`` without the customers of ``out``, and how many it held."""
+    if out is None:
+        return table, 0
+    n = int(table.semi_join(out, table.customer_id == out._cid).count().to_pyarrow().as_py())
+    return (table.anti_join(out, table.customer_id == out._cid), n) if n else (table, 0)
 
 
 def _link(ws: Any, spec: Spec, say: Callable[[str], None]) -> list[str]:
@@ -233,6 +261,8 @@ def _value(
     population: int,
     spec: Spec,
     say: Callable[[str], None],
+    table: ir.Table,
+    objections: ir.Table | None,
 ) -> Any:
     """Value models fitted on a sample of purchase histories, their predictions for every
     buyer computed on the engine's workers (``ValueScorer`` per batch), tiers by the engine."""
@@ -242,7 +272,9 @@ def _value(
     from segmint.segment.value import summary_attrs
 
     unit = s.params.get("unit") or "weeks"
-    orders = ws.engine.table("orders")
+    orders = ws.keyed("orders")  # by person once records are linked, as the features
+    if objections is not None:  # their histories are not fitted on either (embedded run)
+        orders = orders.anti_join(objections, orders.customer_id.cast("string") == objections._cid)
     when = resolve_as_of(orders, as_of)
     summary_expr = repeat_summary(orders, when, unit=unit)  # type: ignore[arg-type]
     # the histories of the sampled customers (the feature sample's buyers), so that the
@@ -265,11 +297,12 @@ def _value(
     seg_done = _segment(s, lambda _X: est, joined, spec, say, extra)
     scorer = est.scorer()
     history = summary_expr.select("customer_id", "frequency", "recency", "T", "monetary_value")
+    spine = table.select("customer_id")  # the run's customers (objections left out)
     everyone = ws.engine.map_batches(history, scorer, scorer.schema(summary_expr))
+    everyone = everyone.semi_join(spine, "customer_id")
     revenue = summary_expr.select(_cid=summary_expr.customer_id, revenue=summary_expr.revenue)
     scored = everyone.join(revenue, everyone.customer_id == revenue._cid).drop("_cid")
     tiers = est.to_ibis(scored)
-    spine = ws.engine.table("customer_features").select("customer_id")
     tiered = tiers.select(_cid=tiers.customer_id, _seg=tiers.segment)
     j = spine.left_join(tiered, spine.customer_id == tiered._cid)
     labels = j.select(customer_id=j.customer_id, segment=j._seg.fill_null(NO_PURCHASES))
@@ -285,6 +318,7 @@ def _persist(
     n: int,
     population: int,
     seed: int,
+    objected: int = 0,
 ) -> str:
     """Assignments and values into the engine (every run's rows, one table each, written with
     the run record), results and models on the driver."""
@@ -298,7 +332,7 @@ def _persist(
         ws.engine.write({k: v for k, v in tables.items() if v is not None})
 
     sampled = {"sample": min(n, population), "population": population, "seed": seed}
-    return persist(ws, done, as_of, engine=sampled, write_engine=write)
+    return persist(ws, done, as_of, engine=sampled, write_engine=write, objected=objected)
 
 
 def _stacked(ws: Any, name: str, parts: dict[str, ir.Table], run_id: str) -> ir.Table | None:

@@ -42,6 +42,8 @@ from segmint.activate.export import (
     segmentation_result,
 )
 from segmint.activate.exporters import Exporter, lookup
+from segmint.identity.persons import by_person
+from segmint.privacy.linked import MAP
 from segmint.store import Store
 
 if TYPE_CHECKING:
@@ -111,6 +113,8 @@ def audience_rows(
     if "customers" not in engine.tables():
         return a.to_pyarrow(), None
     c = engine.table("customers")
+    if MAP in engine.tables():  # linked records: one golden record per person (dedupe)
+        c = by_person({"customers": c}, engine.table(MAP))["customers"]
     wanted = [n for n in _READ if n in c.columns and n in _reads(exporter)]
     c = c.select(
         customer_id=c.customer_id.cast("string"),
