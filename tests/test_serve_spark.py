@@ -203,6 +203,22 @@ def test_tables_are_counted_in_the_engine(both: tuple[Served, Served]) -> None:
     assert "runs" in y and "segmentations" in y  # the driver's system tables
 
 
+@pytest.mark.spark
+def test_compare_grouped_in_spark_equals_embedded(both: tuple[Served, Served]) -> None:
+    duck, spark = both
+
+    def compare(served: Served, a: str, b: str) -> dict[str, Any]:
+        params = {"run_a": served.run_id, "name_a": a, "run_b": served.run_id, "name_b": b}
+        return served.ok("/api/v1/compare", "viewer", params=params).json()
+
+    x, y = compare(duck, "rfm", "clusters"), compare(spark, "rfm", "clusters")
+    assert {k: v for k, v in x.items() if k not in "ab"} == {
+        k: v for k, v in y.items() if k not in "ab"
+    }
+    assert y["customers"] == 200 and sum(map(sum, y["counts"])) == 200
+    assert compare(spark, "clusters", "clusters")["same_name_share"] == 1.0
+
+
 # -- what needs the embedded engine is refused clearly ----------------------------------------------
 
 

@@ -6,7 +6,8 @@ itself (runs, typed results, models, the audit log, tokens, jobs) in the driver 
 ``DIR/segmint.duckdb``. The server opens that file as its workspace, so every route that reads
 only those system tables works unchanged; the customer-level reads that have an engine version
 (:mod:`segmint.api.services_engine`: table counts, segment sizes, a page of members, one
-customer, scoring a customer by id) read through Ibis on the engine. Every other route reads
+customer, scoring a customer by id, the migration matrix of two segmentations) read through
+Ibis on the engine. Every other route reads
 customer rows with DuckDB SQL, which would find the driver file's empty tables and answer
 wrong numbers, so it is refused up front with 409 and the CLI command to use instead: a route
 is served on Spark only when it is listed in :data:`ON_SPARK` (a new route is refused until
@@ -43,6 +44,7 @@ ON_SPARK = frozenset(
         ("GET", f"{_API}/customers/{{customer_id}}"),
         ("GET", f"{_API}/runs/{{run_id}}/report"),
         ("GET", f"{_API}/exports"),
+        ("GET", f"{_API}/compare"),
         ("GET", f"{_API}/jobs"),
         ("GET", f"{_API}/jobs/{{job_id}}"),
         ("GET", f"{_API}/tokens"),
@@ -64,6 +66,7 @@ ON_SPARK = frozenset(
         ("GET", "/runs/{run_id}/members.csv"),
         ("GET", "/runs/{run_id}/report.html"),
         ("GET", "/exports"),
+        ("GET", "/compare"),
         ("GET", "/tokens"),
         ("POST", "/tokens"),
         ("POST", "/tokens/{token_id}/revoke"),
@@ -80,7 +83,6 @@ _INSTEAD = {
     "--spec SPEC.yaml",
     "export": "write audience files with segmint export (its Spark version is on the way)",
     "monitor": "compare runs with segmint monitor (its Spark version is on the way)",
-    "compare": "compare runs with segmint monitor (its Spark version is on the way)",
     "quality": "see the tables and their row counts with segmint status --engine spark "
     "--workspace DIR",
 }
@@ -101,8 +103,8 @@ def refuse(method: str, path: str, what: str | None = None) -> NotOnEngine:
         f"{what or f'{method} {path}'} is not available on a Spark workspace: it reads "
         "customer rows with the embedded engine, and they stay in Spark.",
         fix=f"{_INSTEAD.get(word, _DEFAULT)}. On Spark the server answers the runs, their "
-        "results, segment sizes and members, one customer, scoring and the audit log "
-        "(docs/scale.md, Serving).",
+        "results, segment sizes and members, one customer, scoring, comparisons and the audit "
+        "log (docs/scale.md, Serving).",
     )
 
 

@@ -383,7 +383,7 @@ def compare(
     _: Viewer,
     state: State,
 ) -> dict[str, Any]:
-    return services.compare_runs(state.workspace(), run_a, name_a, run_b, name_b)
+    return services_engine.compare_runs(state, run_a, name_a, run_b, name_b)
 
 
 @router.post(

@@ -52,6 +52,7 @@ __all__ = [
     "members",
     "members_csv",
     "message_preview",
+    "migration",
     "preview_upload",
     "receive_upload",
     "rename_segment",
@@ -215,6 +216,13 @@ def compare_runs(ws: Workspace, run_a: str, name_a: str, run_b: str, name_b: str
         )
         .df()
     )
+    return migration(frame, run_a, name_a, run_b, name_b)
+
+
+def migration(
+    frame: pd.DataFrame, run_a: str, name_a: str, run_b: str, name_b: str
+) -> dict[str, Any]:
+    """The migration matrix from counts per (segment name in A ``a``, in B ``b``) ``n``."""
     rows = sorted(frame["a"].unique().tolist())
     cols = sorted(frame["b"].unique().tolist())
     table = frame.pivot_table(index="a", columns="b", values="n", fill_value=0, aggfunc="sum")

@@ -28,6 +28,7 @@ from segmint.store.csvsafe import frame_to_csv_text
 
 __all__ = [
     "MAX_PAGE",
+    "compare_runs",
     "customer",
     "feature_rows",
     "list_tables",
@@ -195,6 +196,26 @@ def members_csv(
         frame = t.order_by("customer_id").to_pyarrow().to_pandas()
     part = f"-{services.safe_name(label)}" if label else ""
     return frame_to_csv_text(frame), f"{services.safe_name(name)}{part}-members.csv"
+
+
+def compare_runs(
+    state: AppState, run_a: str, name_a: str, run_b: str, name_b: str
+) -> dict[str, Any]:
+    """Migration between two segmentations (:func:`services.compare_runs`), the counts per
+    pair of segments grouped in the engine on a Spark workspace."""
+    if state.engine is None:
+        return services.compare_runs(state.workspace(), run_a, name_a, run_b, name_b)
+    services.get_segmentation(state.workspace(), run_a, name_a)
+    services.get_segmentation(state.workspace(), run_b, name_b)
+    a = _assignments(state.engine, run_a, name_a)
+    b = _assignments(state.engine, run_b, name_b)
+    a = a.select("customer_id", a.segment_name.name("a"))
+    b = b.select("customer_id", b.segment_name.name("b"))
+    joined = a.join(b, "customer_id")
+    counts = joined.group_by(["a", "b"]).agg(n=joined.count())
+    with _engine_errors():
+        frame = counts.to_pyarrow().to_pandas()
+    return services.migration(frame, run_a, name_a, run_b, name_b)
 
 
 # -- one customer --------------------------------------------------------------------------------

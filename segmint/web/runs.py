@@ -260,7 +260,7 @@ def compare(request: Request, user: Viewer, a: str = "", b: str = "") -> Respons
     data = None
     if a and b and "a" in request.query_params:
         data = views.compare_view(
-            services.compare_runs(state_of(request).workspace(), *_split(a), *_split(b))
+            services_engine.compare_runs(state_of(request), *_split(a), *_split(b))
         )
     return page(
         request,
