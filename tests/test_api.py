@@ -120,6 +120,9 @@ def endpoints(api: Api) -> list[tuple[str, str, dict[str, Any], str]]:
             "viewer",
         ),
         ("GET", f"{seg}/rfm/members.csv", {}, "analyst"),
+        ("GET", f"{seg}/rfm/sizes", {}, "viewer"),
+        ("GET", f"{seg}/rfm/members", {"params": {"limit": 5}}, "analyst"),
+        ("GET", "/api/v1/customers/nobody", {}, "analyst"),  # a 404
         ("POST", f"{seg}/rfm/export", {"json": {"segments": [label], "to": "csv"}}, "analyst"),
         ("GET", "/api/v1/exports", {}, "viewer"),
         (  # an unknown customer: a 400

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 import duckdb
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
@@ -22,6 +22,7 @@ from segmint.api import (
     routes_audit,
     routes_campaigns,
     routes_consent,
+    routes_customers,
     routes_experiments,
     routes_feedback,
     routes_identity,
@@ -33,6 +34,7 @@ from segmint.api import (
     routes_update,
 )
 from segmint.api.actor import ActingAs
+from segmint.api.engine import NotOnEngine, guard
 from segmint.api.limits import BodyTooLarge, RequestLimits
 from segmint.api.openapi import refine
 from segmint.api.redact import Redactor
@@ -62,11 +64,14 @@ SECURITY_HEADERS = {
 
 
 def error_status(exc: SegmintError) -> int:
-    """404 for what is not there, 413 for an upload over a size limit, 507 when the server's
-    disk is full, 503 when the engine ran out of memory or could not use its files (the
-    request was fine), 400 for every other user error."""
+    """404 for what is not there, 409 for what a Spark workspace cannot answer, 413 for an
+    upload over a size limit, 507 when the server's disk is full, 503 when the engine ran out
+    of memory or could not use its files (the request was fine), 400 for every other user
+    error."""
     if isinstance(exc, NotFound):
         return 404
+    if isinstance(exc, NotOnEngine):
+        return 409
     if isinstance(exc, UploadTooLarge):
         return 413
     if isinstance(exc, DiskSpaceError):
@@ -175,8 +180,10 @@ def create_app(settings: Settings) -> FastAPI:
             response.headers.setdefault("Cache-Control", "no-store")
         return response
 
-    app.include_router(router)
+    # on a Spark workspace, the routes that need the embedded engine answer 409
+    app.include_router(router, dependencies=[Depends(guard)])
     for module in (
+        routes_customers,
         routes_audit,
         routes_experiments,
         routes_analysis,
@@ -191,7 +198,7 @@ def create_app(settings: Settings) -> FastAPI:
         routes_identity,
         routes_feedback,
     ):
-        app.include_router(module.router)
+        app.include_router(module.router, dependencies=[Depends(guard)])
     refine(app)
     from segmint.web import pages
 

@@ -2,8 +2,8 @@
 
 Every endpoint lists every status it can answer with, so a client (and schemathesis, in
 ``tests/test_api_fuzz.py``) can rely on the description: 400 (a user error or a body that is
-not JSON), 401 (no valid token, answered before the body is read), 413 (a body over its
-cap), 422 (a request that does not match the schema) and 503 (the engine ran out of memory or
+not JSON), 401 (no valid token, answered before the body is read), 409 (served from a Spark
+workspace, and the endpoint needs the embedded engine), 413 (a body over its cap), 422 (a request that does not match the schema) and 503 (the engine ran out of memory or
 could not use its files) for all; 403, 404 and 507 where the endpoint can answer them.
 """
 
@@ -38,13 +38,15 @@ DESCRIPTIONS = {
     401: "No valid API token (answered before the request body is read)",
     403: "The token's role is too low for this endpoint",
     404: "The run, segmentation, segment, job, upload or token does not exist",
+    409: "Served from a Spark workspace (segmint serve --engine spark), and this endpoint or "
+    "option needs the embedded engine; the paragraph names the command to use instead",
     413: "The request body is over its cap (uploads: the upload limit; other bodies: the "
     "body limit), or an upload unpacks past the decompression limits",
     422: "The request does not match the schema",
     503: "The engine ran out of memory or could not use its files; the request was fine",
     507: "The server has no room left to store the upload",
 }
-ALWAYS = (400, 401, 413, 422, 503)
+ALWAYS = (400, 401, 409, 413, 422, 503)
 
 #: the multipart body of ``POST /api/v1/uploads`` (the route streams it itself)
 UPLOAD_BODY: dict[str, Any] = {

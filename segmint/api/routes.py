@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
-from segmint.api import services
+from segmint.api import services, services_engine
 from segmint.api.auth import Principal, role_allows
 from segmint.api.openapi import UPLOAD_BODY, errors
 from segmint.api.state import AppState, state_of
@@ -215,7 +215,7 @@ def me(who: Viewer) -> dict[str, str]:
 
 @router.get("/tables", summary="Workspace tables with row counts", responses=errors())
 def tables(_: Viewer, state: State) -> list[dict[str, Any]]:
-    return services.list_tables(state.workspace())
+    return services_engine.list_tables(state)
 
 
 @router.get(
@@ -305,7 +305,7 @@ def members_csv(
     state: State,
     segment: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
-    text, filename = services.members_csv(state.workspace(), run_id, name, segment)
+    text, filename = services_engine.members_csv(state, run_id, name, segment)
     return Response(
         text,
         media_type="text/csv; charset=utf-8",
@@ -383,7 +383,7 @@ def compare(
     _: Viewer,
     state: State,
 ) -> dict[str, Any]:
-    return services.compare_runs(state.workspace(), run_a, name_a, run_b, name_b)
+    return services_engine.compare_runs(state, run_a, name_a, run_b, name_b)
 
 
 @router.post(

@@ -52,6 +52,7 @@ __all__ = [
     "members",
     "members_csv",
     "message_preview",
+    "migration",
     "preview_upload",
     "receive_upload",
     "rename_segment",
@@ -215,6 +216,13 @@ def compare_runs(ws: Workspace, run_a: str, name_a: str, run_b: str, name_b: str
         )
         .df()
     )
+    return migration(frame, run_a, name_a, run_b, name_b)
+
+
+def migration(
+    frame: pd.DataFrame, run_a: str, name_a: str, run_b: str, name_b: str
+) -> dict[str, Any]:
+    """The migration matrix from counts per (segment name in A ``a``, in B ``b``) ``n``."""
     rows = sorted(frame["a"].unique().tolist())
     cols = sorted(frame["b"].unique().tolist())
     table = frame.pivot_table(index="a", columns="b", values="n", fill_value=0, aggfunc="sum")
@@ -395,7 +403,12 @@ def _store_result(
 def rename_segment(
     state: AppState, ws: Workspace, run_id: str, name: str, label: str, new_name: str
 ) -> dict[str, Any]:
-    """Give a segment a new display name everywhere the run shows it."""
+    """Give a segment a new display name everywhere the run shows it (not on a Spark
+    workspace yet: its assignments carry the name and live in the engine)."""
+    if state.engine is not None:
+        from segmint.api.engine import refuse
+
+        raise refuse("POST", "rename", "Renaming a segment")
     new_name = " ".join(str(new_name).split())
     if not new_name or len(new_name) > 80:
         raise InputError(
@@ -541,7 +554,7 @@ def score(
     ids = frame.pop("customer_id") if "customer_id" in frame.columns else None
     needed = model_columns(model, features)
     if ids is not None:
-        frame = _stored_features(ws, frame, ids.astype(str), needed)
+        frame = _stored_features(state.engine or ws, frame, ids.astype(str), needed)
     missing = [c for c in needed if c not in frame.columns]
     if missing:
         raise InputError(
@@ -571,18 +584,45 @@ def score(
 
 
 def _stored_features(
-    ws: Workspace, frame: pd.DataFrame, ids: pd.Series, needed: list[str]
+    src: Any, frame: pd.DataFrame, ids: pd.Series, needed: list[str]
 ) -> pd.DataFrame:
     """``frame`` with the feature values its customers did not send taken from
-    ``customer_features`` (rows whose every needed value is missing; an unknown id is an InputError)."""
+    ``customer_features`` (rows whose every needed value is missing; an unknown id is an
+    InputError). ``src``: the workspace, or the Spark workspace the rows are read from."""
     blank = frame.reindex(columns=needed).isna().all(axis=1).to_numpy()
-    have = ws.store.columns("customer_features") if "customer_features" in ws.tables() else {}
-    if not blank.any() or not all(c in have for c in needed):
+    if not blank.any():
         return frame
+    if isinstance(src, Workspace):
+        stored = _duckdb_features(src, ids[blank], needed)
+    else:
+        from segmint.api.services_engine import feature_rows
+
+        stored = feature_rows(src, list(ids[blank]), needed)
+    if stored is None:
+        return frame
+    unknown = [c for c in ids[blank] if c not in stored.index]
+    if unknown:
+        raise InputError(
+            f"No customer with the id(s) {', '.join(map(repr, unknown[:5]))} has stored features.",
+            fix=f"send their feature values ({', '.join(needed)}), or ids of this workspace.",
+        )
+    out = frame.reindex(columns=list(dict.fromkeys([*frame.columns, *needed]))).astype(object)
+    for i in range(len(out)):
+        if blank[i] and ids.iloc[i] in stored.index:
+            out.loc[out.index[i], needed] = stored.loc[ids.iloc[i], needed].to_numpy()
+    return out
+
+
+def _duckdb_features(ws: Workspace, ids: pd.Series, needed: list[str]) -> pd.DataFrame | None:
+    """The stored feature rows of ``ids`` (found by their pseudonym when the workspace keeps
+    pseudonyms), or None without a feature table holding ``needed``."""
+    have = ws.store.columns("customer_features") if "customer_features" in ws.tables() else {}
+    if not all(c in have for c in needed):
+        return None
     import pyarrow as pa
 
     db = ws.store.db.cursor()
-    db.register("_segmint_score_ids", pa.table({"customer_id": list(ids[blank])}))
+    db.register("_segmint_score_ids", pa.table({"customer_id": list(ids)}))
     cols = ", ".join(f'f."{c}"' for c in needed)
     key = customer_key_sql(ws.store, "i.customer_id")
     stored = (
@@ -595,17 +635,7 @@ def _stored_features(
         .set_index("customer_id")
     )
     db.unregister("_segmint_score_ids")
-    unknown = [c for c in ids[blank] if c not in stored.index]
-    if unknown:
-        raise InputError(
-            f"No customer with the id(s) {', '.join(map(repr, unknown[:5]))} has stored features.",
-            fix=f"send their feature values ({', '.join(needed)}), or ids of this workspace.",
-        )
-    out = frame.reindex(columns=list(dict.fromkeys([*frame.columns, *needed]))).astype(object)
-    for i in range(len(out)):
-        if blank[i] and ids.iloc[i] in stored.index:
-            out.loc[out.index[i], needed] = stored.loc[ids.iloc[i], needed].to_numpy()
-    return out
+    return stored
 
 
 # -- uploads and jobs --------------------------------------------------------------------------

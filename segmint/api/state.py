@@ -49,6 +49,17 @@ class Settings:
     #: seconds between checks for due schedules (``segmint serve --schedule-poll``); 0: never
     schedule_poll_s: float = 60.0
     extra: dict[str, str] = field(default_factory=dict)
+    #: a Spark workspace (:class:`~segmint._engine_workspace.EngineWorkspace`, opened by the
+    #: caller, who closes it): customer rows are read there, ``workspace`` is its driver file,
+    #: and the routes that need the embedded engine answer 409 (:mod:`segmint.api.engine`)
+    engine: Any = None
+
+    @classmethod
+    def on_engine(cls, ews: Any, **options: Any) -> Settings:
+        """Settings for serving the Spark workspace ``ews`` (its driver file as workspace)."""
+        from segmint._engine_workspace import METADATA_FILE
+
+        return cls(workspace=ews.path / METADATA_FILE, engine=ews, **options)
 
     @property
     def folder(self) -> Path:
@@ -61,6 +72,8 @@ class AppState:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        #: the Spark workspace customer rows are read from (None: the embedded workspace)
+        self.engine: Any = settings.engine
         self.write_lock = threading.Lock()
         self._local = threading.local()
         self.meta = Workspace(settings.workspace)
@@ -84,8 +97,10 @@ class AppState:
             shutil.rmtree(scratch, ignore_errors=True)
         for sent in settings.folder.glob("export-*"):  # audience files not deleted after sending
             shutil.rmtree(sent, ignore_errors=True)
-        #: due schedules become jobs (started last: it submits to ``jobs``)
-        self.schedules = SchedulePoller(self, settings.schedule_poll_s)
+        #: due schedules become jobs (started last: it submits to ``jobs``); a schedule re-runs
+        #: the embedded pipeline, so none runs on a Spark workspace
+        poll = settings.schedule_poll_s if self.engine is None else 0.0
+        self.schedules = SchedulePoller(self, poll)
 
     @property
     def uploads(self) -> Path:

@@ -534,6 +534,10 @@ def serve(
             "one runs as a background job. 0: the server runs no schedules.",
         ),
     ] = 60.0,
+    engine: Engine_ = "duckdb",
+    spark_master: SparkMaster = None,
+    spark_warehouse: SparkWarehouse = None,
+    spark_conf: SparkConf = None,
 ) -> None:
     """Start the web app and the REST API (OpenAPI description at /docs).
 
@@ -544,23 +548,39 @@ def serve(
     run in its background worker, one job at a time.
 
       segmint serve --workspace shop.duckdb          # then open http://127.0.0.1:8000
+
+    With --engine spark it serves a Spark workspace (--workspace DIR): the runs, results,
+    segment sizes, members, one customer and scoring, read in Spark; what needs the embedded
+    engine (uploads, new runs, exports, monitoring, …) answers 409 naming the command to use
+    (docs/scale.md, Serving).
     """
+    from segmint.api import Settings
+
+    options: dict[str, Any] = {
+        "data_dir": data_dir,
+        "max_upload_bytes": max_upload_mb * 1024 * 1024,
+        "max_body_bytes": max_body_kb * 1024,
+        "max_inflated_bytes": max_inflated_mb * 1024 * 1024,
+        "secure_cookies": secure_cookies,
+        "schedule_poll_s": schedule_poll,
+    }
+    if check_engine(engine) == "spark":
+        with open_engine(
+            workspace, spark_master, spark_warehouse, must_exist=True, conf=spark_conf
+        ) as ews:
+            _serve(Settings.on_engine(ews, **options), host, port, ews.path)
+        return
+    _serve(Settings(workspace=workspace, **options), host, port, workspace)
+
+
+def _serve(settings: Any, host: str, port: int, shown: Path) -> None:
     import uvicorn
 
-    from segmint.api import Settings, create_app, first_admin_token
+    from segmint.api import create_app, first_admin_token
 
-    settings = Settings(
-        workspace=workspace,
-        data_dir=data_dir,
-        max_upload_bytes=max_upload_mb * 1024 * 1024,
-        max_body_bytes=max_body_kb * 1024,
-        max_inflated_bytes=max_inflated_mb * 1024 * 1024,
-        secure_cookies=secure_cookies,
-        schedule_poll_s=schedule_poll,
-    )
     server = create_app(settings)
     token = first_admin_token(server)
-    render.serve_banner(f"http://{host}:{port}", workspace, token)
+    render.serve_banner(f"http://{host}:{port}", shown, token)
     uvicorn.run(server, host=host, port=port, log_level="warning")
 
 

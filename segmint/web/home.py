@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from segmint.api import services
+from segmint.api import services, services_engine
 from segmint.api.actor import ANONYMOUS, client_address
 from segmint.api.state import AppState, state_of
 from segmint.privacy.audit import Actor, record
@@ -125,7 +125,7 @@ def signout(request: Request, user: Annotated[WebUser, Depends(form_user("viewer
 def dashboard(request: Request, user: Viewer) -> Response:
     state = state_of(request)
     ws = state.workspace()
-    tables = [t for t in services.list_tables(ws) if t["name"] not in SERVER_TABLES]
+    tables = [t for t in services_engine.list_tables(state) if t["name"] not in SERVER_TABLES]
     return page(
         request,
         "dashboard.html.j2",

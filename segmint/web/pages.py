@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import quote
 
 import plotly
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
@@ -24,6 +24,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from segmint.api.app import error_status
+from segmint.api.engine import guard
 from segmint.api.state import AppState
 from segmint.exceptions import SegmintError
 from segmint.web import (
@@ -197,5 +198,5 @@ def mount(app: FastAPI) -> None:
         retention,
         audit,
     ):
-        app.include_router(module.router, include_in_schema=False)
+        app.include_router(module.router, include_in_schema=False, dependencies=[Depends(guard)])
     _handlers(app)

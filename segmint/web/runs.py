@@ -13,7 +13,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from segmint.api import services
+from segmint.api import services, services_engine
+from segmint.api.engine import refuse
 from segmint.api.state import state_of
 from segmint.exceptions import SegmintError
 from segmint.store.results import SegmentationResult
@@ -127,7 +128,8 @@ def results_page(
     names = [x["name"] for x in run["segmentations"]]
     name = s if s in names else names[0]
     view = views.results_view(_result(request, run_id, name))
-    has_report = (state_of(request).reports / run_id / "report.html").exists()
+    state = state_of(request)
+    has_report = (state.reports / run_id / "report.html").exists()
     return page(
         request,
         "results.html.j2",
@@ -139,7 +141,8 @@ def results_page(
         s=view,
         has_report=has_report,
         charts=view["charts"],
-        destinations=views.destinations(),
+        # audience files of a Spark run are written by segmint export (the card has no form)
+        destinations=views.destinations() if state.engine is None else [],
         export_error=export_error,
     )
 
@@ -151,7 +154,9 @@ def profile(request: Request, run_id: str, user: Viewer, s: str, label: str) -> 
         raise services.NotFound(f"There is no segment '{label}' in '{s}'.")
     preview: dict[str, Any] | None = None
     preview_error = ""
-    if user.can("analyst"):  # real customers' names and e-mails: the members' role
+    if user.can("analyst") and state_of(request).engine is not None:
+        preview_error = str(refuse("GET", "preview", "A message preview"))
+    elif user.can("analyst"):  # real customers' names and e-mails: the members' role
         try:
             preview = services.message_preview(state_of(request).workspace(), run_id, s, label)
         except SegmintError as exc:  # e.g. a template stored by an older segmint
@@ -218,7 +223,7 @@ def members_csv(
     s: str,
     label: str | None = None,
 ) -> Response:
-    text, filename = services.members_csv(state_of(request).workspace(), run_id, s, label or None)
+    text, filename = services_engine.members_csv(state_of(request), run_id, s, label or None)
     return Response(
         text,
         media_type="text/csv; charset=utf-8",
@@ -255,7 +260,7 @@ def compare(request: Request, user: Viewer, a: str = "", b: str = "") -> Respons
     data = None
     if a and b and "a" in request.query_params:
         data = views.compare_view(
-            services.compare_runs(state_of(request).workspace(), *_split(a), *_split(b))
+            services_engine.compare_runs(state_of(request), *_split(a), *_split(b))
         )
     return page(
         request,
