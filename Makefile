@@ -1,6 +1,6 @@
 # segmint: two commands do everything on a fresh machine.
 #   make demo   set up, generate the sample shop, ingest, clean, features, quality report
-#   make test   set up, lint, type-check and run the whole test suite
+#   make test   set up, lint, type-check and run the quick test suite (FULL=1: every suite)
 PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -11,7 +11,8 @@ PG_BIN := $(firstword $(wildcard /usr/lib/postgresql/*/bin))
 
 help:
 	@echo "make demo   - set up and run the demo on built-in sample data"
-	@echo "make test   - set up and run lint, type checks and the test suite"
+	@echo "make test   - set up and run lint, type checks and the quick test suite"
+	@echo "make test FULL=1 - the same with the slow and Spark suites (what CI runs)"
 	@echo "make bench  - run the benchmarks (writes BENCHMARKS.md)"
 
 # The virtual environment, installed from exact pins (constraints.txt) with uv.
@@ -42,8 +43,13 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
+# The quick suite by default (under about 15 minutes on 2 cores); FULL=1 adds the suites
+# marked slow and the Spark suite, as CI does (.ci/run: make test FULL=1).
+FULL ?=
+PYTEST_SELECT := $(if $(FULL),,-m "not slow and not spark")
+
 pytest: setup system-deps
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(PYTEST_SELECT)
 
 test: lint typecheck pytest
 

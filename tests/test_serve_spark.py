@@ -262,13 +262,25 @@ def test_every_route_answers_or_refuses_with_409(both: tuple[Served, Served]) ->
                 assert body["error"] == "NotOnEngine" and "Spark" in body["problem"]
                 assert "segmint" in body["fix"], (method, path)
     assert refused >= 40  # uploads, runs, exports, monitoring, experiments, privacy, …
-    # the ones other helpers build next say so
-    export = spark.call(
-        "POST", spark.seg("clusters", "/export"), json={"segments": ["1"], "to": "csv"}
-    )
-    assert export.status_code == 409 and "segmint export" in export.json()["fix"]
     monitor = spark.get("/api/v1/monitor", "viewer")
     assert monitor.status_code == 409 and "segmint monitor" in monitor.json()["fix"]
+
+
+@pytest.mark.spark
+def test_an_export_through_the_spark_server_equals_the_embedded_one(
+    both: tuple[Served, Served],
+) -> None:
+    """POST …/export on Spark: the audience rows selected in Spark, the file written and
+    logged on the driver; the download is byte for byte the embedded server's."""
+    duck, spark = both
+    body = {"segments": ["1"], "to": "csv", "assume_consent": True}
+    a = duck.call("POST", duck.seg("clusters", "/export"), json=body)
+    b = spark.call("POST", spark.seg("clusters", "/export"), json=body)
+    assert a.status_code == b.status_code == 200, b.text[:300]
+    assert a.content == b.content and int(b.headers["X-Segmint-Rows"]) > 0
+    log = spark.ok("/api/v1/exports").json()
+    assert log[0]["export_id"] == b.headers["X-Segmint-Export-Id"]
+    assert log[0]["path"] == "download"
 
 
 @pytest.mark.spark
@@ -312,7 +324,7 @@ def test_results_page_of_a_spark_run_in_chromium(both: tuple[Served, Served]) ->
         expect(page.get_by_role("heading", level=1)).to_contain_text("Results: clusters")
         for name in names:
             expect(page.get_by_text(name, exact=True).first).to_be_visible()
-        expect(page.locator("details.export")).to_have_count(0)  # audience files: the CLI
+        expect(page.locator("details.export").first).to_be_attached()  # audience files
         page.goto(f"/runs/{spark.run_id}/segment?s=clusters&label=1")
         one = next(s["name"] for s in segments if s["label"] == "1")
         expect(page.get_by_role("heading", level=1)).to_contain_text(one)

@@ -71,6 +71,7 @@ def export_from_engine(
     min_size: int | None = None,
     assume_consent: bool = False,
     created_by: str | None = None,
+    logged_path: str | None = None,
 ) -> ExportResult:
     """Write the audience file of ``segments`` of a run kept in ``engine`` and log it in
     ``store`` (the driver's metadata); the options are :func:`export_audience`'s."""
@@ -91,6 +92,7 @@ def export_from_engine(
             min_size=min_size,
             assume_consent=assume_consent,
             created_by=created_by,
+            logged_path=logged_path,
         )
 
 

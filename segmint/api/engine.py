@@ -44,6 +44,7 @@ ON_SPARK = frozenset(
         ("GET", f"{_API}/customers/{{customer_id}}"),
         ("GET", f"{_API}/runs/{{run_id}}/report"),
         ("GET", f"{_API}/exports"),
+        ("POST", f"{_API}/runs/{{run_id}}/segmentations/{{name}}/export"),
         ("GET", f"{_API}/compare"),
         ("GET", f"{_API}/jobs"),
         ("GET", f"{_API}/jobs/{{job_id}}"),
@@ -66,6 +67,7 @@ ON_SPARK = frozenset(
         ("GET", "/runs/{run_id}/members.csv"),
         ("GET", "/runs/{run_id}/report.html"),
         ("GET", "/exports"),
+        ("POST", "/runs/{run_id}/export"),
         ("GET", "/compare"),
         ("GET", "/tokens"),
         ("POST", "/tokens"),
@@ -81,7 +83,6 @@ _INSTEAD = {
     "upload": "import on Spark with segmint run --engine spark FILE --workspace DIR",
     "runs": "run segmentations on Spark with segmint run --engine spark --workspace DIR "
     "--spec SPEC.yaml",
-    "export": "write audience files with segmint export (its Spark version is on the way)",
     "monitor": "compare runs with segmint monitor (its Spark version is on the way)",
     "quality": "see the tables and their row counts with segmint status --engine spark "
     "--workspace DIR",
@@ -95,16 +96,14 @@ _DEFAULT = (
 def refuse(method: str, path: str, what: str | None = None) -> NotOnEngine:
     """The 409 for ``method path`` (a route template) on a Spark workspace."""
     word = path.removeprefix(_API).strip("/").split("/")[0]
-    if path.endswith("/export"):
-        word = "export"
-    elif word == "runs" and method == "GET":
+    if word == "runs" and method == "GET":
         word = ""  # a run's page that reads customer rows, e.g. a message preview
     return NotOnEngine(
         f"{what or f'{method} {path}'} is not available on a Spark workspace: it reads "
         "customer rows with the embedded engine, and they stay in Spark.",
         fix=f"{_INSTEAD.get(word, _DEFAULT)}. On Spark the server answers the runs, their "
-        "results, segment sizes and members, one customer, scoring, comparisons and the audit "
-        "log (docs/scale.md, Serving).",
+        "results, segment sizes and members, one customer, scoring, comparisons, audience "
+        "files and the audit log (docs/scale.md, Serving).",
     )
 
 

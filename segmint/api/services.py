@@ -363,7 +363,9 @@ def export_download(
     folder = Path(tempfile.mkdtemp(prefix="export-", dir=state.settings.folder))
     try:
         with state.write_lock:  # export ids are numbered in order: one export at a time
-            record = export_audience(
+            # a Spark workspace: the audience rows selected in Spark, then the same export
+            write = export_audience if state.engine is None else _on_engine(state.engine)
+            record = write(
                 ws.store,
                 segmentation=name,
                 segments=[label for label, _ in chosen],
@@ -380,6 +382,16 @@ def export_download(
         shutil.rmtree(folder, ignore_errors=True)
         raise
     return Download(folder / filename, filename, record)
+
+
+def _on_engine(ews: Any) -> Any:
+    """:func:`segmint.activate.engine.export_from_engine` on the Spark workspace ``ews``,
+    called as ``export_audience`` is."""
+    from functools import partial
+
+    from segmint.activate.engine import export_from_engine
+
+    return lambda store, **options: partial(export_from_engine, store, ews.engine)(**options)
 
 
 def list_exports(ws: Workspace) -> list[dict[str, Any]]:

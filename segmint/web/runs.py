@@ -142,7 +142,7 @@ def results_page(
         has_report=has_report,
         charts=view["charts"],
         # audience files of a Spark run are written by segmint export (the card has no form)
-        destinations=views.destinations() if state.engine is None else [],
+        destinations=views.destinations(),
         export_error=export_error,
     )
 
