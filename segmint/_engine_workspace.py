@@ -63,22 +63,36 @@ class EngineWorkspace:
         *,
         master: str | None = None,
         warehouse: str | None = None,
+        catalog: str | None = None,
+        must_exist: bool = False,
     ) -> EngineWorkspace:
         """Open (or create) a Spark workspace at ``path``.
 
         ``session_or_conf``: a running SparkSession (yours, on your cluster), or a dict of
         Spark settings for the session segmint starts on ``master`` (``local[2]``,
         ``spark://host:7077``, ``yarn``). ``warehouse``: where the tables live (default
-        ``path/tables``), a path every executor can reach.
+        ``path/tables``), a path every executor can reach. ``catalog``: keep the tables in this
+        database of the session's catalog instead (``"db"`` or ``"catalog.db"``; created at
+        ``warehouse`` when missing, unless ``must_exist``), found again by name by a new session
+        (:mod:`segmint.store.spark_catalog`); a workspace remembers where its tables are.
         """
+        from segmint.store import spark_catalog as sc
         from segmint.store.spark import configure, spark_session
 
+        catalog = sc.recorded_catalog(path, catalog)
         if session_or_conf is not None and not isinstance(session_or_conf, Mapping):
             session = configure(session_or_conf)
         else:
-            session = spark_session(master, session_or_conf)
+            extra = sc.catalog_conf(path, master) if catalog else {}
+            session = spark_session(master, {**extra, **dict(session_or_conf or {})})
         root = Path(path)
         root.mkdir(parents=True, exist_ok=True)
+        if catalog:
+            engine = sc.SparkCatalogEngine(
+                session, catalog, location=warehouse, create=not must_exist
+            )
+            sc.record_catalog(root, catalog)
+            return cls(root, engine)
         where = warehouse or str((root / "tables").resolve())
         return cls(root, SparkEngine(session, where))
 

@@ -86,19 +86,23 @@ class Workspace:
         *,
         master: str | None = None,
         warehouse: str | None = None,
+        catalog: str | None = None,
     ) -> Any:
         """A workspace whose data lives in Spark (:class:`segmint._engine_workspace.EngineWorkspace`).
 
         ``session_or_conf``: your SparkSession, or Spark settings for a session segmint starts
         on ``master`` (``local[2]``, ``spark://…``, ``yarn``); tables are Parquet folders under
-        ``warehouse`` (default ``path/tables``); see docs/scale.md.
+        ``warehouse`` (default ``path/tables``), or catalog tables of the database ``catalog``
+        (``"db"`` or ``"catalog.db"``: Hive metastore, Unity Catalog, Glue); see docs/scale.md.
 
         >>> ews = segmint.Workspace.spark(master="local[2]", path="shop-spark")  # doctest: +SKIP
         >>> ews.run(segmint.Spec(sources=[{"path": "orders.parquet"}]), out_dir="report")  # doctest: +SKIP
         """
         from segmint._engine_workspace import EngineWorkspace
 
-        return EngineWorkspace.spark(session_or_conf, path, master=master, warehouse=warehouse)
+        return EngineWorkspace.spark(
+            session_or_conf, path, master=master, warehouse=warehouse, catalog=catalog
+        )
 
     def ingest(
         self,

@@ -134,12 +134,16 @@ def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def spark() -> Iterator[object]:
+def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     """One local Spark (local[2]) shared by every test marked ``spark`` (starting one takes
-    about 7 s; the suite shares it to stay inside make test's time budget)."""
+    about 7 s; the suite shares it to stay inside make test's time budget). Its catalog's
+    warehouse is a temporary folder, not ./spark-warehouse of the checkout."""
     pytest.importorskip("pyspark", reason="the spark suite needs PySpark (pip install -e .[spark])")
     from segmint.store.spark import spark_session
 
-    session = spark_session("local[2]", {"spark.sql.shuffle.partitions": "4"})
+    warehouse = str(tmp_path_factory.mktemp("spark-warehouse"))
+    session = spark_session(
+        "local[2]", {"spark.sql.shuffle.partitions": "4", "spark.sql.warehouse.dir": warehouse}
+    )
     yield session
     session.stop()

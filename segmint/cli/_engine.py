@@ -2,7 +2,8 @@
 
 A Spark workspace is a folder (``--workspace DIR``, default ``segmint-spark``): its tables are
 Parquet folders under ``DIR/tables`` (or ``--spark-warehouse URI``, a path the cluster
-reaches) and its runs, results and models are in ``DIR/segmint.duckdb`` on the driver.
+reaches), or catalog tables of ``--spark-catalog DB``, and its runs, results and models are in
+``DIR/segmint.duckdb`` on the driver.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from segmint.exceptions import SpecError
 __all__ = [
     "ENGINES",
     "Engine_",
+    "SparkCatalog",
     "SparkConf",
     "SparkMaster",
     "SparkWarehouse",
@@ -52,7 +54,15 @@ SparkWarehouse = Annotated[
         "(hdfs://…, s3a://…; default WORKSPACE/tables).",
     ),
 ]
-
+SparkCatalog = Annotated[
+    str | None,
+    typer.Option(
+        "--spark-catalog",
+        help="With --engine spark: keep the tables in this database of the session's catalog "
+        "(DB or CATALOG.DB: Hive metastore, Unity Catalog, Glue) instead of Parquet folders; "
+        "a workspace remembers it.",
+    ),
+]
 
 SparkConf = Annotated[
     list[str] | None,
@@ -64,11 +74,18 @@ SparkConf = Annotated[
 ]
 
 
-def check_engine(engine: str) -> str:
+def check_engine(engine: str, catalog: str | None = None) -> str:
+    """``engine``, checked; SpecError for an unknown one or a Spark-only option without it."""
     if engine not in ENGINES:
         raise SpecError(
             f"--engine must be one of {', '.join(ENGINES)}. Got {engine!r}.",
             fix="leave it out for the embedded engine, or pass --engine spark.",
+        )
+    if catalog is not None and engine != "spark":
+        raise SpecError(
+            "--spark-catalog keeps a Spark workspace's tables in a catalog; it needs "
+            "--engine spark.",
+            fix="add --engine spark, or leave out --spark-catalog for the embedded workspace.",
         )
     return engine
 
@@ -85,6 +102,7 @@ def open_engine(
     *,
     must_exist: bool = False,
     conf: list[str] | None = None,
+    catalog: str | None = None,
 ) -> Any:
     """The Spark workspace at ``workspace`` (WorkspaceError when ``must_exist`` and it is not)."""
     from segmint._engine_workspace import METADATA_FILE, EngineWorkspace
@@ -100,4 +118,11 @@ def open_engine(
     from segmint.cli._common import parse_pairs
 
     settings = parse_pairs(conf, "--spark-conf", "--spark-conf spark.driver.memory=4g")
-    return EngineWorkspace.spark(settings or None, path, master=master, warehouse=warehouse)
+    return EngineWorkspace.spark(
+        settings or None,
+        path,
+        master=master,
+        warehouse=warehouse,
+        catalog=catalog,
+        must_exist=must_exist,
+    )

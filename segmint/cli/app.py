@@ -49,6 +49,7 @@ from segmint.cli._common import (
 )
 from segmint.cli._engine import (
     Engine_,
+    SparkCatalog,
     SparkConf,
     SparkMaster,
     SparkWarehouse,
@@ -373,6 +374,8 @@ def features(
     engine: Engine_ = "duckdb",
     spark_master: SparkMaster = None,
     spark_warehouse: SparkWarehouse = None,
+    spark_catalog: SparkCatalog = None,
+    spark_conf: SparkConf = None,
 ) -> None:
     """Compute the per-customer feature table (one row per customer).
 
@@ -384,8 +387,15 @@ def features(
     """
     if out is not None:
         writable_file(out)
-    if check_engine(engine) == "spark":
-        with open_engine(workspace, spark_master, spark_warehouse, must_exist=True) as ews:
+    if check_engine(engine, spark_catalog) == "spark":
+        with open_engine(
+            workspace,
+            spark_master,
+            spark_warehouse,
+            must_exist=True,
+            conf=spark_conf,
+            catalog=spark_catalog,
+        ) as ews:
             table = ews.features(as_of=as_of)
             if out is not None:
                 render.export_engine_table(table, out)
@@ -642,12 +652,21 @@ def status(
     engine: Engine_ = "duckdb",
     spark_master: SparkMaster = None,
     spark_warehouse: SparkWarehouse = None,
+    spark_catalog: SparkCatalog = None,
+    spark_conf: SparkConf = None,
 ) -> None:
     """Show what the workspace holds: tables with row counts and the runs so far."""
     import json
 
-    if check_engine(engine) == "spark":
-        with open_engine(workspace, spark_master, spark_warehouse, must_exist=True) as ews:
+    if check_engine(engine, spark_catalog) == "spark":
+        with open_engine(
+            workspace,
+            spark_master,
+            spark_warehouse,
+            must_exist=True,
+            conf=spark_conf,
+            catalog=spark_catalog,
+        ) as ews:
             info = ews.status()
     else:
         with _open(workspace, read_only=True) as ws:
@@ -717,6 +736,7 @@ def run(
     engine: Engine_ = "duckdb",
     spark_master: SparkMaster = None,
     spark_warehouse: SparkWarehouse = None,
+    spark_catalog: SparkCatalog = None,
     spark_conf: SparkConf = None,
     sample_size: Annotated[
         int | None,
@@ -783,9 +803,11 @@ def run(
             fix="run segmint run orders.csv (or list sources: in a spec).",
         )
     writable_folder(out, "the report")
-    if check_engine(engine) == "spark":
+    if check_engine(engine, spark_catalog) == "spark":
         with (
-            open_engine(workspace, spark_master, spark_warehouse, conf=spark_conf) as ews,
+            open_engine(
+                workspace, spark_master, spark_warehouse, conf=spark_conf, catalog=spark_catalog
+            ) as ews,
             progress_display(None) as step,
         ):
             output = ews.run(loaded, out_dir=out, progress=step, sample_size=sample_size)
