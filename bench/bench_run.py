@@ -1,8 +1,10 @@
-"""Benchmark: end-to-end `segmint run` on generated orders against pandas + scikit-learn.
+"""Benchmark: end-to-end `segmint run` on generated orders against pandas + scikit-learn and
+Polars + scikit-learn.
 
     .venv/bin/python bench/bench_run.py                        # 20M lines / 1M customers
     .venv/bin/python bench/bench_run.py --lines 2000000        # a quicker run
-    .venv/bin/python bench/bench_run.py --check                # the full reference = segmint?
+    .venv/bin/python bench/bench_run.py --check                # both peers = segmint?
+    .venv/bin/python bench/bench_run.py --check --peers polars # the Polars peer only
 
 Every contender starts from the same Parquet file of order lines, each in a fresh process
 (wall time includes imports; peak RSS is the process's VmHWM):
@@ -52,6 +54,12 @@ Every contender starts from the same Parquet file of order lines, each in a fres
 
   Not done: segment names from traits and targeting plans (a few rules over each segment's
   profile: no per-customer work), the HTML report.
+* ``polars+sklearn (same steps)``  (:func:`child_polars_full`, bench/ref_polars.py) the same
+  analytical work with Polars for the data steps (read and clean with the streaming engine,
+  the behavioral features as two group-bys of one lazy query, RFM ranks) and the steps above
+  for k-means, profiles, ranking and projection (numpy / scikit-learn work in either peer,
+  run on the Polars feature table handed to pandas once). Its table profile counts distinct
+  values approximately, as segmint does; the pandas reference counts them exactly.
 * ``pandas+sklearn (RFM + k-means only)``  (:func:`child_pandas`) a subset of those steps:
   read the Parquet file, drop exact duplicate lines, RFM features with groupby, RFM quintile
   scores, log/robust scaling, k chosen by silhouette on a 20,000-customer sample (k = 2…10),
@@ -945,31 +953,26 @@ def ref_projection(X: Any, labels: Any, seed: int = 0) -> dict[str, Any]:
     }
 
 
-def reference(parquet: str, workdir: str) -> dict[str, Any]:
-    """Every step of the reference; returns the report, the features, the labels and the
-    time of each step."""
-    import numpy as np
-    import pandas as pd
+class Laps:
+    """The wall time of each step, in the order the steps ran: call it with a step's name when
+    the step ends."""
 
-    times: dict[str, float] = {}
-    t = time.perf_counter()
+    def __init__(self) -> None:
+        self.times: dict[str, float] = {}
+        self._t = time.perf_counter()
 
-    def lap(step: str) -> None:
-        nonlocal t
+    def __call__(self, step: str) -> None:
         now = time.perf_counter()
-        times[step] = now - t
-        t = now
+        self.times[step] = now - self._t
+        self._t = now
 
-    df = pd.read_parquet(parquet)
-    lap("read")
-    df, quality = ref_clean(df)
-    lap("clean")
-    features = ref_features(df)
-    del df
-    numeric = features.drop(columns=["first_order_at", "last_order_at"])
-    lap("features")
-    rfm, rfm_details = ref_rfm(numeric)
-    lap("rfm")
+
+def ref_segmentations(
+    numeric: Any, rfm: Any, rfm_details: dict[str, Any], lap: Laps
+) -> tuple[Any, list[dict[str, Any]]]:
+    """The steps that are numpy / scikit-learn work whatever holds the data (both references
+    run them on the same pandas feature table): k-means, then for both segmentations the
+    profile, ranking and projection. Returns the k-means labels and the segmentations."""
     clusters, km_details = ref_kmeans(numeric)
     lap("kmeans")
     segmentations = []
@@ -994,10 +997,23 @@ def reference(parquet: str, workdir: str) -> dict[str, Any]:
             }
         )
         lap(f"profile:{name}")
+    return clusters, segmentations
+
+
+def ref_report(
+    as_of: Any,
+    quality: dict[str, Any],
+    columns: list[str],
+    segmentations: list[dict[str, Any]],
+    workdir: str,
+) -> dict[str, Any]:
+    """The report as JSON in ``workdir`` (reference.json); returns it."""
+    import numpy as np
+
     report = {
-        "as_of": str(features.attrs["as_of"]),
+        "as_of": str(as_of),
         "quality": quality,
-        "features": {"customers": len(features), "columns": list(features.columns)},
+        "features": {"customers": segmentations[0]["n_customers"], "columns": columns},
         "segmentations": [{k: v for k, v in s.items() if k != "reasons"} for s in segmentations],
     }
 
@@ -1007,6 +1023,28 @@ def reference(parquet: str, workdir: str) -> dict[str, Any]:
         return str(x)
 
     Path(workdir, "reference.json").write_text(json.dumps(report, default=plain), encoding="utf-8")
+    return report
+
+
+def reference(parquet: str, workdir: str) -> dict[str, Any]:
+    """Every step of the reference; returns the report, the features, the labels and the
+    time of each step."""
+    import pandas as pd
+
+    lap = Laps()
+    df = pd.read_parquet(parquet)
+    lap("read")
+    df, quality = ref_clean(df)
+    lap("clean")
+    features = ref_features(df)
+    del df
+    numeric = features.drop(columns=["first_order_at", "last_order_at"])
+    lap("features")
+    rfm, rfm_details = ref_rfm(numeric)
+    lap("rfm")
+    clusters, segmentations = ref_segmentations(numeric, rfm, rfm_details, lap)
+    columns = list(features.columns)
+    report = ref_report(features.attrs["as_of"], quality, columns, segmentations, workdir)
     pd.DataFrame({"rfm": rfm, "clusters": clusters}).to_parquet(Path(workdir, "segments.parquet"))
     lap("write")
     return {
@@ -1014,7 +1052,7 @@ def reference(parquet: str, workdir: str) -> dict[str, Any]:
         "features": features,
         "labels": {"rfm": rfm, "clusters": clusters},
         "reasons": {s["name"]: s["reasons"] for s in segmentations},
-        "times": times,
+        "times": lap.times,
     }
 
 
@@ -1070,14 +1108,13 @@ def _compare_profiles(theirs: dict[str, Any], ours: dict[str, Any]) -> None:
     )
 
 
-def check(parquet: str) -> None:
-    """Run segmint-no-value and the reference on ``parquet``; fail unless the reference's
-    behavioral feature table equals segmint's ``customer_features`` (floats to 1e-9 relative,
-    NaN = NaN), its cleaning counts equal segmint's and its RFM segments are segmint's."""
+def check(parquet: str, peers: tuple[str, ...] = ("pandas", "polars")) -> None:
+    """Run segmint-no-value and each of ``peers`` (the pandas reference, the Polars peer) on
+    ``parquet``; fail unless every peer's behavioral feature table equals segmint's
+    ``customer_features`` (floats to 1e-9 relative, NaN = NaN; avg_order_value on an exact
+    half cent may differ by the cent), its cleaning counts equal segmint's and its RFM segments
+    are segmint's. k-means, profiles and ranking are compared and printed."""
     import duckdb
-    import numpy as np
-    import pandas as pd
-    from sklearn.metrics import adjusted_rand_score
 
     from segmint._run import DEFAULT_CLUSTER_FEATURES
     from segmint.profile.explain import SAMPLE_ROWS
@@ -1126,9 +1163,50 @@ def check(parquet: str) -> None:
         ).df()
         con.close()
         report = json.loads(Path(workdir, "report", "report.json").read_text(encoding="utf-8"))
-        t0 = time.perf_counter()
-        ref = reference(parquet, workdir)
-        ref_s = time.perf_counter() - t0
+        print(f"segmint-no-value: {seg_s:.1f} s wall")
+        problems = []
+        for peer in peers:
+            t0 = time.perf_counter()
+            ref = PEERS[peer](parquet, workdir)
+            ref_s = time.perf_counter() - t0
+            print(f"-- {peer}: {ref_s:.1f} s wall ({_rounded(ref['times'])})")
+            found = _compare(ref, seg, cleaned, assigned, report)
+            problems += [f"{peer}: {p}" for p in found]
+    if problems:
+        raise SystemExit("check FAILED:\n  " + "\n  ".join(problems))
+    print(f"check passed: {', '.join(peers)} compute segmint's features, counts and RFM segments")
+
+
+def _rounded(times: dict[str, float]) -> str:
+    return ", ".join(f"{k} {v:.2f} s" for k, v in times.items())
+
+
+def _peer_pandas(parquet: str, workdir: str) -> dict[str, Any]:
+    return reference(parquet, workdir)
+
+
+def _peer_polars(parquet: str, workdir: str) -> dict[str, Any]:
+    from ref_polars import polars_reference
+
+    return polars_reference(parquet, workdir)
+
+
+PEERS = {"pandas": _peer_pandas, "polars": _peer_polars}
+
+
+def _compare(
+    ref: dict[str, Any],
+    seg: Any,
+    cleaned: dict[str, Any],
+    assigned: Any,
+    report: dict[str, Any],
+) -> list[str]:
+    """Compare one peer's results with segmint's; print what is compared, return the
+    problems (features, cleaning counts, RFM segments)."""
+    import numpy as np
+    import pandas as pd
+    from sklearn.metrics import adjusted_rand_score
+
     mine = ref["features"]
     problems = []
     if list(mine.index) != list(seg.index):
@@ -1197,19 +1275,29 @@ def check(parquet: str) -> None:
     print(f"surrogate fidelity: segmint {fid[0]}, reference {fid[1]}")
     for theirs, ours in zip(report["segmentations"], ref["report"]["segmentations"], strict=True):
         _compare_profiles(theirs, ours)
-    print(f"wall: segmint-no-value {seg_s:.1f} s, reference {ref_s:.1f} s ({ref['times']})")
-    if problems:
-        raise SystemExit("check FAILED:\n  " + "\n  ".join(problems))
-    print("check passed: the reference computes the same features, counts and RFM segments")
+    print("passed" if not problems else f"{len(problems)} problems")
+    return problems
 
 
 REF_SUBSET = "pandas+sklearn (RFM + k-means only)"
 REF_FULL = "pandas+sklearn (same steps)"
+REF_POLARS = "polars+sklearn (same steps)"
+
+
+def child_polars_full(parquet: str, workdir: str) -> dict[str, Any]:
+    """The same analytical work as segmint-no-value, with Polars + scikit-learn
+    (bench/ref_polars.py)."""
+    from ref_polars import child_polars_full as child
+
+    return child(parquet, workdir)
+
+
 STEPS = {
     "segmint": child_segmint,
     "segmint-no-value": child_segmint_no_value,
     REF_SUBSET: child_pandas,
     REF_FULL: child_pandas_full,
+    REF_POLARS: child_polars_full,
 }
 
 
@@ -1238,13 +1326,21 @@ def main() -> None:
         nargs="?",
         const="",
         help="run segmint-no-value and the full reference on FILE (default: the 400,000-line "
-        "file) and fail unless the reference computes segmint's features, counts and RFM "
-        "segments",
+        "file) and fail unless each peer (--peers) computes segmint's features, counts and "
+        "RFM segments",
+    )
+    ap.add_argument(
+        "--peers",
+        default="pandas,polars",
+        help="with --check: the peers to compare with segmint, comma-separated (pandas, polars)",
     )
     ap.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.check is not None:
-        check(args.check or str(ensure_data(400_000)))
+        peers = tuple(p.strip() for p in args.peers.split(",") if p.strip())
+        if unknown := [p for p in peers if p not in PEERS]:
+            ap.error(f"--peers: unknown {unknown}; choose from {sorted(PEERS)}")
+        check(args.check or str(ensure_data(400_000)), peers)
         return
     if args.child:
         step, parquet, workdir = args.child
@@ -1270,11 +1366,12 @@ def write(results: dict[str, dict[str, float]], lines: int, argv: str) -> None:
     start, end = "<!-- bench:run:start -->", "<!-- bench:run:end -->"
     seg, nv = results["segmint"], results["segmint-no-value"]
     full, subset = results[REF_FULL], results[REF_SUBSET]
+    polars = results.get(REF_POLARS)
     cmd = ".venv/bin/python bench/bench_run.py" + (f" {argv}" if argv else "")
     block = "\n".join(
         [
             start,
-            "## End to end: `segmint run` vs pandas + scikit-learn",
+            "## End to end: `segmint run` vs pandas and Polars + scikit-learn",
             "",
             f"Command: `{cmd}`. {lines:,} generated order lines (about {lines // 20:,} customers) "
             "from one Parquet file; each contender in a fresh process. See the script's docstring "
@@ -1296,6 +1393,16 @@ def write(results: dict[str, dict[str, float]], lines: int, argv: str) -> None:
             "feature, RFM, k-means, full profiles of both segmentations): the reference takes "
             f"{full['wall_s'] / nv['wall_s']:.2f}× segmint-no-value's time "
             f"(segmint-no-value ÷ reference {nv['wall_s'] / full['wall_s']:.2f}).",
+            *(
+                [
+                    f"- *{REF_POLARS}* (the same analytical work, Polars for the data steps, "
+                    "bench/ref_polars.py): the peer takes "
+                    f"{polars['wall_s'] / nv['wall_s']:.2f}× segmint-no-value's time "
+                    f"(segmint-no-value ÷ peer {nv['wall_s'] / polars['wall_s']:.2f})."
+                ]
+                if polars
+                else []
+            ),
             f"- *{REF_SUBSET}* (a subset of the steps: RFM features, quintiles, k-means, "
             f"per-segment means): the reference takes {subset['wall_s'] / nv['wall_s']:.2f}× "
             f"segmint-no-value's time (segmint-no-value ÷ reference "
