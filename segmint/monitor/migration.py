@@ -105,6 +105,9 @@ def shared_segmentations(store: Store, baseline: str, current: str) -> list[str]
     return [r[0] for r in rows]
 
 
+_RUNS_IN_ORDER = "SELECT run_id FROM runs ORDER BY seq"
+
+
 def sizes_over_runs(
     store: Store, name: str, *, tables: RunTables | None = None
 ) -> dict[str, dict[str, int]]:
@@ -120,9 +123,6 @@ def sizes_over_runs(
     ):
         out.setdefault(r["run_id"], {})[r["label"]] = int(r["n"])
     return out
-
-
-_RUNS_IN_ORDER = "SELECT run_id FROM runs ORDER BY seq"
 
 
 def migration(
