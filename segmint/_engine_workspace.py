@@ -344,6 +344,24 @@ class EngineWorkspace:
 
         return list_exports(self.store)
 
+    def monitor(
+        self,
+        baseline: str | None = None,
+        current: str | None = None,
+        *,
+        thresholds: Any = None,
+        features: Sequence[str] | None = None,
+    ) -> Any:
+        """Compare two segment runs (default: the latest against the one before) as
+        ``Workspace.monitor`` does: feature drift between their snapshots, migration, sizes,
+        centroid shift and alerts, computed in the engine (only aggregates leave it):
+        :func:`segmint.monitor.engine.compare_engine_runs`; docs/monitoring.md."""
+        from segmint.monitor.engine import compare_engine_runs
+
+        return compare_engine_runs(
+            self, baseline, current, thresholds=thresholds, features=features
+        )
+
     def close(self) -> None:
         self.store.close()
         self.engine.close()

@@ -22,8 +22,8 @@ DOCS = Path(__file__).resolve().parents[1] / "docs"
 #: sections whose examples need a workspace, run by their own tests
 OWN_TESTS = {
     "experiments.md": ["## Designing a test"],  # tests/test_experiment_interfaces.py
-    # tests/test_stable_ids.py and tests/test_monitor_compare.py
-    "monitoring.md": ["## Stable segment ids", "## Comparing runs"],
+    # tests/test_stable_ids.py, tests/test_monitor_compare.py, tests/test_spark_monitor.py
+    "monitoring.md": ["## Stable segment ids", "## Comparing runs", "## Comparing runs on Spark"],
 }
 
 

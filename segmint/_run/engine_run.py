@@ -5,27 +5,32 @@ Fit on a sample, apply in the engine:
 1. import, clean and build the features inside the engine (``EngineWorkspace``);
 2. per segmentation, draw a sample of the feature table (``sample_size`` customers, seeded;
    every customer when there are no more) to the driver and fit the estimator there, with
-   the same code as the embedded run (so profiles, names, ranking and plans are the sample's);
+   the same code as the embedded run (so profiles, names, ranking and plans are the sample's,
+   and clusters keep the previous run's labels: stable ids, ``_stable``);
 3. score every customer inside the engine through the estimator's Ibis expression
    (``to_ibis``: nearest centroid, first matching rule, RFM edges, value tiers) and write
    the assignments there; the value models' per-customer predictions run as a vectorised
    function on the engine's workers (:meth:`Engine.map_batches`);
 4. check that the engine gave every sampled customer the label the driver gave (a mismatch
    would mean the two formulas disagree; the run stops rather than store it);
-5. keep the typed results, the models and the run record on the driver (``segmint.duckdb``)
-   and write the report.
+5. keep the typed results, the models and the run record on the driver (``segmint.duckdb``),
+   the assignments and a copy of the features the run segmented on in the engine (for
+   ``segmint monitor --engine spark``), and write the report.
 
-Only aggregates, the sample and the check's labels leave the engine. The sample size and the
-population are recorded with each segmentation.
+Only aggregates, the sample and the check's labels leave the engine (and the previous run's
+labels of the sampled customers, when clusters must be matched by overlap because the previous
+model cannot be read). The sample size and the population are recorded with each
+segmentation.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import ibis
 import ibis.expr.types as ir
@@ -37,6 +42,9 @@ from segmint._run._segment import segment as _segment
 from segmint.exceptions import SegmintError, SpecError
 from segmint.spec.model import SegmentationSpec, Spec
 from segmint.store.results import RunResult
+
+if TYPE_CHECKING:
+    from segmint._run._stable import Previous
 
 __all__ = ["DEFAULT_SAMPLE", "ENGINE_METHODS", "run_on_engine"]
 
@@ -123,7 +131,8 @@ def run_on_engine(
             per_customer[s.name] = scored
         else:
             fitted: list[Any] = []
-            seg_done = _segment(s, _fit(build, as_of, fitted), frame, spec, say)
+            before = _previous(ws, s, frame)
+            seg_done = _segment(s, _fit(build, as_of, fitted), frame, spec, say, previous=before)
             labels = fitted[0].to_ibis(table)
         seg_done.result = seg_done.result.model_copy(update={"n_customers": population})
         _agree(labels, seg_done.segmentation.labels, s.name)
@@ -239,6 +248,38 @@ def _agree(labels: ir.Table, driver: pd.Series, name: str) -> None:
         )
 
 
+def _previous(ws: Any, s: SegmentationSpec, frame: pd.DataFrame) -> Previous | None:
+    """The last run's segmentation of this name and method, so that segments keep their
+    labels (and the names people gave them) across runs as on the embedded engine
+    (``_stable``): its result and model from the driver; its labels, needed only when
+    segments are matched by customer overlap, for the sampled customers only."""
+    from segmint._run._stable import previous
+
+    prev = previous(cast(Any, _Driver(ws.store)), s.name, s.method)
+    if prev is None or "segment_assignments" not in ws.engine.tables():
+        return prev
+
+    def sampled_labels() -> pd.Series:
+        sa = ws.engine.table("segment_assignments")
+        ids = ibis.memtable(pd.DataFrame({"_cid": frame.index.astype(str)}))
+        t = sa.filter((sa.run_id == prev.run_id) & (sa.segmentation == s.name))
+        got = t.semi_join(ids, t.customer_id == ids._cid).select("customer_id", "segment")
+        rows = got.to_pyarrow().to_pandas()
+        return pd.Series(rows["segment"].astype(str).to_numpy(), index=rows["customer_id"])
+
+    return replace(prev, load_assignments=sampled_labels)
+
+
+class _Driver:
+    """What ``_stable.previous`` reads of a workspace: the driver's system tables."""
+
+    def __init__(self, store: Any):
+        self.store = store
+
+    def tables(self) -> list[str]:
+        return list(self.store.table_names())
+
+
 def _named(labels: ir.Table, names: dict[str, str], segmentation: str) -> ir.Table:
     seg = labels.segment.cast("string")
     cases = [(seg == k, v) for k, v in names.items()]
@@ -294,7 +335,7 @@ def _value(
     est, extra = fitted
     values = est.values_
     joined = frame.join(values[[c for c in values.columns if c not in frame.columns]])
-    seg_done = _segment(s, lambda _X: est, joined, spec, say, extra)
+    seg_done = _segment(s, lambda _X: est, joined, spec, say, extra, _previous(ws, s, frame))
     scorer = est.scorer()
     history = summary_expr.select("customer_id", "frequency", "recency", "T", "monetary_value")
     spine = table.select("customer_id")  # the run's customers (objections left out)
@@ -321,13 +362,16 @@ def _persist(
     objected: int = 0,
 ) -> str:
     """Assignments and values into the engine (every run's rows, one table each, written with
-    the run record), results and models on the driver."""
+    the run record, and the features the run segmented on, for ``segmint monitor``), results
+    and models on the driver."""
     from segmint._run._persist import persist
+    from segmint.store.engine_snapshots import keep_engine_snapshot
 
     def write(run_id: str) -> None:
         tables = {
             "segment_assignments": _stacked(ws, "segment_assignments", assigned, run_id),
             "customer_values": _stacked(ws, "customer_values", values, run_id),
+            **keep_engine_snapshot(ws.store, ws.engine, run_id, population),
         }
         ws.engine.write({k: v for k, v in tables.items() if v is not None})
 

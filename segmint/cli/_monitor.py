@@ -24,6 +24,15 @@ from segmint.cli._common import (
     user_errors,
     writable_file,
 )
+from segmint.cli._engine import (
+    Engine_,
+    SparkConf,
+    SparkMaster,
+    SparkWarehouse,
+    check_engine,
+    open_engine,
+    spark_path,
+)
 
 __all__ = ["register", "status_json"]
 
@@ -61,6 +70,10 @@ def monitor(
         typer.Option("--spec", help="A YAML spec whose monitoring: section sets the thresholds."),
     ] = None,
     workspace: Workspace_ = DEFAULT_WORKSPACE,
+    engine: Engine_ = "duckdb",
+    spark_master: SparkMaster = None,
+    spark_warehouse: SparkWarehouse = None,
+    spark_conf: SparkConf = None,
 ) -> None:
     """Compare two segment runs: feature drift, where customers moved, and alerts.
 
@@ -76,6 +89,8 @@ def monitor(
 
       segmint monitor --fail-on-drift || echo "segments changed: look at monitor.html"
 
+      segmint monitor --engine spark --workspace shop-spark   # runs made with --engine spark
+
     Statistics and thresholds: docs/monitoring.md.
     """
     from segmint._workspace import Workspace
@@ -83,7 +98,8 @@ def monitor(
     from segmint.spec.model import load_spec
 
     limits = load_spec(spec).monitoring if spec else None
-    if not workspace.exists():
+    spark = check_engine(engine) == "spark"
+    if not spark and not workspace.exists():
         raise WorkspaceError(
             f"There is no workspace '{workspace}'.",
             fix="give the workspace of your runs with -w PATH (default ./segmint.duckdb).",
@@ -91,8 +107,17 @@ def monitor(
     for out in (json_out, html_out):
         if out is not None and str(out) != "-":
             writable_file(out, "--json" if out is json_out else "--html")
-    with Workspace(workspace, read_only=True) as ws:
-        result = ws.monitor(baseline, current, thresholds=limits)
+    if spark:
+        from segmint._engine_workspace import METADATA_FILE
+
+        with open_engine(
+            workspace, spark_master, spark_warehouse, must_exist=True, conf=spark_conf
+        ) as ews:
+            result = ews.monitor(baseline, current, thresholds=limits)
+        workspace = spark_path(workspace) / METADATA_FILE  # where the report log is
+    else:
+        with Workspace(workspace, read_only=True) as ws:
+            result = ws.monitor(baseline, current, thresholds=limits)
     data = result.to_dict()
     json_or_show(data, json_out, show)
     if html_out is not None:

@@ -24,6 +24,7 @@ from segmint.monitor.numbers import beside, percent_beside
 from segmint.spec.model import MonitoringSpec
 
 if TYPE_CHECKING:
+    from segmint.monitor._sources import RunTables
     from segmint.store import Store
 
 __all__ = ["Monitoring", "compare_runs", "default_feature_drift", "segment_runs"]
@@ -96,12 +97,15 @@ def compare_runs(
     thresholds: MonitoringSpec | Mapping[str, Any] | None = None,
     features: Sequence[str] | None = None,
     feature_drift: FeatureDrift | None = default_feature_drift,
+    tables: RunTables | None = None,
 ) -> Monitoring:
     """Compare segment run ``current`` (default: the latest) with ``baseline`` (default: the
     segment run before ``current``).
 
     ``features`` limits the drift table and the centroid shift to those feature columns;
-    ``feature_drift=None`` skips the drift statistics.
+    ``feature_drift=None`` skips the drift statistics. ``tables``: where the runs'
+    assignments and snapshots are when not in ``store``'s file (a Spark workspace:
+    :func:`segmint.monitor.engine.compare_engine_runs`).
     """
     limits = _thresholds(thresholds)
     base, cur = _pick_runs(store, baseline, current)
@@ -118,7 +122,7 @@ def compare_runs(
     names = shared_segmentations(store, base, cur)
     if not names:
         notes.append(f"The runs {base} and {cur} have no segmentation of the same name.")
-    moves = [migration(store, base, cur, n, features=wanted) for n in names]
+    moves = [migration(store, base, cur, n, features=wanted, tables=tables) for n in names]
     alerts = _drift_alerts(drift)
     for m in moves:
         alerts += _segment_alerts(m, limits)

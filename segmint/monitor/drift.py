@@ -36,6 +36,7 @@ from segmint.monitor._result import FeatureDrift, untested, worst_first
 from segmint.monitor._tables import KINDS, features_drift, same_engine
 
 if TYPE_CHECKING:
+    from segmint.monitor._sources import RunTables
     from segmint.store import Store
 
 __all__ = [
@@ -94,22 +95,30 @@ def drift_table(
 
 
 def snapshot_drift(
-    store: Store, baseline_run: str, current_run: str, *, features: Sequence[str] | None = None
+    store: Store,
+    baseline_run: str,
+    current_run: str,
+    *,
+    features: Sequence[str] | None = None,
+    tables: RunTables | None = None,
 ) -> list[FeatureDrift]:
     """Drift between the feature snapshots two segment runs segmented on, worst first.
 
     Every customer of each snapshot counts (drift compares populations, not the customers
-    present in both). The snapshots are compared in the workspace's engine.
+    present in both). The snapshots are compared in the workspace's engine: ``tables`` says
+    where they are (default: the store's file; a Spark workspace passes its engine's,
+    :class:`segmint.monitor.engine.EngineTables`).
     """
-    from segmint.store.snapshots import read_snapshot
+    from segmint.monitor._sources import StoreTables
 
-    tables = []
+    src = tables if tables is not None else StoreTables(store)
+    snaps = []
     for side, run in (("baseline", baseline_run), ("current", current_run)):
         try:
-            tables.append(read_snapshot(store, run))
+            snaps.append(src.snapshot(run))
         except SegmintError as error:
             raise SegmintError(error.problem, fix=error.fix, where=f"{side} run {run}") from None
-    return table_drift(tables[0], tables[1], features)
+    return table_drift(snaps[0], snaps[1], features)
 
 
 def _check_kind(feature: str, kind: str) -> None:

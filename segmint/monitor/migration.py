@@ -3,11 +3,13 @@
 Segments are matched by **label**, not by display name: a user renaming "Champions" to "Best
 customers" between two runs renames one row of ``segment_assignments.segment_name`` and must
 not show up as 100 % of a segment leaving. Names are given alongside for display. Counts are
-one ``GROUP BY`` in the engine (a million customers per run stay in DuckDB); only the small
-matrix and the per-segment means come back to Python.
+one ``GROUP BY`` in the engine (a million customers per run stay in DuckDB, or in Spark:
+:mod:`segmint.monitor.engine`); only the small matrix and the per-segment means come back to
+Python.
 
 ``centroid_shift`` says how far a segment moved in feature space, each run measured on the
-features it segmented on (its feature snapshot, :func:`segmint.store.read_snapshot`). For a
+features it segmented on (its feature snapshot, :func:`segmint.store.read_snapshot`, or the
+engine's copy: :func:`segmint.store.engine_snapshots.read_engine_snapshot`). For a
 segment ``s`` present in both runs and the numeric features ``j = 1 … p`` both snapshots have::
 
     shift(s) = sqrt( (1/p) · Σ_j ((mean_current(s, j) − mean_baseline(s, j)) / sd_baseline(j))² )
@@ -25,7 +27,7 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from segmint.store import read_snapshot
+from segmint.monitor._sources import RunTables, StoreTables
 
 if TYPE_CHECKING:
     import ibis
@@ -103,18 +105,23 @@ def shared_segmentations(store: Store, baseline: str, current: str) -> list[str]
     return [r[0] for r in rows]
 
 
-def sizes_over_runs(store: Store, name: str) -> dict[str, dict[str, int]]:
+_RUNS_IN_ORDER = "SELECT run_id FROM runs ORDER BY seq"
+
+
+def sizes_over_runs(
+    store: Store, name: str, *, tables: RunTables | None = None
+) -> dict[str, dict[str, int]]:
     """Customers per segment label in every segment run holding segmentation ``name``, oldest
-    run first: ``{run_id: {label: n}}`` (one ``GROUP BY``)."""
-    rows = store.db.execute(
-        f"SELECT a.run_id, coalesce(a.segment, '{NO_SEGMENT}'), count(*) "
-        "FROM segment_assignments a JOIN runs r USING (run_id) WHERE a.segmentation = ? "
-        "GROUP BY r.seq, 1, 2 ORDER BY r.seq, 2",
-        [name],
-    ).fetchall()
+    run first: ``{run_id: {label: n}}`` (one ``GROUP BY`` where the assignments live)."""
+    sa = _source(store, tables).assignments()
+    t = sa.filter(sa.segmentation == name).mutate(label=sa.segment.fill_null(NO_SEGMENT))
+    rows = t.group_by(["run_id", "label"]).aggregate(n=t.count()).to_pyarrow().to_pylist()
+    order = {r: i for i, (r,) in enumerate(store.db.execute(_RUNS_IN_ORDER).fetchall())}
     out: dict[str, dict[str, int]] = {}
-    for run, label, n in rows:
-        out.setdefault(run, {})[label] = int(n)
+    for r in sorted(
+        (r for r in rows if r["run_id"] in order), key=lambda r: (order[r["run_id"]], r["label"])
+    ):
+        out.setdefault(r["run_id"], {})[r["label"]] = int(r["n"])
     return out
 
 
@@ -125,32 +132,32 @@ def migration(
     name: str,
     *,
     features: list[str] | None = None,
+    tables: RunTables | None = None,
 ) -> Migration:
-    """The migration of segmentation ``name`` from run ``baseline`` to run ``current``."""
-    label = f"coalesce(segment, '{NO_SEGMENT}')"
-    cells = store.db.execute(
-        f"SELECT coalesce(a.segment, '{NO_SEGMENT}'), coalesce(b.segment, '{NO_SEGMENT}'), "
-        "count(*) FROM segment_assignments a JOIN segment_assignments b USING (customer_id) "
-        "WHERE a.run_id = ? AND a.segmentation = ? AND b.run_id = ? AND b.segmentation = ? "
-        "GROUP BY ALL ORDER BY 1, 2",
-        [baseline, name, current, name],
-    ).fetchall()
+    """The migration of segmentation ``name`` from run ``baseline`` to run ``current``.
+
+    ``tables``: where the assignments and snapshots are (default: the store's own file;
+    :class:`segmint.monitor.engine.EngineTables` for a Spark workspace).
+    """
+    src = _source(store, tables)
+    sa = src.assignments()
+    a = _members(sa, baseline, name).select(_cid="customer_id", before="label")
+    b = _members(sa, current, name).select("customer_id", after="label")
+    j = a.join(b, a._cid == b.customer_id)
+    cells = j.group_by(["before", "after"]).aggregate(n=j.count()).to_pyarrow().to_pylist()
     matrix: dict[str, dict[str, int]] = {}
-    for src, dst, n in cells:
-        matrix.setdefault(src, {})[dst] = int(n)
+    for c in sorted(cells, key=lambda c: (c["before"], c["after"])):
+        matrix.setdefault(c["before"], {})[c["after"]] = int(c["n"])
+    t = _members(sa, [baseline, current], name)
+    rows = t.group_by(["run_id", "label"]).aggregate(shown=t.shown.min(), n=t.count())
+    got = sorted(rows.to_pyarrow().to_pylist(), key=lambda r: r["label"])
     sizes: dict[str, dict[str, int]] = {}
     names: dict[str, dict[str, str]] = {}
     for role, run in (("baseline", baseline), ("current", current)):
-        rows = store.db.execute(
-            f"SELECT {label}, any_value(coalesce(segment_name, {label})), count(*) "
-            "FROM segment_assignments WHERE run_id = ? AND segmentation = ? "
-            "GROUP BY 1 ORDER BY 1",
-            [run, name],
-        ).fetchall()
-        sizes[role] = {r[0]: int(r[2]) for r in rows}
-        names[role] = {r[0]: str(r[1]) for r in rows}
+        sizes[role] = {r["label"]: int(r["n"]) for r in got if r["run_id"] == run}
+        names[role] = {r["label"]: str(r["shown"]) for r in got if r["run_id"] == run}
     both = sum(n for row in matrix.values() for n in row.values())
-    stayed = sum(row.get(src, 0) for src, row in matrix.items())
+    stayed = sum(row.get(src_label, 0) for src_label, row in matrix.items())
     common = [s for s in sizes["current"] if s in sizes["baseline"]]
     return Migration(
         name=name,
@@ -163,8 +170,23 @@ def migration(
         retired=[s for s in sizes["baseline"] if s not in sizes["current"]],
         customers_in_both=both,
         stayed=stayed,
-        centroid_shift=centroid_shift(store, baseline, current, name, common, features=features),
+        centroid_shift=centroid_shift(
+            store, baseline, current, name, common, features=features, tables=src
+        ),
     )
+
+
+def _source(store: Store, tables: RunTables | None) -> RunTables:
+    return tables if tables is not None else StoreTables(store)
+
+
+def _members(sa: ibis.Table, run: str | list[str], name: str) -> ibis.Table:
+    """run_id, customer_id, label (a missing segment as :data:`NO_SEGMENT`) and the label's
+    display name of segmentation ``name`` in ``run`` (or in each of several runs)."""
+    runs = sa.run_id.isin(run) if isinstance(run, list) else sa.run_id == run
+    t = sa.filter(runs & (sa.segmentation == name))
+    label = t.segment.fill_null(NO_SEGMENT)
+    return t.select("run_id", "customer_id", label=label, shown=t.segment_name.fill_null(label))
 
 
 def centroid_shift(
@@ -175,6 +197,7 @@ def centroid_shift(
     segments: list[str],
     *,
     features: list[str] | None = None,
+    tables: RunTables | None = None,
 ) -> dict[str, float | None]:
     """How far each of ``segments`` moved between the runs (formula in the module docstring).
 
@@ -182,8 +205,9 @@ def centroid_shift(
     """
     from segmint.exceptions import SegmintError
 
+    src = _source(store, tables)
     try:
-        base_snap, cur_snap = read_snapshot(store, baseline), read_snapshot(store, current)
+        base_snap, cur_snap = src.snapshot(baseline), src.snapshot(current)
     except SegmintError:  # runs made before snapshots were kept: sizes still compare
         return dict.fromkeys(segments)
     cols = _numeric(base_snap) & _numeric(cur_snap)
@@ -193,8 +217,8 @@ def centroid_shift(
     usable = sorted(c for c, v in sd.items() if v is not None and v > 0 and math.isfinite(v))
     if not usable or not segments:
         return dict.fromkeys(segments)
-    before = _means(store, base_snap, baseline, name, usable)
-    after = _means(store, cur_snap, current, name, usable)
+    before = _means(src.assignments(), base_snap, baseline, name, usable)
+    after = _means(src.assignments(), cur_snap, current, name, usable)
     out: dict[str, float | None] = {}
     for seg in segments:
         a, b = before.get(seg), after.get(seg)
@@ -224,14 +248,10 @@ def _scale(t: ibis.Table, cols: list[str]) -> dict[str, float | None]:
 
 
 def _means(
-    store: Store, snap: ibis.Table, run: str, name: str, cols: list[str]
+    sa: ibis.Table, snap: ibis.Table, run: str, name: str, cols: list[str]
 ) -> dict[str, dict[str, float | None]]:
     """Mean of each column per segment label of ``name`` in ``run``, computed in the engine."""
-    sa = store.table("segment_assignments")
-    sa = sa.filter((sa.run_id == run) & (sa.segmentation == name)).select(
-        "customer_id", label=sa.segment.fill_null(NO_SEGMENT)
-    )
-    joined = snap.join(sa, "customer_id")
+    joined = snap.join(_members(sa, run, name).select("customer_id", "label"), "customer_id")
     agg = joined.group_by("label").aggregate(**{c: joined[c].cast("float64").mean() for c in cols})
     return {r["label"]: {c: _finite(r[c]) for c in cols} for r in agg.to_pyarrow().to_pylist()}
 

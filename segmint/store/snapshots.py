@@ -28,6 +28,7 @@ __all__ = [
     "retire_features",
     "set_aside_features",
     "settle_aside",
+    "snapshot_record",
     "snapshot_runs",
 ]
 
@@ -110,6 +111,16 @@ def snapshot_runs(store: Store) -> list[str]:
 
 def read_snapshot(store: Store, run_id: str) -> ibis.Table:
     """The features run ``run_id`` segmented on: customer_id and that run's feature columns."""
+    features_run, columns = snapshot_record(store, run_id)
+    name = SOURCE if features_run == _current_features_run(store) else kept_name(features_run)
+    if not store.has_table(name):
+        raise _gone(run_id, features_run, name)
+    return store.table(name).select("customer_id", *columns)
+
+
+def snapshot_record(store: Store, run_id: str) -> tuple[str, list[str]]:
+    """(the features run that built what run ``run_id`` segmented on, its feature columns);
+    SegmintError when the run kept no snapshot."""
     row = None
     if store.has_table(RUNS):
         row = store.db.execute(
@@ -123,15 +134,15 @@ def read_snapshot(store: Store, run_id: str) -> ibis.Table:
             fix="pass the id of a segment run (see `segmint status`); runs made before "
             "snapshots were kept have none.",
         )
-    features_run, columns = row[0], list(json.loads(row[1]))
-    name = SOURCE if features_run == _current_features_run(store) else kept_name(features_run)
-    if not store.has_table(name):
-        raise SegmintError(
-            f"The features of run '{run_id}' (built by '{features_run}') are no longer in the "
-            f"workspace: the table '{name}' is missing.",
-            fix="segment again to keep a new snapshot.",
-        )
-    return store.table(name).select("customer_id", *columns)
+    return str(row[0]), list(json.loads(row[1]))
+
+
+def _gone(run_id: str, features_run: str, name: str) -> SegmintError:
+    return SegmintError(
+        f"The features of run '{run_id}' (built by '{features_run}') are no longer in the "
+        f"workspace: the table '{name}' is missing.",
+        fix="segment again to keep a new snapshot.",
+    )
 
 
 def _current_features_run(store: Store) -> str | None:
