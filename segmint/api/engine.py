@@ -44,6 +44,7 @@ ON_SPARK = frozenset(
         ("GET", f"{_API}/customers/{{customer_id}}"),
         ("GET", f"{_API}/runs/{{run_id}}/report"),
         ("GET", f"{_API}/exports"),
+        ("GET", f"{_API}/monitor"),
         ("POST", f"{_API}/runs/{{run_id}}/segmentations/{{name}}/export"),
         ("GET", f"{_API}/compare"),
         ("GET", f"{_API}/jobs"),
@@ -67,6 +68,7 @@ ON_SPARK = frozenset(
         ("GET", "/runs/{run_id}/members.csv"),
         ("GET", "/runs/{run_id}/report.html"),
         ("GET", "/exports"),
+        ("GET", "/monitor"),
         ("POST", "/runs/{run_id}/export"),
         ("GET", "/compare"),
         ("GET", "/tokens"),
@@ -83,7 +85,6 @@ _INSTEAD = {
     "upload": "import on Spark with segmint run --engine spark FILE --workspace DIR",
     "runs": "run segmentations on Spark with segmint run --engine spark --workspace DIR "
     "--spec SPEC.yaml",
-    "monitor": "compare runs with segmint monitor (its Spark version is on the way)",
     "quality": "see the tables and their row counts with segmint status --engine spark "
     "--workspace DIR",
 }
@@ -102,8 +103,8 @@ def refuse(method: str, path: str, what: str | None = None) -> NotOnEngine:
         f"{what or f'{method} {path}'} is not available on a Spark workspace: it reads "
         "customer rows with the embedded engine, and they stay in Spark.",
         fix=f"{_INSTEAD.get(word, _DEFAULT)}. On Spark the server answers the runs, their "
-        "results, segment sizes and members, one customer, scoring, comparisons, audience "
-        "files and the audit log (docs/scale.md, Serving).",
+        "results, segment sizes and members, one customer, scoring, comparisons, monitoring, "
+        "audience files and the audit log (docs/scale.md, Serving).",
     )
 
 

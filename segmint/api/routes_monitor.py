@@ -46,6 +46,8 @@ def monitor(
         "min_segment_size": min_segment_size,
     }
     limits = {k: v for k, v in given.items() if v is not None}
-    result = state.workspace().monitor(baseline, current, thresholds=limits)
+    # a Spark workspace compares in the engine (EngineWorkspace.monitor), the same JSON
+    source = state.engine if state.engine is not None else state.workspace()
+    result = source.monitor(baseline, current, thresholds=limits)
     out: dict[str, Any] = jsonable(result.to_dict())
     return out

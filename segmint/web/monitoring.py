@@ -15,6 +15,7 @@ from fastapi.responses import Response
 
 from segmint.api.state import state_of
 from segmint.monitor.compare import segment_runs
+from segmint.monitor.engine import EngineTables
 from segmint.monitor.migration import sizes_over_runs
 from segmint.report.monitoring import monitoring_view, sizes_over_runs_chart
 from segmint.web.render import page
@@ -34,14 +35,18 @@ def monitor(
     baseline: RunId = None,
     current: RunId = None,
 ) -> Response:
-    ws = state_of(request).workspace()
+    state = state_of(request)
+    ws = state.workspace()
     runs = segment_runs(ws.store) if "segmentations" in ws.tables() else []
     view: dict[str, Any] | None = None
+    # a Spark workspace: the comparison and the sizes are computed in the engine
+    source = state.engine if state.engine is not None else ws
+    tables = EngineTables(ws.store, state.engine.engine) if state.engine is not None else None
     if len(runs) >= 2:
-        data = ws.monitor(baseline or None, current or None).to_dict()
+        data = source.monitor(baseline or None, current or None).to_dict()
         view = monitoring_view(data)
         for section, s in zip(view["sections"], data["segmentations"], strict=True):
-            history = sizes_over_runs(ws.store, s["name"])
+            history = sizes_over_runs(ws.store, s["name"], tables=tables)
             names = s["names"]["baseline"] | s["names"]["current"]
             section["history"] = sizes_over_runs_chart(s["name"], history, names)
     charts = bool(view) and any(
