@@ -2,7 +2,11 @@
 
 Fit on a sample, apply in the engine:
 
-1. import, clean and build the features inside the engine (``EngineWorkspace``);
+1. import, clean and build the features inside the engine (``EngineWorkspace``): by person
+   once records are linked (a spec with ``identity: {link: true}`` links first, in the
+   engine), without the customers who objected to profiling (``consent_profiling`` false),
+   who are left out of fitting, assignment and the value models' histories as in the
+   embedded run;
 2. per segmentation, draw a sample of the feature table (``sample_size`` customers, seeded;
    every customer when there are no more) to the driver and fit the estimator there, with
    the same code as the embedded run (so profiles, names, ranking and plans are the sample's,
