@@ -50,7 +50,7 @@ from segmint.store.results import RunResult
 if TYPE_CHECKING:
     from segmint._run._stable import Previous
 
-__all__ = ["DEFAULT_SAMPLE", "ENGINE_METHODS", "run_on_engine"]
+__all__ = ["DEFAULT_SAMPLE", "ENGINE_METHODS", "run_on_engine", "segment_in_engine"]
 
 #: customers the estimators are fitted on by default (k-means, rules and RFM edges settle
 #: well below this; see docs/scale.md)
@@ -105,9 +105,53 @@ def run_on_engine(
     from segmint._run import check_columns
 
     check_columns(segs, table.schema())
-    say(f"Drawing the sample (up to {n:,} customers)")
+    done, assigned, per_customer, population, more = segment_in_engine(
+        ws, spec, segs, builders, table, objections, as_of, n=n, seed=seed, say=say
+    )
+    notes += more
+    say("Saving segments")
+    run_id = _persist(ws, done, as_of, assigned, per_customer, n, population, seed, objected)
+    report = RunResult(
+        workspace=str(ws.path),
+        run_id=run_id,
+        generated_at=datetime.now().replace(microsecond=0).isoformat(),
+        as_of=as_of,
+        quality={},
+        segmentations=[r.result for r in done],
+        notes=notes,
+    )
+    html, js = write_report(report, out_dir)
+    from segmint._run import RunOutput
+
+    files = {"html": html, "json": js}
+    return RunOutput(run_id, report, files, [], time.perf_counter() - t0)
+
+
+def segment_in_engine(
+    ws: Any,
+    spec: Spec,
+    segs: list[SegmentationSpec],
+    builders: list[Any],
+    table: ir.Table,
+    objections: ir.Table | None,
+    as_of: str,
+    *,
+    n: int,
+    seed: int,
+    say: Callable[[str], None],
+) -> tuple[list[Segmented], dict[str, ir.Table], dict[str, ir.Table], int, list[str]]:
+    """Steps 2–4 on the feature ``table`` (objections already left out): each segmentation
+    fitted and profiled on a sample of ``n`` customers, every customer assigned in the engine.
+
+    ``ws`` offers ``engine``, ``store``, ``tables()`` and ``keyed()`` (an engine workspace,
+    or the embedded one above the size where its run samples, ``_large``). Returns the
+    segmentations in the spec's order, the assignments and value predictions as engine
+    tables (by segmentation name), the population and the notes.
+    """
     from segmint._run._frame import shaped
 
+    notes: list[str] = []
+    say(f"Drawing the sample (up to {n:,} customers)")
     rows, population = ws.engine.sample(table, n, seed)
     frame = shaped(rows)
     if population > len(frame):
@@ -143,22 +187,7 @@ def run_on_engine(
         assigned[s.name] = _named(labels, seg_done.result.names(), s.name)
         by_index[i] = seg_done
     done = [by_index[i] for i in sorted(by_index)]
-    say("Saving segments")
-    run_id = _persist(ws, done, as_of, assigned, per_customer, n, population, seed, objected)
-    report = RunResult(
-        workspace=str(ws.path),
-        run_id=run_id,
-        generated_at=datetime.now().replace(microsecond=0).isoformat(),
-        as_of=as_of,
-        quality={},
-        segmentations=[r.result for r in done],
-        notes=notes,
-    )
-    html, js = write_report(report, out_dir)
-    from segmint._run import RunOutput
-
-    files = {"html": html, "json": js}
-    return RunOutput(run_id, report, files, [], time.perf_counter() - t0)
+    return done, assigned, per_customer, population, notes
 
 
 def _check_methods(segs: list[SegmentationSpec]) -> None:
@@ -385,15 +414,20 @@ def _persist(
 
 def _stacked(ws: Any, name: str, parts: dict[str, ir.Table], run_id: str) -> ir.Table | None:
     """The rows already in table ``name`` plus this run's ``parts`` (by segmentation)."""
-    new = [
-        t.mutate(run_id=ibis.literal(run_id), segmentation=ibis.literal(seg)).relocate(
-            "run_id", "segmentation"
-        )
-        for seg, t in parts.items()
-    ]
+    new = list(_stacked_rows(parts, run_id).values())
     if not new:
         return None
     rows = new[0].union(*new[1:]) if len(new) > 1 else new[0]
     if name in ws.engine.tables():
         rows = ws.engine.table(name).select(*rows.columns).union(rows)
     return rows
+
+
+def _stacked_rows(parts: dict[str, ir.Table], run_id: str) -> dict[str, ir.Table]:
+    """Each segmentation's rows with the run id and its name in front."""
+    return {
+        seg: t.mutate(run_id=ibis.literal(run_id), segmentation=ibis.literal(seg)).relocate(
+            "run_id", "segmentation"
+        )
+        for seg, t in parts.items()
+    }

@@ -742,8 +742,9 @@ def run(
         int | None,
         typer.Option(
             "--sample-size",
-            help="With --engine spark: customers the models are fitted on (default 1,000,000; "
-            "every customer is assigned in the engine).",
+            min=1,
+            help="Customers the models are fitted and profiled on when there are more "
+            "(default 1,000,000); every customer is still assigned, inside DuckDB or Spark.",
         ),
     ] = None,
 ) -> None:
@@ -818,7 +819,14 @@ def run(
             # nothing new to import: check feature and column names against the data now
             check_spec(loaded, ws.feature_columns(loaded.features.families), chosen)
         with progress_display(ws.store.db) as step:
-            output = run_pipeline(ws, loaded, out_dir=out, progress=step, cluster_features=chosen)
+            output = run_pipeline(
+                ws,
+                loaded,
+                out_dir=out,
+                progress=step,
+                cluster_features=chosen,
+                sample_size=sample_size,
+            )
         render.run_summary(output)
 
 
