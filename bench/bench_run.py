@@ -863,30 +863,51 @@ def ref_profile(features: Any, labels: Any, seed: int = 0) -> dict[str, Any]:
 
 
 def ref_rank(profile: dict[str, Any], features: Any, labels: Any) -> list[dict[str, Any]]:
-    """segmint's ranking score: 1 + 9 × weighted mean of size, revenue, value, growth and
-    reachability, rounded half up to one decimal (potential needs a CLV column: left out, as
-    in segmint-no-value)."""
+    """segmint's ranking score (docs/ranking.md): each component a ratio x / (x + reference)
+    (size s / (s + 1/n), revenue share r / (r + 1/n), average value v / (v + the population's
+    average), growth L / (L + P) of the 90-day revenue windows); components that are the same
+    for every segment, or growth without revenue in the earlier window, left out and the other
+    weights renormalized; score 1 + 9 × weighted mean rounded half up to one decimal.
+    Reachability (order lines carry no e-mail consent: the same for every segment) and
+    potential (no CLV in segmint-no-value) never inform it here."""
     from decimal import ROUND_HALF_UP, Decimal
 
+    import numpy as np
+
     weights = dict(REF_SETTINGS["rank_weights"])
-    del weights["potential"]
-    windows = features[["revenue_last_90d", "revenue_prev_90d"]].fillna(0.0)
-    sums = windows.groupby(labels.to_numpy()).sum().clip(lower=0)
-    both = sums.sum(axis=1)
-    growth = (sums["revenue_last_90d"] / both).where(both > 0, 0.0)
-    best = max(max(s["avg_value"] for s in profile["segments"]), 0.0)
+    segs = profile["segments"]
+    even = 1.0 / max(len(segs), 1)
+
+    def ratio(x: float, ref: float) -> float:
+        x = max(float(x), 0.0) if np.isfinite(float(x)) else 0.0
+        return x / (x + ref)
+
+    known = [s for s in segs if np.isfinite(float(s["avg_value"]))]
+    n_known = sum(float(s["size"]) for s in known)
+    average = sum(float(s["size"]) * float(s["avg_value"]) for s in known) / n_known
+    parts: dict[str, dict[str, float]] = {
+        "size": {s["label"]: ratio(min(s["share"], 1.0), even) for s in segs},
+        "revenue": {s["label"]: ratio(min(s["revenue_share"], 1.0), even) for s in segs},
+    }
+    if average > 0:
+        parts["value"] = {s["label"]: ratio(s["avg_value"], average) for s in segs}
+    windows = features[["revenue_last_90d", "revenue_prev_90d"]].astype(float).fillna(0.0)
+    sums = windows.groupby(labels.astype(str).to_numpy()).sum().clip(lower=0)
+    if float(sums["revenue_prev_90d"].sum()) > 0:
+        both = sums.sum(axis=1)
+        growth = (sums["revenue_last_90d"] / both).where(both > 0, 0.0)
+        parts["growth"] = {s["label"]: float(growth.get(s["label"], 0.0)) for s in segs}
+    if len(segs) >= 2:  # a component the same for every segment tells them nothing
+        for k in list(parts):
+            values = [parts[k][s["label"]] for s in segs]
+            if max(values) - min(values) <= 1e-9:
+                del parts[k]
+    used = {k: weights[k] for k in parts if weights.get(k, 0) > 0}
+    total = sum(used.values())
     rows = []
-    for s in profile["segments"]:
-        comp = {
-            "size": min(max(s["share"], 0.0), 1.0),
-            "revenue": min(max(s["revenue_share"], 0.0), 1.0),
-            "value": max(s["avg_value"], 0.0) / best if best > 0 else 0.0,
-            "growth": float(growth.get(s["label"], 0.0)),
-            # share with e-mail consent: order lines carry none (segmint's consent_email is
-            # false for every customer of an orders-only workspace)
-            "reachability": 0.0,
-        }
-        weighted = sum(weights[c] * v for c, v in comp.items()) / sum(weights.values())
+    for s in segs:
+        comp = {k: parts[k][s["label"]] for k in parts}
+        weighted = sum(used[k] * comp[k] for k in used) / total
         rows.append((s["label"], comp, weighted))
     rows.sort(key=lambda r: (-round(r[2], 12), r[0]))
     return [
@@ -1026,9 +1047,10 @@ def ref_report(
     return report
 
 
-def reference(parquet: str, workdir: str) -> dict[str, Any]:
+def reference(parquet: str, workdir: str, value: bool = False) -> dict[str, Any]:
     """Every step of the reference; returns the report, the features, the labels and the
-    time of each step."""
+    time of each step. ``value``: the zero-config run's value step too (lifetimes,
+    bench/ref_lifetimes.py), its columns joined to the features and its tiers profiled."""
     import pandas as pd
 
     lap = Laps()
@@ -1037,12 +1059,38 @@ def reference(parquet: str, workdir: str) -> dict[str, Any]:
     df, quality = ref_clean(df)
     lap("clean")
     features = ref_features(df)
+    lap("features")
+    tiers = None
+    if value:
+        from ref_lifetimes import ref_value
+
+        attrs = dict(features.attrs)
+        tiers, values = ref_value(df, attrs["as_of"])
+        features = features.join(values)
+        features.attrs.update(attrs)
+        tiers = tiers.reindex(features.index).fillna("No purchases")
+        lap("value")
     del df
     numeric = features.drop(columns=["first_order_at", "last_order_at"])
-    lap("features")
     rfm, rfm_details = ref_rfm(numeric)
     lap("rfm")
     clusters, segmentations = ref_segmentations(numeric, rfm, rfm_details, lap)
+    if tiers is not None:
+        prof = ref_profile(numeric, tiers)
+        segmentations.insert(
+            0,
+            {
+                "name": "value",
+                "method": "value",
+                "n_customers": len(tiers),
+                "details": {},
+                "profiles": {k: v for k, v in prof.items() if k != "reasons"},
+                "ranking": ref_rank(prof, numeric, tiers),
+                "projection": ref_projection(numeric, tiers),
+                "reasons": prof["reasons"],
+            },
+        )
+        lap("profile:value")
     columns = list(features.columns)
     report = ref_report(features.attrs["as_of"], quality, columns, segmentations, workdir)
     pd.DataFrame({"rfm": rfm, "clusters": clusters}).to_parquet(Path(workdir, "segments.parquet"))
@@ -1078,9 +1126,10 @@ def child_pandas_full(parquet: str, workdir: str) -> dict[str, Any]:
     return {"work_s": time.perf_counter() - t0, "k": k, "steps": out["times"]}
 
 
-def _compare_profiles(theirs: dict[str, Any], ours: dict[str, Any]) -> None:
+def _compare_profiles(theirs: dict[str, Any], ours: dict[str, Any]) -> bool:
     """Print how the reference's profile of one segmentation compares with segmint's report
-    (which rounds numbers to 4 significant digits)."""
+    (which rounds numbers to 4 significant digits); True when the ranking (labels and scores
+    in order) is segmint's."""
     import math
 
     seg = {s["label"]: s for s in theirs["profiles"]["segments"]}
@@ -1106,6 +1155,7 @@ def _compare_profiles(theirs: dict[str, Any], ours: dict[str, Any]) -> None:
         f"order equal {ranked}; rules {rules[0]} vs {rules[1]}; PCA explained variance "
         f"{[round(v, 4) for v in pca[0]]} vs {[round(v, 4) for v in pca[1]]}"
     )
+    return scores == mine
 
 
 def check(parquet: str, peers: tuple[str, ...] = ("pandas", "polars")) -> None:
@@ -1274,7 +1324,8 @@ def _compare(
     print(f"k-means: k = {ref_k} (segmint {seg_k}); adjusted Rand vs segmint's segments {ari:.4f}")
     print(f"surrogate fidelity: segmint {fid[0]}, reference {fid[1]}")
     for theirs, ours in zip(report["segmentations"], ref["report"]["segmentations"], strict=True):
-        _compare_profiles(theirs, ours)
+        if not _compare_profiles(theirs, ours):
+            problems.append(f"{ours['name']}: the ranking differs from segmint's")
     print("passed" if not problems else f"{len(problems)} problems")
     return problems
 
@@ -1282,6 +1333,19 @@ def _compare(
 REF_SUBSET = "pandas+sklearn (RFM + k-means only)"
 REF_FULL = "pandas+sklearn (same steps)"
 REF_POLARS = "polars+sklearn (same steps)"
+REF_VALUE = "pandas+sklearn+lifetimes (zero-config steps)"
+
+
+def child_pandas_lifetimes(parquet: str, workdir: str) -> dict[str, Any]:
+    """The zero-config run's analytical work (segmint-no-value's, plus the value models and
+    the profile of their tiers) with pandas, scikit-learn and lifetimes."""
+    import importlib
+
+    for module in ("pandas", "scipy.stats", "sklearn.cluster", "sklearn.tree", "lifetimes"):
+        importlib.import_module(module)
+    t0 = time.perf_counter()
+    out = reference(parquet, workdir, value=True)
+    return {"work_s": time.perf_counter() - t0, "steps": out["times"]}
 
 
 def child_polars_full(parquet: str, workdir: str) -> dict[str, Any]:
@@ -1298,6 +1362,7 @@ STEPS = {
     REF_SUBSET: child_pandas,
     REF_FULL: child_pandas_full,
     REF_POLARS: child_polars_full,
+    REF_VALUE: child_pandas_lifetimes,
 }
 
 
