@@ -172,9 +172,8 @@ def test_duplicates_removed_by_rewrite_equal_a_delete(tmp_path, monkeypatch, rew
         {
             "order_id": [f"O{i % 9_000}" for i in range(n)],  # 1,000 repeated lines
             "customer_id": [f"C{i % 9_000 % 700}" for i in range(n)],
-            "ordered_at": pd.Timestamp("2024-01-01") + pd.to_timedelta(
-                [i % 9_000 for i in range(n)], unit="h"
-            ),
+            "ordered_at": pd.Timestamp("2024-01-01")
+            + pd.to_timedelta([i % 9_000 for i in range(n)], unit="h"),
             "amount": [float(i % 9_000 % 97) for i in range(n)],
         }
     )

@@ -471,3 +471,21 @@ def test_names_read_labels_not_column_names():
     assert names["1"] == "Customers with low variation in days between orders"
     assert names["2"] == "Mostly Mens customers, with few Womens"
     assert names["3"] == "Customers with high Detergents paper"
+
+
+def test_typical_reasons_only_equal_the_full_computation(retail, retail_profiles):
+    """What a run keeps (every_reason=False): the same typical customers with the same
+    reasons, the same profile otherwise; nobody else gets a reason."""
+    X, seg = retail
+    lean = profile(X, seg, every_reason=False)
+    assert lean.to_dict() == retail_profiles.to_dict()
+    typical = {e["customer_id"] for s in lean.segments for e in s.examples}
+    cols = ["reason_1", "reason_2", "reason_3"]
+    full = retail_profiles.reasons.set_index("customer_id")[cols]
+    mine = lean.reasons.set_index("customer_id")[cols]
+    assert len(typical) > 0
+    picked = mine.index.isin(list(typical))
+    pd.testing.assert_frame_equal(
+        mine[picked].astype(object), full[picked].astype(object), check_categorical=False
+    )
+    assert mine[~picked].isna().all().all()

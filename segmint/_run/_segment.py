@@ -138,8 +138,9 @@ def _described(
     from segmint.profile import profile
     from segmint.profile.rank import rank
 
-    prof = profile(features, seg)
-    ranking = rank(prof, features, weights=spec.ranking.weights)
+    # the run keeps the typical customers' reasons, not every customer's (about 3 s on 1M)
+    prof = profile(features, seg, every_reason=False)
+    ranking = rank(prof, features, weights=spec.ranking.weights, labels=seg.labels)
     plans = plan_targeting(prof, ranking, overrides=spec.targeting.get(s.name))
     names = {seg.label: seg.name for seg in prof.segments}
     plans = apply_templates(plans, names, spec.templates.get(s.name), segmentation=s.name)

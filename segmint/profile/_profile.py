@@ -14,7 +14,12 @@ from segmint.profile._types import Profiles, SegmentProfile
 from segmint.profile.explain import fit_surrogate
 from segmint.profile.keyvars import rank_features
 from segmint.profile.naming import name_segments, range_features
-from segmint.profile.reasons import customer_reasons, standardize, typical_customers
+from segmint.profile.reasons import (
+    customer_reasons,
+    standardize,
+    typical_customers,
+    typical_positions,
+)
 from segmint.profile.stats import SegmentStats, segment_stats
 from segmint.segment.base import Segmentation
 
@@ -49,8 +54,12 @@ def profile(
     max_depth: int = 3,
     examples: int = 5,
     random_state: int = 0,
+    every_reason: bool = True,
 ) -> Profiles:
     """Profile every segment of ``segmentation`` over ``features`` (indexed by customer_id).
+
+    ``every_reason`` False: ``Profiles.reasons`` holds the reasons of the typical customers
+    only (the others' reason columns are empty), which is all a run keeps.
 
     Names already in ``segmentation.names`` (set by the user) are kept; the others are filled
     in there as well. Statistics use every customer; the surrogate tree and mutual information
@@ -79,7 +88,7 @@ def profile(
     P.medians(), P.groups()
     with ThreadPoolExecutor(max_workers=1) as pool:
         tree_job = pool.submit(fit_surrogate, P, max_depth=max_depth, random_state=random_state)
-        stats, reasons, typical = _stats_and_reasons(P, value, examples)
+        stats, reasons, typical = _stats_and_reasons(P, value, examples, every_reason)
         surrogate = tree_job.result()
     notes = list(stats.notes)
     if P.left_out:
@@ -118,7 +127,7 @@ def profile(
 
 
 def _stats_and_reasons(
-    P: Prepared, value: str, examples: int
+    P: Prepared, value: str, examples: int, every_reason: bool = True
 ) -> tuple[SegmentStats, pd.DataFrame, dict[str, list[dict[str, Any]]]]:
     """Per-segment statistics, then each customer's top reasons and the typical customers."""
     stats = segment_stats(P, value=value, quartiles=range_features(P.numeric))
@@ -129,6 +138,8 @@ def _stats_and_reasons(
          for label in P.classes]
     )  # fmt: skip
     z = standardize(P, mean, std)
-    reasons = customer_reasons(P, lift, mean, std, z)
-    typical = typical_customers(P, z, lift, reasons, examples)
+    found = typical_positions(P, z, lift, examples)
+    only = None if every_reason else np.concatenate([np.empty(0, np.int64), *found.values()])
+    reasons = customer_reasons(P, lift, mean, std, z, only=only)
+    typical = typical_customers(P, z, lift, reasons, examples, positions=found)
     return stats, reasons, typical
