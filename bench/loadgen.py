@@ -8,7 +8,9 @@ loop), so the throughput is what the server sustains with ``clients`` requests i
 clients are coroutines on one asyncio loop in this process, writing prepared request bytes and
 reading answers with asyncio streams: no HTTP library, so the client's CPU per request stays
 small (it shares the machine's cores with the server on loopback). Latency is client-side, from
-writing the request to the last byte of the answer. An answer that is not 2xx, a dropped
+writing the request to the last byte of the answer; CPU per request is measured for this
+process and, given its pid, the server's (Linux ``/proc``), which says what the server could
+sustain on a core of its own whatever else runs on the machine. An answer that is not 2xx, a dropped
 connection or a timeout counts as an error (the client reconnects and goes on).
 """
 
@@ -16,9 +18,11 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 __all__ = ["LoadResult", "Request", "run_load"]
 
@@ -52,6 +56,9 @@ class LoadResult:
     samples: list[str] = field(default_factory=list)
     #: the answer bodies of the first requests, for a check of what came back
     bodies: list[tuple[int, bytes]] = field(default_factory=list)
+    #: CPU seconds the server process (``server_pid``) and this process used while measured
+    server_cpu_s: float | None = None
+    client_cpu_s: float | None = None
 
     @property
     def requests_per_s(self) -> float:
@@ -61,7 +68,11 @@ class LoadResult:
         lat = sorted(self.latencies)
         return lat[min(len(lat) - 1, int(q * len(lat)))] * 1000 if lat else float("nan")
 
-    def summary(self) -> dict[str, float]:
+    def cpu_ms_per_request(self, cpu_s: float | None) -> float | None:
+        n = len(self.latencies) + self.errors
+        return None if cpu_s is None or not n else round(cpu_s / n * 1000, 3)
+
+    def summary(self) -> dict[str, float | None]:
         return {
             "clients": self.clients,
             "duration_s": round(self.duration_s, 2),
@@ -71,7 +82,20 @@ class LoadResult:
             "p99_ms": round(self.quantile_ms(0.99), 2),
             "max_ms": round(max(self.latencies, default=float("nan")) * 1000, 2),
             "errors": self.errors,
+            "server_cpu_ms": self.cpu_ms_per_request(self.server_cpu_s),
+            "client_cpu_ms": self.cpu_ms_per_request(self.client_cpu_s),
         }
+
+
+def process_cpu_s(pid: int) -> float | None:
+    """CPU seconds (user + system, all threads) process ``pid`` has used; None where
+    ``/proc`` is missing."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[1].split()  # after the command name, which may hold spaces
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def _read_answer(reader: asyncio.StreamReader) -> tuple[int, bytes, bool]:
@@ -154,6 +178,7 @@ async def _run(
     warmup_s: float,
     keep_bodies: int,
     timeout_s: float,
+    server_pid: int | None,
 ) -> LoadResult:
     encoded = [r.encode(f"{host}:{port}") for r in requests]
     cycle = itertools.cycle(encoded)
@@ -164,6 +189,8 @@ async def _run(
             *(_client(host, port, cycle.__next__, end, warm, 0, timeout_s) for _ in range(clients))
         )
     result = LoadResult(clients, duration_s)
+    server0 = process_cpu_s(server_pid) if server_pid else None
+    client0 = time.process_time()
     t0 = time.perf_counter()
     end = t0 + duration_s
     await asyncio.gather(
@@ -173,6 +200,10 @@ async def _run(
         )
     )
     result.duration_s = time.perf_counter() - t0  # the last answers come in after the deadline
+    result.client_cpu_s = time.process_time() - client0
+    server1 = process_cpu_s(server_pid) if server_pid else None
+    if server0 is not None and server1 is not None:
+        result.server_cpu_s = server1 - server0
     return result
 
 
@@ -186,13 +217,19 @@ def run_load(
     warmup_s: float = 2.0,
     keep_bodies: int = 0,
     timeout_s: float = 30.0,
+    server_pid: int | None = None,
 ) -> LoadResult:
     """Send ``requests`` round-robin from ``clients`` concurrent connections for
-    ``duration_s`` seconds (after ``warmup_s`` seconds whose answers are not counted)."""
+    ``duration_s`` seconds (after ``warmup_s`` seconds whose answers are not counted); with
+    ``server_pid``, the server's CPU time while measured is taken too."""
     try:
         import uvloop  # a cheaper event loop for the client, where installed
 
         runner: Callable[..., LoadResult] = uvloop.run
     except ImportError:
         runner = asyncio.run
-    return runner(_run(host, port, requests, clients, duration_s, warmup_s, keep_bodies, timeout_s))
+    return runner(
+        _run(
+            host, port, requests, clients, duration_s, warmup_s, keep_bodies, timeout_s, server_pid
+        )
+    )

@@ -1,10 +1,14 @@
 """One-customer scoring (``POST …/assign``): the direct way (plain numbers through
 ``predict_values``) gives the labels of the DataFrame way on every customer, by values and by
 id (plain and pseudonymized ids); requests it cannot take go the frame's way with its
-answers; the cached models and lookups are dropped when what they were read from changes."""
+answers; the shortcut in front of the routing answers with the route's bytes or passes the
+request on untouched; the cached models and lookups are dropped when what they were read from
+changes."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import math
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +22,7 @@ from fastapi.testclient import TestClient
 import segmint
 from segmint._run import run_pipeline
 from segmint.api import Settings, create_app, first_admin_token, scoring
+from segmint.api.shortcut import ScoringShortcut
 from segmint.exceptions import ModelError
 from segmint.privacy.keys import KEY_ENV, KEY_FILE_ENV
 from segmint.spec.model import SegmentationSpec, Spec
@@ -200,6 +205,124 @@ def test_the_cached_scorer_goes_with_a_rename_and_a_rewrite_of_the_file(shop: Sh
     assert key in shop.state.models
     with shop.state.exclusive():
         assert shop.state.models == {}
+
+
+class Downstream:
+    """An ASGI app standing for FastAPI behind the shortcut: records the bodies it gets."""
+
+    def __init__(self) -> None:
+        self.bodies: list[bytes] = []
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        self.bodies.append(body)
+        await send({"type": "http.response.start", "status": 299, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+
+def _call(
+    asgi: Any,
+    path: str,
+    body: bytes,
+    headers: dict[str, str],
+    method: str = "POST",
+) -> tuple[int, bytes]:
+    """One request straight to an ASGI app, the body in two chunks: (status, body)."""
+    half = len(body) // 2
+    incoming = [
+        {"type": "http.request", "body": body[:half], "more_body": True},
+        {"type": "http.request", "body": body[half:], "more_body": False},
+    ]
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return incoming.pop(0) if incoming else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "method": method,
+        "path": path,
+        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+    }
+    asyncio.run(asgi(scope, receive, send))
+    return sent[0]["status"], b"".join(m.get("body", b"") for m in sent[1:])
+
+
+def test_the_shortcut_answers_with_the_routes_bytes(shop: Shop):
+    found = shop.scorer("clusters")
+    downstream = Downstream()
+    shortcut = ScoringShortcut(downstream, state=shop.state)
+    headers = {**shop.auth, "Content-Type": "application/json"}
+    complete = shop.features.index[shop.features[found.needed].notna().all(axis=1)]
+    batches = [[cid] for cid in complete[:40]] + [list(complete[40:50])]
+    for batch in batches:
+        body = json.dumps(
+            {"customers": [{"customer_id": c, **_values(shop, c, found.needed)} for c in batch]}
+        ).encode()
+        status, answer = _call(shortcut, shop.url("clusters") + "/assign", body, headers)
+        assert status == 200 and downstream.bodies == []
+        # another JSON content type goes past the shortcut, to FastAPI's route
+        route = shop.client.post(
+            shop.url("clusters") + "/assign",
+            content=body,
+            headers={**shop.auth, "Content-Type": "application/json; charset=utf-8"},
+        )
+        assert route.status_code == 200 and route.content == answer
+        assert route.headers["content-type"] == "application/json"
+
+
+def test_the_shortcut_passes_on_what_it_cannot_answer(shop: Shop):
+    found = shop.scorer("clusters")
+    cid = str(shop.features.index[0])
+    numbers = {c: 2.5 for c in found.needed}
+    url = shop.url("clusters") + "/assign"
+    ok = {**shop.auth, "Content-Type": "application/json"}
+    good = json.dumps({"customers": [{"customer_id": cid, **numbers}]}).encode()
+    viewer = shop.state.tokens.create("scoring-viewer", "viewer")[1]
+    cases = [
+        (url, good, {**shop.auth, "Content-Type": "text/plain"}, "POST"),  # not JSON
+        (url, good, {"Content-Type": "application/json"}, "POST"),  # no token
+        (
+            url,
+            good,
+            {"Authorization": "Bearer sgm_nope", "Content-Type": "application/json"},
+            "POST",
+        ),
+        (url, good, ok, "PUT"),
+        (url + "/more", good, ok, "POST"),
+        (url, b"{not json", ok, "POST"),
+        (url, json.dumps({"customers": [], "extra": 1}).encode(), ok, "POST"),  # invalid
+        (url, json.dumps({"customers": [{"customer_id": cid}]}).encode(), ok, "POST"),  # by id
+        (url, json.dumps({"customers": [{c: "2.5" for c in found.needed}]}).encode(), ok, "POST"),
+        (shop.url("nothing") + "/assign", good, ok, "POST"),  # no such segmentation
+    ]
+    for path, body, headers, method in cases:
+        downstream = Downstream()
+        status, _ = _call(
+            ScoringShortcut(downstream, state=shop.state), path, body, headers, method
+        )
+        assert status == 299 and downstream.bodies == [body], (path, body, headers, method)
+    # a viewer may score: the route's role
+    downstream = Downstream()
+    auth = {"Authorization": f"Bearer {viewer}", "Content-Type": "application/json"}
+    status, _ = _call(ScoringShortcut(downstream, state=shop.state), url, good, auth)
+    assert status == 200 and downstream.bodies == []
+    # a model not loaded yet: the route loads it; the next request is answered from memory
+    shop.state.models.clear()
+    downstream = Downstream()
+    _call(ScoringShortcut(downstream, state=shop.state), url, good, ok)
+    assert downstream.bodies == [good]
+    assert shop.client.post(url, content=good, headers=ok).status_code == 200
+    downstream = Downstream()
+    assert _call(ScoringShortcut(downstream, state=shop.state), url, good, ok)[0] == 200
 
 
 def test_direct_scoring_by_a_real_id_on_a_pseudonymized_workspace(shop: Shop):

@@ -41,6 +41,7 @@ from segmint.api.openapi import refine
 from segmint.api.redact import Redactor
 from segmint.api.routes import router
 from segmint.api.services import NotFound
+from segmint.api.shortcut import ScoringShortcut
 from segmint.api.state import IN_REQUEST, AppState, Settings
 from segmint.api.uploads import UploadTooLarge
 from segmint.exceptions import DiskSpaceError, EngineError, SegmintError
@@ -150,7 +151,10 @@ def create_app(settings: Settings) -> FastAPI:
             status_code=422,
         )
 
-    # innermost: every route, job and page writes its audit rows as the caller
+    # innermost: one-customer scoring answered from memory without the routing (a request it
+    # cannot answer goes on to the route)
+    app.add_middleware(ScoringShortcut, state=state)
+    # every route, job and page writes its audit rows as the caller
     app.add_middleware(ActingAs, tokens=state.tokens)
     # before the security headers' middleware, so that it runs inside it: its early 401 and
     # 413 answers get the headers too
