@@ -22,7 +22,7 @@ from fastapi.testclient import TestClient
 import segmint
 from segmint._run import run_pipeline
 from segmint.api import Settings, create_app, first_admin_token, scoring
-from segmint.api.shortcut import ScoringShortcut
+from segmint.api.shortcut import MAX_BODY, ScoringShortcut
 from segmint.exceptions import ModelError
 from segmint.privacy.keys import KEY_ENV, KEY_FILE_ENV
 from segmint.spec.model import SegmentationSpec, Spec
@@ -287,6 +287,9 @@ def test_the_shortcut_passes_on_what_it_cannot_answer(shop: Shop):
     ok = {**shop.auth, "Content-Type": "application/json"}
     good = json.dumps({"customers": [{"customer_id": cid, **numbers}]}).encode()
     viewer = shop.state.tokens.create("scoring-viewer", "viewer")[1]
+    many = [{"customer_id": f"n{i}", **numbers} for i in range(2 * MAX_BODY // len(good))]
+    large = json.dumps({"customers": many}).encode()
+    assert len(large) > MAX_BODY
     cases = [
         (url, good, {**shop.auth, "Content-Type": "text/plain"}, "POST"),  # not JSON
         (url, good, {"Content-Type": "application/json"}, "POST"),  # no token
@@ -303,6 +306,8 @@ def test_the_shortcut_passes_on_what_it_cannot_answer(shop: Shop):
         (url, json.dumps({"customers": [{"customer_id": cid}]}).encode(), ok, "POST"),  # by id
         (url, json.dumps({"customers": [{c: "2.5" for c in found.needed}]}).encode(), ok, "POST"),
         (shop.url("nothing") + "/assign", good, ok, "POST"),  # no such segmentation
+        (url, large, ok, "POST"),  # more than the shortcut reads (sent in two chunks)
+        (url, large, {**ok, "Content-Length": str(len(large))}, "POST"),  # said up front
     ]
     for path, body, headers, method in cases:
         downstream = Downstream()

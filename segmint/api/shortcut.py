@@ -35,10 +35,13 @@ from segmint.api.limits import bearer_token
 from segmint.api.routes import AssignRequest
 from segmint.api.state import AppState
 
-__all__ = ["ROLE", "ScoringShortcut"]
+__all__ = ["MAX_BODY", "ROLE", "ScoringShortcut"]
 
 #: the role the route asks for (``routes.assign``: ``Viewer``)
 ROLE = "viewer"
+#: a larger body is left to the route unread: it holds more customers than
+#: ``scoring.IN_MEMORY_CUSTOMERS`` (about 300 bytes each), and would be parsed twice
+MAX_BODY = 64 * 1024
 _PATH = re.compile(r"/api/v1/runs/([^/]+)/segmentations/([^/]+)/assign")
 _ANSWER: TypeAdapter[list[dict[str, Any]]] = TypeAdapter(list[dict[str, Any]])
 
@@ -56,7 +59,7 @@ class ScoringShortcut:
         if found is None:
             await self.app(scope, receive, send)
             return
-        messages, body = await _read_body(receive)
+        messages, body = await _read_body(receive, MAX_BODY)
         answer = self._answer(found, body) if body is not None else None
         if answer is None:
             await self.app(scope, _replay(messages, receive), send)
@@ -83,6 +86,9 @@ class ScoringShortcut:
         headers = {k.lower(): v for k, v in scope["headers"] if k.lower() in _HEADERS}
         if headers.get(b"content-type") != b"application/json":
             return None
+        length = headers.get(b"content-length", b"0")
+        if not length.isdigit() or int(length) > MAX_BODY:
+            return None
         auth = headers.get(b"authorization", b"").decode("latin-1")
         who = self.state.tokens.verify(bearer_token({"authorization": auth}))
         if who is None or not role_allows(who.role, ROLE):
@@ -98,21 +104,26 @@ class ScoringShortcut:
         return None if answer is None else _ANSWER.dump_json(answer)
 
 
-_HEADERS = {b"content-type", b"authorization"}
+_HEADERS = {b"content-type", b"content-length", b"authorization"}
 
 
-async def _read_body(receive: Receive) -> tuple[list[Message], bytes | None]:
-    """The request's messages as received, and its body (None when the client left)."""
+async def _read_body(receive: Receive, limit: int) -> tuple[list[Message], bytes | None]:
+    """The request's messages as received, and its body: None when the client left or the
+    body passed ``limit`` bytes (then reading stops; the route reads the rest)."""
     messages: list[Message] = []
     chunks: list[bytes] = []
+    size = 0
     while True:
         message = await receive()
         messages.append(message)
         if message["type"] != "http.request":
             return messages, None
         chunks.append(message.get("body", b""))
+        size += len(chunks[-1])
         if not message.get("more_body", False):
             return messages, b"".join(chunks)
+        if size > limit:
+            return messages, None
 
 
 def _replay(messages: list[Message], receive: Receive) -> Receive:
