@@ -201,7 +201,8 @@ class Admission:
 
     A plain ASGI class rather than ``@app.middleware("http")``: Starlette's function
     middleware runs the app in a task of its own and streams the answer through a memory
-    channel, about as much CPU as a one-customer scoring request needs in all.
+    channel (with the thread hops of plain-function dependencies, half the time of a small
+    API call: GET /api/v1/me took 1.2 ms in-process, 0.57 ms without both).
     """
 
     def __init__(self, app: ASGIApp, *, state: AppState) -> None:
