@@ -108,8 +108,9 @@ def refuse(method: str, path: str, what: str | None = None) -> NotOnEngine:
     )
 
 
-def guard(request: Request) -> None:
-    """A router dependency: on a Spark workspace, refuse every route not in :data:`ON_SPARK`."""
+async def guard(request: Request) -> None:
+    """A router dependency: on a Spark workspace, refuse every route not in :data:`ON_SPARK`.
+    (``async``: it only reads memory, and a plain function would cost a thread hop.)"""
     if request.app.state.segmint.engine is None:
         return
     route = request.scope.get("route")

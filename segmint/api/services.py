@@ -7,7 +7,6 @@ paragraph); a missing run or segment raises :class:`NotFound`.
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import tempfile
@@ -26,12 +25,11 @@ from segmint.api import uploads
 from segmint.api.inflation import check_inflation
 from segmint.api.state import AppState
 from segmint.api.uploads import Received
-from segmint.exceptions import InputError, ModelError, SegmintError, UnreadableFileError
+from segmint.exceptions import InputError, SegmintError, UnreadableFileError
 from segmint.identity.persons import customers_sql
 from segmint.privacy import audit
 from segmint.privacy.pseudonyms import customer_key_sql
 from segmint.privacy.reports import moved
-from segmint.segment.models import model_columns, model_from_json
 from segmint.spec import message
 from segmint.spec.model import SegmentationSpec, Spec
 from segmint.store.csvsafe import frame_to_csv_text
@@ -58,7 +56,6 @@ __all__ = [
     "rename_segment",
     "report_file",
     "rule_columns",
-    "score",
     "start_ingest",
     "start_run",
     "update_targeting",
@@ -438,6 +435,7 @@ def rename_segment(
     result = result.renamed(label, new_name)
     state.models.pop((run_id, name), None)  # scoring answers with the new name
     _store_result(state, ws, run_id, name, result)
+    state.models.pop((run_id, name), None)  # a request scored meanwhile cached the old one
     with state.write_lock:
         cur = ws.store.db.cursor()
         cur.execute(
@@ -516,140 +514,6 @@ def message_preview(
         customer_key=key,
         customers=customers_sql(ws.store),
     )
-
-
-# -- scoring ---------------------------------------------------------------------------------
-
-
-def _model(
-    state: AppState, ws: Workspace, run_id: str, name: str
-) -> tuple[Any, list[str], dict[str, str]]:
-    """The fitted model (loaded from its JSON data), its features and the segments' display
-    names (cached until a rename)."""
-    key = (run_id, name)
-    cached = state.models.get(key)
-    if cached is not None:
-        return cached  # type: ignore[return-value]
-    result = get_segmentation(ws, run_id, name)
-    rows = (
-        _rows(
-            ws,
-            "SELECT model, features FROM segment_models WHERE run_id = ? AND segmentation = ?",
-            [run_id, name],
-        )
-        if "segment_models" in ws.tables()
-        else []
-    )
-    if not rows or not isinstance(rows[0][0], str):  # none, or a pickle (never loaded)
-        raise ModelError(
-            f"Segmentation '{name}' of run '{run_id}' has no stored model to score new customers.",
-            fix="run the segmentation again with this version of segmint.",
-        )
-    model = model_from_json(rows[0][0])  # data only: nothing in the file is run as code
-    names = result.names()
-    entry = (model, json.loads(rows[0][1]), names)
-    state.models[key] = entry
-    return entry
-
-
-def score(
-    state: AppState, ws: Workspace, run_id: str, name: str, customers: list[dict[str, Any]]
-) -> list[dict[str, Any]]:
-    """Assign customers (feature values as dicts) to the fitted segmentation's segments.
-
-    A customer sent with its ``customer_id`` and without feature values is scored on its row
-    of ``customer_features`` (found by its pseudonym when the workspace keeps pseudonyms)."""
-    if not customers:
-        raise InputError("Send at least one customer.", fix='{"customers": [{"frequency": 3}]}')
-    model, features, names = _model(state, ws, run_id, name)
-    frame = pd.DataFrame(customers)
-    ids = frame.pop("customer_id") if "customer_id" in frame.columns else None
-    needed = model_columns(model, features)
-    if ids is not None:
-        frame = _stored_features(
-            getattr(state, "engine", None) or ws, frame, ids.astype(str), needed
-        )
-    missing = [c for c in needed if c not in frame.columns]
-    if missing:
-        raise InputError(
-            f"Scoring with '{name}' needs the feature(s) {', '.join(missing)}.",
-            fix=f"send each customer with: {', '.join(needed)}.",
-        )
-    for col in needed:
-        if frame[col].dtype == object:
-            converted = pd.to_numeric(frame[col], errors="coerce")
-            if converted.notna().sum() == frame[col].notna().sum():
-                frame[col] = converted
-    frame.index = pd.Index(
-        ids.astype(str) if ids is not None else [str(i) for i in range(len(frame))],
-        name="customer_id",
-    )
-    try:
-        labels = model.predict(frame)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise InputError(
-            f"These customers could not be scored with '{name}': {exc}.",
-            fix=f"send numbers for: {', '.join(needed)}.",
-        ) from None
-    return [
-        {"customer_id": cid, "segment": str(lab), "name": names.get(str(lab), str(lab))}
-        for cid, lab in zip(frame.index, labels.astype(str), strict=True)
-    ]
-
-
-def _stored_features(
-    src: Any, frame: pd.DataFrame, ids: pd.Series, needed: list[str]
-) -> pd.DataFrame:
-    """``frame`` with the feature values its customers did not send taken from
-    ``customer_features`` (rows whose every needed value is missing; an unknown id is an
-    InputError). ``src``: the workspace, or the Spark workspace the rows are read from."""
-    blank = frame.reindex(columns=needed).isna().all(axis=1).to_numpy()
-    if not blank.any():
-        return frame
-    if isinstance(src, Workspace):
-        stored = _duckdb_features(src, ids[blank], needed)
-    else:
-        from segmint.api.services_engine import feature_rows
-
-        stored = feature_rows(src, list(ids[blank]), needed)
-    if stored is None:
-        return frame
-    unknown = [c for c in ids[blank] if c not in stored.index]
-    if unknown:
-        raise InputError(
-            f"No customer with the id(s) {', '.join(map(repr, unknown[:5]))} has stored features.",
-            fix=f"send their feature values ({', '.join(needed)}), or ids of this workspace.",
-        )
-    out = frame.reindex(columns=list(dict.fromkeys([*frame.columns, *needed]))).astype(object)
-    for i in range(len(out)):
-        if blank[i] and ids.iloc[i] in stored.index:
-            out.loc[out.index[i], needed] = stored.loc[ids.iloc[i], needed].to_numpy()
-    return out
-
-
-def _duckdb_features(ws: Workspace, ids: pd.Series, needed: list[str]) -> pd.DataFrame | None:
-    """The stored feature rows of ``ids`` (found by their pseudonym when the workspace keeps
-    pseudonyms), or None without a feature table holding ``needed``."""
-    have = ws.store.columns("customer_features") if "customer_features" in ws.tables() else {}
-    if not all(c in have for c in needed):
-        return None
-    import pyarrow as pa
-
-    db = ws.store.db.cursor()
-    db.register("_segmint_score_ids", pa.table({"customer_id": list(ids)}))
-    cols = ", ".join(f'f."{c}"' for c in needed)
-    key = customer_key_sql(ws.store, "i.customer_id")
-    stored = (
-        db.execute(
-            f"SELECT i.customer_id, {cols} FROM _segmint_score_ids i "
-            f"JOIN customer_features f ON f.customer_id = {key}"
-        )
-        .df()
-        .drop_duplicates("customer_id")
-        .set_index("customer_id")
-    )
-    db.unregister("_segmint_score_ids")
-    return stored
 
 
 # -- uploads and jobs --------------------------------------------------------------------------

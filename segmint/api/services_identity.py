@@ -138,6 +138,7 @@ def decide(
         )
     with state.write_lock, acting_as(user, origin):
         done = ws.decide_identity(a, b, decision)
+    state.models.clear()  # persons were reclustered: a customer's key may have changed
     out: dict[str, Any] = jsonable(done.as_dict())
     return out
 

@@ -90,6 +90,8 @@ class AppState:
         conn: Any = _MetaConnection(self)
         self.tokens = TokenStore(conn, self.write_lock)
         self.jobs = JobRunner(conn, self.write_lock, redact=self.redact)
+        #: scoring models per (run, segmentation) (:class:`segmint.api.scoring.Scorer`):
+        #: whatever rewrites tables clears it
         self.models: dict[tuple[str, str], object] = {}
         for sub in ("uploads", "reports"):
             (settings.folder / sub).mkdir(parents=True, exist_ok=True)
@@ -143,6 +145,7 @@ class AppState:
                 self._opened = []
             self.generation += 1
             self.meta.close()
+            self.models.clear()  # scoring models and lookups were read from the old file
             yield
         finally:
             self.meta = Workspace(self.settings.workspace)

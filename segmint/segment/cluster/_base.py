@@ -238,8 +238,36 @@ class ClusterSegmenter(BaseSegmenter):
     def predict(self, X: pd.DataFrame) -> pd.Series:
         """Segment label of every customer of ``X`` (same feature columns as in ``fit``)."""
         index, raw = self._assign(X)
+        return pd.Series(self._labels_of(raw), index=index, name="segment", dtype="str")
+
+    def predict_values(self, values: np.ndarray) -> np.ndarray:
+        """Segment labels (an object array of str) of the rows of ``values``: floats, one
+        column per feature of ``features_`` in that order, NaN for a missing value.
+
+        :meth:`predict` without the DataFrame, for a caller that holds plain numbers (the
+        API scores one customer this way): the same scaling and assignment, so the same
+        labels. Infinite values are refused as ``predict`` refuses them.
+        """
+        self._check_fitted()
+        values = np.asarray(values, dtype="float64")
+        if values.ndim != 2 or values.shape[1] != len(self.features_):
+            raise ModelError(
+                f"{type(self).__name__}.predict_values expects an (n, {len(self.features_)}) "
+                f"array (columns {', '.join(self.features_)}). Got shape {values.shape}.",
+                fix="put the values in features_ order, one row per customer.",
+            )
+        if np.isinf(values).any():
+            raise ModelError(
+                f"{type(self).__name__} cannot use infinite values.",
+                fix="replace them with a number or NaN (a missing value).",
+            )
+        return self._labels_of(self.assigner_.assign(self.scaler_.scale_values(values)))
+
+    def _labels_of(self, raw: np.ndarray) -> np.ndarray:
+        """Component indices (-1: none) as segment labels."""
         lookup = np.array([*self.component_labels_, UNASSIGNED], dtype=object)
-        return pd.Series(lookup[raw], index=index, name="segment", dtype="str")
+        out: np.ndarray = lookup[raw]
+        return out
 
     def to_ibis(self, table: ir.Table, column: str = "segment") -> ir.Table:
         """``table`` plus a ``column`` with the segment of every row, computed by the engine.

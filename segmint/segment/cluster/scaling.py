@@ -196,10 +196,24 @@ class Scaler:
         self._check()
         out = np.empty((len(X), len(self.features_)), dtype="float64")
         for j, name in enumerate(self.features_):
-            s = self.scalings_[name]
-            x = X[name].to_numpy(dtype="float64")
-            x = np.where(np.isnan(x), s.fill, x)
-            out[:, j] = (s.forward(x) - s.center) / s.scale
+            out[:, j] = self._scaled(name, X[name].to_numpy(dtype="float64"))
+        return out
+
+    def scale_values(self, values: np.ndarray) -> np.ndarray:
+        """:meth:`transform_array` of plain values: an (n, d) float array whose columns are
+        ``features_`` in order (NaN: missing). Each column goes through the same arithmetic
+        as a frame's, so both give the same numbers."""
+        self._check()
+        out = np.empty((len(values), len(self.features_)), dtype="float64")
+        for j, name in enumerate(self.features_):
+            out[:, j] = self._scaled(name, np.ascontiguousarray(values[:, j], dtype="float64"))
+        return out
+
+    def _scaled(self, name: str, x: np.ndarray) -> np.ndarray:
+        """One column's values, missing ones filled, transformed, centred and scaled."""
+        s = self.scalings_[name]
+        x = np.where(np.isnan(x), s.fill, x)
+        out: np.ndarray = (s.forward(x) - s.center) / s.scale
         return out
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
