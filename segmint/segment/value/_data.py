@@ -8,6 +8,7 @@ data come down to far fewer rows.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -30,6 +31,14 @@ class Histories:
     T: np.ndarray
     count: np.ndarray
     inverse: np.ndarray
+
+    @cached_property
+    def x_T(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The distinct (x, T) pairs among the histories and each history's pair: what
+        depends on x and T but not on t_x (BG/NBD's growth in purchases) is computed once
+        per pair."""
+        inverse, first = _group(self.x, self.T)
+        return self.x[first], self.T[first], inverse
 
 
 def _bad(model: str, what: str, where: Any, fix: str) -> ModelError:
@@ -55,13 +64,17 @@ def check_summary(
             fix="build the summary with Workspace.value_summary() (frequency, recency, T, "
             "monetary_value per customer).",
         )
-    df = summary[list(columns)].apply(pd.to_numeric, errors="coerce").astype(float)
-    bad = df.isna().any(axis=1) | ~np.isfinite(df).all(axis=1)
+    df = summary[list(columns)]
+    if all(pd.api.types.is_numeric_dtype(t) for t in df.dtypes):
+        df = df.astype(float)  # numbers already: one copy, no parsing
+    else:
+        df = df.apply(pd.to_numeric, errors="coerce").astype(float)
+    bad = ~np.isfinite(df.to_numpy()).all(axis=1)  # NaN is not finite either
     if bad.any():
         raise _bad(
             model,
             f"{int(bad.sum())} row(s) have a missing or non-numeric value",
-            df.index[bad.to_numpy()][0],
+            df.index[bad][0],
             "drop or fill those customers before fitting.",
         )
     if len(df) < min_rows:
@@ -104,10 +117,7 @@ def histories(summary: Any, model: str, *, fitting: bool = True) -> Histories:
             fix="use a longer order history (repeat buyers are needed), or segment by RFM "
             "instead of value.",
         )
-    frame = pd.DataFrame({"x": x, "t_x": t_x, "T": T})
-    grouped = frame.groupby(["x", "t_x", "T"], sort=False)
-    inverse = grouped.ngroup().to_numpy()
-    first = grouped.head(1)
+    inverse, first = _group(x, t_x, T)
     count = np.bincount(inverse)
     if fitting and len(count) == 1:
         raise ModelError(
@@ -117,11 +127,31 @@ def histories(summary: Any, model: str, *, fitting: bool = True) -> Histories:
             fix="check the as-of date and the order dates: the summary should vary across "
             "customers.",
         )
-    # with sort=False, group numbers follow first appearance, and so do the first rows
-    return Histories(
-        first["x"].to_numpy(),
-        first["t_x"].to_numpy(),
-        first["T"].to_numpy(),
-        count.astype(float),
-        inverse,
-    )
+    return Histories(x[first], t_x[first], T[first], count.astype(float), inverse)
+
+
+def _group(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Group numbers of the distinct rows of ``columns`` in order of first appearance (as a
+    pandas group-by with ``sort=False``) and the position of each group's first row.
+
+    Each column is factorized by hashing (few distinct values: a small, fast table), the codes
+    are combined into one integer key (factorized in between only when the key range would
+    pass 2⁶²), and the key is factorized once: several times faster than a group-by on the
+    float columns.
+    """
+    key, size = np.zeros(len(columns[0]), dtype=np.int64), 1
+    for col in columns:
+        codes, uniques = pd.factorize(col)
+        if size * len(uniques) >= 2**62:
+            key, kept = pd.factorize(key)
+            size = len(kept)
+        key = key * len(uniques) + codes
+        size *= len(uniques)
+    groups, distinct = pd.factorize(key)
+    # new group numbers appear in increasing order: a first row raises the running maximum
+    running = np.maximum.accumulate(groups) if len(groups) else groups
+    rises = np.ones(len(groups), dtype=bool)
+    np.greater(running[1:], running[:-1], out=rises[1:])
+    first = np.flatnonzero(rises)
+    assert len(first) == len(distinct)
+    return groups.astype(np.intp), first
