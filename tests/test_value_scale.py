@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from segmint.exceptions import ModelError
 from segmint.segment.value import BetaGeoModel, GammaGammaModel, _mle, _transaction, clv, gammagamma
 from segmint.segment.value._data import _group, histories
 from segmint.segment.value._transaction import (
@@ -55,6 +56,9 @@ def test_grouping_equals_a_pandas_group_by():
     grouped = frame.groupby(["a", "b", "c"], sort=False)
     np.testing.assert_array_equal(inverse, grouped.ngroup().to_numpy())
     np.testing.assert_array_equal(first, grouped.head(1).index.to_numpy())
+    whole = _group(cols[0].astype(np.int64), *cols[1:])  # small whole numbers: their own codes
+    np.testing.assert_array_equal(whole[0], inverse)
+    np.testing.assert_array_equal(whole[1], first)
     empty = _group(np.zeros(0), np.zeros(0))
     assert len(empty[0]) == len(empty[1]) == 0
 
@@ -102,3 +106,32 @@ def test_warm_started_fits_reach_the_cold_fits_optimum(summary, monkeypatch):
             assert warm.params_[k] == pytest.approx(v, rel=1e-5)
             assert warm.standard_errors_[k] == pytest.approx(cold.standard_errors_[k], rel=1e-3)
     assert len(starts) == 2
+
+
+def test_histories_are_reused_only_for_the_same_unchanged_frame(summary):
+    s = summary.copy()
+    first = histories(s, "test")
+    assert histories(s, "test", fitting=False) is first  # clv after the fit: grouped once
+    assert histories(s.copy(), "test") is not first  # another frame is grouped anew
+    s.loc[s.index[5], "T"] += 1.0  # changed in place: grouped anew, with the new value
+    changed = histories(s, "test", fitting=False)
+    assert changed is not first
+    assert changed.T[changed.inverse][5] == s["T"].iloc[5]
+    np.testing.assert_array_equal(changed.T[changed.inverse], s["T"].to_numpy())
+
+
+def test_reused_histories_still_get_a_fits_checks():
+    same = pd.DataFrame({"frequency": [1.0] * 20, "recency": [2.0] * 20, "T": [5.0] * 20})
+    histories(same, "test", fitting=False)  # no fit checks: fine
+    with pytest.raises(ModelError, match="same history"):
+        histories(same, "test")  # a fit must not reuse it unchecked
+
+
+def test_a_dropped_frame_lets_its_histories_go(summary):
+    import gc
+
+    from segmint.segment.value import _data
+
+    histories(summary.copy(), "test")
+    gc.collect()
+    assert _data._last is None

@@ -106,6 +106,7 @@ def clv(
             "clv": margin * aov * discounted[h.inverse],
         },
         index=summary.index,
+        copy=False,  # four columns of millions of rows: not copied into one block
     )
     return out
 
