@@ -58,7 +58,7 @@ def start(data: Data, k: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 CASES = {
     "bench shape": (20_000, 5, [6, 6, 6], 5),
-    "many levels: several code groups": (5_000, 3, [70, 90, 3, 120], 4),
+    "many levels: several code groups": (5_000, 3, [70, 90, 3, 120, 5_000], 4),
     "one numeric column, k = 9": (8_000, 1, [2, 5], 9),
     "categorical only": (3_000, 0, [4, 4, 4, 4], 3),
     "wide numeric": (4_000, 12, [3], 6),

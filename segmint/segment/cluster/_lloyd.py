@@ -76,7 +76,7 @@ class _Group:
 
     cols: list[int]
     shape: tuple[int, ...]
-    combo: np.ndarray  # n, the combined code of every row
+    combo: np.ndarray  # n (int32), the combined code of every row
     grid: np.ndarray  # codes × len(cols): the column codes of every combined code
 
 
@@ -116,7 +116,7 @@ class _Prepared:
             grid = np.stack(np.unravel_index(np.arange(math.prod(shape)), shape), axis=1)
         else:
             grid = np.zeros((1, 0), dtype=np.intp)
-        return _Group(cols, shape, combo.astype(np.intp), grid)
+        return _Group(cols, shape, combo.astype(np.int32), grid)
 
     # -- scores ----------------------------------------------------------------------------
     def tables(self, cnum: np.ndarray, ccat: np.ndarray, gamma: float) -> list[np.ndarray]:
@@ -275,7 +275,7 @@ def lloyd(data: Data, cnum: np.ndarray, ccat: np.ndarray, gamma: float, max_iter
     ``max_iter`` assignments; an empty cluster is reseeded at the row farthest from its
     prototype. The same steps as scoring every row every time (see the module docstring)."""
     prep, n, k = data._prepared, data.n, len(ccat)
-    labels, nearest, gap = _Scorer(prep, cnum, ccat, gamma).all(n)
+    labels, _, gap = _Scorer(prep, cnum, ccat, gamma).all(n)
     stats: _Stats | None = None
     changed, n_iter = True, 1
     while True:
@@ -302,7 +302,7 @@ def lloyd(data: Data, cnum: np.ndarray, ccat: np.ndarray, gamma: float, max_iter
         todo = np.flatnonzero(gap <= 0.0)
         scorer = _Scorer(prep, cnum, ccat, gamma)
         if len(todo) > n // 3:  # most rows: one pass in blocks beats gathering them
-            fresh, nearest, gap = scorer.all(n)
+            fresh, _, gap = scorer.all(n)
             todo = np.flatnonzero(fresh != labels)
             new = fresh[todo]
         else:
