@@ -82,19 +82,15 @@ class _Group:
 
 @dataclass
 class _Prepared:
-    """What a fit derives from the data once: columns of Z, ‖z‖², combined codes."""
+    """What a fit derives from the data once: ‖z‖² and the combined codes."""
 
     data: Data
-    ZT: np.ndarray = field(init=False)  # p × n (each numeric column contiguous)
     zz: np.ndarray = field(init=False)
-    margin: np.ndarray = field(init=False)
     groups: list[_Group] = field(init=False)
 
     def __post_init__(self) -> None:
         data = self.data
-        self.ZT = np.ascontiguousarray(data.Z.T)
         self.zz = np.einsum("ij,ij->i", data.Z, data.Z)
-        self.margin = _REL * (1.0 + np.sqrt(self.zz))
         self.groups = []
         cols: list[int] = []
         for j, q in enumerate(data.ncats):
@@ -133,7 +129,9 @@ class _Prepared:
         self, c2: np.ndarray, tables: list[np.ndarray], rows: slice | np.ndarray
     ) -> np.ndarray:
         """d − ‖z‖² for the rows and every prototype (k × rows): −2 c·z + ‖c‖² + γ·mismatches."""
-        d: np.ndarray = c2 @ self.ZT[:, rows]
+        # rows × k from the row-major Z, turned to k × rows (small, in cache) so that each
+        # prototype's scores are contiguous for the loops that follow
+        d: np.ndarray = np.ascontiguousarray((self.data.Z[rows] @ c2.T).T)
         for g, t in zip(self.groups, tables, strict=True):
             d += np.take(t, g.combo[rows], axis=1)
         return d
@@ -179,9 +177,10 @@ class _Stats:
 
     @classmethod
     def of(cls, prep: _Prepared, labels: np.ndarray, k: int) -> _Stats:
-        sums = np.empty((k, len(prep.ZT)))
-        for j, col in enumerate(prep.ZT):
-            sums[:, j] = np.bincount(labels, weights=col, minlength=k)
+        Z = prep.data.Z
+        sums = np.empty((k, Z.shape[1]))
+        for j in range(Z.shape[1]):
+            sums[:, j] = np.bincount(labels, weights=Z[:, j], minlength=k)
         tables = [
             np.bincount(labels * len(g.grid) + g.combo, minlength=k * len(g.grid)).reshape(k, -1)
             for g in prep.groups
@@ -192,8 +191,9 @@ class _Stats:
         """Rows ``rows`` leave clusters ``old`` for clusters ``new``."""
         k = len(self.counts)
         self.counts += np.bincount(new, minlength=k) - np.bincount(old, minlength=k)
-        for j, col in enumerate(prep.ZT):
-            w = col[rows]
+        moved = prep.data.Z[rows]
+        for j in range(moved.shape[1]):
+            w = moved[:, j]
             self.sums[:, j] += np.bincount(new, w, minlength=k) - np.bincount(old, w, minlength=k)
         for g, t in zip(prep.groups, self.tables, strict=True):
             q, combo = len(g.grid), g.combo[rows]
@@ -253,7 +253,8 @@ class _Scorer:
 
     def rows(self, rows: slice | np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         lab, d1, d2 = self.prep.nearest_two(self.c2, self.tables, rows)
-        return lab, d1, _gaps(d1, d2, self.prep.margin[rows] + self.extra)
+        margin = _REL * (1.0 + np.sqrt(self.prep.zz[rows])) + self.extra
+        return lab, d1, _gaps(d1, d2, margin)
 
     def all(self, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         labels, d1, gap = np.empty(n, dtype=np.intp), np.empty(n), np.empty(n)
