@@ -1,5 +1,8 @@
 """Benchmark: segmint's k-prototypes against the ``kmodes`` package on mixed data (k = 5).
 
+Targets: ≥ 100× faster than kmodes at equal or lower cost on 10k rows; fit ≤ 2 s on 1M rows
+(issue 19; it was ≤ 10 s before).
+
     .venv/bin/python bench/bench_kprototypes.py            # 10k rows vs kmodes + 1M rows
     .venv/bin/python bench/bench_kprototypes.py --quick    # 2k rows, no 1M, BENCHMARKS.md untouched
 
@@ -197,8 +200,10 @@ def verdicts(results: list[tuple[str, int, dict[str, float | str]]]) -> list[str
                 f"{met}."
             )
         if name == "segmint" and rows >= 1_000_000:
-            met = "met" if float(r["fit_s"]) <= 10 else "NOT met"
-            out.append(f"- Target ≤ 10 s on {rows:,} rows: {float(r['fit_s']):.2f} s: {met}.")
+            met = "met" if float(r["fit_s"]) <= 2 else "NOT met"
+            out.append(
+                f"- Target (issue 19) ≤ 2 s on {rows:,} rows: {float(r['fit_s']):.2f} s: {met}."
+            )
     return out
 
 

@@ -12,12 +12,8 @@ from sklearn.metrics import adjusted_rand_score, silhouette_score
 
 from segmint.exceptions import ModelError, NotFittedError
 from segmint.segment.base import UNASSIGNED, Segmentation
-from segmint.segment.cluster.kprototypes import (
-    KPrototypesSegmenter,
-    _Data,
-    _repair,
-    _silhouettes,
-)
+from segmint.segment.cluster._lloyd import _repair
+from segmint.segment.cluster.kprototypes import KPrototypesSegmenter, _Data, _silhouettes
 from tests.conftest import shared_file
 
 NUM = [f"x{j}" for j in range(5)]

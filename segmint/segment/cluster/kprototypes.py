@@ -19,9 +19,11 @@ is 0.5 unless some column is constant (1.0 when there are no numeric columns).
   :class:`~segmint.exceptions.ModelError` says so. ``init="random"`` draws k distinct rows
   uniformly; a DataFrame of k rows (same columns as ``X``) gives the starting prototypes.
 * **Iterations**: Lloyd steps (assign every customer, then recompute means and modes) until
-  no label changes or ``max_iter``. Rows are processed in blocks of 65,536, so the work
-  arrays stay small at any size. An empty cluster is reseeded at the customer farthest from
-  its own prototype. The best of ``n_init`` seeded runs (lowest cost) is kept.
+  no label changes or ``max_iter``. An empty cluster is reseeded at the customer farthest
+  from its own prototype. The best of ``n_init`` seeded runs (lowest cost) is kept. The steps
+  run in :mod:`segmint.segment.cluster._lloyd`: rows in blocks (small work arrays at any
+  size), categorical columns as combined codes, and bounds from the triangle inequality that
+  skip the rows whose prototype cannot have changed, with the labels of plain Lloyd steps.
 * **Large data**: with more than ``sample_size`` rows, the ``n_init`` runs are made on a
   random sample of ``sample_size`` rows and the best one is refined by Lloyd steps on all
   rows (``n_iter_`` counts those). ``sample_size=None`` runs everything on all rows.
@@ -58,7 +60,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import ibis
@@ -70,44 +71,16 @@ from threadpoolctl import threadpool_limits
 from segmint.exceptions import ModelError
 from segmint.segment.base import UNASSIGNED, BaseSegmenter, Segmentation
 from segmint.segment.cluster._frame import as_frame
+from segmint.segment.cluster._lloyd import Data as _Data
+from segmint.segment.cluster._lloyd import Run as _Run
+from segmint.segment.cluster._lloyd import lloyd as _lloyd
 from segmint.segment.cluster._params import check_choice, check_int, check_k_range, check_seed
 
 __all__ = ["KPrototypesSegmenter"]
 
 _OWNER = "KPrototypesSegmenter"
-_BLOCK = 65_536  # rows per block in every n × k step: bounds memory at any n
+_BLOCK = 65_536  # rows per block in predict: bounds memory at any n
 _SILHOUETTE_ROWS = 4_000  # rows scored by the silhouette in k="auto"
-
-
-# -- the data, encoded ---------------------------------------------------------------------
-@dataclass
-class _Data:
-    """Standardized numeric values ``Z`` (n × p) and category codes ``codes`` (n × m)."""
-
-    Z: np.ndarray
-    codes: np.ndarray
-    ncats: list[int]  # codes per categorical column (fit data: 0 … ncats − 1)
-
-    @property
-    def n(self) -> int:
-        return len(self.codes)
-
-    def take(self, rows: np.ndarray) -> _Data:
-        return _Data(self.Z[rows], self.codes[rows], self.ncats)
-
-
-@dataclass
-class _Run:
-    labels: np.ndarray
-    cnum: np.ndarray  # k × p prototype means (standardized)
-    ccat: np.ndarray  # k × m prototype modes (codes)
-    cost: float
-    n_iter: int
-
-
-class _TooFewDistinct(Exception):
-    def __init__(self, distinct: int) -> None:
-        self.distinct = distinct
 
 
 def _mismatches(codes: np.ndarray, ccat: np.ndarray) -> np.ndarray:
@@ -120,26 +93,6 @@ def _mismatches(codes: np.ndarray, ccat: np.ndarray) -> np.ndarray:
     for j in range(codes.shape[1]):
         out += codes[:, j, None] != ccat[None, :, j]
     return out
-
-
-def _assign(
-    data: _Data, zz: np.ndarray, cnum: np.ndarray, ccat: np.ndarray, gamma: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """Nearest prototype of every row and its dissimilarity (fast form: ‖z‖² − 2 z·c + ‖c‖²)."""
-    n = data.n
-    labels = np.empty(n, dtype=np.intp)
-    nearest = np.empty(n)
-    c2, cc = -2.0 * cnum.T, (cnum * cnum).sum(axis=1)
-    for s in range(0, n, _BLOCK):
-        e = min(n, s + _BLOCK)
-        d = data.Z[s:e] @ c2
-        d += cc
-        d += gamma * _mismatches(data.codes[s:e], ccat)
-        lab = d.argmin(axis=1)
-        labels[s:e] = lab
-        nearest[s:e] = d[np.arange(e - s), lab]
-    nearest += zz
-    return labels, np.maximum(nearest, 0.0, out=nearest)
 
 
 def _distances(data: _Data, cnum: np.ndarray, ccat: np.ndarray, gamma: float) -> np.ndarray:
@@ -155,64 +108,9 @@ def _distances(data: _Data, cnum: np.ndarray, ccat: np.ndarray, gamma: float) ->
     return out
 
 
-def _cost(
-    data: _Data, labels: np.ndarray, cnum: np.ndarray, ccat: np.ndarray, gamma: float
-) -> float:
-    total = 0.0
-    for s in range(0, data.n, _BLOCK):
-        lab = labels[s : s + _BLOCK]
-        diff = data.Z[s : s + _BLOCK] - cnum[lab]
-        miss = int((data.codes[s : s + _BLOCK] != ccat[lab]).sum())
-        total += float((diff * diff).sum()) + gamma * miss
-    return total
-
-
-def _update(
-    data: _Data, labels: np.ndarray, cnum: np.ndarray, ccat: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Means and modes of the clusters (an empty cluster keeps its prototype)."""
-    k = len(ccat)
-    counts = np.bincount(labels, minlength=k)
-    full = counts > 0
-    new_num, new_cat = cnum.copy(), ccat.copy()
-    for j in range(data.Z.shape[1]):
-        sums = np.bincount(labels, weights=data.Z[:, j], minlength=k)
-        new_num[full, j] = sums[full] / counts[full]
-    for j, q in enumerate(data.ncats):
-        table = np.bincount(labels * q + data.codes[:, j], minlength=k * q).reshape(k, q)
-        new_cat[full, j] = table.argmax(axis=1)[full]
-    return new_num, new_cat
-
-
-def _repair(labels: np.ndarray, nearest: np.ndarray, k: int) -> None:
-    """Reseed every empty cluster at the row farthest from its prototype (in place)."""
-    counts = np.bincount(labels, minlength=k)
-    empty = np.flatnonzero(counts == 0)
-    if not empty.size:
-        return
-    order = iter(np.argsort(-nearest, kind="stable"))
-    for c in empty:
-        for i in order:
-            if nearest[i] <= 0:  # every row sits on its prototype: nothing to move
-                return
-            if counts[labels[i]] > 1:
-                counts[labels[i]] -= 1
-                labels[i], counts[c], nearest[i] = c, 1, 0.0
-                break
-
-
-def _lloyd(data: _Data, cnum: np.ndarray, ccat: np.ndarray, gamma: float, max_iter: int) -> _Run:
-    zz = (data.Z * data.Z).sum(axis=1)
-    k, previous, n_iter = len(ccat), None, 0
-    labels = np.zeros(data.n, dtype=np.intp)
-    for n_iter in range(1, max_iter + 1):  # noqa: B007 (reported after the loop)
-        labels, nearest = _assign(data, zz, cnum, ccat, gamma)
-        _repair(labels, nearest, k)
-        if previous is not None and np.array_equal(labels, previous):
-            break
-        cnum, ccat = _update(data, labels, cnum, ccat)
-        previous = labels
-    return _Run(labels, cnum, ccat, _cost(data, labels, cnum, ccat, gamma), n_iter)
+class _TooFewDistinct(Exception):
+    def __init__(self, distinct: int) -> None:
+        self.distinct = distinct
 
 
 def _to_row(data: _Data, i: int, gamma: float) -> np.ndarray:

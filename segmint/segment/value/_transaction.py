@@ -21,11 +21,19 @@ from segmint.segment.base import BaseEstimator
 from segmint.segment.value._data import Histories, histories
 from segmint.segment.value._mle import fit_mle
 
-__all__ = ["TransactionModel", "beta_geo_start", "grouped_likelihood"]
+__all__ = [
+    "WARM_SAMPLE",
+    "TransactionModel",
+    "beta_geo_start",
+    "grouped_likelihood",
+    "sample_histories",
+]
 
 LogLik = Callable[[np.ndarray], tuple[float, np.ndarray]]
 #: per-history log-likelihood and gradient: (theta, x, t_x, T, groups of x) → (ll, grad)
 PerHistory = Callable[..., tuple[np.ndarray, np.ndarray]]
+#: customers in the sample whose fit starts the full fit (when there are many more)
+WARM_SAMPLE = 100_000
 
 
 def grouped_likelihood(per_history: PerHistory, h: Histories) -> LogLik:
@@ -38,6 +46,21 @@ def grouped_likelihood(per_history: PerHistory, h: Histories) -> LogLik:
         return float(h.count @ ll), h.count @ grad
 
     return loglik
+
+
+def sample_histories(h: Histories, size: int, seed: int = 0) -> Histories | None:
+    """The histories of ``size`` customers drawn at random (without replacement), or None
+    when there are not many more customers than that."""
+    total = int(h.count.sum())
+    if total <= 2 * size:
+        return None
+    rng = np.random.default_rng(seed)
+    customers = np.sort(rng.choice(total, size, replace=False))
+    # customer i (in the order of the histories, counted out) has history searchsorted(...)
+    rows = np.searchsorted(np.cumsum(h.count), customers, side="right")
+    count = np.bincount(rows, minlength=len(h.x)).astype(float)
+    keep = count > 0
+    return Histories(h.x[keep], h.t_x[keep], h.T[keep], count[keep], np.zeros(0, dtype=np.intp))
 
 
 def beta_geo_start(h: Histories) -> np.ndarray:
@@ -81,6 +104,19 @@ class TransactionModel(BaseEstimator, ABC):
     def _alive(self, h: Histories) -> np.ndarray:
         """P(alive) per distinct history."""
 
+    def _discounted(
+        self, times: np.ndarray, factors: np.ndarray, h: Histories
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Σᵢ (E[Y(tᵢ)] − E[Y(tᵢ₋₁)]) / factorᵢ (t₀ = 0) and E[Y(t_last)] per distinct
+        history: the discounted purchases of a CLV and the purchases over its horizon."""
+        previous = np.zeros(len(h.x))
+        discounted = np.zeros(len(h.x))
+        for t, factor in zip(times, factors, strict=True):
+            current = self._expected(float(t), h)
+            discounted += (current - previous) / factor
+            previous = current
+        return discounted, previous
+
     def fit(self, summary: pd.DataFrame, y: Any = None) -> Self:
         """Estimate the parameters from ``summary`` (columns frequency, recency, T)."""
         name = type(self).__name__
@@ -91,6 +127,7 @@ class TransactionModel(BaseEstimator, ABC):
                 fix="use penalizer=0.0 (plain maximum likelihood) or a small value like 0.001.",
             )
         h = histories(summary, name)
+        sample = sample_histories(h, WARM_SAMPLE)
         res = fit_mle(
             self._likelihood(h),
             self._start(h),
@@ -98,6 +135,7 @@ class TransactionModel(BaseEstimator, ABC):
             names=self.names,
             model=self.label,
             penalizer=float(self.penalizer),
+            warm=None if sample is None else (self._likelihood(sample), WARM_SAMPLE),
         )
         self.params_ = dict(zip(self.names, map(float, res.params), strict=True))
         self.standard_errors_ = dict(zip(self.names, map(float, res.standard_errors), strict=True))

@@ -95,12 +95,8 @@ def clv(
     h = histories(summary, "clv", fitting=False)
     n_steps = math.ceil(horizon_days / step_days - 1e-9)
     ends = np.minimum(np.arange(1, n_steps + 1) * step_days, horizon_days)
-    previous = np.zeros(len(h.x))
-    discounted = np.zeros(len(h.x))
-    for end in ends:
-        current = bgnbd._expected(end / per, h)
-        discounted += (current - previous) / (1 + discount_rate) ** (end / 365.25)
-        previous = current
+    factors = (1 + discount_rate) ** (ends / 365.25)
+    discounted, previous = bgnbd._discounted(ends / per, factors, h)
     aov = gamma_gamma.expected_average_value(summary).to_numpy()
     out = pd.DataFrame(
         {
@@ -110,6 +106,7 @@ def clv(
             "clv": margin * aov * discounted[h.inverse],
         },
         index=summary.index,
+        copy=False,  # four columns of millions of rows: not copied into one block
     )
     return out
 

@@ -25,6 +25,7 @@ from segmint.exceptions import ModelError
 from segmint.segment.base import BaseEstimator
 from segmint.segment.value._data import check_summary
 from segmint.segment.value._mle import fit_mle
+from segmint.segment.value._transaction import WARM_SAMPLE
 
 __all__ = ["INDEPENDENCE_LIMIT", "GammaGammaModel", "gamma_gamma_log_likelihood"]
 
@@ -149,7 +150,9 @@ class GammaGammaModel(BaseEstimator):
                 fix="use penalizer=0.0 (plain maximum likelihood) or a small value like 0.001.",
             )
         df = check_summary(summary, "GammaGammaModel", ("frequency", "monetary_value"), min_rows=0)
-        repeat = df[df["frequency"] > 0]
+        # a numpy mask: a boolean Series makes pandas look its name up in the index, which
+        # with millions of string customer ids costs seconds
+        repeat = df[(df["frequency"] > 0).to_numpy()]
         if len(repeat) < 10:
             raise ModelError(
                 f"GammaGammaModel is fitted on repeat buyers and needs at least 10; the summary "
@@ -169,6 +172,10 @@ class GammaGammaModel(BaseEstimator):
         m = repeat["monetary_value"].to_numpy()
 
         data = _GammaGammaData(x, m)
+        warm = None
+        if len(x) > 2 * WARM_SAMPLE:  # a sample's fit starts the full fit near its optimum
+            rows = np.sort(np.random.default_rng(0).choice(len(x), WARM_SAMPLE, replace=False))
+            warm = (_GammaGammaData(x[rows], m[rows]).loglik_sum, float(WARM_SAMPLE))
 
         start = np.array([1.0, 1.0, max(float(np.mean(m)), 1e-3)])
         res = fit_mle(
@@ -178,6 +185,7 @@ class GammaGammaModel(BaseEstimator):
             names=_NAMES,
             model="Gamma-Gamma",
             penalizer=float(self.penalizer),
+            warm=warm,
         )
         self.params_ = dict(zip(_NAMES, map(float, res.params), strict=True))
         self.standard_errors_ = dict(zip(_NAMES, map(float, res.standard_errors), strict=True))
