@@ -24,8 +24,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import cast
 
 import ibis
+import ibis.expr.operations as ops
 import ibis.expr.types as ir
 
 from segmint.exceptions import InputError, SpecError
@@ -134,7 +136,36 @@ def _other_parts(
         parts.append(text_features(tables["feedback_texts"], tables.get("feedback_topics"), when))
     if people is not None and "firmographic" in chosen:
         parts.append(firmographic_features(people))
-    return [p for p in parts if p.features]
+    return _merged([p for p in parts if p.features], people)
+
+
+def _merged(parts: list[FeaturePart], people: ir.Table | None) -> list[FeaturePart]:
+    """Consecutive parts that are projections of ``people`` (demographic, geographic,
+    firmographic: one row per customer each) as one projection, joined once.
+
+    Each join holds a hash table of its part: on 10M customers the separate joins of three
+    projections of the same table passed DuckDB's 1.5 GB cap (203M order lines, "Out of
+    Memory"). One projection gives the same columns in the same order.
+    """
+    if people is None:
+        return parts
+    base = people.op()
+
+    def projects(p: FeaturePart) -> bool:
+        op = p.table.op()
+        return isinstance(op, ops.Project) and op.parent == base
+
+    out: list[FeaturePart] = []
+    for p in parts:
+        if out and projects(p) and projects(out[-1]):
+            values: dict[str, ir.Value] = {"customer_id": people.customer_id}
+            for q in (out[-1], p):
+                op = cast(ops.Project, q.table.op())
+                values |= {n: v.to_expr() for n, v in op.values.items() if n != "customer_id"}
+            out[-1] = FeaturePart(people.select(**values), {**out[-1].fill, **p.fill})
+        else:
+            out.append(p)
+    return out
 
 
 def _customers(

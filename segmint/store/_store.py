@@ -16,10 +16,11 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import duckdb
 import ibis
+import ibis.expr.operations as ops
 
 from segmint.exceptions import DiskSpaceError, WorkspaceError
 from segmint.store.schema import CANONICAL, LINEAGE
@@ -326,7 +327,19 @@ class Store:
             retire_features(self)
         else:
             self.db.execute(f"DROP TABLE IF EXISTS {quote(name)}")
-        self.ibis.create_table(name, expr)
+        keys = _sort_keys(expr)
+        if keys is None:
+            self.ibis.create_table(name, expr)
+            return
+        # sorted in a statement of its own: sorting the rows in the statement that joins the
+        # features holds the joins' hash tables and the sort's runs at once, which passed
+        # DuckDB's cap on 10M customers ("Out of Memory"); apart, each step spills
+        stage = f"_segmint_stage_{name}"
+        self.ibis.create_table(stage, cast(ops.Sort, expr.op()).parent.to_expr(), overwrite=True)
+        self.db.execute(
+            f"CREATE TABLE {quote(name)} AS SELECT * FROM {stage} ORDER BY {', '.join(keys)}"
+        )
+        self.db.execute(f"DROP TABLE {stage}")
 
     @staticmethod
     def _check_keys(spec: WorkspaceTable, columns: list[str]) -> None:
@@ -542,3 +555,18 @@ def _open_error(path: Path, exc: duckdb.Error) -> WorkspaceError:
         f"The workspace '{path}' could not be opened: {str(exc).splitlines()[0]}",
         fix="check that the path is a segmint workspace (a DuckDB file).",
     )
+
+
+def _sort_keys(expr: ibis.Table) -> list[str] | None:
+    """The ORDER BY terms when ``expr`` ends in a sort by plain columns, else None."""
+    op = expr.op()
+    if not isinstance(op, ops.Sort):
+        return None
+    keys = []
+    for key in op.keys:
+        if not isinstance(key.arg, ops.Field):
+            return None
+        direction = "ASC" if key.ascending else "DESC"
+        nulls = "NULLS FIRST" if key.nulls_first else "NULLS LAST"
+        keys.append(f"{quote(str(key.arg.name))} {direction} {nulls}")
+    return keys
