@@ -322,3 +322,39 @@ def test_interpurchase_time_matches_the_published_cdnow_summary(tmp_path):
     close(got.interpurchase_mean_days[repeat] * x[repeat] / 7, summary.recency[repeat], "recency",
           atol=0.005 + 1e-9)  # fmt: skip
     assert got.interpurchase_mean_days[~repeat].isna().all()
+
+
+def test_projections_of_customers_joined_once_give_the_same_table(shop, monkeypatch):
+    """Demographic, geographic and firmographic columns are projections of the customers
+    table, joined as one (each join holds a hash table: on 10M customers three of them passed
+    DuckDB's cap): the table equals the one built with a join per family, column order too."""
+    from segmint.features import build
+
+    ws, _f = shop
+    merged = wide(ws, MID)
+    sql = str(ws.store.ibis.compile(build_features(
+        {n: ws.table(n) for n in ("customers", "orders", "events", "feedback")}, MID
+    )))  # fmt: skip
+    monkeypatch.setattr(build, "_merged", lambda parts, people: parts)
+    separate = wide(ws, MID)
+    unmerged = str(ws.store.ibis.compile(build_features(
+        {n: ws.table(n) for n in ("customers", "orders", "events", "feedback")}, MID
+    )))  # fmt: skip
+    pd.testing.assert_frame_equal(merged, separate)
+    assert sql.count(" JOIN ") < unmerged.count(" JOIN ")
+
+
+def test_feature_table_is_sorted_in_a_statement_of_its_own(tmp_path):
+    """The features are written unsorted, then sorted by customer id into the table (a sort in
+    the statement that joins them held both in memory): sorted, no staging table left."""
+    ws = segmint.Workspace(tmp_path / "w.duckdb")
+    for name, path in make_retail(120, seed=3).to_files(tmp_path / "files").items():
+        ws.ingest(path, into=name)
+    ws.clean()
+    ws.features()
+    ids = [
+        r[0] for r in ws.store.db.execute("SELECT customer_id FROM customer_features").fetchall()
+    ]
+    assert ids == sorted(ids) and len(ids) == len(set(ids)) > 100
+    assert not [t for t in ws.tables() if t.startswith("_segmint_stage")]
+    ws.close()
