@@ -14,7 +14,7 @@ The assignments, the per-customer values and the feature snapshot land in the wo
 usual tables, so export, monitoring, the API and the web app read a sampled run like any other.
 Not kept: the value models' purchase summary (``value_summaries``), which ``segmint update``
 starts from (an update after such a run recomputes it). A spec with a method that has no SQL
-formula (HDBSCAN, GMM without …) keeps the in-memory run at any size.
+formula (HDBSCAN) keeps the in-memory run at any size.
 """
 
 from __future__ import annotations
