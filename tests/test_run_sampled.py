@@ -11,13 +11,7 @@ import segmint
 from segmint._run import run_pipeline
 from segmint.datasets import make_retail
 from segmint.spec.model import Spec
-
-SEGMENTATIONS = [
-    {"name": "rules", "method": "rules", "rules": {"Big spenders": "monetary_total > 300"}},
-    {"name": "rfm", "method": "rfm"},
-    {"name": "clusters", "method": "kmeans", "k": "auto"},
-    {"name": "value", "method": "value"},
-]
+from tests.test_engine import SEGMENTATIONS  # the engine run's: rules, RFM, k-means, value
 
 
 @pytest.fixture(scope="module")
