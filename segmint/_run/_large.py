@@ -53,8 +53,7 @@ class _Embedded:
 
 def population(ws: Any) -> int:
     """Customers in the feature table."""
-    row = ws.store.db.execute("SELECT count(*) FROM customer_features").fetchone()
-    return int(row[0]) if row else 0
+    return int(ws.store.count("customer_features"))
 
 
 def sampled_run(
