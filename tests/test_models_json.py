@@ -137,7 +137,7 @@ def test_a_model_naming_a_class_outside_the_allow_list_is_refused():
 def test_a_run_stores_no_pickle_and_scoring_loads_none(tmp_path, monkeypatch):
     """The run writes JSON models and the API scores from them with pickle switched off."""
     from segmint._run import run_pipeline
-    from segmint.api import services
+    from segmint.api import scoring, services
     from segmint.spec.model import SegmentationSpec, Spec
 
     def refuse(*_a: Any, **_k: Any) -> Any:
@@ -170,7 +170,7 @@ def test_a_run_stores_no_pickle_and_scoring_loads_none(tmp_path, monkeypatch):
     stored = services.members(ws, out.run_id, "clusters").set_index("customer_id")["segment"]
     sample = features.sample(300, random_state=1)
     cols = ["customer_id", *out.report.segmentations[1].features]
-    scored = services.score(state, ws, out.run_id, "clusters", sample[cols].to_dict("records"))  # type: ignore[arg-type]
+    scored = scoring.score(state, ws, out.run_id, "clusters", sample[cols].to_dict("records"))  # type: ignore[arg-type]
     got = pd.Series({r["customer_id"]: r["segment"] for r in scored})
     assert (got == stored.reindex(got.index)).all()
 
@@ -178,7 +178,7 @@ def test_a_run_stores_no_pickle_and_scoring_loads_none(tmp_path, monkeypatch):
 def test_a_workspace_with_pickled_models_is_not_unpickled(tmp_path: Path):
     """An older workspace keeps pickles in a BLOB column: scoring refuses, a new run replaces
     the column with JSON."""
-    from segmint.api import services
+    from segmint.api import scoring
 
     ws = segmint.Workspace(tmp_path / "w.duckdb")
     db = ws.store.db
@@ -197,7 +197,7 @@ def test_a_workspace_with_pickled_models_is_not_unpickled(tmp_path: Path):
     db.execute("INSERT INTO segment_models VALUES ('r1', 'x', '[]', ?)", [pickle.dumps(object())])
     state = type("S", (), {"models": {}})()
     with pytest.raises(ModelError, match="no stored model"):
-        services.score(state, ws, "r1", "x", [{"frequency": 1}])  # type: ignore[arg-type]
+        scoring.score(state, ws, "r1", "x", [{"frequency": 1}])  # type: ignore[arg-type]
 
 
 def test_only_segmint_classes_can_be_saved_or_loaded():
