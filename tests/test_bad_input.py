@@ -283,6 +283,24 @@ def test_release_memory_evicts_cached_blocks_and_restores_the_cap(tmp_path: Path
     store.close()
 
 
+def test_release_memory_writes_pending_rows_to_the_file(tmp_path: Path) -> None:
+    """Rows not yet checkpointed stay pinned in DuckDB's memory (the lowered cap cannot evict
+    them): release_memory checkpoints first, so the write-ahead log is empty afterwards and
+    the rows are in the database file."""
+    from segmint.store import Store
+
+    store = Store(tmp_path / "w.duckdb")
+    store.db.execute("SET checkpoint_threshold = '1GB'")  # no automatic checkpoint
+    store.db.execute("CREATE TABLE t AS SELECT range AS i FROM range(100000)")
+    store.db.execute("INSERT INTO t SELECT range FROM range(100000, 100100)")
+    wal = tmp_path / "w.duckdb.wal"
+    assert wal.exists() and wal.stat().st_size > 0
+    store.release_memory()
+    assert not wal.exists() or wal.stat().st_size == 0
+    assert store.db.execute("SELECT count(*), max(i) FROM t").fetchone() == (100100, 100099)
+    store.close()
+
+
 def test_engine_out_of_memory_explains_the_limit(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -124,6 +124,39 @@ def test_lift_handles_missing_values_and_constant_columns():
     assert st.segments["A"]["lift"]["flat"] == 0.0
 
 
+def test_segment_moments_with_gaps_match_pandas_per_segment():
+    """Counts of known values, means, sample variances, medians and quartiles per segment,
+    on features with gaps, an all-missing segment column and a constant, against pandas."""
+    rng = np.random.default_rng(7)
+    n = 3000
+    X = pd.DataFrame(
+        {
+            "spend": rng.gamma(2.0, 50.0, n),
+            "visits": rng.poisson(3.0, n).astype(float),
+            "flat": np.full(n, 2.0),
+            "sparse": rng.normal(size=n),
+        }
+    )
+    X.loc[rng.random(n) < 0.2, "spend"] = np.nan
+    y = pd.Series(rng.choice(list("ABCD"), size=n, p=[0.5, 0.3, 0.15, 0.05]))
+    X.loc[(y == "D").to_numpy(), "sparse"] = np.nan  # no known value in segment D
+    X.loc[X.index[(y == "C").to_numpy()][1:], "visits"] = np.nan  # one known value in C
+    st = segment_stats(prepare(X, y), quartiles=["spend", "visits"])
+    g = X.groupby(y)
+    for i, label in enumerate(st.segments):
+        part = g.get_group(label)
+        assert list(st.counts[i]) == [int(part[c].notna().sum()) for c in st.numeric]
+        for j, c in enumerate(st.numeric):
+            known = part[c].dropna()
+            want = [known.mean(), known.var(ddof=1), known.median()] if len(known) else [np.nan] * 3
+            got = [st.means[i, j], st.variances[i, j], st.segments[label]["medians"][c]]
+            assert got == pytest.approx(want, rel=1e-12, abs=1e-12, nan_ok=True), (label, c)
+        for c in ("spend", "visits"):
+            known = part[c].dropna()
+            want = tuple(known.quantile([0.25, 0.75])) if len(known) else (np.nan, np.nan)
+            assert st.quartiles[label][c] == pytest.approx(want, rel=1e-12, nan_ok=True)
+
+
 def test_f_statistic_equals_scipy_f_oneway():
     rng = np.random.default_rng(2)
     y = pd.Series(rng.choice(["a", "b", "c"], 500))
@@ -471,6 +504,26 @@ def test_names_read_labels_not_column_names():
     assert names["1"] == "Customers with low variation in days between orders"
     assert names["2"] == "Mostly Mens customers, with few Womens"
     assert names["3"] == "Customers with high Detergents paper"
+
+
+def test_typical_customers_are_the_nearest_to_their_segment_centre(retail, retail_profiles):
+    """Each segment's examples are its customers nearest (Euclidean, in z-scores over the
+    features the segment stands out on) to the segment's mean there, nearest first."""
+    from segmint.profile.reasons import MIN_LIFT
+
+    X, seg = retail
+    pop = retail_profiles.population
+    cols = [c for c in pop["means"] if pop["stds"][c] > 0]
+    z = (X[cols] - pd.Series(pop["means"])[cols]) / pd.Series(pop["stds"])[cols]
+    for sp in retail_profiles.segments:
+        use = [c for c in cols if abs(sp.lift[c]) >= MIN_LIFT] or cols
+        part = z.loc[seg.labels == sp.label, use].fillna(0.0)
+        dist = np.sqrt(((part - part.mean()) ** 2).sum(axis=1))
+        ids = [e["customer_id"] for e in sp.examples]
+        assert len(ids) == min(5, len(part))
+        got = dist.loc[ids].to_numpy()
+        assert np.all(np.diff(got) >= -1e-6 * max(1.0, got.max()))  # nearest first (float32 z)
+        assert got == pytest.approx(np.sort(dist.to_numpy())[: len(ids)], rel=1e-6, abs=1e-9)
 
 
 def test_typical_reasons_only_equal_the_full_computation(retail, retail_profiles):

@@ -111,7 +111,8 @@ def customer_reasons(
         strings.extend(_text(col, float(u), float(mean[j]), float(std[j])) for u in uniques)
     found, cats = pd.factorize(pd.Series(strings, dtype=object))
     remap = np.append(np.asarray(found, dtype=np.int64), -1)  # index -1: no reason
-    out = pd.DataFrame({"customer_id": P.X.index.to_numpy(), "segment": P.labels()})
+    # the index's own array (Arrow-backed text stays so): to_numpy() made 1M Python strings
+    out = pd.DataFrame({"customer_id": P.X.index.array, "segment": P.labels()})
     for i in range(TOP):
         out[f"reason_{i + 1}"] = pd.Categorical.from_codes(
             remap[codes[:, i]], categories=list(cats)
@@ -132,8 +133,14 @@ def typical_positions(
             continue
         d = _directions(lift[code])
         use = d != 0 if d.any() else np.ones(len(d), dtype=bool)
-        zs = np.nan_to_num(z[rows][:, use].astype(np.float64))
-        dist = np.sqrt(((zs - zs.mean(axis=0)) ** 2).sum(axis=1))
+        # one gather and one float64 copy, then in place: the largest segment's slice of
+        # z is the biggest array here (the values are those of the expression in one go)
+        zs = z[np.ix_(rows, np.flatnonzero(use))].astype(np.float64, order="F")
+        np.nan_to_num(zs, copy=False)
+        zs -= zs.mean(axis=0)
+        np.square(zs, out=zs)
+        dist = np.sqrt(zs.sum(axis=1))
+        del zs
         near = (
             np.argpartition(dist, count - 1)[:count] if count < len(dist) else np.arange(len(dist))
         )

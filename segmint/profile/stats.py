@@ -75,48 +75,45 @@ def _median_inplace(T: np.ndarray) -> np.ndarray:
     return np.asarray((T[:, kth[0]] + T[:, kth[1]]) / 2.0)
 
 
-def _moments(
-    MT: np.ndarray, rows: np.ndarray, known: np.ndarray, q_rows: list[int]
-) -> tuple[np.ndarray, ...]:
-    """count, mean, variance, median per feature over the customers ``rows`` of ``MT``
-    (features × customers), and the quartiles of the features ``q_rows``.
+def _moments(MT: np.ndarray, rows: np.ndarray, q_rows: list[int]) -> tuple[np.ndarray, ...]:
+    """count of known values, mean, variance, median per feature over the customers ``rows``
+    of ``MT`` (features × customers), and the quartiles of the features ``q_rows``.
 
-    ``known`` counts each feature's known values among ``rows``. Features with and without
-    gaps are gathered separately (each a fresh copy; the complete ones are partitioned in
-    place for their medians), so the segment's slice is never held twice.
+    One feature at a time: each is gathered into a fresh 1-D copy (partitioned in place for
+    its median), so a segment's slice of the matrix is never held whole (on 1M customers
+    that slice of the largest segment was the profile's largest temporary). The numbers
+    are those of the 2-D functions along the same row (same pairwise sums and selection).
     """
     p, m = MT.shape[0], len(rows)
     nan = np.full(p, np.nan)
     if m == 0:
         return np.zeros(p), nan, nan, nan, np.full((2, len(q_rows)), np.nan)
-    gaps = known < m
-    cnt, mean, var, med = known.astype(float), nan.copy(), nan.copy(), nan.copy()
+    cnt, mean, var, med = np.zeros(p), nan.copy(), nan.copy(), nan.copy()
     q = np.full((2, len(q_rows)), np.nan)
+    quartile = {qi: j for j, qi in enumerate(q_rows)}
     # Features with no known value (or one, for the variance) keep NaN: they are left out of
     # the nan-functions instead of silencing their warnings (warnings.catch_warnings is global
     # state, which the profile's second thread could restore under it).
     with np.errstate(all="ignore"):
-        for j, qi in enumerate(q_rows):
-            if known[qi] == m:
-                q[:, j] = np.quantile(MT[qi, rows], [0.25, 0.75])
-            elif known[qi]:
-                q[:, j] = np.nanquantile(MT[qi, rows], [0.25, 0.75])
-        some = np.flatnonzero(gaps & (known > 0))
-        if len(some):
-            G = MT[np.ix_(some, rows)]
-            mean[some] = np.nanmean(G, axis=1)
-            med[some] = np.nanmedian(G, axis=1)
-            two = known[some] > 1
-            if two.any():
-                var[some[two]] = np.nanvar(G[two], axis=1, ddof=1)
-            del G
-        full = np.flatnonzero(~gaps)
-        if len(full):
-            C = MT[np.ix_(full, rows)]
-            mean[full] = C.mean(axis=1)
-            if m > 1:
-                var[full] = C.var(axis=1, ddof=1)
-            med[full] = _median_inplace(C)
+        for f in range(p):
+            x = MT[f, rows]
+            known = m - int(np.count_nonzero(np.isnan(x)))
+            cnt[f] = known
+            j = quartile.get(f)
+            if known == m:
+                if j is not None:
+                    q[:, j] = np.quantile(x, [0.25, 0.75])
+                mean[f] = x.mean()
+                if m > 1:
+                    var[f] = x.var(ddof=1)
+                med[f] = _median_inplace(x[None, :])[0]
+            elif known:
+                if j is not None:
+                    q[:, j] = np.nanquantile(x, [0.25, 0.75])
+                mean[f] = np.nanmean(x)
+                med[f] = np.nanmedian(x)
+                if known > 1:
+                    var[f] = np.nanvar(x, ddof=1)
     return cnt, mean, var, med, q
 
 
@@ -129,11 +126,7 @@ def segment_stats(
     q_cols = [num.index(c) for c in q_names]
     sizes = P.sizes()
     MT = P.M.T  # features × customers: each segment's slice is gathered row-wise
-    missing = np.isnan(P.M)
-    parts = [
-        _moments(MT, rows, len(rows) - missing[rows].sum(axis=0), q_cols) for rows in P.groups()
-    ]
-    del missing
+    parts = [_moments(MT, rows, q_cols) for rows in P.groups()]
     counts = np.array([p[0] for p in parts]).reshape(k, len(num))
     means = np.array([p[1] for p in parts]).reshape(k, len(num))
     variances = np.array([p[2] for p in parts]).reshape(k, len(num))
