@@ -340,8 +340,10 @@ def test_the_shortcut_passes_on_what_it_cannot_answer(shop: Shop):
 
 @pytest.fixture
 def no_wait(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Copies taken of a file written a moment ago (the tests' files are all new)."""
+    """Copies taken of a file written a moment ago (the tests' files are all new), and taken
+    again right after a write."""
     monkeypatch.setattr(stored, "QUIET_NS", 0)
+    monkeypatch.setattr(stored, "BACKOFF", 0)
 
 
 def _by_query(shop: Shop, name: str, customers: list[dict[str, Any]]) -> Any:
@@ -399,6 +401,7 @@ def test_no_copy_of_a_file_written_a_moment_ago_or_above_the_row_bound(
     ws.store.db.execute("CREATE OR REPLACE TABLE _scoring_test_write AS SELECT 1 AS x")
     assert not found.stored.refresh(ws) and found.stored.rows == 0  # written < QUIET_NS ago
     monkeypatch.setattr(stored, "QUIET_NS", 0)
+    monkeypatch.setattr(stored, "BACKOFF", 0)
     monkeypatch.setattr(stored, "MAX_ROWS", len(shop.features) - 1)
     assert not found.stored.refresh(ws) and found.stored.rows == 0
     cid = str(shop.features.index[5])
@@ -606,5 +609,26 @@ def test_no_copy_where_it_could_answer_otherwise_than_the_query(
     try:
         copied = stored.StoredValues(ws.path, ["a", "b", "c"])
         assert not copied.refresh(ws) and copied.rows == 0 and copied.get("C1") is stored.NO_COPY
+    finally:
+        ws.close()
+
+
+def test_a_copy_read_again_soon_after_the_last_waits_and_the_query_answers(
+    tmp_path: Path, no_wait: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ws = segmint.Workspace(_feature_file(tmp_path / "w.duckdb", AWKWARD))
+    try:
+        needed = ["a", "b", "c"]
+        plain = scoring.Scorer(None, needed, needed, {}, True, scoring._lookup_sql(ws, needed))
+        found = dataclasses.replace(plain, stored=stored.StoredValues(ws.path, needed))
+        assert found.stored is not None
+        monkeypatch.setattr(stored, "BACKOFF", 10**6)  # the next read: not for a long while
+        assert found.stored.refresh(ws)
+        ws.store.db.execute("UPDATE customer_features SET a = 42 WHERE customer_id = 'é'")
+        assert not found.stored.refresh(ws) and found.stored.get("é") is stored.NO_COPY
+        assert scoring._stored_row(found, ws, "é") == [42.0, 1.5, 1.0]  # by the query
+        found.stored._not_before = 0  # the wait is over
+        assert found.stored.refresh(ws)
+        assert list(found.stored.get("é")) == [42.0, 1.5, 1.0]
     finally:
         ws.close()

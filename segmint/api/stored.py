@@ -22,7 +22,9 @@ connection, as during its own erasure or compaction: DuckDB locks the file for o
 Timestamps are coarse (a kernel tick), and a reader could begin between a commit's log write
 and the commit becoming visible, so a copy is only taken of a file unchanged for
 :data:`QUIET_NS` (the racy-clean rule of git's index) and only kept when the fingerprint is
-the same after the read.
+the same after the read. A workspace written every few seconds would have its copy read again
+as often: a read waits :data:`BACKOFF` times the last one's duration after it (the query
+answers meanwhile).
 
 No copy is taken (the query answers, as before) when the id is not the plain ``customer_id``
 (pseudonyms, linked persons: :func:`~segmint.privacy.pseudonyms.customer_key_sql` is not the
@@ -45,7 +47,15 @@ import numpy as np
 from segmint._workspace import Workspace
 from segmint.privacy.pseudonyms import customer_key_sql
 
-__all__ = ["MAX_ID_BYTES", "MAX_ROWS", "NO_COPY", "QUIET_NS", "StoredValues", "fingerprint"]
+__all__ = [
+    "BACKOFF",
+    "MAX_ID_BYTES",
+    "MAX_ROWS",
+    "NO_COPY",
+    "QUIET_NS",
+    "StoredValues",
+    "fingerprint",
+]
 
 #: the most rows copied: a million take 8 bytes a value and the longest id's width (61 MB for
 #: seven features and 8-character ids; the server's RSS grew by 170-180 MB, DuckDB's cache of
@@ -55,6 +65,10 @@ MAX_ROWS = 5_000_000
 MAX_ID_BYTES = 64
 #: a copy is taken only of a file (and log) unchanged for this long
 QUIET_NS = 1_000_000_000
+#: after a read, the next one waits this many times its duration, so that a workspace written
+#: every few seconds (consent, audit, jobs) spends at most about a tenth of a core on copies;
+#: meanwhile the query answers
+BACKOFF = 9
 #: what :meth:`StoredValues.get` gives when it has no copy valid for the file as it is now
 NO_COPY: Any = object()
 
@@ -98,6 +112,8 @@ class StoredValues:
         #: the fingerprint at which no copy could be taken (retried when the file changes)
         self._refused: Fingerprint | None = None
         self._building = threading.Lock()
+        #: no read before this time (``time.monotonic_ns``): see :data:`BACKOFF`
+        self._not_before = 0
 
     @property
     def rows(self) -> int:
@@ -128,8 +144,9 @@ class StoredValues:
 
     def refresh(self, ws: Workspace) -> bool:
         """Take a copy when none is valid and the file allows it; False when another thread is
-        taking one, the file changed within :data:`QUIET_NS` or during the read, or a copy
-        cannot be taken (then not again before the file changes)."""
+        taking one, the file changed within :data:`QUIET_NS` or during the read, the last read
+        was too recent (:data:`BACKOFF`), or a copy cannot be taken (then not again before the
+        file changes)."""
         if not self._building.acquire(blocking=False):
             return False  # another request reads it meanwhile; this one queries
         try:
@@ -139,7 +156,11 @@ class StoredValues:
                 return True
             if before == self._refused or time.time_ns() - _newest_ns(before) < QUIET_NS:
                 return False
+            start = time.monotonic_ns()
+            if start < self._not_before:
+                return False
             read = self._read(ws)
+            self._not_before = start + (BACKOFF + 1) * (time.monotonic_ns() - start)
             if read is None:
                 self._refused = before
                 return False
