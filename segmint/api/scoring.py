@@ -16,11 +16,12 @@ links records or keeps pseudonyms). Two ways through, with the same answers:
 
 A customer sent by id is found in :class:`~segmint.api.stored.StoredValues`, the model's
 columns of ``customer_features`` copied into memory on the first request by id (a lookup of
-a few µs, checked against the file's fingerprint at every use, so never older than the file);
-without a copy valid for the file now (linked persons, pseudonyms, an in-memory workspace, more
-than ``stored.MAX_ROWS`` rows, a column that is no plain number, a file written a moment ago)
-one query reads the row, about 1.3 ms of CPU (DuckDB's per-query cost; a prepared statement
-or an index saves little). A valid copy also lets :func:`score_in_memory` answer by id.
+about 15 µs, checked against the file's fingerprint at every use, so never older than the
+file); without a copy valid for the file now (linked persons, pseudonyms, an in-memory
+workspace, more than ``stored.MAX_ROWS`` rows, a column that is no plain number, a file
+written a moment ago, a copy read again too soon after the last) one query reads the row,
+about 1.3 ms of CPU (DuckDB's per-query cost; a prepared statement or an index saves little).
+A valid copy also lets :func:`score_in_memory` answer by id.
 
 The loaded model, the columns it reads, the segments' display names, the lookup query and the
 copy are cached per (run, segmentation) in ``AppState.models``: a rename drops its entry, and
@@ -157,7 +158,8 @@ def score_in_memory(
 ) -> list[dict[str, Any]] | None:
     """:func:`score`'s answer when it needs nothing but memory: the model is loaded, and at
     most :data:`IN_MEMORY_CUSTOMERS` customers come with all their values, or one by id with
-    its row in a valid copy of the stored values (the direct way). None otherwise: then call :func:`score` (in a worker thread: it reads the workspace)."""
+    its row in a valid copy of the stored values (the direct way). None otherwise: then call
+    :func:`score` (in a worker thread: it reads the workspace)."""
     found = state.models.get((run_id, name))
     if not isinstance(found, Scorer) or not found.direct:
         return None
@@ -201,10 +203,10 @@ def _direct(
         else:
             return None
     if stored >= 0:
-        row = _stored_row(found, ws, ids[stored])
-        if row is None:
+        kept = _stored_row(found, ws, ids[stored])
+        if kept is None:
             return None
-        values[stored] = row
+        values[stored] = kept
     labels = found.model.predict_values(values)
     return ids, [str(lab) for lab in labels]
 
@@ -240,7 +242,9 @@ def _blank(customer: dict[str, Any], needed: list[str]) -> bool:
     return all(customer.get(c) is None for c in needed)
 
 
-def _stored_row(found: Scorer, ws: Workspace | None, customer_id: str) -> Any:
+def _stored_row(
+    found: Scorer, ws: Workspace | None, customer_id: str
+) -> list[float] | np.ndarray | None:
     """The stored values of one customer as floats (NULL: NaN), or None when the frame's
     way must answer (no lookup, an unknown id, a value that is not a plain number). From the
     copy in memory when it is valid for the file now (taken here, on the first request by
