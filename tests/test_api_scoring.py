@@ -8,8 +8,13 @@ changes."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import math
+import os
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +26,7 @@ from fastapi.testclient import TestClient
 
 import segmint
 from segmint._run import run_pipeline
-from segmint.api import Settings, create_app, first_admin_token, scoring
+from segmint.api import Settings, create_app, first_admin_token, scoring, stored
 from segmint.api.shortcut import MAX_BODY, ScoringShortcut
 from segmint.exceptions import ModelError
 from segmint.privacy.keys import KEY_ENV, KEY_FILE_ENV
@@ -303,7 +308,7 @@ def test_the_shortcut_passes_on_what_it_cannot_answer(shop: Shop):
         (url + "/more", good, ok, "POST"),
         (url, b"{not json", ok, "POST"),
         (url, json.dumps({"customers": [], "extra": 1}).encode(), ok, "POST"),  # invalid
-        (url, json.dumps({"customers": [{"customer_id": cid}]}).encode(), ok, "POST"),  # by id
+        (url, json.dumps({"customers": [{"customer_id": "nobody"}]}).encode(), ok, "POST"),
         (url, json.dumps({"customers": [{c: "2.5" for c in found.needed}]}).encode(), ok, "POST"),
         (shop.url("nothing") + "/assign", good, ok, "POST"),  # no such segmentation
         (url, large, ok, "POST"),  # more than the shortcut reads (sent in two chunks)
@@ -330,7 +335,199 @@ def test_the_shortcut_passes_on_what_it_cannot_answer(shop: Shop):
     assert _call(ScoringShortcut(downstream, state=shop.state), url, good, ok)[0] == 200
 
 
-def test_direct_scoring_by_a_real_id_on_a_pseudonymized_workspace(shop: Shop):
+# -- the stored values in memory ----------------------------------------------------------------
+
+
+@pytest.fixture
+def no_wait(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Copies taken of a file written a moment ago (the tests' files are all new), and taken
+    again right after a write."""
+    monkeypatch.setattr(stored, "QUIET_NS", 0)
+    monkeypatch.setattr(stored, "BACKOFF", 0)
+
+
+def _by_query(shop: Shop, name: str, customers: list[dict[str, Any]]) -> Any:
+    """``_direct`` as it answers without the copy (the query per request)."""
+    found = dataclasses.replace(shop.scorer(name), stored=None)
+    return scoring._direct(found, shop.state.workspace(), customers)
+
+
+@pytest.mark.parametrize("name", CLUSTER_MODELS)
+def test_the_copy_in_memory_answers_as_the_query_on_every_customer(
+    shop: Shop, name: str, no_wait: None
+) -> None:
+    found = shop.scorer(name)
+    assert found.stored is not None
+    ws = shop.state.workspace()
+    assert found.stored.refresh(ws) and found.stored.rows == len(shop.features)
+    plain = dataclasses.replace(found, stored=None)
+    ids = [*map(str, shop.features.index), "nobody", "", "C1 "]
+    for cid in ids:
+        copied = found.stored.get(cid)
+        assert copied is not stored.NO_COPY
+        queried = scoring._stored_row(plain, ws, cid)
+        if queried is None:
+            assert copied is None, cid
+        else:
+            assert np.array_equal(copied, np.array(queried), equal_nan=True), cid
+        customers = [{"customer_id": cid}]
+        assert scoring._direct(found, ws, customers) == scoring._direct(plain, ws, customers)
+        assert scoring._direct(found, None, customers) == (
+            None if queried is None else scoring._direct(plain, ws, customers)
+        )
+    # over HTTP, and answered by the shortcut from memory, with the route's bytes
+    downstream = Downstream()
+    shortcut = ScoringShortcut(downstream, state=shop.state)
+    headers = {**shop.auth, "Content-Type": "application/json"}
+    for cid in ids[:40]:
+        body = json.dumps({"customers": [{"customer_id": cid}]}).encode()
+        expect = _by_frame(shop, found, name, [{"customer_id": cid}])
+        route = shop.assign(name, [{"customer_id": cid}])
+        assert route.status_code == 200 and route.json() == scoring._answer(found, *expect)
+        status, answer = _call(shortcut, shop.url(name) + "/assign", body, headers)
+        assert status == 200 and answer == route.content
+    assert downstream.bodies == []
+
+
+def test_no_copy_of_a_file_written_a_moment_ago_or_above_the_row_bound(
+    shop: Shop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    found = dataclasses.replace(
+        shop.scorer("clusters"),
+        stored=stored.StoredValues(shop.path, shop.scorer("clusters").needed),
+    )
+    assert found.stored is not None
+    ws = shop.state.workspace()
+    ws.store.db.execute("CREATE OR REPLACE TABLE _scoring_test_write AS SELECT 1 AS x")
+    assert not found.stored.refresh(ws) and found.stored.rows == 0  # written < QUIET_NS ago
+    monkeypatch.setattr(stored, "QUIET_NS", 0)
+    monkeypatch.setattr(stored, "BACKOFF", 0)
+    monkeypatch.setattr(stored, "MAX_ROWS", len(shop.features) - 1)
+    assert not found.stored.refresh(ws) and found.stored.rows == 0
+    cid = str(shop.features.index[5])
+    assert scoring._direct(found, ws, [{"customer_id": cid}]) == _by_query(
+        shop, "clusters", [{"customer_id": cid}]
+    )
+    monkeypatch.setattr(stored, "MAX_ROWS", len(shop.features))
+    assert not found.stored.refresh(ws)  # refused at this file: not tried again
+    ws.store.db.execute("DROP TABLE _scoring_test_write")
+    assert found.stored.refresh(ws) and found.stored.rows == len(shop.features)
+
+
+class Changing(Shop):
+    """A shop whose feature rows the tests delete and change."""
+
+
+@pytest.fixture(scope="module")
+def changing(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Changing]:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv(KEY_ENV, raising=False)
+        mp.delenv(KEY_FILE_ENV, raising=False)
+        s = Changing(tmp_path_factory.mktemp("changing"))
+        with s.client:
+            yield s
+        s.state.close()
+
+
+def _copied(shop: Shop, cid: str) -> scoring.Scorer:
+    """The cached scorer, its copy taken and answering for ``cid``."""
+    assert shop.assign("clusters", [{"customer_id": cid}]).status_code == 200
+    found = shop.state.models[(shop.run_id, "clusters")]
+    assert isinstance(found, scoring.Scorer) and found.stored is not None
+    assert found.stored.get(cid) is not stored.NO_COPY
+    return found
+
+
+def test_a_write_by_another_connection_is_seen_at_the_next_request(
+    changing: Changing, no_wait: None
+) -> None:
+    shop = changing
+    ids = [str(c) for c in shop.features.index]
+    found = _copied(shop, ids[0])
+    labels = {cid: shop.assign("clusters", [{"customer_id": cid}]).json()[0] for cid in ids[:80]}
+    # another customer's values, in another segment, written as an update would write them
+    moved = next(c for c in ids[1:80] if labels[c]["segment"] != labels[ids[1]]["segment"])
+    cols = ", ".join(f'"{c}" = s."{c}"' for c in found.needed)
+    other = segmint.Workspace(shop.path)  # not through the server: nothing cached is cleared
+    try:
+        other.store.db.execute(
+            f"UPDATE customer_features SET {cols} FROM "
+            "(SELECT * FROM customer_features WHERE customer_id = $src) s "
+            "WHERE customer_features.customer_id = $dst",
+            {"src": moved, "dst": ids[1]},
+        )
+        other.store.db.execute(
+            "DELETE FROM customer_features WHERE customer_id = $id", {"id": ids[2]}
+        )
+    finally:
+        other.close()
+    assert shop.state.models[(shop.run_id, "clusters")] is found  # still cached
+    assert found.stored.get(ids[1]) is stored.NO_COPY  # the file changed: the copy went
+    answer = shop.assign("clusters", [{"customer_id": ids[1]}])
+    assert answer.json()[0]["segment"] == labels[moved]["segment"]
+    gone = shop.assign("clusters", [{"customer_id": ids[2]}])
+    assert gone.status_code == 400 and ids[2] in gone.json()["problem"]
+    assert found.stored.rows == len(ids) - 1  # a fresh copy, without the deleted row
+    assert (
+        scoring.score_in_memory(shop.state, shop.run_id, "clusters", [{"customer_id": ids[2]}])
+        is None
+    )
+
+
+def _wait_for_job(shop: Shop, job: str) -> dict[str, Any]:
+    for _ in range(600):
+        got = shop.client.get(f"/api/v1/jobs/{job}", headers=shop.auth)
+        if got.status_code == 200 and got.json()["status"] in ("done", "failed"):
+            return dict(got.json())  # (503 while the file is rewritten)
+        time.sleep(0.05)
+    raise AssertionError(f"job {job} did not finish")
+
+
+def test_an_erasure_through_the_api_is_never_answered_from_the_copy(
+    changing: Changing, no_wait: None
+) -> None:
+    shop = changing
+    cid = str(shop.features.index[10])
+    found = _copied(shop, cid)
+    started = shop.client.post("/api/v1/erase", headers=shop.auth, json={"customer_id": cid})
+    assert started.status_code == 202, started.text
+    assert _wait_for_job(shop, started.json()["job_id"])["status"] == "done"
+    assert found.stored is not None and found.stored.get(cid) is stored.NO_COPY
+    gone = shop.assign("clusters", [{"customer_id": cid}])
+    assert gone.status_code == 400 and cid in gone.json()["problem"]
+    assert (
+        scoring.score_in_memory(shop.state, shop.run_id, "clusters", [{"customer_id": cid}]) is None
+    )
+
+
+def test_an_erasure_by_another_process_is_never_answered_from_the_copy(
+    changing: Changing, no_wait: None
+) -> None:
+    shop = changing
+    cid = str(shop.features.index[20])
+    found = _copied(shop, cid)
+    cli = str(Path(sys.executable).parent / "segmint")
+    erase = [cli, "erase", "--customer", cid, "--reason", "test", "-w", str(shop.path)]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    # while the server holds the file, DuckDB's lock keeps another process from writing it
+    refused = subprocess.run(erase, env=env, capture_output=True, text=True, timeout=120)
+    assert refused.returncode != 0
+    assert found.stored is not None and found.stored.get(cid) is not stored.NO_COPY
+    # the server lets go of the file (as for its own erasures); the copy is kept by ``found``
+    with shop.state.exclusive():
+        done = subprocess.run(erase, env=env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+    assert found.stored.get(cid) is stored.NO_COPY
+    ws = shop.state.workspace()
+    assert scoring._direct(found, ws, [{"customer_id": cid}]) is None  # the frame's way
+    gone = shop.assign("clusters", [{"customer_id": cid}])
+    assert gone.status_code == 400 and cid in gone.json()["problem"]
+
+
+# runs last on ``shop``: it pseudonymizes its workspace
+def test_direct_scoring_by_a_real_id_on_a_pseudonymized_workspace(
+    shop: Shop, no_wait: None
+) -> None:
     cid = str(shop.features.index[3])
     before = shop.assign("clusters", [{"customer_id": cid}]).json()
     plain_lookup = shop.scorer("clusters").lookup
@@ -342,3 +539,96 @@ def test_direct_scoring_by_a_real_id_on_a_pseudonymized_workspace(shop: Shop):
     direct = scoring._direct(found, shop.state.workspace(), [{"customer_id": cid}])
     assert direct is not None  # the real id finds its pseudonymized row
     assert shop.assign("clusters", [{"customer_id": cid}]).json() == before
+    # the rows are found by pseudonym: the query's work, no copy in memory
+    assert found.stored is not None and not found.stored.refresh(shop.state.workspace())
+    assert found.stored.rows == 0
+
+
+AWKWARD = ["", "C1", "C10", "C1 ", " C1", "é", "e\u0301", "😀x", "a" * 64, "Z", "z", "C2"]
+
+
+PLAIN = ("BIGINT", "DOUBLE", "BOOLEAN")
+
+
+def _feature_file(path: Path, ids: list[str], kinds: tuple[str, ...] = PLAIN) -> Path:
+    import duckdb
+
+    con = duckdb.connect(str(path))
+    a, b, c = kinds
+    con.execute(f"CREATE TABLE customer_features (customer_id VARCHAR, a {a}, b {b}, c {c})")
+    values = [
+        (None, 1.5, True),
+        (2**53 + 1, math.nan, False),
+        (-3, None, None),
+        (7, math.inf, True),
+        (2**63 - 1, -0.0, None),
+    ]
+    for i, cid in enumerate(ids):
+        con.execute("INSERT INTO customer_features VALUES (?, ?, ?, ?)", [cid, *values[i % 5]])
+    con.close()
+    return path
+
+
+def test_the_copy_holds_what_the_query_reads_on_awkward_ids_and_values(
+    tmp_path: Path, no_wait: None
+) -> None:
+    ws = segmint.Workspace(_feature_file(tmp_path / "w.duckdb", AWKWARD))
+    try:
+        needed = ["a", "b", "c"]
+        plain = scoring.Scorer(None, needed, needed, {}, True, scoring._lookup_sql(ws, needed))
+        copied = stored.StoredValues(ws.path, needed)
+        assert copied.refresh(ws) and copied.rows == len(AWKWARD)
+        for cid in [*AWKWARD, "c1", "C", "C100", "a" * 65, "a" * 63, "Ω", "e", "😀", "C1\0"]:
+            queried = scoring._stored_row(plain, ws, cid)
+            got = copied.get(cid)
+            if cid == "C1\0":
+                assert got is stored.NO_COPY
+            elif queried is None:
+                assert got is None, cid
+            else:
+                assert np.array_equal(got, np.array(queried), equal_nan=True), cid
+                assert [math.copysign(1, v) for v in got] == [math.copysign(1, v) for v in queried]
+    finally:
+        ws.close()
+
+
+@pytest.mark.parametrize(
+    ("ids", "kinds"),
+    [
+        (["C1", "C2", "C1"], PLAIN),  # an id twice: the query takes either
+        (["C1", "C\0"], PLAIN),
+        (["C1", "a" * 65], PLAIN),
+        (["C1", "C2"], ("DECIMAL(38, 2)", "DOUBLE", "BOOLEAN")),  # the frame converts decimals
+        (["C1", "C2"], ("BIGINT", "VARCHAR", "BOOLEAN")),
+    ],
+)
+def test_no_copy_where_it_could_answer_otherwise_than_the_query(
+    tmp_path: Path, no_wait: None, ids: list[str], kinds: tuple[str, ...]
+) -> None:
+    ws = segmint.Workspace(_feature_file(tmp_path / "w.duckdb", ids, kinds))
+    try:
+        copied = stored.StoredValues(ws.path, ["a", "b", "c"])
+        assert not copied.refresh(ws) and copied.rows == 0 and copied.get("C1") is stored.NO_COPY
+    finally:
+        ws.close()
+
+
+def test_a_copy_read_again_soon_after_the_last_waits_and_the_query_answers(
+    tmp_path: Path, no_wait: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ws = segmint.Workspace(_feature_file(tmp_path / "w.duckdb", AWKWARD))
+    try:
+        needed = ["a", "b", "c"]
+        plain = scoring.Scorer(None, needed, needed, {}, True, scoring._lookup_sql(ws, needed))
+        found = dataclasses.replace(plain, stored=stored.StoredValues(ws.path, needed))
+        assert found.stored is not None
+        monkeypatch.setattr(stored, "BACKOFF", 10**6)  # the next read: not for a long while
+        assert found.stored.refresh(ws)
+        ws.store.db.execute("UPDATE customer_features SET a = 42 WHERE customer_id = 'é'")
+        assert not found.stored.refresh(ws) and found.stored.get("é") is stored.NO_COPY
+        assert scoring._stored_row(found, ws, "é") == [42.0, 1.5, 1.0]  # by the query
+        found.stored._not_before = 0  # the wait is over
+        assert found.stored.refresh(ws)
+        assert list(found.stored.get("é")) == [42.0, 1.5, 1.0]
+    finally:
+        ws.close()

@@ -5,22 +5,30 @@ A customer comes with its feature values, or with only its ``customer_id``: its 
 links records or keeps pseudonyms). Two ways through, with the same answers:
 
 * **direct**, the common request on a cluster model (k-means, GMM, HDBSCAN): every customer
-  sends a number for every feature the model reads, or only its id (one customer so, read by
-  one query; a prepared statement is no faster: the scan of the row group holding the id,
-  about 1.3 ms of CPU, is the cost). The numbers go into a float array in the model's column
-  order and through :meth:`~segmint.segment.cluster.ClusterSegmenter.predict_values`: the
-  same scaling and assignment as ``predict``, without a DataFrame (about 60 µs for one
-  customer, where building and checking a one-row DataFrame took about 2 ms);
+  sends a number for every feature the model reads, or only its id (one customer so). The
+  numbers go into a float array in the model's column order and through
+  :meth:`~segmint.segment.cluster.ClusterSegmenter.predict_values`: the same scaling and
+  assignment as ``predict``, without a DataFrame (about 60 µs for one customer, where building
+  and checking a one-row DataFrame took about 2 ms);
 * **frame**, everything else (values sent as text, missing values, many ids at once, other
   methods, a Spark workspace, an unknown id): a DataFrame through the model's ``predict``,
   with its conversions and error messages.
 
-The loaded model, the columns it reads, the segments' display names and the lookup query are
-cached per (run, segmentation) in ``AppState.models``; the query reads the stored row at every
-request, so only what changes the names or the query's text matters: a rename drops its
-entry, and runs, updates, dedupe and review decisions (a customer's person), pseudonymizing
-(its key), scheduled runs and the file's rewrite after an erasure clear them all. A lookup
-that finds no row goes the frame's way, which builds its query afresh.
+A customer sent by id is found in :class:`~segmint.api.stored.StoredValues`, the model's
+columns of ``customer_features`` copied into memory on the first request by id (a lookup of
+about 15 µs, checked against the file's fingerprint at every use, so never older than the
+file); without a copy valid for the file now (linked persons, pseudonyms, an in-memory
+workspace, more than ``stored.MAX_ROWS`` rows, a column that is no plain number, a file
+written a moment ago, a copy read again too soon after the last) one query reads the row,
+about 1.3 ms of CPU (DuckDB's per-query cost; a prepared statement or an index saves little).
+A valid copy also lets :func:`score_in_memory` answer by id.
+
+The loaded model, the columns it reads, the segments' display names, the lookup query and the
+copy are cached per (run, segmentation) in ``AppState.models``: a rename drops its entry, and
+runs, updates, dedupe and review decisions (a customer's person), pseudonymizing (its key),
+scheduled runs and the file's rewrite after an erasure clear them all; any other write to the
+file (another connection, another process while the server holds none) drops the copy at its
+next use. A lookup that finds no row goes the frame's way, which builds its query afresh.
 """
 
 from __future__ import annotations
@@ -36,6 +44,7 @@ import pandas as pd
 from segmint._workspace import Workspace
 from segmint.api.services import _rows, get_segmentation
 from segmint.api.state import AppState
+from segmint.api.stored import NO_COPY, StoredValues
 from segmint.exceptions import InputError, ModelError
 from segmint.privacy.pseudonyms import customer_key_sql
 from segmint.segment.models import model_columns, model_from_json
@@ -65,6 +74,9 @@ class Scorer:
     #: one customer's needed values by ``$id`` (None: no feature table with those columns, or
     #: a Spark workspace)
     lookup: str | None
+    #: the needed columns of every customer in memory, read on the first request by id (None:
+    #: no lookup, or an in-memory workspace)
+    stored: StoredValues | None = None
 
 
 def scorer(state: AppState, ws: Workspace, run_id: str, name: str) -> Scorer:
@@ -92,6 +104,7 @@ def scorer(state: AppState, ws: Workspace, run_id: str, name: str) -> Scorer:
     features = json.loads(rows[0][1])
     needed = model_columns(model, features)
     engine = getattr(state, "engine", None)
+    lookup = None if engine is not None else _lookup_sql(ws, needed)
     entry = Scorer(
         model=model,
         features=features,
@@ -101,10 +114,15 @@ def scorer(state: AppState, ws: Workspace, run_id: str, name: str) -> Scorer:
         # the columns scoring reads, in the same order
         direct=hasattr(model, "predict_values")
         and needed == [str(c) for c in getattr(model, "features_", ())],
-        lookup=None if engine is not None else _lookup_sql(ws, needed),
+        lookup=lookup,
+        stored=None if lookup is None or not _on_disk(ws) else StoredValues(ws.path, needed),
     )
     state.models[key] = entry
     return entry
+
+
+def _on_disk(ws: Workspace) -> bool:
+    return str(ws.path) != ":memory:" and ws.path.is_file()
 
 
 def _lookup_sql(ws: Workspace, needed: list[str]) -> str | None:
@@ -139,8 +157,9 @@ def score_in_memory(
     state: AppState, run_id: str, name: str, customers: list[dict[str, Any]]
 ) -> list[dict[str, Any]] | None:
     """:func:`score`'s answer when it needs nothing but memory: the model is loaded, and at
-    most :data:`IN_MEMORY_CUSTOMERS` customers come with all their values (the direct way).
-    None otherwise: then call :func:`score` (in a worker thread: it reads the workspace)."""
+    most :data:`IN_MEMORY_CUSTOMERS` customers come with all their values, or one by id with
+    its row in a valid copy of the stored values (the direct way). None otherwise: then call
+    :func:`score` (in a worker thread: it reads the workspace)."""
     found = state.models.get((run_id, name))
     if not isinstance(found, Scorer) or not found.direct:
         return None
@@ -165,8 +184,8 @@ def _direct(
     found: Scorer, ws: Workspace | None, customers: list[dict[str, Any]]
 ) -> tuple[list[str], list[str]] | None:
     """Ids and labels scored without a DataFrame, or None when the request needs the frame's
-    conversions, checks or error messages (then nothing was read), or the workspace when
-    ``ws`` is None."""
+    conversions, checks or error messages (then nothing was read), or, when ``ws`` is None,
+    the workspace (a customer by id without a valid copy of the stored values)."""
     ids = _ids(customers)
     if ids is None:
         return None
@@ -184,12 +203,10 @@ def _direct(
         else:
             return None
     if stored >= 0:
-        if ws is None:
+        kept = _stored_row(found, ws, ids[stored])
+        if kept is None:
             return None
-        row = _stored_row(found, ws, ids[stored])
-        if row is None:
-            return None
-        values[stored] = row
+        values[stored] = kept
     labels = found.model.predict_values(values)
     return ids, [str(lab) for lab in labels]
 
@@ -225,10 +242,22 @@ def _blank(customer: dict[str, Any], needed: list[str]) -> bool:
     return all(customer.get(c) is None for c in needed)
 
 
-def _stored_row(found: Scorer, ws: Workspace, customer_id: str) -> list[float] | None:
+def _stored_row(
+    found: Scorer, ws: Workspace | None, customer_id: str
+) -> list[float] | np.ndarray | None:
     """The stored values of one customer as floats (NULL: NaN), or None when the frame's
-    way must answer (no lookup, an unknown id, a value that is not a plain number)."""
+    way must answer (no lookup, an unknown id, a value that is not a plain number). From the
+    copy in memory when it is valid for the file now (taken here, on the first request by
+    id); else by the query, or, without ``ws``, None."""
     if found.lookup is None:
+        return None
+    if found.stored is not None:
+        row = found.stored.get(customer_id)
+        if row is NO_COPY and ws is not None and found.stored.refresh(ws):
+            row = found.stored.get(customer_id)
+        if row is not NO_COPY and not (ws is None and row is not None and np.isinf(row).any()):
+            return row  # (an infinite value: predict_values' error, raised in the route)
+    if ws is None:
         return None
     row = ws.store.db.cursor().execute(found.lookup, {"id": customer_id}).fetchone()
     if row is None:

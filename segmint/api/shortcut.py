@@ -13,10 +13,11 @@ completely from memory, with the same body FastAPI's route would send:
   the route reads it (``json.loads``, then the same pydantic model);
 * a token allowed to call the route (viewer and above, checked again here);
 * :func:`~segmint.api.scoring.score_in_memory` has the answer (the model is loaded, the
-  customers come with all their numbers).
+  customers come with all their numbers, or one by id whose stored values are in memory and
+  valid for the file now: :mod:`segmint.api.stored`).
 
 Everything else (another route, another content type, a body FastAPI would refuse, a model not
-loaded yet, a customer sent by id, an error) goes on to FastAPI with the body it was sent, so
+loaded yet, a customer by id without a valid copy, an error) goes on to FastAPI with the body it was sent, so
 the route stays the one place that defines the endpoint, its errors and its OpenAPI entry.
 """
 
