@@ -72,15 +72,20 @@ class Shop:
         return scoring.scorer(self.state, self.state.workspace(), self.run_id, name)
 
 
-@pytest.fixture(scope="module")
-def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
+def _opened(kind: type[Shop], tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[Any]:
+    """A shop of ``kind`` served without a pseudonym key, closed after the module."""
     with pytest.MonkeyPatch.context() as mp:
         mp.delenv(KEY_ENV, raising=False)
         mp.delenv(KEY_FILE_ENV, raising=False)
-        s = Shop(tmp_path_factory.mktemp("scoring"))
+        s = kind(tmp_path_factory.mktemp(name))
         with s.client:
             yield s
         s.state.close()
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
+    yield from _opened(Shop, tmp_path_factory, "scoring")
 
 
 def _values(shop: Shop, cid: str, cols: list[str]) -> dict[str, Any]:
@@ -420,13 +425,7 @@ class Changing(Shop):
 
 @pytest.fixture(scope="module")
 def changing(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Changing]:
-    with pytest.MonkeyPatch.context() as mp:
-        mp.delenv(KEY_ENV, raising=False)
-        mp.delenv(KEY_FILE_ENV, raising=False)
-        s = Changing(tmp_path_factory.mktemp("changing"))
-        with s.client:
-            yield s
-        s.state.close()
+    yield from _opened(Changing, tmp_path_factory, "changing")
 
 
 def _copied(shop: Shop, cid: str) -> scoring.Scorer:
