@@ -101,7 +101,13 @@ class JobRunner:
 
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            job = self.get(job_id)
+            try:
+                job = self.get(job_id)
+            except duckdb.ConnectionException:
+                # the job closed the server's connections for the file's rewrite (an erasure)
+                # while this read was in flight: read again once the rewrite is over
+                time.sleep(0.05)
+                continue
             if job is None or job["status"] in ("done", "failed"):
                 return job
             time.sleep(0.05)
