@@ -285,8 +285,8 @@ def test_release_memory_evicts_cached_blocks_and_restores_the_cap(tmp_path: Path
 
 def test_release_memory_writes_pending_rows_to_the_file(tmp_path: Path) -> None:
     """Rows not yet checkpointed stay pinned in DuckDB's memory (the lowered cap cannot evict
-    them): release_memory checkpoints first, so the write-ahead log is empty afterwards and
-    the rows are in the database file."""
+    them): release_memory(checkpoint=True), as a run calls it before its pandas stages,
+    checkpoints first, so the write-ahead log is empty afterwards and the rows are in the file."""
     from segmint.store import Store
 
     store = Store(tmp_path / "w.duckdb")
@@ -296,6 +296,8 @@ def test_release_memory_writes_pending_rows_to_the_file(tmp_path: Path) -> None:
     wal = tmp_path / "w.duckdb.wal"
     assert wal.exists() and wal.stat().st_size > 0
     store.release_memory()
+    assert wal.exists() and wal.stat().st_size > 0  # a plain release leaves the log alone
+    store.release_memory(checkpoint=True)
     assert not wal.exists() or wal.stat().st_size == 0
     assert store.db.execute("SELECT count(*), max(i) FROM t").fetchone() == (100100, 100099)
     store.close()
