@@ -164,10 +164,9 @@ class Store:
         Lowering the cap for a moment evicts the cached blocks (they are on disk; the OS page
         cache keeps rereading cheap), then the cap is restored. ``checkpoint``: first write
         the rows not yet in the file, which stay pinned until then (before the pandas stages
-        of a run). It never raises: it runs
-        in ``finally`` blocks, where an error of its own (the engine broken by a full disk)
-        would hide the error that is being reported. An in-memory workspace is left alone: its tables would
-        be written to temporary files.
+        of a run). It never raises: it runs in ``finally`` blocks, where an error of its own
+        (the engine broken by a full disk) would hide the error that is being reported. An
+        in-memory workspace is left alone: its tables would be written to temporary files.
         """
         if str(self.path) == ":memory:":
             return
@@ -175,8 +174,8 @@ class Store:
         # them): 167 MB after the feature build on 20M lines, which the lowered cap then
         # failed to free. A checkpoint writes them to the file, so they can be evicted. It
         # fails inside a transaction or while another cursor writes: nothing is lost then.
-        # Only where asked: with a checkpoint at every release, the 200M-line run stopped
-        # with "Out of Memory" in the feature build, which passed without (2026-12-04).
+        # Only where asked: with a checkpoint at every release, one 200M-line run stopped
+        # with "Out of Memory" in the feature build; the next, without, passed (2026-12-04).
         if checkpoint:
             with suppress(duckdb.Error):
                 self.db.execute("CHECKPOINT")
