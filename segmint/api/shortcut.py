@@ -17,8 +17,9 @@ completely from memory, with the same body FastAPI's route would send:
   valid for the file now: :mod:`segmint.api.stored`).
 
 Everything else (another route, another content type, a body FastAPI would refuse, a model not
-loaded yet, a customer by id without a valid copy, an error) goes on to FastAPI with the body it was sent, so
-the route stays the one place that defines the endpoint, its errors and its OpenAPI entry.
+loaded yet, a customer by id without a valid copy, an error) goes on to FastAPI with the body it
+was sent, so the route stays the one place that defines the endpoint, its errors and its
+OpenAPI entry.
 """
 
 from __future__ import annotations
