@@ -45,6 +45,11 @@ def shaped(table: pa.Table | pd.DataFrame) -> pd.DataFrame:
     ``datetime64[s]``, an all-empty integer column as ``None`` objects, indexed by customer_id."""
     if isinstance(table, pd.DataFrame):
         table = pa.Table.from_pandas(table, preserve_index=False)
+    else:
+        # one copy into Arrow's own memory first: DuckDB frees a fetched record batch only
+        # as a whole, so one column converted without a copy (the ids, a text column) kept
+        # every column of its batch alive next to the frame (about 230 MB on 1M customers)
+        table = table.combine_chunks()
     dates = [f.name for f in table.schema if pa.types.is_date(f.type)]
     empty_ints = [
         name
