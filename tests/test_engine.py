@@ -76,3 +76,34 @@ def test_write_is_all_or_nothing_on_duckdb(runs):
     with pytest.raises(Exception):  # noqa: B017 - DuckDB's own conversion error
         ews.engine.write({"customers": ews.table("customers").limit(3), "orders": bad})
     assert int(ews.table("customers").count().to_pyarrow().as_py()) == before
+
+
+def test_duckdb_sample_is_seeded_whole_rows_from_the_whole_table(tmp_path):
+    """The sampled run's draw (a reservoir over the ids, then their rows): n whole rows,
+    ordered by id, the same for the same seed, from every part of a table of many row groups;
+    every row when the table is not larger than n."""
+    from segmint.store.engine import DuckDBEngine
+
+    ws = segmint.Workspace(tmp_path / "w.duckdb")
+    ws.store.db.execute(
+        "CREATE TABLE people AS SELECT 'c' || lpad(range::VARCHAR, 7, '0') AS customer_id, "
+        "range AS pos, range::DOUBLE * 0.5 AS x, 'city ' || (range % 7) AS city "
+        "FROM range(300000)"
+    )
+    engine = DuckDBEngine(ws.store)
+    table = engine.table("people")
+    rows, total = engine.sample(table, 20_000, seed=3)
+    again, _ = engine.sample(table, 20_000, seed=3)
+    other, _ = engine.sample(table, 20_000, seed=4)
+    assert total == 300_000 and rows.num_rows == 20_000
+    assert rows.equals(again) and not rows.equals(other)
+    frame = rows.to_pandas()
+    assert frame.customer_id.is_monotonic_increasing and frame.customer_id.is_unique
+    whole = ws.store.db.execute("SELECT * FROM people ORDER BY customer_id").df()
+    expected = whole[whole.customer_id.isin(frame.customer_id)].reset_index(drop=True)
+    assert frame.equals(expected)  # whole rows, exactly as stored
+    thirds = frame.pos // 100_000
+    assert thirds.value_counts().min() > 20_000 / 3 * 0.8  # drawn from the whole table
+    everyone, n = engine.sample(table.limit(500), 20_000, seed=3)
+    assert n == 500 and everyone.num_rows == 500
+    ws.close()

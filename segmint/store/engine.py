@@ -92,11 +92,12 @@ class Engine(ABC):
         else a seeded random sample drawn inside the engine (reproducible on the same engine
         and data)."""
         total = int(expr.count().to_pyarrow().as_py())
-        picked = expr if total <= n else self._sample(expr, n, total, seed)
+        picked = expr if total <= n else self._sample(expr, n, total, seed, key)
         return picked.order_by(key).to_pyarrow(), total
 
     @abstractmethod
-    def _sample(self, expr: ir.Table, n: int, total: int, seed: int) -> ir.Table: ...
+    def _sample(self, expr: ir.Table, n: int, total: int, seed: int, key: str) -> ir.Table:
+        """A seeded sample of ``n`` of ``expr``'s ``total`` rows (``key`` is unique)."""
 
     @abstractmethod
     def map_batches(
@@ -161,10 +162,15 @@ class DuckDBEngine(Engine):
     def select_sql(self, t: ir.Table, columns: list[str]) -> ir.Table:
         return self._view(f"SELECT {', '.join(columns)} FROM ({self.ibis.compile(t)}) AS t")
 
-    def _sample(self, expr: ir.Table, n: int, total: int, seed: int) -> ir.Table:
+    def _sample(self, expr: ir.Table, n: int, total: int, seed: int, key: str) -> ir.Table:
+        # the seeded reservoir runs on one thread: over the keys alone, then their rows by a
+        # semi-join. Drawing 1M of 10M customers × 45 columns took 6.1 s against 45.0 s for
+        # the reservoir over whole rows, and drew the same customers; DuckDB's peak is
+        # higher (RSS 1,972 against 1,741 MB), under the clean's and the features' (2026-12-04)
+        sql, col = self.ibis.compile(expr), f'"{key}"'
         return self._view(
-            f"SELECT * FROM ({self.ibis.compile(expr)}) AS t "
-            f"USING SAMPLE reservoir({n} ROWS) REPEATABLE ({seed})"
+            f"SELECT * FROM ({sql}) AS t WHERE {col} IN (SELECT {col} FROM ({sql}) AS s "
+            f"USING SAMPLE reservoir({n} ROWS) REPEATABLE ({seed}))"
         )
 
     def map_batches(
@@ -306,7 +312,7 @@ class SparkEngine(Engine):
         df.createOrReplaceTempView(view)
         return self.ibis.table(view)
 
-    def _sample(self, expr: ir.Table, n: int, total: int, seed: int) -> ir.Table:
+    def _sample(self, expr: ir.Table, n: int, total: int, seed: int, key: str) -> ir.Table:
         self.ibis._run_pre_execute_hooks(expr)
         df = self.session.sql(self.ibis.compile(expr))
         # a little over n/total, then exactly n: Bernoulli sampling, seeded per partition
