@@ -165,8 +165,8 @@ class DuckDBEngine(Engine):
     def _sample(self, expr: ir.Table, n: int, total: int, seed: int, key: str) -> ir.Table:
         # the seeded reservoir runs on one thread: over the keys alone, then their rows by a
         # semi-join. Drawing 1M of 10M customers × 45 columns took 6.1 s against 45.0 s for
-        # the reservoir over whole rows, and drew the same customers; DuckDB's peak is
-        # higher (RSS 1,972 against 1,741 MB), under the clean's and the features' (2026-12-04)
+        # the reservoir over whole rows, and drew the same customers; its peak is higher
+        # (RSS 1,972 against 1,741 MB alone; 2,186 MB in a 200M-line run, BENCHMARKS.md)
         sql, col = self.ibis.compile(expr), f'"{key}"'
         return self._view(
             f"SELECT * FROM ({sql}) AS t WHERE {col} IN (SELECT {col} FROM ({sql}) AS s "
