@@ -93,7 +93,11 @@ class Engine(ABC):
         and data)."""
         total = int(expr.count().to_pyarrow().as_py())
         picked = expr if total <= n else self._sample(expr, n, total, seed, key)
-        return picked.order_by(key).to_pyarrow(), total
+        return self._sorted(picked, key), total
+
+    def _sorted(self, picked: ir.Table, key: str) -> pa.Table:
+        """``picked``'s rows ordered by ``key``, sorted by the engine."""
+        return picked.order_by(key).to_pyarrow()
 
     @abstractmethod
     def _sample(self, expr: ir.Table, n: int, total: int, seed: int, key: str) -> ir.Table:
@@ -172,6 +176,14 @@ class DuckDBEngine(Engine):
             f"SELECT * FROM ({sql}) AS t WHERE {col} IN (SELECT {col} FROM ({sql}) AS s "
             f"USING SAMPLE reservoir({n} ROWS) REPEATABLE ({seed}))"
         )
+
+    def _sorted(self, picked: ir.Table, key: str) -> pa.Table:
+        # fetched unsorted, DuckDB's cache handed back, then sorted by Arrow: DuckDB's sort
+        # of the 1M whole rows made the draw the peak of a 200M-line run (2,186 MB); timed
+        # alone the draw peaked at 1,778 MB this way against 1,972 MB (the same order)
+        rows = picked.to_pyarrow()
+        self.store.release_memory()
+        return rows.sort_by(key)
 
     def map_batches(
         self, expr: ir.Table, fn: Callable[[pd.DataFrame], pd.DataFrame], schema: sch.Schema
