@@ -140,3 +140,48 @@ def test_erase_page_previews_then_asks_for_confirmation(server: Server) -> None:
     assert shown.status_code == 200 and "Erased" in shown.text
     assert server.holds(cid) == 0
     shutil.rmtree(server.state.uploads, ignore_errors=True)
+
+
+def test_the_servers_own_reads_survive_a_file_rewrite(tmp_path: Path) -> None:
+    """A job's status or the token list read from another thread (a test's ``jobs.wait``, the
+    CLI) while an erasure closes the server's connections either finishes on the old
+    connection or waits for the new one: it never fails half-way ("No open result set")."""
+    import threading
+    import time
+
+    state = AppState(Settings(workspace=tmp_path / "w.duckdb", schedule_poll_s=0))
+    job_id = state.jobs.submit("test", "someone", lambda progress: {"ok": True})
+    assert state.jobs.wait(job_id, timeout=30)
+    failures: list[BaseException] = []
+    reads = [0]
+    stop = threading.Event()
+
+    def read() -> None:
+        while not stop.is_set():
+            try:
+                assert state.jobs.get(job_id) is not None
+                assert len(state.jobs.list()) == 1
+                state.tokens.list()
+                reads[0] += 1
+            except BaseException as exc:  # collected for the assertion
+                failures.append(exc)
+                return
+
+    readers = [threading.Thread(target=read) for _ in range(2)]
+    for t in readers:
+        t.start()
+    try:
+        deadline = time.monotonic() + 3.0
+        rewrites = 0
+        while time.monotonic() < deadline and not failures:
+            with state.exclusive(wait_s=0):
+                time.sleep(0.001)
+            rewrites += 1
+            time.sleep(0.06)  # longer than a waiting reader's poll: reads get in between
+    finally:
+        stop.set()
+        for t in readers:
+            t.join()
+        state.close()
+    assert not failures, f"{failures[0]!r} after {rewrites} rewrites and {reads[0]} reads"
+    assert rewrites > 20 and reads[0] > 20

@@ -21,6 +21,7 @@ from typing import Any
 
 import duckdb
 
+from segmint.api.metadb import cursor_of
 from segmint.privacy import audit
 from segmint.store import workspace_table
 
@@ -69,21 +70,18 @@ class TokenStore:
     def __init__(self, db: duckdb.DuckDBPyConnection, lock: threading.Lock) -> None:
         self._db = db
         self._lock = lock
-        with lock:
-            db.execute(DDL)
+        with lock, cursor_of(db) as cur:
+            cur.execute(DDL)
             # made now, so that a request's row never races a job's first one to create it
-            db.execute(workspace_table("audit_log").ddl())
+            cur.execute(workspace_table("audit_log").ddl())
         self._cache: dict[str, Principal] = {}
         self._reload()
 
     def _reload(self) -> None:
-        rows = (
-            self._db.cursor()
-            .execute(
+        with cursor_of(self._db) as cur:
+            rows = cur.execute(
                 "SELECT token_id, name, role, token_hash FROM api_tokens WHERE revoked_at IS NULL"
-            )
-            .fetchall()
-        )
+            ).fetchall()
         self._cache = {h: Principal(i, n, r) for i, n, r, h in rows}
 
     def create(self, name: str, role: str) -> tuple[Principal, str]:
@@ -93,7 +91,7 @@ class TokenStore:
         token = PREFIX + secrets.token_urlsafe(32)
         principal = Principal(uuid.uuid4().hex[:12], name, role)
         now = datetime.now(UTC).replace(tzinfo=None)
-        with self._lock, _together(self._db.cursor()) as cur:
+        with self._lock, cursor_of(self._db) as conn, _together(conn) as cur:
             cur.execute(
                 "INSERT INTO api_tokens VALUES (?, ?, ?, ?, ?, NULL)",
                 [principal.token_id, name, role, _hash(token), now],
@@ -117,7 +115,7 @@ class TokenStore:
 
     def revoke(self, token_id: str) -> bool:
         now = datetime.now(UTC).replace(tzinfo=None)
-        with self._lock, _together(self._db.cursor()) as cur:
+        with self._lock, cursor_of(self._db) as conn, _together(conn) as cur:
             cur.execute(
                 "UPDATE api_tokens SET revoked_at = ? WHERE token_id = ? AND revoked_at IS NULL",
                 [now, token_id],
@@ -132,13 +130,10 @@ class TokenStore:
         return bool(changed and changed[0])
 
     def list(self) -> list[dict[str, Any]]:
-        rows = (
-            self._db.cursor()
-            .execute(
+        with cursor_of(self._db) as cur:
+            rows = cur.execute(
                 "SELECT token_id, name, role, created_at, revoked_at FROM api_tokens ORDER BY created_at"
-            )
-            .fetchall()
-        )
+            ).fetchall()
         keys = ("token_id", "name", "role", "created_at", "revoked_at")
         return [dict(zip(keys, r, strict=True)) for r in rows]
 

@@ -25,6 +25,7 @@ from typing import Any
 
 import duckdb
 
+from segmint.api.metadb import cursor_of
 from segmint.privacy.audit import Actor, acting_as, current_actor
 from segmint.store import translate, workspace_table
 
@@ -57,9 +58,9 @@ class JobRunner:
         self._db = db
         self._lock = lock
         self._redact = redact
-        with lock:
-            db.execute(DDL)
-            db.execute(
+        with lock, cursor_of(db) as cur:
+            cur.execute(DDL)
+            cur.execute(
                 "UPDATE jobs SET status = 'failed', finished_at = ?, error = ? "
                 "WHERE status IN ('queued', 'running')",
                 [_now(), "The server stopped before this job finished; start it again."],
@@ -69,8 +70,8 @@ class JobRunner:
         self._thread.start()
 
     def _write(self, sql: str, params: list[Any]) -> None:
-        with self._lock:
-            self._db.cursor().execute(sql, params)
+        with self._lock, cursor_of(self._db) as cur:
+            cur.execute(sql, params)
 
     def submit(self, kind: str, user: str, work: Work) -> str:
         """Queue ``work``; it runs as the actor submitting it (the audit log's who and where)."""
@@ -84,15 +85,15 @@ class JobRunner:
         return job_id
 
     def get(self, job_id: str) -> dict[str, Any] | None:
-        row = self._db.cursor().execute("SELECT * FROM jobs WHERE job_id = ?", [job_id]).fetchone()
+        with cursor_of(self._db) as cur:
+            row = cur.execute("SELECT * FROM jobs WHERE job_id = ?", [job_id]).fetchone()
         return _job(row) if row else None
 
     def list(self, limit: int = 50) -> list[dict[str, Any]]:
-        rows = (
-            self._db.cursor()
-            .execute("SELECT * FROM jobs ORDER BY created_at DESC LIMIT ?", [limit])
-            .fetchall()
-        )
+        with cursor_of(self._db) as cur:
+            rows = cur.execute(
+                "SELECT * FROM jobs ORDER BY created_at DESC LIMIT ?", [limit]
+            ).fetchall()
         return [_job(r) for r in rows]
 
     def wait(self, job_id: str, timeout: float = 600.0) -> dict[str, Any] | None:
@@ -101,13 +102,7 @@ class JobRunner:
 
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            try:
-                job = self.get(job_id)
-            except duckdb.ConnectionException:
-                # the job closed the server's connections for the file's rewrite (an erasure)
-                # while this read was in flight: read again once the rewrite is over
-                time.sleep(0.05)
-                continue
+            job = self.get(job_id)  # during a file rewrite, after it (metadb.cursor_of)
             if job is None or job["status"] in ("done", "failed"):
                 return job
             time.sleep(0.05)

@@ -82,6 +82,9 @@ class AppState:
         self.generation = 0
         self._opened: list[weakref.ref[Workspace]] = []
         self._opened_lock = threading.Lock()
+        #: held by each statement on the server's own connection (:class:`_MetaConnection`)
+        #: and by :meth:`exclusive` while it closes and opens that connection again
+        self.meta_lock = threading.RLock()
         #: requests being served, and whether new ones must wait (see :meth:`exclusive`)
         self.active = 0
         self.paused = False
@@ -144,11 +147,13 @@ class AppState:
                         ws.close()
                 self._opened = []
             self.generation += 1
-            self.meta.close()
+            with self.meta_lock:  # a statement in flight on it finishes first
+                self.meta.close()
             self.models.clear()  # scoring models and lookups were read from the old file
             yield
         finally:
-            self.meta = Workspace(self.settings.workspace)
+            with self.meta_lock:
+                self.meta = Workspace(self.settings.workspace)
             self.paused = False
 
     def close(self) -> None:
@@ -173,18 +178,30 @@ def wait_for_rewrite(state: AppState, timeout_s: float = 600.0) -> None:
 
 
 class _MetaConnection:
-    """The server's own connection (tokens, jobs), found again after :meth:`exclusive`."""
+    """The server's own connection (tokens, jobs), found again after :meth:`exclusive`.
+
+    Its users borrow it through :func:`segmint.api.metadb.cursor_of`, i.e. :meth:`session`:
+    a statement and its fetch end before a file rewrite closes the connection, and a
+    statement that begins during the rewrite waits for it (a request already admitted does
+    not wait: the rewrite waits for it).
+    """
 
     def __init__(self, state: AppState) -> None:
         self._state = state
 
-    def cursor(self) -> Any:
-        wait_for_rewrite(self._state)
-        return self._state.meta.store.db.cursor()
-
-    def execute(self, *args: Any) -> Any:
-        wait_for_rewrite(self._state)
-        return self._state.meta.store.db.execute(*args)
+    @contextmanager
+    def session(self) -> Iterator[Any]:
+        state = self._state
+        while True:
+            wait_for_rewrite(state)
+            state.meta_lock.acquire()
+            if not state.paused or IN_REQUEST.get():
+                break
+            state.meta_lock.release()  # a rewrite began in between: wait for it
+        try:
+            yield state.meta.store.db.cursor()
+        finally:
+            state.meta_lock.release()
 
 
 def state_of(request: Request) -> AppState:
