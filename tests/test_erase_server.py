@@ -144,7 +144,7 @@ def test_erase_page_previews_then_asks_for_confirmation(server: Server) -> None:
 
 def test_the_servers_own_reads_survive_a_file_rewrite(tmp_path: Path) -> None:
     """A job's status or the token list read from another thread (a test's ``jobs.wait``, the
-    CLI) while an erasure closes the server's connections either finishes on the old
+    CLI) again and again while an erasure closes the server's connections either finishes on the old
     connection or waits for the new one: it never fails half-way ("No open result set")."""
     import threading
     import time
@@ -171,9 +171,9 @@ def test_the_servers_own_reads_survive_a_file_rewrite(tmp_path: Path) -> None:
     for t in readers:
         t.start()
     try:
-        deadline = time.monotonic() + 3.0
+        deadline = time.monotonic() + 120.0  # a slow machine only takes longer
         rewrites = 0
-        while time.monotonic() < deadline and not failures:
+        while (rewrites < 100 or reads[0] < 100) and time.monotonic() < deadline and not failures:
             with state.exclusive(wait_s=0):
                 time.sleep(0.001)
             rewrites += 1
@@ -184,4 +184,4 @@ def test_the_servers_own_reads_survive_a_file_rewrite(tmp_path: Path) -> None:
             t.join()
         state.close()
     assert not failures, f"{failures[0]!r} after {rewrites} rewrites and {reads[0]} reads"
-    assert rewrites > 20 and reads[0] > 20
+    assert rewrites >= 100 and reads[0] >= 100
