@@ -168,9 +168,8 @@ class DuckDBEngine(Engine):
 
     def _sample(self, expr: ir.Table, n: int, total: int, seed: int, key: str) -> ir.Table:
         # the seeded reservoir runs on one thread: over the keys alone, then their rows by a
-        # semi-join. Drawing 1M of 10M customers × 45 columns took 6.1 s against 45.0 s for
-        # the reservoir over whole rows, and drew the same customers; its peak is higher
-        # (RSS 1,972 against 1,741 MB alone; 2,186 MB in a 200M-line run, BENCHMARKS.md)
+        # semi-join. Drawing 1M of 10M customers × 45 columns took 5.7 s against 45.0 s for
+        # the reservoir over whole rows, and drew the same customers (its memory: _sorted)
         sql, col = self.ibis.compile(expr), f'"{key}"'
         return self._view(
             f"SELECT * FROM ({sql}) AS t WHERE {col} IN (SELECT {col} FROM ({sql}) AS s "
@@ -180,7 +179,8 @@ class DuckDBEngine(Engine):
     def _sorted(self, picked: ir.Table, key: str) -> pa.Table:
         # fetched unsorted, DuckDB's cache handed back, then sorted by Arrow: DuckDB's sort
         # of the 1M whole rows made the draw the peak of a 200M-line run (2,186 MB); timed
-        # alone the draw peaked at 1,778 MB this way against 1,972 MB (the same order)
+        # alone the draw peaked at 1,781 MB this way against 1,972 MB (the same order;
+        # BENCHMARKS.md)
         rows = picked.to_pyarrow()
         self.store.release_memory()
         return rows.sort_by(key)
